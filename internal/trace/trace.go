@@ -1,0 +1,231 @@
+// Package trace is the one vocabulary every arplab producer writes and every
+// renderer reads: the simulator, the real-kernel lab, capture replay and the
+// live watcher all emit Events, and the text, JSON and HTML reports consume
+// them. Keeping it a separate, dependency-free package lets a saved trace be
+// rendered later without the code that produced it (docs/trace.md).
+//
+// A trace is a sequence of Events in time order, serialised as JSON lines.
+// The first line is a KindHeader event describing the run.
+package trace
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// Kind says what an Event records.
+type Kind string
+
+// Event kinds. The set is closed: decoders reject unknown kinds so a renderer
+// never silently drops what it does not understand.
+const (
+	// KindHeader opens a trace: source, scenario, seed, profile, hosts.
+	KindHeader Kind = "header"
+	// KindARP is an ARP frame received by an observed host, with the
+	// model's (or kernel's) verdict on it.
+	KindARP Kind = "arp"
+	// KindState is a change of a neighbour entry's state or lladdr.
+	KindState Kind = "state"
+	// KindTouch records a timestamp change with no state change
+	// (an `updated` bump that moves the locktime window, a confirmation).
+	KindTouch Kind = "touch"
+	// KindProbe is an ARP solicitation sent by an observed host.
+	KindProbe Kind = "probe"
+	// KindConfirm is an upper-layer reachability confirmation.
+	KindConfirm Kind = "confirm"
+	// KindSend is a GARP or other frame sent by a simulated sender.
+	KindSend Kind = "send"
+	// KindFlow is an upper-layer flow event (connect, lost segment, success, failure).
+	KindFlow Kind = "flow"
+	// KindMove is a floating IP moving to a new MAC.
+	KindMove Kind = "move"
+	// KindCheck is a scenario check and its outcome.
+	KindCheck Kind = "check"
+	// KindVerdict closes a run: what failed, for how long, and why.
+	KindVerdict Kind = "verdict"
+	// KindNote is anything else worth a line (a skipped frame, a resync).
+	KindNote Kind = "note"
+)
+
+var kinds = map[Kind]bool{
+	KindHeader: true, KindARP: true, KindState: true, KindTouch: true, KindProbe: true,
+	KindConfirm: true, KindSend: true, KindFlow: true, KindMove: true, KindCheck: true,
+	KindVerdict: true, KindNote: true,
+}
+
+// Valid reports whether k is one of the defined kinds.
+func (k Kind) Valid() bool { return kinds[k] }
+
+// Verdicts on a received ARP frame (KindARP).
+const (
+	Honoured = "honoured" // the entry took the frame's lladdr or state
+	Ignored  = "ignored"  // the entry exists and kept its lladdr and state
+	Created  = "created"  // the frame created an entry
+	Dropped  = "dropped"  // the frame never reached the table update (validation, drop_gratuitous_arp, no entry)
+)
+
+// ARPFrame is the decoded content of an ARP frame in a trace.
+type ARPFrame struct {
+	Op      string `json:"op"` // "request" or "reply"
+	SHA     string `json:"sha"`
+	SIP     string `json:"sip"`
+	THA     string `json:"tha"`
+	TIP     string `json:"tip"`
+	EthDst  string `json:"eth_dst,omitempty"`
+	PktType string `json:"pkt_type,omitempty"` // host, broadcast, multicast, otherhost
+	GARP    bool   `json:"garp,omitempty"`     // sip == tip
+}
+
+// Event is one line of a trace. Fields that do not apply are omitted.
+type Event struct {
+	// Time is seconds since the run's epoch (for replay: the capture's clock).
+	Time float64 `json:"time"`
+	Kind Kind    `json:"kind"`
+	// Source is who observed it: "sim", "lab", "kernel", "replay", "watch".
+	Source string `json:"source,omitempty"`
+	Host   string `json:"host,omitempty"`
+	Dev    string `json:"dev,omitempty"`
+	IP     string `json:"ip,omitempty"`
+	// LLAddr and State are the entry after the event, spelled as `ip neigh`
+	// prints them (REACHABLE, STALE, …).
+	LLAddr    string `json:"lladdr,omitempty"`
+	State     string `json:"state,omitempty"`
+	OldLLAddr string `json:"old_lladdr,omitempty"`
+	OldState  string `json:"old_state,omitempty"`
+	// Cause is a short machine word for what drove the event
+	// ("garp-request", "timer", "output", "probe-reply", "confirm", …).
+	Cause string `json:"cause,omitempty"`
+	// Rule names the spec section that decided it ("§4.4(a)", "§2.2").
+	Rule string `json:"rule,omitempty"`
+	// Verdict on a received ARP frame: honoured, ignored, created, dropped.
+	Verdict string `json:"verdict,omitempty"`
+	// Explanation is the sentence users read, with the numbers compared.
+	Explanation string `json:"explanation,omitempty"`
+	// Frame is the 1-based index of the frame in a capture (replay) or in
+	// the run's frame log (sim, lab).
+	Frame int       `json:"frame,omitempty"`
+	ARP   *ARPFrame `json:"arp,omitempty"`
+	// Jiffies is the host's tick counter at the event; Updated and
+	// Confirmed are the entry's stamps after it (ticks).
+	Jiffies   *uint64 `json:"jiffies,omitempty"`
+	Updated   *uint64 `json:"updated,omitempty"`
+	Confirmed *uint64 `json:"confirmed,omitempty"`
+	// LocktimeUntil is when the locktime window opened by this event ends
+	// (seconds), set whenever `updated` moved.
+	LocktimeUntil *float64 `json:"locktime_until,omitempty"`
+	// Flow names the upper-layer flow (confirm, flow, probe events).
+	Flow string `json:"flow,omitempty"`
+	// OK is the outcome of a check or a flow.
+	OK *bool `json:"ok,omitempty"`
+	// Attrs carries kind-specific extras (header: scenario, seed, profile;
+	// verdict: failed flows, stale seconds). Keys are sorted on output.
+	Attrs map[string]string `json:"attrs,omitempty"`
+}
+
+// Validate checks the fields every consumer relies on.
+func (e *Event) Validate() error {
+	if !e.Kind.Valid() {
+		return fmt.Errorf("unknown kind %q", e.Kind)
+	}
+	switch e.Verdict {
+	case "", Honoured, Ignored, Created, Dropped:
+	default:
+		return fmt.Errorf("unknown verdict %q", e.Verdict)
+	}
+	if e.Kind == KindARP && e.Verdict == "" {
+		return fmt.Errorf("arp event without a verdict")
+	}
+	return nil
+}
+
+// Sink receives events as they are produced.
+type Sink interface {
+	Emit(Event)
+}
+
+// Recorder is a Sink that keeps every event in memory.
+type Recorder struct{ Events []Event }
+
+// Emit appends e.
+func (r *Recorder) Emit(e Event) { r.Events = append(r.Events, e) }
+
+// Discard is a Sink that drops everything (Monte Carlo inner runs).
+type Discard struct{}
+
+// Emit does nothing.
+func (Discard) Emit(Event) {}
+
+// Encoder writes events as JSON lines.
+type Encoder struct {
+	w   io.Writer
+	buf bytes.Buffer
+}
+
+// NewEncoder returns an encoder writing to w.
+func NewEncoder(w io.Writer) *Encoder { return &Encoder{w: w} }
+
+// Encode writes one event as one line. encoding/json sorts map keys, so the
+// output is byte-stable for equal events.
+func (e *Encoder) Encode(ev Event) error {
+	e.buf.Reset()
+	enc := json.NewEncoder(&e.buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ev); err != nil {
+		return err
+	}
+	_, err := e.w.Write(e.buf.Bytes())
+	return err
+}
+
+// WriteAll encodes every event.
+func WriteAll(w io.Writer, evs []Event) error {
+	enc := NewEncoder(w)
+	for _, ev := range evs {
+		if err := enc.Encode(ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Read decodes a JSON-lines trace. name is used in errors, which give the
+// line number and what is wrong with it.
+func Read(r io.Reader, name string) ([]Event, error) {
+	var out []Event
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var ev Event
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ev); err != nil {
+			return nil, fmt.Errorf("%s:%d: not a trace event: %v", name, line, err)
+		}
+		if err := ev.Validate(); err != nil {
+			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+		}
+		out = append(out, ev)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("%s:%d: %v", name, line+1, err)
+	}
+	return out, nil
+}
+
+// U64 returns a pointer to v, for the optional tick fields.
+func U64(v uint64) *uint64 { return &v }
+
+// F64 returns a pointer to v.
+func F64(v float64) *float64 { return &v }
+
+// Bool returns a pointer to v.
+func Bool(v bool) *bool { return &v }
