@@ -1,0 +1,296 @@
+package kernel
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Features are the behaviour switches the model reads at its decision points
+// (spec §9.1). They are derived from a set of patches, never set directly, so
+// that every difference between two kernels traces back to a named change.
+type Features struct {
+	GARPRequestOverride bool // F1: GARP request overrides locktime when arp_accept (§4.4b)
+	GARPReplyRecognised bool // F2: a reply with tha == sha is a GARP (§4.4c)
+	GARPAlwaysOverride  bool // F3: GARP override independent of arp_accept (§4.4c)
+	TimestampsOnChange  bool // F4: `updated` bumped only on an effective change (§5 step 8)
+	ConfirmIneffective  bool // F5: a CONNECTED ARP update bumps `confirmed` even when ignored (§5 step 6)
+	PerSocketConfirm    bool // F6: per-socket confirmation, no shared-route mis-confirm (§6.2)
+	SameMACKeepsState   bool // F7: same-MAC STALE update keeps any VALID state (§5 step 7)
+	RerandomiseAlways   bool // F8: reachable_time re-randomised even below gc_thresh1 (§2.4)
+	RerandomiseOnWrite  bool // F9: re-randomise on base_reachable_time write (§2.4)
+	McastResolicit      bool // F10: PROBE max includes mcast_resolicit (§2.3)
+	DropGratuitousARP   bool // F11: drop_gratuitous_arp sysctl exists (§4.2)
+	GCList              bool // F12: forced GC by gc_list with a 5 s `updated` age (§7.2)
+	SmallRetrans        bool // F13: minimum re-arm HZ/100 instead of HZ/2 (§2.2)
+	ARPAcceptMax        bool // F14: arp_accept is 0-2 and all/dev combine as MAX (§4.4d)
+	EvictOnCarrierDown  bool // F15: carrier loss flushes entries (§7.3)
+	ClampTimestamps     bool // F16: used/confirmed clamped when arming timers (§1.2)
+
+	ProbeResetsCounter bool // patch 8: update into PROBE resets probes (§5 step 9)
+	DeadEntryNoop      bool // patch 9: unlinked entries are not modified (§5 step 1)
+	TimerWheel         bool // §12.2: timers fire late, at the wheel's granularity
+	EvictNoCarrierCtl  bool // patch 25: arp_evict_nocarrier sysctl exists
+}
+
+// FlagTable lists the §9.1 flags in order with a one-line meaning, for
+// `arplab profiles` and for docs.
+var FlagTable = []struct{ ID, Meaning string }{
+	{"F1", "GARP request overrides locktime when arp_accept"},
+	{"F2", "GARP reply (tha == sha) recognised"},
+	{"F3", "GARP override independent of arp_accept"},
+	{"F4", "`updated` bumped only on effective change"},
+	{"F5", "`confirmed` bumped by a CONNECTED ARP update even if ineffective"},
+	{"F6", "per-socket/per-packet confirmation"},
+	{"F7", "same-MAC STALE update keeps any VALID state"},
+	{"F8", "reachable_time re-randomised even below gc_thresh1"},
+	{"F9", "re-randomise on base_reachable_time write"},
+	{"F10", "mcast_resolicit exists"},
+	{"F11", "drop_gratuitous_arp sysctl"},
+	{"F12", "gc_list forced GC with 5 s `updated` age"},
+	{"F13", "min timer re-arm HZ/100 (else HZ/2)"},
+	{"F14", "arp_accept combines as MAX, values 0-2 (else OR, 0-1)"},
+	{"F15", "flush on carrier loss"},
+	{"F16", "used/confirmed clamping when arming timers"},
+}
+
+// Flag reports the value of flag id ("F1".."F16") in f.
+func (f Features) Flag(id string) bool {
+	switch id {
+	case "F1":
+		return f.GARPRequestOverride
+	case "F2":
+		return f.GARPReplyRecognised
+	case "F3":
+		return f.GARPAlwaysOverride
+	case "F4":
+		return f.TimestampsOnChange
+	case "F5":
+		return f.ConfirmIneffective
+	case "F6":
+		return f.PerSocketConfirm
+	case "F7":
+		return f.SameMACKeepsState
+	case "F8":
+		return f.RerandomiseAlways
+	case "F9":
+		return f.RerandomiseOnWrite
+	case "F10":
+		return f.McastResolicit
+	case "F11":
+		return f.DropGratuitousARP
+	case "F12":
+		return f.GCList
+	case "F13":
+		return f.SmallRetrans
+	case "F14":
+		return f.ARPAcceptMax
+	case "F15":
+		return f.EvictOnCarrierDown
+	case "F16":
+		return f.ClampTimestamps
+	}
+	return false
+}
+
+// FeaturesOf derives the feature flags from a set of patch names.
+func FeaturesOf(patches []string) Features {
+	has := map[string]bool{}
+	for _, p := range patches {
+		has[p] = true
+	}
+	return Features{
+		GARPRequestOverride: has[PGARPRequestOverride],
+		GARPReplyRecognised: has[PGARPReply],
+		GARPAlwaysOverride:  has[PGARPAlwaysOverride],
+		TimestampsOnChange:  has[PTimestampsOnChange],
+		// Before 77d7123342dc the stamps were written before the override
+		// test, so an ignored update confirmed too; that patch made it
+		// effective-only and f0e0d04413fc restored it (spec §1.2, §9 #19).
+		ConfirmIneffective: !has[PTimestampsOnChange] || has[PConfirmOnARP],
+		PerSocketConfirm:   has[PReplaceDstConfirm],
+		SameMACKeepsState:  has[PSameMACKeepsState],
+		RerandomiseAlways:  has[PRerandomise],
+		RerandomiseOnWrite: has[PRerandomiseOnWrite],
+		McastResolicit:     has[PMcastResolicit],
+		DropGratuitousARP:  has[PDropGratuitousARP],
+		GCList:             has[PGCList],
+		SmallRetrans:       has[PSmallRetrans],
+		ARPAcceptMax:       has[PARPAcceptSubnet],
+		EvictOnCarrierDown: has[PEvictOnCarrierDown],
+		ClampTimestamps:    has[PClampTimestamps],
+		ProbeResetsCounter: has[PProbeResetsCounter],
+		DeadEntryNoop:      has[PDeadEntryNoop],
+		TimerWheel:         has[PTimerWheel],
+		EvictNoCarrierCtl:  has[PEvictNoCarrierSysctl],
+	}
+}
+
+// Profile is a named kernel: a release, its patch set and its defaults.
+type Profile struct {
+	Name        string   `json:"name"`
+	Release     string   `json:"release"`
+	Description string   `json:"description"`
+	Patches     []string `json:"patches"`
+	// HZ is the tick rate the profile assumes unless a host sets its own.
+	HZ int `json:"hz"`
+	// UnresQlenBytes is the per-entry queue limit default (spec §8.1).
+	UnresQlenBytes int `json:"unres_qlen_bytes"`
+	// Source is the tree the spec read for this column (§0.1).
+	Source string `json:"source"`
+}
+
+// Features derives the profile's feature flags.
+func (p Profile) Features() Features { return FeaturesOf(p.Patches) }
+
+// Has reports whether the profile carries patch name.
+func (p Profile) Has(name string) bool {
+	for _, q := range p.Patches {
+		if q == name {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultProfile is the kernel of the Failure (spec §10.1).
+const DefaultProfile = "rhel7.3"
+
+func upto(release string) []string {
+	var out []string
+	for _, p := range Patches {
+		if releaseLE(p.Release, release) {
+			out = append(out, p.Name)
+		}
+	}
+	return out
+}
+
+// releaseLE compares dotted release numbers ("4.9" <= "4.12").
+func releaseLE(a, b string) bool {
+	var a1, a2, b1, b2 int
+	fmt.Sscanf(a, "%d.%d", &a1, &a2)
+	fmt.Sscanf(b, "%d.%d", &b1, &b2)
+	return a1 < b1 || (a1 == b1 && a2 <= b2)
+}
+
+func without(ps []string, drop ...string) []string {
+	var out []string
+	for _, p := range ps {
+		keep := true
+		for _, d := range drop {
+			if p == d {
+				keep = false
+			}
+		}
+		if keep {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// Profiles are the columns of spec §9.1. Mainline profiles carry every patch
+// up to their release (the patch table is ordered by first release); vendor
+// and stable trees list their back-ports explicitly.
+var Profiles = []Profile{
+	{Name: "3.10", Release: "3.10", Description: "mainline 3.10", Patches: nil, HZ: 1000, UnresQlenBytes: 65536, Source: "M310"},
+	{Name: "rhel7.3", Release: "3.10.0-514", Description: "RHEL 7.3 GA, the kernel of the Failure", Patches: nil, HZ: 1000, UnresQlenBytes: 65536, Source: "R73"},
+	{Name: "3.14", Release: "3.14", Description: "mainline 3.14 (first GARP-request override)", Patches: upto("3.14"), HZ: 250, UnresQlenBytes: 65536, Source: "M314"},
+	{Name: "4.4", Release: "4.4", Description: "mainline 4.4", Patches: upto("4.4"), HZ: 250, UnresQlenBytes: 65536, Source: "M44"},
+	{Name: "4.9", Release: "4.9", Description: "mainline 4.9", Patches: upto("4.9"), HZ: 250, UnresQlenBytes: 65536, Source: "M49"},
+	{Name: "4.11", Release: "4.11", Description: "mainline 4.11 (per-socket confirmation)", Patches: upto("4.11"), HZ: 250, UnresQlenBytes: 65536, Source: "M411"},
+	{Name: "4.12", Release: "4.12", Description: "mainline 4.12 (the GARP and timestamp fixes)", Patches: upto("4.12"), HZ: 250, UnresQlenBytes: 65536, Source: "M412"},
+	{Name: "4.14", Release: "4.14.177", Description: "stable 4.14.177 (carries confirm-on-arp from 4.19)", Patches: append(upto("4.14"), PConfirmOnARP), HZ: 250, UnresQlenBytes: 65536, Source: "M414"},
+	{Name: "4.19", Release: "4.19", Description: "mainline 4.19", Patches: upto("4.19"), HZ: 250, UnresQlenBytes: 65536, Source: "M419"},
+	{Name: "5.4", Release: "5.4", Description: "mainline 5.4", Patches: upto("5.4"), HZ: 250, UnresQlenBytes: 212992, Source: "M54"},
+	{Name: "6.18", Release: "6.18", Description: "mainline 6.18 (latest)", Patches: upto("6.18"), HZ: 250, UnresQlenBytes: 212992, Source: "M618"},
+	{Name: "rhel7.8", Release: "3.10.0-1127", Description: "RHEL 7.8 (back-ported GARP, timestamp and confirmation fixes)",
+		Patches: []string{PGARPRequestOverride, PRerandomiseOnWrite, PReplaceDstConfirm, PGARPReply, PTimestampsOnChange, PGARPAlwaysOverride},
+		HZ:      1000, UnresQlenBytes: 65536, Source: "R78"},
+}
+
+// Lookup returns the profile named name. "latest" and "auto" mean 6.18.
+func Lookup(name string) (Profile, error) {
+	if name == "latest" || name == "auto" {
+		name = "6.18"
+	}
+	for _, p := range Profiles {
+		if p.Name == name {
+			p.Patches = append([]string(nil), p.Patches...)
+			return p, nil
+		}
+	}
+	var names []string
+	for _, p := range Profiles {
+		names = append(names, p.Name)
+	}
+	return Profile{}, fmt.Errorf("unknown kernel profile %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+// WithPatches applies edits like "+garp-reply" or "-timestamps-on-change"
+// and renames the profile to show them ("rhel7.3+garp-reply").
+func (p Profile) WithPatches(edits []string) (Profile, error) {
+	set := map[string]bool{}
+	for _, q := range p.Patches {
+		set[q] = true
+	}
+	name := p.Name
+	for _, e := range edits {
+		if len(e) < 2 || (e[0] != '+' && e[0] != '-') {
+			return p, fmt.Errorf("patch edit %q: want +name or -name", e)
+		}
+		if _, ok := PatchByName(e[1:]); !ok {
+			return p, fmt.Errorf("patch edit %q: unknown patch %q (see `arplab profiles`)", e, e[1:])
+		}
+		set[e[1:]] = e[0] == '+'
+		name += e
+	}
+	var out []string
+	for _, q := range Patches { // keep release order
+		if set[q.Name] {
+			out = append(out, q.Name)
+		}
+	}
+	p.Patches = out
+	p.Name = name
+	return p, nil
+}
+
+// Names returns the profile names in table order.
+func Names() []string {
+	var out []string
+	for _, p := range Profiles {
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// Closest returns the profile whose patch set differs least from patches
+// (used by doctor to map a running kernel to a profile).
+func Closest(release string) Profile {
+	best := Profiles[len(Profiles)-2] // 6.18
+	if strings.Contains(release, ".el7") {
+		// RHEL 7: 3.10.0-N.el7; N >= 1127 is 7.8 or later.
+		var n int
+		fmt.Sscanf(strings.TrimPrefix(release, "3.10.0-"), "%d", &n)
+		if n >= 1127 {
+			p, _ := Lookup("rhel7.8")
+			return p
+		}
+		p, _ := Lookup("rhel7.3")
+		return p
+	}
+	cands := append([]Profile(nil), Profiles...)
+	sort.SliceStable(cands, func(i, j int) bool { return releaseLE(cands[i].Release, cands[j].Release) })
+	for _, p := range cands {
+		if strings.HasPrefix(p.Name, "rhel") {
+			continue
+		}
+		if releaseLE(p.Release, release) {
+			best = p
+		}
+	}
+	best.Patches = append([]string(nil), best.Patches...)
+	return best
+}
