@@ -75,6 +75,13 @@ type Options struct {
 	// and the next one sending (fork, exec, getifaddrs, socket set-up).
 	// Default 1 ms; use None for zero.
 	StartupLatency vtime.Duration
+	// ArpingLinger is how long each neutron `arping -c 1` stays after
+	// sending its frame before it exits. Default 0: iputils before the
+	// signalfd/timerfd rewrite (67e070d, 2019) and since its fix (84ca65c,
+	// iputils#536/#541, 2024) exit at once in unsolicited mode. Releases in
+	// between — including 20221126, measured on the lab host — wait for the
+	// next interval tick: set 1 s to model them.
+	ArpingLinger vtime.Duration
 
 	// MasterRepeat is keepalived's garp_master_repeat: GARPs per burst
 	// (default 5).
@@ -104,6 +111,7 @@ const (
 	KnobTHA                 = "THA"
 	KnobEthDst              = "EthDst"
 	KnobStartupLatency      = "StartupLatency"
+	KnobArpingLinger        = "ArpingLinger"
 	KnobMasterRepeat        = "MasterRepeat"
 	KnobMasterDelay         = "MasterDelay"
 	KnobMasterRefresh       = "MasterRefresh"
@@ -127,6 +135,7 @@ func (o Options) knobs() []string {
 	add(KnobTHA, o.THA != nil)
 	add(KnobEthDst, o.EthDst != nil)
 	add(KnobStartupLatency, o.StartupLatency != 0)
+	add(KnobArpingLinger, o.ArpingLinger != 0)
 	add(KnobMasterRepeat, o.MasterRepeat != 0)
 	add(KnobMasterDelay, o.MasterDelay != 0)
 	add(KnobMasterRefresh, o.MasterRefresh != 0)
@@ -150,7 +159,7 @@ func (o Options) validate() error {
 		v    vtime.Duration
 	}{
 		{KnobInterval, o.Interval}, {KnobDelay, o.Delay}, {KnobDeadline, o.Deadline},
-		{KnobStartupLatency, o.StartupLatency}, {KnobMasterDelay, o.MasterDelay},
+		{KnobStartupLatency, o.StartupLatency}, {KnobArpingLinger, o.ArpingLinger}, {KnobMasterDelay, o.MasterDelay},
 		{KnobMasterRefresh, o.MasterRefresh}, {KnobGARPInterval, o.GARPInterval},
 	} {
 		if d.v < 0 && d.v != None {

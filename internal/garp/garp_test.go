@@ -82,6 +82,12 @@ func TestSchedule(t *testing.T) {
 			g("2.002s", bc, req, bc), g("2.003s", bc, rep, own),
 			g("4.004s", bc, req, bc), g("4.005s", bc, rep, own),
 		}},
+		{"neutron with iputils 20221126", "neutron", Options{ArpingLinger: vtime.Second}, []row{
+			// each arping -c 1 waits for its 1 s timer tick before exiting
+			g("0s", bc, req, bc), g("1.001s", bc, rep, own),
+			g("4.002s", bc, req, bc), g("5.003s", bc, rep, own),
+			g("8.004s", bc, req, bc), g("9.005s", bc, rep, own),
+		}},
 		{"neutron no latency", "neutron", Options{Count: 2, StartupLatency: None}, []row{
 			g("0s", bc, req, bc), g("0s", bc, rep, own),
 			g("2s", bc, req, bc), g("2s", bc, rep, own),
@@ -217,6 +223,7 @@ func TestScheduleErrors(t *testing.T) {
 		{"keepalived refresh repeat alone", "keepalived", ip, Options{MasterRefreshRepeat: 2}, "refresh is off"},
 		{"custom bad mode", Custom, ip, Options{Mode: "gratuitous"}, `mode "gratuitous"`},
 		{"custom no mode", Custom, ip, Options{}, `mode ""`},
+		{"linger on arping", "arping-U", ip, Options{ArpingLinger: vtime.Second}, "no knob ArpingLinger"},
 		{"custom foreign knob", Custom, ip, Options{Mode: ModeReply, MasterRepeat: 2}, "no knob MasterRepeat"},
 	}
 	for _, tt := range tests {

@@ -87,12 +87,13 @@ var presets = []preset{
 		Preset: Preset{
 			Name: "neutron",
 			Description: "OpenStack Neutron since 2017-05: Count rounds (default 3), 2 s sleep between " +
-				"rounds, each round `arping -U -c 1` then `arping -A -c 1` as two processes. Each " +
-				"arping -c 1 exits right after its frame, so every process after the first adds " +
-				"StartupLatency (default 1 ms): frames at k·1 ms + ⌊k/2⌋·2 s.",
+				"rounds, each round `arping -U -c 1` then `arping -A -c 1` as two processes. Every " +
+				"process after the first adds StartupLatency (default 1 ms) and, with iputils " +
+				"releases that wait one tick before exiting (2019–2024, e.g. 20221126), " +
+				"ArpingLinger (set 1 s; default 0): frame k at ⌊k/2⌋·2 s + k·(linger + latency).",
 			Source: "openstack/neutron@2131d26f73 neutron/agent/linux/ip_lib.py _arping, send_ip_addr_adv_notif; " +
 				"commits 82831b9d8d, 96c5dd6a2b",
-			Knobs: []string{KnobCount, KnobStartupLatency, KnobDelay},
+			Knobs: []string{KnobCount, KnobStartupLatency, KnobArpingLinger, KnobDelay},
 		},
 		build: neutron,
 	},
@@ -254,19 +255,20 @@ func neutronLegacy(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 }
 
 // neutron models _arping: for each round, sleep ARPING_SLEEP unless it is
-// the first, then run `arping -U -c 1` and `arping -A -c 1`. Frame k comes
-// from the (k+1)-th process, which starts StartupLatency after the previous
-// one exited; t = 0 is the first process's frame.
+// the first, then run `arping -U -c 1` and `arping -A -c 1`, each to
+// completion. Frame k comes from the (k+1)-th process, which sends
+// StartupLatency after the previous one exited, and exits ArpingLinger
+// after its frame; t = 0 is the first process's frame.
 func neutron(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 	rounds := pickInt(o.Count, defaultCount)
-	lat := pick(o.StartupLatency, neutronStartupLatency)
+	step := pick(o.StartupLatency, neutronStartupLatency) + pick(o.ArpingLinger, 0)
 	fs := make([]Frame, 0, 2*rounds)
 	for r := range rounds {
 		base := vtime.Duration(r) * neutronSleep
-		u := vtime.Duration(2 * r)
+		k := vtime.Duration(2 * r)
 		fs = append(fs,
-			gratuitous(base+u*lat, arp.OpRequest, mac, ip, arp.Broadcast),
-			gratuitous(base+(u+1)*lat, arp.OpReply, mac, ip, mac))
+			gratuitous(base+k*step, arp.OpRequest, mac, ip, arp.Broadcast),
+			gratuitous(base+(k+1)*step, arp.OpReply, mac, ip, mac))
 	}
 	return fs, nil
 }
