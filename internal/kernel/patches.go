@@ -42,6 +42,7 @@ const (
 	PTimestampsOnChange   = "timestamps-on-change"
 	PGARPAlwaysOverride   = "garp-always-override"
 	PConfirmOnARP         = "confirm-on-arp"
+	PDeleteUnlinks        = "delete-unlinks"
 	PEvictOnCarrierDown   = "evict-on-carrier-down"
 	PGCList               = "gc-list"
 	PSmallRetrans         = "small-retrans"
@@ -96,6 +97,10 @@ var Patches = []Patch{
 	{Name: PConfirmOnARP, Title: "neighbour: confirm neigh entries when ARP packet is received",
 		Commit: "f0e0d04413fc", Release: "4.19", Flags: []string{"F5"}, Spec: "§5 step 6",
 		Effect: "a unicast reply refreshes `confirmed` even when it changes nothing"},
+	{Name: PDeleteUnlinks, Title: "net/neighbor: Delete entry on ip neigh del",
+		Commit: "5071a1e606b3", Release: "4.18", Spec: "§5 (admin)",
+		Effect: "`ip neigh del` unlinks the entry at once instead of leaving it FAILED for GC",
+		Note:   "not in the spec: commit recalled, not verified; checked by the lab on the running kernel"},
 	{Name: PEvictOnCarrierDown, Title: "net: Evict neighbor entries on carrier down",
 		Commit: "859bd2ef1fc1", Release: "4.20", Flags: []string{"F15"}, Spec: "§7.3",
 		Effect: "carrier loss flushes non-permanent entries"},

@@ -31,6 +31,7 @@ type Features struct {
 	DeadEntryNoop      bool // patch 9: unlinked entries are not modified (§5 step 1)
 	TimerWheel         bool // §12.2: timers fire late, at the wheel's granularity
 	EvictNoCarrierCtl  bool // patch 25: arp_evict_nocarrier sysctl exists
+	DeleteUnlinks      bool // `ip neigh del` removes the entry at once
 }
 
 // FlagTable lists the §9.1 flags in order with a one-line meaning, for
@@ -123,6 +124,7 @@ func FeaturesOf(patches []string) Features {
 		DeadEntryNoop:      has[PDeadEntryNoop],
 		TimerWheel:         has[PTimerWheel],
 		EvictNoCarrierCtl:  has[PEvictNoCarrierSysctl],
+		DeleteUnlinks:      has[PDeleteUnlinks],
 	}
 }
 

@@ -1,0 +1,181 @@
+package neigh
+
+import (
+	"net/netip"
+
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// Route is a cached output route (struct rtable) that several sockets may
+// share: before 4.11 a TCP confirmation sets its pending_confirm bit and the
+// next packet through it, to any destination, confirms that packet's
+// neighbour (spec §6.1). The simulator owns one per (subnet route, CPU).
+type Route struct {
+	Name           string
+	PendingConfirm bool
+	// PendingFrom names the socket whose confirmation set the bit.
+	PendingFrom string
+}
+
+// Socket is the upper-layer endpoint of a flow: the route it was connected
+// through and, on 4.11+, its own pending-confirmation flag (spec §6.2).
+type Socket struct {
+	Name           string
+	Route          *Route
+	PendingConfirm bool
+}
+
+// TxVerdict is what happened to a packet handed to the neighbour layer.
+type TxVerdict uint8
+
+// Output verdicts.
+const (
+	TxSent    TxVerdict = iota // transmitted now to the returned MAC
+	TxQueued                   // queued on an INCOMPLETE entry
+	TxDropped                  // dropped (FAILED without probes, table full)
+)
+
+// Output is a packet of size bytes sent by sock to nexthop through dev
+// (spec §3): the entry is created if absent, a pending confirmation is
+// applied, then the fast or slow path runs. id identifies the packet in
+// later Transmit/Unreachable actions when it is queued.
+func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock *Socket, id uint64, size int) (TxVerdict, arp.MAC, *Result) {
+	r := t.begin()
+	e := t.entries[key(dev, nexthop)]
+	if e == nil {
+		if e = t.create(now, dev, nexthop); e == nil {
+			return TxDropped, arp.MAC{}, r
+		}
+	}
+	t.applyPendingConfirm(now, e, sock)
+	// Fast path: CONNECTED with a cached header; `used` is not touched.
+	if e.state.Connected() && e.hh {
+		return TxSent, e.ha, r
+	}
+	// Slow path (neigh_resolve_output → neigh_event_send).
+	e.used = now
+	switch e.state {
+	case Reachable, Permanent, NoARP, Delay, Probe:
+		e.hh = true
+		return TxSent, e.ha, r
+	case Stale:
+		d := t.stateDecision(now, e, RuleStaleToDelay)
+		t.setState(e, Delay)
+		e.updated = now
+		t.armTimer(e, now, now+vtime.Jiffies(e.dev.Params.DelayProbeTime))
+		t.finish(&d, e)
+		e.hh = true
+		return TxSent, e.ha, r
+	case None, Failed:
+		p := &e.dev.Params
+		if p.McastProbes+p.AppProbes == 0 {
+			d := t.stateDecision(now, e, RuleNoProbesFailed)
+			t.setState(e, Failed)
+			e.updated = now
+			t.finish(&d, e)
+			return TxDropped, arp.MAC{}, r
+		}
+		d := t.stateDecision(now, e, RuleStartResolution)
+		e.probes = p.UcastProbes
+		t.setState(e, Incomplete)
+		e.updated = now
+		first := vtime.Jiffies(p.RetransTime)
+		if min := t.minRearm(); first < min {
+			first = min
+		}
+		t.armTimer(e, now, now+first)
+		t.finish(&d, e)
+		t.enqueue(now, e, id, size)
+		t.solicit(now, e)
+		return TxQueued, arp.MAC{}, r
+	case Incomplete:
+		t.enqueue(now, e, id, size)
+		return TxQueued, arp.MAC{}, r
+	}
+	return TxDropped, arp.MAC{}, r
+}
+
+// enqueue appends to arp_queue, dropping the oldest packets while the
+// queue would exceed unres_qlen_bytes (spec §3).
+func (t *Table) enqueue(now vtime.Jiffies, e *Entry, id uint64, size int) {
+	ts := truesize(size)
+	for len(e.queue) > 0 && e.queueBytes+ts > e.dev.Params.UnresQlenBytes {
+		old := e.queue[0]
+		e.queue = e.queue[1:]
+		e.queueBytes -= truesize(old.Size)
+		t.Stats.QueueDiscards++
+		t.act(Action{Kind: ActDiscarded, Dev: e.dev, Target: e.ip, Packet: old.ID})
+	}
+	e.queue = append(e.queue, Queued{ID: id, Size: size})
+	e.queueBytes += ts
+}
+
+func (t *Table) stateDecision(now vtime.Jiffies, e *Entry, rule Rule) Decision {
+	return Decision{Rule: rule, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, OldMAC: e.ha,
+		NewMAC: e.ha, UpdatedBefore: e.updated, Confirmed: e.confirmed, Locktime: e.dev.Params.Locktime}
+}
+
+func (t *Table) finish(d *Decision, e *Entry) {
+	d.New, d.NewMAC, d.Updated, d.Confirmed = e.state, e.ha, e.updated, e.confirmed
+	d.UpdatedMoved = d.Updated != d.UpdatedBefore
+	t.decide(*d)
+}
+
+// confirm is neigh_confirm: confirmed = now, nothing else (spec §6.3).
+func (t *Table) confirm(now vtime.Jiffies, e *Entry, rule Rule, from string) {
+	d := Decision{Rule: rule, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, New: e.state,
+		OldMAC: e.ha, NewMAC: e.ha, UpdatedBefore: e.updated, Updated: e.updated, Flow: from}
+	if e.confirmed != now {
+		e.confirmed = now
+		d.ConfirmedMoved = true
+	}
+	d.Confirmed = e.confirmed
+	t.decide(d)
+}
+
+// applyPendingConfirm consumes a pending confirmation at output: the
+// route's shared bit before 4.11, the socket's own flag after (spec §3 step 1).
+func (t *Table) applyPendingConfirm(now vtime.Jiffies, e *Entry, sock *Socket) {
+	if sock == nil {
+		return
+	}
+	if t.F.PerSocketConfirm {
+		if sock.PendingConfirm {
+			sock.PendingConfirm = false
+			t.confirm(now, e, RuleConfirmSocket, sock.Name)
+		}
+		return
+	}
+	if rt := sock.Route; rt != nil && rt.PendingConfirm {
+		rt.PendingConfirm = false
+		t.confirm(now, e, RuleConfirmRoute, rt.PendingFrom)
+	}
+}
+
+// Confirm records an upper-layer confirmation by sock (TCP's dst_confirm
+// or sk_dst_confirm, spec §6.3). Before 4.11 it marks the shared route;
+// from 4.11 it marks the socket. Nothing changes in the table until the
+// next packet is sent.
+func (t *Table) Confirm(now vtime.Jiffies, sock *Socket) *Result {
+	r := t.begin()
+	if t.F.PerSocketConfirm {
+		sock.PendingConfirm = true
+		return r
+	}
+	if sock.Route != nil {
+		sock.Route.PendingConfirm = true
+		sock.Route.PendingFrom = sock.Name
+	}
+	return r
+}
+
+// ConfirmNeighbour is dst_confirm_neigh (4.11+ UDP/RAW with MSG_CONFIRM and
+// MSG_PROBE): confirm the entry for ip on dev now, if it exists.
+func (t *Table) ConfirmNeighbour(now vtime.Jiffies, dev *Device, ip netip.Addr, from string) *Result {
+	r := t.begin()
+	if e := t.entries[key(dev, ip)]; e != nil {
+		t.confirm(now, e, RuleConfirmImmediate, from)
+	}
+	return r
+}

@@ -1,0 +1,440 @@
+package neigh
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+
+	"arplab/internal/kernel"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// Device is one interface of the modelled host: its link address, its IPv4
+// addresses, and its own parameter set (all timing parameters are per
+// device, spec §1.1).
+type Device struct {
+	Name  string
+	Index int
+	MAC   arp.MAC
+	Addrs []netip.Prefix
+	// Params is the device's neigh/<dev>/ parameter set.
+	Params Params
+	// Conf is the device's conf/<dev>/ settings.
+	Conf Conf
+	// ReachableTime is the randomised reachable_time of this parameter set
+	// (spec §2.4). It is drawn when the device is added and redrawn by the
+	// periodic work; a lab can overwrite it with what `ip ntable` shows.
+	ReachableTime vtime.Ticks
+}
+
+// IsLocal reports whether ip is one of the device's addresses.
+func (d *Device) IsLocal(ip netip.Addr) bool {
+	for _, p := range d.Addrs {
+		if p.Addr() == ip {
+			return true
+		}
+	}
+	return false
+}
+
+// onLink reports whether ip is inside a subnet configured on the device
+// (the arp_accept=2 test, spec §4.4(d)).
+func (d *Device) onLink(ip netip.Addr) bool {
+	for _, p := range d.Addrs {
+		if p.Masked().Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// isBroadcast reports whether ip is the limited broadcast or a directed
+// broadcast of one of the device's subnets.
+func (d *Device) isBroadcast(ip netip.Addr) bool {
+	if ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+		return true
+	}
+	for _, p := range d.Addrs {
+		if p.Bits() >= 31 {
+			continue
+		}
+		b := p.Masked().Addr().As4()
+		host := uint32(1)<<(32-p.Bits()) - 1
+		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
+		if ip == netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}) {
+			return true
+		}
+	}
+	return false
+}
+
+// sourceFor picks the source address of our own requests to target: an
+// address in the target's subnet if there is one (arp_announce, spec §8.2).
+func (d *Device) sourceFor(target netip.Addr) netip.Addr {
+	for _, p := range d.Addrs {
+		if p.Masked().Contains(target) {
+			return p.Addr()
+		}
+	}
+	if len(d.Addrs) > 0 {
+		return d.Addrs[0].Addr()
+	}
+	return netip.Addr{}
+}
+
+// Entry is one neighbour: the kernel's struct neighbour, reduced to what
+// decides behaviour.
+type Entry struct {
+	dev   *Device
+	ip    netip.Addr
+	state State
+	ha    arp.MAC
+	// updated, confirmed and used are the three stamps of spec §1.2.
+	updated, confirmed, used vtime.Jiffies
+	probes                   int
+	// hh is the cached hardware header: filled by the first slow-path
+	// transmission, it enables the fast path in CONNECTED states (§3).
+	hh bool
+	// timer: expires is what the kernel asked for, fire is when the timer
+	// wheel runs it; idx is the position in the table's heap (-1: unarmed).
+	expires, fire vtime.Jiffies
+	idx           int
+	timerSeq      uint64
+	queue         []Queued
+	queueBytes    int
+	created       uint64 // creation order, for the 5.0+ gc_list
+}
+
+// Queued is a packet waiting in an INCOMPLETE entry's arp_queue.
+type Queued struct {
+	ID   uint64
+	Size int
+}
+
+// truesize approximates skb->truesize for a queued packet, so that the
+// default 64 KiB unres_qlen_bytes holds ≈31 full-size frames on 3.10
+// (spec §8.1, a derived figure, docs/divergences.md).
+func truesize(size int) int { return size + 600 }
+
+// Snapshot is an entry as `ip neigh` and the stamps show it.
+type Snapshot struct {
+	Dev       string
+	IP        netip.Addr
+	State     State
+	LLAddr    arp.MAC
+	HasLLAddr bool
+	Updated   vtime.Jiffies
+	Confirmed vtime.Jiffies
+	Used      vtime.Jiffies
+	Probes    int
+	Queued    int
+}
+
+func (e *Entry) snapshot() Snapshot {
+	return Snapshot{Dev: e.dev.Name, IP: e.ip, State: e.state, LLAddr: e.ha, HasLLAddr: e.state.Valid(),
+		Updated: e.updated, Confirmed: e.confirmed, Used: e.used, Probes: e.probes, Queued: len(e.queue)}
+}
+
+// Config builds a Table.
+type Config struct {
+	// Profile is the kernel whose behaviour the table follows.
+	Profile kernel.Profile
+	// HZ is the host's tick rate (0: the profile's).
+	HZ int
+	// Rand draws reachable_time; the caller owns it so runs are repeatable.
+	Rand *rand.Rand
+	// Now is the jiffies value at which the table is created.
+	Now vtime.Jiffies
+	// PeriodicPhase delays the first periodic work (neigh_periodic_work)
+	// by this many ticks after Now instead of a full reachable_time,
+	// modelling a table that was created long before the run started.
+	PeriodicPhase vtime.Ticks
+}
+
+// Table is the IPv4 neighbour table of one host (arp_tbl) with its devices.
+// It is sans-IO: every method takes `now` in the host's jiffies, changes
+// the table and reports what happened in a Result; NextDeadline says when
+// to call Tick next. It is not safe for concurrent use.
+type Table struct {
+	Profile string
+	F       kernel.Features
+	HZ      int
+
+	// All is conf/all, combined with each device's conf (spec §8.2).
+	All Conf
+	// Default is neigh/default; GC thresholds live only there.
+	Default                         Params
+	GCThresh1, GCThresh2, GCThresh3 int
+
+	rng      *rand.Rand
+	devs     []*Device
+	entries  map[uint64]*Entry
+	nEntries int // all entries
+	nGC      int // entries counted by 5.0+ forced GC (non-permanent)
+	timers   timerHeap
+	seq      uint64
+
+	lastFlush  vtime.Jiffies
+	lastRand   vtime.Jiffies
+	periodicAt vtime.Jiffies
+	res        Result
+	// Stats counts what happened, by reason, for reports and tests.
+	Stats Stats
+}
+
+// Stats are the table's counters.
+type Stats struct {
+	ARPReceived, ARPDropped, Honoured, Ignored, Created int
+	ProbesSent, UnicastProbes, BroadcastProbes          int
+	QueueDiscards, ForcedGC, PeriodicGCRemoved, Failed  int
+	TableFull                                           int
+}
+
+// NewTable returns an empty table following cfg.Profile.
+func NewTable(cfg Config) (*Table, error) {
+	hz := cfg.HZ
+	if hz == 0 {
+		hz = cfg.Profile.HZ
+	}
+	if err := vtime.ValidHZ(hz); err != nil {
+		return nil, err
+	}
+	if cfg.Rand == nil {
+		return nil, fmt.Errorf("neigh: a random stream is required (reachable_time)")
+	}
+	t := &Table{
+		Profile:   cfg.Profile.Name,
+		F:         cfg.Profile.Features(),
+		HZ:        hz,
+		All:       DefaultConf(),
+		Default:   DefaultParams(hz, cfg.Profile.UnresQlenBytes),
+		GCThresh1: 128, GCThresh2: 512, GCThresh3: 1024,
+		rng:     cfg.Rand,
+		entries: map[uint64]*Entry{},
+	}
+	now := cfg.Now
+	t.lastFlush = now
+	rt := t.randReachable(t.Default.BaseReachableTime)
+	// last_rand starts 20 reachable_times ahead (spec §2.4).
+	t.lastRand = now + vtime.Jiffies(20*rt)
+	first := rt
+	if cfg.PeriodicPhase > 0 {
+		first = cfg.PeriodicPhase
+	}
+	t.periodicAt = now + vtime.Jiffies(first)
+	t.res.Decisions = make([]Decision, 0, 8)
+	t.res.Actions = make([]Action, 0, 8)
+	return t, nil
+}
+
+// AddDevice adds an interface with default parameters and draws its
+// reachable_time (spec §2.4: drawn when the parms are allocated).
+func (t *Table) AddDevice(name string, mac arp.MAC, addrs []netip.Prefix) *Device {
+	d := &Device{Name: name, Index: len(t.devs) + 1, MAC: mac, Addrs: addrs, Params: t.Default, Conf: DefaultConf()}
+	d.ReachableTime = t.randReachable(d.Params.BaseReachableTime)
+	t.devs = append(t.devs, d)
+	return d
+}
+
+// Device returns the device named name.
+func (t *Table) Device(name string) (*Device, bool) {
+	for _, d := range t.devs {
+		if d.Name == name {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// Devices returns the table's devices in creation order.
+func (t *Table) Devices() []*Device { return t.devs }
+
+// SetParam writes neigh/<dev>/<name>; dev "default" writes the table
+// default and every device (the kernel's copy-to-unset-devices logic,
+// simplified to "all devices" since arplab never sets both).
+func (t *Table) SetParam(dev, name, value string) error {
+	var targets []*Params
+	var devs []*Device
+	switch dev {
+	case "default":
+		targets = append(targets, &t.Default)
+		for _, d := range t.devs {
+			targets = append(targets, &d.Params)
+			devs = append(devs, d)
+		}
+		switch name {
+		case "gc_thresh1", "gc_thresh2", "gc_thresh3":
+			var v int
+			if _, err := fmt.Sscan(value, &v); err != nil || v < 0 {
+				return fmt.Errorf("neigh/default/%s: %q is not a non-negative integer", name, value)
+			}
+			switch name {
+			case "gc_thresh1":
+				t.GCThresh1 = v
+			case "gc_thresh2":
+				t.GCThresh2 = v
+			default:
+				t.GCThresh3 = v
+			}
+			return nil
+		case "gc_interval":
+			return nil // exposed but unused by every kernel (spec §7)
+		}
+	default:
+		d, ok := t.Device(dev)
+		if !ok {
+			return fmt.Errorf("neigh/%s/%s: no device %q", dev, name, dev)
+		}
+		targets = append(targets, &d.Params)
+		devs = append(devs, d)
+	}
+	for _, p := range targets {
+		if err := p.Set(name, value); err != nil {
+			return err
+		}
+	}
+	// 4bf6980dd032: a write to base_reachable_time re-randomises at once.
+	if t.F.RerandomiseOnWrite && (name == "base_reachable_time" || name == "base_reachable_time_ms") {
+		for _, d := range devs {
+			d.ReachableTime = t.randReachable(d.Params.BaseReachableTime)
+		}
+	}
+	return nil
+}
+
+// SetConf writes conf/<dev>/<name>; dev "all" writes conf/all.
+func (t *Table) SetConf(dev, name, value string) error {
+	if name == "drop_gratuitous_arp" && !t.F.DropGratuitousARP {
+		return fmt.Errorf("conf/%s/drop_gratuitous_arp does not exist on %s (added in 4.6)", dev, t.Profile)
+	}
+	if name == "arp_evict_nocarrier" && !t.F.EvictNoCarrierCtl {
+		return fmt.Errorf("conf/%s/arp_evict_nocarrier does not exist on %s (added in 5.16)", dev, t.Profile)
+	}
+	if name == "arp_accept" && value == "2" && !t.F.ARPAcceptMax {
+		return fmt.Errorf("conf/%s/arp_accept=2 is not understood by %s (added in 6.0)", dev, t.Profile)
+	}
+	if dev == "all" || dev == "default" {
+		return t.All.Set(name, value)
+	}
+	d, ok := t.Device(dev)
+	if !ok {
+		return fmt.Errorf("conf/%s/%s: no device %q", dev, name, dev)
+	}
+	return d.Conf.Set(name, value)
+}
+
+// arpAccept combines conf/all and conf/<dev> (OR before 6.0, MAX after).
+func (t *Table) arpAccept(d *Device) int {
+	a, b := t.All.ARPAccept, d.Conf.ARPAccept
+	if t.F.ARPAcceptMax {
+		return max(a, b)
+	}
+	if a != 0 || b != 0 {
+		return 1
+	}
+	return 0
+}
+
+// randReachable is neigh_rand_reach_time: uniform in [base/2, 3·base/2).
+func (t *Table) randReachable(base vtime.Ticks) vtime.Ticks {
+	if base <= 0 {
+		return 0
+	}
+	return vtime.Ticks(t.rng.Uint64()%uint64(base)) + base/2
+}
+
+func key(d *Device, ip netip.Addr) uint64 {
+	b := ip.As4()
+	return uint64(d.Index)<<32 | uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+}
+
+// Lookup returns a snapshot of the entry for ip on dev.
+func (t *Table) Lookup(dev *Device, ip netip.Addr) (Snapshot, bool) {
+	e := t.entries[key(dev, ip)]
+	if e == nil {
+		return Snapshot{}, false
+	}
+	return e.snapshot(), true
+}
+
+// Entries returns snapshots of every entry, ordered by device then address.
+func (t *Table) Entries() []Snapshot {
+	var out []Snapshot
+	for _, d := range t.devs {
+		var es []*Entry
+		for _, e := range t.entries {
+			if e.dev == d {
+				es = append(es, e)
+			}
+		}
+		sortEntries(es)
+		for _, e := range es {
+			out = append(out, e.snapshot())
+		}
+	}
+	return out
+}
+
+// Len returns the number of entries.
+func (t *Table) Len() int { return t.nEntries }
+
+// create allocates an entry (neigh_alloc + __neigh_create): stamps
+// updated = used = now and confirmed "long ago" (spec §1.2), after the
+// forced-GC check of spec §7.2. It returns nil when the table is full.
+func (t *Table) create(now vtime.Jiffies, d *Device, ip netip.Addr) *Entry {
+	entries := t.nEntries
+	if t.F.GCList {
+		entries = t.nGC
+	}
+	if entries >= t.GCThresh3 || (entries >= t.GCThresh2 && vtime.After(now, t.lastFlush+vtime.Jiffies(5*t.HZ))) {
+		freed := t.forcedGC(now)
+		if freed == 0 && entries >= t.GCThresh3 {
+			t.Stats.TableFull++
+			t.decide(Decision{Rule: RuleTableFull, Dev: d.Name, IP: ip, Now: now, Count: entries})
+			return nil
+		}
+	}
+	t.seq++
+	e := &Entry{dev: d, ip: ip, state: None, updated: now, used: now,
+		confirmed: now - vtime.Jiffies(2*d.Params.BaseReachableTime), idx: -1, created: t.seq}
+	t.entries[key(d, ip)] = e
+	t.nEntries++
+	t.nGC++
+	return e
+}
+
+// remove unlinks e from the table.
+func (t *Table) remove(e *Entry) {
+	t.stopTimer(e)
+	delete(t.entries, key(e.dev, e.ip))
+	t.nEntries--
+	if e.state != Permanent {
+		t.nGC--
+	}
+}
+
+// setState changes e's state, keeping the GC count of permanent entries.
+func (t *Table) setState(e *Entry, s State) {
+	if e.state == Permanent && s != Permanent {
+		t.nGC++
+	} else if e.state != Permanent && s == Permanent {
+		t.nGC--
+	}
+	e.state = s
+}
+
+// begin resets the reusable result for a new input.
+func (t *Table) begin() *Result {
+	t.res.Decisions = t.res.Decisions[:0]
+	t.res.Actions = t.res.Actions[:0]
+	return &t.res
+}
+
+func (t *Table) decide(d Decision) {
+	d.Profile = t.Profile
+	d.HZ = t.HZ
+	t.res.Decisions = append(t.res.Decisions, d)
+}
+
+func (t *Table) act(a Action) { t.res.Actions = append(t.res.Actions, a) }

@@ -1,0 +1,138 @@
+package neigh
+
+import (
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// UpdateFlags are neigh_update's flags (spec §5).
+type UpdateFlags uint8
+
+// Update flags.
+const (
+	// Override lets a different lladdr replace the cached one.
+	Override UpdateFlags = 1 << iota
+	// WeakOverride (IPv6 ND) demotes a CONNECTED entry instead.
+	WeakOverride
+	// Admin marks an administrative change (ip neigh, arp -s).
+	Admin
+)
+
+// updateOutcome says what neigh_update did.
+type updateOutcome struct {
+	effective      bool // state or lladdr changed
+	rejected       bool // EPERM/EINVAL: nothing at all happened
+	updatedMoved   bool
+	confirmedMoved bool
+	macChanged     bool
+	stateKept      bool // a same-MAC STALE request kept the old state
+}
+
+// update is neigh_update (spec §5). lladdr nil means "no address given".
+// It returns what changed; the caller turns it into a Decision.
+func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState State, flags UpdateFlags) updateOutcome {
+	var out updateOutcome
+	old := e.state
+	beforeU, beforeC := e.updated, e.confirmed
+	defer func() {
+		out.updatedMoved = e.updated != beforeU
+		out.confirmedMoved = e.confirmed != beforeC
+	}()
+	// Step 2: static entries change only through admin commands.
+	if flags&Admin == 0 && (old == NoARP || old == Permanent) {
+		out.rejected = true
+		return out
+	}
+	// Step 4: an invalid new state (delete → FAILED).
+	if !newState.Valid() {
+		t.stopTimer(e)
+		t.setState(e, newState)
+		if (old == Incomplete || old == Probe) && newState == Failed {
+			t.invalidate(now, e)
+		}
+		out.effective = old != newState
+		return out
+	}
+	// Step 5: resolve the address. When the old state is not VALID a
+	// given address is always "new".
+	different := false
+	addr := e.ha
+	if lladdr != nil {
+		addr = *lladdr
+		different = !old.Valid() || addr != e.ha
+	} else if !old.Valid() {
+		out.rejected = true // -EINVAL
+		return out
+	}
+	// Step 6: before 77d7123342dc both stamps were written here, before
+	// the override test could reject the update (the moving window).
+	if t.F.ConfirmIneffective && newState.Connected() {
+		e.confirmed = now
+	}
+	if !t.F.TimestampsOnChange {
+		e.updated = now
+	}
+	// Step 7: override rules.
+	if old.Valid() {
+		if different && flags&Override == 0 {
+			if flags&WeakOverride != 0 && old.Connected() {
+				addr, different, newState = e.ha, false, Stale
+			} else {
+				return out // ignored
+			}
+		} else if !different && newState == Stale {
+			if t.F.SameMACKeepsState {
+				if flags&Admin == 0 {
+					newState, out.stateKept = old, true
+				}
+			} else if flags&WeakOverride != 0 || old.Connected() {
+				newState, out.stateKept = old, true
+			}
+		}
+	}
+	// Step 8: 4.12+ stamps only effective updates.
+	if t.F.TimestampsOnChange && (newState != old || different) {
+		e.updated = now
+		if !t.F.ConfirmIneffective && newState.Connected() {
+			e.confirmed = now
+		}
+	}
+	// Step 9: state change and timer.
+	if newState != old {
+		t.stopTimer(e)
+		if newState == Probe && t.F.ProbeResetsCounter {
+			e.probes = 0
+		}
+		if newState.InTimer() {
+			exp := now
+			if newState == Reachable {
+				exp = now + vtime.Jiffies(e.dev.ReachableTime)
+			}
+			t.armTimer(e, now, exp)
+		}
+		t.setState(e, newState)
+	}
+	// Step 10: address change.
+	if different {
+		e.ha = addr
+		out.macChanged = true
+		if !newState.Connected() {
+			e.confirmed = now - vtime.Jiffies(2*e.dev.Params.BaseReachableTime)
+		}
+	}
+	out.effective = newState != old || different
+	if newState == old {
+		return out
+	}
+	// Step 11: leaving an invalid state sends what was queued.
+	if !old.Valid() {
+		for _, q := range e.queue {
+			t.act(Action{Kind: ActTransmit, Dev: e.dev, Target: e.ip, DstMAC: e.ha, Packet: q.ID})
+		}
+		e.queue = e.queue[:0]
+		e.queueBytes = 0
+	}
+	// Leaving CONNECTED (neigh_suspect) puts output back on the slow path;
+	// the header cache itself survives, so Output needs no change here.
+	return out
+}
