@@ -108,14 +108,14 @@ func (t *Table) learn(now vtime.Jiffies, dev *Device, p *arp.Packet, pt PktType,
 	switch {
 	case p.SIP != p.TIP:
 		d.GARP = garpNotGratuitous
+	case p.Op == arp.OpReply && !t.F.GARPReplyRecognised:
+		d.GARP = garpReplyNeverGARP
 	case !t.F.GARPRequestOverride && !t.F.GARPAlwaysOverride:
 		d.GARP = garpNoConcept
 	case !gate:
 		d.GARP = garpNeedsARPAccept
 	case !unicast:
 		d.GARP = garpSenderNotUnicast
-	case p.Op == arp.OpReply && !t.F.GARPReplyRecognised:
-		d.GARP = garpReplyNeverGARP
 	case p.Op == arp.OpReply && p.THA != p.SHA:
 		d.GARP = garpReplyTHA
 	default:

@@ -30,8 +30,7 @@ type updateOutcome struct {
 
 // update is neigh_update (spec §5). lladdr nil means "no address given".
 // It returns what changed; the caller turns it into a Decision.
-func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState State, flags UpdateFlags) updateOutcome {
-	var out updateOutcome
+func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState State, flags UpdateFlags) (out updateOutcome) {
 	old := e.state
 	beforeU, beforeC := e.updated, e.confirmed
 	defer func() {
