@@ -14,8 +14,8 @@ import (
 // kernel recognises it as gratuitous.
 func TestGARPClassificationTable(t *testing.T) {
 	type row struct {
-		profile                              string
-		req0, req1, reply0, reply1 /*honoured*/ bool
+		profile string
+		req0, req1, reply0, reply1/*honoured*/ bool
 	}
 	rows := []row{
 		{"rhel7.3", false, false, false, false},

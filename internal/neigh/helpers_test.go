@@ -138,3 +138,5 @@ func (h *harness) probes() (unicast, broadcast int) {
 }
 
 func netIP(s string) netip.Addr { return netip.MustParseAddr(s) }
+
+func newReply() arp.Packet { return arp.NewPacket(arp.OpReply, macNew, ipF, macSelf, ipSelf) }
