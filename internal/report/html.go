@@ -1,0 +1,492 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"arplab/internal/trace"
+)
+
+// HTMLOptions controls HTML and Matrix.
+type HTMLOptions struct {
+	// Title is the page title; empty means one made from the header.
+	Title string
+	// From and To are the initial zoom in seconds (nil: the trace's start
+	// or end). The whole trace is still in the page, so the reader can
+	// zoom out with the reset button.
+	From, To *float64
+}
+
+// HTML writes evs as one self-contained page: the verdict on top, then per
+// neighbour entry a swimlane of NUD states, the lladdr in force, received
+// frames by verdict, locktime windows, probes and confirmations, flows and
+// moves on one time axis, and a table of the key events. Styles and the
+// zoom/detail script are inline and nothing is fetched, so the file can be
+// attached to a bug and opened offline. Output is a pure function of evs
+// and opt.
+func HTML(w io.Writer, evs []trace.Event, opt HTMLOptions) error {
+	tl := derive(evs)
+	full := view{From: tl.Start, To: tl.End}
+	v, err := viewOf(tl, opt.From, opt.To)
+	if err != nil {
+		return err
+	}
+	var b bytes.Buffer
+	title := opt.Title
+	if title == "" {
+		title = defaultTitle(tl)
+	}
+	pageHead(&b, title)
+	verdictBlock(&b, tl)
+	controls(&b, v)
+	legend(&b, tl.MACs, tl.macRole)
+	b.WriteString(`<div class="plot">` + "\n")
+	need := writeSVG(&b, tl, svgOpts{
+		ID: "tl", Groups: tl.Groups, Flows: true, Senders: true,
+		View: v, Full: full, Label: "timeline of " + title,
+	})
+	b.WriteString("</div>\n")
+	detailPanel(&b)
+	table := eventTable(&b, tl, "tl")
+	b.WriteString(`<div class="store" hidden="">` + "\n")
+	writeDetails(&b, tl, "tl", union(need, table))
+	b.WriteString("</div>\n")
+	pageTail(&b)
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// MatrixRow is one configuration of a what-if table: its label ("locktime
+// 0, arp_accept 1"), whether the run passed, a one-line summary and the
+// run's trace.
+type MatrixRow struct {
+	Label   string
+	OK      bool
+	Summary string
+	Events  []trace.Event
+}
+
+// Matrix writes a what-if table: one row per configuration with its outcome
+// and a small lane set for the key entry, all rows on one shared time axis
+// so the reader can see where the runs diverge. Zooming applies to every
+// row at once for the same reason.
+func Matrix(w io.Writer, rows []MatrixRow, opt HTMLOptions) error {
+	tls := make([]*timeline, len(rows))
+	full := view{From: math.Inf(1), To: math.Inf(-1)}
+	macs := newMACTable()
+	for i, r := range rows {
+		tls[i] = deriveWith(r.Events, macs)
+		full.From = math.Min(full.From, tls[i].Start)
+		full.To = math.Max(full.To, tls[i].End)
+	}
+	if len(rows) == 0 {
+		full = view{From: 0, To: 1}
+	}
+	v := full
+	if opt.From != nil {
+		v.From = *opt.From
+	}
+	if opt.To != nil {
+		v.To = *opt.To
+	}
+	if _, err := viewOf(&timeline{Start: v.From, End: v.To}, nil, nil); err != nil {
+		return err
+	}
+	title := opt.Title
+	if title == "" {
+		title = "arplab what-if matrix"
+	}
+	var b bytes.Buffer
+	pageHead(&b, title)
+	pass := 0
+	for _, r := range rows {
+		if r.OK {
+			pass++
+		}
+	}
+	fmt.Fprintf(&b, "<header class=\"verdict matrix\"><h1>%s</h1><p class=\"text\">%d of %d configurations pass.</p></header>\n",
+		esc(title), pass, len(rows))
+	controls(&b, v)
+	legend(&b, macs, func(m string) string {
+		for _, tl := range tls {
+			if r := tl.macRole(m); r != "" {
+				return r
+			}
+		}
+		return ""
+	})
+	b.WriteString(`<table class="matrix">` + "\n")
+	var store bytes.Buffer
+	for i, r := range rows {
+		tl := tls[i]
+		id := fmt.Sprintf("m%d", i)
+		word, class := "PASS", "ok"
+		if !r.OK {
+			word, class = "FAIL", "fail"
+		}
+		fmt.Fprintf(&b, `<tr class="mrow %s" data-label="%s" data-ok="%t"><td class="mhead"><span class="badge %s">%s</span> <b>%s</b><div class="summary">%s</div></td></tr>`+"\n",
+			class, esc(r.Label), r.OK, class, word, esc(r.Label), esc(r.Summary))
+		b.WriteString(`<tr><td class="plot">`)
+		ip := keyIP(tl)
+		var groups []*group
+		for _, g := range tl.Groups {
+			if g.IP == ip {
+				groups = append(groups, g)
+			}
+		}
+		need := writeSVG(&b, tl, svgOpts{
+			ID: id, Groups: groups, Flows: true, View: v, Full: full,
+			Label: r.Label + ": " + word,
+		})
+		b.WriteString("</td></tr>\n")
+		writeDetails(&store, tl, id, need)
+	}
+	b.WriteString("</table>\n")
+	detailPanel(&b)
+	b.WriteString(`<div class="store" hidden="">` + "\n")
+	b.Write(store.Bytes())
+	b.WriteString("</div>\n")
+	pageTail(&b)
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// keyIP picks the entry a matrix row shows: the floating IP that moved, or
+// failing that the IP with the most received frames, because that is the
+// entry a GARP what-if is about.
+func keyIP(tl *timeline) string {
+	if len(tl.Moves) > 0 {
+		return tl.Evs[tl.Moves[0]].IP
+	}
+	best, n := "", -1
+	for _, g := range tl.Groups {
+		c := 0
+		for _, l := range g.Lanes {
+			for _, i := range l.Events {
+				if tl.Evs[i].Kind == trace.KindARP {
+					c++
+				}
+			}
+		}
+		if c > n {
+			best, n = g.IP, c
+		}
+	}
+	return best
+}
+
+func defaultTitle(tl *timeline) string {
+	if tl.Header >= 0 {
+		if s := tl.Evs[tl.Header].Attrs["scenario"]; s != "" {
+			return "arplab: " + s
+		}
+	}
+	return "arplab trace"
+}
+
+// union merges two sorted index lists.
+func union(a, b []int) []int {
+	out := make([]int, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || (i < len(a) && a[i] < b[j]):
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	return out
+}
+
+func pageHead(b *bytes.Buffer, title string) {
+	fmt.Fprintf(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n<title>%s</title>\n<style>\n%s</style>\n</head>\n<body>\n",
+		esc(title), css)
+}
+
+func pageTail(b *bytes.Buffer) {
+	b.WriteString("<script>\n" + script + "</script>\n</body>\n</html>\n")
+}
+
+// verdictBlock puts the run's verdict first: it is what the reader came for.
+func verdictBlock(b *bytes.Buffer, tl *timeline) {
+	text, ok, have := verdictText(tl)
+	word, class := "PASS", "ok"
+	if !ok {
+		word, class = "FAIL", "fail"
+	}
+	if !have {
+		word, class = "NO VERDICT", "none"
+	}
+	fmt.Fprintf(b, `<header class="verdict %s"><h1><span class="badge %s">%s</span> <span class="vtext">%s</span></h1>`,
+		class, class, word, esc(text))
+	if tl.Verdict >= 0 {
+		if a := tl.Evs[tl.Verdict].Attrs; len(a) > 0 {
+			b.WriteString(`<p class="attrs">`)
+			for _, kv := range sortedAttrs(a) {
+				fmt.Fprintf(b, `<span class="kv">%s=<b>%s</b></span> `, esc(kv[0]), esc(kv[1]))
+			}
+			b.WriteString("</p>")
+		}
+	}
+	if hw := headerWords(tl); len(hw) > 0 {
+		fmt.Fprintf(b, `<p class="run">%s</p>`, esc(strings.Join(hw, "  ")))
+	}
+	b.WriteString("</header>\n")
+	if len(tl.Checks) > 0 {
+		b.WriteString(`<ul class="checks">`)
+		for _, i := range tl.Checks {
+			ev := &tl.Evs[i]
+			cok := ev.OK == nil || *ev.OK
+			w, c := "ok", "ok"
+			if !cok {
+				w, c = "FAILED", "fail"
+			}
+			fmt.Fprintf(b, `<li class="check %s"><span class="badge %s">%s</span> %s</li>`, c, c, w, esc(orDash(ev.Explanation)))
+		}
+		b.WriteString("</ul>\n")
+	}
+}
+
+// controls are the zoom inputs; drag on a timeline does the same.
+func controls(b *bytes.Buffer, v view) {
+	fmt.Fprintf(b, `<div class="controls">zoom from <input id="zf" type="number" step="any" value="%s"/> s to <input id="zt" type="number" step="any" value="%s"/> s `+
+		`<button id="zgo" type="button">zoom</button> <button id="zreset" type="button">reset</button> <span class="hint">or drag across a timeline; click a mark for its details</span></div>`+"\n",
+		num3(v.From), num3(v.To))
+}
+
+// legend explains colours and shapes, and names each MAC with its role.
+func legend(b *bytes.Buffer, macs *macTable, role func(string) string) {
+	b.WriteString(`<div class="legend"><div class="lrow"><b>state</b> `)
+	for _, s := range stateOrder {
+		fmt.Fprintf(b, `<span class="sw" style="background:%s"></span>%s `, states[s].Color, s)
+	}
+	b.WriteString(`<span class="sw absent"></span>absent <span class="sw lock"></span>locktime window</div>`)
+	b.WriteString(`<div class="lrow"><b>received ARP</b> `)
+	for _, v := range []string{trace.Honoured, trace.Ignored, trace.Created, trace.Dropped} {
+		fmt.Fprintf(b, `<svg class="key" width="16" height="16" viewBox="-8 -8 16 16">%s</svg>%s `, verdictShape(v), v)
+	}
+	b.WriteString(`<b>sent</b> <svg class="key" width="16" height="16" viewBox="-8 -8 16 16"><path d="M0,-4L4,3L-4,3Z" fill="#7b1fa2"/></svg>probe `)
+	b.WriteString(`<svg class="key" width="16" height="16" viewBox="-8 -8 16 16"><circle r="3" fill="#00897b"/></svg>confirmation `)
+	b.WriteString(`<svg class="key" width="16" height="16" viewBox="-8 -8 16 16"><path d="M0,-4L0,4" stroke="#607d8b" stroke-width="2"/></svg>touch</div>`)
+	if len(macs.List) > 0 {
+		b.WriteString(`<div class="lrow"><b>lladdr</b> `)
+		for i, m := range macs.List {
+			r := role(m)
+			if r != "" {
+				r = " (" + r + ")"
+			}
+			fmt.Fprintf(b, `<span class="sw" style="background:%s"></span><code>%s</code>%s `, macColor(i), esc(m), esc(r))
+		}
+		b.WriteString("</div>")
+	}
+	b.WriteString("</div>\n")
+}
+
+func detailPanel(b *bytes.Buffer) {
+	b.WriteString(`<div id="detail" class="detail"><p class="hint">Click a mark or an event row to see the frame, the verdict, the rule and the explanation.</p></div>` + "\n")
+}
+
+// eventTable lists the key events; each row opens the same detail block as
+// its mark. It returns the events listed.
+func eventTable(b *bytes.Buffer, tl *timeline, prefix string) []int {
+	var idx []int
+	for i := range tl.Evs {
+		if keyEvent(&tl.Evs[i]) {
+			idx = append(idx, i)
+		}
+	}
+	fmt.Fprintf(b, `<details class="events" open=""><summary>Key events (%d)</summary>`+"\n", len(idx))
+	b.WriteString(`<table><thead><tr><th>time s</th><th>host</th><th>ip</th><th>side</th><th>event</th><th>verdict</th><th>rule</th><th>explanation</th></tr></thead><tbody>` + "\n")
+	for _, i := range idx {
+		ev := &tl.Evs[i]
+		class := "k-" + string(ev.Kind)
+		if ev.Verdict != "" {
+			class += " verdict-" + ev.Verdict
+		}
+		if ev.Attrs["disagree"] == "1" {
+			class += " disagree"
+		}
+		fmt.Fprintf(b, `<tr class="%s" data-detail="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`+"\n",
+			esc(class), esc(detailID(prefix, i)), fmtTime(ev.Time), esc(ev.Host), esc(entryIP(ev)), esc(ev.Source),
+			esc(what(ev)), esc(ev.Verdict), esc(ev.Rule), esc(ev.Explanation))
+	}
+	b.WriteString("</tbody></table></details>\n")
+	return idx
+}
+
+// writeDetails writes one hidden block per event with every field of it;
+// the script copies a block into the detail panel on click. Rendering them
+// in Go keeps the script free of HTML building and escaping.
+func writeDetails(b *bytes.Buffer, tl *timeline, prefix string, idx []int) {
+	for _, i := range idx {
+		ev := &tl.Evs[i]
+		fmt.Fprintf(b, `<div class="ev-detail" id="%s"><h3>%s s — %s</h3>`, esc(detailID(prefix, i)), fmtTime(ev.Time), esc(what(ev)))
+		if ev.Explanation != "" {
+			fmt.Fprintf(b, `<p class="expl">%s</p>`, esc(ev.Explanation))
+		}
+		b.WriteString("<dl>")
+		dd := func(k, v string) {
+			if v != "" {
+				fmt.Fprintf(b, `<dt>%s</dt><dd>%s</dd>`, esc(k), esc(v))
+			}
+		}
+		dd("kind", string(ev.Kind))
+		dd("source", ev.Source)
+		dd("host", ev.Host)
+		dd("dev", ev.Dev)
+		dd("ip", ev.IP)
+		dd("verdict", ev.Verdict)
+		dd("rule", ev.Rule)
+		dd("cause", ev.Cause)
+		dd("state", change(ev.OldState, ev.State))
+		dd("lladdr", change(ev.OldLLAddr, ev.LLAddr))
+		if a := ev.ARP; a != nil {
+			dd("arp op", a.Op)
+			dd("arp sha", a.SHA)
+			dd("arp sip", a.SIP)
+			dd("arp tha", a.THA)
+			dd("arp tip", a.TIP)
+			dd("eth dst", a.EthDst)
+			dd("pkt_type", a.PktType)
+			if a.GARP {
+				dd("gratuitous", "yes (sip == tip)")
+			}
+		}
+		if ev.Frame != 0 {
+			dd("frame", fmt.Sprint(ev.Frame))
+		}
+		if ev.Jiffies != nil {
+			dd("jiffies", fmt.Sprint(*ev.Jiffies))
+		}
+		if ev.Updated != nil {
+			dd("updated", fmt.Sprint(*ev.Updated))
+		}
+		if ev.Confirmed != nil {
+			dd("confirmed", fmt.Sprint(*ev.Confirmed))
+		}
+		if ev.LocktimeUntil != nil {
+			dd("locktime until", fmtTime(*ev.LocktimeUntil)+" s")
+		}
+		dd("flow", ev.Flow)
+		if ev.OK != nil {
+			dd("ok", fmt.Sprint(*ev.OK))
+		}
+		for _, kv := range sortedAttrs(ev.Attrs) {
+			dd(kv[0], kv[1])
+		}
+		b.WriteString("</dl></div>\n")
+	}
+}
+
+// change prints "old → new", or just the value when only one is known
+// (a frame's event gives the entry after it).
+func change(old, cur string) string {
+	if old == "" {
+		return cur
+	}
+	return old + " → " + orDash(cur)
+}
+
+// css is the page's whole style sheet.
+const css = `body{font:14px/1.4 system-ui,sans-serif;margin:16px;color:#212121;background:#fff}
+header.verdict{padding:10px 14px;border-radius:6px;margin-bottom:10px;border:1px solid #ccc}
+header.verdict.ok{background:#e8f5e9;border-color:#81c784}
+header.verdict.fail{background:#ffebee;border-color:#e57373}
+header.verdict h1{font-size:18px;margin:0 0 4px}
+.badge{display:inline-block;padding:1px 7px;border-radius:4px;color:#fff;background:#757575;font-weight:700}
+.badge.ok{background:#2e7d32}.badge.fail{background:#c62828}
+.run,.attrs{margin:2px 0;color:#455a64;font-family:ui-monospace,monospace;font-size:12px}
+.kv{margin-right:10px}
+ul.checks{list-style:none;padding:0;margin:6px 0}
+.controls{margin:8px 0}.controls input{width:7em}
+.hint{color:#757575;font-size:12px}
+.legend{font-size:12px;margin:6px 0}.lrow{margin:2px 0}
+.sw{display:inline-block;width:14px;height:10px;margin:0 3px 0 8px;vertical-align:middle;border:1px solid #90a4ae}
+.sw.absent{background:#fff;border-style:dashed}
+.sw.lock{background:repeating-linear-gradient(45deg,#90a4ae 0 2px,#fff 2px 5px)}
+svg.key{vertical-align:middle;margin-left:8px}
+.plot{overflow-x:auto}
+svg.tl{display:block;user-select:none}
+svg.tl text{font:11px system-ui,sans-serif;fill:#37474f}
+svg.tl text.lab{font-weight:600}
+svg.tl text.sub,svg.tl text.tick{fill:#78909c;font-size:10px}
+svg.tl text.side{fill:#6a1b9a}
+svg.tl text.movelab{fill:#ad1457;font-size:10px}
+svg.tl [data-detail]{cursor:pointer}
+svg.tl .picked{filter:drop-shadow(0 0 2px #000)}
+.detail{border:1px solid #cfd8dc;border-radius:6px;padding:8px 12px;margin:10px 0;min-height:40px;background:#fafafa}
+.detail h3{margin:0 0 4px;font-size:14px}
+.detail dl{display:grid;grid-template-columns:max-content auto;gap:1px 12px;margin:4px 0;font-size:12px}
+.detail dt{color:#607d8b}.detail dd{margin:0;font-family:ui-monospace,monospace}
+.events table{border-collapse:collapse;font-size:12px}
+.events td,.events th{border-bottom:1px solid #eceff1;padding:2px 6px;text-align:left;vertical-align:top}
+.events tr[data-detail]{cursor:pointer}
+tr.verdict-ignored td{color:#b71c1c}tr.disagree{background:#ffebee}
+tr.picked{background:#e3f2fd}
+table.matrix{border-collapse:collapse}
+table.matrix td{padding:4px 0}
+.mhead{padding-top:12px !important}.summary{color:#455a64}
+`
+
+// script zooms every timeline on the page, shows detail blocks on click,
+// and records that it ran (data-ready) and any error (data-errors) on
+// <body>, which is what the headless-browser test reads. A fragment like
+// #zoom=10,14&pick=tl-d-7 opens the page zoomed with an event picked, so a
+// link in a bug report can point at the frame that matters.
+const script = `(function(){
+var B=document.body,errs=[];
+window.addEventListener('error',function(e){errs.push(String(e.message));B.setAttribute('data-errors',errs.join(' | '));});
+try{
+var S=Array.prototype.slice.call(document.querySelectorAll('svg.tl'));
+function nice(span,n){var r=span/n,p=Math.pow(10,Math.floor(Math.log10(r))),m=r/p;return p*(m<=1?1:m<=2?2:m<=5?5:10);}
+function lab(t,s){return t.toFixed(s<1?Math.ceil(-Math.log10(s)-1e-9):0)+'s';}
+function place(s,f,t){
+var L=+s.dataset.left,W=+s.dataset.width,k=W/(t-f);
+function X(v){return (L+(v-f)*k).toFixed(2);}
+s.dataset.from=f;s.dataset.to=t;
+s.querySelectorAll('[data-t0]').forEach(function(e){
+var x=X(+e.dataset.t0);
+if(e.dataset.t1!==undefined){e.setAttribute('x',x);e.setAttribute('width',Math.max(0,X(+e.dataset.t1)-x).toFixed(2));}
+else e.setAttribute('transform','translate('+x+','+(e.dataset.y||0)+')');});
+var ax=s.querySelector('g.axis'),NS=s.namespaceURI,st=nice(t-f,10),a=Math.ceil(f/st-1e-9);
+while(ax.firstChild)ax.removeChild(ax.firstChild);
+for(var i=0;i<=1000;i++){var v=Math.round((a+i))*st;if(v>t+st*1e-9)break;
+var x=X(v),l=document.createElementNS(NS,'line'),tx=document.createElementNS(NS,'text');
+l.setAttribute('x1',x);l.setAttribute('x2',x);l.setAttribute('y1',ax.dataset.y0);l.setAttribute('y2',ax.dataset.y1);l.setAttribute('stroke','#e0e0e0');
+tx.setAttribute('x',x);tx.setAttribute('y','14');tx.setAttribute('text-anchor','middle');tx.setAttribute('class','tick');tx.textContent=lab(v,st);
+ax.appendChild(l);ax.appendChild(tx);}}
+var zf=document.getElementById('zf'),zt=document.getElementById('zt');
+function zoom(f,t){if(!(t>f))return;S.forEach(function(s){place(s,f,t);});zf.value=+f.toFixed(3);zt.value=+t.toFixed(3);}
+document.getElementById('zgo').addEventListener('click',function(){zoom(+zf.value,+zt.value);});
+document.getElementById('zreset').addEventListener('click',function(){var s=S[0];if(s)zoom(+s.dataset.fullFrom,+s.dataset.fullTo);});
+S.forEach(function(s){
+var sel=s.querySelector('rect.sel'),x0=null;
+function px(e){var r=s.getBoundingClientRect();return (e.clientX-r.left)*(+s.getAttribute('width'))/r.width;}
+function tm(x){var L=+s.dataset.left,f=+s.dataset.from,t=+s.dataset.to;return f+(x-L)*(t-f)/(+s.dataset.width);}
+s.addEventListener('mousedown',function(e){var x=px(e);if(e.button!==0||x<+s.dataset.left)return;x0=x;sel.setAttribute('x',x);sel.setAttribute('width',0);sel.setAttribute('visibility','visible');e.preventDefault();});
+s.addEventListener('mousemove',function(e){if(x0===null)return;var x=px(e);sel.setAttribute('x',Math.min(x,x0));sel.setAttribute('width',Math.abs(x-x0));});
+window.addEventListener('mouseup',function(e){if(x0===null)return;var x=px(e),a=x0;x0=null;sel.setAttribute('visibility','hidden');
+if(Math.abs(x-a)>4)zoom(tm(Math.min(a,x)),tm(Math.max(a,x)));});});
+var panel=document.getElementById('detail'),picked=null;
+function show(m){var d=document.getElementById(m.getAttribute('data-detail'));if(!d)return;
+if(picked)picked.classList.remove('picked');picked=m;m.classList.add('picked');
+var c=d.cloneNode(true);c.removeAttribute('id');panel.replaceChildren(c);}
+document.addEventListener('click',function(e){var m=e.target.closest&&e.target.closest('[data-detail]');if(m)show(m);});
+document.addEventListener('keydown',function(e){if(e.key==='Enter'&&e.target.closest){var m=e.target.closest('[data-detail]');if(m)show(m);}});
+var h=new URLSearchParams(location.hash.slice(1)),z=(h.get('zoom')||'').split(',');
+if(z.length===2)zoom(+z[0],+z[1]);
+var p=h.get('pick'),pm=Array.prototype.filter.call(document.querySelectorAll('[data-detail]'),function(m){return m.getAttribute('data-detail')===p;})[0];if(pm)show(pm);
+B.setAttribute('data-ready','1');
+}catch(err){errs.push(String(err));B.setAttribute('data-errors',errs.join(' | '));}
+})();
+`

@@ -1,0 +1,695 @@
+package report
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"unicode/utf8"
+
+	"arplab/internal/trace"
+)
+
+// TextOptions controls Timeline.
+type TextOptions struct {
+	// Width is the number of columns every line fits in (default 100).
+	Width int
+	// Color adds ANSI colours; callers decide with ColorWanted so that
+	// pipes and NO_COLOR get plain text.
+	Color bool
+	// From and To zoom to a range of seconds; nil means the trace's start
+	// or end.
+	From, To *float64
+}
+
+// minWidth is the narrowest timeline that still has room for a label and a
+// readable plot.
+const minWidth = 40
+
+// maxKeyEvents bounds the event list: a terminal page, not a log. Urgent
+// events (frames, moves, failures) are kept first when it overflows.
+const maxKeyEvents = 40
+
+// Timeline writes a compact ASCII timeline of evs: per entry a row of NUD
+// state letters, the lladdr in force, the received ARP frames over the
+// locktime windows, and probes/confirmations; then flows, an axis in
+// seconds, a legend and the key events, every line within opt.Width
+// columns. It is the terminal twin of HTML and derives the same lanes.
+func Timeline(w io.Writer, evs []trace.Event, opt TextOptions) error {
+	width := opt.Width
+	if width == 0 {
+		width = 100
+	}
+	if width < minWidth {
+		return fmt.Errorf("report: a timeline needs at least %d columns, got %d", minWidth, width)
+	}
+	tl := derive(evs)
+	v, err := viewOf(tl, opt.From, opt.To)
+	if err != nil {
+		return err
+	}
+	tp := &textPlot{tl: tl, v: v, width: width, color: opt.Color}
+	tp.layout()
+	var b bytes.Buffer
+	tp.head(&b)
+	tp.plot(&b)
+	tp.legend(&b)
+	tp.events(&b)
+	_, err = w.Write(b.Bytes())
+	return err
+}
+
+// ColorWanted reports whether output to f should be coloured: only when f
+// is a terminal and NO_COLOR (no-color.org) is unset or empty. Without an
+// ioctl the test is "f is a character device that is not /dev/null", which
+// is what a terminal looks like to os.Stat.
+func ColorWanted(f *os.File) bool {
+	if f == nil || os.Getenv("NO_COLOR") != "" {
+		return false
+	}
+	fi, err := f.Stat()
+	if err != nil || fi.Mode()&os.ModeCharDevice == 0 {
+		return false
+	}
+	if null, err := os.Stat(os.DevNull); err == nil && os.SameFile(fi, null) {
+		return false
+	}
+	return true
+}
+
+// cell is one character of a plot row with its colour.
+type cell struct {
+	ch  rune
+	sgr string
+	// rank decides which of several marks in one column is shown;
+	// backgrounds (blank, locktime, flow in progress) have rank -1.
+	rank int
+}
+
+// textRow is a labelled plot row.
+type textRow struct {
+	label string
+	cells []cell
+}
+
+// textPlot lays out one timeline.
+type textPlot struct {
+	tl     *timeline
+	v      view
+	width  int
+	color  bool
+	labelW int
+	cols   int
+	dt     float64
+	rows   []*textRow
+}
+
+// layout sizes the label column and fills the plot rows.
+func (tp *textPlot) layout() {
+	labels := []string{"moves"}
+	for _, g := range tp.tl.Groups {
+		for _, l := range g.Lanes {
+			labels = append(labels, laneLabel(l))
+		}
+	}
+	for _, r := range tp.tl.Flows {
+		labels = append(labels, "flow "+r.Name)
+	}
+	for _, r := range tp.tl.Senders {
+		labels = append(labels, "sent "+r.Name)
+	}
+	tp.labelW = 14 // fits the sub-row labels ("  probe/conf")
+	for _, s := range labels {
+		tp.labelW = max(tp.labelW, utf8.RuneCountInString(s))
+	}
+	tp.labelW = min(tp.labelW, tp.width*35/100)
+	tp.cols = tp.width - tp.labelW - 1
+	tp.dt = (tp.v.To - tp.v.From) / float64(tp.cols)
+
+	if len(tp.tl.Moves) > 0 {
+		r := tp.newRow("moves")
+		for _, i := range tp.tl.Moves {
+			tp.mark(r, tp.tl.Evs[i].Time, 'M', "1;33", 1)
+		}
+	}
+	for _, s := range tp.tl.Senders {
+		r := tp.newRow("sent " + s.Name)
+		for _, i := range s.Events {
+			tp.mark(r, tp.tl.Evs[i].Time, '^', macSGR(tp.tl.mac(sha(&tp.tl.Evs[i]))), 1)
+		}
+	}
+	for _, g := range tp.tl.Groups {
+		for _, l := range g.Lanes {
+			tp.laneRows(l)
+		}
+		if len(g.Disagree) > 0 {
+			r := tp.newRow("  disagree")
+			for _, i := range g.Disagree {
+				tp.mark(r, tp.tl.Evs[i].Time, '!', "1;31", 1)
+			}
+		}
+	}
+	for _, f := range tp.tl.Flows {
+		tp.flowRow(f)
+	}
+}
+
+// laneLabel names a lane: "client 10.0.0.5", plus the side in a verify
+// trace.
+func laneLabel(l *lane) string {
+	s := l.Key.Host + " " + l.Key.IP
+	if l.Key.Side != "" {
+		s += " " + l.Key.Side
+	}
+	return s
+}
+
+func sha(ev *trace.Event) string {
+	if ev.ARP != nil && ev.ARP.SHA != "" {
+		return ev.ARP.SHA
+	}
+	return ev.LLAddr
+}
+
+// newRow appends an empty row.
+func (tp *textPlot) newRow(label string) *textRow {
+	cells := make([]cell, tp.cols)
+	for i := range cells {
+		cells[i] = cell{ch: ' ', rank: -1}
+	}
+	r := &textRow{label: label, cells: cells}
+	tp.rows = append(tp.rows, r)
+	return r
+}
+
+// col maps a time to its column, or -1 outside the view.
+func (tp *textPlot) col(t float64) int {
+	if t < tp.v.From || t > tp.v.To {
+		return -1
+	}
+	c := int((t - tp.v.From) / tp.dt)
+	return min(c, tp.cols-1)
+}
+
+// mark puts ch at t unless the column already holds a mark of higher rank;
+// equal ranks let the later event show.
+func (tp *textPlot) mark(r *textRow, t float64, ch rune, sgr string, rank int) {
+	c := tp.col(t)
+	if c < 0 || r.cells[c].rank > rank {
+		return
+	}
+	r.cells[c] = cell{ch: ch, sgr: sgr, rank: rank}
+}
+
+// markRank orders marks competing for one column (see verdictRank).
+func markRank(ch rune) int {
+	switch ch {
+	case 'x', 'X', 'L', '!':
+		return 4
+	case '-', 'F', 'D':
+		return 3
+	case '+', 'p', 'E':
+		return 2
+	case 'c', 'S':
+		return 1
+	}
+	return 0
+}
+
+// laneRows adds the rows of one entry lane.
+func (tp *textPlot) laneRows(l *lane) {
+	st := tp.newRow(laneLabel(l))
+	// The lladdr row is the one that shows the old MAC outliving a move;
+	// an entry that never had one (a probe target that never answered)
+	// does not need it.
+	ll := &textRow{cells: make([]cell, tp.cols)}
+	for _, s := range l.Spans {
+		if s.LLAddr != "" {
+			ll = tp.newRow("  lladdr")
+			break
+		}
+	}
+	for c := 0; c < tp.cols; c++ {
+		t0 := tp.v.From + float64(c)*tp.dt
+		s := dominant(l.Spans, t0, t0+tp.dt)
+		info := stateOf(s.State)
+		st.cells[c] = cell{ch: rune(info.Letter), sgr: info.ANSI}
+		if !absent(s.State) && s.LLAddr != "" {
+			i := tp.tl.mac(s.LLAddr)
+			ll.cells[c] = cell{ch: macDigit(i), sgr: macSGR(i)}
+		} else {
+			ll.cells[c] = cell{ch: '.'}
+		}
+	}
+	arp := tp.newRow("  arp/lock")
+	for _, w := range l.Locktimes {
+		c0, c1 := tp.col(math.Max(w.From, tp.v.From)), tp.col(math.Min(w.To, tp.v.To))
+		if w.To < tp.v.From || w.From > tp.v.To || c0 < 0 {
+			continue
+		}
+		for c := c0; c <= c1; c++ {
+			arp.cells[c] = cell{ch: '=', sgr: "90", rank: -1}
+		}
+	}
+	var pc *textRow
+	for _, i := range l.Events {
+		ev := &tp.tl.Evs[i]
+		switch ev.Kind {
+		case trace.KindARP:
+			ch := rune(verdictMark[ev.Verdict])
+			tp.mark(arp, ev.Time, ch, verdictSGR(ev.Verdict), verdictRank(ev.Verdict))
+		case trace.KindProbe, trace.KindConfirm, trace.KindTouch:
+			if pc == nil {
+				pc = tp.newRow("  probe/conf")
+			}
+			switch ev.Kind {
+			case trace.KindProbe:
+				tp.mark(pc, ev.Time, 'p', "35", 2)
+			case trace.KindConfirm:
+				tp.mark(pc, ev.Time, 'c', "36", 1)
+			default:
+				tp.mark(pc, ev.Time, 't', "90", 0)
+			}
+		}
+	}
+}
+
+// dominant returns the span covering most of [a, b); later wins ties, so a
+// change at a column boundary shows in the column it starts.
+func dominant(spans []span, a, b float64) span {
+	var best span
+	bestLen := 0.0
+	for _, s := range spans {
+		ov := math.Min(s.To, b) - math.Max(s.From, a)
+		if ov > 0 && ov >= bestLen {
+			best, bestLen = s, ov
+		}
+	}
+	return best
+}
+
+// macDigit is the Timeline symbol of the i-th MAC: 1-9, then a-z.
+func macDigit(i int) rune {
+	switch {
+	case i < 0:
+		return '?'
+	case i < 9:
+		return rune('1' + i)
+	case i < 9+26:
+		return rune('a' + i - 9)
+	}
+	return '*'
+}
+
+// macSGR colours MACs so the old and the new one differ at a glance.
+func macSGR(i int) string {
+	pal := []string{"34", "35", "36", "33", "32"}
+	if i < 0 {
+		return ""
+	}
+	return pal[i%len(pal)]
+}
+
+func verdictSGR(v string) string {
+	switch v {
+	case trace.Honoured:
+		return "32"
+	case trace.Ignored:
+		return "1;31"
+	case trace.Created:
+		return "34"
+	}
+	return "90"
+}
+
+// flowSymbol is how a flow event reads in its row.
+func flowSymbol(ev *trace.Event) (rune, string) {
+	switch ev.Cause {
+	case "syn", "connect", "start":
+		return 'S', ""
+	case "syn-lost":
+		return 'L', "31"
+	case "established", "ok", "done":
+		return 'E', "32"
+	case "failed":
+		return 'X', "1;31"
+	case "data-lost":
+		return 'D', "33"
+	}
+	if ev.OK != nil && !*ev.OK {
+		return 'X', "1;31"
+	}
+	if ev.OK != nil {
+		return 'E', "32"
+	}
+	return '*', ""
+}
+
+// flowRow draws a flow: its marks joined by '-' while it is in progress.
+func (tp *textPlot) flowRow(f *row) {
+	r := tp.newRow("flow " + f.Name)
+	a, b := tp.col(math.Max(f.First, tp.v.From)), tp.col(math.Min(f.Last, tp.v.To))
+	if a >= 0 && b >= 0 && f.Last >= tp.v.From && f.First <= tp.v.To {
+		for c := a; c <= b; c++ {
+			r.cells[c] = cell{ch: '-', sgr: "90", rank: -1}
+		}
+	}
+	for _, i := range f.Events {
+		ch, sgr := flowSymbol(&tp.tl.Evs[i])
+		tp.mark(r, tp.tl.Evs[i].Time, ch, sgr, markRank(ch))
+	}
+}
+
+// head writes the run line and the verdict.
+func (tp *textPlot) head(b *bytes.Buffer) {
+	title := "arplab timeline"
+	if hw := headerWords(tp.tl); len(hw) > 0 {
+		title += "  " + strings.Join(hw, " ")
+	}
+	tp.wrap(b, title, 2, "")
+	text, ok, have := verdictText(tp.tl)
+	word, sgr := "PASS", "1;32"
+	if !ok {
+		word, sgr = "FAIL", "1;31"
+	}
+	if !have {
+		word, sgr = "----", "90"
+	}
+	tp.wrapLead(b, word, sgr, text)
+	for _, i := range tp.tl.Checks {
+		ev := &tp.tl.Evs[i]
+		w, s := "  ok", "32"
+		if ev.OK != nil && !*ev.OK {
+			w, s = "  FAILED", "31"
+		}
+		tp.wrapLead(b, w, s, "check: "+orDash(ev.Explanation))
+	}
+	b.WriteString("\n")
+}
+
+// plot writes the axis and the rows.
+func (tp *textPlot) plot(b *bytes.Buffer) {
+	tp.axis(b)
+	for _, r := range tp.rows {
+		lead := padRight(truncate(r.label, tp.labelW), tp.labelW) + " "
+		var row bytes.Buffer
+		tp.writeCells(&row, r.cells)
+		if row.Len() == 0 {
+			lead = strings.TrimRight(lead, " ")
+		}
+		b.WriteString(lead)
+		b.Write(row.Bytes())
+		b.WriteString("\n")
+	}
+	if len(tp.rows) > 12 {
+		tp.axis(b) // a second axis saves scrolling back on a long page
+	}
+}
+
+// axis writes the tick labels and the tick marks.
+func (tp *textPlot) axis(b *bytes.Buffer) {
+	step := niceStep(tp.v.To-tp.v.From, max(1, tp.cols/10))
+	lbl := []rune(strings.Repeat(" ", tp.cols))
+	mk := []rune(strings.Repeat("-", tp.cols))
+	next := 0
+	for _, t := range ticks(tp.v, step) {
+		c := tp.col(t)
+		if c < 0 {
+			continue
+		}
+		mk[c] = '|'
+		s := []rune(tickLabel(t, step))
+		if c < next || c+len(s) > tp.cols {
+			continue
+		}
+		copy(lbl[c:], s)
+		next = c + len(s) + 1
+	}
+	pad := strings.Repeat(" ", tp.labelW+1)
+	b.WriteString(strings.TrimRight(pad+string(lbl), " ") + "\n")
+	b.WriteString(padRight("seconds", tp.labelW) + " " + string(mk) + "\n")
+}
+
+// legend explains the symbols and the MAC digits.
+func (tp *textPlot) legend(b *bytes.Buffer) {
+	var parts []string
+	for _, s := range stateOrder {
+		parts = append(parts, string(states[s].Letter)+"="+s)
+	}
+	parts = append(parts, ".=absent")
+	tp.wrap(b, "state: "+strings.Join(parts, " "), 7, "")
+	tp.wrap(b, "arp/lock: + honoured, x ignored, c created, - dropped, = locktime window;"+
+		" probe/conf: p probe sent, c confirmation, t touch", 4, "")
+	tp.wrap(b, "flow: S syn, L syn lost, E established, X failed, D data lost; moves: M", 4, "")
+	for i, m := range tp.tl.MACs.List {
+		line := fmt.Sprintf("lladdr %c=%s", macDigit(i), m)
+		if r := tp.tl.macRole(m); r != "" {
+			line += " (" + r + ")"
+		}
+		tp.wrap(b, line, 4, "")
+	}
+}
+
+// events writes the key events in the view, one wrapped line each. In a
+// verify trace, a kernel event and a model event that say the same thing
+// share a line ("kernel=model"); the ones that differ are flagged.
+func (tp *textPlot) events(b *bytes.Buffer) {
+	var idx []int
+	for i := range tp.tl.Evs {
+		ev := &tp.tl.Evs[i]
+		if keyEvent(ev) && ev.Time >= tp.v.From && ev.Time <= tp.v.To {
+			idx = append(idx, i)
+		}
+	}
+	if len(idx) == 0 {
+		return
+	}
+	var lines []*eventLine
+	for _, i := range idx {
+		ev := &tp.tl.Evs[i]
+		key := eventKey(ev)
+		if ln := sameLine(lines, ev, key); tp.tl.MultiSide && ln != nil {
+			ln.sides = append(ln.sides, ev.Source)
+			continue
+		}
+		var sides []string
+		if tp.tl.MultiSide && ev.Source != "" {
+			sides = []string{ev.Source}
+		}
+		lines = append(lines, &eventLine{ev: ev, sides: sides, key: key})
+	}
+	keepIdx := make([]int, len(lines))
+	evIdx := make([]trace.Event, len(lines))
+	for j, ln := range lines {
+		keepIdx[j] = j
+		evIdx[j] = *ln.ev
+	}
+	keep, left := shorten(&timeline{Evs: evIdx}, keepIdx, maxKeyEvents)
+	b.WriteString("\nkey events\n")
+	tw := 1
+	for _, j := range keep {
+		tw = max(tw, len(fmtTime(lines[j].ev.Time)))
+	}
+	for _, j := range keep {
+		ev := lines[j].ev
+		who := strings.TrimSpace(ev.Host + " " + entryIP(ev))
+		if ev.Kind == trace.KindMove || ev.Kind == trace.KindFlow || ev.Kind == trace.KindCheck {
+			who = ev.Host
+		}
+		if len(lines[j].sides) > 0 {
+			who = strings.TrimSpace(who + " " + strings.Join(lines[j].sides, "="))
+		}
+		lead := fmt.Sprintf("%*s", tw+1, fmtTime(ev.Time)+"s")
+		text := strings.TrimSpace(who + "  " + what(ev))
+		var sgr string
+		if ev.Verdict != "" {
+			text += "  " + strings.ToUpper(ev.Verdict)
+			sgr = verdictSGR(ev.Verdict)
+		}
+		if ev.Rule != "" {
+			text += " " + ev.Rule
+		}
+		if ev.Attrs["disagree"] == "1" {
+			text += "  DISAGREE"
+			sgr = "1;31"
+		}
+		if ev.Explanation != "" {
+			text += ": " + ev.Explanation
+		}
+		tp.wrapLead(b, lead, sgr, text)
+	}
+	if left > 0 {
+		tp.wrap(b, fmt.Sprintf("… %d routine events left out; zoom with --from/--to to see them", left), 2, "")
+	}
+}
+
+// eventLine is one line of the key-event list: an event and the sides
+// that reported it identically.
+type eventLine struct {
+	ev    *trace.Event
+	sides []string
+	key   string
+}
+
+// sameLine finds an earlier line at the same instant saying what ev says,
+// from a side it does not list yet. Same-instant events of two sides need
+// not be adjacent (the kernel's and the model's may interleave with a send).
+func sameLine(lines []*eventLine, ev *trace.Event, key string) *eventLine {
+	if ev.Source == "" {
+		return nil
+	}
+	for j := len(lines) - 1; j >= 0 && lines[j].ev.Time == ev.Time; j-- {
+		if lines[j].key == key && len(lines[j].sides) > 0 && !contains(lines[j].sides, ev.Source) {
+			return lines[j]
+		}
+	}
+	return nil
+}
+
+// eventKey is what two sides must agree on to share a line.
+func eventKey(ev *trace.Event) string {
+	return strings.Join([]string{fmtTime(ev.Time), string(ev.Kind), ev.Host, entryIP(ev), what(ev),
+		ev.Verdict, ev.Rule, ev.Explanation, ev.Attrs["disagree"]}, "\x00")
+}
+
+// shorten keeps at most n of idx, urgent ones first, in time order.
+func shorten(tl *timeline, idx []int, n int) (keep []int, left int) {
+	if len(idx) <= n {
+		return idx, 0
+	}
+	take := make([]bool, len(idx))
+	count := 0
+	for pass := 0; pass < 2; pass++ {
+		for j, i := range idx {
+			if count < n && !take[j] && (pass == 1 || urgent(&tl.Evs[i])) {
+				take[j] = true
+				count++
+			}
+		}
+	}
+	for j, i := range idx {
+		if take[j] {
+			keep = append(keep, i)
+		}
+	}
+	return keep, len(idx) - len(keep)
+}
+
+// writeCells writes a row, grouping runs of one colour into one escape.
+func (tp *textPlot) writeCells(b *bytes.Buffer, cells []cell) {
+	end := len(cells)
+	for end > 0 && cells[end-1].ch == ' ' {
+		end-- // no trailing blanks: they only make diffs noisy
+	}
+	cur := ""
+	for _, c := range cells[:end] {
+		if tp.color && c.sgr != cur {
+			if cur != "" {
+				b.WriteString("\x1b[0m")
+			}
+			if c.sgr != "" {
+				b.WriteString("\x1b[" + c.sgr + "m")
+			}
+			cur = c.sgr
+		}
+		b.WriteRune(c.ch)
+	}
+	if tp.color && cur != "" {
+		b.WriteString("\x1b[0m")
+	}
+}
+
+// wrapLead writes lead (coloured) then text, wrapped under the text.
+func (tp *textPlot) wrapLead(b *bytes.Buffer, lead, sgr, text string) {
+	indent := utf8.RuneCountInString(lead) + 1
+	if indent > tp.width/2 {
+		indent = 4
+	}
+	lines := wrapWords(text, tp.width-indent, tp.width-indent)
+	for i, ln := range lines {
+		if i == 0 {
+			b.WriteString(tp.paint(lead, sgr) + " " + ln + "\n")
+			continue
+		}
+		b.WriteString(strings.Repeat(" ", indent) + ln + "\n")
+	}
+}
+
+// wrap writes text wrapped to the width, continuation lines indented.
+func (tp *textPlot) wrap(b *bytes.Buffer, text string, indent int, sgr string) {
+	for i, ln := range wrapWords(text, tp.width, tp.width-indent) {
+		if i > 0 {
+			ln = strings.Repeat(" ", indent) + ln
+		}
+		b.WriteString(tp.paint(ln, sgr) + "\n")
+	}
+}
+
+func (tp *textPlot) paint(s, sgr string) string {
+	if !tp.color || sgr == "" {
+		return s
+	}
+	return "\x1b[" + sgr + "m" + s + "\x1b[0m"
+}
+
+// wrapWords breaks text into lines of at most first runes (the first line)
+// and rest runes (the others), breaking inside words that do not fit.
+func wrapWords(text string, first, rest int) []string {
+	var lines []string
+	limit := first
+	var cur []rune
+	flush := func() {
+		lines = append(lines, string(cur))
+		cur = cur[:0]
+		limit = rest
+	}
+	for _, w := range strings.Fields(text) {
+		r := []rune(w)
+		for len(r) > 0 {
+			sep := 0
+			if len(cur) > 0 {
+				sep = 1
+			}
+			if len(cur)+sep+len(r) <= limit {
+				if sep == 1 {
+					cur = append(cur, ' ')
+				}
+				cur = append(cur, r...)
+				r = nil
+				continue
+			}
+			if len(cur) > 0 {
+				flush()
+				continue
+			}
+			cur = append(cur, r[:limit]...)
+			r = r[limit:]
+			flush()
+		}
+	}
+	if len(cur) > 0 || len(lines) == 0 {
+		lines = append(lines, string(cur))
+	}
+	return lines
+}
+
+// truncate shortens s to n runes, marking the cut with "…".
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	if n <= 1 {
+		return string(r[:n])
+	}
+	return string(r[:n-1]) + "…"
+}
+
+func padRight(s string, n int) string {
+	if c := utf8.RuneCountInString(s); c < n {
+		return s + strings.Repeat(" ", n-c)
+	}
+	return s
+}
