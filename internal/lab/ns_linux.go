@@ -1,0 +1,164 @@
+package lab
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+
+	"github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
+)
+
+// netnsDir is where `ip netns` keeps named namespaces (bind mounts of
+// /proc/<pid>/task/<tid>/ns/net).
+const netnsDir = "/run/netns"
+
+// permErr turns EPERM/EACCES into a *PermissionError and wraps the rest.
+func permErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return &PermissionError{Op: op, Err: err}
+	}
+	return fmt.Errorf("lab: %s: %w", op, err)
+}
+
+// inNS runs fn on a fresh goroutine locked to an OS thread that has entered
+// ns, and switches the thread back before unlocking it. If switching back
+// fails the thread stays locked, and the runtime destroys it when the
+// goroutine ends: no goroutine ever runs in a namespace it did not ask for.
+// Goroutines that fn starts do not inherit the namespace.
+func inNS(ns netns.NsHandle, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("lab: get current netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := netns.Set(ns); err != nil {
+			// setns failed, so the thread is still where it was.
+			runtime.UnlockOSThread()
+			errc <- permErr("enter netns", err)
+			return
+		}
+		ferr := fn()
+		if err := netns.Set(orig); err != nil {
+			errc <- fmt.Errorf("lab: return to the original netns: %w (thread discarded)", err)
+			return // still locked: the thread dies with this goroutine
+		}
+		runtime.UnlockOSThread()
+		errc <- ferr
+	}()
+	return <-errc
+}
+
+// ensureNetnsDir makes /run/netns a shared mount point, as `ip netns add`
+// does, so that namespaces we create and namespaces iproute2 creates live
+// in the same mount and `ip netns` sees ours.
+func ensureNetnsDir() error {
+	if err := os.MkdirAll(netnsDir, 0o755); err != nil {
+		return permErr("create "+netnsDir, err)
+	}
+	made := false
+	for {
+		err := unix.Mount("", netnsDir, "none", unix.MS_SHARED|unix.MS_REC, "")
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, unix.EINVAL) || made {
+			return permErr("make "+netnsDir+" a shared mount", err)
+		}
+		// Not a mount point yet: bind it onto itself, then retry.
+		if err := unix.Mount(netnsDir, netnsDir, "none", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return permErr("bind-mount "+netnsDir, err)
+		}
+		made = true
+	}
+}
+
+// newNamedNS creates /run/netns/name holding a new network namespace and
+// returns a handle to it. The calling goroutine's thread is untouched.
+func newNamedNS(name string) (netns.NsHandle, error) {
+	if err := ensureNetnsDir(); err != nil {
+		return netns.None(), err
+	}
+	path := filepath.Join(netnsDir, name)
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE|os.O_EXCL, 0o444)
+	if err != nil {
+		return netns.None(), permErr("create "+path, err)
+	}
+	f.Close()
+
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		orig, err := netns.Get()
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("lab: get current netns: %w", err)
+			return
+		}
+		defer orig.Close()
+		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
+			errc <- permErr("create netns "+name+" (unshare needs CAP_SYS_ADMIN)", err)
+			return
+		}
+		self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
+		merr := unix.Mount(self, path, "none", unix.MS_BIND, "")
+		if err := netns.Set(orig); err != nil {
+			errc <- fmt.Errorf("lab: return to the original netns: %w (thread discarded)", err)
+			return // still locked: the thread dies with this goroutine
+		}
+		runtime.UnlockOSThread()
+		errc <- permErr("bind-mount netns "+name, merr)
+	}()
+	if err := <-errc; err != nil {
+		unix.Unmount(path, unix.MNT_DETACH)
+		os.Remove(path)
+		return netns.None(), err
+	}
+	h, err := netns.GetFromPath(path)
+	if err != nil {
+		deleteNamedNS(name)
+		return netns.None(), fmt.Errorf("lab: open netns %s: %w", name, err)
+	}
+	return h, nil
+}
+
+// deleteNamedNS removes /run/netns/name. The namespace itself goes away
+// when nothing else refers to it (open handles, sockets, processes).
+func deleteNamedNS(name string) error {
+	path := filepath.Join(netnsDir, name)
+	uerr := unix.Unmount(path, unix.MNT_DETACH)
+	if uerr != nil && !errors.Is(uerr, unix.EINVAL) && !errors.Is(uerr, unix.ENOENT) {
+		return permErr("unmount "+path, uerr)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return permErr("remove "+path, err)
+	}
+	return nil
+}
+
+// listNamedNS returns the names in /run/netns.
+func listNamedNS() ([]string, error) {
+	ents, err := os.ReadDir(netnsDir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(ents))
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return names, nil
+}
