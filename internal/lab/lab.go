@@ -287,7 +287,7 @@ func (h *Host) Neighbour(ifname string, ip netip.Addr) (Neigh, bool, error) {
 }
 
 // WaitNeighbour polls the entry for ip every interval until cond holds or
-// ctx ends, and returns the last entry seen (HasEntry false if none).
+// ctx ends, and returns the last entry seen (ok false if there was none).
 func (h *Host) WaitNeighbour(ctx context.Context, ifname string, ip netip.Addr, interval time.Duration, cond func(n Neigh, ok bool) bool) (Neigh, bool, error) {
 	for {
 		n, ok, err := h.Neighbour(ifname, ip)

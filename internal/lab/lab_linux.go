@@ -49,6 +49,12 @@ const bridgeName = "br0"
 
 func (l *Lab) init() error {
 	l.sys.done = make(chan struct{})
+	// Fail now, not halfway through building a topology: creating a
+	// namespace needs CAP_SYS_ADMIN, and the lab needs CAP_NET_ADMIN and
+	// CAP_NET_RAW inside it.
+	if err := checkCaps(); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return permErr("create "+stateDir, err)
 	}
@@ -62,13 +68,6 @@ func (l *Lab) init() error {
 		return fmt.Errorf("lab: lock %s: %w", f.Name(), err)
 	}
 	l.sys.lock = f
-	// Fail now, not halfway through building a topology: creating a
-	// namespace needs CAP_SYS_ADMIN, and the lab needs CAP_NET_ADMIN and
-	// CAP_NET_RAW inside it.
-	if err := checkCaps(); err != nil {
-		l.releaseLock()
-		return err
-	}
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,10 +27,19 @@ const skipMsg = "lab tests need root (CAP_NET_ADMIN, CAP_NET_RAW): run as root"
 const childEnv = "ARPLAB_LAB_TEST_CHILD"
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		os.Exit(runKilledChild())
+	switch os.Getenv(childEnv) {
+	case "":
+		os.Exit(m.Run())
+	case "killed":
+		os.Exit(runKilledChild(false))
+	case "signal":
+		os.Exit(runKilledChild(true))
+	case "noperm":
+		_, err := New(DefaultPrefix())
+		fmt.Printf("%v|%v\n", errors.Is(err, ErrNotPermitted), err)
+		os.Exit(0)
 	}
-	os.Exit(m.Run())
+	os.Exit(2)
 }
 
 var labSeq atomic.Int32
@@ -467,8 +477,9 @@ func TestCloseRemovesEverything(t *testing.T) {
 }
 
 // runKilledChild is the body of the child process: build a lab with a
-// tracer, say "ready", and wait to be killed.
-func runKilledChild() int {
+// tracer, say "ready", and wait to be killed (or, with onSignal, to be
+// cleaned up by CloseOnSignal).
+func runKilledChild(onSignal bool) int {
 	privateTracefs = true // leave a mount behind too
 	l, err := New(DefaultPrefix() + "-child")
 	if err != nil {
@@ -490,14 +501,20 @@ func runKilledChild() int {
 		l.Close()
 		return 1
 	}
+	if onSignal {
+		l.CloseOnSignal(context.Background())
+	}
 	fmt.Println("ready", l.Prefix())
 	select {}
 }
 
-func TestCleanStaleRemovesKilledRun(t *testing.T) {
+// startChild runs the test binary as a lab child and returns its prefix
+// once the lab is built.
+func startChild(t *testing.T, mode string) (*exec.Cmd, string) {
+	t.Helper()
 	needRoot(t)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"=1")
+	cmd.Env = append(os.Environ(), childEnv+"="+mode)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -519,6 +536,11 @@ func TestCleanStaleRemovesKilledRun(t *testing.T) {
 	if got := labNamespaces(t, prefix); len(got) != 2 {
 		t.Errorf("child made namespaces %v, want 2", got)
 	}
+	return cmd, prefix
+}
+
+func TestCleanStaleRemovesKilledRun(t *testing.T) {
+	cmd, prefix := startChild(t, "killed")
 	cmd.Process.Kill()
 	cmd.Wait()
 	if got := labNamespaces(t, prefix); len(got) != 2 {
@@ -595,4 +617,56 @@ func TestKernelRelease(t *testing.T) {
 		t.Fatalf("KernelRelease() = %q, %v", rel, err)
 	}
 	t.Logf("kernel %s", rel)
+}
+
+func TestCloseOnSignal(t *testing.T) {
+	cmd, prefix := startChild(t, "signal")
+	cmd.Process.Signal(syscall.SIGTERM)
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 143 {
+		t.Errorf("child exit = %v, want status 143", err)
+	}
+	if got := labNamespaces(t, prefix); len(got) != 0 {
+		t.Errorf("namespaces left after SIGTERM: %v", got)
+	}
+	for _, m := range tracefsMounts() {
+		if strings.HasPrefix(filepath.Base(m), prefix) {
+			t.Errorf("tracefs mount left: %s", m)
+		}
+	}
+}
+
+// TestNotPermitted runs New as an unprivileged user (nobody) in a child.
+func TestNotPermitted(t *testing.T) {
+	needRoot(t)
+	// The test binary's directory is private to root; copy it.
+	dir, err := os.MkdirTemp("", "arplab-lab-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "lab.test")
+	data, err := os.ReadFile(os.Args[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-test.run=^$")
+	cmd.Env = append(os.Environ(), childEnv+"=noperm")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Skipf("cannot run a child as nobody: %v", err)
+	}
+	is, msg, _ := strings.Cut(strings.TrimSpace(string(out)), "|")
+	t.Logf("as nobody: %s", msg)
+	if is != "true" || !strings.HasPrefix(msg, "lab needs root (CAP_NET_ADMIN and CAP_NET_RAW): ") {
+		t.Errorf("New as nobody: ErrNotPermitted %s, %q", is, msg)
+	}
 }

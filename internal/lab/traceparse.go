@@ -54,7 +54,7 @@ type TraceEvent struct {
 
 	Family int // 2 = IPv4, 10 = IPv6
 	Dev    string
-	IP     netip.Addr // primary_key4 or primary_key6, by Family
+	IP     netip.Addr // primary_key4 or primary_key6, by Family (neigh_create prints garbage in the unused one)
 
 	// LLAddr and State are the entry as the event saw it: for
 	// neigh_update that is *before* the update, for neigh_update_done
@@ -66,7 +66,11 @@ type TraceEvent struct {
 
 	// The update neigh_update was asked to make. Whether it happened is
 	// in the following neigh_update_done (or visible from UpdateFlags:
-	// without UpdateOverride a different lladdr is ignored).
+	// without UpdateOverride a different lladdr is ignored). When the
+	// caller passed no address (`ip neigh del`, NTF_USE) the kernel
+	// prints uninitialised bytes as new_lladdr (seen on 6.18:
+	// 000000006f30), so NewLLAddr means nothing for admin updates that
+	// carry no NDA_LLADDR.
 	NewLLAddr   arp.MAC
 	NewNUD      uint16
 	NewState    string
