@@ -401,7 +401,9 @@ func TestHTMLZoom(t *testing.T) {
 func TestHTMLEscapes(t *testing.T) {
 	evs := failureTrace()
 	evs = append(evs, trace.Event{Time: 5, Kind: trace.KindARP, Host: `h<1>&"x"`, IP: "10.0.0.9", Verdict: trace.Dropped,
-		Explanation: `</svg><script>alert(1)</script> & "quotes" 'single'`, Attrs: map[string]string{"k<": `v"&`}})
+		Explanation: `</svg><script>alert(1)</script> & "quotes" 'single'`, Attrs: map[string]string{"k<": `v"&`}},
+		trace.Event{Time: 6, Kind: trace.KindState, Host: "h2", IP: `1"2`, State: `ST"ALE<&`, LLAddr: `m"<`},
+		trace.Event{Time: 7, Kind: trace.KindFlow, Flow: `f"<`, Cause: `c" onclick="x`})
 	page := render(t, evs, HTMLOptions{Title: `<title> & "x"`})
 	if strings.Contains(page, "<script>alert") || strings.Contains(page, "</svg><script>") {
 		t.Fatalf("explanation reached the page unescaped")

@@ -388,20 +388,6 @@ func (l *lane) push(s span) {
 	l.Spans = append(l.Spans, s)
 }
 
-// at returns the span in force at time t, or a span with State "" when the
-// entry's state is not known then.
-func (l *lane) at(t float64) span {
-	for _, s := range l.Spans {
-		if t >= s.From && t < s.To {
-			return s
-		}
-	}
-	if n := len(l.Spans); n > 0 && t == l.Spans[n-1].To {
-		return l.Spans[n-1]
-	}
-	return span{}
-}
-
 // view is the visible time range and its mapping onto a width.
 type view struct{ From, To float64 }
 

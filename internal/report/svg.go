@@ -179,18 +179,19 @@ func (sw *svgWriter) axis(y0, y1 float64) {
 }
 
 // at opens a group placed at time t and height y, with the attributes the
-// script needs to move it.
+// script needs to move it. class is escaped here; attrs must already be.
 func (sw *svgWriter) at(class string, t, y float64, attrs string) {
 	sw.p(`<g class="%s" data-t0="%s" data-y="%s" transform="translate(%s,%s)"%s>`,
-		class, num3(t), num(y), num(sw.x(t)), num(y), attrs)
+		esc(class), num3(t), num(y), num(sw.x(t)), num(y), attrs)
 }
 
 // extent draws a rect over [t0, t1] (clamped to the plot by the clip path,
-// not by arithmetic, so zooming out restores it).
+// not by arithmetic, so zooming out restores it). class and fill are
+// escaped here; attrs must already be.
 func (sw *svgWriter) extent(class string, t0, t1, y, h float64, fill, attrs, title string) {
 	x0, x1 := sw.x(t0), sw.x(t1)
 	sw.p(`<rect class="%s" data-t0="%s" data-t1="%s" x="%s" y="%s" width="%s" height="%s" fill="%s"%s>`,
-		class, num3(t0), num3(t1), num(x0), num(y), num(max(0, x1-x0)), num(h), fill, attrs)
+		esc(class), num3(t0), num3(t1), num(x0), num(y), num(max(0, x1-x0)), num(h), esc(fill), attrs)
 	if title != "" {
 		sw.p(`<title>%s</title>`, esc(title))
 	}
@@ -256,7 +257,7 @@ func (sw *svgWriter) lane(l *lane, y float64, labels *bytes.Buffer) {
 		if ev.Verdict != "" {
 			title += " " + ev.Verdict
 		}
-		sw.extent("locktime", w.From, w.To, y-2, stateH+4, "url(#"+esc(sw.o.ID)+"-lock)",
+		sw.extent("locktime", w.From, w.To, y-2, stateH+4, "url(#"+sw.o.ID+"-lock)",
 			fmt.Sprintf(` data-until="%s"`, num3(w.To)), title)
 	}
 	for _, i := range l.Events {
@@ -294,7 +295,7 @@ func (sw *svgWriter) laneMark(i int, y float64) {
 	var shape string
 	switch ev.Kind {
 	case trace.KindARP:
-		sw.at("arp verdict-"+esc(ev.Verdict)+extra, ev.Time, y+arpY,
+		sw.at("arp verdict-"+ev.Verdict+extra, ev.Time, y+arpY,
 			fmt.Sprintf(` data-verdict="%s"`, esc(ev.Verdict))+sw.detail(i))
 		shape = verdictShape(ev.Verdict)
 	case trace.KindProbe:
@@ -381,7 +382,7 @@ func (sw *svgWriter) flowRow(r *row, y float64, labels *bytes.Buffer) {
 		if ev.OK != nil {
 			ok = fmt.Sprintf(` data-ok="%t"`, *ev.OK)
 		}
-		sw.at("flow cause-"+esc(ev.Cause), ev.Time, y+10, ok+sw.detail(i))
+		sw.at("flow cause-"+ev.Cause, ev.Time, y+10, ok+sw.detail(i))
 		title := fmtTime(ev.Time) + " s " + what(ev)
 		if ev.Explanation != "" {
 			title += " — " + ev.Explanation
