@@ -28,7 +28,9 @@ type Lab struct {
 	segments map[string]*Segment
 	ports    []*RawPort
 	tracers  []*Tracer
-	sys      labSys
+	// nextTracer numbers trace instances: <prefix>-t0, -t1, ...
+	nextTracer int
+	sys        labSys
 }
 
 // Host is a network namespace standing for one machine.
@@ -77,13 +79,22 @@ func validPrefix(prefix string) error {
 	if _, ok := prefixPID(prefix, StalePrefix); !ok {
 		return fmt.Errorf("lab: prefix %q must look like %q (arplab-<pid>[-tag])", prefix, DefaultPrefix())
 	}
-	for _, c := range prefix {
+	return validFileName("prefix", prefix, 100)
+}
+
+// validFileName accepts names that are safe as file names under /run/netns
+// and tracefs instances.
+func validFileName(what, name string, max int) error {
+	if name == "" || len(name) > max {
+		return fmt.Errorf("lab: %s %q must have 1 to %d characters", what, name, max)
+	}
+	for _, c := range name {
 		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.') {
-			return fmt.Errorf("lab: prefix %q: only letters, digits, '-', '_' and '.' are allowed", prefix)
+			return fmt.Errorf("lab: %s %q: only letters, digits, '-', '_' and '.' are allowed", what, name)
 		}
 	}
-	if len(prefix) > 100 {
-		return fmt.Errorf("lab: prefix %q is longer than 100 characters", prefix)
+	if name == "." || name == ".." {
+		return fmt.Errorf("lab: %s %q is not a name", what, name)
 	}
 	return nil
 }
@@ -209,7 +220,8 @@ func (l *Lab) StartTracer(opts TracerOptions) (*Tracer, error) {
 		l.mu.Unlock()
 		return nil, ErrClosed
 	}
-	name := fmt.Sprintf("%s-t%d", l.prefix, len(l.tracers))
+	name := fmt.Sprintf("%s-t%d", l.prefix, l.nextTracer)
+	l.nextTracer++
 	l.mu.Unlock()
 	t, err := NewTracer(name, opts)
 	if err != nil {

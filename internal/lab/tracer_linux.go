@@ -47,7 +47,7 @@ type tracerSys struct {
 // unmount each other's tracefs. Name it "arplab-<pid>[-tag]" so that
 // CleanStale can remove it after a crash.
 func NewTracer(name string, opts TracerOptions) (*Tracer, error) {
-	if err := validName(name); err != nil {
+	if err := validFileName("trace instance name", name, 200); err != nil {
 		return nil, err
 	}
 	t := &Tracer{name: name, changed: make(chan struct{})}
