@@ -1,0 +1,521 @@
+// Package watch observes a live ARP cache and explains each change.
+//
+// Three sources are joined (field notes §C.5, §G, §H.3):
+//
+//   - netlink neighbour notifications (RTM_NEWNEIGH/RTM_DELNEIGH): the
+//     effective changes, and nothing else — the kernel says nothing when it
+//     ignores an update;
+//   - an AF_PACKET socket receiving every ARP frame on the watched
+//     interfaces with its packet type (host, broadcast, multicast, outgoing),
+//     which decides REACHABLE versus STALE (spec §4.4);
+//   - optionally the neigh:neigh_update tracepoint (tracefs), which shows
+//     every update attempt, so ignored ones can be reported with a reason.
+//
+// Each state change is attributed to a probable cause: an ARP frame from the
+// same address seen up to Window (50 ms) before it, a probe this host sent,
+// or else the timer transition it looks like. The kernel does not notify
+// every transition (STALE → DELAY on output is silent), so a watcher sees
+// STALE → PROBE where the model has two steps. Each received frame gets a
+// verdict (honoured, created, ignored, dropped). Events are emitted in the
+// trace vocabulary (arplab/internal/trace) with Source "watch", in time
+// order, about a quarter of a second after they happen: decisions need to
+// see a little of what followed.
+package watch
+
+import (
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"arplab/internal/trace"
+	"arplab/internal/wire/arp"
+)
+
+// WatchOptions configure Watch.
+type WatchOptions struct {
+	// Netns is the named network namespace to watch ("" = the caller's).
+	Netns string
+	// Interfaces limits the watch to these interfaces; empty means every
+	// non-loopback interface present when Watch starts.
+	Interfaces []string
+	// Trace also reads the neigh:neigh_update tracepoint, to report
+	// updates the kernel ignored and why. It needs tracefs (mounted if
+	// necessary) and root. Tracepoints carry the device name but not the
+	// namespace, so a same-named device in another namespace would mix in.
+	Trace bool
+	// Window is how far back a frame may be to explain a state change
+	// (default 50 ms).
+	Window time.Duration
+	// NetlinkBuffer is the netlink socket's receive buffer in bytes
+	// (0 = the kernel default). A burst larger than the buffer overruns
+	// it; Watch then re-reads the table and says so.
+	NetlinkBuffer int
+}
+
+const (
+	defaultWindow = 50 * time.Millisecond
+	// hold is how long an observation waits before it is decided and
+	// emitted: long enough for the netlink notification, the frame and
+	// the tracepoint of one update to all have arrived.
+	hold = 250 * time.Millisecond
+	// keep is how long observations stay in the history for lookups.
+	keep = 2 * time.Second
+	// probeMemory is how long a probe we sent makes a unicast reply from
+	// its target a "probe-reply" (ucast_solicit × retrans_time, defaults).
+	probeMemory = 3 * time.Second
+)
+
+// Packet types (linux/if_packet.h), as AF_PACKET reports them.
+const (
+	pktHost      = 0
+	pktBroadcast = 1
+	pktMulticast = 2
+	pktOtherHost = 3
+	pktOutgoing  = 4
+)
+
+func pktTypeName(t uint8) string {
+	switch t {
+	case pktHost:
+		return "host"
+	case pktBroadcast:
+		return "broadcast"
+	case pktMulticast:
+		return "multicast"
+	case pktOtherHost:
+		return "otherhost"
+	case pktOutgoing:
+		return "outgoing"
+	}
+	return fmt.Sprintf("pkttype(%d)", t)
+}
+
+// frameObs is an ARP frame seen on the AF_PACKET socket.
+type frameObs struct {
+	dev     string
+	pktType uint8
+	ethDst  arp.MAC
+	pkt     arp.Packet
+}
+
+// neighObs is a netlink notification, or a difference found by a re-read.
+type neighObs struct {
+	dev     string
+	ip      netip.Addr
+	lladdr  string // "" when the entry has none
+	state   string // ip-neigh spelling; "NONE" when deleted
+	deleted bool
+	resync  bool
+}
+
+// obs is one timestamped input to the correlator.
+type obs struct {
+	at    time.Time
+	seq   int // arrival order, to keep equal times stable
+	frame *frameObs
+	neigh *neighObs
+	tp    *tracepoint
+	note  string
+	// table is the re-read neighbour table that follows a netlink
+	// overrun (with note): differences from what was known are emitted
+	// as changes with cause "resync".
+	table []neighObs
+}
+
+type key struct {
+	dev string
+	ip  netip.Addr
+}
+
+type entry struct{ lladdr, state string }
+
+// correlator decides and orders events. It is fed by one goroutine and does
+// no I/O, so tests drive it with synthetic observations and times.
+type correlator struct {
+	epoch  time.Time
+	window time.Duration
+	host   string
+	out    func(trace.Event)
+
+	history []*obs // sorted by (at, seq); pruned after keep
+	next    int    // index in history of the first observation not yet emitted
+	seq     int
+	frames  int // frames added so far (for Event.Frame)
+	index   map[*obs]int
+	mirror  map[key]entry
+}
+
+func newCorrelator(epoch time.Time, window time.Duration, host string, out func(trace.Event)) *correlator {
+	if window <= 0 {
+		window = defaultWindow
+	}
+	return &correlator{epoch: epoch, window: window, host: host, out: out,
+		index: map[*obs]int{}, mirror: map[key]entry{}}
+}
+
+// seed sets the table as it was when watching began, without events.
+func (c *correlator) seed(entries []neighObs) {
+	for _, n := range entries {
+		c.mirror[key{n.dev, n.ip}] = entry{n.lladdr, n.state}
+	}
+}
+
+// add records an observation; it is emitted by a later flush.
+func (c *correlator) add(o *obs) {
+	c.seq++
+	o.seq = c.seq
+	if o.frame != nil {
+		// Frames are numbered as they arrive: one socket delivers them
+		// in order.
+		c.frames++
+		c.index[o] = c.frames
+	}
+	i, _ := slices.BinarySearchFunc(c.history, o, func(a, b *obs) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return a.seq - b.seq
+	})
+	if i < c.next {
+		// Older than something already emitted (a very late tracepoint):
+		// emit it next rather than rewrite the past.
+		i = c.next
+	}
+	c.history = slices.Insert(c.history, i, o)
+}
+
+// flush emits every observation older than now-hold (all of them when
+// final), in time order, then forgets what is older than keep.
+func (c *correlator) flush(now time.Time, final bool) {
+	for c.next < len(c.history) {
+		o := c.history[c.next]
+		if !final && o.at.After(now.Add(-hold)) {
+			break
+		}
+		c.next++
+		c.emit(o)
+	}
+	drop := 0
+	for drop < c.next && c.history[drop].at.Before(now.Add(-keep)) {
+		delete(c.index, c.history[drop])
+		drop++
+	}
+	c.history = c.history[drop:]
+	c.next -= drop
+}
+
+func (c *correlator) emit(o *obs) {
+	switch {
+	case o.frame != nil:
+		c.emitFrame(o)
+	case o.neigh != nil:
+		c.emitNeigh(o)
+	case o.tp != nil:
+		c.emitTracepoint(o)
+	default:
+		c.out(c.event(o.at, trace.KindNote, "", netip.Addr{}, o.note))
+		if o.table != nil {
+			c.resync(o)
+		}
+	}
+}
+
+// resync emits the differences between the re-read table and the mirror:
+// entries that changed or appeared, then entries that disappeared.
+func (c *correlator) resync(o *obs) {
+	seen := map[key]bool{}
+	for i := range o.table {
+		n := o.table[i]
+		n.resync = true
+		seen[key{n.dev, n.ip}] = true
+		c.emitNeigh(&obs{at: o.at, neigh: &n})
+	}
+	var gone []key
+	for k := range c.mirror {
+		if !seen[k] {
+			gone = append(gone, k)
+		}
+	}
+	slices.SortFunc(gone, func(a, b key) int {
+		if a.dev != b.dev {
+			return strings.Compare(a.dev, b.dev)
+		}
+		return a.ip.Compare(b.ip)
+	})
+	for _, k := range gone {
+		c.emitNeigh(&obs{at: o.at, neigh: &neighObs{dev: k.dev, ip: k.ip, lladdr: c.mirror[k].lladdr, state: "NONE", deleted: true, resync: true}})
+	}
+}
+
+func (c *correlator) event(at time.Time, kind trace.Kind, dev string, ip netip.Addr, expl string) trace.Event {
+	ev := trace.Event{Time: at.Sub(c.epoch).Seconds(), Kind: kind, Source: "watch", Host: c.host, Dev: dev,
+		Explanation: expl}
+	if ip.IsValid() {
+		ev.IP = ip.String()
+	}
+	return ev
+}
+
+// class names a frame's shape, as Event.Cause.
+func (c *correlator) class(o *obs) string {
+	f := o.frame
+	p := f.pkt
+	switch {
+	case p.Op == arp.OpRequest && p.SIP == p.TIP:
+		return "garp-request"
+	case p.Op == arp.OpReply && p.SIP == p.TIP && p.THA == p.SHA:
+		return "garp-reply"
+	case p.Op == arp.OpReply && p.SIP == p.TIP:
+		return "unsolicited-reply" // MetalLB/Cilium shape: not a GARP to Linux
+	case p.Op == arp.OpReply && f.pktType == pktHost && c.probed(o, f.dev, p.SIP):
+		return "probe-reply"
+	case p.Op == arp.OpReply:
+		return "reply"
+	case p.Op == arp.OpRequest:
+		return "request"
+	}
+	return fmt.Sprintf("op-%d", uint16(p.Op))
+}
+
+// probed reports whether this host sent a request for ip on dev shortly
+// before o.
+func (c *correlator) probed(o *obs, dev string, ip netip.Addr) bool {
+	for _, h := range c.history {
+		if h.at.After(o.at) {
+			break
+		}
+		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.dev == dev && f.pkt.Op == arp.OpRequest &&
+			f.pkt.TIP == ip && o.at.Sub(h.at) <= probeMemory {
+			return true
+		}
+	}
+	return false
+}
+
+func arpFrame(f *frameObs) *trace.ARPFrame {
+	p := f.pkt
+	return &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
+		TIP: p.TIP.String(), EthDst: f.ethDst.String(), PktType: pktTypeName(f.pktType), GARP: p.SIP == p.TIP}
+}
+
+// causedBy returns the received frame that explains change n at time at: the
+// latest one from n.ip on n.dev within the window before it, carrying the
+// entry's new lladdr.
+func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
+	var best *obs
+	for _, h := range c.history {
+		if h.at.After(at) {
+			break
+		}
+		f := h.frame
+		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev || f.pkt.SIP != n.ip || at.Sub(h.at) > c.window {
+			continue
+		}
+		if n.lladdr != "" && f.pkt.SHA.String() != n.lladdr {
+			continue
+		}
+		best = h
+	}
+	return best
+}
+
+// after returns the first state change of k within the window after
+// the frame o, and the first tracepoint about it.
+func (c *correlator) after(o *obs, k key) (change, tp *obs) {
+	for _, h := range c.history {
+		if h.at.Before(o.at.Add(-5*time.Millisecond)) || h == o {
+			continue
+		}
+		if h.at.After(o.at.Add(c.window)) {
+			break
+		}
+		if n := h.neigh; n != nil && change == nil && !n.resync && (key{n.dev, n.ip}) == k && !h.at.Before(o.at) {
+			if c.causedBy(h.at, n) == o {
+				change = h
+			}
+		}
+		if t := h.tp; t != nil && tp == nil && (key{t.dev, t.ip}) == k && t.newLLAddr == o.frame.pkt.SHA.String() {
+			tp = h
+		}
+	}
+	return change, tp
+}
+
+func (c *correlator) emitFrame(o *obs) {
+	f := o.frame
+	p := f.pkt
+	cls := c.class(o)
+	if f.pktType == pktOutgoing {
+		if p.Op == arp.OpRequest && p.SIP != p.TIP {
+			ev := c.event(o.at, trace.KindProbe, f.dev, p.TIP, fmt.Sprintf("this host asked who has %v (eth dst %v)", p.TIP, f.ethDst))
+			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), c.index[o]
+			c.out(ev)
+			return
+		}
+		ev := c.event(o.at, trace.KindSend, f.dev, p.SIP, fmt.Sprintf("this host sent a %s", cls))
+		ev.Cause, ev.ARP, ev.Frame = cls, arpFrame(f), c.index[o]
+		c.out(ev)
+		return
+	}
+	k := key{f.dev, p.SIP}
+	ev := c.event(o.at, trace.KindARP, f.dev, p.SIP, "")
+	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), c.index[o], "§4.4"
+	if f.pktType == pktOtherHost {
+		ev.Verdict, ev.Rule = trace.Dropped, "§4.1"
+		ev.Explanation = fmt.Sprintf("addressed to %v, not to this host: arp_rcv drops PACKET_OTHERHOST frames", f.ethDst)
+		c.out(ev)
+		return
+	}
+	before, had := c.mirror[k]
+	change, tp := c.after(o, k)
+	switch {
+	case change != nil:
+		n := change.neigh
+		ev.LLAddr, ev.State = n.lladdr, n.state
+		ev.Verdict = trace.Honoured
+		if !had {
+			ev.Verdict = trace.Created
+		}
+		ev.Explanation = fmt.Sprintf("%s; netlink reported the change %.1f ms later",
+			transition(before, had, n), float64(change.at.Sub(o.at))/1e6)
+	case tp != nil:
+		t := tp.tp
+		ev.Updated, ev.Confirmed = trace.U64(t.updated), trace.U64(t.confirmed)
+		ev.LLAddr, ev.State = before.lladdr, before.state
+		if ign, why := t.ignored(); ign {
+			ev.Verdict, ev.Explanation = trace.Ignored, "ignored: "+why
+		} else {
+			ev.Verdict = trace.Honoured
+			ev.Explanation = fmt.Sprintf("accepted without a visible change (update_flags %02x, %s → %s)", t.flags, t.state, t.newState)
+		}
+	case !had:
+		ev.Verdict = trace.Dropped
+		ev.Explanation = fmt.Sprintf("no entry for %v and none created (arp_accept off, or the frame was dropped)", p.SIP)
+	case before.lladdr == p.SHA.String():
+		ev.LLAddr, ev.State = before.lladdr, before.state
+		ev.Verdict = trace.Honoured
+		ev.Explanation = fmt.Sprintf("the entry already had lladdr %s (%s): nothing to change", before.lladdr, before.state)
+	default:
+		ev.LLAddr, ev.State = before.lladdr, before.state
+		ev.Verdict = trace.Ignored
+		ev.Explanation = fmt.Sprintf("the entry kept lladdr %s (%s): inside locktime and not a GARP to this kernel, "+
+			"or dropped (drop_gratuitous_arp, arp_ignore); watch with Trace for the kernel's reason", before.lladdr, before.state)
+	}
+	c.out(ev)
+}
+
+func transition(before entry, had bool, n *neighObs) string {
+	old := "no entry"
+	if had {
+		old = strings.TrimSpace(before.state + " " + before.lladdr)
+	}
+	if n.deleted {
+		return old + " → deleted"
+	}
+	return strings.TrimSpace(fmt.Sprintf("%s → %s %s", old, n.state, n.lladdr))
+}
+
+func (c *correlator) emitNeigh(o *obs) {
+	n := o.neigh
+	k := key{n.dev, n.ip}
+	before, had := c.mirror[k]
+	if n.deleted {
+		if !had {
+			return
+		}
+		delete(c.mirror, k)
+	} else {
+		if had && before == (entry{n.lladdr, n.state}) {
+			return // a notification without a change of state or lladdr
+		}
+		c.mirror[k] = entry{n.lladdr, n.state}
+	}
+	ev := c.event(o.at, trace.KindState, n.dev, n.ip, "")
+	ev.LLAddr, ev.State = n.lladdr, n.state
+	if had {
+		ev.OldLLAddr, ev.OldState = before.lladdr, before.state
+	} else {
+		ev.OldState = "NONE"
+	}
+	ev.Cause, ev.Rule, ev.Explanation = c.cause(o, before, had)
+	if f := c.causedBy(o.at, n); f != nil && !n.resync && !n.deleted {
+		ev.Frame = c.index[f]
+	}
+	c.out(ev)
+}
+
+// cause attributes change o: a received frame, a probe we sent, or the
+// transition it looks like.
+func (c *correlator) cause(o *obs, before entry, had bool) (cause, rule, expl string) {
+	n := o.neigh
+	tr := transition(before, had, n)
+	if n.resync {
+		return "resync", "", tr + ", found when the table was re-read after a netlink overrun (the moment and cause were missed)"
+	}
+	if f := c.causedBy(o.at, n); f != nil && !n.deleted {
+		cls := c.class(f)
+		return cls, "§4.4", fmt.Sprintf("%s, %.1f ms after a %s from %v (frame %d)",
+			tr, float64(o.at.Sub(f.at))/1e6, cls, f.frame.pkt.SHA, c.index[f])
+	}
+	for _, h := range c.history {
+		if h.at.After(o.at.Add(c.window)) {
+			break
+		}
+		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.pkt.Op == arp.OpRequest && f.pkt.SIP != f.pkt.TIP &&
+			f.dev == n.dev && f.pkt.TIP == n.ip && !h.at.Before(o.at.Add(-c.window)) {
+			return "probe", "§2.2", fmt.Sprintf("%s; this host probed %v (frame %d)", tr, n.ip, c.index[h])
+		}
+	}
+	old := "NONE"
+	if had {
+		old = before.state
+	}
+	// INCOMPLETE and FAILED entries carry no lladdr: that is not a change.
+	sameMAC := had && (before.lladdr == n.lladdr || n.lladdr == "")
+	switch {
+	case n.deleted:
+		return "timer/unknown", "§7", tr + " (garbage collection, carrier loss or an administrator)"
+	case !sameMAC:
+		// Timers and traffic never change an lladdr: something the
+		// watcher did not see did (an administrator, a missed frame).
+	case old == "REACHABLE" && n.state == "STALE":
+		return "timer", "§2.2", tr + ": reachable_time expired"
+	case old == "DELAY" && n.state == "PROBE", old == "PROBE" && n.state == "FAILED", old == "INCOMPLETE" && n.state == "FAILED":
+		return "timer", "§2.2", tr
+	case old == "STALE" && n.state == "DELAY":
+		return "output", "§3", tr + ": a packet was sent to the neighbour"
+	case old == "DELAY" && n.state == "REACHABLE":
+		return "confirm", "§2.2", tr + ": an upper-layer confirmation arrived during DELAY"
+	}
+	return "timer/unknown", "", tr + " with no ARP frame in the preceding " + c.window.String()
+}
+
+func (c *correlator) emitTracepoint(o *obs) {
+	t := o.tp
+	ign, why := t.ignored()
+	if !ign {
+		return
+	}
+	// A frame on the same device from the same address near the
+	// tracepoint already carries this reason in its verdict.
+	for _, h := range c.history {
+		if f := h.frame; f != nil && f.pktType != pktOutgoing && f.dev == t.dev && f.pkt.SIP == t.ip &&
+			f.pkt.SHA.String() == t.newLLAddr && absDur(h.at.Sub(o.at)) <= c.window {
+			return
+		}
+	}
+	ev := c.event(o.at, trace.KindNote, t.dev, t.ip, "ignored neighbour update (no matching ARP frame seen): "+why)
+	ev.LLAddr, ev.State = t.lladdr, t.state
+	ev.Updated, ev.Confirmed = trace.U64(t.updated), trace.U64(t.confirmed)
+	ev.Cause = "ignored-update"
+	c.out(ev)
+}
+
+func absDur(d time.Duration) time.Duration {
+	if d < 0 {
+		return -d
+	}
+	return d
+}

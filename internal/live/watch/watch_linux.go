@@ -1,0 +1,468 @@
+//go:build linux
+
+package watch
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netns"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"arplab/internal/live/nsexec"
+	"arplab/internal/trace"
+	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+)
+
+// OverrunNote is the KindNote explanation emitted after a netlink overrun.
+const OverrunNote = "netlink buffer overrun: table re-read"
+
+// input is what the source goroutines hand to the main loop: an
+// observation whose device is still an ifindex (resolved by the loop,
+// which owns the netlink handle).
+type input struct {
+	ifindex int
+	o       *obs
+}
+
+// Watch reports neighbour-table changes and ARP frames of a namespace as
+// trace events until ctx ends, then returns nil. It returns an error when a
+// source cannot be opened or fails for good.
+func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
+	epoch := time.Now()
+	nsh, err := nsexec.Handle(opt.Netns)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	defer nsh.Close()
+	h, err := netlink.NewHandleAt(nsh)
+	if err != nil {
+		return fmt.Errorf("watch: netlink in namespace %q: %w", opt.Netns, err)
+	}
+	defer h.Close()
+	links, err := newLinkSet(h, opt)
+	if err != nil {
+		return err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	inputs := make(chan input, 4096)
+	failed := make(chan error, 2)
+	var wg sync.WaitGroup
+	defer func() {
+		cancel()
+		wg.Wait() // the sources stop on cancel; the tracefs instance is gone after this
+	}()
+
+	if opt.Trace {
+		tr, err := openTracer(links.names())
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			defer tr.close()
+			if err := tr.run(ctx, inputs); err != nil {
+				failed <- err
+			}
+		})
+	}
+	conn, err := listenARP(opt.Netns)
+	if err != nil {
+		return err
+	}
+	wg.Go(func() {
+		<-ctx.Done()
+		conn.Close()
+	})
+	wg.Go(func() {
+		if err := readFrames(conn, inputs); err != nil && ctx.Err() == nil {
+			failed <- err
+		}
+	})
+
+	sub, err := subscribe(nsh, opt.NetlinkBuffer)
+	if err != nil {
+		return err
+	}
+	defer func() { sub.stop() }()
+	table, err := listTable(h, links)
+	if err != nil {
+		return err
+	}
+
+	c := newCorrelator(epoch, opt.Window, opt.Netns, out)
+	out(trace.Event{Kind: trace.KindHeader, Source: "watch", Host: opt.Netns, Attrs: map[string]string{
+		"started":    epoch.Format(time.RFC3339Nano),
+		"netns":      opt.Netns,
+		"interfaces": strings.Join(links.names(), ","),
+		"trace":      fmt.Sprint(opt.Trace),
+		"window":     c.window.String(),
+		"entries":    fmt.Sprint(len(table)),
+	}})
+	c.seed(table)
+
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			c.flush(time.Now(), true)
+			return nil
+		case err := <-failed:
+			c.flush(time.Now(), true)
+			return err
+		case in := <-inputs:
+			if o := links.resolve(in); o != nil {
+				c.add(o)
+			}
+		case u, ok := <-sub.ch:
+			if !ok {
+				if ctx.Err() != nil {
+					continue
+				}
+				// The subscription ends on any receive error, ENOBUFS
+				// above all: start a new one, then re-read the table so
+				// the correlator can diff it against what it knew.
+				cause := sub.err()
+				sub, err = subscribe(nsh, opt.NetlinkBuffer)
+				if err != nil {
+					return err
+				}
+				table, err := listTable(h, links)
+				if err != nil {
+					return err
+				}
+				note := OverrunNote
+				if !errors.Is(cause, unix.ENOBUFS) {
+					note = fmt.Sprintf("netlink subscription closed (%v): table re-read", cause)
+				}
+				c.add(&obs{at: time.Now(), note: note, table: table})
+				continue
+			}
+			if n, ok := links.neigh(u); ok {
+				c.add(&obs{at: time.Now(), neigh: &n})
+			}
+		case now := <-tick.C:
+			c.flush(now, false)
+		}
+	}
+}
+
+// linkSet maps the watched interfaces' indexes to names.
+type linkSet struct {
+	h     *netlink.Handle
+	fixed bool // only the interfaces named in the options
+	byIdx map[int]string
+}
+
+func newLinkSet(h *netlink.Handle, opt WatchOptions) (*linkSet, error) {
+	s := &linkSet{h: h, fixed: len(opt.Interfaces) > 0, byIdx: map[int]string{}}
+	ls, err := h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("watch: listing interfaces in namespace %q: %w", opt.Netns, err)
+	}
+	have := map[string]int{}
+	for _, l := range ls {
+		a := l.Attrs()
+		have[a.Name] = a.Index
+		if !s.fixed && a.Flags&net.FlagLoopback == 0 {
+			s.byIdx[a.Index] = a.Name
+		}
+	}
+	for _, name := range opt.Interfaces {
+		idx, ok := have[name]
+		if !ok {
+			return nil, fmt.Errorf("watch: no interface %q in namespace %q", name, opt.Netns)
+		}
+		s.byIdx[idx] = name
+	}
+	return s, nil
+}
+
+// name returns the watched interface with index idx; when watching every
+// interface, one created after the start is looked up and added.
+func (s *linkSet) name(idx int) (string, bool) {
+	if n, ok := s.byIdx[idx]; ok {
+		return n, true
+	}
+	if s.fixed {
+		return "", false
+	}
+	l, err := s.h.LinkByIndex(idx)
+	if err != nil || l.Attrs().Flags&net.FlagLoopback != 0 {
+		return "", false
+	}
+	s.byIdx[idx] = l.Attrs().Name
+	return l.Attrs().Name, true
+}
+
+func (s *linkSet) names() []string {
+	var out []string
+	for _, n := range s.byIdx {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// resolve fills in the device of a frame (by ifindex) or checks the device
+// of a tracepoint (by name); nil means "not watched".
+func (s *linkSet) resolve(in input) *obs {
+	switch {
+	case in.o.frame != nil:
+		dev, ok := s.name(in.ifindex)
+		if !ok {
+			return nil
+		}
+		in.o.frame.dev = dev
+	case in.o.tp != nil:
+		watched := false
+		for _, n := range s.byIdx {
+			watched = watched || n == in.o.tp.dev
+		}
+		if !watched {
+			return nil
+		}
+	}
+	return in.o
+}
+
+// neigh converts a netlink notification for a watched IPv4 entry.
+func (s *linkSet) neigh(u netlink.NeighUpdate) (neighObs, bool) {
+	n := u.Neigh
+	if n.Family != unix.AF_INET {
+		return neighObs{}, false
+	}
+	dev, ok := s.name(n.LinkIndex)
+	if !ok {
+		return neighObs{}, false
+	}
+	ip, ok := netip.AddrFromSlice(n.IP)
+	if !ok {
+		return neighObs{}, false
+	}
+	o := neighObs{dev: dev, ip: ip.Unmap(), state: stateName(n.State)}
+	if len(n.HardwareAddr) == 6 {
+		o.lladdr = arp.MAC(n.HardwareAddr).String()
+	}
+	if u.Type == unix.RTM_DELNEIGH {
+		o.deleted, o.state = true, "NONE"
+	}
+	return o, true
+}
+
+// stateName spells a NUD state as `ip neigh` does.
+func stateName(s int) string {
+	names := []struct {
+		bit  int
+		name string
+	}{
+		{unix.NUD_INCOMPLETE, "INCOMPLETE"}, {unix.NUD_REACHABLE, "REACHABLE"}, {unix.NUD_STALE, "STALE"},
+		{unix.NUD_DELAY, "DELAY"}, {unix.NUD_PROBE, "PROBE"}, {unix.NUD_FAILED, "FAILED"},
+		{unix.NUD_NOARP, "NOARP"}, {unix.NUD_PERMANENT, "PERMANENT"},
+	}
+	var out []string
+	for _, n := range names {
+		if s&n.bit != 0 {
+			out = append(out, n.name)
+		}
+	}
+	if len(out) == 0 {
+		return "NONE"
+	}
+	return strings.Join(out, "|")
+}
+
+// listTable reads the IPv4 entries of the watched interfaces, retrying a
+// dump the kernel interrupted (NLM_F_DUMP_INTR).
+func listTable(h *netlink.Handle, links *linkSet) ([]neighObs, error) {
+	var ns []netlink.Neigh
+	var err error
+	for range 5 {
+		ns, err = h.NeighList(0, netlink.FAMILY_V4)
+		if !errors.Is(err, netlink.ErrDumpInterrupted) {
+			break
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("watch: listing the neighbour table: %w", err)
+	}
+	var out []neighObs
+	for _, n := range ns {
+		if o, ok := links.neigh(netlink.NeighUpdate{Type: unix.RTM_NEWNEIGH, Neigh: n}); ok {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// subscription is one netlink neighbour subscription.
+type subscription struct {
+	ch   chan netlink.NeighUpdate
+	done chan struct{}
+	mu   sync.Mutex
+	last error
+}
+
+func subscribe(nsh netns.NsHandle, rcvbuf int) (*subscription, error) {
+	h := nsh
+	s := &subscription{ch: make(chan netlink.NeighUpdate, 1024), done: make(chan struct{})}
+	err := netlink.NeighSubscribeWithOptions(s.ch, s.done, netlink.NeighSubscribeOptions{
+		Namespace:    &h,
+		ListExisting: true,
+		ErrorCallback: func(err error) {
+			if errors.Is(err, netlink.ErrDumpInterrupted) {
+				return // the re-list that follows is retried on its own
+			}
+			s.mu.Lock()
+			s.last = err
+			s.mu.Unlock()
+		},
+		ReceiveBufferSize:      rcvbuf,
+		ReceiveBufferForceSize: rcvbuf > 0,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watch: subscribing to neighbour notifications: %w", err)
+	}
+	return s, nil
+}
+
+func (s *subscription) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// stop ends the subscription and drains the channel so the library's
+// goroutine, which may be blocked sending, can exit.
+func (s *subscription) stop() {
+	close(s.done)
+	go func() {
+		for range s.ch {
+		}
+	}()
+}
+
+// arpOnly accepts Ethernet frames of type ARP (ldh [12]; jeq #0x806).
+var arpOnly = mustAssemble(
+	bpf.LoadAbsolute{Off: 12, Size: 2},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ether.EtherTypeARP), SkipFalse: 1},
+	bpf.RetConstant{Val: 0xffff},
+	bpf.RetConstant{Val: 0},
+)
+
+func mustAssemble(insns ...bpf.Instruction) []bpf.RawInstruction {
+	raw, err := bpf.Assemble(insns)
+	if err != nil {
+		panic(fmt.Sprintf("watch: assembling BPF %v: %v", insns, err))
+	}
+	return raw
+}
+
+// listenARP opens an AF_PACKET socket on every interface of the namespace
+// for ETH_P_ALL — a protocol-specific socket would miss the frames this host
+// sends (dev_queue_xmit_nit feeds only ETH_P_ALL taps) — filtered to ARP,
+// with kernel receive timestamps.
+func listenARP(netns string) (*packet.Conn, error) {
+	var conn *packet.Conn
+	err := nsexec.Do(netns, func() error {
+		var err error
+		conn, err = packet.Listen(&net.Interface{Index: 0}, packet.Raw, unix.ETH_P_ALL, &packet.Config{Filter: arpOnly})
+		return err
+	})
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return nil, fmt.Errorf("watch: capturing ARP needs CAP_NET_RAW (run as root): %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("watch: AF_PACKET socket in namespace %q: %w", netns, err)
+	}
+	rc, err := conn.SyscallConn()
+	if err == nil {
+		cerr := rc.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		})
+		if cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("watch: enabling packet timestamps: %w", err)
+	}
+	return conn, nil
+}
+
+// readFrames decodes ARP frames until conn is closed. Recvmsg is used
+// directly because the packet type (sll_pkttype: host, broadcast,
+// outgoing…) decides what the kernel does with a frame and
+// packet.Conn.ReadFrom drops it.
+func readFrames(conn *packet.Conn, inputs chan<- input) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("watch: packet socket: %w", err)
+	}
+	buf := make([]byte, 2048)
+	oob := make([]byte, unix.CmsgSpace(16))
+	for {
+		var n, oobn int
+		var from unix.Sockaddr
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+			return rerr != unix.EAGAIN
+		})
+		if err != nil {
+			return fmt.Errorf("watch: reading ARP frames: %w", err)
+		}
+		if rerr != nil {
+			return fmt.Errorf("watch: reading ARP frames: %w", rerr)
+		}
+		sll, ok := from.(*unix.SockaddrLinklayer)
+		if !ok {
+			continue
+		}
+		var eh ether.Header
+		off, err := eh.Unmarshal(buf[:n])
+		if err != nil || eh.EtherType != ether.EtherTypeARP {
+			continue
+		}
+		var p arp.Packet
+		if err := p.Unmarshal(buf[off:n]); err != nil {
+			continue // not Ethernet/IPv4: arp_process would drop it too
+		}
+		at := time.Now()
+		if ts, ok := timestamp(oob[:oobn]); ok {
+			at = ts
+		}
+		inputs <- input{ifindex: sll.Ifindex, o: &obs{at: at, frame: &frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}}
+	}
+}
+
+// timestamp extracts SCM_TIMESTAMPNS.
+func timestamp(oob []byte) (time.Time, bool) {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			// struct timespec: two native longs (64-bit kernels)
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			return time.Unix(sec, nsec), true
+		}
+	}
+	return time.Time{}, false
+}
