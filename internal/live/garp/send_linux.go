@@ -83,17 +83,9 @@ func checkInterface(ifname string, frames []sched.Frame, force bool) (*net.Inter
 	return ifi, nil
 }
 
-// dropAll is a BPF program accepting no packet: the socket only sends, so
-// it must not queue every ARP frame the interface receives.
-var dropAll = mustAssemble(bpf.RetConstant{Val: 0})
-
-func mustAssemble(insns ...bpf.Instruction) []bpf.RawInstruction {
-	raw, err := bpf.Assemble(insns)
-	if err != nil {
-		panic(fmt.Sprintf("garp: assembling BPF %v: %v", insns, err))
-	}
-	return raw
-}
+// dropAll is the BPF program "ret #0", accepting no packet: the socket only
+// sends, so it must not queue every ARP frame the interface receives.
+var dropAll = []bpf.RawInstruction{{Op: 0x06 /* BPF_RET|BPF_K */, K: 0}}
 
 // listen opens the socket arping uses: AF_PACKET, SOCK_DGRAM, bound to
 // ETH_P_ARP on the interface, so the kernel writes the Ethernet header.

@@ -317,10 +317,9 @@ type subscription struct {
 }
 
 func subscribe(nsh netns.NsHandle, rcvbuf int) (*subscription, error) {
-	h := nsh
 	s := &subscription{ch: make(chan netlink.NeighUpdate, 1024), done: make(chan struct{})}
 	err := netlink.NeighSubscribeWithOptions(s.ch, s.done, netlink.NeighSubscribeOptions{
-		Namespace:    &h,
+		Namespace:    &nsh,
 		ListExisting: true,
 		ErrorCallback: func(err error) {
 			if errors.Is(err, netlink.ErrDumpInterrupted) {
