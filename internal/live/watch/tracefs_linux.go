@@ -50,7 +50,7 @@ func openTracer(devs []string) (*tracer, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(filepath.Join(root, "events", "neigh", "neigh_update")); err != nil {
-		return nil, fmt.Errorf("watch: this kernel has no neigh:neigh_update tracepoint (added in 4.19): %w", err)
+		return nil, fmt.Errorf("watch: this kernel has no neigh:neigh_update tracepoint (include/trace/events/neigh.h, added in 2018): %w", err)
 	}
 	t := &tracer{fd: -1}
 	base := filepath.Join(root, "instances", instanceName(os.Getpid()))
