@@ -1,0 +1,58 @@
+package scenario
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestBuiltinsLoad: every built-in scenario parses and validates.
+func TestBuiltinsLoad(t *testing.T) {
+	if len(Builtins()) == 0 {
+		t.Fatal("no built-in scenarios")
+	}
+	for _, n := range Builtins() {
+		if _, err := Load(n); err != nil {
+			t.Errorf("%s: %v", n, err)
+		}
+	}
+}
+
+// TestErrorsNameFileAndLine: bad input gets file:line and what is wrong.
+func TestErrorsNameFileAndLine(t *testing.T) {
+	base := `name: x
+duration: 10s
+segments:
+  - name: s
+hosts:
+  - name: h
+    interfaces:
+      - {name: eth0, segment: s, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}
+`
+	for _, c := range []struct{ name, yaml, want string }{
+		{"UnknownField", base + "bogus: 1\n", "x.yaml:9: field bogus not found"},
+		{"BadMAC", strings.Replace(base, `"02:00:00:00:00:01"`, `"02:00"`, 1), "x.yaml:8"},
+		{"UnknownSegment", strings.Replace(base, "segment: s,", "segment: t,", 1), `x.yaml:6: host h interface eth0: unknown segment "t"`},
+		{"BadProfile", base[:len(base)-len("    interfaces:\n      - {name: eth0, segment: s, mac: \"02:00:00:00:00:01\", addrs: [10.0.0.1/24]}\n")] + "    profile: 2.6\n    interfaces:\n      - {name: eth0, segment: s, mac: \"02:00:00:00:00:01\", addrs: [10.0.0.1/24]}\n", `x.yaml:6: host h: unknown kernel profile "2.6"`},
+		{"TwoActions", base + "script:\n  - {at: 1s, move: {ip: 10.0.0.9, to: h}, neigh: {host: h, cmd: flush dev eth0}}\n", "x.yaml:10: a script event needs exactly one"},
+		{"BadDuration", strings.Replace(base, "10s", "ten", 1), `x.yaml:2: "ten" is not a duration`},
+		{"BadNeighCmd", base + "script:\n  - {at: 1s, neigh: {host: h, cmd: \"replace 10.0.0.9 dev\"}}\n", "x.yaml:10:"},
+		{"BadPreset", base + "stations:\n  - {name: r, segment: s, mac: \"02:00:00:00:00:09\"}\nscript:\n  - {at: 1s, garp: {from: r, ip: 10.0.0.9, preset: nosuch}}\n", "x.yaml:12: garp:"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := Parse([]byte(c.yaml), "x.yaml")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("error %v, want it to contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseNeighCmd(t *testing.T) {
+	c, err := ParseNeighCmd("replace 10.0.0.2 lladdr 02:00:00:00:00:02 nud stale dev eth0")
+	if err != nil || c.Dev != "eth0" || c.State.String() != "STALE" || c.LLAddr == nil {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if _, err := ParseNeighCmd("replace 10.0.0.2 nud bogus dev eth0"); err == nil {
+		t.Fatal("bad state accepted")
+	}
+}

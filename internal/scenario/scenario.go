@@ -1,0 +1,387 @@
+// Package scenario is the file format of arplab's failover scenarios: the
+// topology (L2 segments, Linux hosts that run the neighbour model, simple
+// stations that own IPs), a timed script (moves of floating IPs, GARP
+// senders, upper-layer flows, `ip neigh` commands, sysctl writes) and the
+// checks a run must satisfy. The same file drives the simulator and the
+// real-kernel lab (docs/scenarios.md).
+package scenario
+
+import (
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// Scenario is one parsed and validated scenario file.
+type Scenario struct {
+	Name        string    `yaml:"name"`
+	Description string    `yaml:"description"`
+	Duration    Duration  `yaml:"duration"`
+	Seed        uint64    `yaml:"seed"`
+	Segments    []Segment `yaml:"segments"`
+	Hosts       []Host    `yaml:"hosts"`
+	Stations    []Station `yaml:"stations"`
+	Script      []Event   `yaml:"script"`
+	Checks      []Check   `yaml:"checks"`
+	// Fixes are candidate changes `arplab run` tries when the run fails,
+	// to say which would have worked. Empty: a generic set.
+	Fixes []Variation `yaml:"fixes"`
+	// Matrix lists extra rows for `arplab matrix` besides the generic ones.
+	Matrix []Variation `yaml:"matrix"`
+
+	// File is where the scenario came from, for error messages.
+	File string `yaml:"-"`
+}
+
+// Pos is the line of an item in its file; errors use it.
+type Pos struct{ Line int }
+
+func (p Pos) at(file string) string {
+	if p.Line == 0 {
+		return file
+	}
+	return fmt.Sprintf("%s:%d", file, p.Line)
+}
+
+// Segment is one broadcast domain (a bridge or switch).
+type Segment struct {
+	Pos     `yaml:"-"`
+	Name    string   `yaml:"name"`
+	Latency Duration `yaml:"latency"` // one-way delay of every frame (default 100µs)
+	Jitter  Duration `yaml:"jitter"`  // extra delay, uniform in [0, jitter)
+	Loss    float64  `yaml:"loss"`    // probability a frame is lost, per receiver
+	// FloodUnknown makes unicast frames to a MAC no station has reach every
+	// station (a hub, or a switch that has not learned it); otherwise they
+	// are lost (a learning switch whose entry aged out with the port).
+	FloodUnknown bool `yaml:"flood_unknown"`
+}
+
+// Host is a Linux host: it runs the neighbour model with its profile.
+type Host struct {
+	Pos        `yaml:"-"`
+	Name       string            `yaml:"name"`
+	Profile    string            `yaml:"profile"`
+	Patches    []string          `yaml:"patches"`
+	HZ         int               `yaml:"hz"`
+	CPUs       int               `yaml:"cpus"`   // per-CPU cached routes (spec §6.1, §11 Q6)
+	Uptime     Duration          `yaml:"uptime"` // how long the host has run at t=0 (jiffies start)
+	Interfaces []Interface       `yaml:"interfaces"`
+	Sysctls    map[string]string `yaml:"sysctls"`
+	Neighbours []Neighbour       `yaml:"neighbours"`
+	// Entries is how many unrelated neighbour entries the host holds
+	// (spec §11 Q7): it changes GC and, on RHEL 7.3, re-randomisation.
+	Entries int `yaml:"entries"`
+	// Observe marks the hosts whose entries the report follows; default:
+	// every Linux host.
+	Observe *bool `yaml:"observe"`
+}
+
+// Interface is a host or station port on a segment.
+type Interface struct {
+	Name    string   `yaml:"name"`
+	Segment string   `yaml:"segment"`
+	MAC     MAC      `yaml:"mac"`
+	Addrs   []Prefix `yaml:"addrs"`
+}
+
+// Neighbour is an entry that exists when the run starts.
+type Neighbour struct {
+	Dev    string `yaml:"dev"`
+	IP     Addr   `yaml:"ip"`
+	LLAddr MAC    `yaml:"lladdr"`
+	State  string `yaml:"state"`
+	// Age is how long ago the entry was last updated/confirmed/used.
+	Age Duration `yaml:"age"`
+}
+
+// Station is a simple endpoint (a router port, a VM, a load balancer): it
+// owns IPs, answers ARP requests for them and answers TCP/UDP, and can send
+// GARPs. It does not run the Linux model.
+type Station struct {
+	Pos     `yaml:"-"`
+	Name    string `yaml:"name"`
+	Segment string `yaml:"segment"`
+	MAC     MAC    `yaml:"mac"`
+	IPs     []Addr `yaml:"ips"`
+	// AnswerForeignProbes: answer an ARP request for one of our IPs even
+	// when it was unicast to another MAC and reached us by flooding
+	// (spec §11 Q5: who answers a unicast probe sent to the old MAC).
+	AnswerForeignProbes bool `yaml:"answer_foreign_probes"`
+	// Think is the time a station takes to answer (default 100µs).
+	Think Duration `yaml:"think"`
+}
+
+// Event is one entry of the timed script. Exactly one action is set.
+type Event struct {
+	Pos `yaml:"-"`
+	At  Duration `yaml:"at"`
+	// Vary is how far Monte Carlo runs may shift this event later:
+	// uniform in [0, vary). Single runs use At as written.
+	Vary   Duration     `yaml:"vary"`
+	Move   *Move        `yaml:"move"`
+	GARP   *GARP        `yaml:"garp"`
+	Flow   *Flow        `yaml:"flow"`
+	Neigh  *NeighCmd    `yaml:"neigh"`
+	Sysctl *SysctlWrite `yaml:"sysctl"`
+}
+
+// Move gives an IP to another station (a floating IP association, a VIP
+// failover). The previous owner stops answering for it.
+type Move struct {
+	IP Addr   `yaml:"ip"`
+	To string `yaml:"to"`
+}
+
+// GARP runs a sender preset on a station (internal/garp).
+type GARP struct {
+	From     string   `yaml:"from"`
+	IP       Addr     `yaml:"ip"`
+	Preset   string   `yaml:"preset"`
+	Count    int      `yaml:"count"`
+	Interval Duration `yaml:"interval"`
+	Mode     string   `yaml:"mode"`
+	THA      *MAC     `yaml:"tha"`
+	// Jitter is the sender's per-frame scheduling latency, uniform in
+	// [0, jitter) (default 50µs: a user-space sender is never exact).
+	Jitter Duration `yaml:"jitter"`
+}
+
+// Flow is upper-layer traffic from a Linux host to an IP.
+type Flow struct {
+	Name string `yaml:"name"`
+	// Kind: "ssh" (connect, then a short session; fails if never
+	// established before Timeout), "tcp" (a long session of request and
+	// response), "udp" (periodic datagrams, no confirmation).
+	Kind string `yaml:"kind"`
+	From string `yaml:"from"`
+	To   Addr   `yaml:"to"`
+	CPU  *int   `yaml:"cpu"` // which per-CPU route it uses (default: by flow index)
+	// Timeout (ssh): give up if not established by then (default 300s).
+	Timeout Duration `yaml:"timeout"`
+	// Interval (tcp, udp, ssh session): time between requests (default 1s).
+	Interval Duration `yaml:"interval"`
+	// Until (tcp, udp): when the flow stops (default: end of run).
+	Until Duration `yaml:"until"`
+	// AckDelay (tcp): the host's delayed ACK for a response (default 40ms).
+	AckDelay Duration `yaml:"ack_delay"`
+	// Confirm (udp): send with MSG_CONFIRM.
+	Confirm bool `yaml:"confirm"`
+}
+
+// NeighCmd is an `ip neigh` command on a host, e.g.
+// "replace 10.0.0.2 lladdr 02:00:00:00:00:02 nud stale dev eth0".
+type NeighCmd struct {
+	Host string `yaml:"host"`
+	Cmd  string `yaml:"cmd"`
+}
+
+// SysctlWrite writes a sysctl on a host mid-run.
+type SysctlWrite struct {
+	Host  string `yaml:"host"`
+	Key   string `yaml:"key"`
+	Value string `yaml:"value"`
+}
+
+// Check is an expectation: an entry's state/lladdr at a time, or a flow's
+// outcome at the end.
+type Check struct {
+	Pos     `yaml:"-"`
+	At      Duration `yaml:"at"`
+	Host    string   `yaml:"host"`
+	IP      Addr     `yaml:"ip"`
+	Dev     string   `yaml:"dev"`
+	State   string   `yaml:"state"`
+	LLAddr  *MAC     `yaml:"lladdr"`
+	Flow    string   `yaml:"flow"`
+	Outcome string   `yaml:"outcome"` // "ok" or "failed"
+}
+
+// Variation is a what-if change to a scenario (a matrix row, a fix).
+type Variation struct {
+	Label   string   `yaml:"label"`
+	Profile string   `yaml:"profile"`
+	Patches []string `yaml:"patches"`
+	Set     []string `yaml:"set"`
+	Preset  string   `yaml:"preset"`
+	// Expect is what the matrix should show for this row: "ok", "failed",
+	// or "" (no expectation).
+	Expect string `yaml:"expect"`
+}
+
+// Duration is a YAML duration ("1.5s", "200ms", "0").
+type Duration struct{ D vtime.Duration }
+
+// UnmarshalYAML parses Go duration syntax; a bare number means seconds.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	d.D = v
+	return nil
+}
+
+// ParseDuration parses "1.5s", "200ms", "300" (seconds).
+func ParseDuration(s string) (vtime.Duration, error) {
+	s = strings.TrimSpace(s)
+	if f, err := strconv.ParseFloat(s, 64); err == nil {
+		return vtime.Duration(f * 1e9), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (e.g. 1.5s, 200ms, 100us)", s)
+	}
+	return vtime.Duration(d), nil
+}
+
+// MarshalYAML prints the duration in Go syntax.
+func (d Duration) MarshalYAML() (any, error) { return time.Duration(d.D).String(), nil }
+
+// MAC is a YAML Ethernet address.
+type MAC struct{ arp.MAC }
+
+// UnmarshalYAML parses aa:bb:cc:dd:ee:ff.
+func (m *MAC) UnmarshalYAML(n *yaml.Node) error {
+	v, err := arp.ParseMAC(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %v", n.Line, err)
+	}
+	m.MAC = v
+	return nil
+}
+
+// MarshalYAML prints the address.
+func (m MAC) MarshalYAML() (any, error) { return m.MAC.String(), nil }
+
+// Addr is a YAML IPv4 address.
+type Addr struct{ netip.Addr }
+
+// UnmarshalYAML parses a dotted IPv4 address.
+func (a *Addr) UnmarshalYAML(n *yaml.Node) error {
+	v, err := netip.ParseAddr(n.Value)
+	if err != nil || !v.Is4() {
+		return fmt.Errorf("line %d: %q is not an IPv4 address", n.Line, n.Value)
+	}
+	a.Addr = v
+	return nil
+}
+
+// MarshalYAML prints the address.
+func (a Addr) MarshalYAML() (any, error) { return a.Addr.String(), nil }
+
+// Prefix is a YAML IPv4 address with prefix length.
+type Prefix struct{ netip.Prefix }
+
+// UnmarshalYAML parses 10.0.0.1/24.
+func (p *Prefix) UnmarshalYAML(n *yaml.Node) error {
+	v, err := netip.ParsePrefix(n.Value)
+	if err != nil || !v.Addr().Is4() {
+		return fmt.Errorf("line %d: %q is not an IPv4 address with prefix length (e.g. 10.0.0.1/24)", n.Line, n.Value)
+	}
+	p.Prefix = v
+	return nil
+}
+
+// MarshalYAML prints the prefix.
+func (p Prefix) MarshalYAML() (any, error) { return p.Prefix.String(), nil }
+
+// The Pos of list items is captured with these wrappers' UnmarshalYAML.
+type (
+	rawSegment Segment
+	rawHost    Host
+	rawStation Station
+	rawEvent   Event
+	rawCheck   Check
+)
+
+func decodeStrict(n *yaml.Node, v any) error {
+	// yaml.Node.Decode has no KnownFields; re-encode and decode strictly.
+	b, err := yaml.Marshal(n)
+	if err != nil {
+		return err
+	}
+	dec := yaml.NewDecoder(strings.NewReader(string(b)))
+	dec.KnownFields(true)
+	if err := dec.Decode(v); err != nil {
+		return fixLines(err, n.Line-1)
+	}
+	return nil
+}
+
+// fixLines shifts "line N" in errors from a re-encoded node to file lines.
+func fixLines(err error, off int) error {
+	msg := err.Error()
+	var out strings.Builder
+	for {
+		i := strings.Index(msg, "line ")
+		if i < 0 {
+			out.WriteString(msg)
+			break
+		}
+		out.WriteString(msg[:i+5])
+		msg = msg[i+5:]
+		j := 0
+		for j < len(msg) && msg[j] >= '0' && msg[j] <= '9' {
+			j++
+		}
+		if j == 0 {
+			continue
+		}
+		n, _ := strconv.Atoi(msg[:j])
+		out.WriteString(strconv.Itoa(n + off))
+		msg = msg[j:]
+	}
+	return fmt.Errorf("%s", strings.TrimPrefix(out.String(), "yaml: unmarshal errors:\n  "))
+}
+
+// UnmarshalYAML records the item's line.
+func (s *Segment) UnmarshalYAML(n *yaml.Node) error {
+	var r rawSegment
+	err := decodeStrict(n, &r)
+	*s = Segment(r)
+	s.Pos = Pos{n.Line}
+	return err
+}
+
+// UnmarshalYAML records the item's line.
+func (h *Host) UnmarshalYAML(n *yaml.Node) error {
+	var r rawHost
+	err := decodeStrict(n, &r)
+	*h = Host(r)
+	h.Pos = Pos{n.Line}
+	return err
+}
+
+// UnmarshalYAML records the item's line.
+func (s *Station) UnmarshalYAML(n *yaml.Node) error {
+	var r rawStation
+	err := decodeStrict(n, &r)
+	*s = Station(r)
+	s.Pos = Pos{n.Line}
+	return err
+}
+
+// UnmarshalYAML records the item's line.
+func (e *Event) UnmarshalYAML(n *yaml.Node) error {
+	var r rawEvent
+	err := decodeStrict(n, &r)
+	*e = Event(r)
+	e.Pos = Pos{n.Line}
+	return err
+}
+
+// UnmarshalYAML records the item's line.
+func (c *Check) UnmarshalYAML(n *yaml.Node) error {
+	var r rawCheck
+	err := decodeStrict(n, &r)
+	*c = Check(r)
+	c.Pos = Pos{n.Line}
+	return err
+}
