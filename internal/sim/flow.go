@@ -1,0 +1,307 @@
+package sim
+
+import (
+	"fmt"
+
+	"arplab/internal/neigh"
+	"arplab/internal/scenario"
+	"arplab/internal/trace"
+	"arplab/internal/vtime"
+)
+
+// TCP timing of the kernels in the story (include/net/tcp.h): the initial
+// RTO is 1 s and doubles; a connect gives up after 6 SYN retransmissions
+// (spec §10.5: retransmissions at +1, +3, +7, +15, +31, +63 s).
+const (
+	synRTO      = vtime.Second
+	synRetries  = 6
+	dataRTO     = 200 * vtime.Millisecond // TCP_RTO_MIN on an idle LAN
+	dataRetries = 8
+	retryDelay  = vtime.Second // an SSH client's pause before it connects again
+)
+
+// flow is upper-layer traffic from a Linux host to an IP.
+type flow struct {
+	w        *world
+	cfg      *scenario.Flow
+	name     string
+	h        *host
+	route    *neigh.Route
+	started  vtime.Time
+	conn     *conn
+	attempts int
+	done     bool
+	ok       bool
+	failedAt vtime.Time
+	estAt    vtime.Time
+	why      string
+	lostSYN  int
+}
+
+func newFlow(w *world, c *scenario.Flow, idx int) *flow {
+	h := w.host(c.From)
+	_, i := h.ifFor(c.To.Addr)
+	cpu := idx % h.cfg.CPUs
+	if c.CPU != nil {
+		cpu = *c.CPU % h.cfg.CPUs
+	}
+	return &flow{w: w, cfg: c, name: c.Name, h: h, route: h.routes[i][cpu]}
+}
+
+// notable reports whether losses of this flow are worth a trace line: SSH
+// attempts are what the user watches; background sessions are not.
+func (f *flow) notable() bool { return f.cfg.Kind == "ssh" }
+
+func (f *flow) event(cause, what string, ok *bool) {
+	f.w.emit(trace.Event{Time: f.w.seconds(f.w.sch.now), Kind: trace.KindFlow, Host: f.h.name, Flow: f.name,
+		IP: f.cfg.To.String(), Cause: cause, OK: ok, Explanation: what})
+}
+
+func (f *flow) start() {
+	f.started = f.w.sch.now
+	switch f.cfg.Kind {
+	case "udp":
+		f.conn = &conn{f: f, sock: &neigh.Socket{Name: f.name + "→" + f.cfg.To.String(), Route: f.route}}
+		f.udpTick()
+	default:
+		if f.cfg.Kind == "ssh" {
+			end := f.started.Add(f.cfg.Timeout.D)
+			f.w.sch.at(end, func() {
+				if !f.done {
+					f.fail(fmt.Sprintf("not connected after %v (%d attempts, %d SYNs lost)", f.cfg.Timeout.D, f.attempts, f.lostSYN))
+				}
+			})
+		}
+		f.connect()
+	}
+}
+
+func (f *flow) until() vtime.Time {
+	if f.cfg.Until.D > 0 {
+		return vtime.Time(f.cfg.Until.D)
+	}
+	return vtime.Time(f.w.s.Duration.D)
+}
+
+func (f *flow) connect() {
+	if f.done {
+		return
+	}
+	f.attempts++
+	c := &conn{f: f, sock: &neigh.Socket{Name: fmt.Sprintf("%s#%d→%v", f.name, f.attempts, f.cfg.To), Route: f.route}}
+	f.conn = c
+	if f.cfg.Kind == "ssh" {
+		f.event("connect", fmt.Sprintf("%s: connect to %v:22 (attempt %d)", f.name, f.cfg.To, f.attempts), nil)
+	}
+	c.sendSYN()
+}
+
+func (f *flow) established() {
+	f.estAt = f.w.sch.now
+	if f.cfg.Kind == "ssh" && !f.done {
+		f.done, f.ok = true, true
+		f.event("established", fmt.Sprintf("%s: connected after %v", f.name, f.w.sch.now.Sub(f.started)), trace.Bool(true))
+	}
+}
+
+func (f *flow) fail(why string) {
+	if f.done && !f.ok {
+		return
+	}
+	f.done, f.ok, f.why, f.failedAt = true, false, why, f.w.sch.now
+	f.event("failed", f.name+": "+why, trace.Bool(false))
+}
+
+func (f *flow) udpTick() {
+	if f.w.sch.now >= f.until() {
+		f.done, f.ok = true, true
+		return
+	}
+	c := f.conn
+	if f.cfg.Confirm {
+		f.h.confirm(c)
+	}
+	c.send(tcpSeg{data: 100}, true)
+	f.w.sch.after(f.cfg.Interval.D, f.udpTick)
+}
+
+// conn is one TCP connection (or the UDP socket) of a flow.
+type conn struct {
+	f           *flow
+	sock        *neigh.Socket
+	state       int // 0 SYN_SENT, 1 ESTABLISHED, 2 closed
+	retries     int
+	rtoTok      uint64
+	outstanding bool
+	delackTok   uint64
+	delack      bool
+	seq         uint32 // our next sequence number
+	ack         uint32 // the peer's next sequence number (what we acknowledge)
+	peerSeq     uint32 // the peer's own next sequence number
+	peerAck     uint32 // what the peer acknowledges
+}
+
+func (c *conn) send(seg tcpSeg, udp bool) {
+	f := c.f
+	ifc, _ := f.h.ifFor(f.cfg.To.Addr)
+	src := ifc.dev.Addrs[0].Addr()
+	size := 54 + seg.data
+	if !udp {
+		if seg.syn {
+			c.seq = uint32(1000 * c.f.attempts) // retransmitted SYNs reuse the ISN
+		}
+		seg.seq, seg.ackNo = c.seq, c.ack
+		switch {
+		case seg.syn:
+			seg.seq = c.seq
+		default:
+			c.seq += uint32(seg.data)
+		}
+	}
+	fr := &frame{ip: &ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size: size}
+	f.h.output(c, fr)
+}
+
+func (c *conn) sendSYN() {
+	c.send(tcpSeg{syn: true, seq: c.seq}, false)
+	c.armRTO(synRTO<<c.retries, func() {
+		if c.state != 0 || c.f.conn != c {
+			return
+		}
+		c.f.lostSYN++
+		if c.retries >= synRetries {
+			c.state = 2
+			c.f.event("timeout", fmt.Sprintf("%s: connect timed out (ETIMEDOUT) after %d SYNs", c.f.name, synRetries+1), nil)
+			c.f.w.sch.after(retryDelay, c.f.connect)
+			return
+		}
+		c.retries++
+		c.sendSYN()
+	})
+}
+
+func (c *conn) armRTO(d vtime.Duration, fn func()) {
+	c.rtoTok++
+	tok := c.rtoTok
+	c.f.w.sch.after(d, func() {
+		if tok == c.rtoTok {
+			fn()
+		}
+	})
+}
+
+// deliver is a segment from the peer arriving at the host.
+func (c *conn) deliver(fr *frame) {
+	f := c.f
+	if f.conn != c || c.state == 2 {
+		return
+	}
+	seg := fr.ip.seg
+	switch {
+	case seg.syn && seg.ack && c.state == 0:
+		// tcp_ack acknowledges the SYN (forward progress) and the
+		// metrics are initialised: both confirm (spec §6.3).
+		c.state = 1
+		c.seq++ // the SYN took one sequence number
+		c.ack = seg.seq + 1
+		c.rtoTok++
+		f.h.confirm(c)
+		c.send(tcpSeg{ack: true}, false)
+		f.established()
+		if f.cfg.Kind == "tcp" {
+			f.w.sch.after(0, c.request)
+		}
+	case c.state == 1 && seg.data > 0 && seg.ack:
+		c.ack = seg.seq + uint32(seg.data)
+		if c.outstanding {
+			c.outstanding = false
+			c.rtoTok++
+			f.h.confirm(c) // the response acknowledges our request
+		}
+		// delayed ACK for the response data
+		c.delack = true
+		c.delackTok++
+		tok := c.delackTok
+		f.w.sch.after(f.cfg.AckDelay.D, func() {
+			if tok == c.delackTok && c.delack {
+				c.delack = false
+				c.send(tcpSeg{ack: true}, false)
+			}
+		})
+	}
+}
+
+// request sends the next request of a long session (kind tcp).
+func (c *conn) request() {
+	f := c.f
+	if c.f.conn != c || c.state != 1 {
+		return
+	}
+	if f.w.sch.now >= f.until() {
+		c.state = 2
+		if !f.done {
+			f.done, f.ok = true, true
+		}
+		return
+	}
+	c.delack = false // the ACK rides on the request
+	c.outstanding = true
+	c.retries = 0
+	c.sendData()
+	f.w.sch.after(f.cfg.Interval.D, c.request)
+}
+
+func (c *conn) sendData() {
+	c.send(tcpSeg{ack: true, data: 100}, false)
+	c.armRTO(dataRTO<<c.retries, func() {
+		if !c.outstanding || c.state != 1 {
+			return
+		}
+		if c.retries >= dataRetries {
+			c.state = 2
+			c.f.fail(fmt.Sprintf("connection timed out: %d retransmissions unanswered", dataRetries))
+			return
+		}
+		c.retries++
+		c.sendData()
+	})
+}
+
+// respond is the peer's answer to a segment (nil: none).
+func (c *conn) respond(fr *frame) *frame {
+	in := fr.ip
+	if in.udp {
+		return nil
+	}
+	var seg tcpSeg
+	switch {
+	case in.seg.syn && !in.seg.ack:
+		c.peerSeq = 5000
+		seg = tcpSeg{syn: true, ack: true, seq: c.peerSeq, ackNo: in.seg.seq + 1}
+		c.peerSeq++
+	case in.seg.data > 0:
+		seg = tcpSeg{ack: true, data: 200, seq: c.peerSeq, ackNo: in.seg.seq + uint32(in.seg.data)}
+		c.peerSeq += 200
+	default:
+		return nil
+	}
+	return &frame{ip: &ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, size: 54 + seg.data}
+}
+
+// unreachable is the neighbour layer failing a queued packet: ICMP host
+// unreachable to the local sender. A connecting socket aborts with
+// EHOSTUNREACH ("No route to host"); an established one keeps trying.
+func (c *conn) unreachable(failed bool) {
+	f := c.f
+	if f.conn != c || !failed {
+		return
+	}
+	if c.state == 0 {
+		c.state = 2
+		c.rtoTok++
+		if f.cfg.Kind == "ssh" {
+			f.event("unreachable", fmt.Sprintf("%s: connect failed: No route to host (ARP resolution of %v failed)", f.name, f.cfg.To), nil)
+		}
+		f.w.sch.after(retryDelay, f.connect)
+	}
+}

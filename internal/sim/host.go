@@ -1,0 +1,445 @@
+package sim
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"arplab/internal/garp"
+	"arplab/internal/neigh"
+	"arplab/internal/scenario"
+	"arplab/internal/trace"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// host is a Linux host: the neighbour model plus the bits of the IPv4
+// stack around it (per-CPU cached routes, sockets, the queue of packets
+// waiting for resolution).
+type host struct {
+	w       *world
+	cfg     *scenario.Host
+	name    string
+	observe bool
+	tb      *neigh.Table
+	clock   vtime.Clock
+	ifs     []*hostIf
+	// routes[i][cpu] is the cached output route of interface i's subnet on
+	// that CPU: the object whose pending_confirm bit is shared (spec §6.1).
+	routes  [][]*neigh.Route
+	pending map[uint64]*frame
+	nextID  uint64
+	wakeTok uint64
+	wakeAt  vtime.Time
+	wakeSet bool
+	frameNo int
+}
+
+type hostIf struct {
+	h   *host
+	dev *neigh.Device
+	seg *segment
+}
+
+func (i *hostIf) mac() arp.MAC { return i.dev.MAC }
+
+func (i *hostIf) receive(f *frame, pt neigh.PktType) { i.h.receive(i, f, pt) }
+
+func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
+	prof, err := profileOf(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
+	}
+	hz := c.HZ
+	if hz == 0 {
+		hz = prof.HZ
+	}
+	var phase vtime.Duration
+	if w.opt.Vary {
+		phase = vtime.Duration(w.rng.stream("phase/" + c.Name).Int64N(1e9 / int64(hz)))
+	}
+	// jiffies start at −300·HZ at boot (INITIAL_JIFFIES) and the host has
+	// been up for Uptime.
+	base := vtime.Jiffies(uint64(int64(-300*hz))) + vtime.Jiffies(int64(c.Uptime.D)/(1e9/int64(hz)))
+	clock, err := vtime.NewClock(hz, base, phase)
+	if err != nil {
+		return nil, err
+	}
+	// The table was created long before the run; entries are seeded up
+	// to their age before t=0.
+	var oldest vtime.Duration
+	for _, n := range c.Neighbours {
+		oldest = max(oldest, n.Age.D)
+	}
+	start := clock.Jiffies(vtime.Time(-oldest))
+	tb, err := neigh.NewTable(neigh.Config{Profile: prof, HZ: hz, Rand: w.rng.stream("reachable/" + c.Name),
+		Now: start, PeriodicPhase: vtime.Ticks(hz)})
+	if err != nil {
+		return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
+	}
+	h := &host{w: w, cfg: c, name: c.Name, observe: observe, tb: tb, clock: clock, pending: map[uint64]*frame{}}
+	for _, ic := range c.Interfaces {
+		var addrs []netip.Prefix
+		for _, a := range ic.Addrs {
+			addrs = append(addrs, a.Prefix)
+		}
+		ifc := &hostIf{h: h, dev: tb.AddDevice(ic.Name, ic.MAC.MAC, addrs), seg: w.segs[ic.Segment]}
+		ifc.seg.ports = append(ifc.seg.ports, ifc)
+		h.ifs = append(h.ifs, ifc)
+		var rs []*neigh.Route
+		for cpu := 0; cpu < c.CPUs; cpu++ {
+			rs = append(rs, &neigh.Route{Name: fmt.Sprintf("%v cpu%d", addrs[0].Masked(), cpu)})
+		}
+		h.routes = append(h.routes, rs)
+	}
+	for _, k := range sortedSysctls(c.Sysctls) {
+		if err := h.setSysctl(k, c.Sysctls[k]); err != nil {
+			return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
+		}
+	}
+	// Unrelated entries (spec §11 Q7) sit in another subnet.
+	for i := 0; i < c.Entries; i++ {
+		ip := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
+		mac := arp.MAC{0x02, 0xee, 0, 0, byte(i >> 8), byte(i)}
+		tb.Admin(start, h.ifs[0].dev, neigh.AdminReplace, ip, &mac, neigh.Stale)
+	}
+	for _, n := range c.Neighbours {
+		ifc := h.ifByName(n.Dev)
+		st, _ := neigh.ParseState(n.State)
+		mac := n.LLAddr.MAC
+		at := clock.Jiffies(vtime.Time(-n.Age.D))
+		tb.Tick(at)
+		if _, err := tb.Admin(at, ifc.dev, neigh.AdminReplace, n.IP.Addr, &mac, st); err != nil {
+			return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
+		}
+	}
+	h.tb.Tick(clock.Jiffies(0))
+	h.reschedule()
+	return h, nil
+}
+
+func sortedSysctls(m map[string]string) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for i := range ks {
+		for j := i + 1; j < len(ks); j++ {
+			if ks[j] < ks[i] {
+				ks[i], ks[j] = ks[j], ks[i]
+			}
+		}
+	}
+	return ks
+}
+
+func (h *host) ifByName(n string) *hostIf {
+	for _, i := range h.ifs {
+		if i.dev.Name == n {
+			return i
+		}
+	}
+	return nil
+}
+
+// ifFor returns the interface whose subnet holds ip (on-link routing).
+func (h *host) ifFor(ip netip.Addr) (*hostIf, int) {
+	for i, ifc := range h.ifs {
+		for _, p := range ifc.dev.Addrs {
+			if p.Masked().Contains(ip) {
+				return ifc, i
+			}
+		}
+	}
+	return h.ifs[0], 0
+}
+
+func (h *host) setSysctl(k, v string) error {
+	kind, dev, name, err := scenario.SplitSysctl(k)
+	if err != nil {
+		return err
+	}
+	if kind == "neigh" {
+		return h.tb.SetParam(dev, name, v)
+	}
+	return h.tb.SetConf(dev, name, v)
+}
+
+func (h *host) now() vtime.Jiffies { return h.clock.Jiffies(h.w.sch.now) }
+
+// toSeconds converts one of this host's jiffies to run seconds.
+func (h *host) toSeconds(j vtime.Jiffies) float64 { return h.clock.TimeOf(j).Seconds() }
+
+// handle turns a model result into trace events, frames and flow
+// notifications. The result belongs to the table, so everything that could
+// call the table again is deferred to a later event.
+func (h *host) handle(r *neigh.Result, fr *frame) {
+	w := h.w
+	now := w.seconds(w.sch.now)
+	for i := range r.Decisions {
+		d := &r.Decisions[i]
+		h.account(d, fr)
+		h.watchHeal(d)
+		if !h.observe || w.sink == nil {
+			continue
+		}
+		ev, ok := d.Event(h.name, now, h.toSeconds)
+		if !ok {
+			continue
+		}
+		if d.Frame && fr != nil && fr.arp != nil {
+			ev.Frame = h.frameNo
+			ev.ARP = arpFields(fr)
+		}
+		w.emit(ev)
+	}
+	for _, a := range r.Actions {
+		ifc := h.ifByDev(a.Dev)
+		switch a.Kind {
+		case neigh.ActProbe:
+			dst, tha := arp.Broadcast, arp.Zero
+			if a.Unicast {
+				dst = a.DstMAC
+			}
+			p := arp.NewPacket(arp.OpRequest, ifc.dev.MAC, a.Src, tha, a.Target)
+			f := &frame{src: ifc.dev.MAC, dst: dst, arp: &p, size: 42}
+			if h.observe {
+				to := "broadcast"
+				if a.Unicast {
+					to = a.DstMAC.String()
+				}
+				w.emit(trace.Event{Time: now, Kind: trace.KindProbe, Host: h.name, Dev: ifc.dev.Name, IP: a.Target.String(),
+					Cause: "probe", Rule: "§2.3", Attrs: map[string]string{"to": to},
+					Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Probe, a.Target, a.Src, to)})
+				w.entry(h.name, a.Target).probes++
+			}
+			ifc.seg.transmit(ifc, f)
+		case neigh.ActReply:
+			p := arp.NewPacket(arp.OpReply, ifc.dev.MAC, a.Src, a.DstMAC, a.Target)
+			ifc.seg.transmit(ifc, &frame{src: ifc.dev.MAC, dst: a.DstMAC, arp: &p, size: 42})
+		case neigh.ActTransmit:
+			if f := h.pending[a.Packet]; f != nil {
+				delete(h.pending, a.Packet)
+				f.dst = a.DstMAC
+				ifc.seg.transmit(ifc, f)
+			}
+		case neigh.ActUnreachable, neigh.ActDiscarded:
+			if f := h.pending[a.Packet]; f != nil {
+				delete(h.pending, a.Packet)
+				if f.ip != nil && f.ip.conn != nil {
+					c := f.ip.conn
+					w.sch.after(0, func() { c.unreachable(a.Kind == neigh.ActUnreachable) })
+				}
+			}
+		}
+	}
+}
+
+func (h *host) ifByDev(d *neigh.Device) *hostIf {
+	for _, i := range h.ifs {
+		if i.dev == d {
+			return i
+		}
+	}
+	return h.ifs[0]
+}
+
+// watchHeal notes when an entry first holds the MAC of its IP's new owner
+// after a move.
+func (h *host) watchHeal(d *neigh.Decision) {
+	if !h.observe || !d.New.Valid() {
+		return
+	}
+	w := h.w
+	owner := w.owners[d.IP]
+	if owner == nil || d.NewMAC != owner.mac() {
+		return
+	}
+	k := healKey{h.name, d.IP}
+	if _, done := w.healed[k]; done {
+		return
+	}
+	for _, m := range w.moves {
+		if m.ip == d.IP && m.to == owner.mac() {
+			w.healed[k] = w.sch.now
+			return
+		}
+	}
+}
+
+// account keeps the per-entry counters behind the verdict.
+func (h *host) account(d *neigh.Decision, fr *frame) {
+	if !h.observe {
+		return
+	}
+	s := h.w.entry(h.name, d.IP)
+	switch {
+	case d.Frame && fr != nil && fr.arp != nil && fr.arp.SIP == fr.arp.TIP:
+		switch d.Verdict {
+		case neigh.VerdictIgnored:
+			s.garpIgnored++
+			if s.firstIgnored == "" {
+				s.firstIgnored = d.Explain()
+			}
+		case neigh.VerdictHonoured, neigh.VerdictCreated:
+			s.garpHonoured++
+		}
+	case d.Rule == neigh.RuleConfirmRoute:
+		s.confirms++
+		if !strings.Contains(d.Flow, "→"+d.IP.String()) {
+			s.falseConfirms++
+		}
+	case d.Rule == neigh.RuleConfirmSocket:
+		s.confirms++
+	}
+}
+
+func arpFields(f *frame) *trace.ARPFrame {
+	p := f.arp
+	pt := "broadcast"
+	if !f.dst.IsMulticast() {
+		pt = "host"
+	}
+	return &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
+		TIP: p.TIP.String(), EthDst: f.dst.String(), PktType: pt, GARP: p.SIP == p.TIP}
+}
+
+// reschedule makes sure the host wakes at the table's next deadline.
+func (h *host) reschedule() {
+	t := h.clock.TimeOf(h.tb.NextDeadline())
+	if t < h.w.sch.now {
+		t = h.w.sch.now
+	}
+	if h.wakeSet && h.wakeAt == t {
+		return
+	}
+	h.wakeTok++
+	tok := h.wakeTok
+	h.wakeAt, h.wakeSet = t, true
+	h.w.sch.at(t, func() {
+		if tok != h.wakeTok {
+			return // superseded
+		}
+		h.wakeSet = false
+		h.handle(h.tb.Tick(h.now()), nil)
+		h.reschedule()
+	})
+}
+
+func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
+	if f.arp != nil {
+		h.frameNo = h.w.frames
+		p := *f.arp
+		h.handle(h.tb.ReceiveARP(h.now(), ifc.dev, &p, pt), f)
+		h.reschedule()
+		return
+	}
+	if f.ip == nil || pt != neigh.PktHost || !ifc.dev.IsLocal(f.ip.dst) {
+		return
+	}
+	if c := f.ip.conn; c != nil {
+		c.deliver(f)
+	}
+}
+
+// output sends an IPv4 packet of a flow through the neighbour layer.
+func (h *host) output(c *conn, f *frame) {
+	ifc, _ := h.ifFor(f.ip.dst)
+	h.nextID++
+	id := h.nextID
+	f.src = ifc.dev.MAC
+	v, mac, r := h.tb.Output(h.now(), ifc.dev, f.ip.dst, c.sock, id, f.size)
+	h.handle(r, nil)
+	switch v {
+	case neigh.TxSent:
+		f.dst = mac
+		ifc.seg.transmit(ifc, f)
+	case neigh.TxQueued:
+		h.pending[id] = f
+	case neigh.TxDropped:
+		h.w.sch.after(0, func() { c.unreachable(true) })
+	}
+	h.reschedule()
+}
+
+// confirm is an upper-layer confirmation by a socket (spec §6.3).
+func (h *host) confirm(c *conn) {
+	h.handle(h.tb.Confirm(h.now(), c.sock), nil)
+}
+
+func (h *host) admin(cmd string) {
+	c, err := scenario.ParseNeighCmd(cmd)
+	if err != nil {
+		return // validated at load
+	}
+	ifc := h.ifByName(c.Dev)
+	r, err := h.tb.Admin(h.now(), ifc.dev, c.Op, c.IP, c.LLAddr, c.State)
+	now := h.w.seconds(h.w.sch.now)
+	if err != nil {
+		h.w.emit(trace.Event{Time: now, Kind: trace.KindNote, Host: h.name, Cause: "admin-error", Explanation: err.Error()})
+		return
+	}
+	h.handle(r, nil)
+	h.reschedule()
+}
+
+func (h *host) sysctl(k, v string) {
+	if err := h.setSysctl(k, v); err != nil {
+		h.w.emit(trace.Event{Time: h.w.seconds(h.w.sch.now), Kind: trace.KindNote, Host: h.name, Cause: "sysctl-error", Explanation: err.Error()})
+		return
+	}
+	h.w.emit(trace.Event{Time: h.w.seconds(h.w.sch.now), Kind: trace.KindNote, Host: h.name, Cause: "sysctl",
+		Explanation: fmt.Sprintf("sysctl %s=%s", k, v)})
+	h.reschedule()
+}
+
+// station is a simple endpoint: it answers ARP for the IPs it owns and
+// answers TCP, and sends GARPs.
+type station struct {
+	w   *world
+	cfg *scenario.Station
+	seg *segment
+	ips map[netip.Addr]bool
+}
+
+func (s *station) mac() arp.MAC { return s.cfg.MAC.MAC }
+
+func (s *station) receive(f *frame, pt neigh.PktType) {
+	if f.arp != nil {
+		p := f.arp
+		if p.Op != arp.OpRequest || !s.ips[p.TIP] || p.SIP == p.TIP {
+			return
+		}
+		if pt == neigh.PktOtherHost && !s.cfg.AnswerForeignProbes {
+			return
+		}
+		rep := arp.NewPacket(arp.OpReply, s.mac(), p.TIP, p.SHA, p.SIP)
+		dst := f.src
+		s.w.sch.after(s.cfg.Think.D, func() { s.seg.transmit(s, &frame{src: s.mac(), dst: dst, arp: &rep, size: 42}) })
+		return
+	}
+	if f.ip == nil || pt != neigh.PktHost {
+		return
+	}
+	if !s.ips[f.ip.dst] {
+		s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
+		return
+	}
+	if c := f.ip.conn; c != nil {
+		if resp := c.respond(f); resp != nil {
+			resp.src, resp.dst = s.mac(), f.src
+			s.w.sch.after(s.cfg.Think.D, func() { s.seg.transmit(s, resp) })
+		}
+	}
+}
+
+func (s *station) sendGARP(fr garp.Frame, preset string) {
+	p := fr.Packet
+	p.SHA = s.mac()
+	f := &frame{src: s.mac(), dst: fr.EthDst, arp: &p, size: 42}
+	s.w.emit(trace.Event{Time: s.w.seconds(s.w.sch.now), Kind: trace.KindSend, Host: s.cfg.Name, IP: p.SIP.String(),
+		LLAddr: p.SHA.String(), Cause: preset, ARP: &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(),
+			SIP: p.SIP.String(), THA: p.THA.String(), TIP: p.TIP.String(), EthDst: fr.EthDst.String(), GARP: p.SIP == p.TIP},
+		Explanation: fmt.Sprintf("%s sends GARP %v for %v (tha %v)", s.cfg.Name, p.Op, p.SIP, p.THA)})
+	s.seg.transmit(s, f)
+}

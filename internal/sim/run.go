@@ -1,0 +1,347 @@
+package sim
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+
+	"arplab/internal/kernel"
+	"arplab/internal/scenario"
+	"arplab/internal/trace"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// Options control one run.
+type Options struct {
+	// Seed is the master seed (0: the scenario's).
+	Seed uint64
+	// Vary applies each script event's `vary` and a random HZ phase per
+	// host (Monte Carlo runs); single runs use the scenario as written.
+	Vary bool
+	// Sink receives the trace; nil records nothing.
+	Sink trace.Sink
+	// Capture, when set, receives every frame sent or received by
+	// CaptureHost as Ethernet bytes (for --pcap).
+	Capture     func(t vtime.Time, frame []byte)
+	CaptureHost string
+}
+
+// FlowOutcome is how one flow ended.
+type FlowOutcome struct {
+	Name, Kind, To string
+	OK             bool
+	// Connected is seconds from the flow's start to its connection (ssh).
+	Connected float64 `json:",omitempty"`
+	Attempts  int     `json:",omitempty"`
+	Why       string  `json:",omitempty"`
+}
+
+// CheckOutcome is one check of the scenario.
+type CheckOutcome struct {
+	At   float64
+	Line int
+	What string
+	Want string
+	Got  string
+	OK   bool
+}
+
+// StaleSpan is how long an observed entry kept pointing at a MAC that no
+// longer owned its IP.
+type StaleSpan struct {
+	Host, IP      string
+	OldMAC        string
+	NewMAC        string
+	From, To      float64
+	Healed        bool
+	GARPIgnored   int
+	GARPHonoured  int
+	FalseConfirms int
+	Probes        int
+	FirstIgnored  string `json:",omitempty"`
+}
+
+// Seconds is the span's length.
+func (s StaleSpan) Seconds() float64 { return s.To - s.From }
+
+// Result is what a run found.
+type Result struct {
+	Scenario string
+	Seed     uint64
+	Profiles map[string]string // host → profile (with patch edits)
+	OK       bool
+	Flows    []FlowOutcome
+	Checks   []CheckOutcome
+	Stale    []StaleSpan
+	Events   int     // simulator events processed
+	Frames   int     // frames delivered to Linux hosts
+	Duration float64 // simulated seconds
+}
+
+// Run simulates s once.
+func Run(s *scenario.Scenario, opt Options) (*Result, error) {
+	if opt.Seed == 0 {
+		opt.Seed = s.Seed
+	}
+	w, err := build(s, opt)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Scenario: s.Name, Seed: opt.Seed, Profiles: map[string]string{}, Duration: s.Duration.D.Seconds()}
+	hosts := ""
+	for _, h := range w.hosts {
+		p, _ := profileOf(h.cfg)
+		res.Profiles[h.name] = p.Name
+		if hosts != "" {
+			hosts += ","
+		}
+		hosts += fmt.Sprintf("%s(%s HZ=%d)", h.name, p.Name, h.clock.HZ)
+	}
+	w.emit(trace.Event{Kind: trace.KindHeader, Attrs: map[string]string{
+		"source": "sim", "scenario": s.Name, "seed": strconv.FormatUint(opt.Seed, 10),
+		"hosts": hosts, "profile": res.Profiles[firstObserved(w)], "duration": vtime.Duration(s.Duration.D).String(),
+		"description": s.Description}})
+	if err := w.schedule(); err != nil {
+		return nil, err
+	}
+	// observers take a last look at the end
+	w.sch.run(vtime.Time(s.Duration.D))
+	res.Events, res.Frames = w.sch.events, w.frames
+	res.Flows = w.flowOutcomes()
+	res.Checks = w.checks
+	res.Checks = append(res.Checks, w.flowChecks(res.Flows)...)
+	res.Stale = w.staleSpans()
+	res.OK = true
+	for _, f := range res.Flows {
+		res.OK = res.OK && f.OK
+	}
+	for _, c := range res.Checks {
+		res.OK = res.OK && c.OK
+	}
+	w.emit(trace.Event{Time: res.Duration, Kind: trace.KindVerdict, OK: trace.Bool(res.OK),
+		Explanation: Verdict(res), Attrs: verdictAttrs(res)})
+	return res, nil
+}
+
+func firstObserved(w *world) string {
+	for _, h := range w.hosts {
+		if h.observe {
+			return h.name
+		}
+	}
+	return ""
+}
+
+func (w *world) flowOutcomes() []FlowOutcome {
+	var out []FlowOutcome
+	for _, f := range w.flows {
+		o := FlowOutcome{Name: f.name, Kind: f.cfg.Kind, To: f.cfg.To.String(), Attempts: f.attempts}
+		switch {
+		case f.done:
+			o.OK, o.Why = f.ok, f.why
+		case f.cfg.Kind == "ssh":
+			o.OK, o.Why = false, fmt.Sprintf("still connecting at the end of the run (%d attempts)", f.attempts)
+		default:
+			o.OK = f.conn != nil && f.conn.state == 1
+			if !o.OK {
+				o.Why = "never established"
+			}
+		}
+		if f.cfg.Kind == "ssh" && f.ok {
+			o.Connected = f.estAt.Sub(f.started).Seconds()
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func (w *world) flowChecks(flows []FlowOutcome) []CheckOutcome {
+	var out []CheckOutcome
+	for _, c := range w.s.Checks {
+		if c.Flow == "" {
+			continue
+		}
+		for _, f := range flows {
+			if f.Name != c.Flow {
+				continue
+			}
+			got := "ok"
+			if !f.OK {
+				got = "failed"
+			}
+			co := CheckOutcome{At: w.s.Duration.D.Seconds(), Line: c.Line, What: "flow " + f.Name, Want: c.Outcome, Got: got, OK: got == c.Outcome}
+			out = append(out, co)
+			w.emit(trace.Event{Time: co.At, Kind: trace.KindCheck, Flow: f.Name, OK: trace.Bool(co.OK),
+				Explanation: fmt.Sprintf("check (line %d): flow %s want %s, got %s", c.Line, f.Name, c.Outcome, got)})
+		}
+	}
+	return out
+}
+
+// staleSpans measures, for every move, how long each observed host's entry
+// kept the MAC that no longer owned the IP.
+func (w *world) staleSpans() []StaleSpan {
+	var out []StaleSpan
+	end := vtime.Time(w.s.Duration.D)
+	for _, m := range w.moves {
+		for _, h := range w.hosts {
+			if !h.observe {
+				continue
+			}
+			ifc, _ := h.ifFor(m.ip)
+			sp := StaleSpan{Host: h.name, IP: m.ip.String(), OldMAC: macStr(m.from), NewMAC: m.to.String(), From: m.at.Seconds()}
+			healedAt, healed := w.healTime(h, ifc.dev.Name, m)
+			if !healed {
+				healedAt = end
+				if s, ok := h.tb.Lookup(ifc.dev, m.ip); !ok || !s.State.Valid() {
+					// no entry at all at the end: not stale either
+					continue
+				}
+			}
+			sp.To, sp.Healed = healedAt.Seconds(), healed
+			st := w.entry(h.name, m.ip)
+			sp.GARPIgnored, sp.GARPHonoured, sp.FalseConfirms, sp.Probes = st.garpIgnored, st.garpHonoured, st.falseConfirms, st.probes
+			sp.FirstIgnored = st.firstIgnored
+			out = append(out, sp)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
+	return out
+}
+
+// healTime is when the host's entry first held the new MAC after the move
+// (tracked by the heal watcher).
+func (w *world) healTime(h *host, dev string, m move) (vtime.Time, bool) {
+	k := healKey{h.name, m.ip}
+	t, ok := w.healed[k]
+	return t, ok
+}
+
+type healKey struct {
+	host string
+	ip   netip.Addr
+}
+
+func macStr(m arp.MAC) string {
+	if m == (arp.MAC{}) {
+		return ""
+	}
+	return m.String()
+}
+
+func verdictAttrs(r *Result) map[string]string {
+	a := map[string]string{}
+	var failed []string
+	for _, f := range r.Flows {
+		if !f.OK {
+			failed = append(failed, f.Name)
+		}
+	}
+	if len(failed) > 0 {
+		a["failed_flows"] = fmt.Sprint(failed)
+	}
+	var worst float64
+	for _, s := range r.Stale {
+		worst = max(worst, s.Seconds())
+	}
+	a["stale_seconds"] = strconv.FormatFloat(worst, 'f', 3, 64)
+	return a
+}
+
+// ProfileNames lists the profile of every observed host, for headers.
+func ProfileNames(s *scenario.Scenario) []string {
+	var out []string
+	for _, i := range s.Observed() {
+		p, err := kernel.Lookup(s.Hosts[i].Profile)
+		if err != nil {
+			continue
+		}
+		p, _ = p.WithPatches(s.Hosts[i].Patches)
+		out = append(out, p.Name)
+	}
+	return out
+}
+
+// bytes renders the frame as it would be on the wire (for pcap output):
+// an ARP packet, or IPv4 with a TCP or UDP header.
+func (f *frame) bytes() []byte {
+	b := make([]byte, 0, 64)
+	b = append(b, f.dst[:]...)
+	b = append(b, f.src[:]...)
+	if f.arp != nil {
+		b = append(b, 0x08, 0x06)
+		return f.arp.Append(b)
+	}
+	b = append(b, 0x08, 0x00)
+	ip := f.ip
+	l4 := 20
+	proto := byte(6)
+	if ip.udp {
+		l4, proto = 8, 17
+	}
+	total := 20 + l4 + ip.seg.data
+	h := make([]byte, 20)
+	h[0] = 0x45
+	binary.BigEndian.PutUint16(h[2:], uint16(total))
+	h[6] = 0x40 // DF
+	h[8] = 64
+	h[9] = proto
+	s4, d4 := ip.src.As4(), ip.dst.As4()
+	copy(h[12:], s4[:])
+	copy(h[16:], d4[:])
+	binary.BigEndian.PutUint16(h[10:], checksum(h))
+	b = append(b, h...)
+	if ip.udp {
+		u := make([]byte, 8)
+		binary.BigEndian.PutUint16(u[0:], 40000)
+		binary.BigEndian.PutUint16(u[2:], 5000)
+		binary.BigEndian.PutUint16(u[4:], uint16(8+ip.seg.data))
+		b = append(b, u...)
+	} else {
+		t := make([]byte, 20)
+		sport, dport := uint16(40000+connPort(ip.conn)), uint16(22)
+		if ip.conn != nil && ip.dst == ip.conn.f.h.ifs[0].dev.Addrs[0].Addr() {
+			sport, dport = dport, sport
+		}
+		binary.BigEndian.PutUint16(t[0:], sport)
+		binary.BigEndian.PutUint16(t[2:], dport)
+		binary.BigEndian.PutUint32(t[4:], ip.seg.seq)
+		binary.BigEndian.PutUint32(t[8:], ip.seg.ackNo)
+		t[12] = 5 << 4
+		var fl byte
+		if ip.seg.syn {
+			fl |= 0x02
+		}
+		if ip.seg.ack {
+			fl |= 0x10
+		}
+		if ip.seg.data > 0 {
+			fl |= 0x08
+		}
+		t[13] = fl
+		binary.BigEndian.PutUint16(t[14:], 65535)
+		b = append(b, t...)
+	}
+	return append(b, make([]byte, ip.seg.data)...)
+}
+
+func connPort(c *conn) int {
+	if c == nil {
+		return 0
+	}
+	return c.f.attempts%1000 + 1000*len(c.f.name)%20000
+}
+
+func checksum(b []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(b); i += 2 {
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	for s > 0xffff {
+		s = s>>16 + s&0xffff
+	}
+	return ^uint16(s)
+}

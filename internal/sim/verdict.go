@@ -1,0 +1,88 @@
+package sim
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Verdict is the one-sentence answer of a run: which flows failed, for how
+// long an entry kept a dead MAC, and the mechanisms that kept it there.
+func Verdict(r *Result) string {
+	var failed []FlowOutcome
+	for _, f := range r.Flows {
+		if !f.OK {
+			failed = append(failed, f)
+		}
+	}
+	var worst *StaleSpan
+	for i := range r.Stale {
+		if worst == nil || r.Stale[i].Seconds() > worst.Seconds() {
+			worst = &r.Stale[i]
+		}
+	}
+	var b strings.Builder
+	if len(failed) == 0 {
+		b.WriteString("PASS: every flow succeeded")
+		if worst != nil {
+			fmt.Fprintf(&b, "; %s's entry for %s was stale for %.1f s", worst.Host, worst.IP, worst.Seconds())
+			if worst.Healed {
+				b.WriteString(" (" + healedBy(worst) + ")")
+			}
+		}
+		for _, c := range r.Checks {
+			if !c.OK {
+				return fmt.Sprintf("FAIL: check at line %d: %s: want %s, got %s", c.Line, c.What, c.Want, c.Got)
+			}
+		}
+		return b.String()
+	}
+	names := make([]string, len(failed))
+	for i, f := range failed {
+		names[i] = f.Name
+	}
+	fmt.Fprintf(&b, "FAIL: %s to %s failed (%s)", strings.Join(names, ", "), failed[0].To, failed[0].Why)
+	if worst != nil {
+		fmt.Fprintf(&b, ": %s kept %s → %s for %.0f s", worst.Host, worst.IP, worst.OldMAC, worst.Seconds())
+		if !worst.Healed {
+			b.WriteString(" (never healed)")
+		}
+		var why []string
+		if worst.GARPIgnored > 0 && worst.GARPHonoured == 0 {
+			why = append(why, fmt.Sprintf("all %d GARPs were ignored (%s)", worst.GARPIgnored, garpCause(worst)))
+		}
+		if worst.FalseConfirms > 0 {
+			why = append(why, fmt.Sprintf("%d confirmations from other flows' TCP ACKs through the shared route kept it out of PROBE", worst.FalseConfirms))
+		} else if worst.Probes > 0 && !worst.Healed {
+			why = append(why, fmt.Sprintf("its %d probes went to the dead MAC", worst.Probes))
+		}
+		if len(why) > 0 {
+			b.WriteString(": " + strings.Join(why, ", and "))
+		}
+	}
+	return b.String()
+}
+
+func garpCause(s *StaleSpan) string {
+	e := s.FirstIgnored
+	switch {
+	case strings.Contains(e, "replies never are"):
+		return "inside the locktime window, which ignored updates keep sliding; replies are never treated as gratuitous on this kernel"
+	case strings.Contains(e, "bumps it even on ignored"):
+		return "inside the locktime window, which ignored updates keep sliding"
+	case strings.Contains(e, "tha ≠ sha"):
+		return "replies with a broadcast target MAC are not gratuitous on Linux, and they landed inside locktime"
+	case strings.Contains(e, "only with arp_accept"):
+		return "inside locktime, and GARP override needs arp_accept on this kernel"
+	}
+	return "inside locktime"
+}
+
+func healedBy(s *StaleSpan) string {
+	switch {
+	case s.GARPHonoured > 0:
+		return "healed by a GARP"
+	case s.Probes > 0:
+		return "healed after probing"
+	}
+	return "healed"
+}

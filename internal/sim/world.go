@@ -1,0 +1,390 @@
+package sim
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sort"
+
+	"arplab/internal/garp"
+	"arplab/internal/kernel"
+	"arplab/internal/neigh"
+	"arplab/internal/scenario"
+	"arplab/internal/trace"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// frame is one Ethernet frame on a segment: an ARP packet or an IPv4
+// packet of a flow (the simulator does not need the bytes; the pcap writer
+// builds them).
+type frame struct {
+	src, dst arp.MAC
+	arp      *arp.Packet
+	ip       *ipPacket
+	size     int
+}
+
+type ipPacket struct {
+	src, dst netip.Addr
+	udp      bool
+	conn     *conn
+	seg      tcpSeg
+}
+
+type tcpSeg struct {
+	syn, ack bool
+	data     int // payload bytes
+	seq, nxt uint32
+	ackNo    uint32
+}
+
+// port is anything attached to a segment.
+type port interface {
+	mac() arp.MAC
+	receive(f *frame, pt neigh.PktType)
+}
+
+type segment struct {
+	cfg   scenario.Segment
+	ports []port
+	rng   *rand.Rand
+	w     *world
+}
+
+// transmit delivers f from src to the ports it reaches, after latency and
+// jitter, each receiver losing it with the segment's loss probability.
+func (g *segment) transmit(src port, f *frame) {
+	w := g.w
+	w.frameSent(src, f)
+	var target port
+	known := false
+	for _, p := range g.ports {
+		if p.mac() == f.dst {
+			target, known = p, true
+		}
+	}
+	for _, p := range g.ports {
+		if p == src {
+			continue
+		}
+		pt := neigh.PktOtherHost
+		switch {
+		case f.dst.IsBroadcast():
+			pt = neigh.PktBroadcast
+		case f.dst.IsMulticast():
+			pt = neigh.PktMulticast
+		case p == target:
+			pt = neigh.PktHost
+		case known || !g.cfg.FloodUnknown:
+			continue // a learning switch sends it to its owner only
+		}
+		if g.cfg.Loss > 0 && g.rng.Float64() < g.cfg.Loss {
+			w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
+			continue
+		}
+		d := g.cfg.Latency.D
+		if g.cfg.Jitter.D > 0 {
+			d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
+		}
+		p, pt := p, pt
+		w.sch.after(d, func() { w.frameReceived(p, f, pt); p.receive(f, pt) })
+	}
+	if !known && !f.dst.IsMulticast() && !g.cfg.FloodUnknown {
+		w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+	}
+}
+
+// world is one run of a scenario.
+type world struct {
+	s        *scenario.Scenario
+	opt      Options
+	sch      scheduler
+	rng      streams
+	sink     trace.Sink
+	segs     map[string]*segment
+	hosts    []*host
+	stations []*station
+	owners   map[netip.Addr]*station
+	flows    []*flow
+	frames   int
+	moves    []move
+	stats    map[entryKey]*entryStats
+	checks   []CheckOutcome
+	healed   map[healKey]vtime.Time
+}
+
+type move struct {
+	ip       netip.Addr
+	at       vtime.Time
+	from, to arp.MAC
+}
+
+type entryKey struct {
+	host string
+	ip   netip.Addr
+}
+
+// entryStats counts what happened to one observed entry, for the verdict.
+type entryStats struct {
+	garpIgnored, garpHonoured, falseConfirms, confirms, probes int
+	firstIgnored                                               string
+	ignoredWhy                                                 string
+}
+
+func (w *world) emit(ev trace.Event) {
+	if w.sink == nil {
+		return
+	}
+	ev.Source = "sim"
+	w.sink.Emit(ev)
+}
+
+func (w *world) seconds(t vtime.Time) float64 { return t.Seconds() }
+
+func (w *world) entry(h string, ip netip.Addr) *entryStats {
+	k := entryKey{h, ip}
+	s := w.stats[k]
+	if s == nil {
+		s = &entryStats{}
+		w.stats[k] = s
+	}
+	return s
+}
+
+// frameSent/frameReceived feed the optional pcap of one host.
+func (w *world) frameSent(src port, f *frame) {
+	if w.opt.Capture != nil {
+		if h, ok := src.(*hostIf); ok && h.h.name == w.opt.CaptureHost {
+			w.opt.Capture(w.sch.now, f.bytes())
+		}
+	}
+}
+
+func (w *world) frameReceived(dst port, f *frame, pt neigh.PktType) {
+	if h, ok := dst.(*hostIf); ok {
+		w.frames++
+		if w.opt.Capture != nil && h.h.name == w.opt.CaptureHost {
+			w.opt.Capture(w.sch.now, f.bytes())
+		}
+	}
+}
+
+func (w *world) lost(f *frame, why string) {
+	if f.ip == nil || f.ip.conn == nil {
+		return
+	}
+	c := f.ip.conn
+	if !c.f.notable() {
+		return
+	}
+	what := "segment"
+	if f.ip.seg.syn && !f.ip.seg.ack {
+		what = "SYN"
+	}
+	w.emit(trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindFlow, Host: c.f.h.name, Flow: c.f.name,
+		IP: f.ip.dst.String(), LLAddr: f.dst.String(), Cause: "lost",
+		Explanation: fmt.Sprintf("%s to %v sent to %v is lost: %s", what, f.ip.dst, f.dst, why)})
+}
+
+// build creates the world's topology from the scenario.
+func build(s *scenario.Scenario, opt Options) (*world, error) {
+	w := &world{s: s, opt: opt, rng: streams{master: opt.Seed}, sink: opt.Sink,
+		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, stats: map[entryKey]*entryStats{}, healed: map[healKey]vtime.Time{}}
+	for _, g := range s.Segments {
+		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
+	}
+	observed := map[int]bool{}
+	for _, i := range s.Observed() {
+		observed[i] = true
+	}
+	for i := range s.Hosts {
+		h, err := newHost(w, &s.Hosts[i], observed[i])
+		if err != nil {
+			return nil, err
+		}
+		w.hosts = append(w.hosts, h)
+	}
+	for i := range s.Stations {
+		st := &station{w: w, cfg: &s.Stations[i], ips: map[netip.Addr]bool{}}
+		st.seg = w.segs[st.cfg.Segment]
+		st.seg.ports = append(st.seg.ports, st)
+		for _, ip := range st.cfg.IPs {
+			st.ips[ip.Addr] = true
+			w.owners[ip.Addr] = st
+		}
+		w.stations = append(w.stations, st)
+	}
+	return w, nil
+}
+
+func (w *world) host(name string) *host {
+	for _, h := range w.hosts {
+		if h.name == name {
+			return h
+		}
+	}
+	return nil
+}
+
+func (w *world) station(name string) *station {
+	for _, s := range w.stations {
+		if s.cfg.Name == name {
+			return s
+		}
+	}
+	return nil
+}
+
+// schedule puts every script event and check on the queue.
+func (w *world) schedule() error {
+	vary := w.rng.stream("vary")
+	for i := range w.s.Script {
+		e := &w.s.Script[i]
+		at := e.At.D
+		if w.opt.Vary && e.Vary.D > 0 {
+			at += vtime.Duration(vary.Int64N(int64(e.Vary.D)))
+		}
+		t := vtime.Time(at)
+		switch {
+		case e.Move != nil:
+			m := e.Move
+			w.sch.at(t, func() { w.doMove(m) })
+		case e.GARP != nil:
+			g := e.GARP
+			st := w.station(g.From)
+			frames, err := garp.Schedule(g.PresetName(), st.cfg.MAC.MAC, g.IP.Addr, g.Options())
+			if err != nil {
+				return fmt.Errorf("%s: %v", w.s.File, err)
+			}
+			jit := w.rng.stream("garp/" + g.From + "/" + g.IP.String())
+			for _, fr := range frames {
+				fr := fr
+				d := fr.At
+				if g.Jitter.D > 0 {
+					d += vtime.Duration(jit.Int64N(int64(g.Jitter.D)))
+				}
+				w.sch.at(t.Add(d), func() { st.sendGARP(fr, g.PresetName()) })
+			}
+		case e.Flow != nil:
+			fl := newFlow(w, e.Flow, len(w.flows))
+			w.flows = append(w.flows, fl)
+			w.sch.at(t, fl.start)
+		case e.Neigh != nil:
+			n := e.Neigh
+			w.sch.at(t, func() { w.host(n.Host).admin(n.Cmd) })
+		case e.Sysctl != nil:
+			sy := e.Sysctl
+			w.sch.at(t, func() { w.host(sy.Host).sysctl(sy.Key, sy.Value) })
+		}
+	}
+	for i := range w.s.Checks {
+		c := &w.s.Checks[i]
+		if c.Flow != "" {
+			continue
+		}
+		w.sch.at(vtime.Time(c.At.D), func() { w.check(c) })
+	}
+	return nil
+}
+
+func (w *world) doMove(m *scenario.Move) {
+	to := w.station(m.To)
+	var from arp.MAC
+	if old := w.owners[m.IP.Addr]; old != nil {
+		delete(old.ips, m.IP.Addr)
+		from = old.cfg.MAC.MAC
+	} else {
+		// an IP nobody owned: the entries that matter hold whatever MAC
+		// the hosts last knew
+		for _, h := range w.hosts {
+			for _, ifc := range h.ifs {
+				if s, ok := h.tb.Lookup(ifc.dev, m.IP.Addr); ok && s.State.Valid() {
+					from = s.LLAddr
+				}
+			}
+		}
+	}
+	to.ips[m.IP.Addr] = true
+	w.owners[m.IP.Addr] = to
+	w.moves = append(w.moves, move{ip: m.IP.Addr, at: w.sch.now, from: from, to: to.cfg.MAC.MAC})
+	ev := trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindMove, Host: to.cfg.Name, IP: m.IP.String(),
+		LLAddr: to.cfg.MAC.String(), Cause: "move",
+		Explanation: fmt.Sprintf("%v moves to %s (%v)", m.IP, to.cfg.Name, to.cfg.MAC)}
+	if from != (arp.MAC{}) {
+		ev.OldLLAddr = from.String()
+		ev.Explanation += fmt.Sprintf("; it was at %v", from)
+	}
+	w.emit(ev)
+}
+
+func (w *world) check(c *scenario.Check) {
+	h := w.host(c.Host)
+	dev := h.ifs[0]
+	if c.Dev != "" {
+		for _, ifc := range h.ifs {
+			if ifc.dev.Name == c.Dev {
+				dev = ifc
+			}
+		}
+	}
+	s, ok := h.tb.Lookup(dev.dev, c.IP.Addr)
+	got := "absent"
+	if ok {
+		got = s.State.String()
+		if s.State.Valid() {
+			got += " " + s.LLAddr.String()
+		}
+	}
+	pass := true
+	if c.State != "" {
+		want, _ := neigh.ParseState(c.State)
+		pass = ok && s.State == want || (!ok && want == neigh.None)
+	}
+	if c.LLAddr != nil {
+		pass = pass && ok && s.State.Valid() && s.LLAddr == c.LLAddr.MAC
+	}
+	want := c.State
+	if c.LLAddr != nil {
+		want += " " + c.LLAddr.String()
+	}
+	out := CheckOutcome{At: w.seconds(w.sch.now), Line: c.Line, What: fmt.Sprintf("%s %v", c.Host, c.IP), Want: want, Got: got, OK: pass}
+	w.checks = append(w.checks, out)
+	w.emit(trace.Event{Time: out.At, Kind: trace.KindCheck, Host: c.Host, IP: c.IP.String(), OK: trace.Bool(pass),
+		State: stateOnly(got), Explanation: fmt.Sprintf("check (line %d): want %s, got %s", c.Line, want, got)})
+}
+
+func stateOnly(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == ' ' {
+			return s[:i]
+		}
+	}
+	if s == "absent" {
+		return ""
+	}
+	return s
+}
+
+// profileOf resolves a host's kernel profile with its patch edits.
+func profileOf(h *scenario.Host) (kernel.Profile, error) {
+	p, err := kernel.Lookup(h.Profile)
+	if err != nil {
+		return p, err
+	}
+	return p.WithPatches(h.Patches)
+}
+
+func sortedKeys[V any](m map[entryKey]V) []entryKey {
+	var ks []entryKey
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Slice(ks, func(i, j int) bool {
+		if ks[i].host != ks[j].host {
+			return ks[i].host < ks[j].host
+		}
+		return ks[i].ip.Less(ks[j].ip)
+	})
+	return ks
+}
