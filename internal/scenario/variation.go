@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"bytes"
+	"encoding/gob"
 	"fmt"
 	"slices"
 	"strconv"
@@ -12,17 +14,17 @@ import (
 	"arplab/internal/neigh"
 )
 
-// Clone returns a deep copy (through the YAML form, so it is exactly what
-// a file with the same content would give).
+// Clone returns a deep copy, keeping every item's file position.
 func (s *Scenario) Clone() *Scenario {
-	b, err := yaml.Marshal(s)
-	if err != nil {
-		panic(fmt.Sprintf("scenario: cannot re-encode %s: %v", s.Name, err))
+	var buf bytes.Buffer
+	if err := gob.NewEncoder(&buf).Encode(s); err != nil {
+		panic(fmt.Sprintf("scenario: cannot copy %s: %v", s.Name, err))
 	}
-	c, err := Parse(b, s.File)
-	if err != nil {
-		panic(fmt.Sprintf("scenario: re-encoded %s does not parse: %v", s.Name, err))
+	c := new(Scenario)
+	if err := gob.NewDecoder(&buf).Decode(c); err != nil {
+		panic(fmt.Sprintf("scenario: cannot copy %s: %v", s.Name, err))
 	}
+	c.File = s.File
 	return c
 }
 
