@@ -1,0 +1,10 @@
+package cli
+
+import (
+	"context"
+	"time"
+)
+
+func contextTimeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}
