@@ -27,6 +27,8 @@ func Verdict(r *Result) string {
 			fmt.Fprintf(&b, "; %s's entry for %s was stale for %.1f s", worst.Host, worst.IP, worst.Seconds())
 			if worst.Healed {
 				b.WriteString(" (" + healedBy(worst) + ")")
+			} else {
+				b.WriteString(" (still stale at the end of the run)")
 			}
 		}
 		for _, c := range r.Checks {
@@ -40,7 +42,11 @@ func Verdict(r *Result) string {
 	for i, f := range failed {
 		names[i] = f.Name
 	}
-	fmt.Fprintf(&b, "FAIL: %s to %s failed (%s)", strings.Join(names, ", "), failed[0].To, failed[0].Why)
+	label := "FAIL"
+	if r.OK {
+		label = "PASS (failure expected by the scenario's checks)"
+	}
+	fmt.Fprintf(&b, "%s: %s to %s failed (%s)", label, strings.Join(names, ", "), failed[0].To, failed[0].Why)
 	if worst != nil {
 		fmt.Fprintf(&b, ": %s kept %s → %s for %.0f s", worst.Host, worst.IP, worst.OldMAC, worst.Seconds())
 		if !worst.Healed {

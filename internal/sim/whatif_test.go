@@ -140,3 +140,33 @@ func TestFixesListWorkingFixesFirst(t *testing.T) {
 		}
 	}
 }
+
+// TestBuiltinScenariosHoldTheirChecks: every built-in scenario's checks
+// pass on its own configuration, and its expected matrix rows match.
+func TestBuiltinScenariosHoldTheirChecks(t *testing.T) {
+	for _, name := range scenario.Builtins() {
+		t.Run(name, func(t *testing.T) {
+			s, err := scenario.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := Run(s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range res.Checks {
+				if !c.OK {
+					t.Errorf("line %d: %s: want %s, got %s", c.Line, c.What, c.Want, c.Got)
+				}
+			}
+			for _, v := range s.Matrix {
+				if v.Expect == "" {
+					continue
+				}
+				if r := RunVariation(s, v, Options{}, false); !r.Match || r.Err != "" {
+					t.Errorf("matrix row %q: expected %s, got ok=%v (%s%s)", v.Label, v.Expect, r.OK, r.Verdict, r.Err)
+				}
+			}
+		})
+	}
+}
