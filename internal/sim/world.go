@@ -87,8 +87,7 @@ func (g *segment) transmit(src port, f *frame) {
 		if g.cfg.Jitter.D > 0 {
 			d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
 		}
-		p, pt := p, pt
-		w.sch.after(d, func() { w.frameReceived(p, f, pt); p.receive(f, pt) })
+		w.sch.deliver(d, p, f, pt)
 	}
 	if !known && !f.dst.IsMulticast() && !g.cfg.FloodUnknown {
 		w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
@@ -191,6 +190,7 @@ func (w *world) lost(f *frame, why string) {
 func build(s *scenario.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, rng: streams{master: opt.Seed}, sink: opt.Sink,
 		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, stats: map[entryKey]*entryStats{}, healed: map[healKey]vtime.Time{}}
+	w.sch.w = w
 	for _, g := range s.Segments {
 		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
 	}
