@@ -1,0 +1,423 @@
+package replay
+
+import (
+	"fmt"
+	"net/netip"
+	"sort"
+	"strings"
+
+	"arplab/internal/capture"
+	"arplab/internal/neigh"
+	"arplab/internal/trace"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// handle turns one result of the model into counters and, unless quiet,
+// events. at is the tick the result belongs to, frame the record that
+// caused it (0 for timers), ns its capture time.
+func (r *replayer) handle(res *neigh.Result, at vtime.Jiffies, frame int, ns int64) {
+	mono := ns
+	if frame != 0 {
+		mono = r.capAnchor // a frame's own stamp may run backwards
+	}
+	for i := range res.Decisions {
+		d := &res.Decisions[i]
+		if d.MACChanged {
+			r.stale.modelChanged(d.IP, d.NewMAC, mono)
+		}
+		if d.Frame {
+			r.countFrame(d)
+			if !r.quiet {
+				r.emitARP(d, frame, ns)
+				if d.StateChanged() {
+					r.emitDecision(trace.KindState, d, frame, ns)
+				}
+			}
+			continue
+		}
+		switch d.Rule {
+		case neigh.RuleConfirmRoute, neigh.RuleConfirmSocket, neigh.RuleConfirmImmediate:
+			r.sum.ConfirmationsLanded++
+			if !r.quiet {
+				r.emitDecision(trace.KindConfirm, d, frame, ns)
+			}
+			continue
+		case neigh.RuleRerandomise, neigh.RuleTableFull:
+			if !r.quiet {
+				r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
+			}
+			continue
+		}
+		if d.StateChanged() && !r.quiet {
+			r.emitDecision(trace.KindState, d, frame, ns)
+		}
+	}
+	for i := range res.Actions {
+		if a := &res.Actions[i]; a.Kind == neigh.ActProbe && a.Dev == r.dev {
+			r.predict(a, at, ns)
+		}
+	}
+}
+
+// countFrame counts the verdict on the current received frame.
+func (r *replayer) countFrame(d *neigh.Decision) {
+	switch d.Verdict {
+	case neigh.VerdictHonoured:
+		r.verdicts[0]++
+	case neigh.VerdictIgnored:
+		r.verdicts[1]++
+	case neigh.VerdictCreated:
+		r.verdicts[2]++
+	default:
+		r.verdicts[3]++
+	}
+	if r.pkt.SIP == r.pkt.TIP {
+		r.sum.GARPs++
+		if d.Verdict == neigh.VerdictIgnored && d.NewMAC != r.pkt.SHA {
+			r.sum.GARPsIgnored++
+		}
+	}
+}
+
+func (r *replayer) event(kind trace.Kind, ns int64) trace.Event {
+	return trace.Event{Time: seconds(ns), Kind: kind, Source: "replay", Host: r.hostStr, Dev: devName}
+}
+
+func (r *replayer) emit(ev trace.Event) { r.sink.Emit(ev) }
+
+// section is the spec section of a rule, with the §4.4 version letter.
+func (r *replayer) section(rule neigh.Rule) string {
+	if s := rule.Section(); s != "§4.4" {
+		return s
+	}
+	return r.sec44
+}
+
+// locktimeUntil is when the locktime window opened at updated ends: the
+// first tick at which time_after(now, updated + locktime) holds.
+func (r *replayer) locktimeUntil(updated vtime.Jiffies) *float64 {
+	return trace.F64(seconds(r.capOf(updated + vtime.Jiffies(r.dev.Params.Locktime) + 1)))
+}
+
+// emitARP writes the KindARP line for a received frame's decision.
+func (r *replayer) emitARP(d *neigh.Decision, frame int, ns int64) {
+	ev := r.event(trace.KindARP, ns)
+	ev.IP = d.IP.String()
+	ev.Cause, ev.Rule, ev.Verdict, ev.Explanation, ev.Frame = d.Rule.Name(), r.section(d.Rule), d.Verdict, d.Explain(), frame
+	ev.ARP = arpFrame(&r.pkt, r.curDst, r.curHasDst, d.PktType.String())
+	ev.Jiffies = trace.U64(uint64(d.Now))
+	if d.Rule == neigh.RuleARPUpdate || d.Rule == neigh.RuleRequestForUs {
+		ev.OldState, ev.State = d.Old.String(), d.New.String()
+		if d.HadMAC {
+			ev.OldLLAddr = d.OldMAC.String()
+		}
+		if d.New.Valid() {
+			ev.LLAddr = d.NewMAC.String()
+		}
+		ev.Updated, ev.Confirmed = trace.U64(uint64(d.Updated)), trace.U64(uint64(d.Confirmed))
+		if d.UpdatedMoved {
+			ev.LocktimeUntil = r.locktimeUntil(d.Updated)
+		}
+	} else {
+		r.stamps(&ev, d.IP)
+	}
+	r.emit(ev)
+}
+
+// stamps fills an event with ip's entry as it stands (nothing when there
+// is none).
+func (r *replayer) stamps(ev *trace.Event, ip netip.Addr) {
+	s, ok := r.tbl.Lookup(r.dev, ip)
+	if !ok {
+		return
+	}
+	ev.State = s.State.String()
+	if s.HasLLAddr {
+		ev.LLAddr = s.LLAddr.String()
+	}
+	ev.Updated, ev.Confirmed = trace.U64(uint64(s.Updated)), trace.U64(uint64(s.Confirmed))
+}
+
+// emitDecision writes a state change or a confirmation.
+func (r *replayer) emitDecision(kind trace.Kind, d *neigh.Decision, frame int, ns int64) {
+	ev := r.event(kind, ns)
+	ev.IP, ev.State = d.IP.String(), d.New.String()
+	if kind == trace.KindState {
+		ev.OldState = d.Old.String()
+		if d.Old.Valid() {
+			ev.OldLLAddr = d.OldMAC.String()
+		}
+	}
+	if d.New.Valid() {
+		ev.LLAddr = d.NewMAC.String()
+	}
+	ev.Cause, ev.Rule, ev.Explanation, ev.Frame, ev.Flow = d.Rule.Name(), r.section(d.Rule), d.Explain(), frame, d.Flow
+	ev.Jiffies = trace.U64(uint64(d.Now))
+	if d.Updated != 0 {
+		ev.Updated = trace.U64(uint64(d.Updated))
+	}
+	if d.Confirmed != 0 {
+		ev.Confirmed = trace.U64(uint64(d.Confirmed))
+	}
+	if d.UpdatedMoved {
+		ev.LocktimeUntil = r.locktimeUntil(d.Updated)
+	}
+	r.emit(ev)
+}
+
+func arpFrame(p *arp.Packet, dst arp.MAC, hasDst bool, pktType string) *trace.ARPFrame {
+	a := &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
+		TIP: p.TIP.String(), PktType: pktType, GARP: p.SIP == p.TIP}
+	if hasDst {
+		a.EthDst = dst.String()
+	}
+	return a
+}
+
+// emitSent writes an ARP frame the host sent.
+func (r *replayer) emitSent(f *capture.Frame, cause string) {
+	if r.quiet {
+		return
+	}
+	p := &r.pkt
+	if cause == "" {
+		switch {
+		case p.SIP.IsUnspecified():
+			cause = "dad"
+		case p.SIP == p.TIP:
+			cause = "garp"
+		case p.Op == arp.OpReply:
+			cause = "reply"
+		default:
+			cause = p.Op.String()
+		}
+	}
+	ev := r.event(trace.KindSend, f.Time)
+	ev.IP, ev.Cause, ev.Frame = p.TIP.String(), cause, f.Index
+	ev.ARP = arpFrame(p, f.Dst, f.HasEth, "outgoing")
+	ev.Explanation = fmt.Sprintf("the host sent an ARP %v for %v (frame %d)", p.Op, p.TIP, f.Index)
+	r.emit(ev)
+}
+
+// predict records a probe the model sends.
+func (r *replayer) predict(a *neigh.Action, at vtime.Jiffies, ns int64) {
+	r.sum.PredictedProbes++
+	p := probe{ip: a.Target, at: at, ns: ns, unicast: a.Unicast, known: true, mac: a.DstMAC, n: a.Probe}
+	if r.match.predict(p) {
+		r.sum.MatchedProbes++
+	}
+	if r.quiet {
+		return
+	}
+	ev := r.event(trace.KindProbe, ns)
+	ev.IP, ev.Cause, ev.Rule = a.Target.String(), "predicted", "§2.3"
+	ev.Explanation = fmt.Sprintf("the model sends %s probe %d for %v", probeKind(&p), a.Probe, a.Target)
+	ev.Jiffies = trace.U64(uint64(at))
+	ev.Attrs = map[string]string{"to": probeTo(&p), "probe": fmt.Sprint(a.Probe)}
+	r.emit(ev)
+}
+
+func probeKind(p *probe) string {
+	switch {
+	case !p.known:
+		return "an"
+	case p.unicast:
+		return "unicast"
+	}
+	return "broadcast"
+}
+
+func probeTo(p *probe) string {
+	switch {
+	case !p.known:
+		return "?"
+	case p.unicast:
+		return p.mac.String()
+	}
+	return "broadcast"
+}
+
+func (r *replayer) mismatch(m ProbeMismatch) {
+	if len(r.sum.ProbeMismatches) < maxMismatches {
+		r.sum.ProbeMismatches = append(r.sum.ProbeMismatches, m)
+	}
+}
+
+// missing reports a predicted probe the host did not send.
+func (r *replayer) missing(p *probe) {
+	r.sum.MissingProbes++
+	m := ProbeMismatch{Kind: "missing", IP: p.ip, Time: seconds(p.ns), Unicast: p.unicast, KindKnown: true, Probe: p.n}
+	if p.unicast {
+		m.MAC = p.mac.String()
+	}
+	r.mismatch(m)
+	if r.quiet {
+		return
+	}
+	r.note(r.detectNs, "probe-missing", p.ip,
+		fmt.Sprintf("the model sent %s probe %d for %v at %.6f s; the host sent no matching ARP request within ±%g s",
+			probeKind(p), p.n, p.ip, seconds(p.ns), r.sum.ProbeTolerance),
+		map[string]string{"at": fmt.Sprintf("%.6f", seconds(p.ns)), "to": probeTo(p), "probe": fmt.Sprint(p.n)})
+}
+
+// unexpected reports a request the host sent that the model did not
+// predict.
+func (r *replayer) unexpected(o *probe) {
+	r.sum.UnexpectedProbes++
+	m := ProbeMismatch{Kind: "unexpected", IP: o.ip, Time: seconds(o.ns), Unicast: o.unicast, KindKnown: o.known, Frame: o.frame}
+	if o.unicast {
+		m.MAC = o.mac.String()
+	}
+	r.mismatch(m)
+	if r.quiet {
+		return
+	}
+	entry := "no entry"
+	if s, ok := r.tbl.Lookup(r.dev, o.ip); ok {
+		entry = strings.TrimSpace(s.State.String() + " " + macIf(s.LLAddr, s.HasLLAddr))
+	}
+	r.note(r.detectNs, "probe-unexpected", o.ip,
+		fmt.Sprintf("the host sent %s ARP request for %v at %.6f s (frame %d) that the model did not predict within ±%g s (model entry now: %s)",
+			probeKind(o), o.ip, seconds(o.ns), o.frame, r.sum.ProbeTolerance, entry),
+		map[string]string{"at": fmt.Sprintf("%.6f", seconds(o.ns)), "to": probeTo(o), "frame": fmt.Sprint(o.frame)})
+}
+
+func macIf(m arp.MAC, ok bool) string {
+	if !ok {
+		return ""
+	}
+	return m.String()
+}
+
+// note writes a KindNote.
+func (r *replayer) note(ns int64, cause string, ip netip.Addr, text string, attrs map[string]string) {
+	if r.quiet {
+		return
+	}
+	ev := r.event(trace.KindNote, ns)
+	if ip.IsValid() {
+		ev.IP = ip.String()
+	}
+	ev.Cause, ev.Explanation, ev.Attrs = cause, text, attrs
+	r.emit(ev)
+}
+
+func (r *replayer) staleOpened(t *ipTrack, now int64, _ string) {
+	r.note(now, "dead-mac", t.ip, fmt.Sprintf("the host sent to %v for %v at %.6f s and nothing came from %v within 1 s: "+
+		"the entry points at a MAC that stopped answering", t.mac, t.ip, seconds(t.from), t.mac),
+		map[string]string{"mac": t.mac.String(), "since": fmt.Sprintf("%.6f", seconds(t.from))})
+}
+
+func (r *replayer) staleClosed(t *ipTrack, now int64, why string) {
+	r.note(now, "dead-mac-end", t.ip, fmt.Sprintf("%v pointed at %v, which stopped answering, for %.3f s (%s); ended: %s",
+		t.ip, t.mac, float64(now-t.from)/1e9, plural(t.sends, "unanswered send"), why),
+		map[string]string{"mac": t.mac.String(), "since": fmt.Sprintf("%.6f", seconds(t.from)), "end": why})
+}
+
+// finish closes the replay: pending probes, open spans, skip notes and the
+// verdict.
+func (r *replayer) finish(rd *capture.Reader) {
+	end := r.lastNs
+	r.sum.UnverifiedProbes = len(r.match.pred) + len(r.match.obs)
+	r.stale.finish(r.capAnchor)
+	r.sum.Stale = r.stale.spans
+	for k, v := range rd.Skipped() {
+		r.skipped[k] += v
+	}
+	if len(r.skipped) > 0 {
+		r.sum.Skipped = r.skipped
+	}
+	r.sum.Verdicts = map[string]int{neigh.VerdictHonoured: r.verdicts[0], neigh.VerdictIgnored: r.verdicts[1],
+		neigh.VerdictCreated: r.verdicts[2], neigh.VerdictDropped: r.verdicts[3]}
+	r.sum.Start, r.sum.End = seconds(r.host.first), seconds(end)
+	if r.quiet {
+		return
+	}
+	reasons := make([]string, 0, len(r.skipped))
+	for k := range r.skipped {
+		reasons = append(reasons, k)
+	}
+	sort.Strings(reasons)
+	for _, k := range reasons {
+		r.note(end, "skipped", netip.Addr{}, fmt.Sprintf("%d records skipped: %s", r.skipped[k], k),
+			map[string]string{"reason": k, "count": fmt.Sprint(r.skipped[k])})
+	}
+	s := &r.sum
+	for _, c := range []struct {
+		n          int
+		cause, why string
+	}{
+		{s.OtherLink, "other-link", "frames of another interface, VLAN or device type than the host's were not replayed"},
+		{s.Unrouted, "unrouted", "off-link packets of the host had no known gateway IP (no ARP frame carried their destination MAC) and were not given to the model"},
+		{s.ClockBackwards, "clock-backwards", "frames were stamped before their predecessor and were processed at its tick"},
+		{s.ClockJumps, "clock-jump", fmt.Sprintf("gaps between frames longer than %v were shortened to that for the model", vtime.Duration(r.maxGap))},
+		{s.UnverifiedProbes, "probes-unverified", "probes (predicted or sent) were too close to the end of the capture to be matched"},
+	} {
+		if c.n > 0 {
+			r.note(end, c.cause, netip.Addr{}, fmt.Sprintf("%d %s", c.n, c.why), map[string]string{"count": fmt.Sprint(c.n)})
+		}
+	}
+	r.verdict(end)
+}
+
+// verdict writes the closing KindVerdict line.
+func (r *replayer) verdict(end int64) {
+	s := &r.sum
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d frames (%d ARP received) replayed for %v on %s, HZ=%d: ", s.Frames, s.Received, s.Host, s.Profile, s.HZ)
+	fmt.Fprintf(&b, "%s received, %d ignored while the entry kept another lladdr", plural(s.GARPs, "GARP"), s.GARPsIgnored)
+	open, total := 0, 0.0
+	for _, sp := range s.Stale {
+		total += sp.Seconds
+		if sp.Open {
+			open++
+		}
+	}
+	if len(s.Stale) == 0 {
+		b.WriteString("; no entry pointed at a MAC that stopped answering")
+	} else {
+		fmt.Fprintf(&b, "; %s an entry pointed at a MAC that stopped answering", plural(len(s.Stale), "time"))
+		for i, sp := range s.Stale {
+			if i == 5 {
+				fmt.Fprintf(&b, ", …")
+				break
+			}
+			sep := ": "
+			if i > 0 {
+				sep = ", "
+			}
+			until := "until " + sp.End
+			if sp.Open {
+				until = "still at the end of the capture"
+			}
+			fmt.Fprintf(&b, "%s%v → %s for %.3f s (%s)", sep, sp.IP, sp.MAC, sp.Seconds, until)
+		}
+	}
+	fmt.Fprintf(&b, "; probes: %d predicted, %d sent by the host, %d missing, %d unexpected",
+		s.PredictedProbes, s.ObservedProbes, s.MissingProbes, s.UnexpectedProbes)
+	ev := r.event(trace.KindVerdict, end)
+	ev.OK = trace.Bool(s.GARPsIgnored == 0 && len(s.Stale) == 0)
+	ev.Explanation = b.String()
+	ev.Attrs = map[string]string{
+		"frames":            fmt.Sprint(s.Frames),
+		"garps":             fmt.Sprint(s.GARPs),
+		"garps_ignored":     fmt.Sprint(s.GARPsIgnored),
+		"stale_spans":       fmt.Sprint(len(s.Stale)),
+		"stale_open":        fmt.Sprint(open),
+		"stale_seconds":     fmt.Sprintf("%.3f", total),
+		"predicted_probes":  fmt.Sprint(s.PredictedProbes),
+		"missing_probes":    fmt.Sprint(s.MissingProbes),
+		"unexpected_probes": fmt.Sprint(s.UnexpectedProbes),
+		"confirmations":     fmt.Sprint(s.ConfirmationsLanded),
+	}
+	r.emit(ev)
+}
+
+// plural is "1 GARP", "2 GARPs".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}

@@ -1,0 +1,313 @@
+package replay
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"strings"
+
+	"arplab/internal/capture"
+	"arplab/internal/kernel"
+	"arplab/internal/neigh"
+	"arplab/internal/trace"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// base is the model's jiffies at the first frame: far from zero, so that
+// stamps "before the capture" stay positive, and short enough to read.
+const base vtime.Jiffies = 1_000_000
+
+// devName is the one device the replayed host has.
+const devName = "eth0"
+
+// replayer is one replay in progress.
+type replayer struct {
+	opt   Options
+	name  string
+	spec  hostSpec
+	sink  trace.Sink
+	quiet bool
+
+	tbl     *neigh.Table
+	dev     *neigh.Device
+	hz      int64
+	initial []initialEntry
+	sec44   string // the §4.4 subsection this kernel follows
+	tol     vtime.Jiffies
+
+	host    host
+	hostStr string
+	macStr  string
+
+	// Clock. The anchor is the previous frame's (capture, model) time pair;
+	// timers between two frames are placed on the capture's clock by it.
+	started     bool
+	capAnchor   int64 // capture ns (monotone)
+	modelAnchor int64 // model ns since the first frame
+	maxGap      int64
+	now         vtime.Jiffies
+	installAt   vtime.Jiffies // when initial and inferred entries are installed
+	lastNs      int64         // raw time of the last frame
+
+	// pkt is the current frame's ARP packet, curDst its Ethernet
+	// destination when the capture has one.
+	pkt       arp.Packet
+	curDst    arp.MAC
+	curHasDst bool
+	flows     map[flowKey]*flow
+	// subnet is the shared cached route of the connected subnet; gateways
+	// have one each (spec §6.1).
+	subnet   neigh.Route
+	gwRoutes map[netip.Addr]*neigh.Route
+	macIP    map[arp.MAC]netip.Addr
+	everHad  map[netip.Addr]bool
+
+	match    matcher
+	detectNs int64 // capture time at which pending probes are being expired
+	stale    *staleTracker
+
+	verdicts [4]int
+	skipped  map[string]int
+	sum      Summary
+}
+
+// flowKey is a TCP 4-tuple from the host's side, or (ports zero) a peer
+// for other protocols.
+type flowKey struct {
+	proto         uint8
+	local, remote [4]byte
+	lport, rport  uint16
+}
+
+// flow is one socket of the host and, for TCP, its send sequence state.
+type flow struct {
+	sock     neigh.Socket
+	started  bool
+	una, nxt uint32 // snd_una, snd_nxt
+	wnd      uint16 // the peer's last advertised window
+	haveWnd  bool
+}
+
+func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
+	spec, err := parseHost(opt.Host)
+	if err != nil {
+		return nil, err
+	}
+	prof := opt.Profile
+	if prof.Name == "" {
+		if prof, err = kernel.Lookup("latest"); err != nil {
+			return nil, err
+		}
+	}
+	master := rand.New(rand.NewPCG(opt.Seed, 0x7265706c6179)) // "replay"
+	tbl, err := neigh.NewTable(neigh.Config{Profile: prof, HZ: opt.HZ,
+		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Now: base})
+	if err != nil {
+		return nil, fmt.Errorf("replay: %w", err)
+	}
+	// The device's MAC and address are filled in once the capture has told
+	// us; the sysctls are checked now, before any frame is read.
+	dev := tbl.AddDevice(devName, arp.MAC{}, nil)
+	if err := applySysctls(tbl, devName, opt.Sysctls); err != nil {
+		return nil, err
+	}
+	if err := dev.Params.Validate(); err != nil {
+		return nil, fmt.Errorf("replay: neighbour parameters: %w", err)
+	}
+	r := &replayer{opt: opt, name: name, spec: spec, sink: sink, tbl: tbl, dev: dev, hz: int64(tbl.HZ),
+		flows: map[flowKey]*flow{}, gwRoutes: map[netip.Addr]*neigh.Route{}, macIP: map[arp.MAC]netip.Addr{},
+		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
+	r.subnet.Name = "subnet"
+	switch sink.(type) {
+	case nil, trace.Discard, *trace.Discard:
+		r.quiet = true
+	}
+	r.quiet = r.quiet || opt.Quiet
+	for _, item := range opt.Initial {
+		e, err := parseInitial(item)
+		if err != nil {
+			return nil, err
+		}
+		r.initial = append(r.initial, e)
+	}
+	r.sec44 = section44(tbl.F)
+	r.tol = r.tolerance()
+	r.maxGap = r.gapLimit()
+	r.installAt = base - vtime.Jiffies(dev.Params.Locktime) - 1
+	r.stale.opened, r.stale.closed = r.staleOpened, r.staleClosed
+	return r, nil
+}
+
+// section44 names the version of the §4.4 update logic the kernel follows.
+func section44(f kernel.Features) string {
+	switch {
+	case f.ARPAcceptMax:
+		return "§4.4(d)"
+	case f.GARPAlwaysOverride:
+		return "§4.4(c)"
+	case f.GARPRequestOverride:
+		return "§4.4(b)"
+	}
+	return "§4.4(a)"
+}
+
+// tolerance is the probe matching window in ticks (Options.ProbeTolerance).
+func (r *replayer) tolerance() vtime.Jiffies {
+	if d := r.opt.ProbeTolerance; d > 0 {
+		return vtime.Jiffies(max((int64(d)*r.hz+999_999_999)/1e9, 1))
+	}
+	t := 2 + (10*r.hz+999)/1000
+	if r.tbl.F.TimerWheel {
+		p := &r.dev.Params
+		t += wheelGranularity(int64(max(p.DelayProbeTime, p.RetransTime)))
+	}
+	return vtime.Jiffies(t)
+}
+
+// wheelGranularity is the 4.8+ timer wheel's bucket size for a timer delta
+// ticks ahead (spec §12.2; the same levels as neigh's fireTick).
+func wheelGranularity(delta int64) int64 {
+	shift := uint(0)
+	for lvl, start := 0, int64(63); lvl < 8 && delta >= start; lvl++ {
+		shift += 3
+		start <<= 3
+	}
+	return 1 << shift
+}
+
+// gapLimit is the longest gap between two frames the model's clock takes
+// whole: an hour, or four times the longest timer parameter, at most 30
+// days.
+func (r *replayer) gapLimit() int64 {
+	p := &r.dev.Params
+	m := max(p.BaseReachableTime*3/2, p.GCStaleTime, p.DelayProbeTime, p.RetransTime, p.Locktime)
+	sec := 4 * int64(m) / r.hz
+	return min(max(sec, 3600), 30*86400) * 1e9
+}
+
+// start sets the host up in the model and writes the header.
+func (r *replayer) start(h host, rd *capture.Reader) {
+	r.host = h
+	r.dev.MAC = h.mac
+	r.dev.Addrs = []netip.Prefix{h.prefix}
+	r.hostStr, r.macStr = h.ip.String(), h.mac.String()
+	r.sum = Summary{Capture: r.name, Host: h.ip, HostMAC: r.macStr, Prefix: h.prefix, Profile: r.tbl.Profile,
+		HZ: r.tbl.HZ, ProbeTolerance: float64(r.tol) / float64(r.hz)}
+	// The anchor for the installation of initial entries: the first frame.
+	r.capAnchor, r.modelAnchor = h.first, 0
+	if !r.quiet {
+		r.emit(trace.Event{Time: seconds(h.first), Kind: trace.KindHeader, Source: "replay", Host: r.hostStr,
+			Attrs: map[string]string{
+				"source":          "replay",
+				"capture":         r.name,
+				"format":          rd.Format(),
+				"link_type":       rd.LinkType(),
+				"host":            r.hostStr,
+				"host_mac":        r.macStr,
+				"prefix":          h.prefix.String(),
+				"identified_by":   h.how,
+				"profile":         r.tbl.Profile,
+				"hz":              fmt.Sprint(r.tbl.HZ),
+				"seed":            fmt.Sprint(r.opt.Seed),
+				"sysctls":         strings.Join(r.opt.Sysctls, " "),
+				"initial":         strings.Join(r.opt.Initial, " "),
+				"probe_tolerance": fmt.Sprintf("%gs", float64(r.tol)/float64(r.hz)),
+			}})
+	}
+	for _, e := range r.initial {
+		r.install(e.ip, e.mac, e.state, r.capOf(r.installAt), "initial",
+			"given as an initial entry: installed locktime+1 ticks before the first frame")
+	}
+}
+
+// install puts an entry that existed before the capture into the model.
+// The event is written at time ns: the installation tick for initial
+// entries, the frame that revealed it for inferred ones.
+func (r *replayer) install(ip netip.Addr, mac arp.MAC, st neigh.State, ns int64, cause, why string) {
+	r.everHad[ip] = true
+	if _, err := r.tbl.Admin(r.installAt, r.dev, neigh.AdminReplace, ip, &mac, st); err != nil {
+		r.note(ns, "install-failed", ip, fmt.Sprintf("could not install %v %v %v: %v", ip, mac, st, err), nil)
+		return
+	}
+	if r.quiet {
+		return
+	}
+	ev := r.event(trace.KindState, ns)
+	ev.IP, ev.OldState, ev.State, ev.LLAddr = ip.String(), neigh.None.String(), st.String(), mac.String()
+	ev.Cause, ev.Rule, ev.Explanation = cause, "§5", why
+	r.stamps(&ev, ip)
+	ev.Jiffies = trace.U64(uint64(r.installAt))
+	r.emit(ev)
+}
+
+// advance moves the model's clock to the frame stamped t (capture ns),
+// running every timer and probe deadline due on the way.
+func (r *replayer) advance(t int64) {
+	r.lastNs = t
+	var model int64
+	mono := t
+	if !r.started {
+		r.started = true
+		r.capAnchor, r.modelAnchor = t, 0
+	} else {
+		// The difference of two int64 stamps may not fit an int64; as
+		// uint64 it is exact whenever t ≥ capAnchor.
+		switch d := uint64(t) - uint64(r.capAnchor); {
+		case t < r.capAnchor:
+			r.sum.ClockBackwards++
+			mono, model = r.capAnchor, r.modelAnchor
+		case d > uint64(r.maxGap):
+			r.sum.ClockJumps++
+			model = r.modelAnchor + r.maxGap
+		default:
+			model = r.modelAnchor + int64(d)
+		}
+	}
+	now := r.jiffiesAt(model)
+	r.runUntil(now)
+	r.now = now
+	r.capAnchor, r.modelAnchor = mono, model
+}
+
+// runUntil runs the model's timers and expires probe predictions and
+// observations, in tick order, up to and including now.
+func (r *replayer) runUntil(now vtime.Jiffies) {
+	for {
+		next := r.tbl.NextDeadline()
+		if md, ok := r.match.deadline(); ok && !vtime.After(md, now) && !vtime.After(md, next) {
+			r.detectNs = r.capOf(md)
+			r.match.expire(md, r.missing, r.unexpected)
+			continue
+		}
+		if vtime.After(next, now) {
+			return
+		}
+		res := r.tbl.Tick(next)
+		if len(res.Decisions) > 0 || len(res.Actions) > 0 {
+			r.handle(res, next, 0, r.capOf(next))
+		}
+	}
+}
+
+// jiffiesAt converts model ns (≥ 0) to the model's jiffies without
+// overflowing for long captures.
+func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies {
+	return base + vtime.Jiffies((ns/1e9)*r.hz+(ns%1e9)*r.hz/1e9)
+}
+
+// capOf is the capture time (ns) at which tick j starts, by the current
+// anchor.
+func (r *replayer) capOf(j vtime.Jiffies) int64 {
+	ticks := vtime.Since(j, base)
+	q, rem := ticks/r.hz, ticks%r.hz
+	ns := q*1e9 + ceilDiv(rem*1e9, r.hz)
+	return r.capAnchor + (ns - r.modelAnchor)
+}
+
+func ceilDiv(a, d int64) int64 {
+	if a >= 0 {
+		return (a + d - 1) / d
+	}
+	return a / d
+}

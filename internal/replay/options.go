@@ -1,0 +1,199 @@
+package replay
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"arplab/internal/kernel"
+	"arplab/internal/neigh"
+	"arplab/internal/wire/arp"
+)
+
+// Options configure a replay.
+type Options struct {
+	// Host is the observed Linux host: an IPv4 address ("10.0.0.1"), an
+	// address with its prefix ("10.0.0.1/16"; the default prefix is /24),
+	// or a MAC ("02:00:00:00:00:01"). The other half is learnt from the
+	// capture.
+	Host string
+	// Profile is the kernel the model follows. The zero Profile means
+	// kernel.Lookup("latest").
+	Profile kernel.Profile
+	// HZ is the host's tick rate; 0 means the profile's.
+	HZ int
+	// Sysctls are "key=value" settings applied before the first frame.
+	// A key is a neighbour parameter ("locktime", "base_reachable_time_ms",
+	// "gc_thresh1", ...) or an IPv4 conf setting ("arp_accept",
+	// "drop_gratuitous_arp", ...), bare or as a sysctl path
+	// ("net.ipv4.neigh.eth0.locktime", "net/ipv4/conf/all/arp_accept").
+	// Whatever device a path names, it applies to the replayed host's only
+	// device; "default" neighbour keys write neigh/default.
+	Sysctls []string
+	// Initial lists entries the host had before the capture started, each
+	// "IP=MAC" (STALE) or "IP=MAC,STATE" with STATE one of REACHABLE,
+	// STALE, DELAY, PROBE, PERMANENT, NOARP.
+	Initial []string
+	// Seed seeds the reachable_time random stream.
+	Seed uint64
+	// Quiet builds no events (Summary only). A trace.Discard or nil sink
+	// implies it.
+	Quiet bool
+	// ProbeTolerance is how far apart in time a predicted and an observed
+	// probe may be and still match. 0 means 2 ticks plus 10 ms of softirq
+	// latency, plus, on kernels with the 4.8 timer wheel, the wheel's
+	// granularity for the delay_first_probe_time timer (spec §12.2): the
+	// model cannot know where the host's jiffies counter stood, so its
+	// bucket boundaries may differ from the host's by that much.
+	ProbeTolerance time.Duration
+	// NoInferEntries turns off inferring pre-existing entries from the
+	// host's unicast sends (see the package documentation).
+	NoInferEntries bool
+}
+
+// ErrHostNotFound is returned when the capture does not say which MAC (or
+// IP) the observed host has.
+var ErrHostNotFound = errors.New("replay: host not found in the capture")
+
+// hostSpec is Options.Host parsed.
+type hostSpec struct {
+	byMAC bool
+	ip    netip.Addr
+	mac   arp.MAC
+	bits  int
+}
+
+func parseHost(s string) (hostSpec, error) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return hostSpec{}, fmt.Errorf("replay: no host given: name the observed host by its IPv4 address or MAC")
+	}
+	if m, err := arp.ParseMAC(s); err == nil {
+		if m.IsMulticast() || m == arp.Zero {
+			return hostSpec{}, fmt.Errorf("replay: host %q: a host's MAC is a unicast address", s)
+		}
+		return hostSpec{byMAC: true, mac: m, bits: 24}, nil
+	}
+	bits := 24
+	addr := s
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return hostSpec{}, fmt.Errorf("replay: host %q: %v", s, err)
+		}
+		if p.Bits() < 1 || p.Bits() > 30 {
+			return hostSpec{}, fmt.Errorf("replay: host %q: prefix length must be 1 to 30", s)
+		}
+		addr, bits = p.Addr().String(), p.Bits()
+	}
+	ip, err := netip.ParseAddr(addr)
+	if err != nil || !ip.Is4() {
+		return hostSpec{}, fmt.Errorf("replay: host %q is neither an IPv4 address nor a MAC", s)
+	}
+	if !usableIP(ip) {
+		return hostSpec{}, fmt.Errorf("replay: host %q: not a unicast address", s)
+	}
+	return hostSpec{ip: ip, bits: bits}, nil
+}
+
+// usableIP reports whether ip can be a host's or a neighbour's address.
+func usableIP(ip netip.Addr) bool {
+	return ip.Is4() && !ip.IsUnspecified() && !ip.IsMulticast() && !ip.IsLoopback() &&
+		ip != netip.AddrFrom4([4]byte{255, 255, 255, 255})
+}
+
+// applySysctls writes opt.Sysctls into the table, routing each key to
+// neigh/<dev>, neigh/default or conf/all.
+func applySysctls(t *neigh.Table, dev string, items []string) error {
+	params := neigh.ParamNames()
+	for _, item := range items {
+		k, v, ok := strings.Cut(item, "=")
+		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
+		if !ok || k == "" {
+			return fmt.Errorf("replay: sysctl %q: want key=value", item)
+		}
+		table, scope, name := splitSysctl(k)
+		var err error
+		switch {
+		case table == "conf" || (table == "" && slices.Contains(neigh.ConfNames, name)):
+			target := "all"
+			if scope != "" && scope != "all" && scope != "default" {
+				target = dev
+			}
+			err = t.SetConf(target, name, v)
+		case strings.HasPrefix(name, "gc_thresh") || name == "gc_interval":
+			err = t.SetParam("default", name, v)
+		case table == "neigh" || table == "":
+			if !slices.Contains(params, name) {
+				return fmt.Errorf("replay: sysctl %q: unknown key %q (neighbour: %s; conf: %s)",
+					item, name, strings.Join(params, ", "), strings.Join(neigh.ConfNames, ", "))
+			}
+			target := dev
+			if scope == "default" {
+				target = "default"
+			}
+			err = t.SetParam(target, name, v)
+		default:
+			return fmt.Errorf("replay: sysctl %q: unknown table %q (want neigh or conf)", item, table)
+		}
+		if err != nil {
+			return fmt.Errorf("replay: sysctl %q: %w", item, err)
+		}
+	}
+	return nil
+}
+
+// splitSysctl splits "net.ipv4.neigh.eth0.locktime" (or with slashes, or
+// without the net.ipv4 prefix, or a bare "locktime") into table, scope and
+// name.
+func splitSysctl(k string) (table, scope, name string) {
+	k = strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", ".")
+	k = strings.TrimPrefix(k, "net.ipv4.")
+	parts := strings.Split(k, ".")
+	if len(parts) == 3 {
+		return parts[0], parts[1], parts[2]
+	}
+	// An interface name may itself contain dots (eth0.100).
+	if len(parts) > 3 {
+		return parts[0], strings.Join(parts[1:len(parts)-1], "."), parts[len(parts)-1]
+	}
+	return "", "", k
+}
+
+// initialEntry is one parsed Options.Initial item.
+type initialEntry struct {
+	ip    netip.Addr
+	mac   arp.MAC
+	state neigh.State
+}
+
+func parseInitial(item string) (initialEntry, error) {
+	s := strings.TrimSpace(item)
+	ipS, rest, ok := strings.Cut(s, "=")
+	if !ok {
+		return initialEntry{}, fmt.Errorf("replay: initial entry %q: want IP=MAC or IP=MAC,STATE", item)
+	}
+	ip, err := netip.ParseAddr(strings.TrimSpace(ipS))
+	if err != nil || !usableIP(ip) {
+		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %q is not a unicast IPv4 address", item, ipS)
+	}
+	macS, stS, hasState := strings.Cut(rest, ",")
+	mac, err := arp.ParseMAC(strings.TrimSpace(macS))
+	if err != nil {
+		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %v", item, err)
+	}
+	st := neigh.Stale
+	if hasState {
+		if st, err = neigh.ParseState(strings.TrimSpace(stS)); err != nil {
+			return initialEntry{}, fmt.Errorf("replay: initial entry %q: %v", item, err)
+		}
+		if !st.Valid() {
+			return initialEntry{}, fmt.Errorf("replay: initial entry %q: state %v has no usable lladdr; "+
+				"start from REACHABLE, STALE, DELAY, PROBE, PERMANENT or NOARP", item, st)
+		}
+	}
+	return initialEntry{ip: ip, mac: mac, state: st}, nil
+}

@@ -1,0 +1,202 @@
+package replay
+
+import (
+	"net/netip"
+
+	"arplab/internal/wire/arp"
+)
+
+// answerWindow is how soon after the host sends to a MAC a frame from that
+// MAC must appear for the send to count as answered.
+const answerWindow int64 = 1e9
+
+// StaleSpan is a time during which the host's entry for IP pointed at a MAC
+// that had stopped answering: frames the host sent there got nothing back.
+type StaleSpan struct {
+	IP  netip.Addr `json:"ip"`
+	MAC string     `json:"mac"`
+	// From is the capture time (seconds) of the first unanswered send,
+	// To when the span ended, Seconds the difference.
+	From    float64 `json:"from"`
+	To      float64 `json:"to"`
+	Seconds float64 `json:"seconds"`
+	// Sends is how many frames the host sent to MAC for IP in the span.
+	Sends int `json:"sends"`
+	// End says what ended it: "lladdr changed" (the host now sends to
+	// another MAC, or the model changed the entry when the capture has no
+	// destination addresses), "heard again" (a frame from MAC), or
+	// "capture ended".
+	End string `json:"end"`
+	// Open is true when the capture ended with the span still open.
+	Open bool `json:"open"`
+}
+
+// ipTrack follows the host's sends to one next hop.
+type ipTrack struct {
+	ip      netip.Addr
+	mac     arp.MAC
+	model   bool  // mac came from the model, not from the frame
+	pending bool  // a send awaits its answer window
+	at      int64 // time of the pending send
+	open    bool
+	from    int64
+	sends   int
+}
+
+// macTrack is what we know of one destination MAC.
+type macTrack struct {
+	heard int64 // time of the last frame from the MAC; -1: never
+	ips   []*ipTrack
+}
+
+type check struct {
+	t  *ipTrack
+	at int64
+}
+
+// staleTracker finds StaleSpans. Only MACs the host sent to are tracked,
+// so the per-frame cost for everything else is one map lookup.
+type staleTracker struct {
+	ips   map[netip.Addr]*ipTrack
+	macs  map[arp.MAC]*macTrack
+	queue []check
+	spans []StaleSpan
+	// opened and closed report span changes to the replayer.
+	opened, closed func(t *ipTrack, now int64, why string)
+}
+
+func newStaleTracker() *staleTracker {
+	return &staleTracker{ips: map[netip.Addr]*ipTrack{}, macs: map[arp.MAC]*macTrack{}}
+}
+
+// send records that the host sent a frame for next hop ip to mac at now.
+func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, fromModel bool, now int64) {
+	t := s.ips[ip]
+	if t == nil {
+		t = &ipTrack{ip: ip}
+		s.ips[ip] = t
+	} else if t.mac != mac {
+		s.end(t, now, "lladdr changed")
+		t.pending = false
+	}
+	m := s.macs[mac]
+	if m == nil {
+		m = &macTrack{heard: -1}
+		s.macs[mac] = m
+	}
+	if t.mac != mac && !containsTrack(m.ips, t) {
+		m.ips = append(m.ips, t)
+	}
+	t.mac, t.model = mac, fromModel
+	if t.open {
+		t.sends++
+		return
+	}
+	if !t.pending {
+		t.pending, t.at = true, now
+		s.queue = append(s.queue, check{t, now})
+	}
+}
+
+func containsTrack(ts []*ipTrack, t *ipTrack) bool {
+	for _, x := range ts {
+		if x == t {
+			return true
+		}
+	}
+	return false
+}
+
+// heard records a frame from mac at now.
+func (s *staleTracker) heard(mac arp.MAC, now int64) {
+	m := s.macs[mac]
+	if m == nil {
+		return
+	}
+	m.heard = now
+	for _, t := range m.ips {
+		if t.open && t.mac == mac {
+			s.end(t, now, "heard again")
+		}
+	}
+}
+
+// modelChanged records that the model moved ip's entry to mac: it ends a
+// span whose MAC came from the model.
+func (s *staleTracker) modelChanged(ip netip.Addr, mac arp.MAC, now int64) {
+	if t := s.ips[ip]; t != nil && t.open && t.model && t.mac != mac {
+		s.end(t, now, "lladdr changed")
+	}
+}
+
+// check decides every pending send whose answer window ended before now.
+// Frames are processed in time order, so a MAC not heard by now was not
+// heard within the window.
+func (s *staleTracker) check(now int64) {
+	n := 0
+	for _, c := range s.queue {
+		if now-c.at <= answerWindow {
+			break
+		}
+		n++
+		t := c.t
+		if !t.pending || t.at != c.at {
+			continue // superseded by a MAC change
+		}
+		t.pending = false
+		if m := s.macs[t.mac]; m != nil && m.heard > c.at {
+			continue
+		}
+		t.open, t.from, t.sends = true, c.at, 1
+		if s.opened != nil {
+			s.opened(t, now, "")
+		}
+	}
+	if n > 0 {
+		s.queue = append(s.queue[:0], s.queue[n:]...)
+	}
+}
+
+func (s *staleTracker) end(t *ipTrack, now int64, why string) {
+	if !t.open {
+		return
+	}
+	t.open = false
+	s.spans = append(s.spans, StaleSpan{IP: t.ip, MAC: t.mac.String(), From: seconds(t.from), To: seconds(now),
+		Seconds: float64(now-t.from) / 1e9, Sends: t.sends, End: why})
+	if s.closed != nil {
+		s.closed(t, now, why)
+	}
+}
+
+// finish closes every open span at the end of the capture.
+func (s *staleTracker) finish(now int64) {
+	s.check(now)
+	var open []*ipTrack
+	for _, t := range s.ips {
+		if t.open {
+			open = append(open, t)
+		}
+	}
+	sortTracks(open)
+	for _, t := range open {
+		s.end(t, now, "capture ended")
+		s.spans[len(s.spans)-1].Open = true
+	}
+}
+
+func sortTracks(ts []*ipTrack) {
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].ip.Less(ts[j-1].ip); j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+}
+
+// seconds converts capture ns to float seconds, whole seconds and fraction
+// separately so that a stamp like 1700000001.101 prints as such rather
+// than as the nearest double to the whole ns count.
+func seconds(ns int64) float64 {
+	s, f := ns/1e9, ns%1e9
+	return float64(s) + float64(f)/1e9
+}
