@@ -1,0 +1,91 @@
+package kernel
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestFlagTable is spec §9.1: each profile column's flags, Y or –.
+func TestFlagTable(t *testing.T) {
+	// columns: 3.10/RHEL7.3, 3.14, 4.4, 4.9, 4.11, 4.12, 4.14, 4.19, 5.4, 6.18, RHEL 7.8
+	cols := []string{"rhel7.3", "3.14", "4.4", "4.9", "4.11", "4.12", "4.14", "4.19", "5.4", "6.18", "rhel7.8"}
+	table := map[string]string{
+		"F1":  "-YYYYYYYYYY",
+		"F2":  "-----YYYYYY",
+		"F3":  "-----YYYYYY",
+		"F4":  "-----YYYYYY",
+		"F5":  "YYYYY-YYYY-",
+		"F6":  "----YYYYYYY",
+		"F7":  "---YYYYYYY-",
+		"F8":  "-YYYYYYYYY-",
+		"F9":  "--YYYYYYYYY",
+		"F10": "--YYYYYYYY-",
+		"F11": "---YYYYYYY-",
+		"F12": "--------YY-",
+		"F13": "---------Y-", // HZ/100 only on 6.18
+		"F14": "---------Y-", // MAX, 0-2
+		"F15": "--------YY-",
+		"F16": "---------Y-",
+	}
+	for flag, row := range table {
+		for i, col := range cols {
+			p, err := Lookup(col)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := row[i] == 'Y'
+			if got := p.Features().Flag(flag); got != want {
+				t.Errorf("%s on %s = %v, want %v (spec §9.1)", flag, col, got, want)
+			}
+		}
+	}
+	if p, _ := Lookup("3.10"); p.Features() != (Features{ConfirmIneffective: true}) {
+		t.Errorf("3.10 must have no patches: %+v", p.Features())
+	}
+}
+
+func TestWithPatches(t *testing.T) {
+	p, _ := Lookup("rhel7.3")
+	q, err := p.WithPatches([]string{"+timestamps-on-change", "+replace-dst-confirm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q.Name != "rhel7.3+timestamps-on-change+replace-dst-confirm" || !q.Features().TimestampsOnChange || !q.Features().PerSocketConfirm {
+		t.Fatalf("%s %+v", q.Name, q.Features())
+	}
+	if q.Features().ConfirmIneffective {
+		t.Error("timestamps-on-change without confirm-on-arp must make confirmation effective-only (4.12–4.18)")
+	}
+	for _, bad := range []string{"timestamps-on-change", "+nosuch", "+"} {
+		if _, err := p.WithPatches([]string{bad}); err == nil {
+			t.Errorf("edit %q accepted", bad)
+		}
+	}
+	if _, err := Lookup("2.6"); err == nil || !strings.Contains(err.Error(), "rhel7.3") {
+		t.Errorf("unknown profile error should list the known ones: %v", err)
+	}
+}
+
+func TestClosest(t *testing.T) {
+	for rel, want := range map[string]string{
+		"3.10.0-514.22.1.el7.x86_64": "rhel7.3",
+		"3.10.0-1160.el7.x86_64":     "rhel7.8",
+		"4.9.0-8-amd64":              "4.9",
+		"5.10.0-20-amd64":            "5.4",
+		"6.18.44-fc-v782":            "6.18",
+		"4.13.0":                     "4.12",
+	} {
+		if got := Closest(rel).Name; got != want {
+			t.Errorf("Closest(%s) = %s, want %s", rel, got, want)
+		}
+	}
+}
+
+// Every patch is data with a title, a release and an effect.
+func TestPatchesAreDocumented(t *testing.T) {
+	for _, p := range Patches {
+		if p.Name == "" || p.Title == "" || p.Release == "" || p.Effect == "" || p.Spec == "" {
+			t.Errorf("patch %+v is missing a field", p)
+		}
+	}
+}

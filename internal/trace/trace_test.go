@@ -1,0 +1,43 @@
+package trace
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func TestRoundTrip(t *testing.T) {
+	evs := []Event{
+		{Kind: KindHeader, Attrs: map[string]string{"b": "2", "a": "1"}},
+		{Time: 10.25, Kind: KindARP, Host: "h", IP: "10.0.0.1", Verdict: Ignored, Frame: 3, Updated: U64(7), LocktimeUntil: F64(11.25)},
+	}
+	var buf bytes.Buffer
+	if err := WriteAll(&buf, evs); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"attrs":{"a":"1","b":"2"}`) {
+		t.Errorf("attrs not sorted: %s", buf.String())
+	}
+	got, err := Read(&buf, "t.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || got[1].Verdict != Ignored || *got[1].Updated != 7 || *got[1].LocktimeUntil != 11.25 {
+		t.Fatalf("%+v", got)
+	}
+}
+
+func TestReadErrorsNameLine(t *testing.T) {
+	for in, want := range map[string]string{
+		"{\"kind\":\"header\"}\nnot json\n":          "t.jsonl:2: not a trace event",
+		"{\"kind\":\"bogus\"}\n":                     `t.jsonl:1: unknown kind "bogus"`,
+		"{\"kind\":\"arp\"}\n":                       "t.jsonl:1: arp event without a verdict",
+		"{\"kind\":\"arp\",\"verdict\":\"maybe\"}\n": `t.jsonl:1: unknown verdict "maybe"`,
+		"{\"kind\":\"state\",\"color\":\"red\"}\n":   `t.jsonl:1: not a trace event: json: unknown field "color"`,
+	} {
+		_, err := Read(strings.NewReader(in), "t.jsonl")
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Read(%q) error %v, want %q", in, err, want)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package vtime
+
+import "testing"
+
+func TestClockQuantisesToTicks(t *testing.T) {
+	c, err := NewClock(1000, 500, 250*Microsecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, x := range []struct {
+		t    Time
+		want Jiffies
+	}{{0, 500}, {Time(749 * Microsecond), 500}, {Time(750 * Microsecond), 501}, {Time(Second), 1500}, {Time(-250 * Microsecond), 500}, {Time(-251 * Microsecond), 499}} {
+		if got := c.Jiffies(x.t); got != x.want {
+			t.Errorf("Jiffies(%v) = %d, want %d", x.t, got, x.want)
+		}
+	}
+	// TimeOf is the first instant of a tick.
+	for j := Jiffies(490); j < 520; j++ {
+		at := c.TimeOf(j)
+		if c.Jiffies(at) != j || c.Jiffies(at-1) != j-1 {
+			t.Fatalf("TimeOf(%d) = %v is not the start of the tick", j, at)
+		}
+	}
+	if _, err := NewClock(333, 0, 0); err == nil {
+		t.Error("HZ=333 accepted")
+	}
+	if _, err := NewClock(250, 0, 4*Millisecond); err == nil {
+		t.Error("phase of a whole tick accepted")
+	}
+}
+
+func TestTimeAfterIsWrapSafeAndStrict(t *testing.T) {
+	top := ^Jiffies(0)
+	if !After(top+5, top-5) || After(top-5, top+5) {
+		t.Error("After across the wrap")
+	}
+	if After(7, 7) || !AfterEq(7, 7) || Before(7, 7) || !BeforeEq(7, 7) {
+		t.Error("strictness")
+	}
+	if Since(2, top) != 3 {
+		t.Errorf("Since across wrap = %d", Since(2, top))
+	}
+}
+
+func TestFormatSeconds(t *testing.T) {
+	for ns, want := range map[int64]string{0: "0s", 1_500_000_000: "1.5s", 10_200_300_000: "10.2003s", -2_000_000_000: "-2s"} {
+		if got := FormatSeconds(ns); got != want {
+			t.Errorf("FormatSeconds(%d) = %s, want %s", ns, got, want)
+		}
+	}
+}
