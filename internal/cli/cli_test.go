@@ -1,0 +1,182 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"arplab/internal/trace"
+)
+
+func run(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestRunDefaultExplainsTheFailure: `arplab run` with no argument runs the
+// seed's Failure and prints the verdict, the ignored GARPs with their rule
+// and numbers, and the fixes that would have worked.
+func TestRunDefaultExplainsTheFailure(t *testing.T) {
+	out, errs, code := run(t, "run")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, want := range []string{
+		"arplab run failure  seed=1",
+		"FAIL: ssh-fip to 172.24.4.10 failed",
+		"all 3 GARPs were ignored",
+		"GARP reply not recognised as gratuitous on rhel7.3 (replies never are)",
+		"locktime needs > 1000 (HZ=1000)",
+		"DELAY→REACHABLE without a probe",
+		"✓ kernel 4.12",
+		"✓ rhel7.3 + replace-dst-confirm (4.11 series) — stale 15.0 s",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour escape in output to a non-terminal")
+	}
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "seconds") && len([]rune(l)) > 100 {
+			t.Errorf("timeline axis wider than 100 columns: %q", l)
+		}
+	}
+}
+
+// TestRunJSONIsTheTrace: --json writes the trace vocabulary, one event per
+// line, then a summary line; the same seed gives the same bytes.
+func TestRunJSONIsTheTrace(t *testing.T) {
+	a, _, code := run(t, "run", "failure", "--json", "--no-fixes")
+	b, _, _ := run(t, "run", "failure", "--json", "--no-fixes")
+	if code != 0 || a != b {
+		t.Fatalf("exit %d; identical=%v", code, a == b)
+	}
+	lines := strings.Split(strings.TrimSpace(a), "\n")
+	evs, err := trace.Read(strings.NewReader(strings.Join(lines[:len(lines)-1], "\n")), "run.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].Kind != trace.KindHeader || !strings.Contains(lines[len(lines)-1], `"summary"`) {
+		t.Fatalf("first %s, last %s", evs[0].Kind, lines[len(lines)-1][:40])
+	}
+}
+
+func TestRunWithFixPasses(t *testing.T) {
+	out, _, code := run(t, "run", "failure", "--profile", "4.12")
+	if code != 0 || !strings.Contains(out, "PASS") {
+		t.Fatalf("exit %d:\n%s", code, out)
+	}
+}
+
+func TestUsageErrorsExit2(t *testing.T) {
+	for _, args := range [][]string{
+		{"run", "--patch", "+nosuch"},
+		{"run", "--set", "bogus=1"},
+		{"run", "--bogus-flag"},
+		{"nosuchcommand"},
+		{"profiles", "2.6"},
+	} {
+		_, errs, code := run(t, args...)
+		if code != ExitUsage || errs == "" {
+			t.Errorf("%v: exit %d (%q), want 2 with a message", args, code, errs)
+		}
+	}
+	_, errs, code := run(t, "run", "/nonexistent.yaml")
+	if code != ExitError || !strings.Contains(errs, "no such built-in scenario") {
+		t.Errorf("missing file: exit %d %q", code, errs)
+	}
+}
+
+// TestFailedCheckExits3: a scenario whose check fails exits 3 and names the line.
+func TestFailedCheckExits3(t *testing.T) {
+	dir := t.TempDir()
+	f := filepath.Join(dir, "x.yaml")
+	os.WriteFile(f, []byte(`name: x
+duration: 5s
+segments: [{name: s}]
+hosts:
+  - name: h
+    interfaces: [{name: eth0, segment: s, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}]
+checks:
+  - {at: 1s, host: h, ip: 10.0.0.9, state: REACHABLE}
+`), 0o644)
+	_, errs, code := run(t, "run", f)
+	if code != ExitExpected || !strings.Contains(errs, "x.yaml: check at line 8 failed") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+}
+
+func TestProfilesAndScenarios(t *testing.T) {
+	out, _, _ := run(t, "profiles")
+	for _, want := range []string{"rhel7.3", "6.18", "timestamps-on-change", "77d7123342dc"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("profiles lacks %q", want)
+		}
+	}
+	out, _, _ = run(t, "profiles", "rhel7.8")
+	if !strings.Contains(out, "F7   -") || !strings.Contains(out, "F4   Y") || !strings.Contains(out, "locktime                 100") {
+		t.Errorf("profiles rhel7.8:\n%s", out)
+	}
+	out, _, _ = run(t, "scenarios")
+	for _, want := range []string{"failure", "vip-failover", "metallb-announce", "moving-window"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("scenarios lacks %q", want)
+		}
+	}
+}
+
+func TestMatrixScenarioRows(t *testing.T) {
+	out, errs, code := run(t, "matrix", "failure", "--scenario-rows")
+	if code != 0 {
+		t.Fatalf("exit %d: %s\n%s", code, errs, out)
+	}
+	if !strings.Contains(out, "baseline") || strings.Contains(out, "MISMATCH") {
+		t.Fatalf("%s", out)
+	}
+}
+
+func TestRenderSavedTrace(t *testing.T) {
+	dir := t.TempDir()
+	js, _, _ := run(t, "run", "moving-window", "--json", "--no-fixes")
+	lines := strings.Split(strings.TrimSpace(js), "\n")
+	p := filepath.Join(dir, "t.jsonl")
+	os.WriteFile(p, []byte(strings.Join(lines[:len(lines)-1], "\n")), 0o644)
+	out, errs, code := run(t, "render", p)
+	if code != 0 || !strings.Contains(out, "10.0.0.10") {
+		t.Fatalf("exit %d %s", code, errs)
+	}
+	h := filepath.Join(dir, "t.html")
+	if _, errs, code := run(t, "render", p, "--html", h); code != 0 {
+		t.Fatal(errs)
+	}
+	b, _ := os.ReadFile(h)
+	if !bytes.Contains(b, []byte("<svg")) {
+		t.Fatal("no svg in the html")
+	}
+}
+
+// TestPcapRoundTrip is exercised by the replay package; here: the file is written.
+func TestRunWritesPcap(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "f.pcap")
+	if _, errs, code := run(t, "run", "moving-window", "--pcap", p, "--no-fixes"); code != 0 {
+		t.Fatal(errs)
+	}
+	st, err := os.Stat(p)
+	if err != nil || st.Size() < 100 {
+		t.Fatalf("pcap: %v %v", st, err)
+	}
+}
+
+func TestMonteCarloCLI(t *testing.T) {
+	out, _, code := run(t, "run", "moving-window", "--runs", "20")
+	if code != 0 || !strings.Contains(out, "P(failure)") || !strings.Contains(out, "95% interval") {
+		t.Fatalf("%d %s", code, out)
+	}
+}
