@@ -62,6 +62,7 @@ func (f *flow) start() {
 	switch f.cfg.Kind {
 	case "udp":
 		f.conn = &conn{f: f, sock: &neigh.Socket{Name: f.name + "→" + f.cfg.To.String(), Route: f.route}}
+		f.w.sockDst[f.conn.sock.Name] = f.cfg.To.Addr
 		f.udpTick()
 	default:
 		if f.cfg.Kind == "ssh" {
@@ -89,6 +90,7 @@ func (f *flow) connect() {
 	}
 	f.attempts++
 	c := &conn{f: f, sock: &neigh.Socket{Name: fmt.Sprintf("%s#%d→%v", f.name, f.attempts, f.cfg.To), Route: f.route}}
+	f.w.sockDst[c.sock.Name] = f.cfg.To.Addr
 	f.conn = c
 	if f.cfg.Kind == "ssh" {
 		f.event("connect", fmt.Sprintf("%s: connect to %v:22 (attempt %d)", f.name, f.cfg.To, f.attempts), nil)
@@ -141,6 +143,19 @@ type conn struct {
 	peerAck     uint32 // what the peer acknowledges
 }
 
+// ipFrame allocates a frame and its IPv4 packet together.
+type ipFrame struct {
+	frame
+	pkt ipPacket
+}
+
+func newIPFrame(p ipPacket, size int) *frame {
+	x := &ipFrame{pkt: p}
+	x.frame.size = size
+	x.frame.ip = &x.pkt
+	return &x.frame
+}
+
 func (c *conn) send(seg tcpSeg, udp bool) {
 	f := c.f
 	ifc, _ := f.h.ifFor(f.cfg.To.Addr)
@@ -158,16 +173,27 @@ func (c *conn) send(seg tcpSeg, udp bool) {
 			c.seq += uint32(seg.data)
 		}
 	}
-	fr := &frame{ip: &ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size: size}
-	f.h.output(c, fr)
+	f.h.output(c, newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size))
 }
 
 func (c *conn) sendSYN() {
 	c.send(tcpSeg{syn: true, seq: c.seq}, false)
-	c.armRTO(synRTO<<c.retries, func() {
-		if c.state != 0 || c.f.conn != c {
-			return
-		}
+	c.armRTO(synRTO << c.retries)
+}
+
+// armRTO (re)starts the retransmission timer; a new token cancels the old.
+func (c *conn) armRTO(d vtime.Duration) {
+	c.rtoTok++
+	c.f.w.sch.connEvent(d, evRTO, c, c.rtoTok)
+}
+
+// rtoFired is the retransmission timer: retransmit the SYN or the request.
+func (c *conn) rtoFired() {
+	if c.f.conn != c {
+		return
+	}
+	switch {
+	case c.state == 0:
 		c.f.lostSYN++
 		if c.retries >= synRetries {
 			c.state = 2
@@ -177,17 +203,23 @@ func (c *conn) sendSYN() {
 		}
 		c.retries++
 		c.sendSYN()
-	})
+	case c.state == 1 && c.outstanding:
+		if c.retries >= dataRetries {
+			c.state = 2
+			c.f.fail(fmt.Sprintf("connection timed out: %d retransmissions unanswered", dataRetries))
+			return
+		}
+		c.retries++
+		c.sendData()
+	}
 }
 
-func (c *conn) armRTO(d vtime.Duration, fn func()) {
-	c.rtoTok++
-	tok := c.rtoTok
-	c.f.w.sch.after(d, func() {
-		if tok == c.rtoTok {
-			fn()
-		}
-	})
+// delackFired sends the delayed ACK unless a request carried it.
+func (c *conn) delackFired(tok uint64) {
+	if tok == c.delackTok && c.delack {
+		c.delack = false
+		c.send(tcpSeg{ack: true}, false)
+	}
 }
 
 // deliver is a segment from the peer arriving at the host.
@@ -209,7 +241,7 @@ func (c *conn) deliver(fr *frame) {
 		c.send(tcpSeg{ack: true}, false)
 		f.established()
 		if f.cfg.Kind == "tcp" {
-			f.w.sch.after(0, c.request)
+			f.w.sch.connEvent(0, evRequest, c, 0)
 		}
 	case c.state == 1 && seg.data > 0 && seg.ack:
 		c.ack = seg.seq + uint32(seg.data)
@@ -221,13 +253,7 @@ func (c *conn) deliver(fr *frame) {
 		// delayed ACK for the response data
 		c.delack = true
 		c.delackTok++
-		tok := c.delackTok
-		f.w.sch.after(f.cfg.AckDelay.D, func() {
-			if tok == c.delackTok && c.delack {
-				c.delack = false
-				c.send(tcpSeg{ack: true}, false)
-			}
-		})
+		f.w.sch.connEvent(f.cfg.AckDelay.D, evDelack, c, c.delackTok)
 	}
 }
 
@@ -248,23 +274,12 @@ func (c *conn) request() {
 	c.outstanding = true
 	c.retries = 0
 	c.sendData()
-	f.w.sch.after(f.cfg.Interval.D, c.request)
+	f.w.sch.connEvent(f.cfg.Interval.D, evRequest, c, 0)
 }
 
 func (c *conn) sendData() {
 	c.send(tcpSeg{ack: true, data: 100}, false)
-	c.armRTO(dataRTO<<c.retries, func() {
-		if !c.outstanding || c.state != 1 {
-			return
-		}
-		if c.retries >= dataRetries {
-			c.state = 2
-			c.f.fail(fmt.Sprintf("connection timed out: %d retransmissions unanswered", dataRetries))
-			return
-		}
-		c.retries++
-		c.sendData()
-	})
+	c.armRTO(dataRTO << c.retries)
 }
 
 // respond is the peer's answer to a segment (nil: none).
@@ -285,7 +300,7 @@ func (c *conn) respond(fr *frame) *frame {
 	default:
 		return nil
 	}
-	return &frame{ip: &ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, size: 54 + seg.data}
+	return newIPFrame(ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, 54+seg.data)
 }
 
 // unreachable is the neighbour layer failing a queued packet: ICMP host

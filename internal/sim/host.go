@@ -3,7 +3,6 @@ package sim
 import (
 	"fmt"
 	"net/netip"
-	"strings"
 
 	"arplab/internal/garp"
 	"arplab/internal/neigh"
@@ -286,7 +285,7 @@ func (h *host) account(d *neigh.Decision, fr *frame) {
 		}
 	case d.Rule == neigh.RuleConfirmRoute:
 		s.confirms++
-		if !strings.Contains(d.Flow, "→"+d.IP.String()) {
+		if h.w.sockDst[d.Flow] != d.IP {
 			s.falseConfirms++
 		}
 	case d.Rule == neigh.RuleConfirmSocket:
@@ -414,8 +413,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 			return
 		}
 		rep := arp.NewPacket(arp.OpReply, s.mac(), p.TIP, p.SHA, p.SIP)
-		dst := f.src
-		s.w.sch.after(s.cfg.Think.D, func() { s.seg.transmit(s, &frame{src: s.mac(), dst: dst, arp: &rep, size: 42}) })
+		s.w.sch.transmit(s.cfg.Think.D, s.seg, s, &frame{src: s.mac(), dst: f.src, arp: &rep, size: 42})
 		return
 	}
 	if f.ip == nil || pt != neigh.PktHost {
@@ -428,7 +426,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 	if c := f.ip.conn; c != nil {
 		if resp := c.respond(f); resp != nil {
 			resp.src, resp.dst = s.mac(), f.src
-			s.w.sch.after(s.cfg.Think.D, func() { s.seg.transmit(s, resp) })
+			s.w.sch.transmit(s.cfg.Think.D, s.seg, s, resp)
 		}
 	}
 }

@@ -19,27 +19,55 @@ import (
 // event is one scheduled action: a callback, or (fn == nil) the delivery
 // of a frame to a port, which is most events and is kept closure-free.
 type event struct {
-	at  vtime.Time
-	seq uint64
-	fn  func()
-	to  port
-	f   *frame
-	pt  neigh.PktType
+	at   vtime.Time
+	seq  uint64
+	kind eventKind
+	fn   func()
+	to   port
+	f    *frame
+	pt   neigh.PktType
+	seg  *segment
+	c    *conn
+	tok  uint64
 }
 
-func (a *event) before(b *event) bool {
+// eventKind selects what a closure-free event does; the hot events of a
+// simulation (frames, TCP timers) carry their operands instead of a closure
+// so that scheduling them does not allocate.
+type eventKind uint8
+
+const (
+	evFunc     eventKind = iota // run fn
+	evDeliver                   // frame f arrives at port to
+	evTransmit                  // port to sends frame f on segment seg
+	evRTO                       // conn c's retransmission timer (token tok)
+	evDelack                    // conn c's delayed ACK (token tok)
+	evRequest                   // conn c's next request
+)
+
+// slot is a heap entry: the ordering key and where the event's operands
+// live. Keeping slots small makes the heap's swaps cheap; the events stay
+// put in a slab with a free list.
+type slot struct {
+	at  vtime.Time
+	seq uint64
+	idx int32
+}
+
+func (a slot) before(b slot) bool {
 	if a.at != b.at {
 		return a.at < b.at
 	}
 	return a.seq < b.seq
 }
 
-// scheduler runs events in (time, insertion) order. The heap is written
-// out (not container/heap) so that pushing and popping do not box events.
+// scheduler runs events in (time, insertion) order.
 type scheduler struct {
 	now    vtime.Time
 	seq    uint64
-	q      []event
+	q      []slot
+	slab   []event
+	free   []int32
 	events int // events run, for the figures
 	w      *world
 }
@@ -50,14 +78,24 @@ func (s *scheduler) push(e event) {
 	}
 	s.seq++
 	e.seq = s.seq
-	s.q = append(s.q, e)
-	i := len(s.q) - 1
+	var idx int32
+	if n := len(s.free); n > 0 {
+		idx = s.free[n-1]
+		s.free = s.free[:n-1]
+		s.slab[idx] = e
+	} else {
+		idx = int32(len(s.slab))
+		s.slab = append(s.slab, e)
+	}
+	s.q = append(s.q, slot{at: e.at, seq: e.seq, idx: idx})
+	q := s.q
+	i := len(q) - 1
 	for i > 0 {
 		p := (i - 1) / 2
-		if !s.q[i].before(&s.q[p]) {
+		if !q[i].before(q[p]) {
 			break
 		}
-		s.q[i], s.q[p] = s.q[p], s.q[i]
+		q[i], q[p] = q[p], q[i]
 		i = p
 	}
 }
@@ -67,7 +105,6 @@ func (s *scheduler) pop() event {
 	top := q[0]
 	n := len(q) - 1
 	q[0] = q[n]
-	q[n] = event{}
 	q = q[:n]
 	i := 0
 	for {
@@ -76,28 +113,41 @@ func (s *scheduler) pop() event {
 			break
 		}
 		m := l
-		if r := l + 1; r < n && q[r].before(&q[l]) {
+		if r := l + 1; r < n && q[r].before(q[l]) {
 			m = r
 		}
-		if !q[m].before(&q[i]) {
+		if !q[m].before(q[i]) {
 			break
 		}
 		q[i], q[m] = q[m], q[i]
 		i = m
 	}
 	s.q = q
-	return top
+	e := s.slab[top.idx]
+	s.slab[top.idx] = event{}
+	s.free = append(s.free, top.idx)
+	return e
 }
 
 // at schedules fn at t (never in the past).
-func (s *scheduler) at(t vtime.Time, fn func()) { s.push(event{at: t, fn: fn}) }
+func (s *scheduler) at(t vtime.Time, fn func()) { s.push(event{at: t, kind: evFunc, fn: fn}) }
+
+// connEvent schedules a TCP timer of c after d.
+func (s *scheduler) connEvent(d vtime.Duration, k eventKind, c *conn, tok uint64) {
+	s.push(event{at: s.now.Add(d), kind: k, c: c, tok: tok})
+}
+
+// transmit schedules src sending f on g after d.
+func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
+	s.push(event{at: s.now.Add(d), kind: evTransmit, seg: g, to: src, f: f})
+}
 
 // after schedules fn d from now.
 func (s *scheduler) after(d vtime.Duration, fn func()) { s.at(s.now.Add(d), fn) }
 
 // deliver schedules the arrival of f at port to after d.
 func (s *scheduler) deliver(d vtime.Duration, to port, f *frame, pt neigh.PktType) {
-	s.push(event{at: s.now.Add(d), to: to, f: f, pt: pt})
+	s.push(event{at: s.now.Add(d), kind: evDeliver, to: to, f: f, pt: pt})
 }
 
 // run processes events until the queue is empty or the end is reached.
@@ -109,12 +159,23 @@ func (s *scheduler) run(end vtime.Time) {
 		e := s.pop()
 		s.now = e.at
 		s.events++
-		if e.fn != nil {
+		switch e.kind {
+		case evFunc:
 			e.fn()
-			continue
+		case evDeliver:
+			s.w.frameReceived(e.to, e.f, e.pt)
+			e.to.receive(e.f, e.pt)
+		case evTransmit:
+			e.seg.transmit(e.to, e.f)
+		case evRTO:
+			if e.tok == e.c.rtoTok {
+				e.c.rtoFired()
+			}
+		case evDelack:
+			e.c.delackFired(e.tok)
+		case evRequest:
+			e.c.request()
 		}
-		s.w.frameReceived(e.to, e.f, e.pt)
-		e.to.receive(e.f, e.pt)
 	}
 	s.now = end
 }

@@ -111,6 +111,9 @@ type world struct {
 	stats    map[entryKey]*entryStats
 	checks   []CheckOutcome
 	healed   map[healKey]vtime.Time
+	// sockDst maps a socket's name to its destination, to tell a
+	// confirmation that landed on the wrong neighbour.
+	sockDst map[string]netip.Addr
 }
 
 type move struct {
@@ -189,7 +192,7 @@ func (w *world) lost(f *frame, why string) {
 // build creates the world's topology from the scenario.
 func build(s *scenario.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, rng: streams{master: opt.Seed}, sink: opt.Sink,
-		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, stats: map[entryKey]*entryStats{}, healed: map[healKey]vtime.Time{}}
+		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, stats: map[entryKey]*entryStats{}, healed: map[healKey]vtime.Time{}, sockDst: map[string]netip.Addr{}}
 	w.sch.w = w
 	for _, g := range s.Segments {
 		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
