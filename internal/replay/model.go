@@ -133,6 +133,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	}
 	r.sec44 = section44(tbl.F)
 	r.tol = r.tolerance()
+	r.match.tol = r.tol
 	r.maxGap = r.gapLimit()
 	r.installAt = base - vtime.Jiffies(dev.Params.Locktime) - 1
 	r.stale.opened, r.stale.closed = r.staleOpened, r.staleClosed

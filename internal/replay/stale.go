@@ -40,7 +40,7 @@ type ipTrack struct {
 	at      int64 // time of the pending send
 	open    bool
 	from    int64
-	sends   int
+	sends   int // sends to mac since the pending one
 }
 
 // macTrack is what we know of one destination MAC.
@@ -88,12 +88,11 @@ func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, fromModel bool, now int6
 		m.ips = append(m.ips, t)
 	}
 	t.mac, t.model = mac, fromModel
-	if t.open {
+	switch {
+	case t.open, t.pending:
 		t.sends++
-		return
-	}
-	if !t.pending {
-		t.pending, t.at = true, now
+	default:
+		t.pending, t.at, t.sends = true, now, 1
 		s.queue = append(s.queue, check{t, now})
 	}
 }
@@ -147,7 +146,7 @@ func (s *staleTracker) check(now int64) {
 		if m := s.macs[t.mac]; m != nil && m.heard > c.at {
 			continue
 		}
-		t.open, t.from, t.sends = true, c.at, 1
+		t.open, t.from = true, c.at
 		if s.opened != nil {
 			s.opened(t, now, "")
 		}

@@ -1,0 +1,157 @@
+package replay
+
+import (
+	"bytes"
+	"errors"
+	"net/netip"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"arplab/internal/capture"
+	"arplab/internal/trace"
+	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+)
+
+func TestIdentifyHost(t *testing.T) {
+	tests := []struct {
+		name    string
+		host    string
+		link    capture.LinkType
+		build   func(c *capBuilder)
+		wantIP  string
+		wantMAC arp.MAC
+		prefix  string
+	}{
+		{name: "IP, from an ARP request it sent", host: "10.0.0.1", link: capture.Ethernet,
+			build: func(c *capBuilder) {
+				c.arp(t0, arp.Broadcast, macG, request(macG, ipG, ipF)) // someone else first
+				c.arp(t0+ms, arp.Broadcast, macHost, request(macHost, ipHost, ipG))
+			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
+		{name: "IP with prefix, from an IPv4 frame to it", host: "10.0.0.1/16", link: capture.Ethernet,
+			build: func(c *capBuilder) {
+				c.tcp(t0, macHost, macG, tcp(ipG, ipHost, 80, 40000, 1, 2, tcpACK, 0))
+			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/16"},
+		{name: "IP, from an ARP reply to it (SLL: no destination address)", host: "10.0.0.1", link: capture.LinuxSLL,
+			build: func(c *capBuilder) {
+				c.sll(t0, pktHost, macG, ether.EtherTypeARP, reply(macG, ipG, macHost, ipHost).Append(nil))
+			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
+		{name: "MAC, from its ARP frame", host: "02:00:00:00:00:01", link: capture.Ethernet,
+			build: func(c *capBuilder) {
+				c.tcp(t0, macG, macHost, tcp(netip.MustParseAddr("192.168.9.9"), ipG, 1, 2, 0, 0, tcpSYN, 0))
+				c.arp(t0+ms, arp.Broadcast, macHost, request(macHost, ipHost, ipG))
+			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
+		{name: "MAC, from its IPv4 frames when it never ARPs", host: "02:00:00:00:00:01", link: capture.Ethernet,
+			build: func(c *capBuilder) {
+				c.tcp(t0, macG, macHost, tcp(ipHost, ipG, 40000, 80, 0, 0, tcpSYN, 0))
+			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCap(t, tt.link)
+			tt.build(c)
+			sum, err := ReplayReader(bytes.NewReader(c.bytes()), "t.pcap", Options{Host: tt.host}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Host.String() != tt.wantIP || sum.HostMAC != tt.wantMAC.String() || sum.Prefix.String() != tt.prefix {
+				t.Errorf("host %v %s %v, want %s %s %s", sum.Host, sum.HostMAC, sum.Prefix, tt.wantIP, tt.wantMAC, tt.prefix)
+			}
+			// A reader that cannot seek is buffered while identifying: the
+			// replay must see the same frames.
+			stream, err := ReplayReader(iotest.OneByteReader(bytes.NewReader(c.bytes())), "t.pcap", Options{Host: tt.host}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Frames != stream.Frames || sum.Frames != c.n {
+				t.Errorf("frames: seekable %d, streamed %d, written %d", sum.Frames, stream.Frames, c.n)
+			}
+		})
+	}
+}
+
+func TestHostNotFound(t *testing.T) {
+	c := newCap(t, capture.Ethernet)
+	c.arp(t0, arp.Broadcast, macG, request(macG, ipG, ipF))
+	for _, host := range []string{"10.0.0.1", "02:00:00:00:00:01"} {
+		_, err := ReplayReader(bytes.NewReader(c.bytes()), "t.pcap", Options{Host: host}, nil)
+		if !errors.Is(err, ErrHostNotFound) || !strings.Contains(err.Error(), host) {
+			t.Errorf("host %s: err %v, want ErrHostNotFound naming it", host, err)
+		}
+	}
+}
+
+// TestOptionErrors: every bad option is rejected before the capture is
+// read, with the item named.
+func TestOptionErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  Options
+		want string
+	}{
+		{"no host", Options{}, "no host given"},
+		{"host is neither", Options{Host: "banana"}, `"banana" is neither`},
+		{"host is IPv6", Options{Host: "::1"}, `"::1" is neither`},
+		{"host MAC is broadcast", Options{Host: "ff:ff:ff:ff:ff:ff"}, "unicast"},
+		{"bad prefix", Options{Host: "10.0.0.1/33"}, "10.0.0.1/33"},
+		{"bad HZ", Options{Host: "10.0.0.1", HZ: 123}, "HZ=123"},
+		{"sysctl without value", Options{Host: "10.0.0.1", Sysctls: []string{"locktime"}}, `sysctl "locktime": want key=value`},
+		{"sysctl unknown", Options{Host: "10.0.0.1", Sysctls: []string{"lockdown=1"}}, `sysctl "lockdown=1": unknown key`},
+		{"sysctl not a number", Options{Host: "10.0.0.1", Sysctls: []string{"net.ipv4.neigh.eth0.locktime=abc"}}, `sysctl "net.ipv4.neigh.eth0.locktime=abc"`},
+		{"sysctl conf not on this kernel", Options{Host: "10.0.0.1", Profile: profile(t, "rhel7.3"), Sysctls: []string{"drop_gratuitous_arp=1"}}, "added in 4.6"},
+		{"initial without MAC", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10"}}, `initial entry "10.0.0.10"`},
+		{"initial bad MAC", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:zz:ac:fb:f4"}}, `initial entry "10.0.0.10=52:54:zz:ac:fb:f4"`},
+		{"initial bad state", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,SLEEPY"}}, "SLEEPY"},
+		{"initial invalid state", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,FAILED"}}, "has no usable lladdr"},
+		{"initial bad IP", Options{Host: "10.0.0.1", Initial: []string{"224.0.0.1=52:54:00:ac:fb:f4"}}, "not a unicast IPv4"},
+	}
+	data := failureCapture(t)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ReplayReader(bytes.NewReader(data), "t.pcap", tt.opt, nil)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestSysctls: the keys reach the right table, whatever their spelling.
+func TestSysctls(t *testing.T) {
+	tests := []struct {
+		sysctl  string
+		verdict string // of the first GARP of failureCapture on rhel7.3
+	}{
+		// locktime 0 (USER_HZ): 100 ticks since the SYN > 0 → honoured.
+		{"locktime=0", "honoured"},
+		{"net.ipv4.neigh.eth0.locktime=0", "honoured"},
+		{"net/ipv4/neigh/ens3/locktime=0", "honoured"},
+		{"neigh.default.locktime=0", "honoured"},
+		{"locktime=100", "ignored"},
+		// arp_accept changes nothing for a GARP reply on 3.10 (spec §4.4 table).
+		{"net.ipv4.conf.all.arp_accept=1", "ignored"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.sysctl, func(t *testing.T) {
+			_, evs := replayBytes(t, failureCapture(t), Options{Host: "10.0.0.1", Profile: profile(t, "rhel7.3"),
+				Sysctls: []string{tt.sysctl}, Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4"}})
+			if got := kinds(evs, trace.KindARP)[0].Verdict; got != tt.verdict {
+				t.Errorf("first GARP %s, want %s", got, tt.verdict)
+			}
+		})
+	}
+}
+
+// TestOtherLinks: with `tcpdump -i any` a frame seen on another interface
+// (or the same frame seen again on a bridge) is not the host's.
+func TestOtherLinks(t *testing.T) {
+	c := newCap(t, capture.LinuxSLL2)
+	c.sll2(t0, 2, pktOutgoing, macHost, ether.EtherTypeARP, request(macHost, ipHost, ipG).Append(nil))
+	c.sll2(t0+ms, 2, pktHost, macG, ether.EtherTypeARP, reply(macG, ipG, macHost, ipHost).Append(nil))
+	c.sll2(t0+ms, 7, pktHost, macG, ether.EtherTypeARP, reply(macG, ipG, macHost, ipHost).Append(nil))
+	sum, _ := replayBytes(t, c.bytes(), Options{Host: "10.0.0.1"})
+	if sum.OtherLink != 1 || sum.Received != 1 {
+		t.Errorf("other link %d, received %d; want 1, 1", sum.OtherLink, sum.Received)
+	}
+}

@@ -1,0 +1,76 @@
+package replay
+
+import (
+	"testing"
+
+	"arplab/internal/capture"
+	"arplab/internal/wire/arp"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+func TestStaleSpans(t *testing.T) {
+	syn := func(c *capBuilder, atMs int64, dst arp.MAC) {
+		c.tcp(t0+atMs*ms, dst, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))
+	}
+	s := func(ms float64) float64 { return seconds(t0) + ms/1000 }
+	tests := []struct {
+		name  string
+		build func(c *capBuilder)
+		want  []StaleSpan
+	}{
+		{
+			name: "the GARPs were ignored: SYN retransmissions keep going to the dead MAC",
+			build: func(c *capBuilder) {
+				syn(c, 0, macOld)
+				c.arp(t0+100*ms, arp.Broadcast, macNew, garpReply(ipF, macNew))
+				syn(c, 1000, macOld)
+				syn(c, 3000, macOld)
+				c.arp(t0+4000*ms, arp.Broadcast, macG, request(macG, ipG, ipHost))
+			},
+			want: []StaleSpan{{IP: ipF, MAC: macOld.String(), From: s(0), To: s(4000), Seconds: 4, Sends: 3,
+				End: "capture ended", Open: true}},
+		},
+		{
+			name: "the GARP was honoured within the answer window: no span",
+			build: func(c *capBuilder) {
+				syn(c, 0, macOld)
+				c.arp(t0+100*ms, arp.Broadcast, macNew, garpReply(ipF, macNew))
+				syn(c, 1000, macNew)
+				c.tcp(t0+1010*ms, macHost, macNew, tcp(ipF, ipHost, 22, 40000, 9000, 1001, tcpSYN|tcpACK, 0))
+				c.arp(t0+4000*ms, arp.Broadcast, macG, request(macG, ipG, ipHost))
+			},
+		},
+		{
+			name: "the host moved to the new MAC after the span opened",
+			build: func(c *capBuilder) {
+				syn(c, 0, macOld)
+				syn(c, 1000, macOld)
+				syn(c, 3000, macNew)
+				c.tcp(t0+3010*ms, macHost, macNew, tcp(ipF, ipHost, 22, 40000, 9000, 1001, tcpSYN|tcpACK, 0))
+			},
+			want: []StaleSpan{{IP: ipF, MAC: macOld.String(), From: s(0), To: s(3000), Seconds: 3, Sends: 2, End: "lladdr changed"}},
+		},
+		{
+			name: "the old MAC spoke again",
+			build: func(c *capBuilder) {
+				syn(c, 0, macOld)
+				syn(c, 3000, macOld)
+				c.arp(t0+3500*ms, arp.Broadcast, macOld, request(macOld, ipF, ipHost))
+			},
+			want: []StaleSpan{{IP: ipF, MAC: macOld.String(), From: s(0), To: s(3500), Seconds: 3.5, Sends: 2, End: "heard again"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := newCap(t, capture.Ethernet)
+			tt.build(c)
+			sum, _ := replayBytes(t, c.bytes(), Options{Host: "10.0.0.1", Profile: profile(t, "rhel7.3"),
+				Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4"}})
+			if diff := cmp.Diff(tt.want, sum.Stale, cmpopts.EquateApprox(0, 1e-6), cmpopts.EquateComparable(ipF)); diff != "" {
+				t.Errorf("stale spans (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
