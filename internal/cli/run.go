@@ -382,7 +382,7 @@ func runMonteCarlo(e *env, s *scenario.Scenario, a *runArgs, seed uint64) error 
 		fmt.Fprintln(e.stdout, string(b))
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "arplab run %s --runs %d --seed %d  (%s)\n", s.Name, a.runs, seed, strings.Join(sim.ProfileNames(s), ", "))
+	fmt.Fprintf(e.stdout, "arplab run %s --runs %d --seed %d%s  (%s)\n", scenarioArg(s), a.runs, seed, flagsEcho(a), strings.Join(sim.ProfileNames(s), ", "))
 	fmt.Fprintf(e.stdout, "failed %d of %d runs: P(failure) = %.3f, 95%% interval [%.3f, %.3f]; mean longest stale entry %.1f s\n",
 		mc.Failures, mc.Runs, mc.P, mc.Lo, mc.Hi, mc.Stale)
 	fmt.Fprintln(e.stdout, "varied per run: each script event's `vary` offset and every host's HZ phase")

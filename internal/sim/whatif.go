@@ -3,7 +3,9 @@ package sim
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
+	"sync"
 
 	"arplab/internal/garp"
 	"arplab/internal/kernel"
@@ -150,23 +152,60 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, seed uint64, progress func(do
 	if runs <= 0 {
 		return mc, fmt.Errorf("--runs must be positive")
 	}
-	var stale float64
-	for i := 0; i < runs; i++ {
-		res, err := Run(s, Options{Seed: seed*1_000_003 + uint64(i) + 1, Vary: true})
-		if err != nil {
-			return mc, err
+	// Runs are independent simulations, each single-threaded and seeded by
+	// its index, so they can share the cores without changing any result.
+	type out struct {
+		ok    bool
+		stale float64
+		err   error
+	}
+	results := make([]out, runs)
+	jobs := make(chan int)
+	done := make(chan int)
+	workers := max(1, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				res, err := Run(s, Options{Seed: seed*1_000_003 + uint64(i) + 1, Vary: true})
+				o := out{err: err}
+				if err == nil {
+					o.ok = res.OK
+					for _, sp := range res.Stale {
+						o.stale = max(o.stale, sp.Seconds())
+					}
+				}
+				results[i] = o
+				done <- i
+			}
+		}()
+	}
+	go func() {
+		for i := 0; i < runs; i++ {
+			jobs <- i
 		}
-		if !res.OK {
+		close(jobs)
+		wg.Wait()
+		close(done)
+	}()
+	n := 0
+	for range done {
+		n++
+		if progress != nil {
+			progress(n, runs)
+		}
+	}
+	var stale float64
+	for _, o := range results {
+		if o.err != nil {
+			return mc, o.err
+		}
+		if !o.ok {
 			mc.Failures++
 		}
-		var worst float64
-		for _, sp := range res.Stale {
-			worst = max(worst, sp.Seconds())
-		}
-		stale += worst
-		if progress != nil {
-			progress(i+1, runs)
-		}
+		stale += o.stale
 	}
 	mc.P = float64(mc.Failures) / float64(runs)
 	mc.Lo, mc.Hi = Wilson(mc.Failures, runs)
