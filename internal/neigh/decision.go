@@ -54,6 +54,7 @@ const (
 	RuleGCForced
 	RuleAdmin
 	RuleAdminDelete
+	RuleCarrierFlush
 )
 
 var ruleInfo = [...]struct{ name, section string }{
@@ -89,6 +90,7 @@ var ruleInfo = [...]struct{ name, section string }{
 	RuleGCForced:                {"gc-forced", "§7.2"},
 	RuleAdmin:                   {"admin", "§5"},
 	RuleAdminDelete:             {"admin-delete", "§5"},
+	RuleCarrierFlush:            {"carrier-flush", "§7.3"},
 }
 
 // Name is the rule's short machine name (the trace's cause).
@@ -205,6 +207,8 @@ func (d *Decision) Explain() string {
 		fmt.Fprintf(&b, "admin: %v→%v lladdr %v", d.Old, d.New, d.NewMAC)
 	case RuleAdminDelete:
 		b.WriteString("admin: deleted")
+	case RuleCarrierFlush:
+		b.WriteString("flushed: carrier lost on " + d.Dev)
 	default:
 		b.WriteString(d.Rule.Name())
 	}

@@ -206,3 +206,44 @@ func TestLocktimeAcrossJiffiesWrap(t *testing.T) {
 		t.Fatalf("after the window across the wrap: %s", r.Decisions[0].Explain())
 	}
 }
+
+// TestOutputToBroadcastIsNoARP: broadcast and multicast destinations
+// start NOARP with the mapped address (arp_constructor, §1.1).
+func TestOutputToBroadcastIsNoARP(t *testing.T) {
+	h := newHarness(t, "6.18")
+	v, mac := h.send(netIP("172.24.4.255"), nil)
+	if v != TxSent || mac != arp.Broadcast {
+		t.Fatalf("broadcast: %v %v", v, mac)
+	}
+	h.want(netIP("172.24.4.255"), NoARP, arp.Broadcast)
+	_, mac = h.send(netIP("239.1.2.3"), nil)
+	if mac != (arp.MAC{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03}) {
+		t.Fatalf("multicast mapped to %v", mac)
+	}
+	if u, b := h.probes(); u+b != 0 {
+		t.Fatal("NOARP destinations were probed")
+	}
+}
+
+// TestCarrierDownFlushes: F15 flushes on carrier loss; arp_evict_nocarrier=0
+// keeps the entries on kernels that have the sysctl.
+func TestCarrierDownFlushes(t *testing.T) {
+	for _, c := range []struct {
+		profile string
+		evict   string
+		left    int
+	}{{"4.19", "", 2}, {"5.4", "", 1}, {"6.18", "1", 1}, {"6.18", "0", 2}} {
+		h := newHarness(t, c.profile)
+		if c.evict != "" {
+			if err := h.tb.SetConf("eth2", "arp_evict_nocarrier", c.evict); err != nil {
+				t.Fatal(err)
+			}
+		}
+		h.seed(ipF, macOld, Stale)
+		h.seed(ipOther, macNew, Permanent)
+		h.record(h.tb.CarrierDown(h.now, h.dev))
+		if h.tb.Len() != c.left {
+			t.Errorf("%s evict=%q: %d entries left, want %d", c.profile, c.evict, h.tb.Len(), c.left)
+		}
+	}
+}

@@ -47,6 +47,12 @@ func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock 
 		if e = t.create(now, dev, nexthop); e == nil {
 			return TxDropped, arp.MAC{}, r
 		}
+		// arp_constructor: multicast and broadcast destinations need no
+		// resolution; they start NOARP with the mapped address (§1.1).
+		if mac, ok := noARPAddr(dev, nexthop); ok {
+			t.setState(e, NoARP)
+			e.ha = mac
+		}
 	}
 	t.applyPendingConfirm(now, e, sock)
 	// Fast path: CONNECTED with a cached header; `used` is not touched.
@@ -176,6 +182,45 @@ func (t *Table) ConfirmNeighbour(now vtime.Jiffies, dev *Device, ip netip.Addr, 
 	r := t.begin()
 	if e := t.entries[key(dev, ip)]; e != nil {
 		t.confirm(now, e, RuleConfirmImmediate, from)
+	}
+	return r
+}
+
+// noARPAddr is arp_mc_map for the destinations that never need ARP: the
+// limited or a directed broadcast (ff:ff:ff:ff:ff:ff) and IPv4 multicast
+// (01:00:5e + the low 23 bits).
+func noARPAddr(dev *Device, ip netip.Addr) (arp.MAC, bool) {
+	if dev.isBroadcast(ip) {
+		return arp.Broadcast, true
+	}
+	if ip.IsMulticast() {
+		b := ip.As4()
+		return arp.MAC{0x01, 0x00, 0x5e, b[1] & 0x7f, b[2], b[3]}, true
+	}
+	return arp.MAC{}, false
+}
+
+// CarrierDown is the loss of carrier on dev: since 4.20 the device's
+// non-permanent entries are flushed, unless arp_evict_nocarrier=0 (5.16+)
+// (spec §7.3, F15).
+func (t *Table) CarrierDown(now vtime.Jiffies, dev *Device) *Result {
+	r := t.begin()
+	if !t.F.EvictOnCarrierDown {
+		return r
+	}
+	if t.F.EvictNoCarrierCtl && !(t.All.ARPEvictNoCarrier && dev.Conf.ARPEvictNoCarrier) {
+		return r // arp_evict_nocarrier combines as AND (spec §8.2)
+	}
+	var es []*Entry
+	for _, e := range t.entries {
+		if e.dev == dev && e.state != Permanent {
+			es = append(es, e)
+		}
+	}
+	sortEntries(es)
+	for _, e := range es {
+		t.decide(Decision{Rule: RuleCarrierFlush, Dev: dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha})
+		t.remove(e)
 	}
 	return r
 }
