@@ -102,10 +102,18 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 		}
 		hosts += fmt.Sprintf("%s(%s HZ=%d)", h.name, p.Name, h.clock.HZ)
 	}
-	w.emit(trace.Event{Kind: trace.KindHeader, Attrs: map[string]string{
+	attrs := map[string]string{
 		"source": "sim", "scenario": s.Name, "seed": strconv.FormatUint(opt.Seed, 10),
 		"hosts": hosts, "profile": res.Profiles[firstObserved(w)], "duration": vtime.Duration(s.Duration.D).String(),
-		"description": s.Description}})
+		"description": s.Description}
+	// Each device's randomised reachable_time at t=0 (what `ip ntable`
+	// shows), so that a replay of a --pcap can use the same value.
+	for _, h := range w.hosts {
+		for _, ifc := range h.ifs {
+			attrs["reachable_time_ms."+h.name+"."+ifc.dev.Name] = strconv.FormatInt(int64(ifc.dev.ReachableTime)*1000/int64(h.clock.HZ), 10)
+		}
+	}
+	w.emit(trace.Event{Kind: trace.KindHeader, Attrs: attrs})
 	if err := w.schedule(); err != nil {
 		return nil, err
 	}
