@@ -14,7 +14,7 @@ import (
 // confirm reachability. Before 4.11 the confirmation marks the subnet's
 // shared route and the next packet through it — the SYN retransmission to
 // F — confirms F; from 4.11 it stays on G's socket.
-func confirmCapture(t *testing.T) []byte {
+func confirmCapture(t testing.TB) []byte {
 	c := newCap(t, capture.Ethernet)
 	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))              // F: STALE→DELAY
 	c.tcp(t0+100*ms, macG, macHost, tcp(ipHost, ipG, 40001, 80, 5000, 7000, tcpACK, 100))    // 100 bytes to G

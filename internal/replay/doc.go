@@ -69,13 +69,15 @@
 //     has no usable entry for means the host had a packet for it that the
 //     capture cannot show (it was queued, spec §3), so replay first hands
 //     the model such a packet (Summary.InferredOutputs).
-//   - Dead MACs. A frame the host sends to MAC M is answered when any frame
-//     from M follows within one second. From the first unanswered send
-//     until the host stops sending to M for that IP (its entry changed), M
-//     is heard from again, or the capture ends, the entry "pointed at a MAC
-//     that stopped answering": a StaleSpan. A peer that never sends anything
-//     back (one-way UDP) also looks dead; its ARP replies to the host's
-//     probes end such a span.
+//   - Dead MACs. A frame the host sends to MAC M (its Ethernet destination,
+//     or where the model sent it when the capture has no destination
+//     address) is answered when any frame from M follows within one
+//     second. From the first unanswered send until the host sends to
+//     another MAC for that IP or the model moves the entry to another MAC
+//     (its lladdr changed), M is heard from again, or the capture ends, the
+//     entry "pointed at a MAC that stopped answering": a StaleSpan. A peer
+//     that never sends anything back (one-way UDP) also looks dead; its ARP
+//     replies to the host's probes end such a span.
 //
 // Records the capture reader skips and ARP payloads that do not decode are
 // counted by reason in Summary.Skipped and written as one note per reason at

@@ -26,31 +26,14 @@ func (r *replayer) handle(res *neigh.Result, at vtime.Jiffies, frame int, ns int
 		if d.MACChanged {
 			r.stale.modelChanged(d.IP, d.NewMAC, mono)
 		}
-		if d.Frame {
+		switch {
+		case d.Frame:
 			r.countFrame(d)
-			if !r.quiet {
-				r.emitARP(d, frame, ns)
-				if d.StateChanged() {
-					r.emitDecision(trace.KindState, d, frame, ns)
-				}
-			}
-			continue
-		}
-		switch d.Rule {
-		case neigh.RuleConfirmRoute, neigh.RuleConfirmSocket, neigh.RuleConfirmImmediate:
+		case d.Rule == neigh.RuleConfirmRoute || d.Rule == neigh.RuleConfirmSocket || d.Rule == neigh.RuleConfirmImmediate:
 			r.sum.ConfirmationsLanded++
-			if !r.quiet {
-				r.emitDecision(trace.KindConfirm, d, frame, ns)
-			}
-			continue
-		case neigh.RuleRerandomise, neigh.RuleTableFull:
-			if !r.quiet {
-				r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
-			}
-			continue
 		}
-		if d.StateChanged() && !r.quiet {
-			r.emitDecision(trace.KindState, d, frame, ns)
+		if !r.quiet {
+			r.emitDecision(d, frame, ns)
 		}
 	}
 	for i := range res.Actions {
@@ -59,6 +42,38 @@ func (r *replayer) handle(res *neigh.Result, at vtime.Jiffies, frame int, ns int
 		}
 	}
 }
+
+// emitDecision writes a decision in the common vocabulary
+// (neigh.Decision.Event), with what replay adds: the source, the record
+// number and ARP fields of a received frame, the §4.4 version letter, the
+// entry as it stands when a dropped frame did not touch it, and a
+// KindState line besides the KindARP one when a frame changed the entry.
+func (r *replayer) emitDecision(d *neigh.Decision, frame int, ns int64) {
+	ev, ok := d.Event(r.hostStr, seconds(ns), r.tickSeconds)
+	if !ok {
+		if d.Rule == neigh.RuleTableFull {
+			r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
+		}
+		return
+	}
+	ev.Source, ev.Rule, ev.Frame = "replay", r.section(d.Rule), frame
+	if ev.Kind != trace.KindARP {
+		r.emit(ev)
+		return
+	}
+	ev.ARP = arpFrame(&r.pkt, r.curDst, r.curHasDst, d.PktType.String())
+	if ev.State == "" {
+		r.stamps(&ev, d.IP)
+	}
+	r.emit(ev)
+	if d.StateChanged() {
+		ev.Kind, ev.Verdict, ev.ARP = trace.KindState, "", nil
+		r.emit(ev)
+	}
+}
+
+// tickSeconds is the capture time of tick j, in seconds.
+func (r *replayer) tickSeconds(j vtime.Jiffies) float64 { return seconds(r.capOf(j)) }
 
 // countFrame counts the verdict on the current received frame.
 func (r *replayer) countFrame(d *neigh.Decision) {
@@ -94,37 +109,6 @@ func (r *replayer) section(rule neigh.Rule) string {
 	return r.sec44
 }
 
-// locktimeUntil is when the locktime window opened at updated ends: the
-// first tick at which time_after(now, updated + locktime) holds.
-func (r *replayer) locktimeUntil(updated vtime.Jiffies) *float64 {
-	return trace.F64(seconds(r.capOf(updated + vtime.Jiffies(r.dev.Params.Locktime) + 1)))
-}
-
-// emitARP writes the KindARP line for a received frame's decision.
-func (r *replayer) emitARP(d *neigh.Decision, frame int, ns int64) {
-	ev := r.event(trace.KindARP, ns)
-	ev.IP = d.IP.String()
-	ev.Cause, ev.Rule, ev.Verdict, ev.Explanation, ev.Frame = d.Rule.Name(), r.section(d.Rule), d.Verdict, d.Explain(), frame
-	ev.ARP = arpFrame(&r.pkt, r.curDst, r.curHasDst, d.PktType.String())
-	ev.Jiffies = trace.U64(uint64(d.Now))
-	if d.Rule == neigh.RuleARPUpdate || d.Rule == neigh.RuleRequestForUs {
-		ev.OldState, ev.State = d.Old.String(), d.New.String()
-		if d.HadMAC {
-			ev.OldLLAddr = d.OldMAC.String()
-		}
-		if d.New.Valid() {
-			ev.LLAddr = d.NewMAC.String()
-		}
-		ev.Updated, ev.Confirmed = trace.U64(uint64(d.Updated)), trace.U64(uint64(d.Confirmed))
-		if d.UpdatedMoved {
-			ev.LocktimeUntil = r.locktimeUntil(d.Updated)
-		}
-	} else {
-		r.stamps(&ev, d.IP)
-	}
-	r.emit(ev)
-}
-
 // stamps fills an event with ip's entry as it stands (nothing when there
 // is none).
 func (r *replayer) stamps(ev *trace.Event, ip netip.Addr) {
@@ -137,33 +121,6 @@ func (r *replayer) stamps(ev *trace.Event, ip netip.Addr) {
 		ev.LLAddr = s.LLAddr.String()
 	}
 	ev.Updated, ev.Confirmed = trace.U64(uint64(s.Updated)), trace.U64(uint64(s.Confirmed))
-}
-
-// emitDecision writes a state change or a confirmation.
-func (r *replayer) emitDecision(kind trace.Kind, d *neigh.Decision, frame int, ns int64) {
-	ev := r.event(kind, ns)
-	ev.IP, ev.State = d.IP.String(), d.New.String()
-	if kind == trace.KindState {
-		ev.OldState = d.Old.String()
-		if d.Old.Valid() {
-			ev.OldLLAddr = d.OldMAC.String()
-		}
-	}
-	if d.New.Valid() {
-		ev.LLAddr = d.NewMAC.String()
-	}
-	ev.Cause, ev.Rule, ev.Explanation, ev.Frame, ev.Flow = d.Rule.Name(), r.section(d.Rule), d.Explain(), frame, d.Flow
-	ev.Jiffies = trace.U64(uint64(d.Now))
-	if d.Updated != 0 {
-		ev.Updated = trace.U64(uint64(d.Updated))
-	}
-	if d.Confirmed != 0 {
-		ev.Confirmed = trace.U64(uint64(d.Confirmed))
-	}
-	if d.UpdatedMoved {
-		ev.LocktimeUntil = r.locktimeUntil(d.Updated)
-	}
-	r.emit(ev)
 }
 
 func arpFrame(p *arp.Packet, dst arp.MAC, hasDst bool, pktType string) *trace.ARPFrame {

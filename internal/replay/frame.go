@@ -182,7 +182,7 @@ func (r *replayer) sentARP(f *capture.Frame) {
 		}
 	}
 	if o.unicast {
-		r.stale.send(p.TIP, o.mac, false, r.capAnchor)
+		r.stale.send(p.TIP, o.mac, r.capAnchor)
 	}
 	r.emitSent(f, "probe")
 	if r.match.observe(o) {
@@ -225,11 +225,13 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 	r.sum.Outputs++
 	v, mac, res := r.tbl.Output(r.now, r.dev, nh, sock, uint64(f.Index), ih.totalLen)
 	r.handle(res, r.now, f.Index, f.Time)
+	// Where the frame went: its destination MAC, or for captures without
+	// one (SLL), where the model sent it.
 	switch {
 	case f.HasEth:
-		r.stale.send(nh, f.Dst, false, r.capAnchor)
+		r.stale.send(nh, f.Dst, r.capAnchor)
 	case v == neigh.TxSent:
-		r.stale.send(nh, mac, true, r.capAnchor)
+		r.stale.send(nh, mac, r.capAnchor)
 	}
 }
 

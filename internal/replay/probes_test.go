@@ -14,7 +14,7 @@ import (
 // DELAY→PROBE at +5 s and sends unicast probes to macOld at +5, +6 and +7 s
 // (spec §2.2, §2.5). probes are the host's requests: offset from t0 in ms,
 // destination MAC. A frame from G at +9 s lets the model see the end.
-func probeCapture(t *testing.T, probes []sentProbe) []byte {
+func probeCapture(t testing.TB, probes []sentProbe) []byte {
 	c := newCap(t, capture.Ethernet)
 	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))
 	for _, p := range probes {

@@ -4,44 +4,24 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"net/netip"
+	"os"
 	"path/filepath"
 	"testing"
 
 	"arplab/internal/capture"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
-	"arplab/internal/wire/ether"
 )
 
 const sharedDir = "/work/shared/captures/tcpdump-tests"
 
-// guessHost returns an address that occurs in the capture as an ARP sender
-// or an IPv4 source, so that most shared captures replay rather than stop
-// at "host not found"; "10.0.0.1" when there is none.
+// guessHost returns a host found in the capture at path (guessHostIn).
 func guessHost(path string) string {
-	rd, err := capture.Open(path)
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return "10.0.0.1"
 	}
-	defer rd.Close()
-	var p arp.Packet
-	for {
-		f, err := rd.Next()
-		if err != nil {
-			return "10.0.0.1"
-		}
-		switch f.EtherType {
-		case ether.EtherTypeARP:
-			if p.Unmarshal(f.Payload) == nil && usableIP(p.SIP) {
-				return p.SIP.String()
-			}
-		case ether.EtherTypeIPv4:
-			if h, ok := parseIPv4(f.Payload); ok && usableIP(netip.AddrFrom4(h.src)) {
-				return netip.AddrFrom4(h.src).String()
-			}
-		}
-	}
+	return guessHostIn(data)
 }
 
 // TestSharedCaptures runs every tcpdump test capture through Replay, with

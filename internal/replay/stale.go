@@ -23,9 +23,8 @@ type StaleSpan struct {
 	// Sends is how many frames the host sent to MAC for IP in the span.
 	Sends int `json:"sends"`
 	// End says what ended it: "lladdr changed" (the host now sends to
-	// another MAC, or the model changed the entry when the capture has no
-	// destination addresses), "heard again" (a frame from MAC), or
-	// "capture ended".
+	// another MAC, or the model changed the entry), "heard again" (a frame
+	// from MAC), or "capture ended".
 	End string `json:"end"`
 	// Open is true when the capture ended with the span still open.
 	Open bool `json:"open"`
@@ -35,7 +34,6 @@ type StaleSpan struct {
 type ipTrack struct {
 	ip      netip.Addr
 	mac     arp.MAC
-	model   bool  // mac came from the model, not from the frame
 	pending bool  // a send awaits its answer window
 	at      int64 // time of the pending send
 	open    bool
@@ -70,7 +68,7 @@ func newStaleTracker() *staleTracker {
 }
 
 // send records that the host sent a frame for next hop ip to mac at now.
-func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, fromModel bool, now int64) {
+func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, now int64) {
 	t := s.ips[ip]
 	if t == nil {
 		t = &ipTrack{ip: ip}
@@ -87,7 +85,7 @@ func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, fromModel bool, now int6
 	if t.mac != mac && !containsTrack(m.ips, t) {
 		m.ips = append(m.ips, t)
 	}
-	t.mac, t.model = mac, fromModel
+	t.mac = mac
 	switch {
 	case t.open, t.pending:
 		t.sends++
@@ -120,12 +118,17 @@ func (s *staleTracker) heard(mac arp.MAC, now int64) {
 	}
 }
 
-// modelChanged records that the model moved ip's entry to mac: it ends a
-// span whose MAC came from the model.
+// modelChanged records that the model moved ip's entry to mac. The entry
+// no longer points at the old MAC, so an open span ends and a pending send
+// is no longer evidence; if the host keeps sending to the old MAC anyway,
+// the next send starts over (the capture then shows the model was wrong).
 func (s *staleTracker) modelChanged(ip netip.Addr, mac arp.MAC, now int64) {
-	if t := s.ips[ip]; t != nil && t.open && t.model && t.mac != mac {
-		s.end(t, now, "lladdr changed")
+	t := s.ips[ip]
+	if t == nil || t.mac == mac {
+		return
 	}
+	s.end(t, now, "lladdr changed")
+	t.pending = false
 }
 
 // check decides every pending send whose answer window ended before now.

@@ -16,9 +16,10 @@ func TestStaleSpans(t *testing.T) {
 	}
 	s := func(ms float64) float64 { return seconds(t0) + ms/1000 }
 	tests := []struct {
-		name  string
-		build func(c *capBuilder)
-		want  []StaleSpan
+		name    string
+		profile string // default rhel7.3
+		build   func(c *capBuilder)
+		want    []StaleSpan
 	}{
 		{
 			name: "the GARPs were ignored: SYN retransmissions keep going to the dead MAC",
@@ -53,6 +54,27 @@ func TestStaleSpans(t *testing.T) {
 			want: []StaleSpan{{IP: ipF, MAC: macOld.String(), From: s(0), To: s(3000), Seconds: 3, Sends: 2, End: "lladdr changed"}},
 		},
 		{
+			name:    "6.18 honours the GARP: the entry no longer points at the dead MAC",
+			profile: "6.18",
+			build: func(c *capBuilder) {
+				syn(c, 0, macOld)
+				c.arp(t0+100*ms, arp.Broadcast, macNew, garpReply(ipF, macNew))
+				c.arp(t0+4000*ms, arp.Broadcast, macG, request(macG, ipG, ipHost))
+			},
+		},
+		{
+			name:    "6.18 honours the GARP, but the capture shows the host still sending to the old MAC",
+			profile: "6.18",
+			build: func(c *capBuilder) {
+				syn(c, 0, macOld)
+				c.arp(t0+100*ms, arp.Broadcast, macNew, garpReply(ipF, macNew))
+				syn(c, 1000, macOld)
+				c.arp(t0+4000*ms, arp.Broadcast, macG, request(macG, ipG, ipHost))
+			},
+			want: []StaleSpan{{IP: ipF, MAC: macOld.String(), From: s(1000), To: s(4000), Seconds: 3, Sends: 1,
+				End: "capture ended", Open: true}},
+		},
+		{
 			name: "the old MAC spoke again",
 			build: func(c *capBuilder) {
 				syn(c, 0, macOld)
@@ -66,7 +88,11 @@ func TestStaleSpans(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := newCap(t, capture.Ethernet)
 			tt.build(c)
-			sum, _ := replayBytes(t, c.bytes(), Options{Host: "10.0.0.1", Profile: profile(t, "rhel7.3"),
+			prof := "rhel7.3"
+			if tt.profile != "" {
+				prof = tt.profile
+			}
+			sum, _ := replayBytes(t, c.bytes(), Options{Host: "10.0.0.1", Profile: profile(t, prof),
 				Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4"}})
 			if diff := cmp.Diff(tt.want, sum.Stale, cmpopts.EquateApprox(0, 1e-6), cmpopts.EquateComparable(ipF)); diff != "" {
 				t.Errorf("stale spans (-want +got):\n%s", diff)
