@@ -1,0 +1,374 @@
+package lab
+
+import (
+	"fmt"
+	"net/netip"
+	"time"
+
+	"arplab/internal/wire/arp"
+)
+
+// This file holds the record of a scenario run on the running kernel
+// (RunScenario): the inputs the observed hosts received, in CLOCK_MONOTONIC
+// nanoseconds, and what the kernel showed of its neighbour tables. A
+// LabRun is plain data so that a verifier can feed the same inputs to the
+// model long after the namespaces are gone.
+
+// RunOptions configures RunScenario.
+type RunOptions struct {
+	// Prefix names the lab's namespaces; "" means DefaultPrefix()+"-r<n>"
+	// with n counting runs in this process, so runs may overlap.
+	Prefix string
+	// NoTrace skips the tracefs oracle even where it is available; frame
+	// verdicts are then unknown and only netlink snapshots are compared.
+	NoTrace bool
+	// Calibration is how long each of the two jiffies calibration bursts
+	// (before and after the script) lasts; 0 means 12 ms, three ticks at
+	// HZ=250.
+	Calibration time.Duration
+	// PollPeriodic is how often /proc/net/stat/arp_cache is read to see
+	// when the table's periodic work ran; 0 means 20 ms, negative never.
+	PollPeriodic time.Duration
+	// Logf, if set, receives one line per step as the run goes.
+	Logf func(format string, args ...any)
+}
+
+// LabRun is everything one run recorded. Times are CLOCK_MONOTONIC
+// nanoseconds (MonoNs); EpochNs is the scenario's t = 0.
+type LabRun struct {
+	Scenario string
+	File     string
+	Release  string // uname -r
+	HZ       int
+	HZMethod string // how HZ was found (DetectHZ)
+	EpochNs  int64  // t = 0 of the script
+	EndNs    int64  // when the script's duration had passed
+	// Clock maps CLOCK_MONOTONIC to the kernel's jiffies, fitted from
+	// tracepoint stamps (a calibration burst before and after the script
+	// and every stamp the run itself produced).
+	Clock Clock
+
+	Hosts []RunHost
+	Table TableInfo // the ARP table's global settings at t = 0
+
+	// Frames are the ARP and IPv4 frames seen on the observed hosts'
+	// interfaces, both directions, in time order.
+	Frames []RunFrame
+	// Sends are the frames stations injected (GARPs, answers to foreign
+	// probes), with the time just before and just after sendto.
+	Sends     []RunSend
+	Admin     []RunAdmin
+	Sysctls   []RunSysctl
+	Moves     []RunMove
+	Flows     []RunFlow
+	Periodic  []RunPeriodic
+	Snapshots []RunSnapshot
+
+	// Trace holds the neigh:* tracepoint events of the observed hosts'
+	// interfaces (the oracle for ignored updates). TraceOK is false when
+	// tracefs could not be used; TraceNote says why.
+	Trace     []TraceEvent
+	TraceOK   bool
+	TraceNote string
+	TraceLost int
+
+	// Notes lists what the lab could not reproduce from the scenario
+	// (segment latency, entry ages, global sysctls, …).
+	Notes []string
+}
+
+// Seconds converts a CLOCK_MONOTONIC time to seconds since the epoch.
+func (r *LabRun) Seconds(ns int64) float64 { return float64(ns-r.EpochNs) / 1e9 }
+
+// Host returns the record of the host named name.
+func (r *LabRun) Host(name string) *RunHost {
+	for i := range r.Hosts {
+		if r.Hosts[i].Name == name {
+			return &r.Hosts[i]
+		}
+	}
+	return nil
+}
+
+// DevByIfName finds a host interface by its name in the lab.
+func (r *LabRun) DevByIfName(ifname string) (*RunHost, *RunDev) {
+	for i := range r.Hosts {
+		for j := range r.Hosts[i].Devs {
+			if r.Hosts[i].Devs[j].IfName == ifname {
+				return &r.Hosts[i], &r.Hosts[i].Devs[j]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// RunHost is a Linux host of the scenario: a namespace.
+type RunHost struct {
+	Name     string
+	NS       string
+	Observed bool
+	Devs     []RunDev
+	// ConfAll is conf/all as in force at t = 0.
+	ConfAll map[string]string
+}
+
+// Dev returns the interface the scenario calls name.
+func (h *RunHost) Dev(name string) *RunDev {
+	for i := range h.Devs {
+		if h.Devs[i].Name == name {
+			return &h.Devs[i]
+		}
+	}
+	return nil
+}
+
+// RunDev is one interface of a host.
+type RunDev struct {
+	Name   string // as the scenario calls it
+	IfName string // in the lab: unique per run, for the tracepoint filter
+	MAC    arp.MAC
+	Addrs  []netip.Prefix
+	// Params and Conf are neigh/<dev>/ and conf/<dev>/ as in force at
+	// t = 0 (Params read over netlink, exact to the jiffy).
+	Params NeighParams
+	Conf   map[string]string
+}
+
+// NeighParams is one parameter set as the kernel reports it over netlink
+// (`ip ntable`): times in milliseconds, converted from jiffies exactly.
+type NeighParams struct {
+	ReachableTime     time.Duration // the randomised value in force
+	BaseReachableTime time.Duration
+	RetransTime       time.Duration
+	GCStaleTime       time.Duration
+	DelayProbeTime    time.Duration
+	AnycastDelay      time.Duration
+	ProxyDelay        time.Duration
+	Locktime          time.Duration
+	IntervalProbeTime time.Duration
+	QueueLenBytes     int
+	AppProbes         int
+	UcastProbes       int
+	McastProbes       int
+	McastReprobes     int
+	ProxyQlen         int
+}
+
+// TableInfo is the ARP table's global part (`ip ntable show name arp_cache`):
+// it is shared by every namespace on the machine.
+type TableInfo struct {
+	Thresh1, Thresh2, Thresh3 int
+	Entries                   int           // entries of every namespace
+	LastFlushAgo, LastRandAgo time.Duration // at the time of reading
+	GCInterval                time.Duration
+	PeriodicRuns, ForcedRuns  uint64
+	// Default is the table's own parameter set (init_net's neigh/default):
+	// its base_reachable_time paces the periodic work.
+	Default NeighParams
+}
+
+// RunFrame is a frame seen on an observed host's interface.
+type RunFrame struct {
+	Host, Dev string // scenario names
+	AtNs      int64  // kernel timestamp (receive, or hand-off to the driver)
+	// Stamped is false when the kernel gave no timestamp and AtNs is the
+	// time the lab read the frame.
+	Stamped bool
+	Type    PacketType // PacketOutgoing for what the host sent
+	Data    []byte     // the frame from the Ethernet header (IPv4 frames cut after 96 bytes)
+	Len     int        // the frame's full length
+}
+
+// RunSend is a frame a station injected.
+type RunSend struct {
+	Station  string
+	Event    int // index of the script event (-1: an answer to a foreign probe)
+	Frame    int // index within the event's schedule
+	Cause    string
+	BeforeNs int64
+	AfterNs  int64
+	Data     []byte
+	Err      string
+}
+
+// RunAdmin is an `ip neigh` command run on a host.
+type RunAdmin struct {
+	Host     string
+	Cmd      string // as the scenario wrote it (or built for neighbours/entries)
+	Event    int    // script index; -1 for the host's initial neighbours and entries
+	BeforeNs int64
+	AfterNs  int64
+	Err      string
+}
+
+// RunSysctl is a sysctl written on a host, with the parameters read back.
+type RunSysctl struct {
+	Host     string
+	Key      string // as the scenario wrote it
+	Path     string // what was written in the lab
+	Value    string
+	Event    int // script index; -1 for the host's sysctls at set-up
+	BeforeNs int64
+	AfterNs  int64
+	Err      string
+	// Params and Conf per interface (scenario name) after the write.
+	Params  map[string]NeighParams
+	Conf    map[string]map[string]string
+	ConfAll map[string]string
+}
+
+// RunMove is a floating IP moved between stations.
+type RunMove struct {
+	IP       netip.Addr
+	From, To string
+	BeforeNs int64
+	AfterNs  int64
+	Err      string
+}
+
+// RunFlow is a real TCP or UDP flow from a host.
+type RunFlow struct {
+	Name      string
+	Kind      string
+	From      string
+	To        netip.Addr
+	Confirm   bool
+	LocalPort int // the client's port (0 until known)
+	PeerPort  int
+	StartNs   int64
+	// ConnectedNs is when connect returned (TCP; 0 if never).
+	ConnectedNs int64
+	EndNs       int64
+	Sent        int
+	Answered    int
+	OK          bool
+	Err         string
+}
+
+// RunPeriodic is one observed run of the table's periodic work
+// (neigh_periodic_work): the counter moved between two polls.
+type RunPeriodic struct {
+	AfterNs, BeforeNs int64 // it ran in (AfterNs, BeforeNs]
+	Table             TableInfo
+	// Params per observed host and interface afterwards (the work
+	// re-randomises reachable_time every 300 s).
+	Params map[string]map[string]NeighParams
+	// HostEntries is how many entries each observed host had then.
+	HostEntries map[string]int
+}
+
+// RunSnapshot is a host's neighbour table read at a step or a check.
+type RunSnapshot struct {
+	Host     string
+	Reason   string // "check 2", "step 4 (garp)", "end"
+	Check    int    // index into Scenario.Checks, -1 if none
+	Event    int    // index into Scenario.Script, -1 if none
+	BeforeNs int64
+	AfterNs  int64
+	Entries  []Neigh // Dev is the scenario's interface name
+	Err      string
+}
+
+// Clock converts CLOCK_MONOTONIC nanoseconds to the kernel's jiffies. The
+// jiffies counter advances every TICK_NSEC nanoseconds on a fixed grid;
+// RefNs is where the grid puts the start of tick RefJ.
+type Clock struct {
+	HZ    int
+	RefJ  uint64
+	RefNs int64
+	// Lo and Hi bound RefNs (the fit's uncertainty); Spread > 0 means the
+	// samples disagreed by that much (late tick interrupts).
+	Lo, Hi  int64
+	Spread  int64
+	Samples int
+	// Misfits counts run stamps the fitted clock puts in another jiffy
+	// than the kernel did.
+	Misfits int
+}
+
+// Uncertainty is how far the true grid may be from RefNs.
+func (c Clock) Uncertainty() time.Duration {
+	if c.Spread > 0 {
+		return time.Duration(c.Spread)
+	}
+	return time.Duration(c.Hi-c.Lo) / 2
+}
+
+// TickNs is the length of one jiffy: TICK_NSEC.
+func (c Clock) TickNs() int64 {
+	if c.HZ <= 0 {
+		return 0
+	}
+	return (1e9 + int64(c.HZ)/2) / int64(c.HZ)
+}
+
+// Jiffies returns the jiffies value at ns.
+func (c Clock) Jiffies(ns int64) uint64 {
+	t := c.TickNs()
+	d := ns - c.RefNs
+	q := d / t
+	if d%t != 0 && d < 0 {
+		q--
+	}
+	return c.RefJ + uint64(q)
+}
+
+// StartNs returns when jiffy j begins.
+func (c Clock) StartNs(j uint64) int64 { return c.RefNs + int64(j-c.RefJ)*c.TickNs() }
+
+// Edge returns how far ns is from the nearest jiffy boundary.
+func (c Clock) Edge(ns int64) time.Duration {
+	t := c.TickNs()
+	off := (ns - c.RefNs) % t
+	if off < 0 {
+		off += t
+	}
+	return time.Duration(min(off, t-off))
+}
+
+// ClockSample is a moment at which the kernel read jiffies: a tracepoint
+// whose `updated` stamp was just set.
+type ClockSample struct {
+	Ns int64
+	J  uint64
+}
+
+// FitClock fits the jiffies grid to samples. Each sample was taken no
+// earlier than the start of its jiffy and less than a tick after it, so
+// the start of RefJ lies in (x − tick, x] for x = ns − (J − RefJ)·tick; the
+// fit takes the middle of the intersection, or, if late ticks make the
+// samples disagree, the earliest offset seen.
+func FitClock(hz int, samples []ClockSample) (Clock, error) {
+	c := Clock{HZ: hz}
+	if len(samples) == 0 {
+		return c, fmt.Errorf("lab: no jiffies samples to fit the clock")
+	}
+	if hz <= 0 {
+		return c, fmt.Errorf("lab: HZ %d", hz)
+	}
+	t := c.TickNs()
+	c.RefJ = samples[0].J
+	var lo, hi int64
+	for i, s := range samples {
+		x := s.Ns - int64(s.J-c.RefJ)*t
+		if i == 0 || x-t > lo {
+			lo = x - t
+		}
+		if i == 0 || x < hi {
+			hi = x
+		}
+	}
+	c.Lo, c.Hi, c.Samples = lo, hi, len(samples)
+	if lo < hi {
+		c.RefNs = lo + (hi-lo)/2
+	} else {
+		c.Spread = lo - hi
+		c.RefNs = hi
+	}
+	for _, s := range samples {
+		if c.Jiffies(s.Ns) != s.J {
+			c.Misfits++
+		}
+	}
+	return c, nil
+}

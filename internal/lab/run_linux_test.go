@@ -1,0 +1,67 @@
+package lab
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"arplab/internal/scenario"
+	"arplab/internal/trace"
+)
+
+const smokeScenario = `
+name: smoke
+duration: 2s
+segments: [{name: lan}]
+hosts:
+  - name: obs
+    interfaces: [{name: eth0, segment: lan, mac: "02:00:00:00:01:01", addrs: [10.1.0.1/24]}]
+stations:
+  - {name: new, segment: lan, mac: "02:00:00:00:01:bb", ips: [10.1.0.2]}
+script:
+  - {at: 0.5s, neigh: {host: obs, cmd: "replace 10.1.0.100 lladdr 02:00:00:00:01:aa nud reachable dev eth0"}}
+  - {at: 0.8s, garp: {from: new, ip: 10.1.0.100, preset: arping-U, count: 1}}
+  - {at: 1s, flow: {name: f, kind: tcp, from: obs, to: 10.1.0.2, interval: 200ms}}
+checks:
+  - {at: 1.5s, host: obs, ip: 10.1.0.100, state: STALE, lladdr: "02:00:00:00:01:bb"}
+`
+
+func TestRunScenarioSmoke(t *testing.T) {
+	needRoot(t)
+	s, err := scenario.Parse([]byte(smokeScenario), "smoke.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec trace.Recorder
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	run, err := RunScenario(ctx, s, RunOptions{Logf: t.Logf}, &rec)
+	if errors.Is(err, ErrNotPermitted) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("clock %+v notes %v", run.Clock, run.Notes)
+	t.Logf("frames %d sends %d admin %d trace %d snapshots %d periodic %d", len(run.Frames), len(run.Sends), len(run.Admin), len(run.Trace), len(run.Snapshots), len(run.Periodic))
+	for _, h := range run.Hosts {
+		for _, d := range h.Devs {
+			t.Logf("%s %s %+v conf %v", h.Name, d.Name, d.Params, d.Conf)
+		}
+	}
+	for _, v := range run.Verdicts() {
+		f := run.Frames[v.Frame]
+		p, _, _ := FrameARP(f.Data)
+		t.Logf("frame %d %.4f %v %v %v -> %s (J %d exact %v)", v.Frame, run.Seconds(f.AtNs), f.Type, p.Op, p.SIP, v.Verdict, v.J, v.ExactJ)
+	}
+	for _, sn := range run.Snapshots {
+		t.Logf("snapshot %s %.4f: %v", sn.Reason, run.Seconds(sn.BeforeNs), sn.Entries)
+	}
+	for _, ev := range rec.Events {
+		t.Logf("%+v", ev)
+	}
+	if len(labNamespaces(t, DefaultPrefix())) != 0 {
+		t.Errorf("namespaces left: %v", labNamespaces(t, DefaultPrefix()))
+	}
+}

@@ -1,0 +1,430 @@
+package lab
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"sort"
+	"strconv"
+	"strings"
+
+	"arplab/internal/trace"
+	"arplab/internal/wire/arp"
+)
+
+// This file reads a LabRun the way the kernel lived it: which tracepoint
+// events belong to which received frame, what the kernel's verdict on each
+// frame was, where the kernel stamped jiffies, and the kernel's side of
+// the trace.
+
+// FrameARP decodes an ARP frame: the packet and the Ethernet destination.
+func FrameARP(data []byte) (arp.Packet, arp.MAC, bool) {
+	var p arp.Packet
+	var dst arp.MAC
+	if len(data) < 14+arp.Len || binary.BigEndian.Uint16(data[12:]) != 0x0806 {
+		return p, dst, false
+	}
+	copy(dst[:], data[:6])
+	if p.Unmarshal(data[14:]) != nil {
+		return p, dst, false
+	}
+	return p, dst, true
+}
+
+// FrameVerdict is the kernel's handling of one ARP frame an observed host
+// received, read from the neigh:* tracepoints.
+type FrameVerdict struct {
+	Frame int // index into LabRun.Frames
+	// Verdict is trace.Honoured, Ignored, Created or Dropped; "" when
+	// there was no tracer.
+	Verdict string
+	// Update is the neigh_update the frame caused (nil: none) and Done
+	// its neigh_update_done, which shows the entry afterwards.
+	Update, Done *TraceEvent
+	Created      bool
+	// J is the jiffies value at which the kernel processed the frame when
+	// it stamped `updated` (ExactJ); otherwise 0.
+	J      uint64
+	ExactJ bool
+}
+
+// Before returns the entry's state and address before the frame.
+func (v FrameVerdict) Before() (uint16, arp.MAC) {
+	if v.Update == nil {
+		return 0, arp.MAC{}
+	}
+	return v.Update.NUD, v.Update.LLAddr
+}
+
+// After returns the entry's state and address after the frame.
+func (v FrameVerdict) After() (uint16, arp.MAC, bool) {
+	if v.Done == nil {
+		return 0, arp.MAC{}, false
+	}
+	return v.Done.NUD, v.Done.LLAddr, true
+}
+
+const validNUD = NUDReachable | NUDStale | NUDDelay | NUDProbe | NUDPermanent | NUDNoARP
+
+// changed reports whether an update changed the entry's state or address.
+func changed(pre, done *TraceEvent) bool {
+	if pre.NUD != done.NUD {
+		return true
+	}
+	return done.NUD&validNUD != 0 && pre.LLAddr != done.LLAddr
+}
+
+// devEvents returns the indexes of r.Trace on ifname, in order.
+func (r *LabRun) devEvents(ifname string) []int {
+	var out []int
+	for i := range r.Trace {
+		if r.Trace[i].Dev == ifname {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+// Verdicts matches every ARP frame the observed hosts received with the
+// tracepoint events it caused. A frame caused the first unclaimed
+// non-admin neigh_update for its sender IP asking for its sender MAC, at
+// or after its receive timestamp and before the next frame with the same
+// sender IP and MAC; no such event means arp_process never reached
+// neigh_update (dropped).
+func (r *LabRun) Verdicts() []FrameVerdict {
+	var out []FrameVerdict
+	for hi := range r.Hosts {
+		h := &r.Hosts[hi]
+		if !h.Observed {
+			continue
+		}
+		for di := range h.Devs {
+			d := &h.Devs[di]
+			out = append(out, r.devVerdicts(h.Name, d)...)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Frame < out[j].Frame })
+	return out
+}
+
+func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
+	evs := r.devEvents(d.IfName)
+	claimed := map[int]bool{}
+	type rx struct {
+		i   int
+		pkt arp.Packet
+	}
+	var frames []rx
+	for i := range r.Frames {
+		f := &r.Frames[i]
+		if f.Host != host || f.Dev != d.Name || f.Type == PacketOutgoing {
+			continue
+		}
+		if p, _, ok := FrameARP(f.Data); ok {
+			frames = append(frames, rx{i, p})
+		}
+	}
+	var out []FrameVerdict
+	for k, fr := range frames {
+		f := &r.Frames[fr.i]
+		v := FrameVerdict{Frame: fr.i}
+		if !r.TraceOK {
+			out = append(out, v)
+			continue
+		}
+		v.Verdict = trace.Dropped
+		if f.Type == PacketOtherHost || fr.pkt.SIP.IsUnspecified() {
+			out = append(out, v) // arp_rcv drops it / DAD updates nothing
+			continue
+		}
+		limit := int64(1 << 62)
+		for _, nx := range frames[k+1:] {
+			if nx.pkt.SIP == fr.pkt.SIP && nx.pkt.SHA == fr.pkt.SHA {
+				limit = r.Frames[nx.i].AtNs
+				break
+			}
+		}
+		lo, hi := f.AtNs-int64(2e6), min(f.AtNs+int64(100e6), limit)
+		for n, ei := range evs {
+			e := &r.Trace[ei]
+			if claimed[ei] || e.Event != "neigh_update" || e.UpdateFlags&UpdateAdmin != 0 ||
+				e.IP != fr.pkt.SIP || e.NewLLAddr != fr.pkt.SHA || e.TimestampNs < lo || e.TimestampNs >= hi {
+				continue
+			}
+			claimed[ei] = true
+			v.Update = e
+			for _, di := range evs[n+1:] {
+				if de := &r.Trace[di]; de.Event == "neigh_update_done" && de.IP == e.IP {
+					v.Done = de
+					break
+				}
+			}
+			for _, ci := range evs[:n] {
+				c := &r.Trace[ci]
+				if c.Event == "neigh_create" && c.Created && c.IP == e.IP && c.TimestampNs >= lo && c.TimestampNs <= e.TimestampNs {
+					v.Created = true
+				}
+			}
+			break
+		}
+		if v.Update != nil {
+			switch {
+			case v.Created:
+				v.Verdict = trace.Created
+			case v.Done != nil && changed(v.Update, v.Done):
+				v.Verdict = trace.Honoured
+			default:
+				v.Verdict = trace.Ignored
+			}
+			// 4.12+ stamps `updated` on every effective update
+			// (77d7123342dc), so a change carries the jiffies of the frame.
+			if v.Done != nil && changed(v.Update, v.Done) {
+				v.J, v.ExactJ = v.Done.Updated, true
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// Stamp is a moment the kernel set an entry's `updated` to the jiffies of
+// that moment, seen in a tracepoint that reports the entry afterwards.
+type Stamp struct {
+	Event *TraceEvent
+	J     uint64
+}
+
+// Stamps lists the events that set `updated` to the jiffies of their
+// moment: a neigh_update_done after an effective update (4.12+ stamps only
+// those), and a neigh_timer_handler or neigh_event_send_done that changed
+// the entry's state (every state change in the timer and on output stamps
+// it, spec §2.5).
+func (r *LabRun) Stamps() []Stamp {
+	type key struct {
+		dev string
+		ip  netip.Addr
+	}
+	last := map[key]*TraceEvent{}
+	var out []Stamp
+	for i := range r.Trace {
+		e := &r.Trace[i]
+		k := key{e.Dev, e.IP}
+		switch e.Event {
+		case "neigh_update":
+			last[k] = e
+		case "neigh_update_done", "neigh_timer_handler", "neigh_event_send_done", "neigh_event_send_dead":
+			if prev, ok := last[k]; ok && prev.NUD != e.NUD {
+				out = append(out, Stamp{Event: e, J: e.Updated})
+			} else if ok && e.Event == "neigh_update_done" && changed(prev, e) {
+				out = append(out, Stamp{Event: e, J: e.Updated})
+			}
+			last[k] = e
+		case "neigh_cleanup_and_release":
+			delete(last, k)
+		}
+	}
+	return out
+}
+
+// StampSamples returns Stamps as clock samples.
+func (r *LabRun) StampSamples() []ClockSample {
+	var out []ClockSample
+	for _, s := range r.Stamps() {
+		out = append(out, ClockSample{Ns: s.Event.TimestampNs, J: s.J})
+	}
+	return out
+}
+
+// Events returns the run's kernel-side trace in the vocabulary every
+// producer writes (internal/trace), Source "kernel": a header, the
+// stations' sends, moves and flows, every ARP frame the observed hosts
+// received with the kernel's verdict, the probes they sent, state changes
+// seen in the tracepoints, and the checks with the tables read.
+func (r *LabRun) Events() []trace.Event {
+	src := "kernel"
+	var evs []trace.Event
+	hdr := trace.Event{Time: 0, Kind: trace.KindHeader, Source: src, Attrs: map[string]string{
+		"scenario": r.Scenario, "release": r.Release, "hz": strconv.Itoa(r.HZ), "hz_method": r.HZMethod,
+		"producer": "lab", "clock_samples": strconv.Itoa(r.Clock.Samples),
+	}}
+	var hosts []string
+	for _, h := range r.Hosts {
+		if h.Observed {
+			hosts = append(hosts, h.Name)
+		}
+	}
+	hdr.Attrs["hosts"] = strings.Join(hosts, ",")
+	if !r.TraceOK {
+		hdr.Attrs["tracepoints"] = "off: " + r.TraceNote
+	}
+	evs = append(evs, hdr)
+	for _, s := range r.Sends {
+		p, dst, ok := FrameARP(s.Data)
+		if !ok {
+			continue
+		}
+		evs = append(evs, trace.Event{Time: r.Seconds(s.BeforeNs), Kind: trace.KindSend, Source: src, Host: s.Station,
+			IP: p.SIP.String(), LLAddr: p.SHA.String(), Cause: s.Cause, ARP: arpFields(p, dst, ""),
+			Explanation: fmt.Sprintf("%s sends %v for %v (tha %v) to %v", s.Station, p.Op, p.SIP, p.THA, dst)})
+	}
+	for _, m := range r.Moves {
+		ev := trace.Event{Time: r.Seconds(m.BeforeNs), Kind: trace.KindMove, Source: src, Host: m.To, IP: m.IP.String(),
+			Explanation: fmt.Sprintf("%v moves from %s to %s", m.IP, orNone(m.From), m.To)}
+		if m.Err != "" {
+			ev.Explanation += ": " + m.Err
+		}
+		evs = append(evs, ev)
+	}
+	for _, f := range r.Flows {
+		ev := trace.Event{Time: r.Seconds(f.StartNs), Kind: trace.KindFlow, Source: src, Host: f.From, IP: f.To.String(),
+			Flow: f.Name, Cause: "start", Explanation: fmt.Sprintf("%s flow %s to %v starts", f.Kind, f.Name, f.To)}
+		evs = append(evs, ev)
+		end := trace.Event{Time: r.Seconds(max(f.EndNs, f.StartNs)), Kind: trace.KindFlow, Source: src, Host: f.From, IP: f.To.String(),
+			Flow: f.Name, OK: trace.Bool(f.OK), Cause: "end",
+			Explanation: fmt.Sprintf("%s flow %s: %d sent, %d answered", f.Kind, f.Name, f.Sent, f.Answered)}
+		if f.Err != "" {
+			end.Explanation += "; " + f.Err
+		}
+		evs = append(evs, end)
+	}
+	for _, v := range r.Verdicts() {
+		f := &r.Frames[v.Frame]
+		p, dst, _ := FrameARP(f.Data)
+		ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindARP, Source: src, Host: f.Host, Dev: f.Dev,
+			IP: p.SIP.String(), Frame: v.Frame + 1, ARP: arpFields(p, dst, f.Type.String()), Verdict: v.Verdict}
+		if ev.Verdict == "" {
+			ev.Verdict = trace.Dropped
+			ev.Explanation = "verdict unknown (no tracepoints)"
+		}
+		if v.Update != nil {
+			ev.OldState, ev.OldLLAddr = StateString(v.Update.NUD), llString(v.Update.NUD, v.Update.LLAddr)
+			ev.Explanation = fmt.Sprintf("kernel: neigh_update %s→ %v %s, update_flags %02x", v.Update.State, fr(v.Update.NewLLAddr), v.Update.NewState, v.Update.UpdateFlags)
+			if v.Done != nil {
+				ev.State, ev.LLAddr = StateString(v.Done.NUD), llString(v.Done.NUD, v.Done.LLAddr)
+				ev.Updated = trace.U64(v.Done.Updated)
+				ev.Confirmed = trace.U64(v.Done.Confirmed)
+			}
+		} else if v.Verdict == trace.Dropped {
+			ev.Explanation = "kernel: no neigh_update (arp_rcv/arp_process did not reach the table update)"
+		}
+		if v.ExactJ {
+			ev.Jiffies = trace.U64(v.J)
+		}
+		evs = append(evs, ev)
+	}
+	for i := range r.Frames {
+		f := &r.Frames[i]
+		if f.Type != PacketOutgoing {
+			continue
+		}
+		p, dst, ok := FrameARP(f.Data)
+		if !ok || p.Op != arp.OpRequest {
+			continue
+		}
+		kind := "broadcast"
+		if !dst.IsBroadcast() {
+			kind = "unicast"
+		}
+		evs = append(evs, trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindProbe, Source: src, Host: f.Host, Dev: f.Dev,
+			IP: p.TIP.String(), Frame: i + 1, ARP: arpFields(p, dst, f.Type.String()), Cause: kind,
+			Explanation: fmt.Sprintf("%s sends a %s request for %v", f.Host, kind, p.TIP)})
+	}
+	evs = append(evs, r.stateEvents()...)
+	for _, sn := range r.Snapshots {
+		if sn.Check < 0 {
+			continue
+		}
+		var parts []string
+		for _, n := range sn.Entries {
+			parts = append(parts, fmt.Sprintf("%v %s %s", n.IP, llString(n.NUD, n.LLAddr), n.State))
+		}
+		evs = append(evs, trace.Event{Time: r.Seconds(sn.BeforeNs), Kind: trace.KindCheck, Source: src, Host: sn.Host,
+			Cause: sn.Reason, Explanation: "table: " + strings.Join(parts, "; ")})
+	}
+	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time < evs[j].Time })
+	return evs
+}
+
+// stateEvents turns tracepoint events that changed an entry into
+// KindState events.
+func (r *LabRun) stateEvents() []trace.Event {
+	type key struct {
+		dev string
+		ip  netip.Addr
+	}
+	type ent struct {
+		nud uint16
+		ll  arp.MAC
+	}
+	last := map[key]ent{}
+	var out []trace.Event
+	for i := range r.Trace {
+		e := &r.Trace[i]
+		h, d := r.DevByIfName(e.Dev)
+		if h == nil {
+			continue
+		}
+		k := key{e.Dev, e.IP}
+		cause := ""
+		switch e.Event {
+		case "neigh_update":
+			if _, ok := last[k]; !ok {
+				last[k] = ent{e.NUD, e.LLAddr}
+			}
+			continue
+		case "neigh_update_done":
+			cause = "update"
+		case "neigh_timer_handler":
+			cause = "timer"
+		case "neigh_event_send_done", "neigh_event_send_dead":
+			cause = "output"
+		case "neigh_cleanup_and_release":
+			prev, ok := last[k]
+			delete(last, k)
+			if ok {
+				out = append(out, trace.Event{Time: r.Seconds(e.TimestampNs), Kind: trace.KindState, Source: "kernel",
+					Host: h.Name, Dev: d.Name, IP: e.IP.String(), OldState: StateString(prev.nud), State: "NONE", Cause: "removed",
+					Explanation: "kernel: entry released (deleted or garbage-collected)"})
+			}
+			continue
+		default:
+			continue
+		}
+		now := ent{e.NUD, e.LLAddr}
+		prev, ok := last[k]
+		last[k] = now
+		if ok && prev.nud == now.nud && (now.nud&validNUD == 0 || prev.ll == now.ll) {
+			continue
+		}
+		ev := trace.Event{Time: r.Seconds(e.TimestampNs), Kind: trace.KindState, Source: "kernel", Host: h.Name, Dev: d.Name,
+			IP: e.IP.String(), State: StateString(e.NUD), LLAddr: llString(e.NUD, e.LLAddr), Cause: cause,
+			Updated: trace.U64(e.Updated), Confirmed: trace.U64(e.Confirmed),
+			Explanation: fmt.Sprintf("kernel: %s", e.Event)}
+		if ok {
+			ev.OldState, ev.OldLLAddr = StateString(prev.nud), llString(prev.nud, prev.ll)
+		}
+		out = append(out, ev)
+	}
+	return out
+}
+
+func arpFields(p arp.Packet, dst arp.MAC, pkt string) *trace.ARPFrame {
+	return &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
+		TIP: p.TIP.String(), EthDst: dst.String(), PktType: pkt, GARP: p.SIP == p.TIP}
+}
+
+func llString(nud uint16, m arp.MAC) string {
+	if nud&validNUD == 0 {
+		return ""
+	}
+	return m.String()
+}
+
+func fr(m arp.MAC) string { return m.String() }
+
+func orNone(s string) string {
+	if s == "" {
+		return "nobody"
+	}
+	return s
+}
