@@ -338,10 +338,17 @@ func (g *GARP) PresetName() string { return g.presetName() }
 
 // Options converts the event's knobs for garp.Schedule.
 func (g *GARP) Options() garp.Options {
-	o := garp.Options{Count: g.Count, Interval: g.Interval.D, Mode: g.Mode}
+	o := garp.Options{Count: g.Count, Interval: g.Interval.D, Mode: g.Mode, Deadline: g.Deadline.D,
+		StartupLatency: g.StartupLatency.D, ArpingLinger: g.ArpingLinger.D,
+		MasterRepeat: g.MasterRepeat, MasterDelay: g.MasterDelay.D, MasterRefresh: g.MasterRefresh.D,
+		MasterRefreshRepeat: g.MasterRefreshRepeat, GARPInterval: g.GARPInterval.D}
 	if g.THA != nil {
 		m := g.THA.MAC
 		o.THA = &m
+	}
+	if g.EthDst != nil {
+		m := g.EthDst.MAC
+		o.EthDst = &m
 	}
 	return o
 }

@@ -148,6 +148,18 @@ type GARP struct {
 	Interval Duration `yaml:"interval"`
 	Mode     string   `yaml:"mode"`
 	THA      *MAC     `yaml:"tha"`
+	EthDst   *MAC     `yaml:"eth_dst"`  // custom: unicast announcement to one gateway
+	Deadline Duration `yaml:"deadline"` // arping -w
+	// Neutron: the gap between one arping process and the next, and how
+	// long an `arping -c 1` lingers before exiting (iputils 2019–2024).
+	StartupLatency Duration `yaml:"startup_latency"`
+	ArpingLinger   Duration `yaml:"arping_linger"`
+	// keepalived knobs (keepalived.conf(5)).
+	MasterRepeat        int      `yaml:"garp_master_repeat"`
+	MasterDelay         Duration `yaml:"garp_master_delay"`
+	MasterRefresh       Duration `yaml:"garp_master_refresh"`
+	MasterRefreshRepeat int      `yaml:"garp_master_refresh_repeat"`
+	GARPInterval        Duration `yaml:"garp_interval"`
 	// Jitter is the sender's per-frame scheduling latency, uniform in
 	// [0, jitter) (default 50µs: a user-space sender is never exact).
 	Jitter Duration `yaml:"jitter"`
