@@ -262,7 +262,9 @@ func mattered(evs []trace.Event, res *sim.Result) []trace.Event {
 		case trace.KindHeader, trace.KindVerdict, trace.KindMove, trace.KindCheck, trace.KindNote:
 			out = append(out, ev)
 		case trace.KindFlow:
-			if ips[ev.IP] {
+			// every lost segment is on the flow's lane already; the list
+			// keeps the flow's milestones
+			if ips[ev.IP] && ev.Cause != "lost" {
 				out = append(out, ev)
 			}
 		default:
