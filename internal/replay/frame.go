@@ -97,8 +97,8 @@ func (r *replayer) receiveARP(f *capture.Frame, pt neigh.PktType) {
 	r.sum.Received++
 	// Remember who has which MAC, to recognise gateways by MAC later.
 	if p.SIP != r.host.ip && r.host.prefix.Contains(p.SIP) && !p.SHA.IsMulticast() {
-		if ip, ok := r.macIP[p.SHA]; !ok || ip != p.SIP {
-			r.macIP[p.SHA] = p.SIP
+		if k := macKey(p.SHA); r.macIP[k] != p.SIP {
+			r.macIP[k] = p.SIP
 		}
 	}
 	r.curDst, r.curHasDst = f.Dst, f.HasEth
@@ -204,7 +204,7 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 	if !r.host.prefix.Contains(dst) {
 		gw, ok := netip.Addr{}, false
 		if f.HasEth {
-			gw, ok = r.macIP[f.Dst]
+			gw, ok = r.macIP[macKey(f.Dst)]
 		}
 		if !ok {
 			r.sum.Unrouted++

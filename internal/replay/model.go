@@ -60,7 +60,7 @@ type replayer struct {
 	// have one each (spec §6.1).
 	subnet   neigh.Route
 	gwRoutes map[netip.Addr]*neigh.Route
-	macIP    map[arp.MAC]netip.Addr
+	macIP    map[uint64]netip.Addr // by macKey: who has which MAC, from ARP frames
 	everHad  map[netip.Addr]bool
 
 	match    matcher
@@ -116,7 +116,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		return nil, fmt.Errorf("replay: neighbour parameters: %w", err)
 	}
 	r := &replayer{opt: opt, name: name, spec: spec, sink: sink, tbl: tbl, dev: dev, hz: int64(tbl.HZ),
-		flows: map[flowKey]*flow{}, gwRoutes: map[netip.Addr]*neigh.Route{}, macIP: map[arp.MAC]netip.Addr{},
+		flows: map[flowKey]*flow{}, gwRoutes: map[netip.Addr]*neigh.Route{}, macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	r.subnet.Name = "subnet"
 	switch sink.(type) {

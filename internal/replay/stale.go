@@ -56,7 +56,7 @@ type check struct {
 // so the per-frame cost for everything else is one map lookup.
 type staleTracker struct {
 	ips   map[netip.Addr]*ipTrack
-	macs  map[arp.MAC]*macTrack
+	macs  map[uint64]*macTrack // by macKey
 	queue []check
 	spans []StaleSpan
 	// opened and closed report span changes to the replayer.
@@ -64,7 +64,7 @@ type staleTracker struct {
 }
 
 func newStaleTracker() *staleTracker {
-	return &staleTracker{ips: map[netip.Addr]*ipTrack{}, macs: map[arp.MAC]*macTrack{}}
+	return &staleTracker{ips: map[netip.Addr]*ipTrack{}, macs: map[uint64]*macTrack{}}
 }
 
 // send records that the host sent a frame for next hop ip to mac at now.
@@ -77,10 +77,10 @@ func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, now int64) {
 		s.end(t, now, "lladdr changed")
 		t.pending = false
 	}
-	m := s.macs[mac]
+	m := s.macs[macKey(mac)]
 	if m == nil {
 		m = &macTrack{heard: -1}
-		s.macs[mac] = m
+		s.macs[macKey(mac)] = m
 	}
 	if t.mac != mac && !containsTrack(m.ips, t) {
 		m.ips = append(m.ips, t)
@@ -106,7 +106,7 @@ func containsTrack(ts []*ipTrack, t *ipTrack) bool {
 
 // heard records a frame from mac at now.
 func (s *staleTracker) heard(mac arp.MAC, now int64) {
-	m := s.macs[mac]
+	m := s.macs[macKey(mac)]
 	if m == nil {
 		return
 	}
@@ -146,7 +146,7 @@ func (s *staleTracker) check(now int64) {
 			continue // superseded by a MAC change
 		}
 		t.pending = false
-		if m := s.macs[t.mac]; m != nil && m.heard > c.at {
+		if m := s.macs[macKey(t.mac)]; m != nil && m.heard > c.at {
 			continue
 		}
 		t.open, t.from = true, c.at
@@ -201,4 +201,10 @@ func sortTracks(ts []*ipTrack) {
 func seconds(ns int64) float64 {
 	s, f := ns/1e9, ns%1e9
 	return float64(s) + float64(f)/1e9
+}
+
+// macKey packs a MAC into a map key the runtime hashes on its fast path:
+// an [6]byte key costs a generic hash per frame.
+func macKey(m arp.MAC) uint64 {
+	return uint64(m[0])<<40 | uint64(m[1])<<32 | uint64(m[2])<<24 | uint64(m[3])<<16 | uint64(m[4])<<8 | uint64(m[5])
 }
