@@ -1,0 +1,157 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"arplab/internal/lab"
+	"arplab/internal/scenario"
+	verifysuite "arplab/scenarios/verify"
+)
+
+const skipMsg = "the verify suite runs scenarios in network namespaces: it needs root (CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN) and tracefs; run `go test` as root, as CI does"
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip(skipMsg)
+	}
+}
+
+// TestVerifySuite runs every scenario of scenarios/verify on the running
+// kernel and requires the model to agree with it everywhere, and every
+// scenario check to hold.
+func TestVerifySuite(t *testing.T) {
+	needRoot(t)
+	names := verifysuite.Names()
+	if only := os.Getenv("ARPLAB_VERIFY_ONLY"); only != "" {
+		names = []string{only}
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			s, err := verifysuite.Load(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.Duration.D)+time.Minute)
+			defer cancel()
+			run, err := lab.RunScenario(ctx, s, lab.RunOptions{}, nil)
+			if errors.Is(err, lab.ErrNotPermitted) {
+				t.Skipf("%s (%v)", skipMsg, err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			runs[name] = run
+			res, err := Compare(run, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var buf bytes.Buffer
+			res.WriteText(&buf)
+			t.Log("\n" + buf.String())
+			if !res.Passed() {
+				t.Errorf("%s: kernel and model disagree or a check failed:\n%s", name, buf.String())
+			}
+		})
+	}
+}
+
+// TestWrongModelIsCaught re-checks recorded lab runs against a model with
+// one patch flag flipped and requires Verify to report the disagreement as
+// a readable diff: time, host, entry, what the kernel did and what the
+// model says, with the model's reasoning.
+func TestWrongModelIsCaught(t *testing.T) {
+	for _, tc := range []struct {
+		scenario, patch string
+		kernel, model   string // substrings of the first frame diff
+	}{
+		// Without F3 a GARP request inside locktime is not an override
+		// when arp_accept is 0: the model ignores what 6.18 honours.
+		{"garp-request-in-locktime", "-garp-always-override", "honoured", "ignored"},
+		// Without F4 the ignored reply at 0.8 s moves `updated`, so the
+		// model's locktime window slides over the reply at 1.7 s.
+		{"reply-tha-broadcast-locktime", "-timestamps-on-change", "honoured", "ignored"},
+	} {
+		t.Run(tc.patch, func(t *testing.T) {
+			run, s := labRun(t, tc.scenario)
+			good, err := Compare(run, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !good.Agree {
+				var b bytes.Buffer
+				good.WriteText(&b)
+				t.Fatalf("the right model already disagrees:\n%s", b.String())
+			}
+			res, err := Compare(run, s, Options{Patches: []string{tc.patch}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := res.WriteText(&b); err != nil {
+				t.Fatal(err)
+			}
+			text := b.String()
+			t.Logf("model %s:\n%s", res.Profile, text)
+			if res.Agree || res.Passed() || len(res.Diffs) == 0 {
+				t.Fatalf("Verify did not catch the wrong model %s", res.Profile)
+			}
+			d := res.Diffs[0]
+			if d.What != "frame" || !strings.HasPrefix(d.Kernel, tc.kernel) || !strings.HasPrefix(d.Model, tc.model) {
+				t.Errorf("first diff = %+v, want a frame the kernel %s and the model %s", d, tc.kernel, tc.model)
+			}
+			for _, want := range []string{"DISAGREE", "obs", d.IP.String(), "kernel says: " + tc.kernel, "model says:  " + tc.model, "model: ", strings.TrimPrefix(tc.patch, "-")} {
+				if !strings.Contains(text, want) {
+					t.Errorf("diff text lacks %q", want)
+				}
+			}
+			if d.Time <= 0 || d.Host != "obs" || d.Explanation == "" {
+				t.Errorf("diff lacks time, host or explanation: %+v", d)
+			}
+			flagged := 0
+			for _, ev := range res.Events {
+				if ev.Attrs["disagree"] == "1" {
+					flagged++
+				}
+			}
+			if flagged < 2 {
+				t.Errorf("%d events carry disagree=1, want the kernel's and the model's", flagged)
+			}
+		})
+	}
+}
+
+// runs caches the suite's lab runs so that the mutation tests can re-check
+// a recorded run against a wrong model without running it again.
+var runs = map[string]*lab.LabRun{}
+
+// labRun returns the recorded run of a suite scenario, running it if the
+// suite test has not.
+func labRun(t *testing.T, name string) (*lab.LabRun, *scenario.Scenario) {
+	t.Helper()
+	needRoot(t)
+	s, err := verifysuite.Load(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := runs[name]; r != nil {
+		return r, s
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.Duration.D)+time.Minute)
+	defer cancel()
+	r, err := lab.RunScenario(ctx, s, lab.RunOptions{}, nil)
+	if errors.Is(err, lab.ErrNotPermitted) {
+		t.Skipf("%s (%v)", skipMsg, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs[name] = r
+	return r, s
+}

@@ -1,0 +1,167 @@
+package verify
+
+import (
+	"bytes"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"arplab/internal/lab"
+	"arplab/internal/scenario"
+	"arplab/internal/wire/arp"
+)
+
+var (
+	macObs = arp.MAC{0x02, 0, 0, 0, 9, 1}
+	macOld = arp.MAC{0x02, 0, 0, 0, 9, 0xaa}
+	macNew = arp.MAC{0x02, 0, 0, 0, 9, 0xbb}
+	vip    = netip.MustParseAddr("10.9.0.100")
+)
+
+const synthScenario = `
+name: synthetic
+duration: 3s
+segments: [{name: lan}]
+hosts:
+  - name: obs
+    interfaces: [{name: eth0, segment: lan, mac: "02:00:00:00:09:01", addrs: [10.9.0.1/24]}]
+stations:
+  - {name: new, segment: lan, mac: "02:00:00:00:09:bb"}
+script:
+  - {at: 0.5s, neigh: {host: obs, cmd: "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud reachable dev eth0"}}
+  - {at: 0.8s, garp: {from: new, ip: 10.9.0.100, preset: arping-U, count: 1}}
+checks:
+  - {at: 1s, host: obs, ip: 10.9.0.100, state: STALE, lladdr: "02:00:00:00:09:bb"}
+`
+
+// synthRun is what the lab records for synthScenario on a 6.18 kernel at
+// HZ=250: the admin command, the GARP request honoured inside locktime,
+// and the table read at t = 1 s.
+func synthRun() *lab.LabRun {
+	const epoch = int64(10e9)
+	c := lab.Clock{HZ: 250, RefJ: 1_000_000, RefNs: epoch - 1_500_000}
+	j := func(ns int64) uint64 { return c.Jiffies(ns) }
+	params := lab.NeighParams{ReachableTime: 30 * time.Second, BaseReachableTime: 30 * time.Second, RetransTime: time.Second,
+		GCStaleTime: time.Minute, DelayProbeTime: 5 * time.Second, Locktime: time.Second, AnycastDelay: time.Second,
+		ProxyDelay: 800 * time.Millisecond, QueueLenBytes: 212992, UcastProbes: 3, McastProbes: 3, ProxyQlen: 64}
+	adm, garpAt, readAt := epoch+500e6, epoch+800e6, epoch+1000e6
+	frame := append(append(append([]byte{}, arp.Broadcast[:]...), macNew[:]...), 0x08, 0x06)
+	frame = arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip).Append(frame)
+	return &lab.LabRun{
+		Scenario: "synthetic", File: "synthetic.yaml", Release: "6.18.44", HZ: 250, HZMethod: "test",
+		EpochNs: epoch, EndNs: epoch + 3e9, Clock: c, TraceOK: true,
+		Table: lab.TableInfo{Thresh1: 128, Thresh2: 512, Thresh3: 1024, Default: params},
+		Hosts: []lab.RunHost{{Name: "obs", Observed: true, ConfAll: map[string]string{"arp_accept": "0"},
+			Devs: []lab.RunDev{{Name: "eth0", IfName: "h0i0abc", MAC: macObs, Addrs: []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")},
+				Params: params, Conf: map[string]string{"arp_accept": "0"}}}}},
+		Admin: []lab.RunAdmin{{Host: "obs", Cmd: "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud reachable dev eth0", Event: 0,
+			BeforeNs: adm, AfterNs: adm + 50e3}},
+		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: lab.PacketBroadcast, Data: frame, Len: len(frame)}},
+		Trace: []lab.TraceEvent{
+			{Event: "neigh_create", Dev: "h0i0abc", IP: vip, Created: true, TimestampNs: adm + 10e3},
+			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, NUD: lab.NUDNone, NewLLAddr: macOld, NewNUD: lab.NUDReachable,
+				UpdateFlags: lab.UpdateAdmin | lab.UpdateOverride, Updated: j(adm), TimestampNs: adm + 11e3},
+			{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, NUD: lab.NUDReachable, LLAddr: macOld, Updated: j(adm), TimestampNs: adm + 12e3},
+			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, NUD: lab.NUDReachable, LLAddr: macOld, NewLLAddr: macNew, NewNUD: lab.NUDStale,
+				UpdateFlags: lab.UpdateOverride, Updated: j(adm), TimestampNs: garpAt + 20e3},
+			{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, NUD: lab.NUDStale, LLAddr: macNew, Updated: j(garpAt), TimestampNs: garpAt + 22e3},
+		},
+		Snapshots: []lab.RunSnapshot{{Host: "obs", Reason: "check 0", Check: 0, Event: -1, BeforeNs: readAt, AfterNs: readAt + 100e3,
+			Entries: []lab.Neigh{{Dev: "eth0", IP: vip, LLAddr: macNew, HasLLAddr: true, NUD: lab.NUDStale, State: "STALE"}}}},
+	}
+}
+
+func TestCompareSynthetic(t *testing.T) {
+	s, err := scenario.Parse([]byte(synthScenario), "synthetic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := synthRun()
+	res, err := Compare(run, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	res.WriteText(&b)
+	if !res.Passed() || res.Stats.Verdicts != 1 || res.Stats.VerdictsAgree != 1 || res.Stats.Entries != 1 {
+		t.Fatalf("the 6.18 model should agree with the recorded run:\n%s", b.String())
+	}
+	if res.Profile != "6.18" || res.Stats.ExactJ != 2 {
+		t.Errorf("profile %s, %d exact inputs; want 6.18 and 2 (the admin and the GARP stamped updated)", res.Profile, res.Stats.ExactJ)
+	}
+	if !strings.Contains(b.String(), "AGREE") || !strings.Contains(b.String(), "checks: 1/1") {
+		t.Errorf("text:\n%s", b.String())
+	}
+
+	// A 3.14 model has no GARP override without arp_accept.
+	res, err = Compare(run, s, Options{Profile: "3.14"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.Reset()
+	res.WriteText(&b)
+	t.Logf("\n%s", b.String())
+	if res.Agree || len(res.Diffs) < 2 {
+		t.Fatalf("a 3.14 model should disagree on the frame and the entry:\n%s", b.String())
+	}
+	d := res.Diffs[0]
+	if d.What != "frame" || d.Frame != 1 || d.Kernel != "honoured → STALE 02:00:00:00:09:bb" ||
+		d.Model != "ignored → REACHABLE 02:00:00:00:09:aa" || d.Host != "obs" || d.IP != vip {
+		t.Errorf("frame diff = %+v", d)
+	}
+	if e := res.Diffs[1]; e.What != "entry" || e.Checkpoint != "check 0" || e.Kernel != "STALE 02:00:00:00:09:bb" {
+		t.Errorf("entry diff = %+v", e)
+	}
+	if len(res.Margins) == 0 || res.Margins[0].Kind != MarginLocktime || res.Margins[0].D != 702500*time.Microsecond {
+		t.Errorf("margins = %+v, want the frame 702.5 ms before locktime ends (updated at 0.5 s, 1.5 ms into its jiffy)", res.Margins)
+	}
+}
+
+func TestTCPConfirmation(t *testing.T) {
+	c := &tcpSock{}
+	c.sent(ipv4{seq: 1000, syn: true})
+	if !c.received(ipv4{ack: 1001, hasACK: true, syn: true, window: 100}) {
+		t.Error("the SYN-ACK acknowledges our SYN: tcp_ack confirms")
+	}
+	c.sent(ipv4{seq: 1001, hasACK: true}) // pure ACK: nothing in flight
+	if c.received(ipv4{ack: 1001, hasACK: true, payload: 10, window: 100}) {
+		t.Error("data with nothing in flight does not confirm")
+	}
+	c.sent(ipv4{seq: 1001, payload: 6, hasACK: true})
+	if c.received(ipv4{ack: 1001, hasACK: true, payload: 10, window: 100}) {
+		t.Error("data that acknowledges nothing new does not confirm")
+	}
+	if !c.received(ipv4{ack: 1001, hasACK: true, window: 100}) {
+		t.Error("a pure duplicate ACK while data is in flight confirms (!FLAG_NOT_DUP)")
+	}
+	if !c.received(ipv4{ack: 1007, hasACK: true, payload: 3, window: 100}) {
+		t.Error("an ACK of new data confirms")
+	}
+	if c.received(ipv4{ack: 1007, hasACK: true, window: 100}) {
+		t.Error("nothing in flight: no confirmation")
+	}
+}
+
+func TestParseIPv4(t *testing.T) {
+	b := make([]byte, 14+20+20)
+	b[12], b[13] = 0x08, 0x00
+	ip := b[14:]
+	ip[0] = 0x45
+	ip[2], ip[3] = 0, 20+20+5 // total length: 5 bytes of payload
+	ip[9] = 6
+	copy(ip[12:], []byte{10, 0, 0, 1, 10, 0, 0, 2})
+	tcp := ip[20:]
+	tcp[0], tcp[1], tcp[2], tcp[3] = 0x1e, 0x61, 0x00, 0x50
+	tcp[4], tcp[7] = 0, 9 // seq 9
+	tcp[12] = 5 << 4
+	tcp[13] = 0x18 // PSH|ACK
+	p, ok := parseIPv4(b)
+	if !ok || p.proto != 6 || p.sport != 7777 || p.dport != 80 || p.seq != 9 || !p.hasACK || p.payload != 5 ||
+		p.src != netip.MustParseAddr("10.0.0.1") || p.dst != netip.MustParseAddr("10.0.0.2") {
+		t.Errorf("parseIPv4 = %+v, %v", p, ok)
+	}
+	if _, ok := parseIPv4(b[:20]); ok {
+		t.Error("a short frame parsed")
+	}
+}
