@@ -100,6 +100,7 @@ func TestOptionErrors(t *testing.T) {
 		{"sysctl unknown", Options{Host: "10.0.0.1", Sysctls: []string{"lockdown=1"}}, `sysctl "lockdown=1": unknown key`},
 		{"sysctl not a number", Options{Host: "10.0.0.1", Sysctls: []string{"net.ipv4.neigh.eth0.locktime=abc"}}, `sysctl "net.ipv4.neigh.eth0.locktime=abc"`},
 		{"sysctl conf not on this kernel", Options{Host: "10.0.0.1", Profile: profile(t, "rhel7.3"), Sysctls: []string{"drop_gratuitous_arp=1"}}, "added in 4.6"},
+		{"reachable time not a number", Options{Host: "10.0.0.1", Sysctls: []string{"reachable_time_ms=soon"}}, `sysctl "reachable_time_ms=soon"`},
 		{"initial without MAC", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10"}}, `initial entry "10.0.0.10"`},
 		{"initial bad MAC", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:zz:ac:fb:f4"}}, `initial entry "10.0.0.10=52:54:zz:ac:fb:f4"`},
 		{"initial bad state", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,SLEEPY"}}, "SLEEPY"},
@@ -154,4 +155,30 @@ func TestOtherLinks(t *testing.T) {
 	if sum.OtherLink != 1 || sum.Received != 1 {
 		t.Errorf("other link %d, received %d; want 1, 1", sum.OtherLink, sum.Received)
 	}
+}
+
+// TestReachableTime: reachable_time_ms fixes the device's reachable_time,
+// and the header records it either way.
+func TestReachableTime(t *testing.T) {
+	c := newCap(t, capture.Ethernet)
+	c.arp(t0, arp.Broadcast, macHost, request(macHost, ipHost, ipF))
+	c.arp(t0+4000*ms, arp.Broadcast, macNew, request(macNew, ipF, ipG))
+	_, evs := replayBytes(t, c.bytes(), Options{Host: "10.0.0.1", Profile: profile(t, "rhel7.3"), HZ: 1000,
+		Sysctls: []string{"reachable_time_ms=2000"}, Initial: []string{"10.0.0.20=02:00:00:00:00:20,REACHABLE"}})
+	if got := evs[0].Attrs["reachable_time_ms"]; got != "2000" {
+		t.Errorf("header reachable_time_ms = %q, want 2000", got)
+	}
+	// Installed at tick 998999 (locktime+1 before the first frame), the
+	// REACHABLE timer runs 2000 ticks later, finds now ≤ confirmed +
+	// reachable_time (time_before_eq) and re-arms HZ/2 later, when G
+	// leaves REACHABLE (spec §2.2).
+	for _, e := range kinds(evs, trace.KindState) {
+		if e.IP == ipG.String() && e.OldState == "REACHABLE" {
+			if *e.Jiffies != 1_001_499 {
+				t.Errorf("G left REACHABLE at tick %d, want 1001499", *e.Jiffies)
+			}
+			return
+		}
+	}
+	t.Error("G never left REACHABLE")
 }

@@ -214,6 +214,9 @@ func (r *replayer) start(h host, rd *capture.Reader) {
 				"sysctls":         strings.Join(r.opt.Sysctls, " "),
 				"initial":         strings.Join(r.opt.Initial, " "),
 				"probe_tolerance": fmt.Sprintf("%gs", float64(r.tol)/float64(r.hz)),
+				// The device's reachable_time as drawn (or set), so that a
+				// run can be repeated with reachable_time_ms.
+				"reachable_time_ms": fmt.Sprint(int64(r.dev.ReachableTime) * 1000 / r.hz),
 			}})
 	}
 	for _, e := range r.initial {

@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"arplab/internal/kernel"
 	"arplab/internal/neigh"
+	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 )
 
@@ -31,7 +33,12 @@ type Options struct {
 	// "drop_gratuitous_arp", ...), bare or as a sysctl path
 	// ("net.ipv4.neigh.eth0.locktime", "net/ipv4/conf/all/arp_accept").
 	// Whatever device a path names, it applies to the replayed host's only
-	// device; "default" neighbour keys write neigh/default.
+	// device; "default" neighbour keys write neigh/default. One key is not
+	// a sysctl: "reachable_time_ms" fixes the device's randomised
+	// reachable_time (what `ip ntable show` prints, and what the simulator
+	// records in its header) instead of drawing it from Seed. Items apply
+	// in order, and a later base_reachable_time write draws it anew, as
+	// the kernel does.
 	Sysctls []string
 	// Initial lists entries the host had before the capture started, each
 	// "IP=MAC" (STALE) or "IP=MAC,STATE" with STATE one of REACHABLE,
@@ -118,6 +125,8 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 		table, scope, name := splitSysctl(k)
 		var err error
 		switch {
+		case name == "reachable_time_ms" && (table == "" || table == "neigh"):
+			err = setReachableTime(t, dev, v)
 		case table == "conf" || (table == "" && slices.Contains(neigh.ConfNames, name)):
 			target := "all"
 			if scope != "" && scope != "all" && scope != "default" {
@@ -196,4 +205,19 @@ func parseInitial(item string) (initialEntry, error) {
 		}
 	}
 	return initialEntry{ip: ip, mac: mac, state: st}, nil
+}
+
+// setReachableTime sets a device's reachable_time from milliseconds,
+// rounding up as msecs_to_jiffies does.
+func setReachableTime(t *neigh.Table, dev, v string) error {
+	ms, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || ms < 0 || ms > 1<<40 {
+		return fmt.Errorf("reachable_time_ms: %q is not a non-negative number of milliseconds", v)
+	}
+	d, ok := t.Device(dev)
+	if !ok {
+		return fmt.Errorf("reachable_time_ms: no device %q", dev)
+	}
+	d.ReachableTime = vtime.Ticks((ms*int64(t.HZ) + 999) / 1000)
+	return nil
 }
