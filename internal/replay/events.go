@@ -275,7 +275,7 @@ func (r *replayer) staleClosed(t *ipTrack, now int64, why string) {
 // finish closes the replay: pending probes, open spans, skip notes and the
 // verdict.
 func (r *replayer) finish(rd *capture.Reader) {
-	end := r.lastNs
+	end := r.capAnchor // the latest frame time seen: the end notes and the verdict come last
 	r.sum.UnverifiedProbes = len(r.match.pred) + len(r.match.obs)
 	r.stale.finish(r.capAnchor)
 	r.sum.Stale = r.stale.spans

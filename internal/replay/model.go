@@ -48,7 +48,6 @@ type replayer struct {
 	maxGap      int64
 	now         vtime.Jiffies
 	installAt   vtime.Jiffies // when initial and inferred entries are installed
-	lastNs      int64         // raw time of the last frame
 
 	// pkt is the current frame's ARP packet, curDst its Ethernet
 	// destination when the capture has one.
@@ -248,7 +247,6 @@ func (r *replayer) install(ip netip.Addr, mac arp.MAC, st neigh.State, ns int64,
 // advance moves the model's clock to the frame stamped t (capture ns),
 // running every timer and probe deadline due on the way.
 func (r *replayer) advance(t int64) {
-	r.lastNs = t
 	var model int64
 	mono := t
 	if !r.started {

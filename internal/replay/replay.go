@@ -19,8 +19,8 @@ type Summary struct {
 	Prefix  netip.Prefix `json:"prefix"`
 	Profile string       `json:"profile"`
 	HZ      int          `json:"hz"`
-	// Start and End are the capture times (seconds) of the first and last
-	// frame.
+	// Start and End are the capture times (seconds) of the first frame and
+	// of the latest.
 	Start float64 `json:"start"`
 	End   float64 `json:"end"`
 
