@@ -66,8 +66,12 @@ func replayCmd(e *env) *cobra.Command {
 			var sink trace.Sink = &rec
 			var js *jsonSink
 			if asJSON {
+				// stream: keep events in memory only for an HTML page
 				js = &jsonSink{enc: trace.NewEncoder(out)}
-				sink = tee{&rec, js}
+				sink = js
+				if html != "" {
+					sink = tee{&rec, js}
+				}
 			}
 			sum, err := replay.Replay(args[0], o, sink)
 			if err != nil {
@@ -99,7 +103,7 @@ func replayCmd(e *env) *cobra.Command {
 				fmt.Fprintf(out, "skipped %d record(s): %s\n", sum.Skipped[reason], reason)
 			}
 			for _, s := range sum.Stale {
-				fmt.Fprintf(out, "entry %v pointed at %s, which stopped answering, for %.1f s (%d sends; %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
+				fmt.Fprintf(out, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
 			}
 			fmt.Fprintln(out)
 			return report.Timeline(out, rec.Events, report.TextOptions{Width: width, Color: color})

@@ -44,7 +44,7 @@ func ParseAdminOp(s string) (AdminOp, error) {
 // Admin runs an `ip neigh` command. lladdr may be nil (del, flush, or a
 // state-only change).
 func (t *Table) Admin(now vtime.Jiffies, dev *Device, op AdminOp, ip netip.Addr, lladdr *arp.MAC, state State) (*Result, error) {
-	r := t.begin()
+	r := t.begin(now)
 	if op == AdminFlush {
 		var es []*Entry
 		for _, e := range t.entries {

@@ -27,7 +27,7 @@ const (
 // (lengths, hardware type) are the decoder's business: pass only decoded
 // Ethernet/IPv4 packets.
 func (t *Table) ReceiveARP(now vtime.Jiffies, dev *Device, p *arp.Packet, pt PktType) *Result {
-	r := t.begin()
+	r := t.begin(now)
 	t.Stats.ARPReceived++
 	d := Decision{Rule: RuleARPUpdate, Dev: dev.Name, IP: p.SIP, Now: now, Op: p.Op, PktType: pt,
 		Locktime: dev.Params.Locktime, NewMAC: p.SHA, Frame: true}

@@ -299,7 +299,10 @@ func (d *Decision) explainNoEntry(b *strings.Builder) {
 
 // Action is something the host must do as a result of an input.
 type Action struct {
-	Kind    ActionKind
+	Kind ActionKind
+	// At is the tick at which the host does it (Tick may run several
+	// ticks' timers in one call).
+	At      vtime.Jiffies
 	Dev     *Device
 	Target  netip.Addr // probe target / reply target / packet destination
 	Src     netip.Addr // our address used as sender IP

@@ -41,7 +41,7 @@ const (
 // applied, then the fast or slow path runs. id identifies the packet in
 // later Transmit/Unreachable actions when it is queued.
 func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock *Socket, id uint64, size int) (TxVerdict, arp.MAC, *Result) {
-	r := t.begin()
+	r := t.begin(now)
 	e := t.entries[key(dev, nexthop)]
 	if e == nil {
 		if e = t.create(now, dev, nexthop); e == nil {
@@ -164,7 +164,7 @@ func (t *Table) applyPendingConfirm(now vtime.Jiffies, e *Entry, sock *Socket) {
 // from 4.11 it marks the socket. Nothing changes in the table until the
 // next packet is sent.
 func (t *Table) Confirm(now vtime.Jiffies, sock *Socket) *Result {
-	r := t.begin()
+	r := t.begin(now)
 	if t.F.PerSocketConfirm {
 		sock.PendingConfirm = true
 		return r
@@ -179,7 +179,7 @@ func (t *Table) Confirm(now vtime.Jiffies, sock *Socket) *Result {
 // ConfirmNeighbour is dst_confirm_neigh (4.11+ UDP/RAW with MSG_CONFIRM and
 // MSG_PROBE): confirm the entry for ip on dev now, if it exists.
 func (t *Table) ConfirmNeighbour(now vtime.Jiffies, dev *Device, ip netip.Addr, from string) *Result {
-	r := t.begin()
+	r := t.begin(now)
 	if e := t.entries[key(dev, ip)]; e != nil {
 		t.confirm(now, e, RuleConfirmImmediate, from)
 	}
@@ -204,7 +204,7 @@ func noARPAddr(dev *Device, ip netip.Addr) (arp.MAC, bool) {
 // non-permanent entries are flushed, unless arp_evict_nocarrier=0 (5.16+)
 // (spec §7.3, F15).
 func (t *Table) CarrierDown(now vtime.Jiffies, dev *Device) *Result {
-	r := t.begin()
+	r := t.begin(now)
 	if !t.F.EvictOnCarrierDown {
 		return r
 	}

@@ -175,6 +175,9 @@ type Table struct {
 	timers   timerHeap
 	seq      uint64
 
+	// cur is the tick of the input being handled; actions carry it.
+	cur vtime.Jiffies
+
 	lastFlush  vtime.Jiffies
 	lastRand   vtime.Jiffies
 	periodicAt vtime.Jiffies
@@ -425,7 +428,8 @@ func (t *Table) setState(e *Entry, s State) {
 }
 
 // begin resets the reusable result for a new input.
-func (t *Table) begin() *Result {
+func (t *Table) begin(now vtime.Jiffies) *Result {
+	t.cur = now
 	t.res.Decisions = t.res.Decisions[:0]
 	t.res.Actions = t.res.Actions[:0]
 	return &t.res
@@ -437,4 +441,7 @@ func (t *Table) decide(d Decision) {
 	t.res.Decisions = append(t.res.Decisions, d)
 }
 
-func (t *Table) act(a Action) { t.res.Actions = append(t.res.Actions, a) }
+func (t *Table) act(a Action) {
+	a.At = t.cur
+	t.res.Actions = append(t.res.Actions, a)
+}

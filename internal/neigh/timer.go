@@ -102,12 +102,13 @@ func (t *Table) NextDeadline() vtime.Jiffies {
 // own tick, in order. Callers that step exactly to NextDeadline get one
 // event per call; callers that jump (replay) get all of them.
 func (t *Table) Tick(now vtime.Jiffies) *Result {
-	r := t.begin()
+	r := t.begin(now)
 	for {
 		next := t.NextDeadline()
 		if vtime.After(next, now) {
 			return r
 		}
+		t.cur = next // actions of this tick carry it
 		if len(t.timers) > 0 && t.timers[0].fire == next {
 			e := heap.Pop(&t.timers).(*Entry)
 			t.timerHandler(next, e)

@@ -132,8 +132,13 @@ func ValidHZ(hz int) error {
 // All events within one tick see the same value (spec §0.2).
 func (c Clock) Jiffies(t Time) Jiffies {
 	ns := int64(t) + int64(c.Phase)
-	// floor division for negative times
-	q := mulDiv(ns, int64(c.HZ), 1e9)
+	// floor(ns·HZ/1e9) without overflowing int64 for any time: whole
+	// seconds and the remainder are scaled separately.
+	sec, rem := ns/1e9, ns%1e9
+	if rem < 0 {
+		sec, rem = sec-1, rem+1e9
+	}
+	q := sec*int64(c.HZ) + rem*int64(c.HZ)/1e9
 	return c.Base + Jiffies(q)
 }
 
@@ -141,22 +146,19 @@ func (c Clock) Jiffies(t Time) Jiffies {
 // at, never before, their expiry tick.
 func (c Clock) TimeOf(j Jiffies) Time {
 	ticks := int64(j - c.Base)
-	// smallest ns with floor(ns*HZ/1e9) >= ticks  → ceil(ticks*1e9/HZ)
-	ns := ceilDiv(ticks*1e9, int64(c.HZ))
+	// smallest ns with floor(ns·HZ/1e9) >= ticks, i.e. ceil(ticks·1e9/HZ),
+	// computed per whole second of ticks so it cannot overflow
+	hz := int64(c.HZ)
+	sec, rem := ticks/hz, ticks%hz
+	if rem < 0 {
+		sec, rem = sec-1, rem+hz
+	}
+	ns := sec*1e9 + ceilDiv(rem*1e9, hz)
 	return Time(ns - int64(c.Phase))
 }
 
 // TickDuration is the length of one jiffy.
 func (c Clock) TickDuration() Duration { return Duration(1e9 / int64(c.HZ)) }
-
-func mulDiv(a, b, d int64) int64 {
-	p := a * b
-	q := p / d
-	if p%d != 0 && (p < 0) != (d < 0) {
-		q--
-	}
-	return q
-}
 
 func ceilDiv(a, d int64) int64 {
 	q := a / d

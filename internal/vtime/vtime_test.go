@@ -50,3 +50,23 @@ func TestFormatSeconds(t *testing.T) {
 		}
 	}
 }
+
+// TestClockLongRuns: conversions stay exact far beyond the 106 days at
+// which ns·HZ overflows int64.
+func TestClockLongRuns(t *testing.T) {
+	c, _ := NewClock(1000, 0, 0)
+	year := Time(400 * 24 * 3600 * Second)
+	if got := c.Jiffies(year); got != Jiffies(400*24*3600*1000) {
+		t.Fatalf("Jiffies(400 days) = %d", got)
+	}
+	if got := c.TimeOf(Jiffies(400 * 24 * 3600 * 1000)); got != year {
+		t.Fatalf("TimeOf = %v", got)
+	}
+	c3, _ := NewClock(300, 0, 0)
+	for _, tm := range []Time{year, year + 1, year + Time(3333333)} {
+		j := c3.Jiffies(tm)
+		if at := c3.TimeOf(j); at > tm || c3.Jiffies(at) != j {
+			t.Fatalf("HZ=300 at %v: tick %d starts at %v", tm, j, at)
+		}
+	}
+}
