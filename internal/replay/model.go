@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"strings"
+	"time"
 
 	"arplab/internal/capture"
 	"arplab/internal/kernel"
@@ -16,7 +17,7 @@ import (
 
 // base is the model's jiffies at the first frame: far from zero, so that
 // stamps "before the capture" stay positive, and short enough to read.
-const base vtime.Jiffies = 1_000_000
+const defaultBase vtime.Jiffies = 1_000_000
 
 // devName is the one device the replayed host has.
 const devName = "eth0"
@@ -29,9 +30,13 @@ type replayer struct {
 	sink  trace.Sink
 	quiet bool
 
-	tbl     *neigh.Table
-	dev     *neigh.Device
-	hz      int64
+	tbl *neigh.Table
+	dev *neigh.Device
+	hz  int64
+	// base is the host's jiffies at the first frame and phase how far
+	// into that tick the first frame fell (Options.Jiffies, .Phase).
+	base    vtime.Jiffies
+	phase   int64
 	initial []initialEntry
 	sec44   string // the §4.4 subsection this kernel follows
 	tol     vtime.Jiffies
@@ -100,8 +105,12 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		}
 	}
 	master := rand.New(rand.NewPCG(opt.Seed, 0x7265706c6179)) // "replay"
+	start := defaultBase
+	if opt.Jiffies != 0 {
+		start = vtime.Jiffies(opt.Jiffies)
+	}
 	tbl, err := neigh.NewTable(neigh.Config{Profile: prof, HZ: opt.HZ,
-		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Now: base})
+		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Now: start})
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
@@ -114,7 +123,11 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	if err := dev.Params.Validate(); err != nil {
 		return nil, fmt.Errorf("replay: neighbour parameters: %w", err)
 	}
+	if tick := time.Second / time.Duration(tbl.HZ); opt.Phase < 0 || opt.Phase >= tick {
+		return nil, fmt.Errorf("replay: phase %v is not within one tick (%v at HZ=%d)", opt.Phase, tick, tbl.HZ)
+	}
 	r := &replayer{opt: opt, name: name, spec: spec, sink: sink, tbl: tbl, dev: dev, hz: int64(tbl.HZ),
+		base: start, phase: int64(opt.Phase),
 		flows: map[flowKey]*flow{}, gwRoutes: map[netip.Addr]*neigh.Route{}, macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	r.subnet.Name = "subnet"
@@ -134,7 +147,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	r.tol = r.tolerance()
 	r.match.tol = r.tol
 	r.maxGap = r.gapLimit()
-	r.installAt = base - vtime.Jiffies(dev.Params.Locktime) - 1
+	r.installAt = r.base - vtime.Jiffies(dev.Params.Locktime) - 1
 	r.stale.opened, r.stale.closed = r.staleOpened, r.staleClosed
 	return r, nil
 }
@@ -295,15 +308,16 @@ func (r *replayer) runUntil(now vtime.Jiffies) {
 // jiffiesAt converts model ns (≥ 0) to the model's jiffies without
 // overflowing for long captures.
 func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies {
-	return base + vtime.Jiffies((ns/1e9)*r.hz+(ns%1e9)*r.hz/1e9)
+	ns += r.phase
+	return r.base + vtime.Jiffies((ns/1e9)*r.hz+(ns%1e9)*r.hz/1e9)
 }
 
 // capOf is the capture time (ns) at which tick j starts, by the current
 // anchor.
 func (r *replayer) capOf(j vtime.Jiffies) int64 {
-	ticks := vtime.Since(j, base)
+	ticks := vtime.Since(j, r.base)
 	q, rem := ticks/r.hz, ticks%r.hz
-	ns := q*1e9 + ceilDiv(rem*1e9, r.hz)
+	ns := q*1e9 + ceilDiv(rem*1e9, r.hz) - r.phase
 	return r.capAnchor + (ns - r.modelAnchor)
 }
 

@@ -56,6 +56,13 @@ type Options struct {
 	// model cannot know where the host's jiffies counter stood, so its
 	// bucket boundaries may differ from the host's by that much.
 	ProbeTolerance time.Duration
+	// Jiffies is the host's jiffies counter at the first frame (0: an
+	// arbitrary 1,000,000) and Phase how far into that tick the first
+	// frame fell. They matter where boundaries are absolute: the 4.8+
+	// timer wheel rounds expiries to multiples of its granularity (spec
+	// §12.2). A simulator --pcap gives both in its trace header.
+	Jiffies uint64
+	Phase   time.Duration
 	// NoInferEntries turns off inferring pre-existing entries from the
 	// host's unicast sends (see the package documentation).
 	NoInferEntries bool

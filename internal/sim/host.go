@@ -191,6 +191,13 @@ func (h *host) handle(r *neigh.Result, fr *frame) {
 			ev.ARP = arpFields(fr)
 		}
 		w.emit(ev)
+		if d.Frame && d.StateChanged() {
+			// the change the frame made, as its own state line (the same
+			// shape replay and the lab write)
+			st := ev
+			st.Kind, st.Verdict, st.ARP, st.Frame = trace.KindState, "", nil, 0
+			w.emit(st)
+		}
 	}
 	for _, a := range r.Actions {
 		ifc := h.ifByDev(a.Dev)

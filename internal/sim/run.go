@@ -112,6 +112,9 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 		for _, ifc := range h.ifs {
 			attrs["reachable_time_ms."+h.name+"."+ifc.dev.Name] = strconv.FormatInt(int64(ifc.dev.ReachableTime)*1000/int64(h.clock.HZ), 10)
 		}
+		// the host's clock: HZ, jiffies at t=0, phase (ns) — a replay of
+		// a --pcap needs it to place ticks where the simulation did
+		attrs["clock."+h.name] = fmt.Sprintf("%d,%d,%d", h.clock.HZ, uint64(h.clock.Jiffies(0)), int64(h.clock.Phase))
 	}
 	w.emit(trace.Event{Kind: trace.KindHeader, Attrs: attrs})
 	if err := w.schedule(); err != nil {
