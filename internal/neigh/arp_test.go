@@ -295,3 +295,60 @@ func TestUnicastReplyToUsIsReachable(t *testing.T) {
 	h2.rx(rep, PktBroadcast)
 	h2.want(ipF, Stale, macNew)
 }
+
+// TestFrameLevelDrops: frames that never reach the table update (spec
+// §4.1–§4.3), each with its rule.
+func TestFrameLevelDrops(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		frame arp.Packet
+		pt    PktType
+		rule  Rule
+	}{
+		{"OtherHost", garpRequest(ipF, macNew), PktOtherHost, RuleDropOtherHost},
+		{"BadOpcode", arp.Packet{HardwareType: 1, ProtocolType: 0x800, Op: 3, SHA: macNew, SIP: ipF, TIP: ipSelf}, PktBroadcast, RuleDropOpcode},
+		{"TargetMulticast", arp.NewPacket(arp.OpRequest, macNew, ipF, arp.Zero, netIP("224.0.0.1")), PktBroadcast, RuleDropTargetMulticast},
+		{"TargetLoopback", arp.NewPacket(arp.OpRequest, macNew, ipF, arp.Zero, netIP("127.0.0.1")), PktBroadcast, RuleDropTargetLoopback},
+		{"DADForUs", arp.NewPacket(arp.OpRequest, macNew, netIP("0.0.0.0"), arp.Zero, ipSelf), PktBroadcast, RuleDADReplied},
+		{"DADForOther", arp.NewPacket(arp.OpRequest, macNew, netIP("0.0.0.0"), arp.Zero, ipOther), PktBroadcast, RuleDADIgnored},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHarness(t, "6.18")
+			h.tb.SetConf("eth2", "arp_accept", "1")
+			d := h.rx(c.frame, c.pt)
+			if d.Rule != c.rule || d.Verdict != VerdictDropped {
+				t.Fatalf("rule %s verdict %s, want %s dropped", d.Rule.Name(), d.Verdict, c.rule.Name())
+			}
+			if h.tb.Len() != 0 {
+				t.Fatalf("a dropped frame created %d entries", h.tb.Len())
+			}
+			replied := false
+			for _, a := range h.act {
+				replied = replied || a.Kind == ActReply
+			}
+			if replied != (c.rule == RuleDADReplied) {
+				t.Fatalf("replied=%v", replied)
+			}
+		})
+	}
+}
+
+// TestARPIgnore: arp_ignore decides whether a request for one of our
+// addresses is answered — and an unanswered one updates nothing (§4.3, §8.2).
+func TestARPIgnore(t *testing.T) {
+	for _, c := range []struct {
+		value  string
+		sip    string
+		answer bool
+	}{{"0", "172.24.4.10", true}, {"2", "172.24.4.10", true}, {"2", "10.9.9.9", false}, {"8", "172.24.4.10", false}} {
+		h := newHarness(t, "6.18")
+		h.tb.SetConf("eth2", "arp_ignore", c.value)
+		d := h.rx(arp.NewPacket(arp.OpRequest, macNew, netIP(c.sip), arp.Zero, ipSelf), PktBroadcast)
+		if got := d.Rule == RuleRequestForUs; got != c.answer {
+			t.Errorf("arp_ignore=%s from %s: answered=%v (%s)", c.value, c.sip, got, d.Rule.Name())
+		}
+		if !c.answer && h.tb.Len() != 0 {
+			t.Errorf("arp_ignore=%s: an ignored request created an entry", c.value)
+		}
+	}
+}
