@@ -159,9 +159,13 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 					break
 				}
 			}
+			// The frame created the entry if arp_process did (a
+			// neigh_create just before) and the entry was still NONE: an
+			// entry the output path created is INCOMPLETE by then.
 			for _, ci := range evs[:n] {
 				c := &r.Trace[ci]
-				if c.Event == "neigh_create" && c.Created && c.IP == e.IP && c.TimestampNs >= lo && c.TimestampNs <= e.TimestampNs {
+				if c.Event == "neigh_create" && c.Created && c.IP == e.IP && c.TimestampNs >= lo &&
+					c.TimestampNs <= e.TimestampNs && e.NUD == NUDNone {
 					v.Created = true
 				}
 			}
@@ -226,11 +230,29 @@ func (r *LabRun) Stamps() []Stamp {
 	return out
 }
 
-// StampSamples returns Stamps as clock samples.
+// StampSamples returns the Stamps that make good clock samples: updates
+// whose neigh_update_done came within 30 µs of their neigh_update. (The
+// timer and output tracepoints fire only after a probe was sent, and on
+// veths sending runs the whole segment's processing first; an update that
+// releases queued packets is late the same way.)
 func (r *LabRun) StampSamples() []ClockSample {
+	pre := map[string]int64{}
 	var out []ClockSample
+	stamps := map[*TraceEvent]uint64{}
 	for _, s := range r.Stamps() {
-		out = append(out, ClockSample{Ns: s.Event.TimestampNs, J: s.J})
+		stamps[s.Event] = s.J
+	}
+	for i := range r.Trace {
+		e := &r.Trace[i]
+		k := e.Dev + "|" + e.IP.String()
+		switch e.Event {
+		case "neigh_update":
+			pre[k] = e.TimestampNs
+		case "neigh_update_done":
+			if j, ok := stamps[e]; ok && e.TimestampNs-pre[k] <= 30e3 {
+				out = append(out, ClockSample{Ns: e.TimestampNs, J: j})
+			}
+		}
 	}
 	return out
 }

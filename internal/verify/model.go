@@ -86,6 +86,7 @@ type hostModel struct {
 	mTrans  map[entryKey][]transition
 	kTrans  map[entryKey][]transition
 	checks  []checkpoint
+	mFires  map[entryKey][]fire
 	pktID   uint64
 	now     vtime.Jiffies
 	started bool
@@ -148,7 +149,7 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		tcp: map[sockKey]*tcpSock{}, udp: map[sockKey]*neigh.Socket{}, routes: map[string]*neigh.Route{},
 		credits: map[entryKey]int{}, model: map[entryKey]*counts{}, kern: map[entryKey]*counts{},
 		last: map[entryKey]neigh.Decision{}, lastNs: map[entryKey]int64{},
-		mTrans: map[entryKey][]transition{}, kTrans: map[entryKey][]transition{},
+		mTrans: map[entryKey][]transition{}, kTrans: map[entryKey][]transition{}, mFires: map[entryKey][]fire{},
 		now: vtime.Jiffies(startJ), reported: map[string]string{}}
 	for _, d := range rh.Devs {
 		dev := tbl.AddDevice(d.Name, d.MAC, d.Addrs)
@@ -206,8 +207,15 @@ func (m *hostModel) absorb(r *neigh.Result, ns int64, frame int) {
 		k := entryKey{d.Dev, d.IP}
 		m.last[k] = d
 		m.lastNs[k] = t
-		if timer && (d.Old != d.New || d.MACChanged || d.Rule == neigh.RuleGCPeriodic) {
-			m.mTrans[k] = append(m.mTrans[k], transition{t, fmt.Sprintf("model %v→%v", d.Old, d.New)})
+		if timer && d.Old != d.New {
+			m.mFires[k] = append(m.mFires[k], fire{uint64(d.Now), d.New.String()})
+		}
+		if timer && (d.Old != d.New || d.MACChanged || d.Rule == neigh.RuleGCPeriodic || d.Rule == neigh.RuleRetransmit) {
+			what := fmt.Sprintf("model %v→%v", d.Old, d.New)
+			if d.Rule == neigh.RuleRetransmit {
+				what = fmt.Sprintf("model probe %d of %d", d.Probes+1, d.MaxProbes)
+			}
+			m.mTrans[k] = append(m.mTrans[k], transition{t, what})
 		}
 		m.timerMargin(&d, t)
 	}
@@ -722,6 +730,61 @@ func (m *hostModel) explain(k entryKey) string {
 		return "the model never touched this entry"
 	}
 	return fmt.Sprintf("last model decision at %.4fs: %s", m.v.run.Seconds(m.lastNs[k]), d.Explain())
+}
+
+// fire is a state change made by a timer, at the jiffy it ran.
+type fire struct {
+	j     uint64
+	state string
+}
+
+// timerFires pairs the kernel's timer-driven state changes with the
+// model's, in order per entry and new state, and records how many ticks
+// later the kernel's timer ran than the model's timer wheel predicts.
+func (m *hostModel) timerFires(stamps []lab.Stamp) {
+	kf := map[entryKey][]fire{}
+	for _, s := range stamps {
+		e := s.Event
+		if e.Event != "neigh_timer_handler" {
+			continue
+		}
+		_, d := m.v.run.DevByIfName(e.Dev)
+		if d == nil || m.rh.Dev(d.Name) == nil {
+			continue
+		}
+		k := entryKey{d.Name, e.IP}
+		kf[k] = append(kf[k], fire{s.J, e.State})
+	}
+	for k, ks := range kf {
+		ms := m.mFires[k]
+		used := make([]bool, len(ms))
+		for _, f := range ks {
+			for i, g := range ms {
+				if used[i] || g.state != f.state {
+					continue
+				}
+				used[i] = true
+				late := int64(f.j - g.j)
+				st := &m.v.res.TimerFires
+				st.Matched++
+				if late != 0 {
+					st.Off++
+				}
+				if abs(late) > abs(st.Max) {
+					st.Max = late
+					st.Where = fmt.Sprintf("%s %s %v → %s", m.name, k.dev, k.ip, f.state)
+				}
+				break
+			}
+		}
+	}
+}
+
+func abs(x int64) int64 {
+	if x < 0 {
+		return -x
+	}
+	return x
 }
 
 // checkpoint is an entry compared at a table read.

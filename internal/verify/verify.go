@@ -28,6 +28,7 @@ import (
 	"arplab/internal/lab"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
+	"arplab/internal/wire/arp"
 )
 
 // Options configures Verify.
@@ -69,8 +70,11 @@ type Result struct {
 	// NearEdge counts inputs placed with the fitted clock that were
 	// within its uncertainty of a jiffy edge.
 	NearEdge int
-	Stats    Stats
-	Clock    lab.Clock
+	// TimerFires compares when the kernel's timers changed entries with
+	// the model's timer wheel.
+	TimerFires TimerFires
+	Stats      Stats
+	Clock      lab.Clock
 	// Events is the kernel's trace (Source "kernel") and the model's
 	// (Source "model"), in time order; events that disagree carry
 	// Attrs["disagree"] = "1".
@@ -87,6 +91,14 @@ type Stats struct {
 	Outputs, Confirms, Admin        int
 	Sysctls                         int
 	ExactJ, FittedJ                 int
+}
+
+// TimerFires summarises kernel timer runs against the model's prediction.
+type TimerFires struct {
+	Matched int    // kernel timer transitions paired with the model's
+	Off     int    // of those, how many ran at another jiffy
+	Max     int64  // the largest difference, kernel minus model, in ticks
+	Where   string // which entry and transition
 }
 
 // Diff is one disagreement between the kernel and the model.
@@ -281,6 +293,7 @@ func Compare(run *lab.LabRun, s *scenario.Scenario, opt Options) (*Result, error
 		m.kernelTransitions(stamps)
 		m.feed(ins)
 		m.checkpointMargins()
+		m.timerFires(stamps)
 	}
 	v.checks()
 	kev := run.Events()
@@ -366,8 +379,24 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 			continue
 		}
 		in := input{ns: e.TimestampNs, kind: inQueued, ev: e}
-		if j, ok := stamped[e]; ok {
+		if j, ok := stamped[e]; ok && e.NUD&(lab.NUDIncomplete|lab.NUDFailed) != 0 {
 			in.j, in.exact = j, true
+		}
+		// __neigh_event_send sends the first probe before its tracepoint
+		// fires, and on veths the answer may be processed in between: the
+		// packet was handed over just before that probe left.
+		_, d := run.DevByIfName(e.Dev)
+		for fi := range run.Frames {
+			f := &run.Frames[fi]
+			if f.Host != rh.Name || f.Dev != d.Name || f.Type != lab.PacketOutgoing || f.AtNs > e.TimestampNs {
+				continue
+			}
+			if f.AtNs < e.TimestampNs-int64(10*time.Millisecond) {
+				continue
+			}
+			if p, _, ok := lab.FrameARP(f.Data); ok && p.Op == arp.OpRequest && p.TIP == e.IP {
+				in.ns = f.AtNs - 1
+			}
 		}
 		add(in)
 	}
@@ -426,8 +455,8 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 	unc := c.Uncertainty() + 20*time.Microsecond
 	for _, in := range ins {
 		switch in.kind {
-		case inSnapshot, inPeriodic, inSysctl:
-			continue
+		case inSnapshot, inPeriodic, inSysctl, inARPTx:
+			continue // not fed to the model at a jiffy of their own
 		}
 		if in.exact {
 			v.res.Stats.ExactJ++
@@ -475,6 +504,27 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 		}
 		k := entryKey{d.Name, e.IP}
 		m.kTrans[k] = append(m.kTrans[k], transition{e.TimestampNs, "kernel timer → " + e.State})
+	}
+	// Probes the kernel's timer sent (the handler probes before its
+	// tracepoint fires): probe counts are compared too.
+	for i := range m.v.run.Frames {
+		f := &m.v.run.Frames[i]
+		if f.Host != m.name || f.Type != lab.PacketOutgoing {
+			continue
+		}
+		p, _, ok := lab.FrameARP(f.Data)
+		if !ok || p.Op != arp.OpRequest {
+			continue
+		}
+		d := m.rh.Dev(f.Dev)
+		for _, e := range m.v.run.Trace {
+			if e.Event == "neigh_timer_handler" && e.Dev == d.IfName && e.IP == p.TIP &&
+				e.TimestampNs >= f.AtNs && e.TimestampNs <= f.AtNs+int64(2*time.Millisecond) {
+				k := entryKey{f.Dev, p.TIP}
+				m.kTrans[k] = append(m.kTrans[k], transition{f.AtNs, "kernel probe"})
+				break
+			}
+		}
 	}
 }
 
@@ -620,9 +670,23 @@ func (r *Result) WriteText(w io.Writer) error {
 			where := strings.Join(strings.Fields(m.Host+" "+m.Dev+" "+ipOrEmpty(m.IP)), " ")
 			fmt.Fprintf(&b, "    %-10s %9v  at %.4fs %s: %s\n", m.Kind, m.D.Round(time.Microsecond), m.Time, where, m.Detail)
 		}
+		if tf := r.TimerFires; tf.Matched > 0 {
+			fmt.Fprintf(&b, "    timer runs: %d kernel timer transitions matched the model's, %d at another jiffy", tf.Matched, tf.Off)
+			if tf.Max != 0 {
+				fmt.Fprintf(&b, " (largest: kernel %+d ticks, %s)", tf.Max, tf.Where)
+			}
+			b.WriteString("\n")
+		}
 		if r.NearEdge > 0 {
 			fmt.Fprintf(&b, "    %d inputs were within the clock's uncertainty of a jiffy edge\n", r.NearEdge)
 		}
+	}
+	if r.Run != nil && len(r.Run.Periodic) > 0 {
+		var ps []string
+		for _, p := range r.Run.Periodic {
+			ps = append(ps, fmt.Sprintf("%.2fs (%d entries machine-wide)", r.Run.Seconds(p.AfterNs+(p.BeforeNs-p.AfterNs)/2), p.Table.Entries))
+		}
+		fmt.Fprintf(&b, "  periodic work ran at %s\n", strings.Join(ps, ", "))
 	}
 	for _, n := range r.Notes {
 		fmt.Fprintf(&b, "  note: %s\n", n)
