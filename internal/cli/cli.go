@@ -63,7 +63,7 @@ floating IP's old MAC.`,
 	root.SetArgs(args)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(runCmd(e), matrixCmd(e), scenariosCmd(e), profilesCmd(e), renderCmd(e),
-		replayCmd(e), garpCmd(e), watchCmd(e), doctorCmd(e))
+		replayCmd(e), garpCmd(e), watchCmd(e), doctorCmd(e), labCmd(e), verifyCmd(e))
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

@@ -1,0 +1,161 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"arplab/internal/lab"
+	"arplab/internal/report"
+	"arplab/internal/scenario"
+	"arplab/internal/trace"
+	"arplab/internal/verify"
+	verifysuite "arplab/scenarios/verify"
+)
+
+// loadAny resolves a verify-suite name, a built-in name or a file.
+func loadAny(name string) (*scenario.Scenario, error) {
+	if s, err := verifysuite.Load(name); err == nil {
+		return s, nil
+	}
+	return scenario.Load(name)
+}
+
+func labCmd(e *env) *cobra.Command {
+	var (
+		asJSON, noTrace bool
+		html            string
+	)
+	c := &cobra.Command{
+		Use:   "lab SCENARIO|FILE",
+		Short: "run a scenario on the running kernel, in network namespaces (root)",
+		Long: `Run a scenario on the running kernel: a network namespace per host and
+station, a bridge per segment, the scenario's sysctls, GARPs injected
+from raw sockets at the scripted times, real TCP/UDP flows, the observed
+hosts' neighbour tables read over netlink, and (where tracefs can be
+mounted) the kernel's neigh_update tracepoint, which shows ignored
+updates. Writes the same trace vocabulary as the simulator. Everything the
+lab creates is removed on success, on error and on Ctrl-C; namespaces left
+by a killed run are found and removed first. Needs root.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s, err := loadAny(args[0])
+			if err != nil {
+				return err
+			}
+			if _, err := lab.CleanStale("arplab-"); err != nil && !errors.Is(err, lab.ErrNotPermitted) {
+				fmt.Fprintln(e.stderr, "arplab: cleaning up an earlier run:", err)
+			}
+			var rec trace.Recorder
+			var sink trace.Sink = &rec
+			var js *jsonSink
+			if asJSON {
+				js = &jsonSink{enc: trace.NewEncoder(e.stdout)}
+				sink = tee{&rec, js}
+			}
+			run, err := lab.RunScenario(e.ctx, s, lab.RunOptions{NoTrace: noTrace}, sink)
+			if err != nil {
+				return err
+			}
+			if html != "" {
+				if err := writeFile(html, func(w io.Writer) error {
+					return report.HTML(w, rec.Events, report.HTMLOptions{Title: "arplab lab " + s.Name})
+				}); err != nil {
+					return err
+				}
+			}
+			if asJSON {
+				return js.err
+			}
+			fmt.Fprintf(e.stdout, "arplab lab %s on %s (HZ=%d, %s)\n\n", s.Name, run.Release, run.HZ, run.HZMethod)
+			color := false
+			if f, ok := e.stdout.(*os.File); ok {
+				color = report.ColorWanted(f)
+			}
+			return report.Timeline(e.stdout, rec.Events, report.TextOptions{Width: 100, Color: color})
+		},
+	}
+	c.Flags().BoolVar(&asJSON, "json", false, "write the trace as JSON lines")
+	c.Flags().BoolVar(&noTrace, "no-trace", false, "do not use the neigh_update tracepoint")
+	c.Flags().StringVar(&html, "html", "", "also write an HTML timeline to this file")
+	return c
+}
+
+func verifyCmd(e *env) *cobra.Command {
+	var (
+		profile string
+		patches []string
+		asJSON  bool
+		html    string
+	)
+	c := &cobra.Command{
+		Use:   "verify [SCENARIO…]",
+		Short: "hold the model against the running kernel, frame by frame (root)",
+		Long: `Run each scenario in the lab and in the model (the profile closest to
+the running kernel, the sysctls actually in force, the kernel's own
+reachable_time, the recorded send times) and compare at every ARP frame
+and every checkpoint: entry state, lladdr, and the verdict on each frame.
+Disagreements are printed as a diff with the model's explanation; the
+output says how close any comparison came to a jiffy or locktime
+boundary. With no SCENARIO, the whole verify suite (scenarios/verify)
+runs. Exits 0 only when everything agrees (3 otherwise).`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names := args
+			if len(names) == 0 {
+				names = verifysuite.Names()
+			}
+			if _, err := lab.CleanStale("arplab-"); err != nil && !errors.Is(err, lab.ErrNotPermitted) {
+				fmt.Fprintln(e.stderr, "arplab: cleaning up an earlier run:", err)
+			}
+			var all []trace.Event
+			failed := 0
+			enc := json.NewEncoder(e.stdout)
+			for _, n := range names {
+				s, err := loadAny(n)
+				if err != nil {
+					return err
+				}
+				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches})
+				if err != nil {
+					return fmt.Errorf("%s: %w", n, err)
+				}
+				if !r.Passed() {
+					failed++
+				}
+				all = append(all, r.Events...)
+				if asJSON {
+					if err := enc.Encode(r); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := r.WriteText(e.stdout); err != nil {
+					return err
+				}
+			}
+			if html != "" {
+				if err := writeFile(html, func(w io.Writer) error {
+					return report.HTML(w, all, report.HTMLOptions{Title: "arplab verify"})
+				}); err != nil {
+					return err
+				}
+			}
+			if !asJSON {
+				fmt.Fprintf(e.stdout, "\n%d of %d scenario(s) agree with the model\n", len(names)-failed, len(names))
+			}
+			if failed > 0 {
+				return expectError{fmt.Errorf("%d scenario(s) disagree with the model", failed)}
+			}
+			return nil
+		},
+	}
+	c.Flags().StringVar(&profile, "profile", "", "model profile (default: the closest to the running kernel)")
+	c.Flags().StringArrayVar(&patches, "patch", nil, "edit the model's profile (+name/-name), e.g. to see a wrong model fail")
+	c.Flags().BoolVar(&asJSON, "json", false, "one JSON result per scenario")
+	c.Flags().StringVar(&html, "html", "", "write kernel and model lanes, disagreements highlighted, to this file")
+	return c
+}
