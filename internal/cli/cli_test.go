@@ -180,3 +180,35 @@ func TestMonteCarloCLI(t *testing.T) {
 		t.Fatalf("%d %s", code, out)
 	}
 }
+
+// TestGarpDryRunPrintsFrames: --dry-run prints each frame of a preset,
+// hex and decoded, and sends nothing.
+func TestGarpDryRunPrintsFrames(t *testing.T) {
+	out, errs, code := run(t, "garp", "lo", "192.0.2.10", "--preset", "neutron", "--dry-run")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if n := strings.Count(out, "\n  hex "); n != 6 {
+		t.Errorf("%d frames printed, want 6 (3 rounds of -U and -A)", n)
+	}
+	if !strings.Contains(out, "request") || !strings.Contains(out, "reply") {
+		t.Errorf("missing the request or the reply:\n%s", out)
+	}
+	if _, _, code := run(t, "garp", "lo", "not-an-ip", "--dry-run"); code != ExitUsage {
+		t.Errorf("bad IP: exit %d, want 2", code)
+	}
+	if _, _, code := run(t, "garp", "lo", "192.0.2.10", "--preset", "arping-U", "--mode", "reply", "--dry-run"); code != ExitUsage {
+		t.Errorf("--mode with --preset: exit %d, want 2", code)
+	}
+}
+
+// TestDoctorJSON: doctor reads this host and returns a report with advice.
+func TestDoctorJSON(t *testing.T) {
+	out, errs, code := run(t, "doctor", "--json")
+	if code != 0 {
+		t.Skipf("doctor cannot read this host: %s", errs)
+	}
+	if !strings.Contains(out, `"release"`) || !strings.Contains(out, `"advice"`) {
+		t.Fatalf("%s", out)
+	}
+}
