@@ -3,6 +3,8 @@ package lab
 import (
 	"context"
 	"errors"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -63,5 +65,59 @@ func TestRunScenarioSmoke(t *testing.T) {
 	}
 	if len(labNamespaces(t, DefaultPrefix())) != 0 {
 		t.Errorf("namespaces left: %v", labNamespaces(t, DefaultPrefix()))
+	}
+}
+
+// TestRunScenarioCancelCleansUp: a run cut short removes everything it
+// made, like a finished one.
+func TestRunScenarioCancelCleansUp(t *testing.T) {
+	needRoot(t)
+	s, err := scenario.Parse([]byte(smokeScenario), "smoke.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	prefix := DefaultPrefix() + "-cancel"
+	_, err = RunScenario(ctx, s, RunOptions{Prefix: prefix}, nil)
+	if errors.Is(err, ErrNotPermitted) {
+		t.Skip(err)
+	}
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("RunScenario cut short = %v, want the context's error", err)
+	}
+	if left := labNamespaces(t, prefix); len(left) != 0 {
+		t.Errorf("namespaces left after a cancelled run: %v", left)
+	}
+	for _, m := range tracefsMounts() {
+		if strings.HasPrefix(filepath.Base(m), prefix) {
+			t.Errorf("tracefs mount left: %s", m)
+		}
+	}
+}
+
+// TestRunScenarioNoTrace: without the tracepoint oracle the run still
+// records frames and tables, and says verdicts are unknown.
+func TestRunScenarioNoTrace(t *testing.T) {
+	needRoot(t)
+	s, err := scenario.Parse([]byte(smokeScenario), "smoke.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := RunScenario(context.Background(), s, RunOptions{NoTrace: true}, nil)
+	if errors.Is(err, ErrNotPermitted) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if run.TraceOK || len(run.Trace) != 0 || len(run.Frames) == 0 || len(run.Snapshots) == 0 || run.Clock.Samples == 0 {
+		t.Errorf("no-trace run: trace ok %v, %d events, %d frames, %d snapshots, clock %+v",
+			run.TraceOK, len(run.Trace), len(run.Frames), len(run.Snapshots), run.Clock)
+	}
+	for _, v := range run.Verdicts() {
+		if v.Verdict != "" {
+			t.Errorf("verdict %q without a tracer", v.Verdict)
+		}
 	}
 }

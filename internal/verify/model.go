@@ -63,8 +63,23 @@ func (c counts) String() string {
 // transition is a timer-driven state change: its time is predicted (model)
 // or observed (kernel), so a checkpoint near it is near a boundary.
 type transition struct {
-	ns   int64
-	what string
+	ns            int64
+	what          string
+	before, after string // the entry as a table read shows it (stateString)
+	probe         bool   // a probe sent, not a state change
+	input         bool   // caused by an input, not by a timer
+}
+
+// stateString is how a table read shows an entry: "STALE 02:…", "FAILED",
+// "no entry".
+func stateString(present bool, state string, valid bool, ll arp.MAC) string {
+	switch {
+	case !present:
+		return "no entry"
+	case valid:
+		return state + " " + ll.String()
+	}
+	return state
 }
 
 // hostModel replays one observed host's recorded inputs into a model table.
@@ -86,6 +101,7 @@ type hostModel struct {
 	mTrans  map[entryKey][]transition
 	kTrans  map[entryKey][]transition
 	checks  []checkpoint
+	obs     []observation
 	mFires  map[entryKey][]fire
 	pktID   uint64
 	now     vtime.Jiffies
@@ -210,12 +226,27 @@ func (m *hostModel) absorb(r *neigh.Result, ns int64, frame int) {
 		if timer && d.Old != d.New {
 			m.mFires[k] = append(m.mFires[k], fire{uint64(d.Now), d.New.String()})
 		}
+		if !timer && (d.Old != d.New || d.MACChanged) {
+			// An input's change: causally before any read that follows
+			// it, but a read running while the input arrived (a flow's
+			// first packet) may have caught either side.
+			m.mTrans[k] = append(m.mTrans[k], transition{ns: t, what: fmt.Sprintf("model %v→%v (%s)", d.Old, d.New, d.Rule.Name()),
+				before: stateString(true, d.Old.String(), d.Old.Valid(), d.OldMAC),
+				after:  stateString(true, d.New.String(), d.New.Valid(), d.NewMAC), input: true})
+		}
 		if timer && (d.Old != d.New || d.MACChanged || d.Rule == neigh.RuleGCPeriodic || d.Rule == neigh.RuleRetransmit) {
-			what := fmt.Sprintf("model %v→%v", d.Old, d.New)
-			if d.Rule == neigh.RuleRetransmit {
-				what = fmt.Sprintf("model probe %d of %d", d.Probes+1, d.MaxProbes)
+			tr := transition{ns: t, what: fmt.Sprintf("model %v→%v", d.Old, d.New),
+				before: stateString(true, d.Old.String(), d.Old.Valid(), d.OldMAC),
+				after:  stateString(true, d.New.String(), d.New.Valid(), d.NewMAC)}
+			switch d.Rule {
+			case neigh.RuleRetransmit:
+				tr.what, tr.probe = fmt.Sprintf("model probe %d of %d", d.Probes+1, d.MaxProbes), true
+			case neigh.RuleDelayToProbe:
+				tr.probe = true // the first unicast probe goes out in the same run
+			case neigh.RuleGCPeriodic:
+				tr.what, tr.after = "model GC removed it", "no entry"
 			}
-			m.mTrans[k] = append(m.mTrans[k], transition{t, what})
+			m.mTrans[k] = append(m.mTrans[k], tr)
 		}
 		m.timerMargin(&d, t)
 	}
@@ -627,7 +658,19 @@ func (m *hostModel) periodicAfter(in *input) {
 	}
 }
 
-// compareSnapshot compares the kernel's table with the model's.
+// observation is one entry compared at one table read; it is judged
+// after the whole run is replayed, when the transitions on both sides of
+// the read are known.
+type observation struct {
+	sn      *lab.RunSnapshot
+	k       entryKey
+	ks, ms  string // kernel and model entry (stateString)
+	entry   bool   // at least one side has the entry
+	kc, mc  counts
+	explain string
+}
+
+// compareSnapshot records the kernel's table and the model's at a read.
 func (m *hostModel) compareSnapshot(in *input) {
 	sn := in.snap
 	if sn.Err != "" {
@@ -636,16 +679,15 @@ func (m *hostModel) compareSnapshot(in *input) {
 	}
 	m.v.res.Stats.Checkpoints++
 	type pair struct {
-		k   *lab.Neigh
-		m   *neigh.Snapshot
-		key entryKey
+		k *lab.Neigh
+		m *neigh.Snapshot
 	}
 	all := map[entryKey]*pair{}
 	var keys []entryKey
 	get := func(k entryKey) *pair {
 		p := all[k]
 		if p == nil {
-			p = &pair{key: k}
+			p = &pair{}
 			all[k] = p
 			keys = append(keys, k)
 		}
@@ -671,52 +713,113 @@ func (m *hostModel) compareSnapshot(in *input) {
 		}
 		return keys[i].ip.Less(keys[j].ip)
 	})
-	at := m.v.run.Seconds(sn.BeforeNs)
 	for _, k := range keys {
 		p := all[k]
-		if p.k == nil && p.m == nil && m.kern[k] == nil && m.model[k] == nil {
-			continue
-		}
-		ks, ms := "no entry", "no entry"
+		o := observation{sn: sn, k: k, entry: p.k != nil || p.m != nil, ks: "no entry", ms: "no entry"}
 		if p.k != nil {
-			ks = p.k.State
-			if p.k.NUD&validNUD != 0 {
-				ks += " " + p.k.LLAddr.String()
-			}
+			o.ks = stateString(true, p.k.State, p.k.NUD&validNUD != 0, p.k.LLAddr)
 		}
 		if p.m != nil {
-			ms = p.m.State.String()
-			if p.m.State.Valid() {
-				ms += " " + p.m.LLAddr.String()
-			}
+			o.ms = stateString(true, p.m.State.String(), p.m.State.Valid(), p.m.LLAddr)
 		}
-		if p.k != nil || p.m != nil {
-			m.v.res.Stats.Entries++
-			m.checks = append(m.checks, checkpoint{sn, k})
-			if ks != ms {
-				m.v.diff(Diff{Time: at, Host: m.name, Dev: k.dev, IP: k.ip, What: "entry", Checkpoint: sn.Reason,
-					Kernel: ks, Model: ms, Explanation: m.explain(k)}, m.repKey(k, "entry"))
-			} else {
-				m.v.res.Stats.EntriesAgree++
-				delete(m.reported, m.repKey(k, "entry"))
-			}
-		}
-		kc, mc := counts{}, counts{}
 		if c := m.kern[k]; c != nil {
-			kc = *c
+			o.kc = *c
 		}
 		if c := m.model[k]; c != nil {
-			mc = *c
+			o.mc = *c
 		}
-		if kc != (counts{}) || mc != (counts{}) {
-			if kc != mc {
-				m.v.diff(Diff{Time: at, Host: m.name, Dev: k.dev, IP: k.ip, What: "probes", Checkpoint: sn.Reason,
-					Kernel: kc.String(), Model: mc.String(), Explanation: m.explain(k)}, m.repKey(k, "probes"))
-			} else {
-				delete(m.reported, m.repKey(k, "probes"))
+		if !o.entry && o.kc == (counts{}) && o.mc == (counts{}) {
+			continue
+		}
+		if o.ks != o.ms || o.kc != o.mc {
+			o.explain = m.explain(k)
+		}
+		m.obs = append(m.obs, o)
+	}
+}
+
+// tolerance is how close to a read a timer-driven change may be for the
+// read to have caught either side of it: two jiffies (timer latency and the
+// read's own jiffy) plus the clock's uncertainty.
+func (m *hostModel) tolerance() int64 {
+	return 2*m.v.run.Clock.TickNs() + int64(m.v.run.Clock.Uncertainty())
+}
+
+// near returns the changes of an entry, model's and kernel's, that a read
+// may have caught on either side: timer-driven ones within the tolerance,
+// input-driven ones only while the read ran.
+func (m *hostModel) near(sn *lab.RunSnapshot, k entryKey) []transition {
+	tol := m.tolerance()
+	var out []transition
+	for _, list := range [][]transition{m.mTrans[k], m.kTrans[k]} {
+		for _, t := range list {
+			w := tol
+			if t.input {
+				w = int64(20 * time.Microsecond) // only an input the read ran into
+			}
+			if t.ns >= sn.BeforeNs-w && t.ns <= sn.AfterNs+w {
+				out = append(out, t)
 			}
 		}
 	}
+	return out
+}
+
+// judge compares the recorded observations. A difference the read may
+// have caught on either side of a timer-driven change — one side shows
+// the state just before it, the other just after — is a tie at a
+// boundary, counted and reported among the margins, not a disagreement.
+func (m *hostModel) judge() {
+	for _, o := range m.obs {
+		at := m.v.run.Seconds(o.sn.BeforeNs)
+		if o.entry {
+			m.v.res.Stats.Entries++
+			m.checks = append(m.checks, checkpoint{o.sn, o.k})
+			switch {
+			case o.ks == o.ms:
+				m.v.res.Stats.EntriesAgree++
+				delete(m.reported, m.repKey(o.k, "entry"))
+			case m.tie(o, false):
+				m.v.res.Stats.EntriesAgree++
+			default:
+				m.v.diff(Diff{Time: at, Host: m.name, Dev: o.k.dev, IP: o.k.ip, What: "entry", Checkpoint: o.sn.Reason,
+					Kernel: o.ks, Model: o.ms, Explanation: o.explain}, m.repKey(o.k, "entry"))
+			}
+		}
+		if o.kc == (counts{}) && o.mc == (counts{}) {
+			continue
+		}
+		switch {
+		case o.kc == o.mc:
+			delete(m.reported, m.repKey(o.k, "probes"))
+		case m.tie(o, true):
+		default:
+			m.v.diff(Diff{Time: at, Host: m.name, Dev: o.k.dev, IP: o.k.ip, What: "probes", Checkpoint: o.sn.Reason,
+				Kernel: o.kc.String(), Model: o.mc.String(), Explanation: o.explain}, m.repKey(o.k, "probes"))
+		}
+	}
+}
+
+// tie reports whether a difference is explained by a change within the
+// tolerance of the read, and records it.
+func (m *hostModel) tie(o observation, probes bool) bool {
+	for _, t := range m.near(o.sn, o.k) {
+		ok := false
+		if probes {
+			d := o.kc.unicast + o.kc.broadcast - o.mc.unicast - o.mc.broadcast
+			ok = t.probe && (d == 1 || d == -1) && o.kc.replies == o.mc.replies
+		} else {
+			sides := map[string]bool{t.before: true, t.after: true}
+			ok = t.before != t.after && sides[o.ks] && sides[o.ms]
+		}
+		if ok {
+			m.v.res.Ties++
+			m.v.margin(Margin{Kind: MarginTie, Time: m.v.run.Seconds(o.sn.BeforeNs), Host: m.name, Dev: o.k.dev, IP: o.k.ip,
+				Detail: fmt.Sprintf("%s read kernel %s / model %s, %s at %.4fs", o.sn.Reason, o.ks, o.ms, t.what, m.v.run.Seconds(t.ns))})
+			return true
+		}
+	}
+	return false
 }
 
 func (m *hostModel) repKey(k entryKey, what string) string {
@@ -806,6 +909,9 @@ func (m *hostModel) checkpointMargin(sn *lab.RunSnapshot, k entryKey) {
 	best := Margin{Kind: MarginCheckpoint, D: -1}
 	for _, list := range [][]transition{m.mTrans[k], m.kTrans[k]} {
 		for _, t := range list {
+			if t.input {
+				continue
+			}
 			var d int64
 			switch {
 			case t.ns < sn.BeforeNs:

@@ -23,6 +23,15 @@ func needRoot(t *testing.T) {
 	}
 }
 
+// knownModelGaps are scenarios on which the model is known to disagree with
+// the running kernel, each with the divergence documented in
+// docs/divergences.md and reported to the model's owner. The suite requires
+// them to keep disagreeing (and fails once they agree, so the entry is
+// removed) while every other scenario must agree.
+var knownModelGaps = map[string]string{
+	"garp-resolves-incomplete": "packets released from arp_queue go through the output path: STALE becomes DELAY (docs/divergences.md, model gap M1)",
+}
+
 // TestVerifySuite runs every scenario of scenarios/verify on the running
 // kernel and requires the model to agree with it everywhere, and every
 // scenario check to hold.
@@ -67,6 +76,21 @@ func TestVerifySuite(t *testing.T) {
 				if !ran {
 					t.Errorf("%s: the periodic work did not run after 1.2 s: the checks prove nothing", name)
 				}
+			}
+			if gap, ok := knownModelGaps[name]; ok {
+				// The model is known to be wrong here: the scenario must
+				// still show it, and its checks still hold on the kernel.
+				if res.Agree {
+					t.Errorf("%s now agrees with the kernel: remove it from knownModelGaps (%s)", name, gap)
+				} else {
+					t.Logf("known model gap (%s): %d disagreements, as expected", gap, res.Disagreements)
+				}
+				for _, c := range res.Checks {
+					if !c.OK {
+						t.Errorf("%s: check line %d failed on the kernel: want %s, got %s", name, c.Line, c.Desc, c.Got)
+					}
+				}
+				return
 			}
 			if !res.Passed() {
 				t.Errorf("%s: kernel and model disagree or a check failed:\n%s", name, buf.String())

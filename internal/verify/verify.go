@@ -70,6 +70,10 @@ type Result struct {
 	// NearEdge counts inputs placed with the fitted clock that were
 	// within its uncertainty of a jiffy edge.
 	NearEdge int
+	// Ties counts table reads where the kernel and the model stood on
+	// either side of the same timer-driven change, within two jiffies of
+	// the read: timing, not logic (see MarginTie).
+	Ties int
 	// TimerFires compares when the kernel's timers changed entries with
 	// the model's timer wheel.
 	TimerFires TimerFires
@@ -131,6 +135,7 @@ const (
 	MarginTimer      = "timer"      // a timer decision vs its limit (confirmed/used + delay)
 	MarginCheckpoint = "checkpoint" // a table read vs the nearest timer-driven change
 	MarginJiffy      = "jiffy"      // an input placed by the fitted clock vs a jiffy edge
+	MarginTie        = "tie"        // a table read that caught a timer-driven change on one side only
 )
 
 // Margin is how far one comparison was from a boundary.
@@ -292,6 +297,7 @@ func Compare(run *lab.LabRun, s *scenario.Scenario, opt Options) (*Result, error
 		v.models[rh.Name] = m
 		m.kernelTransitions(stamps)
 		m.feed(ins)
+		m.judge()
 		m.checkpointMargins()
 		m.timerFires(stamps)
 	}
@@ -300,7 +306,8 @@ func Compare(run *lab.LabRun, s *scenario.Scenario, opt Options) (*Result, error
 	res.Events = append(kev, res.Events...)
 	v.markDisagreements()
 	sort.SliceStable(res.Events, func(i, j int) bool { return res.Events[i].Time < res.Events[j].Time })
-	for _, k := range []string{MarginLocktime, MarginTimer, MarginCheckpoint, MarginJiffy} {
+	sort.SliceStable(res.Diffs, func(i, j int) bool { return res.Diffs[i].Time < res.Diffs[j].Time })
+	for _, k := range []string{MarginLocktime, MarginTimer, MarginCheckpoint, MarginJiffy, MarginTie} {
 		if m, ok := v.best[k]; ok {
 			res.Margins = append(res.Margins, m)
 		}
@@ -400,6 +407,28 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 		}
 		add(in)
 	}
+	// An entry the output path created and turned FAILED at once (no
+	// probes configured) leaves no other trace: __neigh_event_send returns
+	// before its tracepoint and the packet is dropped. Its neigh_create,
+	// not followed by a neigh_update or an output event, is the packet.
+	for i := range run.Trace {
+		e := &run.Trace[i]
+		if !ifnames[e.Dev] || e.Event != "neigh_create" || !e.Created {
+			continue
+		}
+		followed := false
+		for k := i + 1; k < len(run.Trace); k++ {
+			n := &run.Trace[k]
+			if n.Dev != e.Dev || n.IP != e.IP {
+				continue
+			}
+			followed = n.TimestampNs-e.TimestampNs < int64(5*time.Millisecond)
+			break
+		}
+		if !followed {
+			add(input{ns: e.TimestampNs, kind: inQueued, ev: e})
+		}
+	}
 	for i := range run.Admin {
 		a := &run.Admin[i]
 		if a.Host != rh.Name {
@@ -491,24 +520,42 @@ func inputDesc(run *lab.LabRun, in *input) string {
 	return "input"
 }
 
-// kernelTransitions collects the kernel's timer-driven state changes.
+// kernelTransitions collects the kernel's timer-driven changes: state
+// changes in neigh_timer_handler, removals, and probes the timer sent.
 func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
-	for _, s := range stamps {
-		e := s.Event
-		if e.Event != "neigh_timer_handler" {
-			continue
-		}
-		_, d := m.v.run.DevByIfName(e.Dev)
+	run := m.v.run
+	last := map[entryKey]string{}
+	for i := range run.Trace {
+		e := &run.Trace[i]
+		_, d := run.DevByIfName(e.Dev)
 		if d == nil || m.rh.Dev(d.Name) == nil {
 			continue
 		}
 		k := entryKey{d.Name, e.IP}
-		m.kTrans[k] = append(m.kTrans[k], transition{e.TimestampNs, "kernel timer → " + e.State})
+		now := stateString(true, lab.StateString(e.NUD), e.NUD&validNUD != 0, e.LLAddr)
+		switch e.Event {
+		case "neigh_update":
+			if _, ok := last[k]; !ok {
+				last[k] = now
+			}
+		case "neigh_update_done", "neigh_event_send_done", "neigh_event_send_dead":
+			last[k] = now
+		case "neigh_timer_handler":
+			if prev, ok := last[k]; ok && prev != now {
+				m.kTrans[k] = append(m.kTrans[k], transition{ns: e.TimestampNs, what: "kernel timer → " + e.State, before: prev, after: now})
+			}
+			last[k] = now
+		case "neigh_cleanup_and_release":
+			if prev, ok := last[k]; ok {
+				m.kTrans[k] = append(m.kTrans[k], transition{ns: e.TimestampNs, what: "kernel removed it", before: prev, after: "no entry"})
+			}
+			delete(last, k)
+		}
 	}
 	// Probes the kernel's timer sent (the handler probes before its
 	// tracepoint fires): probe counts are compared too.
-	for i := range m.v.run.Frames {
-		f := &m.v.run.Frames[i]
+	for i := range run.Frames {
+		f := &run.Frames[i]
 		if f.Host != m.name || f.Type != lab.PacketOutgoing {
 			continue
 		}
@@ -517,11 +564,11 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 			continue
 		}
 		d := m.rh.Dev(f.Dev)
-		for _, e := range m.v.run.Trace {
+		for _, e := range run.Trace {
 			if e.Event == "neigh_timer_handler" && e.Dev == d.IfName && e.IP == p.TIP &&
 				e.TimestampNs >= f.AtNs && e.TimestampNs <= f.AtNs+int64(2*time.Millisecond) {
 				k := entryKey{f.Dev, p.TIP}
-				m.kTrans[k] = append(m.kTrans[k], transition{f.AtNs, "kernel probe"})
+				m.kTrans[k] = append(m.kTrans[k], transition{ns: f.AtNs, what: "kernel probe", probe: true})
 				break
 			}
 		}
@@ -679,6 +726,9 @@ func (r *Result) WriteText(w io.Writer) error {
 		}
 		if r.NearEdge > 0 {
 			fmt.Fprintf(&b, "    %d inputs were within the clock's uncertainty of a jiffy edge\n", r.NearEdge)
+		}
+		if r.Ties > 0 {
+			fmt.Fprintf(&b, "    %d table reads caught a timer-driven change on one side only (within 2 jiffies): counted as agreeing\n", r.Ties)
 		}
 	}
 	if r.Run != nil && len(r.Run.Periodic) > 0 {

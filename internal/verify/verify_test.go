@@ -165,3 +165,35 @@ func TestParseIPv4(t *testing.T) {
 		t.Error("a short frame parsed")
 	}
 }
+
+func TestLoadScenarioAndSummary(t *testing.T) {
+	s, err := LoadScenario("garp-request-in-locktime")
+	if err != nil || s.File != "scenarios/verify/garp-request-in-locktime.yaml" {
+		t.Fatalf("suite name: %v, %v", s, err)
+	}
+	if s, err := LoadScenario("failure"); err != nil || s.Name != "failure" {
+		t.Errorf("built-in: %v, %v", s, err)
+	}
+	if s, err := LoadScenario("../../scenarios/verify/fast-retrans.yaml"); err != nil || s.Name != "fast-retrans" {
+		t.Errorf("file: %v, %v", s, err)
+	}
+	if _, err := LoadScenario("nosuch"); err == nil || !strings.Contains(err.Error(), "garp-request-in-locktime") {
+		t.Errorf("unknown name: %v", err)
+	}
+	if len(Suite()) < 30 {
+		t.Errorf("the suite has %d scenarios, want at least 30", len(Suite()))
+	}
+	run := synthRun()
+	sc, _ := scenario.Parse([]byte(synthScenario), "synthetic.yaml")
+	good, _ := Compare(run, sc, Options{})
+	bad, _ := Compare(run, sc, Options{Profile: "3.14"})
+	var b bytes.Buffer
+	if err := WriteSummary(&b, []*Result{good, bad}, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	t.Logf("\n%s", out)
+	if !strings.Contains(out, "DISAGREE (2)") || !strings.Contains(out, "1 of 2 scenarios") || !strings.Contains(out, "closest: locktime 703ms") {
+		t.Errorf("summary:\n%s", out)
+	}
+}
