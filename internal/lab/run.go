@@ -3,8 +3,10 @@ package lab
 import (
 	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
+	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
 )
 
@@ -72,9 +74,81 @@ type LabRun struct {
 	TraceNote string
 	TraceLost int
 
+	// Checks are the scenario's checks evaluated on the kernel's tables
+	// and flows.
+	Checks []RunCheck
+
 	// Notes lists what the lab could not reproduce from the scenario
 	// (segment latency, entry ages, global sysctls, …).
 	Notes []string
+}
+
+// RunCheck is one scenario check evaluated on the kernel.
+type RunCheck struct {
+	Index int // into Scenario.Checks
+	Line  int
+	Desc  string // what the check wants
+	Got   string // what the kernel had
+	OK    bool
+}
+
+// EvalChecks evaluates a scenario's checks on a run: entry checks against
+// the table read taken for them, flow checks against the flows' outcomes.
+func EvalChecks(r *LabRun, checks []scenario.Check) []RunCheck {
+	var out []RunCheck
+	for ci, c := range checks {
+		cr := RunCheck{Index: ci, Line: c.Line}
+		if c.Flow != "" {
+			cr.Desc = fmt.Sprintf("flow %s %s", c.Flow, c.Outcome)
+			for _, f := range r.Flows {
+				if f.Name == c.Flow {
+					got := "failed"
+					if f.OK {
+						got = "ok"
+					}
+					cr.Got, cr.OK = got, got == c.Outcome
+					if f.Err != "" {
+						cr.Got += " (" + f.Err + ")"
+					}
+				}
+			}
+			if cr.Got == "" {
+				cr.Got = "flow never started"
+			}
+			out = append(out, cr)
+			continue
+		}
+		want := c.IP.String()
+		if c.State != "" {
+			want += " " + strings.ToUpper(c.State)
+		}
+		if c.LLAddr != nil {
+			want += " " + c.LLAddr.String()
+		}
+		cr.Desc = fmt.Sprintf("at %v %s %s", c.At.D, c.Host, want)
+		for _, sn := range r.Snapshots {
+			if sn.Check != ci || sn.Host != c.Host {
+				continue
+			}
+			cr.Got, cr.OK = "no entry", c.State != "" && strings.EqualFold(c.State, "none")
+			for _, n := range sn.Entries {
+				if n.IP != c.IP.Addr || (c.Dev != "" && n.Dev != c.Dev) {
+					continue
+				}
+				cr.Got = n.State
+				if n.NUD&validNUD != 0 {
+					cr.Got += " " + n.LLAddr.String()
+				}
+				cr.OK = (c.State == "" || strings.EqualFold(c.State, n.State)) &&
+					(c.LLAddr == nil || (n.NUD&validNUD != 0 && n.LLAddr == c.LLAddr.MAC))
+			}
+		}
+		if cr.Got == "" {
+			cr.Got = "the host is not observed or the table was not read"
+		}
+		out = append(out, cr)
+	}
+	return out
 }
 
 // Seconds converts a CLOCK_MONOTONIC time to seconds since the epoch.

@@ -938,6 +938,7 @@ func (b *runner) collect(cal []ClockSample) error {
 			b.note("%d trace lines could not be parsed, e.g. %v", len(errs), errs[0])
 		}
 	}
+	b.run.Checks = EvalChecks(b.run, b.s.Checks)
 	c, err := FitClock(b.run.HZ, cal)
 	if err != nil {
 		return err

@@ -360,8 +360,21 @@ func (r *LabRun) Events() []trace.Event {
 		for _, n := range sn.Entries {
 			parts = append(parts, fmt.Sprintf("%v %s %s", n.IP, llString(n.NUD, n.LLAddr), n.State))
 		}
-		evs = append(evs, trace.Event{Time: r.Seconds(sn.BeforeNs), Kind: trace.KindCheck, Source: src, Host: sn.Host,
-			Cause: sn.Reason, Explanation: "table: " + strings.Join(parts, "; ")})
+		ev := trace.Event{Time: r.Seconds(sn.BeforeNs), Kind: trace.KindCheck, Source: src, Host: sn.Host,
+			Cause: sn.Reason, Explanation: "table: " + strings.Join(parts, "; ")}
+		for _, c := range r.Checks {
+			if c.Index == sn.Check {
+				ev.OK = trace.Bool(c.OK)
+				ev.Explanation = fmt.Sprintf("check line %d: want %s, kernel has %s", c.Line, c.Desc, c.Got)
+			}
+		}
+		evs = append(evs, ev)
+	}
+	for _, c := range r.Checks {
+		if strings.HasPrefix(c.Desc, "flow ") {
+			evs = append(evs, trace.Event{Time: r.Seconds(r.EndNs), Kind: trace.KindCheck, Source: src, OK: trace.Bool(c.OK),
+				Cause: c.Desc, Explanation: fmt.Sprintf("check line %d: want %s, kernel has %s", c.Line, c.Desc, c.Got)})
+		}
 	}
 	sort.SliceStable(evs, func(i, j int) bool { return evs[i].Time < evs[j].Time })
 	return evs

@@ -385,7 +385,6 @@ func (m *hostModel) receiveARP(in *input) {
 	if d == nil {
 		return
 	}
-	k := entryKey{f.Dev, p.SIP}
 	m.locktimeMargin(in, d, &p)
 	v := in.verdict
 	if v == nil || v.Verdict == "" {
@@ -405,7 +404,6 @@ func (m *hostModel) receiveARP(in *input) {
 			Frame: in.frame + 1, FrameDesc: frameDesc(&p, f), Kernel: kern, Model: model, Explanation: d.Explain()}, "")
 		return
 	}
-	_ = k
 	m.v.res.Stats.VerdictsAgree++
 }
 

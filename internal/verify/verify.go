@@ -84,7 +84,7 @@ type Result struct {
 	// Attrs["disagree"] = "1".
 	Events []trace.Event
 	Notes  []string
-	Run    *lab.LabRun
+	Run    *lab.LabRun `json:"-"`
 }
 
 // Stats counts what was compared.
@@ -198,7 +198,7 @@ func (v *verifier) diff(d Diff, key string) {
 	v.res.Agree = false
 	if key != "" {
 		pair := d.Kernel + "\x00" + d.Model
-		if m := v.hostModelReported(d.Host); m != nil {
+		if m := v.models[d.Host]; m != nil {
 			if m.reported[key] == pair {
 				return
 			}
@@ -207,8 +207,6 @@ func (v *verifier) diff(d Diff, key string) {
 	}
 	v.res.Diffs = append(v.res.Diffs, d)
 }
-
-func (v *verifier) hostModelReported(host string) *hostModel { return v.models[host] }
 
 func (v *verifier) margin(m Margin) {
 	if b, ok := v.best[m.Kind]; !ok || m.D < b.D {
@@ -577,57 +575,8 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 
 // checks evaluates the scenario's checks on the kernel's tables.
 func (v *verifier) checks() {
-	for ci, c := range v.s.Checks {
-		cr := CheckResult{Index: ci, Line: c.Line}
-		if c.Flow != "" {
-			cr.Desc = fmt.Sprintf("flow %s %s", c.Flow, c.Outcome)
-			for _, f := range v.run.Flows {
-				if f.Name == c.Flow {
-					got := "failed"
-					if f.OK {
-						got = "ok"
-					}
-					cr.Got, cr.OK = got, got == c.Outcome
-					if f.Err != "" {
-						cr.Got += " (" + f.Err + ")"
-					}
-				}
-			}
-			if cr.Got == "" {
-				cr.Got = "flow never started"
-			}
-			v.res.Checks = append(v.res.Checks, cr)
-			continue
-		}
-		want := c.IP.String()
-		if c.State != "" {
-			want += " " + strings.ToUpper(c.State)
-		}
-		if c.LLAddr != nil {
-			want += " " + c.LLAddr.String()
-		}
-		cr.Desc = fmt.Sprintf("at %v %s %s", c.At.D, c.Host, want)
-		for _, sn := range v.run.Snapshots {
-			if sn.Check != ci || sn.Host != c.Host {
-				continue
-			}
-			cr.Got, cr.OK = "no entry", c.State != "" && strings.EqualFold(c.State, "none")
-			for _, n := range sn.Entries {
-				if n.IP != c.IP.Addr || (c.Dev != "" && n.Dev != c.Dev) {
-					continue
-				}
-				cr.Got = n.State
-				if n.NUD&validNUD != 0 {
-					cr.Got += " " + n.LLAddr.String()
-				}
-				cr.OK = (c.State == "" || strings.EqualFold(c.State, n.State)) &&
-					(c.LLAddr == nil || (n.NUD&validNUD != 0 && n.LLAddr == c.LLAddr.MAC))
-			}
-		}
-		if cr.Got == "" {
-			cr.Got = "the host is not observed or the table was not read"
-		}
-		v.res.Checks = append(v.res.Checks, cr)
+	for _, c := range lab.EvalChecks(v.run, v.s.Checks) {
+		v.res.Checks = append(v.res.Checks, CheckResult{Index: c.Index, Line: c.Line, Desc: c.Desc, Got: c.Got, OK: c.OK})
 	}
 }
 
