@@ -99,6 +99,9 @@ func (t *Table) Admin(now vtime.Jiffies, dev *Device, op AdminOp, ip netip.Addr,
 		d.Verdict = VerdictCreated
 	}
 	t.finish(&d, e)
+	if out.release {
+		t.releaseQueue(now, e)
+	}
 	return r, nil
 }
 

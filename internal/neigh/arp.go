@@ -177,6 +177,9 @@ func (t *Table) applyUpdate(now vtime.Jiffies, e *Entry, sha arp.MAC, state Stat
 		t.Stats.Ignored++
 	}
 	t.decide(*d)
+	if out.release {
+		t.releaseQueue(now, e)
+	}
 }
 
 // senderUnicast is inet_addr_type(sip) == RTN_UNICAST.

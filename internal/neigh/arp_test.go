@@ -290,10 +290,17 @@ func TestUnicastReplyToUsIsReachable(t *testing.T) {
 	if tx != 1 {
 		t.Fatalf("transmitted %d queued packets, want 1", tx)
 	}
+	// The same reply delivered as broadcast only asserts STALE; the queued
+	// packet it releases then uses the entry: STALE→DELAY (divergences D1).
 	h2 := newHarness(t, "6.18")
 	h2.send(ipF, nil)
-	h2.rx(rep, PktBroadcast)
-	h2.want(ipF, Stale, macNew)
+	if d := h2.rx(rep, PktBroadcast); d.New != Stale {
+		t.Fatalf("broadcast reply made it %v, want STALE", d.New)
+	}
+	h2.want(ipF, Delay, macNew)
+	if e := h2.entry(ipF); e.Used != h2.now || e.Updated != h2.now {
+		t.Fatalf("released packet did not stamp used/updated: %+v", e)
+	}
 }
 
 // TestFrameLevelDrops: frames that never reach the table update (spec

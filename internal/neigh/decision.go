@@ -139,6 +139,10 @@ type Decision struct {
 	ARPAccept  int
 }
 
+// IsGARP reports whether the receive path treated the frame as a
+// gratuitous ARP that overrides locktime (spec §4.4).
+func (d *Decision) IsGARP() bool { return d.GARP == garpYes }
+
 // StateChanged reports whether the entry's state or lladdr changed.
 func (d *Decision) StateChanged() bool { return d.Old != d.New || d.MACChanged }
 
@@ -182,7 +186,13 @@ func (d *Decision) Explain() string {
 	case RuleDelayToProbe:
 		fmt.Fprintf(&b, "DELAY→PROBE: no confirmation since %d (now=%d > %d); unicast probe to %v", d.Confirmed, d.Now, d.Limit, d.OldMAC)
 	case RuleRetransmit:
-		fmt.Fprintf(&b, "%v: probe %d of %d", d.New, d.Probes+1, d.MaxProbes)
+		n, m := d.Probes+1, d.MaxProbes
+		if d.New == Incomplete {
+			// INCOMPLETE counts from ucast_solicit (§2.3): number its
+			// broadcasts from 1
+			n, m = d.Probes+1-d.Count, d.MaxProbes-d.Count
+		}
+		fmt.Fprintf(&b, "%v: probe %d of %d", d.New, n, m)
 	case RuleProbesExhausted:
 		fmt.Fprintf(&b, "%v→FAILED: %d probes sent, max %d; queued packets fail with host unreachable", d.Old, d.Probes, d.MaxProbes)
 	case RuleStaleToDelay:
@@ -258,12 +268,12 @@ func (d *Decision) explainARP(b *strings.Builder) {
 		fmt.Fprintf(b, "created %v %v (arp_accept=%d)", d.NewMAC, d.New, d.ARPAccept)
 	case VerdictHonoured:
 		switch {
+		case d.MACChanged && !d.HadMAC:
+			fmt.Fprintf(b, "honoured: %v had no address; now %v", d.Old, d.NewMAC)
 		case d.MACChanged && d.GARP == garpYes && !d.LocktimeOK:
 			fmt.Fprintf(b, "honoured inside locktime (%d ticks since updated=%d): %v→%v", since, d.UpdatedBefore, d.OldMAC, d.NewMAC)
 		case d.MACChanged && d.HadMAC:
 			fmt.Fprintf(b, "honoured: %d ticks since updated=%d > locktime %d: %v→%v", since, d.UpdatedBefore, d.Locktime, d.OldMAC, d.NewMAC)
-		case d.MACChanged:
-			fmt.Fprintf(b, "honoured: %v had no address; now %v", d.Old, d.NewMAC)
 		default:
 			fmt.Fprintf(b, "honoured: same lladdr %v", d.NewMAC)
 		}

@@ -162,6 +162,9 @@ func (t *Table) timerHandler(now vtime.Jiffies, e *Entry) {
 		d.Rule = RuleRetransmit
 	}
 	d.Probes, d.MaxProbes = e.probes, t.maxProbes(e)
+	if state == Incomplete {
+		d.Count = p.UcastProbes // where INCOMPLETE's counter starts
+	}
 	if (e.state == Incomplete || e.state == Probe) && e.probes >= t.maxProbes(e) {
 		t.setState(e, Failed)
 		d.Rule = RuleProbesExhausted

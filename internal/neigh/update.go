@@ -26,6 +26,7 @@ type updateOutcome struct {
 	confirmedMoved bool
 	macChanged     bool
 	stateKept      bool // a same-MAC STALE request kept the old state
+	release        bool // queued packets wait to be released (step 11)
 }
 
 // update is neigh_update (spec §5). lladdr nil means "no address given".
@@ -123,15 +124,35 @@ func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState St
 	if newState == old {
 		return out
 	}
-	// Step 11: leaving an invalid state sends what was queued.
-	if !old.Valid() {
-		for _, q := range e.queue {
-			t.act(Action{Kind: ActTransmit, Dev: e.dev, Target: e.ip, DstMAC: e.ha, Packet: q.ID})
-		}
-		e.queue = e.queue[:0]
-		e.queueBytes = 0
-	}
+	// Step 11: leaving an invalid state releases what was queued; the
+	// caller does it (releaseQueue) after recording this decision.
+	out.release = !old.Valid() && len(e.queue) > 0
 	// Leaving CONNECTED (neigh_suspect) puts output back on the slow path;
 	// the header cache itself survives, so Output needs no change here.
 	return out
+}
+
+// releaseQueue sends the packets queued while the entry was unresolved.
+// Each goes through the output path again (n->output is
+// neigh_resolve_output): `used` is stamped, the header cache is built, and
+// an entry the update left STALE turns DELAY at the first packet, exactly
+// as a new packet would (divergences D1; spec §3, §5 step 11).
+func (t *Table) releaseQueue(now vtime.Jiffies, e *Entry) {
+	q := e.queue
+	e.queue = nil
+	e.queueBytes = 0
+	for _, p := range q {
+		e.used = now
+		if e.state == Stale {
+			d := t.stateDecision(now, e, RuleStaleToDelay)
+			t.setState(e, Delay)
+			e.updated = now
+			t.armTimer(e, now, now+vtime.Jiffies(e.dev.Params.DelayProbeTime))
+			t.finish(&d, e)
+		}
+		if e.state.Valid() {
+			e.hh = true
+		}
+		t.act(Action{Kind: ActTransmit, Dev: e.dev, Target: e.ip, DstMAC: e.ha, Packet: p.ID})
+	}
 }
