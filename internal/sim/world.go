@@ -48,50 +48,63 @@ type port interface {
 type segment struct {
 	cfg   scenario.Segment
 	ports []port
+	byMAC map[arp.MAC]port // built at the first frame; ports do not change
 	rng   *rand.Rand
 	w     *world
 }
 
 // transmit delivers f from src to the ports it reaches, after latency and
-// jitter, each receiver losing it with the segment's loss probability.
+// jitter, each receiver losing it with the segment's loss probability. A
+// unicast frame reaches its owner only (a learning switch), or everyone
+// when the MAC is unknown and the segment floods.
 func (g *segment) transmit(src port, f *frame) {
 	w := g.w
-	w.frameSent(src, f)
-	var target port
-	known := false
-	for _, p := range g.ports {
-		if p.mac() == f.dst {
-			target, known = p, true
+	if w.opt.Capture != nil {
+		w.frameSent(src, f)
+	}
+	if g.byMAC == nil {
+		g.byMAC = make(map[arp.MAC]port, len(g.ports))
+		for _, p := range g.ports {
+			g.byMAC[p.mac()] = p
 		}
+	}
+	if !f.dst.IsMulticast() {
+		if target, ok := g.byMAC[f.dst]; ok {
+			if target != src {
+				g.send(target, f, neigh.PktHost)
+			}
+			return
+		}
+		if !g.cfg.FloodUnknown {
+			w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+			return
+		}
+	}
+	pt := neigh.PktOtherHost
+	switch {
+	case f.dst.IsBroadcast():
+		pt = neigh.PktBroadcast
+	case f.dst.IsMulticast():
+		pt = neigh.PktMulticast
 	}
 	for _, p := range g.ports {
-		if p == src {
-			continue
+		if p != src {
+			g.send(p, f, pt)
 		}
-		pt := neigh.PktOtherHost
-		switch {
-		case f.dst.IsBroadcast():
-			pt = neigh.PktBroadcast
-		case f.dst.IsMulticast():
-			pt = neigh.PktMulticast
-		case p == target:
-			pt = neigh.PktHost
-		case known || !g.cfg.FloodUnknown:
-			continue // a learning switch sends it to its owner only
-		}
-		if g.cfg.Loss > 0 && g.rng.Float64() < g.cfg.Loss {
-			w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
-			continue
-		}
-		d := g.cfg.Latency.D
-		if g.cfg.Jitter.D > 0 {
-			d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
-		}
-		w.sch.deliver(d, p, f, pt)
 	}
-	if !known && !f.dst.IsMulticast() && !g.cfg.FloodUnknown {
-		w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+}
+
+// send schedules f's arrival at p, or its loss.
+func (g *segment) send(p port, f *frame, pt neigh.PktType) {
+	if g.cfg.Loss > 0 && g.rng.Float64() < g.cfg.Loss {
+		g.w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
+		return
 	}
+	d := g.cfg.Latency.D
+	if g.cfg.Jitter.D > 0 {
+		d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
+	}
+	g.w.sch.deliver(d, p, f, pt)
 }
 
 // world is one run of a scenario.
