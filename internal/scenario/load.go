@@ -207,6 +207,17 @@ func (s *Scenario) Validate() error {
 				return fmt.Errorf("%s: host %s interface %s needs an address (addrs: [10.0.0.1/24])", h.at(f), h.Name, ifc.Name)
 			}
 		}
+		for _, r := range h.Routes {
+			onLink := false
+			for _, ifc := range h.Interfaces {
+				for _, a := range ifc.Addrs {
+					onLink = onLink || a.Masked().Contains(r.Via.Addr)
+				}
+			}
+			if !r.To.IsValid() || !onLink {
+				return fmt.Errorf("%s: host %s: route to %v via %v: the gateway must be on a connected subnet", h.at(f), h.Name, r.To, r.Via)
+			}
+		}
 		for k, v := range h.Sysctls {
 			if err := checkSysctl(k, v, devs); err != nil {
 				return fmt.Errorf("%s: host %s: %v", h.at(f), h.Name, err)

@@ -66,13 +66,16 @@ type Segment struct {
 // Host is a Linux host: it runs the neighbour model with its profile.
 type Host struct {
 	Pos        `yaml:"-"`
-	Name       string            `yaml:"name"`
-	Profile    string            `yaml:"profile"`
-	Patches    []string          `yaml:"patches"`
-	HZ         int               `yaml:"hz"`
-	CPUs       int               `yaml:"cpus"`   // per-CPU cached routes (spec §6.1, §11 Q6)
-	Uptime     Duration          `yaml:"uptime"` // how long the host has run at t=0 (jiffies start)
-	Interfaces []Interface       `yaml:"interfaces"`
+	Name       string      `yaml:"name"`
+	Profile    string      `yaml:"profile"`
+	Patches    []string    `yaml:"patches"`
+	HZ         int         `yaml:"hz"`
+	CPUs       int         `yaml:"cpus"`   // per-CPU cached routes (spec §6.1, §11 Q6)
+	Uptime     Duration    `yaml:"uptime"` // how long the host has run at t=0 (jiffies start)
+	Interfaces []Interface `yaml:"interfaces"`
+	// Routes send traffic for other networks through a gateway on a
+	// connected subnet; the gateway is then the neighbour (spec §3).
+	Routes     []Route           `yaml:"routes"`
 	Sysctls    map[string]string `yaml:"sysctls"`
 	Neighbours []Neighbour       `yaml:"neighbours"`
 	// Entries is how many unrelated neighbour entries the host holds
@@ -89,6 +92,12 @@ type Interface struct {
 	Segment string   `yaml:"segment"`
 	MAC     MAC      `yaml:"mac"`
 	Addrs   []Prefix `yaml:"addrs"`
+}
+
+// Route is a gateway route: destinations in To go via Via.
+type Route struct {
+	To  Prefix `yaml:"to"`
+	Via Addr   `yaml:"via"`
 }
 
 // Neighbour is an entry that exists when the run starts.
@@ -110,6 +119,9 @@ type Station struct {
 	Segment string `yaml:"segment"`
 	MAC     MAC    `yaml:"mac"`
 	IPs     []Addr `yaml:"ips"`
+	// Serves lists networks a router station answers for when frames
+	// reach its MAC (a gateway in front of remote services).
+	Serves []Prefix `yaml:"serves"`
 	// AnswerForeignProbes: answer an ARP request for one of our IPs even
 	// when it was unicast to another MAC and reached us by flooding
 	// (spec §11 Q5: who answers a unicast probe sent to the old MAC).

@@ -40,12 +40,12 @@ type flow struct {
 
 func newFlow(w *world, c *scenario.Flow, idx int) *flow {
 	h := w.host(c.From)
-	_, i := h.ifFor(c.To.Addr)
+	_, _, cached := h.route(c.To.Addr)
 	cpu := idx % h.cfg.CPUs
 	if c.CPU != nil {
 		cpu = *c.CPU % h.cfg.CPUs
 	}
-	return &flow{w: w, cfg: c, name: c.Name, h: h, route: h.routes[i][cpu]}
+	return &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu]}
 }
 
 // notable reports whether losses of this flow are worth a trace line: SSH
@@ -62,7 +62,8 @@ func (f *flow) start() {
 	switch f.cfg.Kind {
 	case "udp":
 		f.conn = &conn{f: f, sock: &neigh.Socket{Name: f.name + "→" + f.cfg.To.String(), Route: f.route}}
-		f.w.sockDst[f.conn.sock.Name] = f.cfg.To.Addr
+		_, nh, _ := f.h.route(f.cfg.To.Addr)
+		f.w.sockDst[f.conn.sock.Name] = nh
 		f.udpTick()
 	default:
 		if f.cfg.Kind == "ssh" {
@@ -90,7 +91,8 @@ func (f *flow) connect() {
 	}
 	f.attempts++
 	c := &conn{f: f, sock: &neigh.Socket{Name: fmt.Sprintf("%s#%d→%v", f.name, f.attempts, f.cfg.To), Route: f.route}}
-	f.w.sockDst[c.sock.Name] = f.cfg.To.Addr
+	_, nh, _ := f.h.route(f.cfg.To.Addr)
+	f.w.sockDst[c.sock.Name] = nh
 	f.conn = c
 	if f.cfg.Kind == "ssh" {
 		f.event("connect", fmt.Sprintf("%s: connect to %v:22 (attempt %d)", f.name, f.cfg.To, f.attempts), nil)
@@ -158,7 +160,7 @@ func newIPFrame(p ipPacket, size int) *frame {
 
 func (c *conn) send(seg tcpSeg, udp bool) {
 	f := c.f
-	ifc, _ := f.h.ifFor(f.cfg.To.Addr)
+	ifc, _, _ := f.h.route(f.cfg.To.Addr)
 	src := ifc.dev.Addrs[0].Addr()
 	size := 54 + seg.data
 	if !udp {

@@ -25,13 +25,16 @@ type host struct {
 	ifs     []*hostIf
 	// routes[i][cpu] is the cached output route of interface i's subnet on
 	// that CPU: the object whose pending_confirm bit is shared (spec §6.1).
-	routes  [][]*neigh.Route
-	pending map[uint64]*frame
-	nextID  uint64
-	wakeTok uint64
-	wakeAt  vtime.Time
-	wakeSet bool
-	frameNo int
+	routes [][]*neigh.Route
+	// gwRoutes[i][cpu] are the cached routes of the scenario's gateway
+	// route i.
+	gwRoutes [][]*neigh.Route
+	pending  map[uint64]*frame
+	nextID   uint64
+	wakeTok  uint64
+	wakeAt   vtime.Time
+	wakeSet  bool
+	frameNo  int
 }
 
 type hostIf struct {
@@ -90,6 +93,13 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 			rs = append(rs, &neigh.Route{Name: fmt.Sprintf("%v cpu%d", addrs[0].Masked(), cpu)})
 		}
 		h.routes = append(h.routes, rs)
+	}
+	for _, r := range c.Routes {
+		var rs []*neigh.Route
+		for cpu := 0; cpu < c.CPUs; cpu++ {
+			rs = append(rs, &neigh.Route{Name: fmt.Sprintf("%v via %v cpu%d", r.To, r.Via, cpu)})
+		}
+		h.gwRoutes = append(h.gwRoutes, rs)
 	}
 	for _, k := range sortedSysctls(c.Sysctls) {
 		if err := h.setSysctl(k, c.Sysctls[k]); err != nil {
@@ -151,6 +161,31 @@ func (h *host) ifFor(ip netip.Addr) (*hostIf, int) {
 		}
 	}
 	return h.ifs[0], 0
+}
+
+// route is the output route to dst: the interface, the next hop (dst
+// itself on a connected subnet, else the gateway of the longest matching
+// route) and the cached route objects, one per CPU (spec §3, §6.1).
+func (h *host) route(dst netip.Addr) (ifc *hostIf, nexthop netip.Addr, cached []*neigh.Route) {
+	for i, c := range h.ifs {
+		for _, p := range c.dev.Addrs {
+			if p.Masked().Contains(dst) {
+				return c, dst, h.routes[i]
+			}
+		}
+	}
+	best := -1
+	for i, r := range h.cfg.Routes {
+		if r.To.Contains(dst) && (best < 0 || r.To.Bits() > h.cfg.Routes[best].To.Bits()) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return h.ifs[0], dst, h.routes[0]
+	}
+	via := h.cfg.Routes[best].Via.Addr
+	ifc, _ = h.ifFor(via)
+	return ifc, via, h.gwRoutes[best]
 }
 
 func (h *host) setSysctl(k, v string) error {
@@ -350,11 +385,11 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 
 // output sends an IPv4 packet of a flow through the neighbour layer.
 func (h *host) output(c *conn, f *frame) {
-	ifc, _ := h.ifFor(f.ip.dst)
+	ifc, nexthop, _ := h.route(f.ip.dst)
 	h.nextID++
 	id := h.nextID
 	f.src = ifc.dev.MAC
-	v, mac, r := h.tb.Output(h.now(), ifc.dev, f.ip.dst, c.sock, id, f.size)
+	v, mac, r := h.tb.Output(h.now(), ifc.dev, nexthop, c.sock, id, f.size)
 	h.handle(r, nil)
 	switch v {
 	case neigh.TxSent:
@@ -426,7 +461,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 	if f.ip == nil || pt != neigh.PktHost {
 		return
 	}
-	if !s.ips[f.ip.dst] {
+	if !s.ips[f.ip.dst] && !s.serves(f.ip.dst) {
 		s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
 		return
 	}
@@ -436,6 +471,20 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 			s.w.sch.transmit(s.cfg.Think.D, s.seg, s, resp)
 		}
 	}
+}
+
+// serves reports whether the station routes for ip: a gateway routes
+// only while it holds an address (a router that lost its VIP is down).
+func (s *station) serves(ip netip.Addr) bool {
+	if len(s.ips) == 0 {
+		return false
+	}
+	for _, p := range s.cfg.Serves {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *station) sendGARP(fr garp.Frame, preset string) {
