@@ -266,13 +266,8 @@ func (m *hostModel) absorb(r *neigh.Result, ns int64, frame int) {
 				c.broadcast++
 			}
 			t := ns
-			for i := len(r.Decisions) - 1; i >= 0; i-- {
-				if d := r.Decisions[i]; d.Dev == a.Dev.Name && d.IP == a.Target {
-					if timerRules[d.Rule] {
-						t = m.v.run.Clock.StartNs(uint64(d.Now))
-					}
-					break
-				}
+			if a.At != 0 && a.At != m.now {
+				t = m.v.run.Clock.StartNs(uint64(a.At)) // a timer's probe, at its own tick
 			}
 			ev := trace.Event{Time: m.v.run.Seconds(t), Kind: trace.KindProbe, Source: "model", Host: m.name, Dev: a.Dev.Name,
 				IP: a.Target.String(), Cause: kind, Explanation: fmt.Sprintf("probe %d: %s request for %v", a.Probe, kind, a.Target)}
@@ -427,20 +422,11 @@ func frameDesc(p *arp.Packet, f *lab.RunFrame) string {
 	return fmt.Sprintf("%v sha %v sip %v tha %v tip %v, eth dst %v (%v)", p.Op, p.SHA, p.SIP, p.THA, p.TIP, dst, f.Type)
 }
 
-// isGARPDecision reports whether the model recognised the frame as a
-// gratuitous ARP that overrides locktime. neigh does not export the
-// classification, so this reads it from the decision's flags: an override
-// that locktime did not allow can only come from the GARP rule.
-func isGARPDecision(d *neigh.Decision) bool { return d.Override && !d.LocktimeOK }
-
 // locktimeMargin records how far a frame whose verdict depended on the
 // locktime test was from the tick where the test flips.
 func (m *hostModel) locktimeMargin(in *input, d *neigh.Decision, p *arp.Packet) {
-	if d.Rule != neigh.RuleARPUpdate || !d.HadMAC || p.SHA == d.OldMAC || isGARPDecision(d) {
-		return
-	}
-	if d.Override && garpByShape(m, d, p) {
-		return // a GARP would have overridden anyway
+	if d.Rule != neigh.RuleARPUpdate || !d.HadMAC || p.SHA == d.OldMAC || d.IsGARP() {
+		return // no address to replace, the same address, or a GARP: locktime did not decide
 	}
 	updated := uint64(d.UpdatedBefore)
 	if v := in.verdict; v != nil && v.Update != nil {
@@ -455,12 +441,6 @@ func (m *hostModel) locktimeMargin(in *input, d *neigh.Decision, p *arp.Packet) 
 	}
 	m.v.margin(Margin{Kind: MarginLocktime, D: dist, Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: d.Dev, IP: p.SIP,
 		Detail: fmt.Sprintf("frame #%d %v, locktime ends at %.4fs (updated=%d + %d ticks)", in.frame+1, p.Op, m.v.run.Seconds(flip), updated, dev.Params.Locktime)})
-}
-
-// garpByShape is the 4.12+ GARP test on the frame's shape (spec §4.4(c)),
-// used only to tell whether locktime mattered for an override.
-func garpByShape(m *hostModel, d *neigh.Decision, p *arp.Packet) bool {
-	return m.tbl.F.GARPAlwaysOverride && p.SIP == p.TIP && (p.Op != arp.OpReply || (m.tbl.F.GARPReplyRecognised && p.THA == p.SHA))
 }
 
 func (m *hostModel) socket(p ipv4, tx bool) (*tcpSock, *neigh.Socket) {
@@ -579,6 +559,17 @@ func (m *hostModel) sentARP(in *input) {
 	p, dst, ok := lab.FrameARP(f.Data)
 	if !ok {
 		return
+	}
+	if !m.v.run.TraceOK && p.Op == arp.OpRequest && dst.IsBroadcast() {
+		// Without tracepoints a queued packet leaves no trace of its own;
+		// the broadcast request that starts a resolution is its evidence.
+		if e, ok := m.tbl.Lookup(m.devs[f.Dev], p.TIP); !ok || e.State == neigh.Failed || e.State == neigh.None {
+			m.pktID++
+			_, _, r := m.tbl.Output(m.now, m.devs[f.Dev], p.TIP, nil, m.pktID, 100)
+			m.absorb(r, in.ns, -1)
+			m.v.res.Stats.Outputs++
+			m.v.notef("no tracepoints: packets queued for resolution are inferred from the kernel's first broadcast request")
+		}
 	}
 	switch p.Op {
 	case arp.OpRequest:
@@ -751,11 +742,14 @@ func (m *hostModel) near(sn *lab.RunSnapshot, k entryKey) []transition {
 	var out []transition
 	for _, list := range [][]transition{m.mTrans[k], m.kTrans[k]} {
 		for _, t := range list {
-			w := tol
+			lo, hi := tol, tol
 			if t.input {
-				w = int64(20 * time.Microsecond) // only an input the read ran into
+				// Only an input the read ran into: a flow's first packet
+				// changes the entry a few microseconds before its probe
+				// or frame leaves, which is what places it.
+				lo, hi = int64(20*time.Microsecond), int64(500*time.Microsecond)
 			}
-			if t.ns >= sn.BeforeNs-w && t.ns <= sn.AfterNs+w {
+			if t.ns >= sn.BeforeNs-lo && t.ns <= sn.AfterNs+hi {
 				out = append(out, t)
 			}
 		}
@@ -812,7 +806,14 @@ func (m *hostModel) tie(o observation, probes bool) bool {
 		}
 		if ok {
 			m.v.res.Ties++
-			m.v.margin(Margin{Kind: MarginTie, Time: m.v.run.Seconds(o.sn.BeforeNs), Host: m.name, Dev: o.k.dev, IP: o.k.ip,
+			var dist int64
+			switch {
+			case t.ns < o.sn.BeforeNs:
+				dist = o.sn.BeforeNs - t.ns
+			case t.ns > o.sn.AfterNs:
+				dist = t.ns - o.sn.AfterNs
+			}
+			m.v.margin(Margin{Kind: MarginTie, D: time.Duration(dist), Time: m.v.run.Seconds(o.sn.BeforeNs), Host: m.name, Dev: o.k.dev, IP: o.k.ip,
 				Detail: fmt.Sprintf("%s read kernel %s / model %s, %s at %.4fs", o.sn.Reason, o.ks, o.ms, t.what, m.v.run.Seconds(t.ns))})
 			return true
 		}

@@ -28,13 +28,18 @@ func needRoot(t *testing.T) {
 // docs/divergences.md and reported to the model's owner. The suite requires
 // them to keep disagreeing (and fails once they agree, so the entry is
 // removed) while every other scenario must agree.
-var knownModelGaps = map[string]string{
-	"garp-resolves-incomplete": "packets released from arp_queue go through the output path: STALE becomes DELAY (docs/divergences.md, model gap M1)",
+var knownModelGaps = map[string]string{}
+
+// needsOracle are scenarios whose inputs only the tracepoints reveal; they
+// are skipped when the suite runs without them (ARPLAB_VERIFY_NOTRACE).
+var needsOracle = map[string]string{
+	"no-probes-failed": "a packet dropped by a FAILED entry without probes shows only in neigh_create",
 }
 
 // TestVerifySuite runs every scenario of scenarios/verify on the running
 // kernel and requires the model to agree with it everywhere, and every
-// scenario check to hold.
+// scenario check to hold. ARPLAB_VERIFY_ONLY=name runs one scenario;
+// ARPLAB_VERIFY_NOTRACE=1 runs without the tracepoint oracle (tables only).
 func TestVerifySuite(t *testing.T) {
 	needRoot(t)
 	names := verifysuite.Names()
@@ -47,9 +52,12 @@ func TestVerifySuite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if why, ok := needsOracle[name]; ok && os.Getenv("ARPLAB_VERIFY_NOTRACE") != "" {
+				t.Skipf("needs the tracepoint oracle: %s", why)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.Duration.D)+time.Minute)
 			defer cancel()
-			run, err := lab.RunScenario(ctx, s, lab.RunOptions{}, nil)
+			run, err := lab.RunScenario(ctx, s, lab.RunOptions{NoTrace: os.Getenv("ARPLAB_VERIFY_NOTRACE") != ""}, nil)
 			if errors.Is(err, lab.ErrNotPermitted) {
 				t.Skipf("%s (%v)", skipMsg, err)
 			}
@@ -140,10 +148,20 @@ func TestWrongModelIsCaught(t *testing.T) {
 				t.Fatalf("Verify did not catch the wrong model %s", res.Profile)
 			}
 			d := res.Diffs[0]
-			if d.What != "frame" || !strings.HasPrefix(d.Kernel, tc.kernel) || !strings.HasPrefix(d.Model, tc.model) {
-				t.Errorf("first diff = %+v, want a frame the kernel %s and the model %s", d, tc.kernel, tc.model)
+			kernelSays, modelSays := tc.kernel, tc.model
+			if !run.TraceOK {
+				// Without the tracepoint oracle only the tables show it.
+				kernelSays, modelSays = "STALE", "REACHABLE"
+				if d.What != "entry" {
+					t.Errorf("first diff = %+v, want an entry", d)
+				}
+			} else if d.What != "frame" {
+				t.Errorf("first diff = %+v, want a frame", d)
 			}
-			for _, want := range []string{"DISAGREE", "obs", d.IP.String(), "kernel says: " + tc.kernel, "model says:  " + tc.model, "model: ", strings.TrimPrefix(tc.patch, "-")} {
+			if !strings.HasPrefix(d.Kernel, kernelSays) || !strings.HasPrefix(d.Model, modelSays) {
+				t.Errorf("first diff = %+v, want the kernel %s and the model %s", d, kernelSays, modelSays)
+			}
+			for _, want := range []string{"DISAGREE", "obs", d.IP.String(), "kernel says: " + kernelSays, "model says:  " + modelSays, "model: ", strings.TrimPrefix(tc.patch, "-")} {
 				if !strings.Contains(text, want) {
 					t.Errorf("diff text lacks %q", want)
 				}
@@ -182,7 +200,7 @@ func labRun(t *testing.T, name string) (*lab.LabRun, *scenario.Scenario) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.Duration.D)+time.Minute)
 	defer cancel()
-	r, err := lab.RunScenario(ctx, s, lab.RunOptions{}, nil)
+	r, err := lab.RunScenario(ctx, s, lab.RunOptions{NoTrace: os.Getenv("ARPLAB_VERIFY_NOTRACE") != ""}, nil)
 	if errors.Is(err, lab.ErrNotPermitted) {
 		t.Skipf("%s (%v)", skipMsg, err)
 	}

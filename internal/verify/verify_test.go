@@ -197,3 +197,64 @@ func TestLoadScenarioAndSummary(t *testing.T) {
 		t.Errorf("summary:\n%s", out)
 	}
 }
+
+// TestTieAtTimerBoundary: a table read a millisecond after the model's
+// timer ran, while the kernel's ran a jiffy late, shows the two sides of
+// the same change: a tie, not a disagreement. The same read a second
+// later, still showing the old state, is a disagreement.
+func TestTieAtTimerBoundary(t *testing.T) {
+	const scen = `
+name: tie
+duration: 3s
+segments: [{name: lan}]
+hosts:
+  - name: obs
+    interfaces: [{name: eth0, segment: lan, mac: "02:00:00:00:09:01", addrs: [10.9.0.1/24]}]
+script:
+  - {at: 0.5s, neigh: {host: obs, cmd: "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud delay dev eth0"}}
+checks:
+  - {at: 1s, host: obs, ip: 10.9.0.100, state: PROBE}
+`
+	s, err := scenario.Parse([]byte(scen), "tie.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name    string
+		readAt  func(c lab.Clock, j uint64) int64
+		wantTie bool
+	}{
+		{"read right after the model's timer", func(c lab.Clock, j uint64) int64 { return c.StartNs(j+1) + 1e6 }, true},
+		{"read a second later", func(c lab.Clock, j uint64) int64 { return c.StartNs(j+1) + 1e9 }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := synthRun()
+			run.Frames, run.Snapshots = nil, nil
+			adm := run.Admin[0].BeforeNs
+			run.Admin[0].Cmd = "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud delay dev eth0"
+			j := run.Clock.Jiffies(adm)
+			run.Trace = []lab.TraceEvent{
+				{Event: "neigh_create", Dev: "h0i0abc", IP: vip, Created: true, TimestampNs: adm + 10e3},
+				{Event: "neigh_update", Dev: "h0i0abc", IP: vip, NUD: lab.NUDNone, NewLLAddr: macOld, NewNUD: lab.NUDDelay,
+					UpdateFlags: lab.UpdateAdmin | lab.UpdateOverride, Updated: j, TimestampNs: adm + 11e3},
+				{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, NUD: lab.NUDDelay, LLAddr: macOld, Updated: j, TimestampNs: adm + 12e3},
+			}
+			at := tc.readAt(run.Clock, j)
+			run.Snapshots = []lab.RunSnapshot{{Host: "obs", Reason: "check 0", Check: 0, Event: -1, BeforeNs: at, AfterNs: at + 100e3,
+				Entries: []lab.Neigh{{Dev: "eth0", IP: vip, LLAddr: macOld, HasLLAddr: true, NUD: lab.NUDDelay, State: "DELAY"}}}}
+			res, err := Compare(run, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			res.WriteText(&b)
+			t.Logf("\n%s", b.String())
+			if tc.wantTie && (!res.Agree || res.Ties == 0) {
+				t.Errorf("want a tie, got agree=%v ties=%d", res.Agree, res.Ties)
+			}
+			if !tc.wantTie && (res.Agree || res.Ties != 0) {
+				t.Errorf("want a disagreement, got agree=%v ties=%d", res.Agree, res.Ties)
+			}
+		})
+	}
+}
