@@ -231,7 +231,7 @@ func (m *hostModel) absorb(r *neigh.Result, ns int64, frame int) {
 			// it, but a read running while the input arrived (a flow's
 			// first packet) may have caught either side.
 			m.mTrans[k] = append(m.mTrans[k], transition{ns: t, what: fmt.Sprintf("model %v→%v (%s)", d.Old, d.New, d.Rule.Name()),
-				before: stateString(true, d.Old.String(), d.Old.Valid(), d.OldMAC),
+				before: stateString(d.Old != neigh.None, d.Old.String(), d.Old.Valid(), d.OldMAC), // NONE: just created
 				after:  stateString(true, d.New.String(), d.New.Valid(), d.NewMAC), input: true})
 		}
 		if timer && (d.Old != d.New || d.MACChanged || d.Rule == neigh.RuleGCPeriodic || d.Rule == neigh.RuleRetransmit) {
