@@ -6,24 +6,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"arplab/internal/lab"
 	"arplab/internal/report"
-	"arplab/internal/scenario"
 	"arplab/internal/trace"
 	"arplab/internal/verify"
-	verifysuite "arplab/scenarios/verify"
 )
-
-// loadAny resolves a verify-suite name, a built-in name or a file.
-func loadAny(name string) (*scenario.Scenario, error) {
-	if s, err := verifysuite.Load(name); err == nil {
-		return s, nil
-	}
-	return scenario.Load(name)
-}
 
 func labCmd(e *env) *cobra.Command {
 	var (
@@ -43,7 +34,7 @@ lab creates is removed on success, on error and on Ctrl-C; namespaces left
 by a killed run are found and removed first. Needs root.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := loadAny(args[0])
+			s, err := verify.LoadScenario(args[0])
 			if err != nil {
 				return err
 			}
@@ -90,6 +81,7 @@ func verifyCmd(e *env) *cobra.Command {
 		profile string
 		patches []string
 		asJSON  bool
+		noTrace bool
 		html    string
 	)
 	c := &cobra.Command{
@@ -106,8 +98,10 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names := args
 			if len(names) == 0 {
-				names = verifysuite.Names()
+				names = verify.Suite()
 			}
+			start := time.Now()
+			var results []*verify.Result
 			if _, err := lab.CleanStale("arplab-"); err != nil && !errors.Is(err, lab.ErrNotPermitted) {
 				fmt.Fprintln(e.stderr, "arplab: cleaning up an earlier run:", err)
 			}
@@ -115,14 +109,15 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 			failed := 0
 			enc := json.NewEncoder(e.stdout)
 			for _, n := range names {
-				s, err := loadAny(n)
+				s, err := verify.LoadScenario(n)
 				if err != nil {
 					return err
 				}
-				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches})
+				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches, Lab: lab.RunOptions{NoTrace: noTrace}})
 				if err != nil {
 					return fmt.Errorf("%s: %w", n, err)
 				}
+				results = append(results, r)
 				if !r.Passed() {
 					failed++
 				}
@@ -145,7 +140,10 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				}
 			}
 			if !asJSON {
-				fmt.Fprintf(e.stdout, "\n%d of %d scenario(s) agree with the model\n", len(names)-failed, len(names))
+				fmt.Fprintln(e.stdout)
+				if err := verify.WriteSummary(e.stdout, results, time.Since(start)); err != nil {
+					return err
+				}
 			}
 			if failed > 0 {
 				return expectError{fmt.Errorf("%d scenario(s) disagree with the model", failed)}
@@ -156,6 +154,7 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 	c.Flags().StringVar(&profile, "profile", "", "model profile (default: the closest to the running kernel)")
 	c.Flags().StringArrayVar(&patches, "patch", nil, "edit the model's profile (+name/-name), e.g. to see a wrong model fail")
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON result per scenario")
+	c.Flags().BoolVar(&noTrace, "no-trace", false, "do not use the neigh_update tracepoint (states only, no frame verdicts)")
 	c.Flags().StringVar(&html, "html", "", "write kernel and model lanes, disagreements highlighted, to this file")
 	return c
 }
