@@ -9,6 +9,8 @@ import (
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"arplab/internal/nsexec"
 )
 
 // netnsDir is where `ip netns` keeps named namespaces (bind mounts of
@@ -26,37 +28,15 @@ func permErr(op string, err error) error {
 	return fmt.Errorf("lab: %s: %w", op, err)
 }
 
-// inNS runs fn on a fresh goroutine locked to an OS thread that has entered
-// ns, and switches the thread back before unlocking it. If switching back
-// fails the thread stays locked, and the runtime destroys it when the
-// goroutine ends: no goroutine ever runs in a namespace it did not ask for.
-// Goroutines that fn starts do not inherit the namespace.
+// inNS runs fn on an OS thread that has entered ns (nsexec.In), mapping a
+// failure to enter it to the lab's permission error.
 func inNS(ns netns.NsHandle, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("lab: get current netns: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			// setns failed, so the thread is still where it was.
-			runtime.UnlockOSThread()
-			errc <- permErr("enter netns", err)
-			return
-		}
-		ferr := fn()
-		if err := netns.Set(orig); err != nil {
-			errc <- fmt.Errorf("lab: return to the original netns: %w (thread discarded)", err)
-			return // still locked: the thread dies with this goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- ferr
-	}()
-	return <-errc
+	err := nsexec.In(ns, fn)
+	var ee *nsexec.EnterError
+	if errors.As(err, &ee) {
+		return permErr("enter netns", ee.Err)
+	}
+	return err
 }
 
 // ensureNetnsDir makes /run/netns a shared mount point, as `ip netns add`

@@ -15,7 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arplab/internal/kernel"
-	"arplab/internal/live/nsexec"
+	"arplab/internal/nsexec"
 )
 
 // sysctlRoot is where the IPv4 sysctls live. /proc/sys/net shows the

@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	sched "arplab/internal/garp"
-	"arplab/internal/live/nsexec"
+	"arplab/internal/nsexec"
 )
 
 // Send writes frames on ifname, each at its offset from the start of the

@@ -22,7 +22,7 @@ import (
 	"testing"
 	"time"
 
-	"arplab/internal/live/nsexec"
+	"arplab/internal/nsexec"
 	"arplab/internal/wire/arp"
 )
 

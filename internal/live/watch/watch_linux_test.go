@@ -18,7 +18,7 @@ import (
 	sched "arplab/internal/garp"
 	livegarp "arplab/internal/live/garp"
 	"arplab/internal/live/livetest"
-	"arplab/internal/live/nsexec"
+	"arplab/internal/nsexec"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 )

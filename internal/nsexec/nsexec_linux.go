@@ -11,6 +11,7 @@
 package nsexec
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 
@@ -25,11 +26,35 @@ func Do(name string, fn func() error) error {
 	if name == "" {
 		return fn()
 	}
+	target, err := netns.GetFromName(name)
+	if err != nil {
+		return fmt.Errorf("nsexec: network namespace %q: %w", name, err)
+	}
+	defer target.Close()
+	if err := In(target, fn); err != nil {
+		var ee *EnterError
+		if errors.As(err, &ee) {
+			return fmt.Errorf("nsexec: enter network namespace %q: %w", name, ee.Err)
+		}
+		return err
+	}
+	return nil
+}
+
+// EnterError is returned by In when the thread could not join the
+// namespace (fn did not run), so callers can tell it from fn's own error.
+type EnterError struct{ Err error }
+
+func (e *EnterError) Error() string { return "nsexec: enter network namespace: " + e.Err.Error() }
+func (e *EnterError) Unwrap() error { return e.Err }
+
+// In runs fn on a fresh goroutine locked to an OS thread that has entered
+// ns, and switches the thread back before unlocking it. If switching back
+// fails the thread stays locked and the runtime destroys it when the
+// goroutine ends: no goroutine ever runs in a namespace it did not ask for.
+func In(ns netns.NsHandle, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		// The thread is unlocked only once it is back in its own
-		// namespace; otherwise it dies with this goroutine, which is how
-		// the Go runtime disposes of a thread in an unknown state.
 		runtime.LockOSThread()
 		orig, err := netns.Get()
 		if err != nil {
@@ -38,22 +63,17 @@ func Do(name string, fn func() error) error {
 			return
 		}
 		defer orig.Close()
-		target, err := netns.GetFromName(name)
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("nsexec: network namespace %q: %w", name, err)
-			return
-		}
-		defer target.Close()
-		if err := netns.Set(target); err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("nsexec: enter network namespace %q: %w", name, err)
+		if err := netns.Set(ns); err != nil {
+			runtime.UnlockOSThread() // setns failed: still where it was
+			errc <- &EnterError{Err: err}
 			return
 		}
 		ferr := fn()
-		if err := netns.Set(orig); err == nil {
-			runtime.UnlockOSThread()
+		if err := netns.Set(orig); err != nil {
+			errc <- fmt.Errorf("nsexec: return to the original namespace: %w (thread discarded)", err)
+			return // still locked: the thread dies with this goroutine
 		}
+		runtime.UnlockOSThread()
 		errc <- ferr
 	}()
 	return <-errc
