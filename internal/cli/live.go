@@ -14,7 +14,7 @@ import (
 	"arplab/internal/garp"
 	"arplab/internal/live/doctor"
 	livegarp "arplab/internal/live/garp"
-	"arplab/internal/live/nsexec"
+	"arplab/internal/nsexec"
 	"arplab/internal/live/watch"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
