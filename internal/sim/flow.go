@@ -139,10 +139,11 @@ type conn struct {
 	outstanding bool
 	delackTok   uint64
 	delack      bool
-	seq         uint32 // our next sequence number
-	ack         uint32 // the peer's next sequence number (what we acknowledge)
-	peerSeq     uint32 // the peer's own next sequence number
-	peerAck     uint32 // what the peer acknowledges
+	seq         uint32     // our next sequence number
+	ack         uint32     // the peer's next sequence number (what we acknowledge)
+	peerSeq     uint32     // the peer's own next sequence number
+	peerAck     uint32     // what the peer acknowledges
+	nextReq     vtime.Time // when the next request of a tcp session is due
 }
 
 // ipFrame allocates a frame and its IPv4 packet together.
@@ -252,10 +253,13 @@ func (c *conn) deliver(fr *frame) {
 			c.rtoTok++
 			f.h.confirm(c) // the response acknowledges our request
 		}
-		// delayed ACK for the response data
+		// delayed ACK for the response data; when the next request is due
+		// first it carries the ACK, and no timer is needed
 		c.delack = true
 		c.delackTok++
-		f.w.sch.connEvent(f.cfg.AckDelay.D, evDelack, c, c.delackTok)
+		if !(f.cfg.Kind == "tcp" && c.nextReq <= f.w.sch.now.Add(f.cfg.AckDelay.D) && c.nextReq < f.until()) {
+			f.w.sch.connEvent(f.cfg.AckDelay.D, evDelack, c, c.delackTok)
+		}
 	}
 }
 
@@ -276,6 +280,7 @@ func (c *conn) request() {
 	c.outstanding = true
 	c.retries = 0
 	c.sendData()
+	c.nextReq = f.w.sch.now.Add(f.cfg.Interval.D)
 	f.w.sch.connEvent(f.cfg.Interval.D, evRequest, c, 0)
 }
 
