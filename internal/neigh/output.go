@@ -69,7 +69,7 @@ func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock 
 		d := t.stateDecision(now, e, RuleStaleToDelay)
 		t.setState(e, Delay)
 		e.updated = now
-		t.armTimer(e, now, now+vtime.Jiffies(e.dev.Params.DelayProbeTime))
+		t.addTimer(e, now, now+vtime.Jiffies(e.dev.Params.DelayProbeTime))
 		t.finish(&d, e)
 		e.hh = true
 		return TxSent, e.ha, r
@@ -90,7 +90,7 @@ func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock 
 		if min := t.minRearm(); first < min {
 			first = min
 		}
-		t.armTimer(e, now, now+first)
+		t.addTimer(e, now, now+first)
 		t.finish(&d, e)
 		t.enqueue(now, e, id, size)
 		t.solicit(now, e)

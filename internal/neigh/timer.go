@@ -2,6 +2,7 @@ package neigh
 
 import (
 	"container/heap"
+	"math"
 	"sort"
 
 	"arplab/internal/vtime"
@@ -71,6 +72,24 @@ func (t *Table) armTimer(e *Entry, now, expires vtime.Jiffies) {
 		return
 	}
 	heap.Push(&t.timers, e)
+}
+
+// addTimer is neigh_add_timer: arming from the output path or from
+// neigh_update (the timer handler re-arms with armTimer alone). Since 6.3
+// (c1d2ecdf5e38, F16) it first clamps `confirmed` into the last
+// LONG_MAX − 86400·HZ ticks and raises `used` to `confirmed`, so a fresh
+// confirmation also counts as a use at the next REACHABLE expiry (spec §1.2).
+func (t *Table) addTimer(e *Entry, now, expires vtime.Jiffies) {
+	if t.F.ClampTimestamps {
+		mint := now - vtime.Jiffies(math.MaxInt64-int64(86400*t.HZ))
+		if !(vtime.AfterEq(e.confirmed, mint) && vtime.BeforeEq(e.confirmed, now)) {
+			e.confirmed = mint
+		}
+		if vtime.Before(e.used, e.confirmed) {
+			e.used = e.confirmed
+		}
+	}
+	t.armTimer(e, now, expires)
 }
 
 // stopTimer is neigh_del_timer.

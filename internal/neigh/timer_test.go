@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
 )
 
 func countRule(h *harness, r Rule) int {
@@ -263,6 +264,30 @@ func TestReplyToProbeInsideLocktime(t *testing.T) {
 			h.at(h.now + 5000)
 			if s := h.entry(ipF).State; s != c.final {
 				t.Fatalf("final state %v, want %v", s, c.final)
+			}
+		})
+	}
+}
+
+// TestClampRaisesUsedToConfirmed: since 6.3 arming a timer from
+// neigh_update raises `used` to `confirmed` (F16), so an entry confirmed by
+// a unicast reply counts as used: with a short reachable_time it expires to
+// DELAY, where 3.10 lets it go STALE.
+func TestClampRaisesUsedToConfirmed(t *testing.T) {
+	for _, c := range []struct {
+		profile string
+		want    State
+	}{{"rhel7.3", Stale}, {"6.18", Delay}} {
+		t.Run(c.profile, func(t *testing.T) {
+			h := newHarness(t, c.profile)
+			h.dev.ReachableTime = 3000
+			h.seed(ipF, macOld, Stale)
+			h.at(base + 10_000)
+			h.rx(arp.NewPacket(arp.OpReply, macOld, ipF, macSelf, ipSelf), PktHost)
+			h.want(ipF, Reachable, macOld)
+			h.at(base + 14_000)
+			if s := h.entry(ipF).State; s != c.want {
+				t.Fatalf("after reachable_time: %v, want %v", s, c.want)
 			}
 		})
 	}

@@ -108,7 +108,7 @@ func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState St
 			if newState == Reachable {
 				exp = now + vtime.Jiffies(e.dev.ReachableTime)
 			}
-			t.armTimer(e, now, exp)
+			t.addTimer(e, now, exp)
 		}
 		t.setState(e, newState)
 	}
@@ -147,7 +147,7 @@ func (t *Table) releaseQueue(now vtime.Jiffies, e *Entry) {
 			d := t.stateDecision(now, e, RuleStaleToDelay)
 			t.setState(e, Delay)
 			e.updated = now
-			t.armTimer(e, now, now+vtime.Jiffies(e.dev.Params.DelayProbeTime))
+			t.addTimer(e, now, now+vtime.Jiffies(e.dev.Params.DelayProbeTime))
 			t.finish(&d, e)
 		}
 		if e.state.Valid() {
