@@ -247,3 +247,17 @@ func TestCarrierDownFlushes(t *testing.T) {
 		}
 	}
 }
+
+// TestConfDefaultIsATemplate: conf/default applies to devices added later
+// and is never combined with an existing device's value (only conf/all is).
+func TestConfDefaultIsATemplate(t *testing.T) {
+	h := newHarness(t, "6.18")
+	h.tb.SetConf("default", "arp_accept", "1")
+	if d := h.rx(garpReply(ipF, macNew), PktBroadcast); d.Verdict != VerdictDropped {
+		t.Fatalf("conf/default changed an existing device: %s", d.Verdict)
+	}
+	d2 := h.tb.AddDevice("eth3", arp.MAC{2, 0, 0, 0, 0, 3}, []netip.Prefix{netip.MustParsePrefix("10.3.0.1/24")})
+	if d2.Conf.ARPAccept != 1 {
+		t.Fatalf("a new device did not take conf/default: %+v", d2.Conf)
+	}
+}

@@ -163,6 +163,9 @@ type Table struct {
 
 	// All is conf/all, combined with each device's conf (spec §8.2).
 	All Conf
+	// DefaultConf is conf/default: only the template of devices added
+	// later, never combined with a device's value.
+	DefaultConf Conf
 	// Default is neigh/default; GC thresholds live only there.
 	Default                         Params
 	GCThresh1, GCThresh2, GCThresh3 int
@@ -207,12 +210,13 @@ func NewTable(cfg Config) (*Table, error) {
 		return nil, fmt.Errorf("neigh: a random stream is required (reachable_time)")
 	}
 	t := &Table{
-		Profile:   cfg.Profile.Name,
-		F:         cfg.Profile.Features(),
-		HZ:        hz,
-		All:       DefaultConf(),
-		Default:   DefaultParams(hz, cfg.Profile.UnresQlenBytes),
-		GCThresh1: 128, GCThresh2: 512, GCThresh3: 1024,
+		Profile:     cfg.Profile.Name,
+		F:           cfg.Profile.Features(),
+		HZ:          hz,
+		All:         DefaultConf(),
+		DefaultConf: DefaultConf(),
+		Default:     DefaultParams(hz, cfg.Profile.UnresQlenBytes),
+		GCThresh1:   128, GCThresh2: 512, GCThresh3: 1024,
 		rng:     cfg.Rand,
 		entries: map[uint64]*Entry{},
 	}
@@ -234,7 +238,7 @@ func NewTable(cfg Config) (*Table, error) {
 // AddDevice adds an interface with default parameters and draws its
 // reachable_time (spec §2.4: drawn when the parms are allocated).
 func (t *Table) AddDevice(name string, mac arp.MAC, addrs []netip.Prefix) *Device {
-	d := &Device{Name: name, Index: len(t.devs) + 1, MAC: mac, Addrs: addrs, Params: t.Default, Conf: DefaultConf()}
+	d := &Device{Name: name, Index: len(t.devs) + 1, MAC: mac, Addrs: addrs, Params: t.Default, Conf: t.DefaultConf}
 	d.ReachableTime = t.randReachable(d.Params.BaseReachableTime)
 	t.devs = append(t.devs, d)
 	return d
@@ -317,8 +321,11 @@ func (t *Table) SetConf(dev, name, value string) error {
 	if name == "arp_accept" && value == "2" && !t.F.ARPAcceptMax {
 		return fmt.Errorf("conf/%s/arp_accept=2 is not understood by %s (added in 6.0)", dev, t.Profile)
 	}
-	if dev == "all" || dev == "default" {
+	switch dev {
+	case "all":
 		return t.All.Set(name, value)
+	case "default":
+		return t.DefaultConf.Set(name, value)
 	}
 	d, ok := t.Device(dev)
 	if !ok {
