@@ -115,7 +115,7 @@ func replayCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&patches, "patch", nil, "add (+name) or remove (-name) a kernel patch")
 	f.IntVar(&o.HZ, "hz", 0, "the host's HZ (default: the profile's)")
 	f.StringArrayVar(&o.Sysctls, "set", nil, "key=value sysctl in force on the host (arp_accept=1, locktime=50)")
-	f.StringArrayVar(&o.Initial, "initial", nil, "IP=MAC[,STATE]: an entry that existed before the capture")
+	f.StringArrayVar(&o.Initial, "initial", nil, "IP=MAC[,STATE[,AGE]]: an entry that existed before the capture (AGE: set that long before the first frame, e.g. 40s)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the reachable_time random stream")
 	f.BoolVar(&asJSON, "json", false, "write the trace as JSON lines (docs/trace.md), then a summary line")
 	f.StringVar(&html, "html", "", "also write an HTML timeline to this file")

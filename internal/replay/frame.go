@@ -302,7 +302,7 @@ func flowName(k flowKey, tcp bool) string {
 // f.Dst without asking for nh first.
 func (r *replayer) infer(nh netip.Addr, f *capture.Frame) {
 	r.sum.InferredEntries++
-	r.install(nh, f.Dst, neigh.Stale, f.Time, "inferred",
+	r.install(nh, f.Dst, neigh.Stale, r.installAt, f.Time, "inferred",
 		fmt.Sprintf("the host sent frame %d to %v for next hop %v without asking for it, so it had the entry "+
 			"before the capture: installed as STALE locktime+1 ticks before the first frame", f.Index, f.Dst, nh))
 }

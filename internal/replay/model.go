@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"sort"
 	"strings"
 	"time"
 
@@ -231,18 +232,31 @@ func (r *replayer) start(h host, rd *capture.Reader) {
 				"reachable_time_ms": fmt.Sprint(int64(r.dev.ReachableTime) * 1000 / r.hz),
 			}})
 	}
+	// oldest first, so the model's clock never runs backwards
+	ageOf := func(e initialEntry) time.Duration {
+		if !e.hasAge {
+			return time.Duration(r.base-r.installAt) * time.Second / time.Duration(r.hz)
+		}
+		return e.age
+	}
+	sort.SliceStable(r.initial, func(i, j int) bool { return ageOf(r.initial[i]) > ageOf(r.initial[j]) })
 	for _, e := range r.initial {
-		r.install(e.ip, e.mac, e.state, r.capOf(r.installAt), "initial",
-			"given as an initial entry: installed locktime+1 ticks before the first frame")
+		at, why := r.installAt, "given as an initial entry: installed locktime+1 ticks before the first frame"
+		if e.hasAge {
+			ticks := vtime.Jiffies((int64(e.age)/1e9)*r.hz + (int64(e.age)%1e9)*r.hz/1e9)
+			at, why = r.base-ticks, fmt.Sprintf("given as an initial entry set %v before the first frame", e.age)
+			r.tbl.Tick(at)
+		}
+		r.install(e.ip, e.mac, e.state, at, r.capOf(at), "initial", why)
 	}
 }
 
 // install puts an entry that existed before the capture into the model.
 // The event is written at time ns: the installation tick for initial
 // entries, the frame that revealed it for inferred ones.
-func (r *replayer) install(ip netip.Addr, mac arp.MAC, st neigh.State, ns int64, cause, why string) {
+func (r *replayer) install(ip netip.Addr, mac arp.MAC, st neigh.State, at vtime.Jiffies, ns int64, cause, why string) {
 	r.everHad[ip] = true
-	if _, err := r.tbl.Admin(r.installAt, r.dev, neigh.AdminReplace, ip, &mac, st); err != nil {
+	if _, err := r.tbl.Admin(at, r.dev, neigh.AdminReplace, ip, &mac, st); err != nil {
 		r.note(ns, "install-failed", ip, fmt.Sprintf("could not install %v %v %v: %v", ip, mac, st, err), nil)
 		return
 	}
@@ -253,7 +267,7 @@ func (r *replayer) install(ip netip.Addr, mac arp.MAC, st neigh.State, ns int64,
 	ev.IP, ev.OldState, ev.State, ev.LLAddr = ip.String(), neigh.None.String(), st.String(), mac.String()
 	ev.Cause, ev.Rule, ev.Explanation = cause, "§5", why
 	r.stamps(&ev, ip)
-	ev.Jiffies = trace.U64(uint64(r.installAt))
+	ev.Jiffies = trace.U64(uint64(at))
 	r.emit(ev)
 }
 

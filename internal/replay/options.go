@@ -41,8 +41,10 @@ type Options struct {
 	// the kernel does.
 	Sysctls []string
 	// Initial lists entries the host had before the capture started, each
-	// "IP=MAC" (STALE) or "IP=MAC,STATE" with STATE one of REACHABLE,
-	// STALE, DELAY, PROBE, PERMANENT, NOARP.
+	// "IP=MAC" (STALE), "IP=MAC,STATE" with STATE one of REACHABLE,
+	// STALE, DELAY, PROBE, PERMANENT, NOARP, or "IP=MAC,STATE,AGE" with
+	// AGE how long before the first frame the entry was set (e.g. 40s;
+	// default: locktime+1 ticks before it).
 	Initial []string
 	// Seed seeds the reachable_time random stream.
 	Seed uint64
@@ -184,13 +186,17 @@ type initialEntry struct {
 	ip    netip.Addr
 	mac   arp.MAC
 	state neigh.State
+	// age is how long before the first frame the entry was last set;
+	// without hasAge, locktime+1 ticks before it.
+	age    time.Duration
+	hasAge bool
 }
 
 func parseInitial(item string) (initialEntry, error) {
 	s := strings.TrimSpace(item)
 	ipS, rest, ok := strings.Cut(s, "=")
 	if !ok {
-		return initialEntry{}, fmt.Errorf("replay: initial entry %q: want IP=MAC or IP=MAC,STATE", item)
+		return initialEntry{}, fmt.Errorf("replay: initial entry %q: want IP=MAC, IP=MAC,STATE or IP=MAC,STATE,AGE", item)
 	}
 	ip, err := netip.ParseAddr(strings.TrimSpace(ipS))
 	if err != nil || !usableIP(ip) {
@@ -202,6 +208,14 @@ func parseInitial(item string) (initialEntry, error) {
 		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %v", item, err)
 	}
 	st := neigh.Stale
+	var age time.Duration
+	stS2, ageS, hasAge := strings.Cut(stS, ",")
+	if hasAge {
+		stS = stS2
+		if age, err = time.ParseDuration(strings.TrimSpace(ageS)); err != nil || age < 0 {
+			return initialEntry{}, fmt.Errorf("replay: initial entry %q: age %q is not a duration such as 30s", item, ageS)
+		}
+	}
 	if hasState {
 		if st, err = neigh.ParseState(strings.TrimSpace(stS)); err != nil {
 			return initialEntry{}, fmt.Errorf("replay: initial entry %q: %v", item, err)
@@ -211,7 +225,7 @@ func parseInitial(item string) (initialEntry, error) {
 				"start from REACHABLE, STALE, DELAY, PROBE, PERMANENT or NOARP", item, st)
 		}
 	}
-	return initialEntry{ip: ip, mac: mac, state: st}, nil
+	return initialEntry{ip: ip, mac: mac, state: st, age: age, hasAge: hasAge}, nil
 }
 
 // setReachableTime sets a device's reachable_time from milliseconds,
