@@ -1,20 +1,20 @@
 package watch
 
 import (
-	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
-	"arplab/internal/wire/arp"
+	"arplab/internal/lab"
 )
 
 // neigh_update update_flags (include/net/neighbour.h NEIGH_UPDATE_F_*).
+// ADMIN moved from bit 31 to bit 7 in 5.16; either means an administrator.
 const (
-	flagOverride = 0x00000001
-	flagAdmin    = 0x80000000
+	flagOverride = lab.UpdateOverride
+	flagAdmin    = lab.UpdateAdmin | 0x80000000
 )
 
 // tracepoint is one neigh:neigh_update record: the entry as it was when
@@ -32,96 +32,41 @@ type tracepoint struct {
 	updated   uint64
 }
 
-// tracepointKeys are the field names of the neigh_update print format
-// (include/trace/events/neigh.h). A value may be empty (lladdr of an entry
-// without one), so parsing goes by key rather than by position.
-var tracepointKeys = map[string]bool{
-	"family": true, "dev": true, "lladdr": true, "flags": true, "nud_state": true, "type": true,
-	"dead": true, "refcnt": true, "primary_key4": true, "primary_key6": true, "confirmed": true,
-	"updated": true, "used": true, "new_lladdr": true, "new_state": true, "update_flags": true, "pid": true,
-}
+// traceParser is the lab's parser of neigh:* trace lines (one parser for
+// the verifier and the watcher).
+var traceParser = lab.NewTraceParser()
 
 // parseTracepoint parses a trace_pipe line of the neigh_update event. ok is
-// false for other lines (other events, lost-event notices) and for IPv6.
+// false for other lines (other events, headers, lost-event notices) and for
+// IPv6.
 func parseTracepoint(line string) (tp tracepoint, ok bool, err error) {
-	head, body, found := strings.Cut(line, ": neigh_update: ")
-	if !found {
+	if strings.TrimSpace(line) == "" || strings.HasPrefix(line, "#") || !strings.Contains(line, ": neigh_") {
 		return tp, false, nil
 	}
-	// head ends with the timestamp: "… [001] ..s2.  1234.567890"
-	ts := head[strings.LastIndexByte(head, ' ')+1:]
-	if tp.mono, err = parseTraceTime(ts); err != nil {
-		return tp, false, err
-	}
-	fields := map[string]string{}
-	toks := strings.Fields(body)
-	for i := 0; i < len(toks); i++ {
-		k := toks[i]
-		if !tracepointKeys[k] {
-			return tp, false, fmt.Errorf("neigh_update: unexpected token %q in %q", k, body)
-		}
-		if i+1 < len(toks) && !tracepointKeys[toks[i+1]] {
-			fields[k] = toks[i+1]
-			i++
-		} else {
-			fields[k] = ""
-		}
-	}
-	if fields["family"] != "2" {
-		return tp, false, nil
-	}
-	tp.dev = fields["dev"]
-	if tp.ip, err = netip.ParseAddr(fields["primary_key4"]); err != nil {
-		return tp, false, fmt.Errorf("neigh_update primary_key4: %v", err)
-	}
-	if tp.lladdr, err = hexMAC(fields["lladdr"]); err != nil {
-		return tp, false, err
-	}
-	if tp.newLLAddr, err = hexMAC(fields["new_lladdr"]); err != nil {
-		return tp, false, err
-	}
-	tp.state = tracepointState(fields["nud_state"])
-	tp.newState = tracepointState(fields["new_state"])
-	f, err := strconv.ParseUint(fields["update_flags"], 16, 32)
+	ev, err := traceParser.Parse(line)
 	if err != nil {
-		return tp, false, fmt.Errorf("neigh_update update_flags %q: %v", fields["update_flags"], err)
+		var lost *lab.LostEventsError
+		if errors.As(err, &lost) {
+			return tp, false, nil
+		}
+		return tp, false, err
 	}
-	tp.flags = uint32(f)
-	tp.confirmed, _ = strconv.ParseUint(fields["confirmed"], 10, 64)
-	tp.updated, _ = strconv.ParseUint(fields["updated"], 10, 64)
+	if ev.Event != "neigh_update" || ev.Family != 2 {
+		return tp, false, nil
+	}
+	tp = tracepoint{mono: time.Duration(ev.TimestampNs), dev: ev.Dev, ip: ev.IP,
+		newLLAddr: ev.NewLLAddr.String(), state: tracepointState(ev.State), newState: tracepointState(ev.NewState),
+		flags: ev.UpdateFlags, confirmed: ev.Confirmed, updated: ev.Updated}
+	if ev.LLAddrLen == 6 {
+		tp.lladdr = ev.LLAddr.String()
+	}
 	return tp, true, nil
-}
-
-// parseTraceTime parses "SECONDS.FRACTION" exactly (no float rounding).
-func parseTraceTime(ts string) (time.Duration, error) {
-	whole, frac, _ := strings.Cut(ts, ".")
-	sec, err1 := strconv.ParseInt(whole, 10, 64)
-	if len(frac) > 9 {
-		frac = frac[:9]
-	}
-	ns, err2 := strconv.ParseInt(frac+strings.Repeat("0", 9-len(frac)), 10, 64)
-	if err1 != nil || err2 != nil || ns < 0 {
-		return 0, fmt.Errorf("neigh_update timestamp %q is not SECONDS.FRACTION", ts)
-	}
-	return time.Duration(sec)*time.Second + time.Duration(ns), nil
-}
-
-// hexMAC turns the tracepoint's "0200000000bb" into "02:00:00:00:00:bb".
-func hexMAC(s string) (string, error) {
-	if s == "" {
-		return "", nil
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil || len(b) != 6 {
-		return "", fmt.Errorf("neigh_update lladdr %q is not a MAC address", s)
-	}
-	return arp.MAC(b).String(), nil
 }
 
 // tracepointState maps __print_symbolic output to ip-neigh spelling; a
 // state with no name (0, NUD_NONE) prints as "0x0".
 func tracepointState(s string) string {
-	if s == "0x0" || s == "" {
+	if s == "0x0" || s == "" || s == "0X0" {
 		return "NONE"
 	}
 	return strings.ToUpper(s)

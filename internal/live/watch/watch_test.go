@@ -269,7 +269,7 @@ func TestParseTracepoint(t *testing.T) {
 	created := strings.NewReplacer("lladdr 0200000000aa flags", "lladdr  flags", "nud_state reachable", "nud_state 0x0",
 		"update_flags 00", "update_flags 80000001").Replace(ignored)
 	tp, ok, err = parseTracepoint(created)
-	if err != nil || !ok || tp.lladdr != "" || tp.state != "NONE" || tp.flags != flagAdmin|flagOverride {
+	if err != nil || !ok || tp.lladdr != "" || tp.state != "NONE" || tp.flags != 0x80000001 {
 		t.Errorf("entry without lladdr: %+v ok=%v err=%v", tp, ok, err)
 	}
 	if ign, _ := tp.ignored(); ign {
@@ -283,5 +283,21 @@ func TestParseTracepoint(t *testing.T) {
 	}
 	if _, _, err := parseTracepoint(strings.Replace(ignored, "update_flags 00", "update_flags zz", 1)); err == nil {
 		t.Error("bad update_flags accepted")
+	}
+}
+
+// TestAdminBitOn516: since 5.16 ADMIN is bit 7 (`ip neigh replace` shows
+// update_flags 85 on 6.18); a replace of a PERMANENT entry is not an
+// ignored update.
+func TestAdminBitOn516(t *testing.T) {
+	line := "              ip-3708    [001] .....   211.118258: neigh_update: family 2 dev o0 lladdr 0200000000aa " +
+		"flags 00 nud_state permanent type 01 dead 0 refcnt 2 primary_key4 10.99.0.100 primary_key6 :: " +
+		"confirmed 4295012 updated 4295010 used 4295010 new_lladdr 0200000000bb new_state permanent update_flags 85 pid 4242"
+	tp, ok, err := parseTracepoint(line)
+	if err != nil || !ok {
+		t.Fatalf("ok=%v err=%v", ok, err)
+	}
+	if ign, why := tp.ignored(); ign {
+		t.Fatalf("admin replace of a PERMANENT entry reported ignored: %s", why)
 	}
 }
