@@ -161,22 +161,17 @@ func (Discard) Emit(Event) {}
 // Encoder writes events as JSON lines.
 type Encoder struct {
 	w   io.Writer
-	buf bytes.Buffer
+	buf []byte
 }
 
 // NewEncoder returns an encoder writing to w.
 func NewEncoder(w io.Writer) *Encoder { return &Encoder{w: w} }
 
-// Encode writes one event as one line. encoding/json sorts map keys, so the
-// output is byte-stable for equal events.
+// Encode writes one event as one line (Event.AppendJSON: attrs sorted, so
+// equal events give equal bytes).
 func (e *Encoder) Encode(ev Event) error {
-	e.buf.Reset()
-	enc := json.NewEncoder(&e.buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(ev); err != nil {
-		return err
-	}
-	_, err := e.w.Write(e.buf.Bytes())
+	e.buf = append(ev.AppendJSON(e.buf[:0]), '\n')
+	_, err := e.w.Write(e.buf)
 	return err
 }
 
