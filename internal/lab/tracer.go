@@ -19,14 +19,21 @@ type TracerOptions struct {
 	// BufferKB sets the per-CPU ring buffer size of the instance; 0 keeps
 	// the kernel's default.
 	BufferKB int
+	// OnEvent, when set, receives every event as it is read (on the
+	// reader goroutine) and the tracer keeps none in memory: a stream for
+	// long-running watchers. OnLost receives ring-buffer overruns.
+	OnEvent func(TraceEvent)
+	OnLost  func(lost int)
 }
 
 // Tracer reads the neigh:* tracepoints of a private trace instance and
 // keeps every parsed event. It is the kernel oracle: unlike netlink it also
 // reports updates the kernel ignored (neigh_update with update_flags 00).
 type Tracer struct {
-	name string
-	sys  tracerSys
+	name    string
+	sys     tracerSys
+	onEvent func(TraceEvent)
+	onLost  func(int)
 
 	mu        sync.Mutex
 	changed   chan struct{} // closed and replaced whenever events or syncs arrive
@@ -94,6 +101,15 @@ func (t *Tracer) WaitFor(ctx context.Context, match func(TraceEvent) bool) (Trac
 
 // record adds parsed events and wakes waiters. Called by the reader.
 func (t *Tracer) record(evs []TraceEvent, lost int, perrs []error, syncSeen int) {
+	if t.onEvent != nil {
+		for _, e := range evs {
+			t.onEvent(e)
+		}
+		evs = nil
+	}
+	if lost > 0 && t.onLost != nil {
+		t.onLost(lost)
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.events = append(t.events, evs...)

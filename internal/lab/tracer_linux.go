@@ -50,7 +50,7 @@ func NewTracer(name string, opts TracerOptions) (*Tracer, error) {
 	if err := validFileName("trace instance name", name, 200); err != nil {
 		return nil, err
 	}
-	t := &Tracer{name: name, changed: make(chan struct{})}
+	t := &Tracer{name: name, changed: make(chan struct{}), onEvent: opts.OnEvent, onLost: opts.OnLost}
 	t.sys.fd = -1
 	if err := t.setup(opts); err != nil {
 		t.cleanup()

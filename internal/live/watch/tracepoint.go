@@ -51,16 +51,23 @@ func parseTracepoint(line string) (tp tracepoint, ok bool, err error) {
 		}
 		return tp, false, err
 	}
+	tp, ok = fromTraceEvent(ev)
+	return tp, ok, nil
+}
+
+// fromTraceEvent converts the lab parser's event; ok is false for other
+// events and for IPv6.
+func fromTraceEvent(ev lab.TraceEvent) (tracepoint, bool) {
 	if ev.Event != "neigh_update" || ev.Family != 2 {
-		return tp, false, nil
+		return tracepoint{}, false
 	}
-	tp = tracepoint{mono: time.Duration(ev.TimestampNs), dev: ev.Dev, ip: ev.IP,
+	tp := tracepoint{mono: time.Duration(ev.TimestampNs), dev: ev.Dev, ip: ev.IP,
 		newLLAddr: ev.NewLLAddr.String(), state: tracepointState(ev.State), newState: tracepointState(ev.NewState),
 		flags: ev.UpdateFlags, confirmed: ev.Confirmed, updated: ev.Updated}
 	if ev.LLAddrLen == 6 {
 		tp.lladdr = ev.LLAddr.String()
 	}
-	return tp, true, nil
+	return tp, true
 }
 
 // tracepointState maps __print_symbolic output to ip-neigh spelling; a
