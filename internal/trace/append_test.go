@@ -12,8 +12,8 @@ import (
 func genEvent(t *rapid.T) Event {
 	str := rapid.OneOf(rapid.Just(""), rapid.String(), rapid.StringMatching(`[a-z0-9:.]{1,12}`), rapid.Just("a\"b\\c\n\u2028<&>\x01\xff"))
 	e := Event{
-		Time: rapid.Float64Range(-1e12, 1e12).Draw(t, "time"),
-		Kind: Kind(rapid.SampledFrom([]string{"arp", "state", "header", "flow"}).Draw(t, "kind")),
+		Time:   rapid.Float64Range(-1e12, 1e12).Draw(t, "time"),
+		Kind:   Kind(rapid.SampledFrom([]string{"arp", "state", "header", "flow"}).Draw(t, "kind")),
 		Source: str.Draw(t, "source"), Host: str.Draw(t, "host"), Dev: str.Draw(t, "dev"), IP: str.Draw(t, "ip"),
 		LLAddr: str.Draw(t, "lladdr"), State: str.Draw(t, "state"), OldLLAddr: str.Draw(t, "old_lladdr"),
 		OldState: str.Draw(t, "old_state"), Cause: str.Draw(t, "cause"), Rule: str.Draw(t, "rule"),
@@ -66,7 +66,7 @@ func BenchmarkEncode(b *testing.B) {
 	e := Event{Time: 10.2003, Kind: KindARP, Source: "replay", Host: "h", Dev: "eth0", IP: "10.0.0.10",
 		LLAddr: "02:00:00:00:00:0a", State: "DELAY", Cause: "arp-update", Rule: "§4.4(a)", Verdict: Ignored,
 		Explanation: "GARP reply not recognised as gratuitous on rhel7.3 (replies never are); ignored: 200 ticks", Frame: 7,
-		ARP: &ARPFrame{Op: "reply", SHA: "02:00:00:00:00:0b", SIP: "10.0.0.10", THA: "02:00:00:00:00:0b", TIP: "10.0.0.10"},
+		ARP:     &ARPFrame{Op: "reply", SHA: "02:00:00:00:00:0b", SIP: "10.0.0.10", THA: "02:00:00:00:00:0b", TIP: "10.0.0.10"},
 		Jiffies: U64(1010200), Updated: U64(1010200), LocktimeUntil: F64(11.2)}
 	var buf bytes.Buffer
 	enc := NewEncoder(&buf)
