@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -155,7 +156,7 @@ table (and said so). Ctrl-C exits cleanly.`,
 			ctx := e.ctx
 			if seconds > 0 {
 				var cancel func()
-				ctx, cancel = contextTimeout(ctx, time.Duration(seconds*float64(time.Second)))
+				ctx, cancel = context.WithTimeout(ctx, time.Duration(seconds*float64(time.Second)))
 				defer cancel()
 			}
 			enc := trace.NewEncoder(e.stdout)

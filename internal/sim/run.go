@@ -218,7 +218,7 @@ func (w *world) staleSpans() []StaleSpan {
 			}
 			ifc, _ := h.ifFor(m.ip)
 			sp := StaleSpan{Host: h.name, IP: m.ip.String(), OldMAC: macStr(m.from), NewMAC: m.to.String(), From: m.at.Seconds()}
-			healedAt, healed := w.healTime(h, ifc.dev.Name, m)
+			healedAt, healed := w.healed[healKey{h.name, m.ip}]
 			if !healed {
 				healedAt = end
 				if s, ok := h.tb.Lookup(ifc.dev, m.ip); !ok || !s.State.Valid() {
@@ -235,14 +235,6 @@ func (w *world) staleSpans() []StaleSpan {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].From < out[j].From })
 	return out
-}
-
-// healTime is when the host's entry first held the new MAC after the move
-// (tracked by the heal watcher).
-func (w *world) healTime(h *host, dev string, m move) (vtime.Time, bool) {
-	k := healKey{h.name, m.ip}
-	t, ok := w.healed[k]
-	return t, ok
 }
 
 type healKey struct {
