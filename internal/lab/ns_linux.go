@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
 
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
@@ -76,31 +75,15 @@ func newNamedNS(name string) (netns.NsHandle, error) {
 	}
 	f.Close()
 
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		orig, err := netns.Get()
-		if err != nil {
-			runtime.UnlockOSThread()
-			errc <- fmt.Errorf("lab: get current netns: %w", err)
-			return
-		}
-		defer orig.Close()
-		if err := unix.Unshare(unix.CLONE_NEWNET); err != nil {
-			runtime.UnlockOSThread()
-			errc <- permErr("create netns "+name+" (unshare needs CAP_SYS_ADMIN)", err)
-			return
-		}
+	err = nsexec.Switched(func() error { return unix.Unshare(unix.CLONE_NEWNET) }, func() error {
 		self := fmt.Sprintf("/proc/self/task/%d/ns/net", unix.Gettid())
-		merr := unix.Mount(self, path, "none", unix.MS_BIND, "")
-		if err := netns.Set(orig); err != nil {
-			errc <- fmt.Errorf("lab: return to the original netns: %w (thread discarded)", err)
-			return // still locked: the thread dies with this goroutine
-		}
-		runtime.UnlockOSThread()
-		errc <- permErr("bind-mount netns "+name, merr)
-	}()
-	if err := <-errc; err != nil {
+		return permErr("bind-mount netns "+name, unix.Mount(self, path, "none", unix.MS_BIND, ""))
+	})
+	var ee *nsexec.EnterError
+	if errors.As(err, &ee) {
+		err = permErr("create netns "+name+" (unshare needs CAP_SYS_ADMIN)", ee.Err)
+	}
+	if err != nil {
 		unix.Unmount(path, unix.MNT_DETACH)
 		os.Remove(path)
 		return netns.None(), err

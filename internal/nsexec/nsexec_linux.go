@@ -49,10 +49,19 @@ func (e *EnterError) Error() string { return "nsexec: enter network namespace: "
 func (e *EnterError) Unwrap() error { return e.Err }
 
 // In runs fn on a fresh goroutine locked to an OS thread that has entered
-// ns, and switches the thread back before unlocking it. If switching back
-// fails the thread stays locked and the runtime destroys it when the
-// goroutine ends: no goroutine ever runs in a namespace it did not ask for.
+// ns, and switches the thread back afterwards.
 func In(ns netns.NsHandle, fn func() error) error {
+	return Switched(func() error { return netns.Set(ns) }, fn)
+}
+
+// Switched runs fn on a fresh goroutine locked to an OS thread that enter
+// has moved to another network namespace (setns, or unshare for a new
+// one), and puts the thread back in its original namespace before
+// unlocking it. If enter fails, fn does not run and the error is an
+// *EnterError. If switching back fails the thread stays locked and the
+// runtime destroys it when the goroutine ends: no goroutine ever runs in a
+// namespace it did not ask for. Goroutines fn starts do not inherit it.
+func Switched(enter, fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -63,8 +72,8 @@ func In(ns netns.NsHandle, fn func() error) error {
 			return
 		}
 		defer orig.Close()
-		if err := netns.Set(ns); err != nil {
-			runtime.UnlockOSThread() // setns failed: still where it was
+		if err := enter(); err != nil {
+			runtime.UnlockOSThread() // enter failed: still where it was
 			errc <- &EnterError{Err: err}
 			return
 		}
