@@ -12,6 +12,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"arplab/internal/report"
 )
 
 // Exit codes.
@@ -88,6 +90,13 @@ func isTerminal(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0 && f.Name() != os.DevNull
+}
+
+// colorFor reports whether text for w may use ANSI colour: a terminal and
+// NO_COLOR unset (report.ColorWanted).
+func colorFor(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && report.ColorWanted(f)
 }
 
 // writeFile creates path and calls fn with it, reporting errors with the path.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,10 +71,7 @@ by a killed run are found and removed first. Needs root.`,
 				}
 			} else {
 				fmt.Fprintf(e.stdout, "arplab lab %s on %s (HZ=%d, %s)\n\n", s.Name, run.Release, run.HZ, run.HZMethod)
-				color := false
-				if f, ok := e.stdout.(*os.File); ok {
-					color = report.ColorWanted(f)
-				}
+				color := colorFor(e.stdout)
 				if err := report.Timeline(e.stdout, rec.Events, report.TextOptions{Width: 100, Color: color}); err != nil {
 					return err
 				}

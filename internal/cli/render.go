@@ -46,10 +46,7 @@ Example:
 					return report.HTML(w, evs, report.HTMLOptions{Title: args[0], From: fp, To: tp})
 				})
 			}
-			color := false
-			if f, ok := e.stdout.(*os.File); ok {
-				color = report.ColorWanted(f)
-			}
+			color := colorFor(e.stdout)
 			if err := report.Timeline(e.stdout, evs, report.TextOptions{Width: width, Color: color, From: fp, To: tp}); err != nil {
 				return usagef("%v", err)
 			}

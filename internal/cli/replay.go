@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"maps"
-	"os"
 	"slices"
 
 	"github.com/spf13/cobra"
@@ -92,10 +91,7 @@ func replayCmd(e *env) *cobra.Command {
 				_, err := out.Write(append(b, '\n'))
 				return err
 			}
-			color := false
-			if f, ok := e.stdout.(*os.File); ok {
-				color = report.ColorWanted(f)
-			}
+			color := colorFor(e.stdout)
 			fmt.Fprintf(out, "arplab replay %s  host %v (%s)  profile %s HZ=%d\n", args[0], sum.Host, sum.HostMAC, sum.Profile, sum.HZ)
 			fmt.Fprintf(out, "%d frames, %d ARP; the host received %d and sent %d; GARPs %d, %d ignored; probes predicted %d, seen %d, missing %d, unexpected %d\n",
 				sum.Frames, sum.ARPFrames, sum.Received, sum.Sent, sum.GARPs, sum.GARPsIgnored, sum.PredictedProbes, sum.ObservedProbes, sum.MissingProbes, sum.UnexpectedProbes)

@@ -209,7 +209,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 		b, _ := json.Marshal(map[string]any{"summary": res, "fixes": fixes})
 		out.Write(append(b, '\n'))
 	} else {
-		if err := writeRunText(out, s, res, rec.Events, fixes, a, isTerminal(e.stdout) && report.ColorWanted(e.stdout.(*os.File))); err != nil {
+		if err := writeRunText(out, s, res, rec.Events, fixes, a, colorFor(e.stdout)); err != nil {
 			return err
 		}
 	}

@@ -161,7 +161,7 @@ func newIPFrame(p ipPacket, size int) *frame {
 
 func (c *conn) send(seg tcpSeg, udp bool) {
 	f := c.f
-	ifc, _, _ := f.h.route(f.cfg.To.Addr)
+	ifc, nexthop, _ := f.h.route(f.cfg.To.Addr)
 	src := ifc.dev.Addrs[0].Addr()
 	size := 54 + seg.data
 	if !udp {
@@ -176,7 +176,7 @@ func (c *conn) send(seg tcpSeg, udp bool) {
 			c.seq += uint32(seg.data)
 		}
 	}
-	f.h.output(c, newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size))
+	f.h.output(c, newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
 }
 
 func (c *conn) sendSYN() {

@@ -383,9 +383,9 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 	}
 }
 
-// output sends an IPv4 packet of a flow through the neighbour layer.
-func (h *host) output(c *conn, f *frame) {
-	ifc, nexthop, _ := h.route(f.ip.dst)
+// output sends an IPv4 packet of a flow through the neighbour layer, out
+// of ifc towards nexthop (the flow's route).
+func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
 	h.nextID++
 	id := h.nextID
 	f.src = ifc.dev.MAC
