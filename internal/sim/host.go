@@ -2,7 +2,9 @@ package sim
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
+	"slices"
 
 	"arplab/internal/garp"
 	"arplab/internal/neigh"
@@ -127,20 +129,7 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 	return h, nil
 }
 
-func sortedSysctls(m map[string]string) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	for i := range ks {
-		for j := i + 1; j < len(ks); j++ {
-			if ks[j] < ks[i] {
-				ks[i], ks[j] = ks[j], ks[i]
-			}
-		}
-	}
-	return ks
-}
+func sortedSysctls(m map[string]string) []string { return slices.Sorted(maps.Keys(m)) }
 
 func (h *host) ifByName(n string) *hostIf {
 	for _, i := range h.ifs {
