@@ -184,7 +184,7 @@ func (t *Table) applyUpdate(now vtime.Jiffies, e *Entry, sha arp.MAC, state Stat
 
 // senderUnicast is inet_addr_type(sip) == RTN_UNICAST.
 func (t *Table) senderUnicast(dev *Device, ip netip.Addr) bool {
-	if !ip.Is4() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsLoopback() || dev.isBroadcast(ip) {
+	if !ip.Is4() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsLoopback() || dev.IsBroadcast(ip) {
 		return false
 	}
 	for _, d := range t.devs {

@@ -190,7 +190,7 @@ func (t *Table) ConfirmNeighbour(now vtime.Jiffies, dev *Device, ip netip.Addr, 
 // limited or a directed broadcast (ff:ff:ff:ff:ff:ff) and IPv4 multicast
 // (01:00:5e + the low 23 bits).
 func noARPAddr(dev *Device, ip netip.Addr) (arp.MAC, bool) {
-	if dev.isBroadcast(ip) {
+	if dev.IsBroadcast(ip) {
 		return arp.Broadcast, true
 	}
 	if ip.IsMulticast() {

@@ -254,3 +254,17 @@ func (c *Conf) Set(name, value string) error {
 	}
 	return nil
 }
+
+// SplitSysctl splits "net.ipv4.neigh.eth0.locktime" (or with '/', or
+// without the net.ipv4. prefix) into kind ("neigh" or "conf"), device and
+// name. It is the one syntax every input of sysctls accepts (scenario
+// files, --set, the lab, replay).
+func SplitSysctl(k string) (kind, dev, name string, err error) {
+	s := strings.ReplaceAll(k, "/", ".")
+	s = strings.TrimPrefix(s, "net.ipv4.")
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || (parts[0] != "neigh" && parts[0] != "conf") {
+		return "", "", "", fmt.Errorf("sysctl %q: want neigh.<dev>.<name> or conf.<dev>.<name> (net.ipv4. prefix optional)", k)
+	}
+	return parts[0], parts[1], parts[2], nil
+}

@@ -1,6 +1,10 @@
 package neigh
 
-import "fmt"
+import (
+	"fmt"
+
+	"arplab/internal/wire/ether"
+)
 
 // State is a NUD state, with the kernel's bit values (spec §1.1) so that the
 // groupings below are the kernel's masks.
@@ -100,27 +104,13 @@ func equalFold(a, b string) bool {
 }
 
 // PktType is how the frame reached the host (skb->pkt_type): it decides
-// whether a reply asserts reachability (spec §4.4).
-type PktType uint8
+// whether a reply asserts reachability (spec §4.4). wire/ether owns it.
+type PktType = ether.PktType
 
-// Packet types.
+// Packet types the receive path tells apart.
 const (
-	PktHost      PktType = iota // unicast to our MAC
-	PktBroadcast                // link-layer broadcast
-	PktMulticast                // link-layer multicast
-	PktOtherHost                // unicast to another MAC (dropped by arp_rcv)
+	PktHost      = ether.PktHost      // unicast to our MAC
+	PktBroadcast = ether.PktBroadcast // link-layer broadcast
+	PktMulticast = ether.PktMulticast // link-layer multicast
+	PktOtherHost = ether.PktOtherHost // unicast to another MAC (dropped by arp_rcv)
 )
-
-func (p PktType) String() string {
-	switch p {
-	case PktHost:
-		return "host"
-	case PktBroadcast:
-		return "broadcast"
-	case PktMulticast:
-		return "multicast"
-	case PktOtherHost:
-		return "otherhost"
-	}
-	return fmt.Sprintf("pkttype(%d)", uint8(p))
-}

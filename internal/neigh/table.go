@@ -49,9 +49,9 @@ func (d *Device) onLink(ip netip.Addr) bool {
 	return false
 }
 
-// isBroadcast reports whether ip is the limited broadcast or a directed
+// IsBroadcast reports whether ip is the limited broadcast or a directed
 // broadcast of one of the device's subnets.
-func (d *Device) isBroadcast(ip netip.Addr) bool {
+func (d *Device) IsBroadcast(ip netip.Addr) bool {
 	if ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
 		return true
 	}

@@ -9,38 +9,35 @@ import (
 	"arplab/internal/garp"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 )
 
-// host is a Linux host: the neighbour model plus the bits of the IPv4
-// stack around it (per-CPU cached routes, sockets, the queue of packets
-// waiting for resolution).
+// host is a Linux host of the scenario: a stack.Host (the neighbour model
+// and the IPv4 stack around it) on the simulator's clock, with the frames
+// it has queued for resolution. It is the host's Observer: what the model
+// does becomes trace lines, frames on the segment and flow notifications.
 type host struct {
 	w       *world
 	cfg     *scenario.Host
 	name    string
 	observe bool
-	tb      *neigh.Table
+	st      *stack.Host
+	tb      *neigh.Table // st.Table, read only
 	clock   vtime.Clock
 	ifs     []*hostIf
-	// routes[i][cpu] is the cached output route of interface i's subnet on
-	// that CPU: the object whose pending_confirm bit is shared (spec §6.1).
-	routes [][]*neigh.Route
-	// gwRoutes[i][cpu] are the cached routes of the scenario's gateway
-	// route i.
-	gwRoutes [][]*neigh.Route
-	pending  map[uint64]*frame
-	nextID   uint64
-	wakeTok  uint64
-	wakeAt   vtime.Time
-	wakeSet  bool
-	frameNo  int
+	pending map[uint64]*frame
+	wakeTok uint64
+	wakeAt  vtime.Time
+	wakeSet bool
+	frameNo int
 }
 
 type hostIf struct {
 	h   *host
+	st  *stack.Device
 	dev *neigh.Device
 	seg *segment
 }
@@ -76,35 +73,29 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 		oldest = max(oldest, n.Age.D)
 	}
 	start := clock.Jiffies(vtime.Time(-oldest))
-	tb, err := neigh.NewTable(neigh.Config{Profile: prof, HZ: hz, Rand: w.rng.stream("reachable/" + c.Name),
-		Now: start, PeriodicPhase: vtime.Ticks(hz)})
+	// No observer while the host is set up: what existed before t=0 is
+	// not part of the trace.
+	st, err := stack.New(stack.Config{Name: c.Name, Profile: prof, HZ: hz, Rand: w.rng.stream("reachable/" + c.Name),
+		Start: start, PeriodicPhase: vtime.Ticks(hz), CPUs: c.CPUs, Clock: clock})
 	if err != nil {
 		return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
 	}
-	h := &host{w: w, cfg: c, name: c.Name, observe: observe, tb: tb, clock: clock, pending: map[uint64]*frame{}}
+	h := &host{w: w, cfg: c, name: c.Name, observe: observe, st: st, tb: st.Table, clock: clock, pending: map[uint64]*frame{}}
 	for _, ic := range c.Interfaces {
 		var addrs []netip.Prefix
 		for _, a := range ic.Addrs {
 			addrs = append(addrs, a.Prefix)
 		}
-		ifc := &hostIf{h: h, dev: tb.AddDevice(ic.Name, ic.MAC.MAC, addrs), seg: w.segs[ic.Segment]}
+		d := st.AddDevice(ic.Name, ic.MAC.MAC, addrs)
+		ifc := &hostIf{h: h, st: d, dev: d.Device, seg: w.segs[ic.Segment]}
 		ifc.seg.ports = append(ifc.seg.ports, ifc)
 		h.ifs = append(h.ifs, ifc)
-		var rs []*neigh.Route
-		for cpu := 0; cpu < c.CPUs; cpu++ {
-			rs = append(rs, &neigh.Route{Name: fmt.Sprintf("%v cpu%d", addrs[0].Masked(), cpu)})
-		}
-		h.routes = append(h.routes, rs)
 	}
 	for _, r := range c.Routes {
-		var rs []*neigh.Route
-		for cpu := 0; cpu < c.CPUs; cpu++ {
-			rs = append(rs, &neigh.Route{Name: fmt.Sprintf("%v via %v cpu%d", r.To, r.Via, cpu)})
-		}
-		h.gwRoutes = append(h.gwRoutes, rs)
+		st.AddGateway(r.To.Prefix, r.Via.Addr)
 	}
 	for _, k := range sortedSysctls(c.Sysctls) {
-		if err := h.setSysctl(k, c.Sysctls[k]); err != nil {
+		if err := st.Sysctl(k, c.Sysctls[k]); err != nil {
 			return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
 		}
 	}
@@ -112,19 +103,16 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 	for i := 0; i < c.Entries; i++ {
 		ip := netip.AddrFrom4([4]byte{198, 18, byte(i >> 8), byte(i)})
 		mac := arp.MAC{0x02, 0xee, 0, 0, byte(i >> 8), byte(i)}
-		tb.Admin(start, h.ifs[0].dev, neigh.AdminReplace, ip, &mac, neigh.Stale)
+		st.Install(h.ifs[0].st, ip, mac, neigh.Stale, start)
 	}
 	for _, n := range c.Neighbours {
-		ifc := h.ifByName(n.Dev)
 		st, _ := neigh.ParseState(n.State)
-		mac := n.LLAddr.MAC
-		at := clock.Jiffies(vtime.Time(-n.Age.D))
-		tb.Tick(at)
-		if _, err := tb.Admin(at, ifc.dev, neigh.AdminReplace, n.IP.Addr, &mac, st); err != nil {
+		if err := h.st.Install(h.ifByName(n.Dev).st, n.IP.Addr, n.LLAddr.MAC, st, clock.Jiffies(vtime.Time(-n.Age.D))); err != nil {
 			return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
 		}
 	}
-	h.tb.Tick(clock.Jiffies(0))
+	st.Advance(clock.Jiffies(0))
+	st.Obs = h
 	h.reschedule()
 	return h, nil
 }
@@ -140,6 +128,16 @@ func (h *host) ifByName(n string) *hostIf {
 	return nil
 }
 
+// ifOf is the simulator's interface of a host device.
+func (h *host) ifOf(d *stack.Device) *hostIf {
+	for _, i := range h.ifs {
+		if i.st == d {
+			return i
+		}
+	}
+	return h.ifs[0]
+}
+
 // ifFor returns the interface whose subnet holds ip (on-link routing).
 func (h *host) ifFor(ip netip.Addr) (*hostIf, int) {
 	for i, ifc := range h.ifs {
@@ -152,79 +150,38 @@ func (h *host) ifFor(ip netip.Addr) (*hostIf, int) {
 	return h.ifs[0], 0
 }
 
-// route is the output route to dst: the interface, the next hop (dst
-// itself on a connected subnet, else the gateway of the longest matching
-// route) and the cached route objects, one per CPU (spec §3, §6.1).
+// route is the output route to dst: the interface, the next hop and the
+// cached route objects, one per CPU (spec §3, §6.1).
 func (h *host) route(dst netip.Addr) (ifc *hostIf, nexthop netip.Addr, cached []*neigh.Route) {
-	for i, c := range h.ifs {
-		for _, p := range c.dev.Addrs {
-			if p.Masked().Contains(dst) {
-				return c, dst, h.routes[i]
-			}
-		}
-	}
-	best := -1
-	for i, r := range h.cfg.Routes {
-		if r.To.Contains(dst) && (best < 0 || r.To.Bits() > h.cfg.Routes[best].To.Bits()) {
-			best = i
-		}
-	}
-	if best < 0 {
-		return h.ifs[0], dst, h.routes[0]
-	}
-	via := h.cfg.Routes[best].Via.Addr
-	ifc, _ = h.ifFor(via)
-	return ifc, via, h.gwRoutes[best]
+	d, nh, cached, _ := h.st.Route(dst)
+	return h.ifOf(d), nh, cached
 }
 
-func (h *host) setSysctl(k, v string) error {
-	kind, dev, name, err := scenario.SplitSysctl(k)
-	if err != nil {
-		return err
-	}
-	if kind == "neigh" {
-		return h.tb.SetParam(dev, name, v)
-	}
-	return h.tb.SetConf(dev, name, v)
-}
-
-func (h *host) now() vtime.Jiffies { return h.clock.Jiffies(h.w.sch.now) }
+// at makes the simulator's present the host's time for the next input.
+// Timers due by now run at their own wake event, which the simulator
+// orders among the inputs of the same instant.
+func (h *host) at() { h.st.SetNow(h.clock.Jiffies(h.w.sch.now)) }
 
 // toSeconds converts one of this host's jiffies to run seconds.
 func (h *host) toSeconds(j vtime.Jiffies) float64 { return h.clock.TimeOf(j).Seconds() }
 
-// handle turns a model result into trace events, frames and flow
-// notifications. The result belongs to the table, so everything that could
-// call the table again is deferred to a later event.
-func (h *host) handle(r *neigh.Result, fr *frame) {
+// Observe turns a model result into trace lines, frames and flow
+// notifications. The result belongs to the table, so everything that
+// could feed the host again is deferred to a later event.
+func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 	w := h.w
 	now := w.seconds(w.sch.now)
 	for i := range r.Decisions {
 		d := &r.Decisions[i]
-		h.account(d, fr)
+		h.account(d, in)
 		h.watchHeal(d)
-		if !h.observe || w.sink == nil {
-			continue
-		}
-		ev, ok := d.Event(h.name, now, h.toSeconds)
-		if !ok {
-			continue
-		}
-		if d.Frame && fr != nil && fr.arp != nil {
-			ev.Frame = h.frameNo
-			ev.ARP = arpFields(fr)
-		}
-		w.emit(ev)
-		if d.Frame && d.StateChanged() {
-			// the change the frame made, as its own state line (the same
-			// shape replay and the lab write)
-			st := ev
-			st.Kind, st.Verdict, st.ARP, st.Frame = trace.KindState, "", nil, 0
-			w.emit(st)
+		if h.observe && w.sink != nil {
+			h.st.Lines(in, d, now, h.toSeconds, w.emit)
 		}
 	}
-	for _, a := range r.Actions {
-		ifc := h.ifByDev(a.Dev)
+	for i := range r.Actions {
+		a := &r.Actions[i]
+		ifc := h.ifOf(h.st.DeviceOf(a.Dev))
 		switch a.Kind {
 		case neigh.ActProbe:
 			dst, tha := arp.Broadcast, arp.Zero
@@ -234,13 +191,7 @@ func (h *host) handle(r *neigh.Result, fr *frame) {
 			p := arp.NewPacket(arp.OpRequest, ifc.dev.MAC, a.Src, tha, a.Target)
 			f := &frame{src: ifc.dev.MAC, dst: dst, arp: &p, size: 42}
 			if h.observe {
-				to := "broadcast"
-				if a.Unicast {
-					to = a.DstMAC.String()
-				}
-				w.emit(trace.Event{Time: now, Kind: trace.KindProbe, Host: h.name, Dev: ifc.dev.Name, IP: a.Target.String(),
-					Cause: "probe", Rule: "§2.3", Attrs: map[string]string{"to": to},
-					Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Probe, a.Target, a.Src, to)})
+				w.emit(h.st.ProbeLine(a, now))
 				w.entry(h.name, a.Target).probes++
 			}
 			ifc.seg.transmit(ifc, f)
@@ -257,21 +208,12 @@ func (h *host) handle(r *neigh.Result, fr *frame) {
 			if f := h.pending[a.Packet]; f != nil {
 				delete(h.pending, a.Packet)
 				if f.ip != nil && f.ip.conn != nil {
-					c := f.ip.conn
-					w.sch.after(0, func() { c.unreachable(a.Kind == neigh.ActUnreachable) })
+					c, unreachable := f.ip.conn, a.Kind == neigh.ActUnreachable
+					w.sch.after(0, func() { c.unreachable(unreachable) })
 				}
 			}
 		}
 	}
-}
-
-func (h *host) ifByDev(d *neigh.Device) *hostIf {
-	for _, i := range h.ifs {
-		if i.dev == d {
-			return i
-		}
-	}
-	return h.ifs[0]
 }
 
 // watchHeal notes when an entry first holds the MAC of its IP's new owner
@@ -298,13 +240,13 @@ func (h *host) watchHeal(d *neigh.Decision) {
 }
 
 // account keeps the per-entry counters behind the verdict.
-func (h *host) account(d *neigh.Decision, fr *frame) {
+func (h *host) account(d *neigh.Decision, in *stack.Input) {
 	if !h.observe {
 		return
 	}
 	s := h.w.entry(h.name, d.IP)
 	switch {
-	case d.Frame && fr != nil && fr.arp != nil && fr.arp.SIP == fr.arp.TIP:
+	case d.Frame && in.ARP != nil && in.ARP.SIP == in.ARP.TIP:
 		switch d.Verdict {
 		case neigh.VerdictIgnored:
 			s.garpIgnored++
@@ -324,19 +266,9 @@ func (h *host) account(d *neigh.Decision, fr *frame) {
 	}
 }
 
-func arpFields(f *frame) *trace.ARPFrame {
-	p := f.arp
-	pt := "broadcast"
-	if !f.dst.IsMulticast() {
-		pt = "host"
-	}
-	return &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
-		TIP: p.TIP.String(), EthDst: f.dst.String(), PktType: pt, GARP: p.SIP == p.TIP}
-}
-
 // reschedule makes sure the host wakes at the table's next deadline.
 func (h *host) reschedule() {
-	t := h.clock.TimeOf(h.tb.NextDeadline())
+	t := h.clock.TimeOf(h.st.NextDeadline())
 	if t < h.w.sch.now {
 		t = h.w.sch.now
 	}
@@ -351,7 +283,7 @@ func (h *host) reschedule() {
 			return // superseded
 		}
 		h.wakeSet = false
-		h.handle(h.tb.Tick(h.now()), nil)
+		h.st.AdvanceTo(h.w.sch.now)
 		h.reschedule()
 	})
 }
@@ -360,7 +292,8 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 	if f.arp != nil {
 		h.frameNo = h.w.frames
 		p := *f.arp
-		h.handle(h.tb.ReceiveARP(h.now(), ifc.dev, &p, pt), f)
+		h.at()
+		h.st.ReceiveARP(ifc.st, &p, pt, h.frameNo, f.dst, true)
 		h.reschedule()
 		return
 	}
@@ -375,11 +308,9 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 // output sends an IPv4 packet of a flow through the neighbour layer, out
 // of ifc towards nexthop (the flow's route).
 func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
-	h.nextID++
-	id := h.nextID
 	f.src = ifc.dev.MAC
-	v, mac, r := h.tb.Output(h.now(), ifc.dev, nexthop, c.sock, id, f.size)
-	h.handle(r, nil)
+	h.at()
+	v, mac, id := h.st.Output(ifc.st, nexthop, c.sock, 0, f.size, 0)
 	switch v {
 	case neigh.TxSent:
 		f.dst = mac
@@ -394,7 +325,8 @@ func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
 
 // confirm is an upper-layer confirmation by a socket (spec §6.3).
 func (h *host) confirm(c *conn) {
-	h.handle(h.tb.Confirm(h.now(), c.sock), nil)
+	h.at()
+	h.st.Confirm(c.sock, 0)
 }
 
 func (h *host) admin(cmd string) {
@@ -402,19 +334,16 @@ func (h *host) admin(cmd string) {
 	if err != nil {
 		return // validated at load
 	}
-	ifc := h.ifByName(c.Dev)
-	r, err := h.tb.Admin(h.now(), ifc.dev, c.Op, c.IP, c.LLAddr, c.State)
-	now := h.w.seconds(h.w.sch.now)
-	if err != nil {
-		h.w.emit(trace.Event{Time: now, Kind: trace.KindNote, Host: h.name, Cause: "admin-error", Explanation: err.Error()})
+	h.at()
+	if err := h.st.Admin(h.ifByName(c.Dev).st, c.Op, c.IP, c.LLAddr, c.State); err != nil {
+		h.w.emit(trace.Event{Time: h.w.seconds(h.w.sch.now), Kind: trace.KindNote, Host: h.name, Cause: "admin-error", Explanation: err.Error()})
 		return
 	}
-	h.handle(r, nil)
 	h.reschedule()
 }
 
 func (h *host) sysctl(k, v string) {
-	if err := h.setSysctl(k, v); err != nil {
+	if err := h.st.Sysctl(k, v); err != nil {
 		h.w.emit(trace.Event{Time: h.w.seconds(h.w.sch.now), Kind: trace.KindNote, Host: h.name, Cause: "sysctl-error", Explanation: err.Error()})
 		return
 	}

@@ -186,3 +186,53 @@ func (h Header) Append(b []byte) []byte {
 	}
 	return binary.BigEndian.AppendUint16(b, h.EtherType)
 }
+
+// PktType is how a received frame reached the host, skb->pkt_type, with
+// the values of the kernel's PACKET_* constants (include/uapi/linux/
+// if_packet.h), which AF_PACKET and Linux cooked captures report as they
+// are. It matters to ARP: arp_rcv drops OtherHost frames, and a reply that
+// is not Host leaves an entry STALE rather than REACHABLE (spec §4.4).
+type PktType uint8
+
+// Packet types.
+const (
+	PktHost      PktType = 0 // unicast to our MAC
+	PktBroadcast PktType = 1 // link-layer broadcast
+	PktMulticast PktType = 2 // link-layer multicast
+	PktOtherHost PktType = 3 // unicast to another MAC, seen because the segment floods
+	PktOutgoing  PktType = 4 // sent by this host
+	PktLoopback  PktType = 5 // a broadcast or multicast frame looped back to its sender
+)
+
+func (p PktType) String() string {
+	switch p {
+	case PktHost:
+		return "host"
+	case PktBroadcast:
+		return "broadcast"
+	case PktMulticast:
+		return "multicast"
+	case PktOtherHost:
+		return "otherhost"
+	case PktOutgoing:
+		return "outgoing"
+	case PktLoopback:
+		return "loopback"
+	}
+	return fmt.Sprintf("pkttype(%d)", uint8(p))
+}
+
+// Classify is eth_type_trans's pkt_type for a frame to dst received on a
+// device whose address is local: the one place arplab decides it from a
+// destination MAC.
+func Classify(dst, local arp.MAC) PktType {
+	switch {
+	case dst.IsBroadcast():
+		return PktBroadcast
+	case dst.IsMulticast():
+		return PktMulticast
+	case dst == local:
+		return PktHost
+	}
+	return PktOtherHost
+}

@@ -1,0 +1,55 @@
+package stack
+
+import (
+	"fmt"
+
+	"arplab/internal/neigh"
+	"arplab/internal/trace"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// Lines writes the trace lines of one decision, the same for every
+// producer: the decision's event (neigh.Decision.Event) and, when a
+// received frame changed the entry, a state line of its own, so that a
+// timeline shows the change even where it hides frames. at is the
+// decision's time on the producer's clock (seconds), seconds converts the
+// host's jiffies to it. It returns the decision's event (ok false when the
+// decision writes no line) so a producer can read what was written.
+func (h *Host) Lines(in *Input, d *neigh.Decision, at float64, seconds func(vtime.Jiffies) float64, emit func(trace.Event)) {
+	ev, ok := d.Event(h.Name, at, seconds)
+	if !ok {
+		return
+	}
+	if d.Frame && in != nil && in.ARP != nil {
+		ev.Frame = in.Frame
+		ev.ARP = ARPFields(in.ARP, in.EthDst, in.HasEthDst, in.PktType.String())
+	}
+	emit(ev)
+	if d.Frame && d.StateChanged() {
+		st := ev
+		st.Kind, st.Verdict, st.ARP, st.Frame = trace.KindState, "", nil, 0
+		emit(st)
+	}
+}
+
+// ProbeLine is the trace line of a probe the model sends (spec §2.3).
+func (h *Host) ProbeLine(a *neigh.Action, at float64) trace.Event {
+	to := "broadcast"
+	if a.Unicast {
+		to = a.DstMAC.String()
+	}
+	return trace.Event{Time: at, Kind: trace.KindProbe, Host: h.Name, Dev: a.Dev.Name, IP: a.Target.String(),
+		Cause: "probe", Rule: "§2.3", Attrs: map[string]string{"to": to},
+		Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Probe, a.Target, a.Src, to)}
+}
+
+// ARPFields is an ARP frame in the trace vocabulary.
+func ARPFields(p *arp.Packet, dst arp.MAC, hasDst bool, pktType string) *trace.ARPFrame {
+	a := &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
+		TIP: p.TIP.String(), PktType: pktType, GARP: p.SIP == p.TIP}
+	if hasDst {
+		a.EthDst = dst.String()
+	}
+	return a
+}

@@ -1,0 +1,128 @@
+package stack
+
+import (
+	"net/netip"
+
+	"arplab/internal/neigh"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
+)
+
+// deliver hands a result to the observer with the input that caused it.
+func (h *Host) deliver(r *neigh.Result) {
+	if h.Obs != nil && r != nil {
+		h.Obs.Observe(h, &h.in, r)
+	}
+}
+
+// begin resets the reused Input for a new call.
+func (h *Host) begin(kind InputKind, d *Device) *Input {
+	h.in = Input{Kind: kind, At: h.now, Dev: d}
+	return &h.in
+}
+
+// Advance runs every timer and the periodic work due up to tick j, in one
+// table call, and makes j the host's time. Time never runs backwards: a j
+// before the last input's tick is taken as that tick (a fitted clock may
+// place an input a tick early).
+func (h *Host) Advance(j vtime.Jiffies) {
+	if vtime.Before(j, h.now) {
+		j = h.now
+	}
+	h.now = j
+	h.begin(InTimer, nil)
+	h.deliver(h.Table.Tick(j))
+}
+
+// SetNow makes j the host's time for the inputs that follow, without
+// running the timers due by then: for a driver that schedules the host's
+// timer wake-ups as events of its own (the simulator orders a timer
+// among the other inputs of the same instant).
+func (h *Host) SetNow(j vtime.Jiffies) {
+	if vtime.After(j, h.now) {
+		h.now = j
+	}
+}
+
+// AdvanceTo is Advance to the tick of the driver's time t.
+func (h *Host) AdvanceTo(t vtime.Time) { h.Advance(h.Clock.Jiffies(t)) }
+
+// NextDeadline is the tick at which Advance has work to do next.
+func (h *Host) NextDeadline() vtime.Jiffies { return h.Table.NextDeadline() }
+
+// ReceiveARP feeds an ARP frame the host received on d (spec §4). frame is
+// the driver's number for it; ethDst, when hasDst, its Ethernet
+// destination, which the observer may want for the trace.
+func (h *Host) ReceiveARP(d *Device, p *arp.Packet, pt neigh.PktType, frame int, ethDst arp.MAC, hasDst bool) {
+	in := h.begin(InARP, d)
+	in.ARP, in.PktType, in.Frame, in.EthDst, in.HasEthDst = p, pt, frame, ethDst, hasDst
+	h.deliver(h.Table.ReceiveARP(h.now, d.Device, p, pt))
+}
+
+// Output hands a packet for nexthop to the output path on d (spec §3):
+// it is sent at once to the returned MAC, queued while the entry
+// resolves, or dropped. sock is the sending socket (nil for packets no
+// socket owns); id names the packet in later Transmit/Unreachable actions
+// (0: the host numbers it).
+func (h *Host) Output(d *Device, nexthop netip.Addr, sock *neigh.Socket, id uint64, size int, frame int) (neigh.TxVerdict, arp.MAC, uint64) {
+	if id == 0 {
+		h.pktID++
+		id = h.pktID
+	}
+	in := h.begin(InOutput, d)
+	in.Frame = frame
+	v, mac, r := h.Table.Output(h.now, d.Device, nexthop, sock, id, size)
+	h.deliver(r)
+	return v, mac, id
+}
+
+// Confirm is an upper-layer confirmation by sock (spec §6.3): TCP's
+// forward progress, or a datagram sent with MSG_CONFIRM.
+func (h *Host) Confirm(sock *neigh.Socket, frame int) {
+	in := h.begin(InConfirm, nil)
+	in.Frame = frame
+	h.deliver(h.Table.Confirm(h.now, sock))
+}
+
+// Admin runs an `ip neigh` command (add, change, replace, del, flush) on
+// d. The table's refusal (an `ip neigh` error) is returned.
+func (h *Host) Admin(d *Device, op neigh.AdminOp, ip netip.Addr, lladdr *arp.MAC, state neigh.State) error {
+	h.begin(InAdmin, d)
+	r, err := h.Table.Admin(h.now, d.Device, op, ip, lladdr, state)
+	h.deliver(r)
+	return err
+}
+
+// Install puts an entry that existed before the run into the table as it
+// stood at tick at: the timers due by then run, then the entry is written
+// as `ip neigh replace` would, at that tick. Install entries oldest first,
+// before the first input, and with no observer when their setting-up is
+// not part of the trace.
+func (h *Host) Install(d *Device, ip netip.Addr, mac arp.MAC, state neigh.State, at vtime.Jiffies) error {
+	h.begin(InTimer, nil).At = at
+	h.deliver(h.Table.Tick(at))
+	h.begin(InInstall, d).At = at
+	r, err := h.Table.Admin(at, d.Device, neigh.AdminReplace, ip, &mac, state)
+	h.deliver(r)
+	return err
+}
+
+// CarrierDown tells the table that d lost its carrier (spec §7.3, F15).
+func (h *Host) CarrierDown(d *Device) {
+	h.begin(InCarrierDown, d)
+	h.deliver(h.Table.CarrierDown(h.now, d.Device))
+}
+
+// Sysctl writes one of the host's ARP sysctls: neigh.<dev>.<name> or
+// conf.<dev>.<name>, with an optional net.ipv4. prefix and dots or
+// slashes (neigh.SplitSysctl is the one accepted syntax).
+func (h *Host) Sysctl(key, value string) error {
+	kind, dev, name, err := neigh.SplitSysctl(key)
+	if err != nil {
+		return err
+	}
+	if kind == "neigh" {
+		return h.Table.SetParam(dev, name, value)
+	}
+	return h.Table.SetConf(dev, name, value)
+}

@@ -1,0 +1,136 @@
+package stack
+
+import (
+	"fmt"
+	"net/netip"
+
+	"arplab/internal/neigh"
+	"arplab/internal/wire/ipv4"
+)
+
+// FlowKey names one of the host's sockets from its side: protocol, local
+// and remote address, and for TCP and UDP the ports.
+type FlowKey struct {
+	Proto         uint8
+	Local, Remote [4]byte
+	LPort, RPort  uint16
+}
+
+func (k FlowKey) String() string {
+	l, r := netip.AddrFrom4(k.Local), netip.AddrFrom4(k.Remote)
+	switch k.Proto {
+	case ipv4.ProtoTCP:
+		return fmt.Sprintf("tcp %v:%d>%v:%d", l, k.LPort, r, k.RPort)
+	case ipv4.ProtoUDP:
+		return fmt.Sprintf("udp %v:%d>%v:%d", l, k.LPort, r, k.RPort)
+	}
+	return fmt.Sprintf("proto%d %v>%v", k.Proto, l, r)
+}
+
+// Flow is one socket of the host, seen from the datagrams it sends and
+// receives, and for TCP the send sequence state tcp_ack consults.
+type Flow struct {
+	Sock neigh.Socket
+	tcp  tcpSend
+}
+
+// tcpSend is the sender's view of a TCP connection: what has been sent
+// (snd_nxt), what the peer has acknowledged (snd_una) and the window it
+// last advertised.
+type tcpSend struct {
+	started  bool
+	una, nxt uint32
+	wnd      uint16
+	haveWnd  bool
+}
+
+// sent records a segment the host transmitted. A SYN starts the
+// connection's tracking afresh (a new socket on the same 4-tuple); data or
+// FIN start it when the capture began mid-connection; a pure ACK says
+// nothing about what is in flight, so it starts nothing.
+func (c *tcpSend) sent(s ipv4.TCP) {
+	if s.Has(ipv4.FlagRST) {
+		return
+	}
+	end := s.End()
+	switch {
+	case s.Has(ipv4.FlagSYN):
+		*c = tcpSend{started: true, una: s.Seq, nxt: end}
+	case !c.started:
+		if s.SeqLen() == 0 {
+			return
+		}
+		c.started, c.una, c.nxt = true, s.Seq, end
+	case ipv4.SeqAfter(end, c.nxt):
+		c.nxt = end
+	}
+}
+
+// received records a segment from the peer and reports whether the
+// kernel's tcp_ack confirms the neighbour: only with something in flight
+// (tcp_ack returns before sk_dst_confirm when nothing was), when the ACK
+// newly acknowledges data, SYN or FIN (FLAG_FORWARD_PROGRESS) or is a
+// pure duplicate — no data, no SYN/FIN, same window (!FLAG_NOT_DUP)
+// (spec §6.3). tcp_ack ignores an ACK for data never sent (beyond
+// snd_nxt) or older than snd_una before it looks at the window, so
+// neither updates the window it remembers.
+func (c *tcpSend) received(s ipv4.TCP) bool {
+	if !s.Has(ipv4.FlagACK) || s.Has(ipv4.FlagRST) || !c.started {
+		return false
+	}
+	if ipv4.SeqAfter(s.Ack, c.nxt) || ipv4.SeqAfter(c.una, s.Ack) {
+		return false
+	}
+	inflight := c.nxt != c.una
+	forward := ipv4.SeqAfter(s.Ack, c.una)
+	dup := !forward && s.DataLen == 0 && !s.Has(ipv4.FlagSYN) && !s.Has(ipv4.FlagFIN) && c.haveWnd && s.Window == c.wnd
+	c.wnd, c.haveWnd = s.Window, true
+	if forward {
+		c.una = s.Ack
+	}
+	return inflight && (forward || dup)
+}
+
+// flow returns the socket for key, made with the given route.
+func (h *Host) flow(k FlowKey, route *neigh.Route) *Flow {
+	f := h.socks[k]
+	if f == nil {
+		f = &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}}
+		h.socks[k] = f
+	}
+	return f
+}
+
+// SentIPv4 records a datagram the host sent from one of its own
+// addresses (TCP send state) and returns its socket. route is the cached
+// route the socket was connected through.
+func (h *Host) SentIPv4(hd ipv4.Header, payload []byte, route *neigh.Route) *neigh.Socket {
+	k := FlowKey{Proto: hd.Proto, Local: hd.Src, Remote: hd.Dst}
+	k.LPort, k.RPort = ipv4.Ports(hd, payload)
+	f := h.flow(k, route)
+	if s, ok := ipv4.ParseTCP(hd, payload); ok {
+		f.tcp.sent(s)
+	}
+	return &f.Sock
+}
+
+// ReceiveIPv4 feeds a datagram the host received for one of its own
+// addresses. A TCP segment whose acknowledgement tcp_ack would act on
+// confirms the socket's neighbour (spec §6.3); it reports whether it did.
+// frame is the driver's number for the frame.
+func (h *Host) ReceiveIPv4(hd ipv4.Header, payload []byte, frame int) bool {
+	s, ok := ipv4.ParseTCP(hd, payload)
+	if !ok {
+		return false
+	}
+	f := h.socks[FlowKey{Proto: ipv4.ProtoTCP, Local: hd.Dst, Remote: hd.Src, LPort: s.DstPort, RPort: s.SrcPort}]
+	if f == nil || !f.tcp.received(s) {
+		return false
+	}
+	h.Confirm(&f.Sock, frame)
+	return true
+}
+
+// Socket returns the socket of a flow the driver names itself (UDP
+// datagrams sent with MSG_CONFIRM), made with route if new.
+func (h *Host) Socket(k FlowKey, route *neigh.Route) *neigh.Socket { return &h.flow(k, route).Sock }
