@@ -16,6 +16,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 )
 
 // Flags of the file-based benchmark (bench/replay.sh):
@@ -79,10 +80,10 @@ func writeBenchCapture(w io.Writer, n int) error {
 			pl = reply(mac, ip, macHost, ipHost).Append(pl[:0])
 			err = frame(ts, macHost, mac, ether.EtherTypeARP, pl)
 		case i%20 == 9:
-			err = frame(ts, mac, macHost, ether.EtherTypeIPv4, tcp(ipHost, ip, 40000, 22, seq[k], 1, tcpACK, 100))
+			err = frame(ts, mac, macHost, ether.EtherTypeIPv4, tcp(ipHost, ip, 40000, 22, seq[k], 1, ipv4.FlagACK, 100))
 			seq[k] += 100
 		default:
-			err = frame(ts, macHost, mac, ether.EtherTypeIPv4, tcp(ip, ipHost, 22, 40000, 1, seq[k], tcpACK, 0))
+			err = frame(ts, macHost, mac, ether.EtherTypeIPv4, tcp(ip, ipHost, 22, 40000, 1, seq[k], ipv4.FlagACK, 0))
 		}
 		if err != nil {
 			return err

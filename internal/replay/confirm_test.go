@@ -7,6 +7,7 @@ import (
 	"arplab/internal/capture"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
 )
 
 // confirmCapture is fault (e) of the story (spec §6.1, §10.2 step 5): H's
@@ -16,14 +17,14 @@ import (
 // F — confirms F; from 4.11 it stays on G's socket.
 func confirmCapture(t testing.TB) []byte {
 	c := newCap(t, capture.Ethernet)
-	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))              // F: STALE→DELAY
-	c.tcp(t0+100*ms, macG, macHost, tcp(ipHost, ipG, 40001, 80, 5000, 7000, tcpACK, 100))    // 100 bytes to G
-	c.tcp(t0+150*ms, macHost, macG, tcp(ipG, ipHost, 80, 40001, 7000, 5100, tcpACK, 0))      // G acks them: confirm
-	c.tcp(t0+1000*ms, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))      // SYN retransmission to F
-	c.tcp(t0+1100*ms, macG, macHost, tcp(ipHost, ipG, 40001, 80, 5100, 7000, tcpACK, 100))   // more to G
-	c.tcp(t0+1200*ms, macHost, macG, tcp(ipG, ipHost, 80, 40001, 7000, 5100, tcpACK, 0))     // duplicate ACK: confirms too
-	c.tcp(t0+1300*ms, macHost, macG, tcp(ipG, ipHost, 80, 40001, 7000, 9999, tcpACK, 0))     // acks unsent data: ignored
-	c.arp(t0+6000*ms, arp.Broadcast, macNew, request(macNew, ipF.Next().Next(), ipG.Next())) // lets the clock run
+	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))            // F: STALE→DELAY
+	c.tcp(t0+100*ms, macG, macHost, tcp(ipHost, ipG, 40001, 80, 5000, 7000, ipv4.FlagACK, 100))  // 100 bytes to G
+	c.tcp(t0+150*ms, macHost, macG, tcp(ipG, ipHost, 80, 40001, 7000, 5100, ipv4.FlagACK, 0))    // G acks them: confirm
+	c.tcp(t0+1000*ms, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))    // SYN retransmission to F
+	c.tcp(t0+1100*ms, macG, macHost, tcp(ipHost, ipG, 40001, 80, 5100, 7000, ipv4.FlagACK, 100)) // more to G
+	c.tcp(t0+1200*ms, macHost, macG, tcp(ipG, ipHost, 80, 40001, 7000, 5100, ipv4.FlagACK, 0))   // duplicate ACK: confirms too
+	c.tcp(t0+1300*ms, macHost, macG, tcp(ipG, ipHost, 80, 40001, 7000, 9999, ipv4.FlagACK, 0))   // acks unsent data: ignored
+	c.arp(t0+6000*ms, arp.Broadcast, macNew, request(macNew, ipF.Next().Next(), ipG.Next()))     // lets the clock run
 	return c.bytes()
 }
 

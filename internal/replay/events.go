@@ -8,17 +8,20 @@ import (
 
 	"arplab/internal/capture"
 	"arplab/internal/neigh"
+	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 )
 
-// handle turns one result of the model into counters and, unless quiet,
-// events. at is the tick the result belongs to, frame the record that
-// caused it (0 for timers), ns its capture time.
-func (r *replayer) handle(res *neigh.Result, at vtime.Jiffies, frame int, ns int64) {
+// Observe turns one result of the model into counters and, unless quiet,
+// trace lines (stack.Host.Lines, with replay's source, record number and
+// §4.4 version letter). The input's capture time is curNs: the frame's
+// stamp, or for timers the capture time of their tick.
+func (r *replayer) Observe(_ *stack.Host, in *stack.Input, res *neigh.Result) {
+	ns := r.curNs
 	mono := ns
-	if frame != 0 {
+	if in.Frame != 0 {
 		mono = r.capAnchor // a frame's own stamp may run backwards
 	}
 	for i := range res.Decisions {
@@ -32,44 +35,35 @@ func (r *replayer) handle(res *neigh.Result, at vtime.Jiffies, frame int, ns int
 		case d.Rule == neigh.RuleConfirmRoute || d.Rule == neigh.RuleConfirmSocket || d.Rule == neigh.RuleConfirmImmediate:
 			r.sum.ConfirmationsLanded++
 		}
-		if !r.quiet {
-			r.emitDecision(d, frame, ns)
+		if !r.quiet && !r.st.Lines(in, d, seconds(ns), r.tickSeconds, r.emitLine) && d.Rule == neigh.RuleTableFull {
+			r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
 		}
 	}
 	for i := range res.Actions {
 		if a := &res.Actions[i]; a.Kind == neigh.ActProbe && a.Dev == r.dev {
-			r.predict(a, at, ns)
+			r.predict(a, in.At, ns)
 		}
 	}
 }
 
-// emitDecision writes a decision in the common vocabulary
-// (neigh.Decision.Event), with what replay adds: the source, the record
-// number and ARP fields of a received frame, the §4.4 version letter, the
-// entry as it stands when a dropped frame did not touch it, and a
-// KindState line besides the KindARP one when a frame changed the entry.
-func (r *replayer) emitDecision(d *neigh.Decision, frame int, ns int64) {
-	ev, ok := d.Event(r.hostStr, seconds(ns), r.tickSeconds)
-	if !ok {
-		if d.Rule == neigh.RuleTableFull {
-			r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
+// emitLine writes one of the model's lines with what replay adds: the
+// source, the record number of the frame behind it, the §4.4 version
+// letter, and the entry as it stands when a dropped frame did not touch
+// it.
+func (r *replayer) emitLine(ev trace.Event) {
+	ev.Source = "replay"
+	if r.curFrame != 0 {
+		ev.Frame = r.curFrame
+	}
+	if ev.Rule == "§4.4" {
+		ev.Rule = r.sec44
+	}
+	if ev.Kind == trace.KindARP && ev.State == "" {
+		if ip, err := netip.ParseAddr(ev.IP); err == nil {
+			r.stamps(&ev, ip)
 		}
-		return
-	}
-	ev.Source, ev.Rule, ev.Frame = "replay", r.section(d.Rule), frame
-	if ev.Kind != trace.KindARP {
-		r.emit(ev)
-		return
-	}
-	ev.ARP = arpFrame(&r.pkt, r.curDst, r.curHasDst, d.PktType.String())
-	if ev.State == "" {
-		r.stamps(&ev, d.IP)
 	}
 	r.emit(ev)
-	if d.StateChanged() {
-		ev.Kind, ev.Verdict, ev.ARP = trace.KindState, "", nil
-		r.emit(ev)
-	}
 }
 
 // tickSeconds is the capture time of tick j, in seconds.
@@ -101,14 +95,6 @@ func (r *replayer) event(kind trace.Kind, ns int64) trace.Event {
 
 func (r *replayer) emit(ev trace.Event) { r.sink.Emit(ev) }
 
-// section is the spec section of a rule, with the §4.4 version letter.
-func (r *replayer) section(rule neigh.Rule) string {
-	if s := rule.Section(); s != "§4.4" {
-		return s
-	}
-	return r.sec44
-}
-
 // stamps fills an event with ip's entry as it stands (nothing when there
 // is none).
 func (r *replayer) stamps(ev *trace.Event, ip netip.Addr) {
@@ -121,15 +107,6 @@ func (r *replayer) stamps(ev *trace.Event, ip netip.Addr) {
 		ev.LLAddr = s.LLAddr.String()
 	}
 	ev.Updated, ev.Confirmed = trace.U64(uint64(s.Updated)), trace.U64(uint64(s.Confirmed))
-}
-
-func arpFrame(p *arp.Packet, dst arp.MAC, hasDst bool, pktType string) *trace.ARPFrame {
-	a := &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
-		TIP: p.TIP.String(), PktType: pktType, GARP: p.SIP == p.TIP}
-	if hasDst {
-		a.EthDst = dst.String()
-	}
-	return a
 }
 
 // emitSent writes an ARP frame the host sent.
@@ -152,7 +129,7 @@ func (r *replayer) emitSent(f *capture.Frame, cause string) {
 	}
 	ev := r.event(trace.KindSend, f.Time)
 	ev.IP, ev.Cause, ev.Frame = p.TIP.String(), cause, f.Index
-	ev.ARP = arpFrame(p, f.Dst, f.HasEth, "outgoing")
+	ev.ARP = stack.ARPFields(p, f.Dst, f.HasEth, "outgoing")
 	ev.Explanation = fmt.Sprintf("the host sent an ARP %v for %v (frame %d)", p.Op, p.TIP, f.Index)
 	r.emit(ev)
 }

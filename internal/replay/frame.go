@@ -8,6 +8,7 @@ import (
 	"arplab/internal/neigh"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 )
 
 // Skip reasons replay adds to the capture reader's.
@@ -50,7 +51,7 @@ func (r *replayer) frame(f *capture.Frame) {
 			r.sent(f)
 			return
 		}
-		pt = classify(f.Dst, r.host.mac)
+		pt = ether.Classify(f.Dst, r.host.mac)
 	case capture.Host:
 		pt = neigh.PktHost
 	case capture.Broadcast:
@@ -73,20 +74,6 @@ func (r *replayer) frame(f *capture.Frame) {
 	}
 }
 
-// classify is eth_type_trans's pkt_type for a frame to dst on a device
-// whose address is local.
-func classify(dst, local arp.MAC) neigh.PktType {
-	switch {
-	case dst.IsBroadcast():
-		return neigh.PktBroadcast
-	case dst.IsMulticast():
-		return neigh.PktMulticast
-	case dst == local:
-		return neigh.PktHost
-	}
-	return neigh.PktOtherHost
-}
-
 // receiveARP gives a received ARP frame to the model (spec §4).
 func (r *replayer) receiveARP(f *capture.Frame, pt neigh.PktType) {
 	p := &r.pkt
@@ -101,42 +88,20 @@ func (r *replayer) receiveARP(f *capture.Frame, pt neigh.PktType) {
 			r.macIP[k] = p.SIP
 		}
 	}
-	r.curDst, r.curHasDst = f.Dst, f.HasEth
-	res := r.tbl.ReceiveARP(r.now, r.dev, p, pt)
-	r.handle(res, r.now, f.Index, f.Time)
+	r.curNs, r.curFrame = f.Time, f.Index
+	r.st.ReceiveARP(r.sd, p, pt, f.Index, f.Dst, f.HasEth)
 }
 
-// receiveIPv4 looks for TCP acknowledgements that confirm a neighbour:
-// tcp_ack calls sk_dst_confirm (dst_confirm before 4.11) when the socket
-// had packets outstanding and the ACK made forward progress or is a pure
-// duplicate (spec §6.3).
+// receiveIPv4 gives the host a datagram for its address: a TCP
+// acknowledgement may confirm a neighbour (stack's rule, spec §6.3).
 func (r *replayer) receiveIPv4(f *capture.Frame) {
-	ih, ok := parseIPv4(f.Payload)
-	if !ok || ih.proto != protoTCP || ih.dst != r.host.ip.As4() || len(f.Payload) < ih.hdrLen {
+	ih, ok := ipv4.Parse(f.Payload)
+	if !ok || ih.Dst != r.host.ip.As4() {
 		return
 	}
-	seg, ok := parseTCP(ih, f.Payload[ih.hdrLen:])
-	if !ok || seg.flags&tcpACK == 0 || seg.flags&tcpRST != 0 {
-		return
-	}
-	fl := r.flows[flowKey{proto: protoTCP, local: ih.dst, remote: ih.src, lport: seg.dport, rport: seg.sport}]
-	if fl == nil || !fl.started {
-		return
-	}
-	outstanding := fl.nxt != fl.una
-	if seqAfter(seg.ack, fl.nxt) {
-		return // acknowledges data never sent: tcp_ack ignores it
-	}
-	forward := seqAfter(seg.ack, fl.una)
-	dup := !forward && seg.ack == fl.una && seg.dataLen == 0 && seg.flags&(tcpSYN|tcpFIN) == 0 &&
-		fl.haveWnd && seg.wnd == fl.wnd
-	fl.wnd, fl.haveWnd = seg.wnd, true
-	if forward {
-		fl.una = seg.ack
-	}
-	if outstanding && (forward || dup) {
+	r.curNs, r.curFrame = f.Time, f.Index
+	if r.st.ReceiveIPv4(ih, ih.Payload(f.Payload), f.Index) {
 		r.sum.Confirmations++
-		r.handle(r.tbl.Confirm(r.now, &fl.sock), r.now, f.Index, f.Time)
 	}
 }
 
@@ -177,8 +142,8 @@ func (r *replayer) sentARP(f *capture.Frame) {
 		if snap, ok := r.tbl.Lookup(r.dev, p.TIP); !ok || snap.State == neigh.None || snap.State == neigh.Failed {
 			r.sum.InferredOutputs++
 			r.everHad[p.TIP] = true
-			_, _, res := r.tbl.Output(r.now, r.dev, p.TIP, nil, uint64(f.Index), 0)
-			r.handle(res, r.now, f.Index, f.Time)
+			r.curNs, r.curFrame = f.Time, f.Index
+			r.st.Output(r.sd, p.TIP, nil, uint64(f.Index), 0, f.Index)
 		}
 	}
 	if o.unicast {
@@ -192,15 +157,15 @@ func (r *replayer) sentARP(f *capture.Frame) {
 
 // sentIPv4 runs the output path for a packet the host sent (spec §3).
 func (r *replayer) sentIPv4(f *capture.Frame) {
-	ih, ok := parseIPv4(f.Payload)
+	ih, ok := ipv4.Parse(f.Payload)
 	if !ok || (f.HasEth && f.Dst.IsMulticast()) {
 		return
 	}
-	dst := netip.AddrFrom4(ih.dst)
-	if !usableIP(dst) || dst == r.host.ip || r.isBroadcast(dst) {
+	dst := ih.DstAddr()
+	if !usableIP(dst) || dst == r.host.ip || r.st.IsBroadcast(dst) {
 		return
 	}
-	nh, route := dst, &r.subnet
+	nh, route := dst, r.sd.Routes[0]
 	if !r.host.prefix.Contains(dst) {
 		gw, ok := netip.Addr{}, false
 		if f.HasEth {
@@ -210,11 +175,11 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 			r.sum.Unrouted++
 			return
 		}
-		nh, route = gw, r.gwRoute(gw)
+		nh, route = gw, r.st.Gateway(gw).Routes[0]
 	}
 	var sock *neigh.Socket
-	if ih.src == r.host.ip.As4() {
-		sock = r.socket(ih, f.Payload, route)
+	if ih.Src == r.host.ip.As4() {
+		sock = r.st.SentIPv4(ih, ih.Payload(f.Payload), route)
 	}
 	if _, ok := r.tbl.Lookup(r.dev, nh); !ok {
 		if f.HasEth && !r.opt.NoInferEntries && !r.everHad[nh] {
@@ -223,8 +188,8 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 		r.everHad[nh] = true
 	}
 	r.sum.Outputs++
-	v, mac, res := r.tbl.Output(r.now, r.dev, nh, sock, uint64(f.Index), ih.totalLen)
-	r.handle(res, r.now, f.Index, f.Time)
+	r.curNs, r.curFrame = f.Time, f.Index
+	v, mac, _ := r.st.Output(r.sd, nh, sock, uint64(f.Index), ih.TotalLen, f.Index)
 	// Where the frame went: its destination MAC, or for captures without
 	// one (SLL), where the model sent it.
 	switch {
@@ -233,69 +198,6 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 	case v == neigh.TxSent:
 		r.stale.send(nh, mac, r.capAnchor)
 	}
-}
-
-// isBroadcast reports the limited broadcast or the host subnet's directed
-// broadcast.
-func (r *replayer) isBroadcast(ip netip.Addr) bool {
-	if ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return true
-	}
-	p := r.host.prefix
-	if p.Bits() >= 31 || !p.Contains(ip) {
-		return false
-	}
-	b := p.Masked().Addr().As4()
-	v := (uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3])) | (uint32(1)<<(32-p.Bits()) - 1)
-	return ip.As4() == [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
-}
-
-func (r *replayer) gwRoute(gw netip.Addr) *neigh.Route {
-	rt := r.gwRoutes[gw]
-	if rt == nil {
-		rt = &neigh.Route{Name: "via " + gw.String()}
-		r.gwRoutes[gw] = rt
-	}
-	return rt
-}
-
-// socket returns the host's socket for a datagram it sent, tracking TCP's
-// snd_una/snd_nxt from its segments.
-func (r *replayer) socket(ih ipv4Hdr, b []byte, route *neigh.Route) *neigh.Socket {
-	k := flowKey{proto: ih.proto, local: ih.src, remote: ih.dst}
-	var seg tcpSeg
-	tcp := false
-	if ih.proto == protoTCP && len(b) >= ih.hdrLen {
-		if seg, tcp = parseTCP(ih, b[ih.hdrLen:]); tcp {
-			k.lport, k.rport = seg.sport, seg.dport
-		}
-	}
-	fl := r.flows[k]
-	if fl == nil {
-		fl = &flow{sock: neigh.Socket{Name: flowName(k, tcp), Route: route}}
-		r.flows[k] = fl
-	}
-	if tcp && seg.flags&tcpRST == 0 {
-		end := seg.seq + seg.seqLen()
-		switch {
-		case !fl.started || seg.flags&tcpSYN != 0:
-			fl.started, fl.una, fl.nxt = true, seg.seq, end
-		case seqAfter(end, fl.nxt):
-			fl.nxt = end
-		}
-	}
-	return &fl.sock
-}
-
-func flowName(k flowKey, tcp bool) string {
-	l, rm := netip.AddrFrom4(k.local), netip.AddrFrom4(k.remote)
-	switch {
-	case tcp:
-		return fmt.Sprintf("tcp %v:%d>%v:%d", l, k.lport, rm, k.rport)
-	case k.proto == protoUDP:
-		return fmt.Sprintf("udp %v>%v", l, rm)
-	}
-	return fmt.Sprintf("proto%d %v>%v", k.proto, l, rm)
 }
 
 // infer installs the entry the host evidently had for nh: it sent f to

@@ -12,6 +12,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -97,8 +98,8 @@ func guessHostIn(data []byte) string {
 				return p.SIP.String()
 			}
 		case ether.EtherTypeIPv4:
-			if h, ok := parseIPv4(f.Payload); ok && usableIP(ipOf(h.src)) {
-				return ipOf(h.src).String()
+			if h, ok := ipv4.Parse(f.Payload); ok && usableIP(h.SrcAddr()) {
+				return h.SrcAddr().String()
 			}
 		}
 	}

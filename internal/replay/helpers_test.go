@@ -11,6 +11,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 )
 
 // The actors of the GARP story (spec §10.1): the observed host H, the
@@ -129,7 +130,7 @@ func tcp(src, dst netip.Addr, sport, dport uint16, seq, ack uint32, flags uint8,
 	total := 40 + data
 	b := []byte{0x45, 0}
 	b = binary.BigEndian.AppendUint16(b, uint16(total))
-	b = append(b, 0, 0, 0x40, 0, 64, protoTCP, 0, 0)
+	b = append(b, 0, 0, 0x40, 0, 64, ipv4.ProtoTCP, 0, 0)
 	s, d := src.As4(), dst.As4()
 	b = append(b, s[:]...)
 	b = append(b, d[:]...)

@@ -8,6 +8,7 @@ import (
 	"arplab/internal/capture"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 )
 
 // linkKey names the link a frame was captured on: the pcapng interface, the
@@ -88,11 +89,11 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 				return h.found(spec, spec.ip, p.THA, f, fmt.Sprintf("ARP reply to %v in frame %d", spec.ip, f.Index)), nil
 			}
 		case ether.EtherTypeIPv4:
-			ih, ok := parseIPv4(f.Payload)
+			ih, ok := ipv4.Parse(f.Payload)
 			if !ok {
 				continue
 			}
-			src, dst := netip.AddrFrom4(ih.src), netip.AddrFrom4(ih.dst)
+			src, dst := ih.SrcAddr(), ih.DstAddr()
 			if spec.byMAC {
 				if !haveFB && f.HasSrc && f.Src == spec.mac && sentByHostSide(f) && usableIP(src) {
 					fallback = h.found(spec, src, spec.mac, f, fmt.Sprintf("IPv4 from %v in frame %d", spec.mac, f.Index))

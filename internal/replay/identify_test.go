@@ -12,6 +12,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 )
 
 func TestIdentifyHost(t *testing.T) {
@@ -31,7 +32,7 @@ func TestIdentifyHost(t *testing.T) {
 			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
 		{name: "IP with prefix, from an IPv4 frame to it", host: "10.0.0.1/16", link: capture.Ethernet,
 			build: func(c *capBuilder) {
-				c.tcp(t0, macHost, macG, tcp(ipG, ipHost, 80, 40000, 1, 2, tcpACK, 0))
+				c.tcp(t0, macHost, macG, tcp(ipG, ipHost, 80, 40000, 1, 2, ipv4.FlagACK, 0))
 			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/16"},
 		{name: "IP, from an ARP reply to it (SLL: no destination address)", host: "10.0.0.1", link: capture.LinuxSLL,
 			build: func(c *capBuilder) {
@@ -39,12 +40,12 @@ func TestIdentifyHost(t *testing.T) {
 			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
 		{name: "MAC, from its ARP frame", host: "02:00:00:00:00:01", link: capture.Ethernet,
 			build: func(c *capBuilder) {
-				c.tcp(t0, macG, macHost, tcp(netip.MustParseAddr("192.168.9.9"), ipG, 1, 2, 0, 0, tcpSYN, 0))
+				c.tcp(t0, macG, macHost, tcp(netip.MustParseAddr("192.168.9.9"), ipG, 1, 2, 0, 0, ipv4.FlagSYN, 0))
 				c.arp(t0+ms, arp.Broadcast, macHost, request(macHost, ipHost, ipG))
 			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
 		{name: "MAC, from its IPv4 frames when it never ARPs", host: "02:00:00:00:00:01", link: capture.Ethernet,
 			build: func(c *capBuilder) {
-				c.tcp(t0, macG, macHost, tcp(ipHost, ipG, 40000, 80, 0, 0, tcpSYN, 0))
+				c.tcp(t0, macG, macHost, tcp(ipHost, ipG, 40000, 80, 0, 0, ipv4.FlagSYN, 0))
 			}, wantIP: "10.0.0.1", wantMAC: macHost, prefix: "10.0.0.1/24"},
 	}
 	for _, tt := range tests {

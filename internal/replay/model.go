@@ -11,6 +11,7 @@ import (
 	"arplab/internal/capture"
 	"arplab/internal/kernel"
 	"arplab/internal/neigh"
+	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
@@ -31,8 +32,10 @@ type replayer struct {
 	sink  trace.Sink
 	quiet bool
 
-	tbl *neigh.Table
-	dev *neigh.Device
+	st  *stack.Host
+	tbl *neigh.Table // st.Table, read only
+	sd  *stack.Device
+	dev *neigh.Device // sd.Device
 	hz  int64
 	// base is the host's jiffies at the first frame and phase how far
 	// into that tick the first frame fell (Options.Jiffies, .Phase).
@@ -57,14 +60,11 @@ type replayer struct {
 
 	// pkt is the current frame's ARP packet, curDst its Ethernet
 	// destination when the capture has one.
-	pkt       arp.Packet
-	curDst    arp.MAC
-	curHasDst bool
-	flows     map[flowKey]*flow
-	// subnet is the shared cached route of the connected subnet; gateways
-	// have one each (spec §6.1).
-	subnet   neigh.Route
-	gwRoutes map[netip.Addr]*neigh.Route
+	pkt arp.Packet
+	// curNs is the capture time of the input being fed (for timers, of
+	// their tick): the time of the lines its result writes.
+	curNs    int64
+	curFrame int
 	macIP    map[uint64]netip.Addr // by macKey: who has which MAC, from ARP frames
 	everHad  map[netip.Addr]bool
 
@@ -75,23 +75,6 @@ type replayer struct {
 	verdicts [4]int
 	skipped  map[string]int
 	sum      Summary
-}
-
-// flowKey is a TCP 4-tuple from the host's side, or (ports zero) a peer
-// for other protocols.
-type flowKey struct {
-	proto         uint8
-	local, remote [4]byte
-	lport, rport  uint16
-}
-
-// flow is one socket of the host and, for TCP, its send sequence state.
-type flow struct {
-	sock     neigh.Socket
-	started  bool
-	una, nxt uint32 // snd_una, snd_nxt
-	wnd      uint16 // the peer's last advertised window
-	haveWnd  bool
 }
 
 func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
@@ -110,14 +93,20 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	if opt.Jiffies != 0 {
 		start = vtime.Jiffies(opt.Jiffies)
 	}
-	tbl, err := neigh.NewTable(neigh.Config{Profile: prof, HZ: opt.HZ,
-		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Now: start})
+	hz := opt.HZ
+	if hz == 0 {
+		hz = prof.HZ
+	}
+	st, err := stack.New(stack.Config{Profile: prof, HZ: hz,
+		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Start: start})
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}
+	tbl := st.Table
 	// The device's MAC and address are filled in once the capture has told
 	// us; the sysctls are checked now, before any frame is read.
-	dev := tbl.AddDevice(devName, arp.MAC{}, nil)
+	sd := st.AddDevice(devName, arp.MAC{}, nil)
+	dev := sd.Device
 	if err := applySysctls(tbl, devName, opt.Sysctls); err != nil {
 		return nil, err
 	}
@@ -127,11 +116,10 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	if tick := time.Second / time.Duration(tbl.HZ); opt.Phase < 0 || opt.Phase >= tick {
 		return nil, fmt.Errorf("replay: phase %v is not within one tick (%v at HZ=%d)", opt.Phase, tick, tbl.HZ)
 	}
-	r := &replayer{opt: opt, name: name, spec: spec, sink: sink, tbl: tbl, dev: dev, hz: int64(tbl.HZ),
-		base: start, phase: int64(opt.Phase),
-		flows: map[flowKey]*flow{}, gwRoutes: map[netip.Addr]*neigh.Route{}, macIP: map[uint64]netip.Addr{},
+	r := &replayer{opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
+		base: start, phase: int64(opt.Phase), macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
-	r.subnet.Name = "subnet"
+	st.Obs = r
 	switch sink.(type) {
 	case nil, trace.Discard, *trace.Discard:
 		r.quiet = true
@@ -203,9 +191,9 @@ func (r *replayer) gapLimit() int64 {
 // start sets the host up in the model and writes the header.
 func (r *replayer) start(h host, rd *capture.Reader) {
 	r.host = h
-	r.dev.MAC = h.mac
-	r.dev.Addrs = []netip.Prefix{h.prefix}
+	r.st.SetAddrs(r.sd, h.mac, []netip.Prefix{h.prefix})
 	r.hostStr, r.macStr = h.ip.String(), h.mac.String()
+	r.st.Name = r.hostStr
 	r.sum = Summary{Capture: r.name, Host: h.ip, HostMAC: r.macStr, Prefix: h.prefix, Profile: r.tbl.Profile,
 		HZ: r.tbl.HZ, ProbeTolerance: float64(r.tol) / float64(r.hz)}
 	// The anchor for the installation of initial entries: the first frame.
@@ -245,7 +233,6 @@ func (r *replayer) start(h host, rd *capture.Reader) {
 		if e.hasAge {
 			ticks := vtime.Jiffies((int64(e.age)/1e9)*r.hz + (int64(e.age)%1e9)*r.hz/1e9)
 			at, why = r.base-ticks, fmt.Sprintf("given as an initial entry set %v before the first frame", e.age)
-			r.tbl.Tick(at)
 		}
 		r.install(e.ip, e.mac, e.state, at, r.capOf(at), "initial", why)
 	}
@@ -256,7 +243,11 @@ func (r *replayer) start(h host, rd *capture.Reader) {
 // entries, the frame that revealed it for inferred ones.
 func (r *replayer) install(ip netip.Addr, mac arp.MAC, st neigh.State, at vtime.Jiffies, ns int64, cause, why string) {
 	r.everHad[ip] = true
-	if _, err := r.tbl.Admin(at, r.dev, neigh.AdminReplace, ip, &mac, st); err != nil {
+	// The installation writes its own line below, not the model's.
+	r.st.Obs = nil
+	err := r.st.Install(r.sd, ip, mac, st, at)
+	r.st.Obs = r
+	if err != nil {
 		r.note(ns, "install-failed", ip, fmt.Sprintf("could not install %v %v %v: %v", ip, mac, st, err), nil)
 		return
 	}
@@ -296,6 +287,7 @@ func (r *replayer) advance(t int64) {
 	now := r.jiffiesAt(model)
 	r.runUntil(now)
 	r.now = now
+	r.st.SetNow(now)
 	r.capAnchor, r.modelAnchor = mono, model
 }
 
@@ -312,10 +304,8 @@ func (r *replayer) runUntil(now vtime.Jiffies) {
 		if vtime.After(next, now) {
 			return
 		}
-		res := r.tbl.Tick(next)
-		if len(res.Decisions) > 0 || len(res.Actions) > 0 {
-			r.handle(res, next, 0, r.capOf(next))
-		}
+		r.curNs, r.curFrame = r.capOf(next), 0
+		r.st.Advance(next)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"arplab/internal/capture"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
 )
 
 // probeCapture: H has F at macOld (STALE) and sends a SYN to it at t0
@@ -16,7 +17,7 @@ import (
 // destination MAC. A frame from G at +9 s lets the model see the end.
 func probeCapture(t testing.TB, probes []sentProbe) []byte {
 	c := newCap(t, capture.Ethernet)
-	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))
+	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))
 	for _, p := range probes {
 		c.arp(t0+p.atMs*ms, p.dst, macHost, request(macHost, ipHost, ipF))
 	}

@@ -8,6 +8,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -17,7 +18,7 @@ import (
 // three `arping -A` GARPs for F's new MAC arrive exactly 1 s apart.
 func failureCapture(t testing.TB) []byte {
 	c := newCap(t, capture.Ethernet)
-	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))
+	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))
 	for i := int64(0); i < 3; i++ {
 		c.arp(t0+100*ms+i*1000*ms, arp.Broadcast, macNew, garpReply(ipF, macNew))
 	}

@@ -11,6 +11,7 @@ import (
 	"arplab/internal/capture"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
 )
 
 const sharedDir = "/work/shared/captures/tcpdump-tests"
@@ -74,7 +75,7 @@ func TestJSONLines(t *testing.T) {
 		}
 	})
 	c := newCap(t, capture.Ethernet)
-	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))
+	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))
 	c.arp(t0+100*ms, arp.Broadcast, macNew, garpReply(ipF, macNew))
 	c.arp(t0+200*ms, macHost, macG, reply(macG, ipG, macHost, ipHost))        // G: unicast reply, entry exists
 	c.arp(t0+300*ms, arp.Broadcast, macG, request(macG, ipG, ipHost))         // request for us

@@ -5,6 +5,7 @@ import (
 
 	"arplab/internal/capture"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -12,7 +13,7 @@ import (
 
 func TestStaleSpans(t *testing.T) {
 	syn := func(c *capBuilder, atMs int64, dst arp.MAC) {
-		c.tcp(t0+atMs*ms, dst, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, tcpSYN, 0))
+		c.tcp(t0+atMs*ms, dst, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))
 	}
 	s := func(ms float64) float64 { return seconds(t0) + ms/1000 }
 	tests := []struct {
@@ -39,7 +40,7 @@ func TestStaleSpans(t *testing.T) {
 				syn(c, 0, macOld)
 				c.arp(t0+100*ms, arp.Broadcast, macNew, garpReply(ipF, macNew))
 				syn(c, 1000, macNew)
-				c.tcp(t0+1010*ms, macHost, macNew, tcp(ipF, ipHost, 22, 40000, 9000, 1001, tcpSYN|tcpACK, 0))
+				c.tcp(t0+1010*ms, macHost, macNew, tcp(ipF, ipHost, 22, 40000, 9000, 1001, ipv4.FlagSYN|ipv4.FlagACK, 0))
 				c.arp(t0+4000*ms, arp.Broadcast, macG, request(macG, ipG, ipHost))
 			},
 		},
@@ -49,7 +50,7 @@ func TestStaleSpans(t *testing.T) {
 				syn(c, 0, macOld)
 				syn(c, 1000, macOld)
 				syn(c, 3000, macNew)
-				c.tcp(t0+3010*ms, macHost, macNew, tcp(ipF, ipHost, 22, 40000, 9000, 1001, tcpSYN|tcpACK, 0))
+				c.tcp(t0+3010*ms, macHost, macNew, tcp(ipF, ipHost, 22, 40000, 9000, 1001, ipv4.FlagSYN|ipv4.FlagACK, 0))
 			},
 			want: []StaleSpan{{IP: ipF, MAC: macOld.String(), From: s(0), To: s(3000), Seconds: 3, Sends: 2, End: "lladdr changed"}},
 		},

@@ -14,12 +14,11 @@ import (
 // received frame changed the entry, a state line of its own, so that a
 // timeline shows the change even where it hides frames. at is the
 // decision's time on the producer's clock (seconds), seconds converts the
-// host's jiffies to it. It returns the decision's event (ok false when the
-// decision writes no line) so a producer can read what was written.
-func (h *Host) Lines(in *Input, d *neigh.Decision, at float64, seconds func(vtime.Jiffies) float64, emit func(trace.Event)) {
+// host's jiffies to it. It reports whether the decision wrote a line.
+func (h *Host) Lines(in *Input, d *neigh.Decision, at float64, seconds func(vtime.Jiffies) float64, emit func(trace.Event)) bool {
 	ev, ok := d.Event(h.Name, at, seconds)
 	if !ok {
-		return
+		return false
 	}
 	if d.Frame && in != nil && in.ARP != nil {
 		ev.Frame = in.Frame
@@ -31,6 +30,7 @@ func (h *Host) Lines(in *Input, d *neigh.Decision, at float64, seconds func(vtim
 		st.Kind, st.Verdict, st.ARP, st.Frame = trace.KindState, "", nil, 0
 		emit(st)
 	}
+	return true
 }
 
 // ProbeLine is the trace line of a probe the model sends (spec §2.3).
