@@ -1,6 +1,7 @@
 package verify
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -11,9 +12,12 @@ import (
 	"arplab/internal/lab"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv4"
 )
 
 // inKind is a kind of recorded input (or observation) of one host.
@@ -82,30 +86,31 @@ func stateString(present bool, state string, valid bool, ll arp.MAC) string {
 	return state
 }
 
-// hostModel replays one observed host's recorded inputs into a model table.
+// hostModel replays one observed host's recorded inputs into a model of
+// it (a stack.Host) and records what it does, as the host's Observer.
 type hostModel struct {
 	v    *verifier
 	name string
 	rh   *lab.RunHost
-	tbl  *neigh.Table
-	devs map[string]*neigh.Device
+	st   *stack.Host
+	tbl  *neigh.Table // st.Table, read only
+	devs map[string]*stack.Device
 
-	tcp     map[sockKey]*tcpSock
-	udp     map[sockKey]*neigh.Socket
-	routes  map[string]*neigh.Route
-	credits map[entryKey]int
-	model   map[entryKey]*counts
-	kern    map[entryKey]*counts
-	last    map[entryKey]neigh.Decision
-	lastNs  map[entryKey]int64
-	mTrans  map[entryKey][]transition
-	kTrans  map[entryKey][]transition
-	checks  []checkpoint
-	obs     []observation
-	mFires  map[entryKey][]fire
-	pktID   uint64
-	now     vtime.Jiffies
-	started bool
+	// curNs is the time of the input being fed; frameDecision the
+	// decision on the last received ARP frame.
+	curNs         int64
+	frameDecision *neigh.Decision
+	credits       map[entryKey]int
+	model         map[entryKey]*counts
+	kern          map[entryKey]*counts
+	last          map[entryKey]neigh.Decision
+	lastNs        map[entryKey]int64
+	mTrans        map[entryKey][]transition
+	kTrans        map[entryKey][]transition
+	checks        []checkpoint
+	obs           []observation
+	mFires        map[entryKey][]fire
+	now           vtime.Jiffies
 	// reported remembers the last disagreement per entry and aspect, so a
 	// lasting one is printed once, when it appears or changes.
 	reported map[string]string
@@ -151,28 +156,27 @@ func sortedKeys[V any](m map[string]V) []string {
 // parameters in force.
 func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uint64, periodicAt uint64) (*hostModel, error) {
 	run := v.run
-	cfg := neigh.Config{Profile: prof, HZ: run.HZ, Rand: rand.New(rand.NewPCG(v.opt.Seed, 0x5eed)), Now: vtime.Jiffies(startJ),
-		PeriodicPhase: vtime.Ticks(periodicAt - startJ)}
-	tbl, err := neigh.NewTable(cfg)
+	st, err := stack.New(stack.Config{Name: rh.Name, Profile: prof, HZ: run.HZ, Rand: rand.New(rand.NewPCG(v.opt.Seed, 0x5eed)),
+		Start: vtime.Jiffies(startJ), PeriodicPhase: vtime.Ticks(periodicAt - startJ)})
 	if err != nil {
 		return nil, err
 	}
+	tbl := st.Table
 	tbl.GCThresh1, tbl.GCThresh2, tbl.GCThresh3 = run.Table.Thresh1, run.Table.Thresh2, run.Table.Thresh3
 	if run.Table.Default.BaseReachableTime > 0 {
 		tbl.Default.BaseReachableTime = ticksOf(run.Table.Default.BaseReachableTime, run.HZ)
 	}
-	m := &hostModel{v: v, name: rh.Name, rh: rh, tbl: tbl, devs: map[string]*neigh.Device{},
-		tcp: map[sockKey]*tcpSock{}, udp: map[sockKey]*neigh.Socket{}, routes: map[string]*neigh.Route{},
+	m := &hostModel{v: v, name: rh.Name, rh: rh, st: st, tbl: tbl, devs: map[string]*stack.Device{},
 		credits: map[entryKey]int{}, model: map[entryKey]*counts{}, kern: map[entryKey]*counts{},
 		last: map[entryKey]neigh.Decision{}, lastNs: map[entryKey]int64{},
 		mTrans: map[entryKey][]transition{}, kTrans: map[entryKey][]transition{}, mFires: map[entryKey][]fire{},
 		now: vtime.Jiffies(startJ), reported: map[string]string{}}
 	for _, d := range rh.Devs {
-		dev := tbl.AddDevice(d.Name, d.MAC, d.Addrs)
-		applyParams(dev, d.Params, run.HZ)
+		dev := st.AddDevice(d.Name, d.MAC, d.Addrs)
+		applyParams(dev.Device, d.Params, run.HZ)
 		m.devs[d.Name] = dev
-		m.routes[d.Name] = &neigh.Route{Name: d.Name + " subnet route cpu0"}
 	}
+	st.Obs = m
 	applyConf(tbl, "all", rh.ConfAll)
 	for _, d := range rh.Devs {
 		applyConf(tbl, d.Name, d.Conf)
@@ -200,23 +204,21 @@ var timerRules = map[neigh.Rule]bool{
 	neigh.RuleProbesExhausted: true, neigh.RuleRerandomise: true, neigh.RuleGCPeriodic: true,
 }
 
-// absorb records what a model call did: trace events, transitions, the
+// Observe records what a model call did: trace lines, transitions, the
 // probes and replies it sent, queued packets it released.
-func (m *hostModel) absorb(r *neigh.Result, ns int64, frame int) {
+func (m *hostModel) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
+	ns := m.curNs
 	for i := range r.Decisions {
 		d := r.Decisions[i]
+		if d.Frame && in.Kind == stack.InARP {
+			m.frameDecision = &r.Decisions[i]
+		}
 		t := ns
 		timer := timerRules[d.Rule]
 		if timer {
 			t = m.v.run.Clock.StartNs(uint64(d.Now))
 		}
-		if ev, ok := d.Event(m.name, m.v.run.Seconds(t), m.seconds); ok {
-			ev.Source = "model"
-			if d.Frame {
-				ev.Frame = frame + 1
-			}
-			m.v.res.Events = append(m.v.res.Events, ev)
-		}
+		m.st.Lines(in, &d, m.v.run.Seconds(t), m.seconds, m.emit)
 		if d.Dev == "" {
 			continue
 		}
@@ -257,11 +259,8 @@ func (m *hostModel) absorb(r *neigh.Result, ns int64, frame int) {
 		k := entryKey{a.Dev.Name, a.Target}
 		switch a.Kind {
 		case neigh.ActProbe:
-			c := m.count(m.model, k)
-			kind := "broadcast"
-			if a.Unicast {
+			if c := m.count(m.model, k); a.Unicast {
 				c.unicast++
-				kind = "unicast"
 			} else {
 				c.broadcast++
 			}
@@ -269,18 +268,19 @@ func (m *hostModel) absorb(r *neigh.Result, ns int64, frame int) {
 			if a.At != 0 && a.At != m.now {
 				t = m.v.run.Clock.StartNs(uint64(a.At)) // a timer's probe, at its own tick
 			}
-			ev := trace.Event{Time: m.v.run.Seconds(t), Kind: trace.KindProbe, Source: "model", Host: m.name, Dev: a.Dev.Name,
-				IP: a.Target.String(), Cause: kind, Explanation: fmt.Sprintf("probe %d: %s request for %v", a.Probe, kind, a.Target)}
-			if a.Unicast {
-				ev.LLAddr = a.DstMAC.String()
-			}
-			m.v.res.Events = append(m.v.res.Events, ev)
+			m.emit(m.st.ProbeLine(&a, m.v.run.Seconds(t)))
 		case neigh.ActReply:
 			m.count(m.model, k).replies++
 		case neigh.ActTransmit:
 			m.credits[k]++
 		}
 	}
+}
+
+// emit keeps one of the model's trace lines.
+func (m *hostModel) emit(ev trace.Event) {
+	ev.Source = "model"
+	m.v.res.Events = append(m.v.res.Events, ev)
 }
 
 // timerMargin records how close a timer decision that compared a stamp
@@ -326,8 +326,9 @@ func (m *hostModel) feed(ins []input) {
 		if in.kind == inPeriodic {
 			m.periodicBefore(in)
 		}
-		m.absorb(m.tbl.Tick(j), in.ns, -1)
-		m.now = j
+		m.curNs = in.ns
+		m.st.Advance(j)
+		m.now = m.st.Now()
 		switch in.kind {
 		case inARP:
 			m.receiveARP(in)
@@ -351,31 +352,17 @@ func (m *hostModel) feed(ins []input) {
 	}
 }
 
-func pktType(t lab.PacketType) neigh.PktType {
-	switch t {
-	case lab.PacketBroadcast:
-		return neigh.PktBroadcast
-	case lab.PacketMulticast:
-		return neigh.PktMulticast
-	case lab.PacketOtherHost:
-		return neigh.PktOtherHost
-	}
-	return neigh.PktHost
-}
-
 func (m *hostModel) receiveARP(in *input) {
 	f := &m.v.run.Frames[in.frame]
 	dev := m.devs[f.Dev]
-	p, _, _ := lab.FrameARP(f.Data)
-	r := m.tbl.ReceiveARP(m.now, dev, &p, pktType(f.Type))
+	p, dst, _ := lab.FrameARP(f.Data)
+	m.frameDecision = nil
+	m.st.ReceiveARP(dev, &p, neigh.PktType(f.Type), in.frame+1, dst, true)
 	var d *neigh.Decision
-	for i := range r.Decisions {
-		if r.Decisions[i].Frame {
-			dd := r.Decisions[i]
-			d = &dd
-		}
+	if m.frameDecision != nil {
+		dd := *m.frameDecision
+		d = &dd
 	}
-	m.absorb(r, in.ns, in.frame)
 	m.v.res.Stats.Frames++
 	if d == nil {
 		return
@@ -386,7 +373,7 @@ func (m *hostModel) receiveARP(in *input) {
 		return // no oracle
 	}
 	m.v.res.Stats.Verdicts++
-	after, has := m.tbl.Lookup(dev, p.SIP)
+	after, has := m.tbl.Lookup(dev.Device, p.SIP)
 	model := describe(d.Verdict, has, after.State.String(), after.LLAddr, after.State.Valid())
 	kern := v.Verdict
 	if kn, kll, ok := v.After(); ok {
@@ -443,67 +430,36 @@ func (m *hostModel) locktimeMargin(in *input, d *neigh.Decision, p *arp.Packet) 
 		Detail: fmt.Sprintf("frame #%d %v, locktime ends at %.4fs (updated=%d + %d ticks)", in.frame+1, p.Op, m.v.run.Seconds(flip), updated, dev.Params.Locktime)})
 }
 
-func (m *hostModel) socket(p ipv4, tx bool) (*tcpSock, *neigh.Socket) {
-	k := sockKey{proto: p.proto, lport: p.sport, raddr: p.dst, rport: p.dport}
-	if !tx {
-		k = sockKey{proto: p.proto, lport: p.dport, raddr: p.src, rport: p.sport}
+// ipv4Of decodes the IPv4 datagram an Ethernet frame carries.
+func ipv4Of(b []byte) (ipv4.Header, []byte, bool) {
+	if len(b) < ether.HeaderLen || binary.BigEndian.Uint16(b[12:]) != ether.EtherTypeIPv4 {
+		return ipv4.Header{}, nil, false
 	}
-	switch p.proto {
-	case 6:
-		c := m.tcp[k]
-		if c == nil {
-			if !tx {
-				return nil, nil
-			}
-			c = &tcpSock{sock: &neigh.Socket{Name: fmt.Sprintf("tcp %d→%v:%d", k.lport, k.raddr, k.rport)}}
-			m.tcp[k] = c
-		}
-		return c, c.sock
-	case 17:
-		s := m.udp[k]
-		if s == nil {
-			s = &neigh.Socket{Name: fmt.Sprintf("udp %d→%v:%d", k.lport, k.raddr, k.rport)}
-			m.udp[k] = s
-		}
-		return nil, s
+	h, ok := ipv4.Parse(b[ether.HeaderLen:])
+	if !ok {
+		return h, nil, false
 	}
-	return nil, nil
+	return h, h.Payload(b[ether.HeaderLen:]), true
 }
 
 func (m *hostModel) receiveIP(in *input) {
 	f := &m.v.run.Frames[in.frame]
-	p, ok := parseIPv4(f.Data)
-	if !ok || p.proto != 6 || f.Type != lab.PacketHost {
+	h, payload, ok := ipv4Of(f.Data)
+	if !ok || f.Type != lab.PacketHost {
 		return
 	}
-	c, sock := m.socket(p, false)
-	if c == nil {
-		return
-	}
-	if sock.Route == nil {
-		sock.Route = m.routes[f.Dev]
-	}
-	if c.received(p) {
-		m.absorb(m.tbl.Confirm(m.now, sock), in.ns, -1)
+	if m.st.ReceiveIPv4(h, payload, in.frame+1) {
 		m.v.res.Stats.Confirms++
 	}
 }
 
 // nexthop is the on-link neighbour a packet to dst goes to, if any.
-func (m *hostModel) nexthop(dev *neigh.Device, dst netip.Addr) (netip.Addr, bool) {
-	if dst.IsMulticast() || dst == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+func (m *hostModel) nexthop(dev *stack.Device, dst netip.Addr) (netip.Addr, bool) {
+	if dst.IsMulticast() || dev.IsBroadcast(dst) {
 		return dst, false
 	}
 	for _, p := range dev.Addrs {
 		if p.Masked().Contains(dst) {
-			if p.Bits() < 31 {
-				b := p.Masked().Addr().As4()
-				host := uint32(1)<<(32-p.Bits()) - 1
-				v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
-				if dst == netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}) {
-					return dst, false
-				}
-			}
 			return dst, true
 		}
 	}
@@ -512,34 +468,26 @@ func (m *hostModel) nexthop(dev *neigh.Device, dst netip.Addr) (netip.Addr, bool
 
 func (m *hostModel) sendIP(in *input) {
 	f := &m.v.run.Frames[in.frame]
-	p, ok := parseIPv4(f.Data)
+	h, payload, ok := ipv4Of(f.Data)
 	if !ok {
 		return
 	}
 	dev := m.devs[f.Dev]
-	nh, ok := m.nexthop(dev, p.dst)
+	nh, ok := m.nexthop(dev, h.DstAddr())
 	if !ok {
-		m.v.notef("host %s: IPv4 to %v not modelled (not an on-link unicast neighbour)", m.name, p.dst)
+		m.v.notef("host %s: IPv4 to %v not modelled (not an on-link unicast neighbour)", m.name, h.DstAddr())
 		return
 	}
-	c, sock := m.socket(p, true)
-	if c != nil {
-		c.sent(p)
-	}
-	if sock != nil && sock.Route == nil {
-		sock.Route = m.routes[f.Dev]
-	}
+	sock := m.st.SentIPv4(h, payload, dev.Routes[0])
 	k := entryKey{f.Dev, nh}
 	if m.credits[k] > 0 {
 		m.credits[k]-- // a packet the model had queued, now released
 		return
 	}
-	if p.proto == 17 && sock != nil && m.v.confirmUDP(m.name, p.sport) {
-		m.absorb(m.tbl.Confirm(m.now, sock), in.ns, -1) // MSG_CONFIRM marks this datagram
+	if sp, _ := ipv4.Ports(h, payload); h.Proto == ipv4.ProtoUDP && m.v.confirmUDP(m.name, sp) {
+		m.st.Confirm(sock, in.frame+1) // MSG_CONFIRM marks this datagram
 	}
-	m.pktID++
-	_, _, r := m.tbl.Output(m.now, dev, nh, sock, m.pktID, f.Len)
-	m.absorb(r, in.ns, -1)
+	m.st.Output(dev, nh, sock, 0, f.Len, in.frame+1)
 	m.v.res.Stats.Outputs++
 }
 
@@ -547,10 +495,7 @@ func (m *hostModel) sendIP(in *input) {
 // FAILED without probes): its frame leaves later, if ever.
 func (m *hostModel) queued(in *input) {
 	_, d := m.v.run.DevByIfName(in.ev.Dev)
-	dev := m.devs[d.Name]
-	m.pktID++
-	_, _, r := m.tbl.Output(m.now, dev, in.ev.IP, nil, m.pktID, 100)
-	m.absorb(r, in.ns, -1)
+	m.st.Output(m.devs[d.Name], in.ev.IP, nil, 0, 100, 0)
 	m.v.res.Stats.Outputs++
 }
 
@@ -563,10 +508,8 @@ func (m *hostModel) sentARP(in *input) {
 	if !m.v.run.TraceOK && p.Op == arp.OpRequest && dst.IsBroadcast() {
 		// Without tracepoints a queued packet leaves no trace of its own;
 		// the broadcast request that starts a resolution is its evidence.
-		if e, ok := m.tbl.Lookup(m.devs[f.Dev], p.TIP); !ok || e.State == neigh.Failed || e.State == neigh.None {
-			m.pktID++
-			_, _, r := m.tbl.Output(m.now, m.devs[f.Dev], p.TIP, nil, m.pktID, 100)
-			m.absorb(r, in.ns, -1)
+		if e, ok := m.tbl.Lookup(m.devs[f.Dev].Device, p.TIP); !ok || e.State == neigh.Failed || e.State == neigh.None {
+			m.st.Output(m.devs[f.Dev], p.TIP, nil, 0, 100, in.frame+1)
 			m.v.res.Stats.Outputs++
 			m.v.notef("no tracepoints: packets queued for resolution are inferred from the kernel's first broadcast request")
 		}
@@ -594,8 +537,7 @@ func (m *hostModel) admin(in *input) {
 	if dev == nil {
 		return
 	}
-	r, merr := m.tbl.Admin(m.now, dev, c.Op, c.IP, c.LLAddr, c.State)
-	m.absorb(r, in.ns, -1)
+	merr := m.st.Admin(dev, c.Op, c.IP, c.LLAddr, c.State)
 	m.v.res.Stats.Admin++
 	if (merr == nil) != (a.Err == "") {
 		ke, me := "ok", "ok"
@@ -614,7 +556,7 @@ func (m *hostModel) sysctl(in *input) {
 	s := in.sysctl
 	for dev, p := range s.Params {
 		if d := m.devs[dev]; d != nil {
-			applyParams(d, p, m.v.run.HZ)
+			applyParams(d.Device, p, m.v.run.HZ)
 		}
 	}
 	if s.ConfAll != nil {

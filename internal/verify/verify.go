@@ -362,13 +362,13 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 			add(in)
 			continue
 		}
-		p, ok := parseIPv4(f.Data)
+		p, _, ok := ipv4Of(f.Data)
 		if !ok {
 			continue
 		}
 		if f.Type == lab.PacketOutgoing {
 			in := input{ns: f.AtNs, kind: inIPTx, frame: i}
-			for _, s := range sendStamps[entryKey{f.Dev, p.dst}] {
+			for _, s := range sendStamps[entryKey{f.Dev, p.DstAddr()}] {
 				if s.ns <= f.AtNs && s.ns >= f.AtNs-int64(2*time.Millisecond) {
 					in.j, in.exact = s.j, true
 				}

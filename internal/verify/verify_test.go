@@ -10,6 +10,7 @@ import (
 	"arplab/internal/lab"
 	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
 )
 
 var (
@@ -118,32 +119,7 @@ func TestCompareSynthetic(t *testing.T) {
 	}
 }
 
-func TestTCPConfirmation(t *testing.T) {
-	c := &tcpSock{}
-	c.sent(ipv4{seq: 1000, syn: true})
-	if !c.received(ipv4{ack: 1001, hasACK: true, syn: true, window: 100}) {
-		t.Error("the SYN-ACK acknowledges our SYN: tcp_ack confirms")
-	}
-	c.sent(ipv4{seq: 1001, hasACK: true}) // pure ACK: nothing in flight
-	if c.received(ipv4{ack: 1001, hasACK: true, payload: 10, window: 100}) {
-		t.Error("data with nothing in flight does not confirm")
-	}
-	c.sent(ipv4{seq: 1001, payload: 6, hasACK: true})
-	if c.received(ipv4{ack: 1001, hasACK: true, payload: 10, window: 100}) {
-		t.Error("data that acknowledges nothing new does not confirm")
-	}
-	if !c.received(ipv4{ack: 1001, hasACK: true, window: 100}) {
-		t.Error("a pure duplicate ACK while data is in flight confirms (!FLAG_NOT_DUP)")
-	}
-	if !c.received(ipv4{ack: 1007, hasACK: true, payload: 3, window: 100}) {
-		t.Error("an ACK of new data confirms")
-	}
-	if c.received(ipv4{ack: 1007, hasACK: true, window: 100}) {
-		t.Error("nothing in flight: no confirmation")
-	}
-}
-
-func TestParseIPv4(t *testing.T) {
+func TestIPv4Of(t *testing.T) {
 	b := make([]byte, 14+20+20)
 	b[12], b[13] = 0x08, 0x00
 	ip := b[14:]
@@ -156,12 +132,13 @@ func TestParseIPv4(t *testing.T) {
 	tcp[4], tcp[7] = 0, 9 // seq 9
 	tcp[12] = 5 << 4
 	tcp[13] = 0x18 // PSH|ACK
-	p, ok := parseIPv4(b)
-	if !ok || p.proto != 6 || p.sport != 7777 || p.dport != 80 || p.seq != 9 || !p.hasACK || p.payload != 5 ||
-		p.src != netip.MustParseAddr("10.0.0.1") || p.dst != netip.MustParseAddr("10.0.0.2") {
-		t.Errorf("parseIPv4 = %+v, %v", p, ok)
+	p, payload, ok := ipv4Of(b)
+	s, tcpOK := ipv4.ParseTCP(p, payload)
+	if !ok || !tcpOK || p.Proto != 6 || s.SrcPort != 7777 || s.DstPort != 80 || s.Seq != 9 || !s.Has(ipv4.FlagACK) || s.DataLen != 5 ||
+		p.SrcAddr() != netip.MustParseAddr("10.0.0.1") || p.DstAddr() != netip.MustParseAddr("10.0.0.2") {
+		t.Errorf("ipv4Of = %+v, %+v, %v", p, s, ok)
 	}
-	if _, ok := parseIPv4(b[:20]); ok {
+	if _, _, ok := ipv4Of(b[:20]); ok {
 		t.Error("a short frame parsed")
 	}
 }
