@@ -1,6 +1,7 @@
 package neigh
 
 import (
+	"arplab/internal/trace"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -9,12 +10,12 @@ import (
 	"arplab/internal/wire/arp"
 )
 
-// Verdicts on received frames, spelled as in the trace vocabulary.
+// Verdicts on received frames: the trace vocabulary's (trace owns them).
 const (
-	VerdictHonoured = "honoured"
-	VerdictIgnored  = "ignored"
-	VerdictCreated  = "created"
-	VerdictDropped  = "dropped"
+	VerdictHonoured = trace.Honoured
+	VerdictIgnored  = trace.Ignored
+	VerdictCreated  = trace.Created
+	VerdictDropped  = trace.Dropped
 )
 
 // Rule names the decision the model took; each maps to a spec section.

@@ -116,10 +116,8 @@ type hostModel struct {
 	reported map[string]string
 }
 
-func ticksOf(d time.Duration, hz int) vtime.Ticks {
-	ms := d.Milliseconds()
-	return vtime.Ticks((ms*int64(hz) + 999) / 1000) // msecs_to_jiffies rounds up
-}
+// ticksOf is a kernel time read in milliseconds, in ticks.
+func ticksOf(d time.Duration, hz int) vtime.Ticks { return vtime.MsecsToJiffies(d.Milliseconds(), hz) }
 
 // applyParams puts a parameter set read from the kernel into a device.
 func applyParams(d *neigh.Device, p lab.NeighParams, hz int) {

@@ -167,3 +167,14 @@ func ceilDiv(a, d int64) int64 {
 	}
 	return q
 }
+
+// MsecsToJiffies converts milliseconds to ticks as the kernel's
+// msecs_to_jiffies does: rounding up, so that a positive time never
+// becomes zero ticks. It is the one conversion every reader of *_ms
+// sysctls uses.
+func MsecsToJiffies(ms int64, hz int) Ticks {
+	if ms < 0 {
+		return -MsecsToJiffies(-ms, hz)
+	}
+	return Ticks((ms*int64(hz) + 999) / 1000)
+}
