@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"arplab/internal/testkit"
 	"io"
 	"testing"
 	"time"
@@ -49,7 +50,7 @@ func benchFiles() []benchFile {
 	pHead, ngHead := len(p.bytes()), len(ng.bytes())
 	for i := range n {
 		ts := uint64(1700000000e9 + i*1000)
-		frame := ethFrame(arp.Broadcast, macA, 0x0806, nil, garpReq)
+		frame := testkit.Ether(arp.Broadcast, macA, 0x0806, nil, garpReq)
 		p.record(uint32(ts/1e9), uint32(ts%1e9), frame, 0)
 		ng.epb(0, ts, frame)
 	}

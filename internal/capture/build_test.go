@@ -10,7 +10,6 @@ import (
 	"net/netip"
 
 	"arplab/internal/wire/arp"
-	"arplab/internal/wire/ether"
 )
 
 var (
@@ -37,41 +36,6 @@ func garp(op arp.Op, mac arp.MAC, ip netip.Addr) []byte {
 		tha = mac // Linux only treats a reply as gratuitous when THA == SHA (spec §4.4)
 	}
 	return arp.NewPacket(op, mac, ip, tha, ip).Append(nil)
-}
-
-// ethFrame builds an Ethernet frame around payload, padded to the 60-byte
-// minimum as a NIC would send it.
-func ethFrame(dst, src arp.MAC, etherType uint16, tags []ether.Tag, payload []byte) []byte {
-	h := ether.Header{Dst: dst, Src: src, EtherType: etherType, VLANs: len(tags)}
-	copy(h.Tags[:], tags)
-	b := append(h.Append(nil), payload...)
-	for len(b) < 60 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-// sllHeader builds a LINUX_SLL header (pcap-linktype(7)).
-func sllHeader(pktType, hatype uint16, addr []byte, proto uint16) []byte {
-	b := binary.BigEndian.AppendUint16(nil, pktType)
-	b = binary.BigEndian.AppendUint16(b, hatype)
-	b = binary.BigEndian.AppendUint16(b, uint16(len(addr)))
-	var a [8]byte
-	copy(a[:], addr)
-	b = append(b, a[:]...)
-	return binary.BigEndian.AppendUint16(b, proto)
-}
-
-// sll2Header builds a LINUX_SLL2 header (pcap-linktype(7)).
-func sll2Header(proto uint16, ifindex uint32, hatype uint16, pktType uint8, addr []byte) []byte {
-	b := binary.BigEndian.AppendUint16(nil, proto)
-	b = append(b, 0, 0) // reserved
-	b = binary.BigEndian.AppendUint32(b, ifindex)
-	b = binary.BigEndian.AppendUint16(b, hatype)
-	b = append(b, pktType, byte(len(addr)))
-	var a [8]byte
-	copy(a[:], addr)
-	return append(b, a[:]...)
 }
 
 // pcapFile builds a classic pcap file in the given byte order.

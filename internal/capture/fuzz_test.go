@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"arplab/internal/testkit"
 	"bytes"
 	"io"
 	"testing"
@@ -69,9 +70,9 @@ func FuzzReader(f *testing.F) {
 	for _, bf := range benchFiles() {
 		f.Add(append(bytes.Clone(bf.head), bf.body[:200]...))
 	}
-	f.Add(newPcapFile(beOrder, magicNano, uint32(LinuxSLL2)).record(1, 2, sll2Header(0x0806, 3, 1, 0, macA[:]), 0).bytes())
+	f.Add(newPcapFile(beOrder, magicNano, uint32(LinuxSLL2)).record(1, 2, testkit.SLL2(0x0806, 3, 1, 0, macA[:]), 0).bytes())
 	f.Add(newPcapFile(leOrder, magicKuznetzov, uint32(Ethernet)).record(1, 2, ethGARP, 0).bytes())
-	f.Add(newPcapFile(leOrder, magicMicro, uint32(LinuxSLL)).record(1, 2, sllHeader(0, 1, macA[:], 0x8100), 0).bytes())
+	f.Add(newPcapFile(leOrder, magicMicro, uint32(LinuxSLL)).record(1, 2, testkit.SLL(0, 1, macA[:], 0x8100), 0).bytes())
 	f.Add(newNgFile().section(beOrder).
 		iface(Ethernet, 0, ngOpt{optIfTsresol, []byte{0x80 | 20}}, u64opt(beOrder, optIfTsoffset, 1000)).
 		iface(LinuxSLL, 64).

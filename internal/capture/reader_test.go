@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"arplab/internal/testkit"
 	"bytes"
 	"compress/gzip"
 	"errors"
@@ -20,9 +21,9 @@ import (
 var (
 	garpReq   = garp(arp.OpRequest, macA, ipA)
 	garpReply = garp(arp.OpReply, macA, ipA)
-	ethGARP   = ethFrame(arp.Broadcast, macA, ether.EtherTypeARP, nil, garpReq)
-	ethReply  = ethFrame(macB, macA, ether.EtherTypeARP, nil, garpReply)
-	ethTagged = ethFrame(arp.Broadcast, macA, ether.EtherTypeARP, []ether.Tag{{TPID: ether.EtherTypeVLAN, ID: 10}}, garpReq)
+	ethGARP   = testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garpReq)
+	ethReply  = testkit.Ether(macB, macA, ether.EtherTypeARP, nil, garpReply)
+	ethTagged = testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, []ether.Tag{{TPID: ether.EtherTypeVLAN, ID: 10}}, garpReq)
 )
 
 // ethWant is the Frame an untagged Ethernet GARP from macA decodes to.
@@ -46,7 +47,7 @@ func TestSyntheticFiles(t *testing.T) {
 	tNano := int64(sec)*1e9 + nsec
 
 	sll2 := func(pkt uint8) []byte {
-		return append(sll2Header(ether.EtherTypeARP, 3, 1, pkt, macA[:]), garpReq...)
+		return append(testkit.SLL2(ether.EtherTypeARP, 3, 1, pkt, macA[:]), garpReq...)
 	}
 	sll2Want := func(index int, pkt PktType, data []byte) Frame {
 		return Frame{Index: index, Time: tMicro, PktType: pkt, HasSrc: true, Src: macA, HardwareType: 1,
@@ -60,9 +61,9 @@ func TestSyntheticFiles(t *testing.T) {
 		sll2Frames = append(sll2Frames, sll2Want(int(pkt)+1, want, sll2(pkt)))
 	}
 
-	sllVLAN := append(sllHeader(0, 1, macA[:], ether.EtherTypeVLAN), 0x00, 0x0a, 0x08, 0x06) // tag VID 10, then ARP
+	sllVLAN := append(testkit.SLL(0, 1, macA[:], ether.EtherTypeVLAN), 0x00, 0x0a, 0x08, 0x06) // tag VID 10, then ARP
 	sllVLAN = append(sllVLAN, garpReq...)
-	sllIPoIB := append(sllHeader(1, 32, make([]byte, 20), ether.EtherTypeARP), garpReq...) // 20-byte address: no Src
+	sllIPoIB := append(testkit.SLL(1, 32, make([]byte, 20), ether.EtherTypeARP), garpReq...) // 20-byte address: no Src
 
 	kuz := newPcapFile(leOrder, magicKuznetzov, uint32(Ethernet)).record(sec, usec, ethGARP, 0).bytes()
 	kuz[24+22] = 1 // pkt_type PACKET_BROADCAST

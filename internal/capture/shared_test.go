@@ -1,15 +1,15 @@
 package capture
 
-// Tests over the tcpdump test-suite captures in /work/shared/captures
+// Tests over the tcpdump test-suite captures in ../shared/captures
 // (README.md there says where they come from and what INDEX.tsv holds).
 
 import (
+	"arplab/internal/testkit"
 	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -25,16 +25,12 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-const sharedDir = "/work/shared/captures/tcpdump-tests"
-
-// sharedFiles lists the shared captures, skipping the test when the
-// directory is not there (a checkout without the shared data).
+// sharedFiles lists the shared captures (testkit.SharedCaptures says
+// what happens when they are missing).
 func sharedFiles(t testing.TB) []string {
 	t.Helper()
+	sharedDir := testkit.SharedCaptures(t)
 	ents, err := os.ReadDir(sharedDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		t.Skipf("%s not present", sharedDir)
-	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +56,7 @@ type indexRow struct {
 
 func readIndex(t *testing.T) map[string]indexRow {
 	t.Helper()
-	f, err := os.Open(filepath.Join(sharedDir, "INDEX.tsv"))
+	f, err := os.Open(filepath.Join(testkit.SharedCaptures(t), "INDEX.tsv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,7 +445,7 @@ func TestKnownCaptures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {
-			r, err := Open(filepath.Join(sharedDir, tt.file))
+			r, err := Open(filepath.Join(testkit.SharedCaptures(t), tt.file))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -481,8 +477,7 @@ func TestKnownCaptures(t *testing.T) {
 // TestUnsupportedPcapLinkType checks the Open error for a classic pcap of a
 // link type arplab cannot decode: it names the file and the type.
 func TestUnsupportedPcapLinkType(t *testing.T) {
-	sharedFiles(t)
-	path := filepath.Join(sharedDir, "frf16_magic_ie-oobr.pcap")
+	path := filepath.Join(testkit.SharedCaptures(t), "frf16_magic_ie-oobr.pcap")
 	_, err := Open(path)
 	want := "capture: " + path + ": link type 182 (MFR) is not supported (want Ethernet, Linux SLL or SLL2)"
 	if err == nil || !strings.HasPrefix(err.Error(), want) {
@@ -507,13 +502,13 @@ func TestPcapgoNgReaderPanics(t *testing.T) {
 			name: "TsresolDivideByZero",
 			file: newNgFile().section(leOrder).
 				iface(Ethernet, 0, ngOpt{optIfTsresol, []byte{0xc0}}).
-				epb(0, 0, ethFrame(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA))).bytes(),
+				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA))).bytes(),
 		},
 		{
 			// A 1-byte epb_flags option: pcapgo reads 4 bytes from it.
 			name: "ShortEpbFlags",
 			file: newNgFile().section(leOrder).iface(Ethernet, 0).
-				epb(0, 0, ethFrame(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA)),
+				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA)),
 					ngOpt{optEpbFlags, []byte{1}}).bytes(),
 		},
 	}

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"arplab/internal/testkit"
 	"bytes"
 	"errors"
 	"os"
@@ -138,7 +139,7 @@ func TestTcpdumpReadsOurFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.WritePacket(0, append(sll2Header(ether.EtherTypeARP, 3, 1, 1, macA[:]), garpReq...)); err != nil {
+	if err := w.WritePacket(0, append(testkit.SLL2(ether.EtherTypeARP, 3, 1, 1, macA[:]), garpReq...)); err != nil {
 		t.Fatal(err)
 	}
 	tsNs := ngOpt{optIfTsresol, []byte{9}}

@@ -1,6 +1,7 @@
 package neigh
 
 import (
+	"arplab/internal/testkit"
 	"math/rand/v2"
 	"net/netip"
 	"testing"
@@ -11,9 +12,8 @@ import (
 )
 
 var (
-	macOld  = arp.MAC{0x52, 0x54, 0x00, 0xac, 0xfb, 0xf4}
-	macNew  = arp.MAC{0xfa, 0x16, 0x3e, 0x00, 0x00, 0x01}
-	macSelf = arp.MAC{0x02, 0x00, 0x00, 0x00, 0x00, 0x01}
+	macOld, macNew, macSelf = testkit.MACOld, testkit.MACNew, testkit.MACHost
+
 	ipSelf  = netip.MustParseAddr("172.24.4.1")
 	ipF     = netip.MustParseAddr("172.24.4.10")
 	ipOther = netip.MustParseAddr("172.24.4.20")
@@ -95,9 +95,7 @@ func (h *harness) want(ip netip.Addr, st State, mac arp.MAC) {
 	}
 }
 
-func garpReply(ip netip.Addr, mac arp.MAC) arp.Packet {
-	return arp.NewPacket(arp.OpReply, mac, ip, mac, ip)
-}
+var garpReply = testkit.GARPReply
 
 func garpRequest(ip netip.Addr, mac arp.MAC) arp.Packet {
 	return arp.NewPacket(arp.OpRequest, mac, ip, arp.Broadcast, ip)

@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"arplab/internal/testkit"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -13,8 +14,6 @@ import (
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ipv4"
 )
-
-const sharedDir = "/work/shared/captures/tcpdump-tests"
 
 // guessHost returns a host found in the capture at path (guessHostIn).
 func guessHost(path string) string {
@@ -30,9 +29,10 @@ func guessHost(path string) string {
 // through both a recording and a quiet sink: errors are fine, panics and
 // invalid traces are not.
 func TestSharedCaptures(t *testing.T) {
+	sharedDir := testkit.SharedCaptures(t)
 	files, _ := filepath.Glob(filepath.Join(sharedDir, "*.pcap*"))
 	if len(files) == 0 {
-		t.Skipf("no captures in %s", sharedDir)
+		t.Fatalf("no captures in %s", sharedDir)
 	}
 	replayed := 0
 	for _, path := range files {
