@@ -20,12 +20,15 @@ var allowed = map[string][]string{
 	"kernel":     {},
 	"wire/arp":   {},
 	"wire/ether": {"wire/arp"},
-	"neigh":      {"vtime", "kernel", "trace", "wire/arp"},
+	"wire/ipv4":  {},
+	"neigh":      {"vtime", "kernel", "trace", "wire/arp", "wire/ether"},
+	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4"},
+	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
 	"garp":       {"vtime", "wire/arp"},
 	"report":     {"trace"},
 	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
-	"sim":        {"neigh", "kernel", "scenario", "garp", "trace", "vtime", "wire/arp"},
+	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp"},
 }
 
 func imports(t *testing.T, dir string) map[string]bool {
