@@ -586,4 +586,3 @@ func (m *hostModel) periodicAfter(in *input) {
 		}
 	}
 }
-
