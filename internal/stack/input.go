@@ -126,3 +126,11 @@ func (h *Host) Sysctl(key, value string) error {
 	}
 	return h.Table.SetConf(dev, name, value)
 }
+
+// ConfirmNeighbour confirms ip's entry on d directly, as dst_confirm_neigh
+// does on 4.11+ for UDP and raw sockets sending with MSG_CONFIRM or
+// MSG_PROBE (spec §6.2); from names the confirmer in the trace.
+func (h *Host) ConfirmNeighbour(d *Device, ip netip.Addr, from string) {
+	h.begin(InConfirm, d)
+	h.deliver(h.Table.ConfirmNeighbour(h.now, d.Device, ip, from))
+}
