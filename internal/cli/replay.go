@@ -23,11 +23,15 @@ the probes the model predicts against the ones the capture shows, and the
 entries that pointed at a MAC that had stopped answering.
 
 CAPTURE is pcap or pcapng (Ethernet, Linux cooked SLL/SLL2, VLAN tags).
---host names the host by IP (with an optional prefix, default /24) or MAC.
+--host names the host by IP (with an optional prefix, default /24), by MAC,
+or by both as IP[/prefix]@MAC: a host that never speaks in the capture (it
+only receives GARPs or replies) needs both. Without --host, or when the
+capture does not show the host, the hosts that speak in it are listed.
 --profile auto (the default) picks the modern profile (6.18).
 
 Examples:
   arplab replay failover.pcap --host 10.0.0.1
+  arplab replay garps-only.pcap --host 10.0.0.1/24@02:00:00:00:00:01 --set arp_accept=1
   arplab replay any.pcapng --host 02:00:00:00:00:01 --profile rhel7.3 --hz 1000 \
       --initial 10.0.0.10=52:54:00:ac:fb:f4,STALE --json > trace.jsonl`
 
@@ -48,7 +52,18 @@ func replayCmd(e *env) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if o.Host == "" {
-				return usagef("--host is required (the observed host's IP or MAC)")
+				msg := "--host is required (the observed host's IP, MAC or IP@MAC)"
+				if cs, err := replay.Candidates(args[0]); err == nil && len(cs) > 0 {
+					msg += "; hosts that send in " + args[0] + ":"
+					for i, c := range cs {
+						if i == 10 {
+							msg += fmt.Sprintf(" and %d more", len(cs)-10)
+							break
+						}
+						msg += " " + c.String()
+					}
+				}
+				return usagef("%s", msg)
 			}
 			p, err := kernel.Lookup(profile)
 			if err != nil {
@@ -106,7 +121,7 @@ func replayCmd(e *env) *cobra.Command {
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.Host, "host", "", "the observed host: IP[/prefix] or MAC")
+	f.StringVar(&o.Host, "host", "", "the observed host: IP[/prefix], MAC, or IP[/prefix]@MAC")
 	f.StringVar(&profile, "profile", "auto", "kernel profile of the host (auto: the modern one)")
 	f.StringArrayVar(&patches, "patch", nil, "add (+name) or remove (-name) a kernel patch")
 	f.IntVar(&o.HZ, "hz", 0, "the host's HZ (default: the profile's)")

@@ -1,9 +1,12 @@
 package replay
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"net/netip"
+	"slices"
+	"strings"
 
 	"arplab/internal/capture"
 	"arplab/internal/wire/arp"
@@ -51,6 +54,9 @@ func sentByHostSide(f *capture.Frame) bool {
 // ends the search; for a host named by MAC, IPv4 evidence is only used when
 // the whole capture holds no ARP frame from that MAC, since a router's MAC
 // also sends other hosts' datagrams.
+//
+// A host given as IP@MAC needs no evidence: the first frame from, to or
+// about it names its link (the first frame of the capture when none does).
 func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 	var (
 		p        arp.Packet
@@ -58,6 +64,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 		fallback host
 		haveFB   bool
 		frames   int
+		cands    candidates
 	)
 	for {
 		f, err := rd.Next()
@@ -69,8 +76,18 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 		}
 		if frames == 0 {
 			h.first = f.Time
+			if spec.both {
+				fallback, haveFB = h.found(spec, spec.ip, spec.mac, f, "given as --host IP@MAC"), true
+			}
 		}
 		frames++
+		if spec.both {
+			if f.HasSrc && f.Src == spec.mac || f.HasEth && f.Dst == spec.mac {
+				return h.found(spec, spec.ip, spec.mac, f, fmt.Sprintf("given as --host IP@MAC; its link from frame %d", f.Index)), nil
+			}
+			continue
+		}
+		cands.add(f, &p)
 		switch f.EtherType {
 		case ether.EtherTypeARP:
 			if p.Unmarshal(f.Payload) != nil {
@@ -113,12 +130,127 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 		fallback.first = h.first
 		return fallback, nil
 	}
-	if spec.byMAC {
-		return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP or IPv4 frame from %v, so its IP address is unknown",
-			ErrHostNotFound, name, frames, spec.mac)
+	if spec.both {
+		return host{}, fmt.Errorf("%w: %s has no frames", ErrHostNotFound, name)
 	}
-	return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP frame from or to %v or an IPv4 frame from or to it, so its MAC is unknown",
-		ErrHostNotFound, name, frames, spec.ip)
+	if spec.byMAC {
+		return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP or IPv4 frame from %v, so its IP address is unknown; "+
+			"give it as --host IP@%v%s", ErrHostNotFound, name, frames, spec.mac, spec.mac, cands.list())
+	}
+	return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP frame from or to %v or an IPv4 frame from or to it, so its MAC is unknown; "+
+		"give it as --host %v@MAC%s", ErrHostNotFound, name, frames, spec.ip, spec.ip, cands.list())
+}
+
+// Candidate is a host that speaks in a capture: an address and the MAC it
+// sends from, with how many frames show the pair.
+type Candidate struct {
+	IP     netip.Addr `json:"ip"`
+	MAC    arp.MAC    `json:"mac"`
+	Frames int        `json:"frames"`
+}
+
+func (c Candidate) String() string { return fmt.Sprintf("%v@%v (%d frames)", c.IP, c.MAC, c.Frames) }
+
+// maxCandidates bounds the pairs a capture's candidate list keeps, so a
+// capture of a whole segment cannot grow it without limit.
+const maxCandidates = 4096
+
+// candidates counts the (IP, MAC) pairs that send in a capture: ARP
+// senders and IPv4 sources with their Ethernet source.
+type candidates struct {
+	n       map[Candidate]int
+	dropped int
+}
+
+func (c *candidates) add(f *capture.Frame, p *arp.Packet) {
+	var k Candidate
+	switch f.EtherType {
+	case ether.EtherTypeARP:
+		if p.Unmarshal(f.Payload) != nil || !usableIP(p.SIP) || p.SHA.IsMulticast() || p.SHA == arp.Zero {
+			return
+		}
+		k = Candidate{IP: p.SIP, MAC: p.SHA}
+	case ether.EtherTypeIPv4:
+		ih, ok := ipv4.Parse(f.Payload)
+		if !ok || !f.HasSrc || f.Src.IsMulticast() || !usableIP(ih.SrcAddr()) {
+			return
+		}
+		k = Candidate{IP: ih.SrcAddr(), MAC: f.Src}
+	default:
+		return
+	}
+	if c.n == nil {
+		c.n = map[Candidate]int{}
+	}
+	if _, ok := c.n[k]; !ok && len(c.n) >= maxCandidates {
+		c.dropped++
+		return
+	}
+	c.n[k]++
+}
+
+// sorted is the pairs, most frames first.
+func (c *candidates) sorted() []Candidate {
+	out := make([]Candidate, 0, len(c.n))
+	for k, n := range c.n {
+		k.Frames = n
+		out = append(out, k)
+	}
+	slices.SortFunc(out, func(a, b Candidate) int {
+		if a.Frames != b.Frames {
+			return b.Frames - a.Frames
+		}
+		if a.IP != b.IP {
+			return a.IP.Compare(b.IP)
+		}
+		return bytes.Compare(a.MAC[:], b.MAC[:])
+	})
+	return out
+}
+
+// list is the top candidates for an error message.
+func (c *candidates) list() string {
+	all := c.sorted()
+	if len(all) == 0 {
+		return " (no host sends ARP or IPv4 in the capture)"
+	}
+	var b strings.Builder
+	b.WriteString("; hosts that send in the capture: ")
+	for i, k := range all {
+		if i == 5 {
+			fmt.Fprintf(&b, ", and %d more", len(all)-5)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(k.String())
+	}
+	return b.String()
+}
+
+// Candidates lists the hosts that send ARP or IPv4 in the capture at path,
+// most frames first: what --host can name.
+func Candidates(path string) ([]Candidate, error) {
+	rd, err := capture.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer rd.Close()
+	var (
+		c candidates
+		p arp.Packet
+	)
+	for {
+		f, err := rd.Next()
+		if err == io.EOF {
+			return c.sorted(), nil
+		}
+		if err != nil {
+			return c.sorted(), err
+		}
+		c.add(f, &p)
+	}
 }
 
 func (h host) found(spec hostSpec, ip netip.Addr, mac arp.MAC, f *capture.Frame, how string) host {

@@ -9,6 +9,7 @@ import (
 	"testing/iotest"
 
 	"arplab/internal/capture"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
@@ -182,4 +183,39 @@ func TestReachableTime(t *testing.T) {
 		}
 	}
 	t.Error("G never left REACHABLE")
+}
+
+// TestSilentHost: a host that never speaks in the capture is replayed
+// when given as IP@MAC; without the MAC the error lists the hosts that do
+// speak, so the user can pick one.
+func TestSilentHost(t *testing.T) {
+	c := newCap(t, capture.Ethernet)
+	c.arp(t0, arp.Broadcast, macNew, testkit.GARPRequest(ipF, macNew))
+	c.arp(t0+100*ms, arp.Broadcast, macNew, testkit.GARPRequest(ipF, macNew))
+	c.arp(t0+200*ms, arp.Broadcast, macG, request(macG, ipG, ipF))
+	data := c.bytes()
+
+	_, err := ReplayReader(bytes.NewReader(data), "silent.pcap", Options{Host: "10.0.0.1"}, nil)
+	if !errors.Is(err, ErrHostNotFound) || !strings.Contains(err.Error(), "10.0.0.10@fa:16:3e:00:00:01 (2 frames)") ||
+		!strings.Contains(err.Error(), "--host 10.0.0.1@MAC") {
+		t.Fatalf("err = %v, want the candidates and the IP@MAC hint", err)
+	}
+	for _, tt := range []struct {
+		accept string
+		want   int // entries created for F by its GARPs
+	}{{"0", 0}, {"1", 1}, {"2", 1}} {
+		sum, err := ReplayReader(bytes.NewReader(data), "silent.pcap",
+			Options{Host: "10.0.0.1/24@02:00:00:00:00:01", Sysctls: []string{"arp_accept=" + tt.accept}}, nil)
+		if err != nil {
+			t.Fatalf("arp_accept=%s: %v", tt.accept, err)
+		}
+		if sum.HostMAC != macHost.String() || sum.Verdicts["created"] != tt.want {
+			t.Errorf("arp_accept=%s: host %s, verdicts %v; want %d created", tt.accept, sum.HostMAC, sum.Verdicts, tt.want)
+		}
+	}
+	for _, bad := range []string{"10.0.0.1@ff:ff:ff:ff:ff:ff", "02:00:00:00:00:01@02:00:00:00:00:02", "10.0.0.1@x"} {
+		if _, err := parseHost(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
 }

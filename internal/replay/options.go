@@ -19,8 +19,9 @@ import (
 type Options struct {
 	// Host is the observed Linux host: an IPv4 address ("10.0.0.1"), an
 	// address with its prefix ("10.0.0.1/16"; the default prefix is /24),
-	// or a MAC ("02:00:00:00:00:01"). The other half is learnt from the
-	// capture.
+	// or a MAC ("02:00:00:00:00:01"), the other half learnt from the
+	// capture; or both, "10.0.0.1/24@02:00:00:00:00:01", for a host that
+	// never speaks in the capture.
 	Host string
 	// Profile is the kernel the model follows. The zero Profile means
 	// kernel.Lookup("latest").
@@ -77,15 +78,32 @@ var ErrHostNotFound = errors.New("replay: host not found in the capture")
 // hostSpec is Options.Host parsed.
 type hostSpec struct {
 	byMAC bool
-	ip    netip.Addr
-	mac   arp.MAC
-	bits  int
+	// both: the IP and the MAC were given (IP@MAC).
+	both bool
+	ip   netip.Addr
+	mac  arp.MAC
+	bits int
 }
 
 func parseHost(s string) (hostSpec, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
-		return hostSpec{}, fmt.Errorf("replay: no host given: name the observed host by its IPv4 address or MAC")
+		return hostSpec{}, fmt.Errorf("replay: no host given: name the observed host by its IPv4 address, its MAC, or IP@MAC")
+	}
+	if ipPart, macPart, ok := strings.Cut(s, "@"); ok {
+		h, err := parseHost(ipPart)
+		if err != nil {
+			return hostSpec{}, err
+		}
+		if h.byMAC {
+			return hostSpec{}, fmt.Errorf("replay: host %q: want IP[/prefix]@MAC", s)
+		}
+		m, err := arp.ParseMAC(strings.TrimSpace(macPart))
+		if err != nil || m.IsMulticast() || m == arp.Zero {
+			return hostSpec{}, fmt.Errorf("replay: host %q: %q is not a unicast MAC", s, macPart)
+		}
+		h.both, h.mac = true, m
+		return h, nil
 	}
 	if m, err := arp.ParseMAC(s); err == nil {
 		if m.IsMulticast() || m == arp.Zero {
