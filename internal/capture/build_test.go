@@ -176,3 +176,13 @@ func u32opt(order byteOrder, code uint16, v uint32) ngOpt {
 func u64opt(order byteOrder, code uint16, v uint64) ngOpt {
 	return ngOpt{code: code, val: order.AppendUint64(nil, v)}
 }
+
+// isb appends an Interface Statistics Block with isb_endtime.
+func (n *ngFile) isb(ifid uint32, ts, end uint64) *ngFile {
+	body := n.order.AppendUint32(nil, ifid)
+	body = n.order.AppendUint32(body, uint32(ts>>32))
+	body = n.order.AppendUint32(body, uint32(ts))
+	endOpt := n.order.AppendUint32(nil, uint32(end>>32))
+	endOpt = n.order.AppendUint32(endOpt, uint32(end))
+	return n.block(ngISB, append(body, n.opts([]ngOpt{{code: optIsbEndtime, val: endOpt}})...))
+}

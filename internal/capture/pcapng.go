@@ -8,14 +8,16 @@ import (
 )
 
 // pcapng block types and option codes (draft-ietf-opsawg-pcapng, §4 and
-// §4.2-4.4). Only the blocks that carry packets or describe how to read them
-// are parsed; every other block (statistics, name resolution, decryption
-// secrets, custom) is stepped over by its length.
+// §4.2-4.4, §4.6). Only the blocks that carry packets or describe how to
+// read them are parsed, and the statistics block for the time the capture
+// ended; every other block (name resolution, decryption secrets, custom)
+// is stepped over by its length.
 const (
 	ngSHB = 0x0a0d0d0a // Section Header Block
 	ngIDB = 1          // Interface Description Block
 	ngPB  = 2          // Packet Block (obsolete, still written by old tools)
 	ngSPB = 3          // Simple Packet Block
+	ngISB = 5          // Interface Statistics Block
 	ngEPB = 6          // Enhanced Packet Block
 
 	ngByteOrderMagic = 0x1a2b3c4d
@@ -25,6 +27,7 @@ const (
 	optIfTsresol  = 9  // IDB: timestamp resolution, 1 byte
 	optIfTsoffset = 14 // IDB: seconds added to every timestamp, 8 bytes
 	optEpbFlags   = 2  // EPB/PB: direction and reception type, 4 bytes
+	optIsbEndtime = 3  // ISB: when the capture of the interface ended, 8 bytes
 )
 
 // ngMaxBlock is the largest block accepted: libpcap's initial limit. Larger
@@ -68,6 +71,9 @@ type ngState struct {
 	sections int       // section headers read
 	ifaces   []ngIface // interfaces of the current section, by ID
 	links    []LinkType
+	// end is the latest isb_endtime read (ns), when hasEnd.
+	end    int64
+	hasEnd bool
 }
 
 // openPcapng reads the section header and, when there is one, the first
@@ -139,7 +145,7 @@ func (r *Reader) ngBlock() (bool, error) {
 			ErrCorrupt, typ, length, ngMinBlock, ngMaxBlock))
 	}
 	switch typ {
-	case ngSHB, ngIDB, ngEPB, ngSPB, ngPB:
+	case ngSHB, ngIDB, ngEPB, ngSPB, ngPB, ngISB:
 	default:
 		if !s.discard(int64(length)-4) || !s.fill(4) {
 			return false, r.endOfInput()
@@ -167,9 +173,45 @@ func (r *Reader) ngBlock() (bool, error) {
 		return false, r.ngSection(off, body)
 	case ngIDB:
 		return false, r.ngInterface(off, body)
+	case ngISB:
+		r.ngStatistics(body)
+		return false, nil
 	}
 	return r.ngPacket(off, typ, body)
 }
+
+// ngStatistics reads an Interface Statistics Block's isb_endtime: when
+// the capture ended, which may be well after its last packet. A damaged or
+// unknown statistics block only loses that time: it says nothing about
+// how to read the packets.
+func (r *Reader) ngStatistics(body []byte) {
+	if len(body) < 12 {
+		return
+	}
+	id := r.u32(body[0:4])
+	if int(id) >= len(r.ng.ifaces) {
+		return
+	}
+	for pos := 12; pos+4 <= len(body); {
+		code, n := r.u16(body[pos:]), int(r.u16(body[pos+2:]))
+		if code == 0 || pos+4+n > len(body) {
+			return
+		}
+		if code == optIsbEndtime && n == 8 {
+			v := body[pos+4 : pos+12]
+			ts := uint64(r.u32(v[0:4]))<<32 | uint64(r.u32(v[4:8]))
+			if ns := r.ng.ifaces[id].nanos(ts); !r.ng.hasEnd || ns > r.ng.end {
+				r.ng.end, r.ng.hasEnd = ns, true
+			}
+		}
+		pos += 4 + (n+3)&^3
+	}
+}
+
+// EndTime is when the capture ended by its own account (pcapng's
+// isb_endtime, the latest of its interfaces), known once the statistics
+// blocks have been read — usually at the end of the file.
+func (r *Reader) EndTime() (ns int64, ok bool) { return r.ng.end, r.ng.hasEnd }
 
 // ngTrailer checks the copy of the block length that ends every block; a
 // mismatch means the lengths cannot be trusted to find the next block.

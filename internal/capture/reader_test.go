@@ -516,3 +516,29 @@ func ExampleReader() {
 	// #1 02:00:00:00:00:0a > ff:ff:ff:ff:ff:ff request 10.0.0.10 gratuitous=true
 	// skipped: map[]
 }
+
+// TestPcapngEndTime: the statistics block's isb_endtime is when the
+// capture ended, in the interface's resolution; without one there is no
+// end time.
+func TestPcapngEndTime(t *testing.T) {
+	for _, order := range []byteOrder{leOrder, beOrder} {
+		f := newNgFile().section(order).iface(Ethernet, 65535).
+			epb(0, 1_700_000_000_000_000, testkit.ARPFrame(arp.Broadcast, macA, testkit.GARPRequest(ipA, macA))).
+			isb(0, 1_700_000_010_000_000, 1_700_000_012_500_000)
+		r, err := NewReader(bytes.NewReader(f.bytes()), "end.pcapng")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := r.EndTime(); ok {
+			t.Error("an end time before the statistics block was read")
+		}
+		for {
+			if _, err := r.Next(); err != nil {
+				break
+			}
+		}
+		if end, ok := r.EndTime(); !ok || end != 1_700_000_012_500_000_000 {
+			t.Errorf("EndTime = %d, %v; want 1700000012.5 s", end, ok)
+		}
+	}
+}

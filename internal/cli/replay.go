@@ -27,6 +27,10 @@ CAPTURE is pcap or pcapng (Ethernet, Linux cooked SLL/SLL2, VLAN tags).
 or by both as IP[/prefix]@MAC: a host that never speaks in the capture (it
 only receives GARPs or replies) needs both. Without --host, or when the
 capture does not show the host, the hosts that speak in it are listed.
+The replay ends at the last frame, or runs the model's timers on to --until
+(+DURATION after the last frame, or a capture time); a pcapng capture's own
+end time is the default end. Timers still pending at the end are listed
+("10.0.0.50 DELAY: PROBE … at +2.000 s").
 --profile auto (the default) picks the modern profile (6.18).
 
 Examples:
@@ -113,6 +117,9 @@ func replayCmd(e *env) *cobra.Command {
 			for _, reason := range slices.Sorted(maps.Keys(sum.Skipped)) {
 				fmt.Fprintf(out, "skipped %d record(s): %s\n", sum.Skipped[reason], reason)
 			}
+			for _, p := range sum.Pending {
+				fmt.Fprintf(out, "pending at the end: %s %s: %s at +%.3f s\n", p.IP, p.State, p.What, p.In)
+			}
 			for _, s := range sum.Stale {
 				fmt.Fprintf(out, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
 			}
@@ -131,6 +138,7 @@ func replayCmd(e *env) *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "write the trace as JSON lines (docs/trace.md), then a summary line")
 	f.StringVar(&html, "html", "", "also write an HTML timeline to this file")
 	f.IntVar(&width, "width", 100, "timeline width in columns")
+	f.StringVar(&o.Until, "until", "", "run the model's timers past the last frame: +DURATION after it (+30s) or a capture time in seconds (default: pcapng's end time, if later)")
 	f.BoolVar(&noInfer, "no-infer", false, "do not infer pre-existing entries from the host's unicast sends")
 	return c
 }

@@ -129,11 +129,16 @@ type Snapshot struct {
 	Used      vtime.Jiffies
 	Probes    int
 	Queued    int
+	// Timer is the tick the entry's timer runs next (when HasTimer): the
+	// expiry as the timer wheel rounds it.
+	Timer    vtime.Jiffies
+	HasTimer bool
 }
 
 func (e *Entry) snapshot() Snapshot {
 	return Snapshot{Dev: e.dev.Name, IP: e.ip, State: e.state, LLAddr: e.ha, HasLLAddr: e.state.Valid(),
-		Updated: e.updated, Confirmed: e.confirmed, Used: e.used, Probes: e.probes, Queued: len(e.queue)}
+		Updated: e.updated, Confirmed: e.confirmed, Used: e.used, Probes: e.probes, Queued: len(e.queue),
+		Timer: e.fire, HasTimer: e.idx >= 0}
 }
 
 // Config builds a Table.
@@ -384,6 +389,16 @@ func (t *Table) Entries() []Snapshot {
 		}
 	}
 	return out
+}
+
+// MaxProbes is how many probes the entry for ip on dev may send before it
+// fails (spec §2.3), 0 when there is no such entry.
+func (t *Table) MaxProbes(dev *Device, ip netip.Addr) int {
+	e := t.entries[key(dev, ip)]
+	if e == nil {
+		return 0
+	}
+	return t.maxProbes(e)
 }
 
 // Len returns the number of entries.

@@ -138,7 +138,9 @@ func (r *replayer) emitSent(f *capture.Frame, cause string) {
 func (r *replayer) predict(a *neigh.Action, at vtime.Jiffies, ns int64) {
 	r.sum.PredictedProbes++
 	p := probe{ip: a.Target, at: at, ns: ns, unicast: a.Unicast, known: true, mac: a.DstMAC, n: a.Probe}
-	if r.match.predict(p) {
+	if r.pastCapture {
+		r.unverified++
+	} else if r.match.predict(p) {
 		r.sum.MatchedProbes++
 	}
 	if r.quiet {
@@ -252,8 +254,11 @@ func (r *replayer) staleClosed(t *ipTrack, now int64, why string) {
 // finish closes the replay: pending probes, open spans, skip notes and the
 // verdict.
 func (r *replayer) finish(rd *capture.Reader) {
-	end := r.capAnchor // the latest frame time seen: the end notes and the verdict come last
-	r.sum.UnverifiedProbes = len(r.match.pred) + len(r.match.obs)
+	if r.started {
+		r.runOn(rd)
+	}
+	end := r.capAnchor // the latest time replayed: the end notes and the verdict come last
+	r.sum.UnverifiedProbes = r.unverified + len(r.match.pred) + len(r.match.obs)
 	r.stale.finish(r.capAnchor)
 	r.sum.Stale = r.stale.spans
 	for k, v := range rd.Skipped() {
@@ -265,6 +270,7 @@ func (r *replayer) finish(rd *capture.Reader) {
 	r.sum.Verdicts = map[string]int{neigh.VerdictHonoured: r.verdicts[0], neigh.VerdictIgnored: r.verdicts[1],
 		neigh.VerdictCreated: r.verdicts[2], neigh.VerdictDropped: r.verdicts[3]}
 	r.sum.Start, r.sum.End = seconds(r.host.first), seconds(end)
+	r.pending(end)
 	if r.quiet {
 		return
 	}

@@ -72,9 +72,14 @@ type replayer struct {
 	detectNs int64 // capture time at which pending probes are being expired
 	stale    *staleTracker
 
-	verdicts [4]int
-	skipped  map[string]int
-	sum      Summary
+	until until
+	// pastCapture: the timers run past the last frame (Options.Until), so
+	// predicted probes cannot be checked; unverified counts them.
+	pastCapture bool
+	unverified  int
+	verdicts    [4]int
+	skipped     map[string]int
+	sum         Summary
 }
 
 func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
@@ -116,7 +121,11 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	if tick := time.Second / time.Duration(tbl.HZ); opt.Phase < 0 || opt.Phase >= tick {
 		return nil, fmt.Errorf("replay: phase %v is not within one tick (%v at HZ=%d)", opt.Phase, tick, tbl.HZ)
 	}
-	r := &replayer{opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
+	u, err := parseUntil(opt.Until)
+	if err != nil {
+		return nil, err
+	}
+	r := &replayer{until: u, opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
 		base: start, phase: int64(opt.Phase), macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	st.Obs = r

@@ -66,6 +66,12 @@ type Options struct {
 	// §12.2). A simulator --pcap gives both in its trace header.
 	Jiffies uint64
 	Phase   time.Duration
+	// Until runs the model's timers past the last frame: "+DURATION"
+	// after it ("+30s"), or a time on the capture's clock in seconds. By
+	// default a pcapng capture's own end time (isb_endtime) is used when
+	// it is later than the last frame; otherwise the replay ends at the
+	// last frame and the summary lists the timers still pending.
+	Until string
 	// NoInferEntries turns off inferring pre-existing entries from the
 	// host's unicast sends (see the package documentation).
 	NoInferEntries bool

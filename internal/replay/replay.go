@@ -78,6 +78,12 @@ type Summary struct {
 	ClockBackwards int `json:"clock_backwards"`
 	ClockJumps     int `json:"clock_jumps"`
 
+	// RanUntil is the capture time (seconds) the timers ran to past the
+	// last frame (0: they stopped at it). Pending lists the model's timers
+	// still to run at the end, soonest first.
+	RanUntil float64        `json:"ran_until,omitempty"`
+	Pending  []PendingTimer `json:"pending,omitempty"`
+
 	// Stale lists the spans in which an entry pointed at a MAC that had
 	// stopped answering, in the order they ended.
 	Stale []StaleSpan `json:"stale,omitempty"`

@@ -1,0 +1,57 @@
+package replay
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"arplab/internal/capture"
+	"arplab/internal/trace"
+	"arplab/internal/wire/ipv4"
+)
+
+// TestUntil: the host sends to a STALE entry and the capture ends. Without
+// --until the replay stops in DELAY and says what is pending; with it the
+// model's timers run on to FAILED, and the probes they send past the
+// capture are unverified, not missing.
+func TestUntil(t *testing.T) {
+	c := newCap(t, capture.Ethernet)
+	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))
+	data := c.bytes()
+	opt := Options{Host: "10.0.0.1", Profile: profile(t, "6.18"), Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,STALE"}}
+
+	sum, _ := replayBytes(t, data, opt)
+	if len(sum.Pending) != 1 || sum.Pending[0].State != "DELAY" || !strings.HasPrefix(sum.Pending[0].What, "PROBE") ||
+		sum.Pending[0].In < 4.9 || sum.Pending[0].In > 5.2 {
+		t.Fatalf("pending %+v, want DELAY → PROBE in about 5 s", sum.Pending)
+	}
+	if sum.RanUntil != 0 {
+		t.Errorf("ran until %v without --until", sum.RanUntil)
+	}
+
+	opt.Until = "+30s"
+	sum, evs := replayBytes(t, data, opt)
+	var last trace.Event
+	for _, e := range kinds(evs, trace.KindState) {
+		if e.IP == ipF.String() {
+			last = e
+		}
+	}
+	if last.State != "FAILED" || last.Time < 1_700_000_007 || last.Time > 1_700_000_010 {
+		t.Errorf("F ends %s at %.3f, want FAILED about 8 s after the capture", last.State, last.Time)
+	}
+	if len(sum.Pending) != 0 || sum.MissingProbes != 0 || sum.UnverifiedProbes != 3 || sum.PredictedProbes != 3 {
+		t.Errorf("pending %v; probes predicted %d missing %d unverified %d; want 3 unverified",
+			sum.Pending, sum.PredictedProbes, sum.MissingProbes, sum.UnverifiedProbes)
+	}
+	if sum.RanUntil != 1_700_000_030 {
+		t.Errorf("ran until %.3f", sum.RanUntil)
+	}
+
+	for _, bad := range []string{"soon", "+-3s", "-5", "+"} {
+		opt.Until = bad
+		if _, err := ReplayReader(bytes.NewReader(data), "t.pcap", opt, nil); err == nil {
+			t.Errorf("--until %q accepted", bad)
+		}
+	}
+}
