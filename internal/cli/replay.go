@@ -31,6 +31,13 @@ The replay ends at the last frame, or runs the model's timers on to --until
 (+DURATION after the last frame, or a capture time); a pcapng capture's own
 end time is the default end. Timers still pending at the end are listed
 ("10.0.0.50 DELAY: PROBE … at +2.000 s").
+
+With the 4.8+ timer wheel a timer runs up to one granularity late, at a
+moment that depends on the host's jiffies, which no capture shows: the
+model places such timers at the latest tick they could run, and when the
+host sends a probe that one of them would send, the model runs that timer
+at the frame's time (a note "aligned" says by how much). --no-align turns
+this off.
 --profile auto (the default) picks the modern profile (6.18).
 
 Examples:
@@ -139,6 +146,7 @@ func replayCmd(e *env) *cobra.Command {
 	f.StringVar(&html, "html", "", "also write an HTML timeline to this file")
 	f.IntVar(&width, "width", 100, "timeline width in columns")
 	f.StringVar(&o.Until, "until", "", "run the model's timers past the last frame: +DURATION after it (+30s) or a capture time in seconds (default: pcapng's end time, if later)")
+	f.BoolVar(&o.NoAlign, "no-align", false, "do not run the model's timers at the time of the host's own probes")
 	f.BoolVar(&noInfer, "no-infer", false, "do not infer pre-existing entries from the host's unicast sends")
 	return c
 }

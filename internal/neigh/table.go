@@ -155,6 +155,12 @@ type Config struct {
 	// by this many ticks after Now instead of a full reachable_time,
 	// modelling a table that was created long before the run started.
 	PeriodicPhase vtime.Ticks
+	// WheelLatest places every timer of the 4.8+ wheel at the latest tick
+	// the wheel could run it (spec §12.2), for a driver that does not know
+	// where the host's jiffies counter stands (replay): the real timer then
+	// never runs after the model's, and the host's own transmissions can
+	// pull the model's timer earlier (Table.RunTimerAt).
+	WheelLatest bool
 }
 
 // Table is the IPv4 neighbour table of one host (arp_tbl) with its devices.
@@ -175,13 +181,14 @@ type Table struct {
 	Default                         Params
 	GCThresh1, GCThresh2, GCThresh3 int
 
-	rng      *rand.Rand
-	devs     []*Device
-	entries  map[uint64]*Entry
-	nEntries int // all entries
-	nGC      int // entries counted by 5.0+ forced GC (non-permanent)
-	timers   timerHeap
-	seq      uint64
+	rng         *rand.Rand
+	wheelLatest bool
+	devs        []*Device
+	entries     map[uint64]*Entry
+	nEntries    int // all entries
+	nGC         int // entries counted by 5.0+ forced GC (non-permanent)
+	timers      timerHeap
+	seq         uint64
 
 	// cur is the tick of the input being handled; actions carry it.
 	cur vtime.Jiffies
@@ -222,8 +229,9 @@ func NewTable(cfg Config) (*Table, error) {
 		DefaultConf: DefaultConf(),
 		Default:     DefaultParams(hz, cfg.Profile.UnresQlenBytes),
 		GCThresh1:   128, GCThresh2: 512, GCThresh3: 1024,
-		rng:     cfg.Rand,
-		entries: map[uint64]*Entry{},
+		rng:         cfg.Rand,
+		entries:     map[uint64]*Entry{},
+		wheelLatest: cfg.WheelLatest,
 	}
 	now := cfg.Now
 	t.lastFlush = now

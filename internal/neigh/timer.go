@@ -3,6 +3,7 @@ package neigh
 import (
 	"container/heap"
 	"math"
+	"net/netip"
 	"sort"
 
 	"arplab/internal/vtime"
@@ -58,7 +59,30 @@ func (t *Table) fireTick(now, expires vtime.Jiffies) vtime.Jiffies {
 		shift += 3
 		start <<= 3
 	}
+	if t.wheelLatest {
+		return expires + 1<<shift
+	}
 	return ((expires >> shift) + 1) << shift
+}
+
+// RunTimerAt runs the timer of ip's entry on dev at now, earlier than the
+// model placed it, when the host showed that its timer ran then: it sent
+// the probe that timer sends. It does so only for a timer that sends one
+// (DELAY, PROBE, INCOMPLETE) whose expiry has come, give or take slack
+// ticks, and that the model would run later than now. by is how many
+// ticks earlier than the model's placement it ran.
+func (t *Table) RunTimerAt(now vtime.Jiffies, dev *Device, ip netip.Addr, slack vtime.Jiffies) (r *Result, by vtime.Jiffies, ok bool) {
+	e := t.entries[key(dev, ip)]
+	if e == nil || e.idx < 0 || (e.state != Delay && e.state != Probe && e.state != Incomplete) {
+		return nil, 0, false
+	}
+	if vtime.After(e.expires, now+slack) || !vtime.After(e.fire, now) {
+		return nil, 0, false
+	}
+	by = e.fire - now
+	e.fire = now
+	heap.Fix(&t.timers, e.idx)
+	return t.Tick(now), by, true
 }
 
 // armTimer is neigh_add_timer / mod_timer: (re)arm e for expires.

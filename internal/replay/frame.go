@@ -6,6 +6,7 @@ import (
 
 	"arplab/internal/capture"
 	"arplab/internal/neigh"
+	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
@@ -135,6 +136,9 @@ func (r *replayer) sentARP(f *capture.Frame) {
 			o.mac = f.Dst
 		}
 	}
+	// The host's probe shows when its timer ran: where the model placed
+	// that timer later, it runs now, with all its effects.
+	r.align(f, p)
 	// A broadcast request for a target without a usable entry means the
 	// host had a packet for it; the packet waits in arp_queue and so is not
 	// in the capture (spec §3). Hand the model such a packet first.
@@ -207,4 +211,31 @@ func (r *replayer) infer(nh netip.Addr, f *capture.Frame) {
 	r.install(nh, f.Dst, neigh.Stale, r.installAt, f.Time, "inferred",
 		fmt.Sprintf("the host sent frame %d to %v for next hop %v without asking for it, so it had the entry "+
 			"before the capture: installed as STALE locktime+1 ticks before the first frame", f.Index, f.Dst, nh))
+}
+
+// align runs the model's timer for the entry the host just probed at the
+// frame's time, when the model had placed it later within the timer
+// wheel's reach (Options.NoAlign turns it off), and says so in the trace.
+func (r *replayer) align(f *capture.Frame, p *arp.Packet) {
+	if r.opt.NoAlign {
+		return
+	}
+	r.curNs, r.curFrame = f.Time, f.Index
+	by, ok := r.st.AlignTimer(r.sd, p.TIP, alignSlack)
+	if !ok {
+		return
+	}
+	r.sum.AlignedTimers++
+	r.note(f.Time, "aligned", p.TIP, fmt.Sprintf("the host probed %v at %.6f s (frame %d): its timer ran %s earlier than the model had placed it, "+
+		"so the model runs it now", p.TIP, seconds(f.Time), f.Index, ticksText(by, r.hz)),
+		map[string]string{"ticks": fmt.Sprint(int64(by)), "frame": fmt.Sprint(f.Index)})
+}
+
+// alignSlack is how many ticks before the model's expiry a probe may come
+// and still be that timer's: the capture's clock and the host's jiffies
+// agree only to a tick or so.
+const alignSlack = 2
+
+func ticksText(t vtime.Jiffies, hz int64) string {
+	return fmt.Sprintf("%d ticks (%.3f s)", int64(t), float64(t)/float64(hz))
 }

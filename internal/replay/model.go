@@ -103,7 +103,8 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		hz = prof.HZ
 	}
 	st, err := stack.New(stack.Config{Profile: prof, HZ: hz,
-		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Start: start})
+		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Start: start,
+		WheelLatest: opt.Jiffies == 0 && !opt.NoAlign})
 	if err != nil {
 		return nil, fmt.Errorf("replay: %w", err)
 	}

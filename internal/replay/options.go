@@ -72,6 +72,15 @@ type Options struct {
 	// it is later than the last frame; otherwise the replay ends at the
 	// last frame and the summary lists the timers still pending.
 	Until string
+	// NoAlign turns off timer alignment: by default, when the host sends
+	// a probe that one of the model's pending timers would send, and the
+	// model had placed that timer later (the 4.8+ timer wheel runs a timer
+	// up to a granularity late, at a moment that depends on the host's
+	// jiffies, which no capture shows), the model runs it at the frame's
+	// time. Without Jiffies the model places wheel timers at the latest
+	// tick they could run, so the host's timer never runs after the
+	// model's.
+	NoAlign bool
 	// NoInferEntries turns off inferring pre-existing entries from the
 	// host's unicast sends (see the package documentation).
 	NoInferEntries bool

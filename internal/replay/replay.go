@@ -62,6 +62,9 @@ type Summary struct {
 	UnexpectedProbes int             `json:"unexpected_probes"`
 	UnverifiedProbes int             `json:"unverified_probes"`
 	ProbeMismatches  []ProbeMismatch `json:"probe_mismatches,omitempty"`
+	// AlignedTimers counts the model's timers run earlier, at the time of
+	// the host's own probe (Options.NoAlign).
+	AlignedTimers int `json:"aligned_timers"`
 	// ProbeTolerance is the matching window used, in seconds.
 	ProbeTolerance float64 `json:"probe_tolerance"`
 

@@ -22,7 +22,7 @@ func TestUntil(t *testing.T) {
 
 	sum, _ := replayBytes(t, data, opt)
 	if len(sum.Pending) != 1 || sum.Pending[0].State != "DELAY" || !strings.HasPrefix(sum.Pending[0].What, "PROBE") ||
-		sum.Pending[0].In < 4.9 || sum.Pending[0].In > 5.2 {
+		sum.Pending[0].In < 5 || sum.Pending[0].In > 5.3 {
 		t.Fatalf("pending %+v, want DELAY → PROBE in about 5 s", sum.Pending)
 	}
 	if sum.RanUntil != 0 {
@@ -53,5 +53,61 @@ func TestUntil(t *testing.T) {
 		if _, err := ReplayReader(bytes.NewReader(data), "t.pcap", opt, nil); err == nil {
 			t.Errorf("--until %q accepted", bad)
 		}
+	}
+}
+
+// TestAlignTimerToHostProbe is the case alignment exists for: the host's
+// DELAY→PROBE timer ran at +5.01 s (it sent its first unicast probe then),
+// earlier than the model would place it, and the new owner's reply at
+// +5.05 s arrives inside the locktime that transition restarted, so the
+// kernel ignores it and the entry fails. Aligned to the host's probe, the
+// model does the same; without alignment it is still in DELAY and takes
+// the reply.
+func TestAlignTimerToHostProbe(t *testing.T) {
+	c := newCap(t, capture.Ethernet)
+	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0)) // STALE → DELAY
+	c.arp(t0+5010*ms, macOld, macHost, request(macHost, ipHost, ipF))                  // the host's DELAY→PROBE
+	c.arp(t0+5050*ms, macHost, macNew, reply(macNew, ipF, macHost, ipHost))            // the new owner answers
+	c.arp(t0+6030*ms, macOld, macHost, request(macHost, ipHost, ipF))
+	c.arp(t0+7050*ms, macOld, macHost, request(macHost, ipHost, ipF))
+	data := c.bytes()
+	for _, tt := range []struct {
+		name    string
+		noAlign bool
+		state   string
+		mac     string
+		aligned int
+	}{
+		{"aligned", false, "FAILED", "", 3}, // DELAY→PROBE and both retransmissions
+		{"not aligned", true, "REACHABLE", macNew.String(), 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sum, evs := replayBytes(t, data, Options{Host: "10.0.0.1", Profile: profile(t, "6.18"), Until: "+10s", NoAlign: tt.noAlign,
+				Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,STALE"}})
+			var last trace.Event
+			for _, e := range kinds(evs, trace.KindState) {
+				if e.IP == ipF.String() {
+					last = e
+				}
+			}
+			if last.State != tt.state || (tt.mac != "" && last.LLAddr != tt.mac) {
+				t.Errorf("F ends %s %s, want %s %s", last.State, last.LLAddr, tt.state, tt.mac)
+			}
+			if sum.AlignedTimers != tt.aligned {
+				t.Errorf("%d timers aligned, want %d", sum.AlignedTimers, tt.aligned)
+			}
+			var notes int
+			for _, e := range kinds(evs, trace.KindNote) {
+				if e.Cause == "aligned" {
+					notes++
+					if !strings.Contains(e.Explanation, "earlier than the model had placed it") {
+						t.Errorf("alignment note: %s", e.Explanation)
+					}
+				}
+			}
+			if notes != tt.aligned {
+				t.Errorf("%d alignment notes, want %d", notes, tt.aligned)
+			}
+		})
 	}
 }

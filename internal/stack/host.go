@@ -78,6 +78,8 @@ type Config struct {
 	CPUs     int
 	Clock    Clock
 	Observer Observer
+	// WheelLatest: the host's jiffies are unknown (neigh.Config).
+	WheelLatest bool
 }
 
 // Host is a Linux host: the neighbour table and the IPv4 stack around it.
@@ -118,7 +120,8 @@ func New(c Config) (*Host, error) {
 	if hz == 0 {
 		hz = c.Profile.HZ
 	}
-	tb, err := neigh.NewTable(neigh.Config{Profile: c.Profile, HZ: hz, Rand: c.Rand, Now: c.Start, PeriodicPhase: c.PeriodicPhase})
+	tb, err := neigh.NewTable(neigh.Config{Profile: c.Profile, HZ: hz, Rand: c.Rand, Now: c.Start, PeriodicPhase: c.PeriodicPhase,
+		WheelLatest: c.WheelLatest})
 	if err != nil {
 		return nil, err
 	}

@@ -134,3 +134,16 @@ func (h *Host) ConfirmNeighbour(d *Device, ip netip.Addr, from string) {
 	h.begin(InConfirm, d)
 	h.deliver(h.Table.ConfirmNeighbour(h.now, d.Device, ip, from))
 }
+
+// AlignTimer runs the timer of ip's entry on d now, when the host's own
+// transmission (a probe) shows its timer ran now while the model placed
+// it later (neigh.Table.RunTimerAt). It reports whether it did and by how
+// many ticks the model's timer moved.
+func (h *Host) AlignTimer(d *Device, ip netip.Addr, slack vtime.Jiffies) (vtime.Jiffies, bool) {
+	h.begin(InTimer, nil)
+	r, by, ok := h.Table.RunTimerAt(h.now, d.Device, ip, slack)
+	if ok {
+		h.deliver(r)
+	}
+	return by, ok
+}
