@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"slices"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +40,9 @@ model places such timers at the latest tick they could run, and when the
 host sends a probe that one of them would send, the model runs that timer
 at the frame's time (a note "aligned" says by how much). --no-align turns
 this off.
---profile auto (the default) picks the modern profile (6.18).
+--profile auto (the default) replays the capture under every kernel profile
+and uses the one that best predicts the host's own probes and their timing
+(it says which, and how well); with no probe from the host, the newest.
 
 Examples:
   arplab replay failover.pcap --host 10.0.0.1
@@ -75,6 +79,24 @@ func replayCmd(e *env) *cobra.Command {
 					}
 				}
 				return usagef("%s", msg)
+			}
+			if profile == "auto" && o.HZ == 0 {
+				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], o)
+				if err != nil {
+					return err
+				}
+				evidence := slices.ContainsFunc(fits, replay.ProfileFit.Evidence)
+				if best := fits[0]; evidence && best.Score() > fits[len(fits)-1].Score() || evidence && best.Off < fits[len(fits)-1].Off {
+					profile = best.Profile
+					tied := ""
+					if ties := replay.Ties(fits); len(ties) > 0 {
+						tied = ", tied with " + strings.Join(ties, ", ")
+					}
+					fmt.Fprintf(e.stderr, "profile auto: %s fits best%s: %s\n", best.Profile, tied, best)
+				} else {
+					profile = "latest"
+					fmt.Fprintf(e.stderr, "profile auto: nothing the host sends in the capture tells the kernels apart: using the latest profile\n")
+				}
 			}
 			p, err := kernel.Lookup(profile)
 			if err != nil {
@@ -136,7 +158,7 @@ func replayCmd(e *env) *cobra.Command {
 	}
 	f := c.Flags()
 	f.StringVar(&o.Host, "host", "", "the observed host: IP[/prefix], MAC, or IP[/prefix]@MAC")
-	f.StringVar(&profile, "profile", "auto", "kernel profile of the host (auto: the modern one)")
+	f.StringVar(&profile, "profile", "auto", "kernel profile of the host (auto: the one that best predicts the host's own probes)")
 	f.StringArrayVar(&patches, "patch", nil, "add (+name) or remove (-name) a kernel patch")
 	f.IntVar(&o.HZ, "hz", 0, "the host's HZ (default: the profile's)")
 	f.StringArrayVar(&o.Sysctls, "set", nil, "key=value sysctl in force on the host (arp_accept=1, locktime=50)")

@@ -259,6 +259,9 @@ func (r *replayer) finish(rd *capture.Reader) {
 	}
 	end := r.capAnchor // the latest time replayed: the end notes and the verdict come last
 	r.sum.UnverifiedProbes = r.unverified + len(r.match.pred) + len(r.match.obs)
+	if r.sum.MatchedProbes > 0 {
+		r.sum.ProbeOffset = float64(r.match.offsetNs) / 1e9 / float64(r.sum.MatchedProbes)
+	}
 	r.stale.finish(r.capAnchor)
 	r.sum.Stale = r.stale.spans
 	for k, v := range rd.Skipped() {

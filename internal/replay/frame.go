@@ -226,6 +226,7 @@ func (r *replayer) align(f *capture.Frame, p *arp.Packet) {
 		return
 	}
 	r.sum.AlignedTimers++
+	r.sum.AlignedSeconds += float64(by) / float64(r.hz)
 	r.note(f.Time, "aligned", p.TIP, fmt.Sprintf("the host probed %v at %.6f s (frame %d): its timer ran %s earlier than the model had placed it, "+
 		"so the model runs it now", p.TIP, seconds(f.Time), f.Index, ticksText(by, r.hz)),
 		map[string]string{"ticks": fmt.Sprint(int64(by)), "frame": fmt.Sprint(f.Index)})

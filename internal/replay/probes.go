@@ -48,6 +48,16 @@ type probe struct {
 type matcher struct {
 	tol       vtime.Jiffies
 	pred, obs []probe
+	// offsetNs sums how far apart in capture time matched pairs were.
+	offsetNs int64
+}
+
+func (m *matcher) matched(p, o *probe) {
+	if d := p.ns - o.ns; d < 0 {
+		m.offsetNs -= d
+	} else {
+		m.offsetNs += d
+	}
 }
 
 // compatible reports whether observation o can be the host sending
@@ -73,6 +83,7 @@ func absDiff(a, b vtime.Jiffies) vtime.Jiffies {
 func (m *matcher) predict(p probe) bool {
 	for i := range m.obs {
 		if m.compatible(&p, &m.obs[i]) {
+			m.matched(&p, &m.obs[i])
 			m.obs = append(m.obs[:i], m.obs[i+1:]...)
 			return true
 		}
@@ -85,6 +96,7 @@ func (m *matcher) predict(p probe) bool {
 func (m *matcher) observe(o probe) bool {
 	for i := range m.pred {
 		if m.compatible(&m.pred[i], &o) {
+			m.matched(&m.pred[i], &o)
 			m.pred = append(m.pred[:i], m.pred[i+1:]...)
 			return true
 		}

@@ -65,6 +65,11 @@ type Summary struct {
 	// AlignedTimers counts the model's timers run earlier, at the time of
 	// the host's own probe (Options.NoAlign).
 	AlignedTimers int `json:"aligned_timers"`
+	// AlignedSeconds is how much earlier, in all, aligned timers ran than
+	// the model had placed them; ProbeOffset the mean distance in time
+	// between a matched predicted probe and the host's.
+	AlignedSeconds float64 `json:"aligned_seconds"`
+	ProbeOffset    float64 `json:"probe_offset"`
 	// ProbeTolerance is the matching window used, in seconds.
 	ProbeTolerance float64 `json:"probe_tolerance"`
 

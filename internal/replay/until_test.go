@@ -2,11 +2,14 @@ package replay
 
 import (
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 
 	"arplab/internal/capture"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
+	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ipv4"
 )
 
@@ -66,8 +69,8 @@ func TestUntil(t *testing.T) {
 func TestAlignTimerToHostProbe(t *testing.T) {
 	c := newCap(t, capture.Ethernet)
 	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0)) // STALE → DELAY
-	c.arp(t0+5010*ms, macOld, macHost, request(macHost, ipHost, ipF))                  // the host's DELAY→PROBE
-	c.arp(t0+5050*ms, macHost, macNew, reply(macNew, ipF, macHost, ipHost))            // the new owner answers
+	c.arp(t0+5010*ms, macOld, macHost, request(macHost, ipHost, ipF))                 // the host's DELAY→PROBE
+	c.arp(t0+5050*ms, macHost, macNew, reply(macNew, ipF, macHost, ipHost))           // the new owner answers
 	c.arp(t0+6030*ms, macOld, macHost, request(macHost, ipHost, ipF))
 	c.arp(t0+7050*ms, macOld, macHost, request(macHost, ipHost, ipF))
 	data := c.bytes()
@@ -109,5 +112,46 @@ func TestAlignTimerToHostProbe(t *testing.T) {
 				t.Errorf("%d alignment notes, want %d", notes, tt.aligned)
 			}
 		})
+	}
+}
+
+// TestRankProfiles: a capture where the host sends nothing gives no
+// evidence for any profile; a host whose STALE entry is probed after
+// delay_first_probe_time, three unicast probes a second apart, ranks first
+// a profile that predicts all three and none it did not send.
+func TestRankProfiles(t *testing.T) {
+	c := newCap(t, capture.Ethernet)
+	// a GARP for an address the host has no entry for: nothing the host
+	// sends, nothing any profile predicts: no evidence either way
+	c.arp(t0, arp.Broadcast, macNew, testkit.GARPRequest(ipF, macNew))
+	data := c.bytes()
+	fits, err := RankProfiles(func() (io.Reader, error) { return bytes.NewReader(data), nil }, "t.pcap",
+		Options{Host: "10.0.0.1@02:00:00:00:00:01"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fits {
+		if f.Evidence() {
+			t.Errorf("%s: %+v, want no evidence", f.Profile, f)
+		}
+	}
+	// with the host's probes at 5, 6, 7 s the profiles that predict them
+	// come first, with no probe missing
+	c = newCap(t, capture.Ethernet)
+	c.tcp(t0, macOld, macHost, tcp(ipHost, ipF, 40000, 22, 1000, 0, ipv4.FlagSYN, 0))
+	for _, at := range []int64{5000, 6000, 7000} {
+		c.arp(t0+at*ms, macOld, macHost, request(macHost, ipHost, ipF))
+	}
+	data = c.bytes()
+	fits, err = RankProfiles(func() (io.Reader, error) { return bytes.NewReader(data), nil }, "t.pcap",
+		Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,STALE"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if best := fits[0]; best.Matched != 3 || best.Missing != 0 || !best.Evidence() {
+		t.Errorf("best fit %+v, want all three probes predicted", best)
+	}
+	if last := fits[len(fits)-1]; last.Score() > fits[0].Score() {
+		t.Errorf("ranking out of order: %v first, %v last", fits[0], last)
 	}
 }

@@ -1,0 +1,109 @@
+package replay
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"slices"
+
+	"arplab/internal/kernel"
+)
+
+// ProfileFit is how well one kernel profile predicts what the host itself
+// sent in a capture: its probes and solicitations, and their timing.
+type ProfileFit struct {
+	Profile    string `json:"profile"`
+	HZ         int    `json:"hz"`
+	Observed   int    `json:"observed"`   // probes the host sent
+	Matched    int    `json:"matched"`    // of those, predicted by the model in time
+	Missing    int    `json:"missing"`    // predicted, not sent
+	Unexpected int    `json:"unexpected"` // sent, not predicted
+	Aligned    int    `json:"aligned"`    // timers the host's probes pulled earlier
+	// Off is how far off the profile's timing was: the time its timers
+	// had to be pulled earlier, plus the mean distance of matched probes
+	// (seconds). Among equal scores the smaller wins.
+	Off float64 `json:"off"`
+}
+
+// Score orders fits: the share of the host's probes predicted, less the
+// predictions it did not send, per probe observed.
+func (f ProfileFit) Score() float64 {
+	return float64(f.Matched-f.Missing) / float64(max(f.Observed, 1))
+}
+
+// Evidence reports whether the capture tells this profile apart at all:
+// the host probed on its own, or the model predicted probes it did not
+// send.
+func (f ProfileFit) Evidence() bool { return f.Observed > 0 || f.Missing > 0 }
+
+// Ties is the profiles that fit exactly as well as the best one.
+func Ties(fits []ProfileFit) []string {
+	var out []string
+	for _, f := range fits[1:] {
+		if f.Score() == fits[0].Score() && f.Off == fits[0].Off {
+			out = append(out, f.Profile)
+		}
+	}
+	return out
+}
+
+func (f ProfileFit) String() string {
+	return fmt.Sprintf("%s: %d of %d probes predicted, %d predicted but not sent, timing off by %.3f s", f.Profile, f.Matched, f.Observed, f.Missing, f.Off)
+}
+
+// RankProfiles replays a capture under every kernel profile (with opt's
+// host, sysctls and entries, and each profile's own HZ unless opt sets
+// one) and ranks the profiles by how well they predict the host's own
+// probes, best first; ties keep the newer profile first. open returns the
+// capture anew for each replay. With no probe from the host in the
+// capture there is no evidence, and every fit scores 0.
+func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]ProfileFit, error) {
+	names := kernel.Names()
+	fits := make([]ProfileFit, 0, len(names))
+	for _, n := range names {
+		prof, err := kernel.Lookup(n)
+		if err != nil {
+			return nil, err
+		}
+		o := opt
+		o.Profile, o.Quiet = prof, true
+		rd, err := open()
+		if err != nil {
+			return nil, err
+		}
+		sum, err := ReplayReader(rd, name, o, nil)
+		if c, ok := rd.(io.Closer); ok {
+			c.Close()
+		}
+		if err != nil {
+			return nil, err
+		}
+		// A broadcast request for a target without an entry makes the
+		// model resolve it then (an inferred output), so it matches by
+		// construction and says nothing about the kernel.
+		fits = append(fits, ProfileFit{Profile: n, HZ: sum.HZ, Observed: sum.ObservedProbes - sum.InferredOutputs,
+			Matched: sum.MatchedProbes - sum.InferredOutputs,
+			Missing: sum.MissingProbes, Unexpected: sum.UnexpectedProbes, Aligned: sum.AlignedTimers,
+			Off: sum.AlignedSeconds + sum.ProbeOffset})
+	}
+	// Among equals the latest profile comes first, then the others newest
+	// first (kernel.Names lists mainline oldest first).
+	latest, _ := kernel.Lookup("latest")
+	slices.Reverse(fits)
+	slices.SortStableFunc(fits, func(a, b ProfileFit) int {
+		if c := cmp.Compare(b.Score(), a.Score()); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.Off, b.Off); c != 0 && a.Observed > 0 {
+			return c
+		}
+		switch {
+		case a.Profile == latest.Name && b.Profile != latest.Name:
+			return -1
+		case b.Profile == latest.Name && a.Profile != latest.Name:
+			return 1
+		}
+		return 0
+	})
+	return fits, nil
+}
