@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"arplab/internal/kernel"
+	"arplab/internal/ktrace"
 	"arplab/internal/lab"
+	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
@@ -45,7 +47,7 @@ type input struct {
 	sysctl   *lab.RunSysctl
 	periodic *lab.RunPeriodic
 	snap     *lab.RunSnapshot
-	ev       *lab.TraceEvent
+	ev       *ktrace.Event
 }
 
 type entryKey struct {
@@ -117,7 +119,7 @@ func ticksOf(d time.Duration, hz int) vtime.Ticks {
 }
 
 // applyParams puts a parameter set read from the kernel into a device.
-func applyParams(d *neigh.Device, p lab.NeighParams, hz int) {
+func applyParams(d *neigh.Device, p labnet.NeighParams, hz int) {
 	q := &d.Params
 	q.BaseReachableTime = ticksOf(p.BaseReachableTime, hz)
 	q.RetransTime = ticksOf(p.RetransTime, hz)
@@ -351,13 +353,13 @@ func (m *hostModel) feed(ins []input) {
 	}
 }
 
-func pktType(t lab.PacketType) neigh.PktType {
+func pktType(t labnet.PacketType) neigh.PktType {
 	switch t {
-	case lab.PacketBroadcast:
+	case labnet.PacketBroadcast:
 		return neigh.PktBroadcast
-	case lab.PacketMulticast:
+	case labnet.PacketMulticast:
 		return neigh.PktMulticast
-	case lab.PacketOtherHost:
+	case labnet.PacketOtherHost:
 		return neigh.PktOtherHost
 	}
 	return neigh.PktHost
@@ -390,7 +392,7 @@ func (m *hostModel) receiveARP(in *input) {
 	model := describe(d.Verdict, has, after.State.String(), after.LLAddr, after.State.Valid())
 	kern := v.Verdict
 	if kn, kll, ok := v.After(); ok {
-		kern = describe(v.Verdict, true, lab.StateString(kn), kll, kn&validNUD != 0)
+		kern = describe(v.Verdict, true, kn.String(), kll, kn.Valid())
 	} else {
 		kern = describe(v.Verdict, false, "", arp.MAC{}, false)
 	}
@@ -401,8 +403,6 @@ func (m *hostModel) receiveARP(in *input) {
 	}
 	m.v.res.Stats.VerdictsAgree++
 }
-
-const validNUD = lab.NUDReachable | lab.NUDStale | lab.NUDDelay | lab.NUDProbe | lab.NUDPermanent | lab.NUDNoARP
 
 func describe(verdict string, has bool, state string, ll arp.MAC, valid bool) string {
 	switch {
@@ -473,7 +473,7 @@ func (m *hostModel) socket(p ipv4, tx bool) (*tcpSock, *neigh.Socket) {
 func (m *hostModel) receiveIP(in *input) {
 	f := &m.v.run.Frames[in.frame]
 	p, ok := parseIPv4(f.Data)
-	if !ok || p.proto != 6 || f.Type != lab.PacketHost {
+	if !ok || p.proto != 6 || f.Type != labnet.PacketHost {
 		return
 	}
 	c, sock := m.socket(p, false)
@@ -668,7 +668,7 @@ func (m *hostModel) compareSnapshot(in *input) {
 	}
 	m.v.res.Stats.Checkpoints++
 	type pair struct {
-		k *lab.Neigh
+		k *labnet.Neigh
 		m *neigh.Snapshot
 	}
 	all := map[entryKey]*pair{}
@@ -706,7 +706,7 @@ func (m *hostModel) compareSnapshot(in *input) {
 		p := all[k]
 		o := observation{sn: sn, k: k, entry: p.k != nil || p.m != nil, ks: "no entry", ms: "no entry"}
 		if p.k != nil {
-			o.ks = stateString(true, p.k.State, p.k.NUD&validNUD != 0, p.k.LLAddr)
+			o.ks = stateString(true, p.k.State.String(), p.k.State.Valid(), p.k.LLAddr)
 		}
 		if p.m != nil {
 			o.ms = stateString(true, p.m.State.String(), p.m.State.Valid(), p.m.LLAddr)
@@ -855,7 +855,7 @@ func (m *hostModel) timerFires(stamps []lab.Stamp) {
 			continue
 		}
 		k := entryKey{d.Name, e.IP}
-		kf[k] = append(kf[k], fire{s.J, e.State})
+		kf[k] = append(kf[k], fire{s.J, e.State.String()})
 	}
 	for k, ks := range kf {
 		ms := m.mFires[k]

@@ -24,8 +24,12 @@ import (
 	"strings"
 	"time"
 
+	"arplab/internal/kclock"
 	"arplab/internal/kernel"
+	"arplab/internal/ktrace"
 	"arplab/internal/lab"
+	"arplab/internal/labnet"
+	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
@@ -78,7 +82,7 @@ type Result struct {
 	// the model's timer wheel.
 	TimerFires TimerFires
 	Stats      Stats
-	Clock      lab.Clock
+	Clock      kclock.Clock
 	// Events is the kernel's trace (Source "kernel") and the model's
 	// (Source "model"), in time order; events that disagree carry
 	// Attrs["disagree"] = "1".
@@ -334,7 +338,7 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 		j  uint64
 	}
 	sendStamps := map[entryKey][]stampAt{}
-	stamped := map[*lab.TraceEvent]uint64{}
+	stamped := map[*ktrace.Event]uint64{}
 	for _, s := range stamps {
 		stamped[s.Event] = s.J
 		if s.Event.Event == "neigh_event_send_done" && ifnames[s.Event.Dev] {
@@ -349,7 +353,7 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 			continue
 		}
 		if _, _, ok := lab.FrameARP(f.Data); ok {
-			if f.Type == lab.PacketOutgoing {
+			if f.Type == labnet.PacketOutgoing {
 				add(input{ns: f.AtNs, kind: inARPTx, frame: i})
 				continue
 			}
@@ -366,7 +370,7 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 		if !ok {
 			continue
 		}
-		if f.Type == lab.PacketOutgoing {
+		if f.Type == labnet.PacketOutgoing {
 			in := input{ns: f.AtNs, kind: inIPTx, frame: i}
 			for _, s := range sendStamps[entryKey{f.Dev, p.dst}] {
 				if s.ns <= f.AtNs && s.ns >= f.AtNs-int64(2*time.Millisecond) {
@@ -384,7 +388,7 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 			continue
 		}
 		in := input{ns: e.TimestampNs, kind: inQueued, ev: e}
-		if j, ok := stamped[e]; ok && e.NUD&(lab.NUDIncomplete|lab.NUDFailed) != 0 {
+		if j, ok := stamped[e]; ok && e.State&(neigh.Incomplete|neigh.Failed) != 0 {
 			in.j, in.exact = j, true
 		}
 		// __neigh_event_send sends the first probe before its tracepoint
@@ -393,7 +397,7 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 		_, d := run.DevByIfName(e.Dev)
 		for fi := range run.Frames {
 			f := &run.Frames[fi]
-			if f.Host != rh.Name || f.Dev != d.Name || f.Type != lab.PacketOutgoing || f.AtNs > e.TimestampNs {
+			if f.Host != rh.Name || f.Dev != d.Name || f.Type != labnet.PacketOutgoing || f.AtNs > e.TimestampNs {
 				continue
 			}
 			if f.AtNs < e.TimestampNs-int64(10*time.Millisecond) {
@@ -437,7 +441,7 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 			if d := rh.Dev(c.Dev); d != nil {
 				for k := range run.Trace {
 					e := &run.Trace[k]
-					if e.Event == "neigh_update" && e.Dev == d.IfName && e.UpdateFlags&lab.UpdateAdmin != 0 &&
+					if e.Event == "neigh_update" && e.Dev == d.IfName && e.UpdateFlags&ktrace.UpdateAdmin != 0 &&
 						(e.IP == c.IP || c.Op.String() == "flush") &&
 						e.TimestampNs >= a.BeforeNs-int64(time.Millisecond) && e.TimestampNs <= a.AfterNs+int64(time.Millisecond) {
 						in.ns = e.TimestampNs
@@ -530,7 +534,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 			continue
 		}
 		k := entryKey{d.Name, e.IP}
-		now := stateString(true, lab.StateString(e.NUD), e.NUD&validNUD != 0, e.LLAddr)
+		now := stateString(true, e.State.String(), e.State.Valid(), e.LLAddr)
 		switch e.Event {
 		case "neigh_update":
 			if _, ok := last[k]; !ok {
@@ -540,7 +544,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 			last[k] = now
 		case "neigh_timer_handler":
 			if prev, ok := last[k]; ok && prev != now {
-				m.kTrans[k] = append(m.kTrans[k], transition{ns: e.TimestampNs, what: "kernel timer → " + e.State, before: prev, after: now})
+				m.kTrans[k] = append(m.kTrans[k], transition{ns: e.TimestampNs, what: "kernel timer → " + e.State.String(), before: prev, after: now})
 			}
 			last[k] = now
 		case "neigh_cleanup_and_release":
@@ -554,7 +558,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 	// tracepoint fires): probe counts are compared too.
 	for i := range run.Frames {
 		f := &run.Frames[i]
-		if f.Host != m.name || f.Type != lab.PacketOutgoing {
+		if f.Host != m.name || f.Type != labnet.PacketOutgoing {
 			continue
 		}
 		p, _, ok := lab.FrameARP(f.Data)
