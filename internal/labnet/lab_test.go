@@ -1,8 +1,14 @@
 package labnet
 
 import (
+	"math/rand/v2"
 	"strings"
 	"testing"
+	"time"
+
+	"arplab/internal/kernel"
+	"arplab/internal/neigh"
+	"arplab/internal/wire/arp"
 )
 
 func TestSysctlPath(t *testing.T) {
@@ -46,5 +52,32 @@ func TestIfName(t *testing.T) {
 	}
 	if got := l.IfName("averyverylongname"); len(got) != 15 || !strings.HasSuffix(got, "abc123") {
 		t.Errorf("IfName(long) = %q, want 15 characters ending in the run id", got)
+	}
+}
+
+func TestNeighParamsApply(t *testing.T) {
+	prof, err := kernel.Lookup(kernel.Closest("6.18.0").Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := neigh.NewTable(neigh.Config{Profile: prof, HZ: 250, Rand: rand.New(rand.NewPCG(1, 2))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tbl.AddDevice("eth0", arp.MAC{2, 0, 0, 0, 0, 1}, nil)
+	p := NeighParams{ReachableTime: 23456 * time.Millisecond, BaseReachableTime: 30 * time.Second, RetransTime: time.Second,
+		GCStaleTime: 60 * time.Second, DelayProbeTime: 5 * time.Second, AnycastDelay: time.Second, ProxyDelay: 801 * time.Millisecond,
+		Locktime: 10 * time.Millisecond, QueueLenBytes: 212992, AppProbes: 1, UcastProbes: 2, McastProbes: 4, McastReprobes: 5, ProxyQlen: 64}
+	p.Apply(d, 250)
+	q := d.Params
+	if q.BaseReachableTime != 7500 || q.RetransTime != 250 || q.GCStaleTime != 15000 || q.DelayProbeTime != 1250 ||
+		q.AnycastDelay != 250 || q.ProxyDelay != 201 || q.Locktime != 3 {
+		t.Errorf("times in jiffies at HZ=250 (rounded up) = %+v", q)
+	}
+	if q.UnresQlenBytes != 212992 || q.AppProbes != 1 || q.UcastProbes != 2 || q.McastProbes != 4 || q.McastReprobes != 5 || q.ProxyQlen != 64 {
+		t.Errorf("counts = %+v", q)
+	}
+	if d.ReachableTime != 5864 {
+		t.Errorf("reachable_time = %d jiffies, want 5864 (23456 ms at HZ=250, rounded up)", d.ReachableTime)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"arplab/internal/neigh"
+	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 )
 
@@ -98,4 +99,23 @@ type TableInfo struct {
 	// Default is the table's own parameter set (init_net's neigh/default):
 	// its base_reachable_time paces the periodic work.
 	Default NeighParams
+}
+
+// Apply puts the parameter set into a model device: times in jiffies at hz
+// (milliseconds converted by vtime.MsToTicks, as the kernel's proc handlers
+// do), and the kernel's randomised reachable_time as the device's own. It
+// is the one mapping of the lab's parameters onto neigh.Params.
+func (p NeighParams) Apply(d *neigh.Device, hz int) {
+	t := func(x time.Duration) vtime.Ticks { return vtime.MsToTicks(x.Milliseconds(), hz) }
+	q := &d.Params
+	q.BaseReachableTime = t(p.BaseReachableTime)
+	q.RetransTime = t(p.RetransTime)
+	q.DelayProbeTime = t(p.DelayProbeTime)
+	q.GCStaleTime = t(p.GCStaleTime)
+	q.Locktime = t(p.Locktime)
+	q.ProxyDelay = t(p.ProxyDelay)
+	q.AnycastDelay = t(p.AnycastDelay)
+	q.UcastProbes, q.McastProbes, q.AppProbes, q.McastReprobes = p.UcastProbes, p.McastProbes, p.AppProbes, p.McastReprobes
+	q.UnresQlenBytes, q.ProxyQlen = p.QueueLenBytes, p.ProxyQlen
+	d.ReachableTime = t(p.ReachableTime)
 }

@@ -124,10 +124,7 @@ func toTicks(v int64, u unit, hz int) vtime.Ticks {
 		}
 		return vtime.Ticks(v * int64(hz) / UserHZ)
 	case unitMillis:
-		if v < 0 {
-			return vtime.Ticks(-((-v*int64(hz) + 999) / 1000))
-		}
-		return vtime.Ticks((v*int64(hz) + 999) / 1000)
+		return vtime.MsToTicks(v, hz)
 	}
 	return vtime.Ticks(v)
 }

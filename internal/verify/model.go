@@ -113,25 +113,10 @@ type hostModel struct {
 	reported map[string]string
 }
 
-func ticksOf(d time.Duration, hz int) vtime.Ticks {
-	ms := d.Milliseconds()
-	return vtime.Ticks((ms*int64(hz) + 999) / 1000) // msecs_to_jiffies rounds up
-}
+func ticksOf(d time.Duration, hz int) vtime.Ticks { return vtime.MsToTicks(d.Milliseconds(), hz) }
 
 // applyParams puts a parameter set read from the kernel into a device.
-func applyParams(d *neigh.Device, p labnet.NeighParams, hz int) {
-	q := &d.Params
-	q.BaseReachableTime = ticksOf(p.BaseReachableTime, hz)
-	q.RetransTime = ticksOf(p.RetransTime, hz)
-	q.DelayProbeTime = ticksOf(p.DelayProbeTime, hz)
-	q.GCStaleTime = ticksOf(p.GCStaleTime, hz)
-	q.Locktime = ticksOf(p.Locktime, hz)
-	q.ProxyDelay = ticksOf(p.ProxyDelay, hz)
-	q.AnycastDelay = ticksOf(p.AnycastDelay, hz)
-	q.UcastProbes, q.McastProbes, q.AppProbes, q.McastReprobes = p.UcastProbes, p.McastProbes, p.AppProbes, p.McastReprobes
-	q.UnresQlenBytes, q.ProxyQlen = p.QueueLenBytes, p.ProxyQlen
-	d.ReachableTime = ticksOf(p.ReachableTime, hz)
-}
+func applyParams(d *neigh.Device, p labnet.NeighParams, hz int) { p.Apply(d, hz) }
 
 // applyConf sets conf/all and conf/<dev> as read from the kernel.
 func applyConf(t *neigh.Table, dev string, conf map[string]string) {

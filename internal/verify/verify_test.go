@@ -43,6 +43,11 @@ checks:
 // HZ=250: the admin command, the GARP request honoured inside locktime,
 // and the table read at t = 1 s.
 func synthRun() *lab.LabRun {
+	const admCmd = "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud reachable dev eth0"
+	admParsed, err := scenario.ParseNeighCmd(admCmd)
+	if err != nil {
+		panic(err)
+	}
 	const epoch = int64(10e9)
 	c := kclock.Clock{HZ: 250, RefJ: 1_000_000, RefNs: epoch - 1_500_000}
 	j := func(ns int64) uint64 { return c.Jiffies(ns) }
@@ -59,7 +64,7 @@ func synthRun() *lab.LabRun {
 		Hosts: []lab.RunHost{{Name: "obs", Observed: true, ConfAll: map[string]string{"arp_accept": "0"},
 			Devs: []lab.RunDev{{Name: "eth0", IfName: "h0i0abc", MAC: macObs, Addrs: []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")},
 				Params: params, Conf: map[string]string{"arp_accept": "0"}}}}},
-		Admin: []lab.RunAdmin{{Host: "obs", Cmd: "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud reachable dev eth0", Event: 0,
+		Admin: []lab.RunAdmin{{Host: "obs", Cmd: admCmd, Command: admParsed, Parsed: true, Event: 0,
 			BeforeNs: adm, AfterNs: adm + 50e3}},
 		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: labnet.PacketBroadcast, Data: frame, Len: len(frame)}},
 		Trace: []ktrace.Event{
