@@ -92,7 +92,9 @@ func (r *LabRun) devEvents(ifname string) []int {
 // non-admin neigh_update for its sender IP asking for its sender MAC, at
 // or after its receive timestamp and before the next frame with the same
 // sender IP and MAC; no such event means arp_process never reached
-// neigh_update (dropped).
+// neigh_update (dropped). Each device's events are indexed once (by the
+// sender an update asks for, and by IP), so a long run is not rescanned
+// per frame.
 func (r *LabRun) Verdicts() []FrameVerdict {
 	var out []FrameVerdict
 	for hi := range r.Hosts {
@@ -111,6 +113,7 @@ func (r *LabRun) Verdicts() []FrameVerdict {
 
 func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	evs := r.devEvents(d.IfName)
+	x := r.indexDevEvents(evs)
 	claimed := map[int]bool{}
 	type rx struct {
 		i   int
@@ -126,6 +129,18 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			frames = append(frames, rx{i, p})
 		}
 	}
+	// The next frame from the same sender bounds the window in which a
+	// frame's update may show.
+	limits := make([]int64, len(frames))
+	next := map[arpSender]int64{}
+	for k := len(frames) - 1; k >= 0; k-- {
+		s := arpSender{frames[k].pkt.SIP, frames[k].pkt.SHA}
+		limits[k] = int64(1 << 62)
+		if at, ok := next[s]; ok {
+			limits[k] = at
+		}
+		next[s] = r.Frames[frames[k].i].AtNs
+	}
 	var out []FrameVerdict
 	for k, fr := range frames {
 		f := &r.Frames[fr.i]
@@ -139,36 +154,38 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			out = append(out, v) // arp_rcv drops it / DAD updates nothing
 			continue
 		}
-		limit := int64(1 << 62)
-		for _, nx := range frames[k+1:] {
-			if nx.pkt.SIP == fr.pkt.SIP && nx.pkt.SHA == fr.pkt.SHA {
-				limit = r.Frames[nx.i].AtNs
+		lo, hi := f.AtNs-int64(2e6), min(f.AtNs+int64(100e6), limits[k])
+		ups := x.updates[arpSender{fr.pkt.SIP, fr.pkt.SHA}]
+		first := sort.Search(len(ups), func(i int) bool { return r.Trace[evs[ups[i]]].TimestampNs >= lo })
+		for _, n := range ups[first:] {
+			ei := evs[n]
+			e := &r.Trace[ei]
+			if e.TimestampNs >= hi {
 				break
 			}
-		}
-		lo, hi := f.AtNs-int64(2e6), min(f.AtNs+int64(100e6), limit)
-		for n, ei := range evs {
-			e := &r.Trace[ei]
-			if claimed[ei] || e.Event != "neigh_update" || e.UpdateFlags&ktrace.UpdateAdmin != 0 ||
-				e.IP != fr.pkt.SIP || e.NewLLAddr != fr.pkt.SHA || e.TimestampNs < lo || e.TimestampNs >= hi {
+			if claimed[ei] {
 				continue
 			}
 			claimed[ei] = true
 			v.Update = e
-			for _, di := range evs[n+1:] {
-				if de := &r.Trace[di]; de.Event == "neigh_update_done" && de.IP == e.IP {
-					v.Done = de
-					break
-				}
+			dones := x.dones[e.IP]
+			if m := sort.SearchInts(dones, n+1); m < len(dones) {
+				v.Done = &r.Trace[evs[dones[m]]]
 			}
 			// The frame created the entry if arp_process did (a
 			// neigh_create just before) and the entry was still NONE: an
 			// entry the output path created is INCOMPLETE by then.
-			for _, ci := range evs[:n] {
-				c := &r.Trace[ci]
-				if c.Event == "neigh_create" && c.Created && c.IP == e.IP && c.TimestampNs >= lo &&
-					c.TimestampNs <= e.TimestampNs && e.State == neigh.None {
-					v.Created = true
+			if e.State == neigh.None {
+				creates := x.creates[e.IP]
+				for m := sort.SearchInts(creates, n) - 1; m >= 0; m-- {
+					c := &r.Trace[evs[creates[m]]]
+					if c.TimestampNs < lo {
+						break
+					}
+					if c.TimestampNs <= e.TimestampNs {
+						v.Created = true
+						break
+					}
 				}
 			}
 			break
@@ -191,6 +208,39 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 		out = append(out, v)
 	}
 	return out
+}
+
+// arpSender is who an ARP frame says it is: its sender IP and MAC.
+type arpSender struct {
+	ip  netip.Addr
+	mac arp.MAC
+}
+
+// devIndex groups one device's events (positions in its event list) by
+// what the frame matching looks for, each group in trace order.
+type devIndex struct {
+	// updates: non-admin neigh_update events by the sender they ask for
+	// (IP and new lladdr).
+	updates map[arpSender][]int
+	dones   map[netip.Addr][]int // neigh_update_done by IP
+	creates map[netip.Addr][]int // neigh_create that allocated, by IP
+}
+
+func (r *LabRun) indexDevEvents(evs []int) devIndex {
+	x := devIndex{updates: map[arpSender][]int{}, dones: map[netip.Addr][]int{}, creates: map[netip.Addr][]int{}}
+	for n, ei := range evs {
+		e := &r.Trace[ei]
+		switch {
+		case e.Event == "neigh_update" && e.UpdateFlags&ktrace.UpdateAdmin == 0:
+			k := arpSender{e.IP, e.NewLLAddr}
+			x.updates[k] = append(x.updates[k], n)
+		case e.Event == "neigh_update_done":
+			x.dones[e.IP] = append(x.dones[e.IP], n)
+		case e.Event == "neigh_create" && e.Created:
+			x.creates[e.IP] = append(x.creates[e.IP], n)
+		}
+	}
+	return x
 }
 
 // Stamp is a moment the kernel set an entry's `updated` to the jiffies of
