@@ -239,6 +239,6 @@ func setReachableTime(t *neigh.Table, dev, v string) error {
 	if !ok {
 		return fmt.Errorf("reachable_time_ms: no device %q", dev)
 	}
-	d.ReachableTime = vtime.Ticks((ms*int64(t.HZ) + 999) / 1000)
+	d.ReachableTime = vtime.MsToTicks(ms, t.HZ)
 	return nil
 }
