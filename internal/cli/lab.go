@@ -10,6 +10,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"arplab/internal/lab"
+	"arplab/internal/labnet"
+	"arplab/internal/labsys"
 	"arplab/internal/report"
 	"arplab/internal/trace"
 	"arplab/internal/verify"
@@ -37,7 +39,7 @@ by a killed run are found and removed first. Needs root.`,
 			if err != nil {
 				return err
 			}
-			if _, err := lab.CleanStale("arplab-"); err != nil && !errors.Is(err, lab.ErrNotPermitted) {
+			if _, err := labnet.CleanStale("arplab-"); err != nil && !errors.Is(err, labsys.ErrNotPermitted) {
 				fmt.Fprintln(e.stderr, "arplab: cleaning up an earlier run:", err)
 			}
 			var rec trace.Recorder
@@ -116,7 +118,7 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 			}
 			start := time.Now()
 			var results []*verify.Result
-			if _, err := lab.CleanStale("arplab-"); err != nil && !errors.Is(err, lab.ErrNotPermitted) {
+			if _, err := labnet.CleanStale("arplab-"); err != nil && !errors.Is(err, labsys.ErrNotPermitted) {
 				fmt.Fprintln(e.stderr, "arplab: cleaning up an earlier run:", err)
 			}
 			var all []trace.Event

@@ -13,7 +13,8 @@ import (
 
 // allowed lists, per package (relative to internal/), the arplab packages
 // it may import. Standard-library imports are always allowed; third-party
-// modules are allowed only where listed under "ext".
+// modules are allowed only where listed under "ext:". Every package of the
+// module must be listed: TestEveryPackageListed fails for a new one.
 var allowed = map[string][]string{
 	"vtime":      {},
 	"trace":      {},
@@ -29,6 +30,41 @@ var allowed = map[string][]string{
 	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp"},
+	"replay":     {"capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4"},
+
+	// The lab side: privileged plumbing at the bottom, the scenario runner
+	// and the verifier on top. ktrace knows nothing of namespaces or
+	// scenarios, so live/watch can use it alone.
+	"nsexec": {"ext:github.com/vishvananda/netns", "ext:golang.org/x/sys"},
+	"labsys": {"ext:golang.org/x/sys"},
+	"kclock": {"labsys", "ext:golang.org/x/sys"},
+	"ktrace": {"labsys", "neigh", "wire/arp", "ext:golang.org/x/sys"},
+	"labnet": {"labsys", "kclock", "ktrace", "neigh", "nsexec", "vtime", "wire/arp",
+		"ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns", "ext:github.com/mdlayher/packet",
+		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
+	"lab": {"labnet", "ktrace", "kclock", "labsys", "neigh", "scenario", "garp", "trace", "wire/arp", "wire/ipv4", "ext:golang.org/x/sys"},
+	"verify": {"lab", "labnet", "ktrace", "kclock", "labsys", "neigh", "kernel", "scenario", "stack", "trace", "vtime", "wire/arp",
+		"wire/ether", "wire/ipv4", "../scenarios/verify"},
+
+	// The live tools: no scenario runner, no model driver.
+	"live/livetest": {"nsexec", "wire/arp"},
+	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether",
+		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
+	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether",
+		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns",
+		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys", "ext:github.com/prometheus/client_golang"},
+	"live/doctor": {"kernel", "nsexec", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
+
+	"deps": {},
+	// The verify suite's scenario files, embedded.
+	"../scenarios/verify": {"scenario"},
+}
+
+// anything marks the packages that may import every arplab package: the
+// CLI (which nothing imports) and the command.
+var anything = map[string][]string{
+	"cli":           {"ext:github.com/spf13/cobra"},
+	"../cmd/arplab": {},
 }
 
 func imports(t *testing.T, dir string) map[string]bool {
@@ -59,29 +95,10 @@ func imports(t *testing.T, dir string) map[string]bool {
 func TestImportDirection(t *testing.T) {
 	root := ".."
 	for pkg, ok := range allowed {
-		set := map[string]bool{}
-		for _, a := range ok {
-			set[a] = true
-		}
-		for im := range imports(t, filepath.Join(root, pkg)) {
-			switch {
-			case strings.HasPrefix(im, "arplab/internal/"):
-				dep := strings.TrimPrefix(im, "arplab/internal/")
-				if !set[dep] {
-					t.Errorf("internal/%s imports internal/%s, which the layout forbids (docs/architecture.md)", pkg, dep)
-				}
-			case strings.Contains(strings.Split(im, "/")[0], "."):
-				okExt := false
-				for a := range set {
-					if strings.HasPrefix(a, "ext:") && strings.HasPrefix(im, strings.TrimPrefix(a, "ext:")) {
-						okExt = true
-					}
-				}
-				if !okExt {
-					t.Errorf("internal/%s imports third-party %s; only the edges (lab, live, replay, cli) may", pkg, im)
-				}
-			}
-		}
+		checkImports(t, root, pkg, ok, false)
+	}
+	for pkg, ok := range anything {
+		checkImports(t, root, pkg, ok, true)
 	}
 	var dirs []string
 	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
@@ -99,4 +116,69 @@ func TestImportDirection(t *testing.T) {
 			t.Errorf("%s imports internal/cli: nothing may", d)
 		}
 	}
+}
+
+// checkImports checks one package's imports against its list; with all,
+// every arplab package is allowed and only third-party modules are checked.
+func checkImports(t *testing.T, root, pkg string, ok []string, all bool) {
+	t.Helper()
+	set := map[string]bool{}
+	for _, a := range ok {
+		set[a] = true
+	}
+	for im := range imports(t, filepath.Join(root, pkg)) {
+		switch {
+		case strings.HasPrefix(im, "arplab/"):
+			dep, inInternal := strings.CutPrefix(im, "arplab/internal/")
+			if !inInternal {
+				dep = "../" + strings.TrimPrefix(im, "arplab/")
+			}
+			if !all && !set[dep] {
+				t.Errorf("internal/%s imports %s, which the layout forbids (docs/architecture.md)", pkg, dep)
+			}
+		case strings.Contains(strings.Split(im, "/")[0], "."):
+			okExt := false
+			for a := range set {
+				if strings.HasPrefix(a, "ext:") && strings.HasPrefix(im, strings.TrimPrefix(a, "ext:")) {
+					okExt = true
+				}
+			}
+			if !okExt {
+				t.Errorf("internal/%s imports third-party %s; only the edges (lab, live, replay, cli) may", pkg, im)
+			}
+		}
+	}
+}
+
+// TestEveryPackageListed: every package of the module (a directory with a
+// non-test Go file) has an entry, so a new package states what it may
+// import instead of escaping the check.
+func TestEveryPackageListed(t *testing.T) {
+	module := filepath.Join("..", "..")
+	filepath.WalkDir(module, func(p string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); p != module && (strings.HasPrefix(name, ".") || name == "testdata") {
+			return filepath.SkipDir
+		}
+		ents, _ := os.ReadDir(p)
+		hasGo := false
+		for _, e := range ents {
+			if strings.HasSuffix(e.Name(), ".go") && !strings.HasSuffix(e.Name(), "_test.go") {
+				hasGo = true
+			}
+		}
+		if !hasGo {
+			return nil
+		}
+		rel, _ := filepath.Rel(filepath.Join(module, "internal"), p)
+		rel = filepath.ToSlash(rel)
+		if _, ok := allowed[rel]; !ok {
+			if _, ok := anything[rel]; !ok {
+				t.Errorf("package %s is not in internal/deps's import table: add it with what it may import", rel)
+			}
+		}
+		return nil
+	})
 }

@@ -1,32 +1,12 @@
-// Package lab builds small Ethernet networks out of Linux network namespaces
-// so that arplab's predictions can be checked against the running kernel.
+// Package lab runs a scenario on the running kernel and records what
+// happened: RunScenario builds the scenario's network out of namespaces
+// (internal/labnet), sets its sysctls, injects its GARP schedules from raw
+// sockets, runs real TCP/UDP flows, and records every frame the observed
+// hosts saw, every neigh:* tracepoint (internal/ktrace), netlink snapshots
+// of their tables and the kernel's jiffies grid (internal/kclock). The
+// record, a LabRun, is plain data: it can be read the way the kernel lived
+// it (Verdicts, Stamps, Events) and turned into the inputs of one observed
+// host (Inputs), which internal/verify feeds to the model.
 //
-// A Lab owns everything it creates and removes it on Close:
-//
-//   - hosts: named network namespaces ("<prefix>-<name>") with lo up and
-//     IPv6 disabled, so the only neighbour traffic is the ARP we cause;
-//   - segments: a Linux bridge, each in its own namespace
-//     ("<prefix>-sw-<name>"), so nothing is ever created in the root
-//     namespace;
-//   - attachments: a veth pair whose host end carries the requested name,
-//     MAC and addresses and whose other end is a bridge port;
-//   - raw ports (AF_PACKET sockets opened inside a host namespace) for
-//     injecting hand-built frames and for capturing ARP with its sll_pkttype;
-//   - tracers: a private tracefs instance with the neigh:* tracepoints, the
-//     only place where the kernel reports an ARP update it *ignored*
-//     (netlink reports effective changes only; field notes §G).
-//
-// Namespaces are entered only on goroutines locked to their OS thread, and
-// the thread is switched back before it is unlocked; if switching back fails
-// the thread stays locked and the Go runtime destroys it when the goroutine
-// exits, so no other goroutine ever runs in the wrong namespace.
-//
-// Everything needs root (CAP_NET_ADMIN, CAP_NET_RAW and, for namespaces and
-// mounts, CAP_SYS_ADMIN). Errors caused by missing privileges match
-// ErrNotPermitted. Only Linux is supported; on other systems every
-// constructor returns ErrUnsupported.
-//
-// Runs that were killed leave namespaces, trace instances and tracefs mounts
-// behind; their names all start with "arplab-<pid>", and CleanStale removes
-// those whose process is gone.
+// Scenario checks are judged by scenario.Check.Judge, as in the simulator.
 package lab

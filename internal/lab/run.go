@@ -6,6 +6,9 @@ import (
 	"strings"
 	"time"
 
+	"arplab/internal/kclock"
+	"arplab/internal/ktrace"
+	"arplab/internal/labnet"
 	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
 )
@@ -42,16 +45,16 @@ type LabRun struct {
 	File     string
 	Release  string // uname -r
 	HZ       int
-	HZMethod string // how HZ was found (DetectHZ)
+	HZMethod string // how HZ was found (kclock.DetectHZ)
 	EpochNs  int64  // t = 0 of the script
 	EndNs    int64  // when the script's duration had passed
 	// Clock maps CLOCK_MONOTONIC to the kernel's jiffies, fitted from
 	// tracepoint stamps (a calibration burst before and after the script
 	// and every stamp the run itself produced).
-	Clock Clock
+	Clock kclock.Clock
 
 	Hosts []RunHost
-	Table TableInfo // the ARP table's global settings at t = 0
+	Table labnet.TableInfo // the ARP table's global settings at t = 0
 
 	// Frames are the ARP and IPv4 frames seen on the observed hosts'
 	// interfaces, both directions, in time order.
@@ -69,7 +72,7 @@ type LabRun struct {
 	// Trace holds the neigh:* tracepoint events of the observed hosts'
 	// interfaces (the oracle for ignored updates). TraceOK is false when
 	// tracefs could not be used; TraceNote says why.
-	Trace     []TraceEvent
+	Trace     []ktrace.Event
 	TraceOK   bool
 	TraceNote string
 	TraceLost int
@@ -130,17 +133,16 @@ func EvalChecks(r *LabRun, checks []scenario.Check) []RunCheck {
 			if sn.Check != ci || sn.Host != c.Host {
 				continue
 			}
-			cr.Got, cr.OK = "no entry", c.State != "" && strings.EqualFold(c.State, "none")
-			for _, n := range sn.Entries {
-				if n.IP != c.IP.Addr || (c.Dev != "" && n.Dev != c.Dev) {
-					continue
+			var found *labnet.Neigh
+			for i, n := range sn.Entries {
+				if n.IP == c.IP.Addr && (c.Dev == "" || n.Dev == c.Dev) {
+					found = &sn.Entries[i]
 				}
-				cr.Got = n.State
-				if n.NUD&validNUD != 0 {
-					cr.Got += " " + n.LLAddr.String()
-				}
-				cr.OK = (c.State == "" || strings.EqualFold(c.State, n.State)) &&
-					(c.LLAddr == nil || (n.NUD&validNUD != 0 && n.LLAddr == c.LLAddr.MAC))
+			}
+			if found == nil {
+				cr.Got, cr.OK = c.Judge(false, 0, arp.MAC{})
+			} else {
+				cr.Got, cr.OK = c.Judge(true, found.State, found.LLAddr)
 			}
 		}
 		if cr.Got == "" {
@@ -204,41 +206,8 @@ type RunDev struct {
 	Addrs  []netip.Prefix
 	// Params and Conf are neigh/<dev>/ and conf/<dev>/ as in force at
 	// t = 0 (Params read over netlink, exact to the jiffy).
-	Params NeighParams
+	Params labnet.NeighParams
 	Conf   map[string]string
-}
-
-// NeighParams is one parameter set as the kernel reports it over netlink
-// (`ip ntable`): times in milliseconds, converted from jiffies exactly.
-type NeighParams struct {
-	ReachableTime     time.Duration // the randomised value in force
-	BaseReachableTime time.Duration
-	RetransTime       time.Duration
-	GCStaleTime       time.Duration
-	DelayProbeTime    time.Duration
-	AnycastDelay      time.Duration
-	ProxyDelay        time.Duration
-	Locktime          time.Duration
-	IntervalProbeTime time.Duration
-	QueueLenBytes     int
-	AppProbes         int
-	UcastProbes       int
-	McastProbes       int
-	McastReprobes     int
-	ProxyQlen         int
-}
-
-// TableInfo is the ARP table's global part (`ip ntable show name arp_cache`):
-// it is shared by every namespace on the machine.
-type TableInfo struct {
-	Thresh1, Thresh2, Thresh3 int
-	Entries                   int           // entries of every namespace
-	LastFlushAgo, LastRandAgo time.Duration // at the time of reading
-	GCInterval                time.Duration
-	PeriodicRuns, ForcedRuns  uint64
-	// Default is the table's own parameter set (init_net's neigh/default):
-	// its base_reachable_time paces the periodic work.
-	Default NeighParams
 }
 
 // RunFrame is a frame seen on an observed host's interface.
@@ -248,9 +217,9 @@ type RunFrame struct {
 	// Stamped is false when the kernel gave no timestamp and AtNs is the
 	// time the lab read the frame.
 	Stamped bool
-	Type    PacketType // PacketOutgoing for what the host sent
-	Data    []byte     // the frame from the Ethernet header (IPv4 frames cut after 96 bytes)
-	Len     int        // the frame's full length
+	Type    labnet.PacketType // labnet.PacketOutgoing for what the host sent
+	Data    []byte            // the frame from the Ethernet header (IPv4 frames cut after 96 bytes)
+	Len     int               // the frame's full length
 }
 
 // RunSend is a frame a station injected.
@@ -267,9 +236,12 @@ type RunSend struct {
 
 // RunAdmin is an `ip neigh` command run on a host.
 type RunAdmin struct {
-	Host     string
-	Cmd      string // as the scenario wrote it (or built for neighbours/entries)
-	Event    int    // script index; -1 for the host's initial neighbours and entries
+	Host string
+	Cmd  string // as the scenario wrote it (or built for neighbours/entries)
+	// Command is Cmd parsed (Parsed false: it did not parse, see Err).
+	Command  scenario.NeighCommand
+	Parsed   bool
+	Event    int // script index; -1 for the host's initial neighbours and entries
 	BeforeNs int64
 	AfterNs  int64
 	Err      string
@@ -286,7 +258,7 @@ type RunSysctl struct {
 	AfterNs  int64
 	Err      string
 	// Params and Conf per interface (scenario name) after the write.
-	Params  map[string]NeighParams
+	Params  map[string]labnet.NeighParams
 	Conf    map[string]map[string]string
 	ConfAll map[string]string
 }
@@ -323,10 +295,10 @@ type RunFlow struct {
 // (neigh_periodic_work): the counter moved between two polls.
 type RunPeriodic struct {
 	AfterNs, BeforeNs int64 // it ran in (AfterNs, BeforeNs]
-	Table             TableInfo
+	Table             labnet.TableInfo
 	// Params per observed host and interface afterwards (the work
 	// re-randomises reachable_time every 300 s).
-	Params map[string]map[string]NeighParams
+	Params map[string]map[string]labnet.NeighParams
 	// HostEntries is how many entries each observed host had then.
 	HostEntries map[string]int
 }
@@ -339,110 +311,6 @@ type RunSnapshot struct {
 	Event    int    // index into Scenario.Script, -1 if none
 	BeforeNs int64
 	AfterNs  int64
-	Entries  []Neigh // Dev is the scenario's interface name
+	Entries  []labnet.Neigh // Dev is the scenario's interface name
 	Err      string
-}
-
-// Clock converts CLOCK_MONOTONIC nanoseconds to the kernel's jiffies. The
-// jiffies counter advances every TICK_NSEC nanoseconds on a fixed grid;
-// RefNs is where the grid puts the start of tick RefJ.
-type Clock struct {
-	HZ    int
-	RefJ  uint64
-	RefNs int64
-	// Lo and Hi bound RefNs (the fit's uncertainty); Spread > 0 means the
-	// samples disagreed by that much (late tick interrupts).
-	Lo, Hi  int64
-	Spread  int64
-	Samples int
-	// Misfits counts run stamps the fitted clock puts in another jiffy
-	// than the kernel did.
-	Misfits int
-}
-
-// Uncertainty is how far the true grid may be from RefNs.
-func (c Clock) Uncertainty() time.Duration {
-	if c.Spread > 0 {
-		return time.Duration(c.Spread)
-	}
-	return time.Duration(c.Hi-c.Lo) / 2
-}
-
-// TickNs is the length of one jiffy: TICK_NSEC.
-func (c Clock) TickNs() int64 {
-	if c.HZ <= 0 {
-		return 0
-	}
-	return (1e9 + int64(c.HZ)/2) / int64(c.HZ)
-}
-
-// Jiffies returns the jiffies value at ns.
-func (c Clock) Jiffies(ns int64) uint64 {
-	t := c.TickNs()
-	d := ns - c.RefNs
-	q := d / t
-	if d%t != 0 && d < 0 {
-		q--
-	}
-	return c.RefJ + uint64(q)
-}
-
-// StartNs returns when jiffy j begins.
-func (c Clock) StartNs(j uint64) int64 { return c.RefNs + int64(j-c.RefJ)*c.TickNs() }
-
-// Edge returns how far ns is from the nearest jiffy boundary.
-func (c Clock) Edge(ns int64) time.Duration {
-	t := c.TickNs()
-	off := (ns - c.RefNs) % t
-	if off < 0 {
-		off += t
-	}
-	return time.Duration(min(off, t-off))
-}
-
-// ClockSample is a moment at which the kernel read jiffies: a tracepoint
-// whose `updated` stamp was just set.
-type ClockSample struct {
-	Ns int64
-	J  uint64
-}
-
-// FitClock fits the jiffies grid to samples. Each sample was taken no
-// earlier than the start of its jiffy and less than a tick after it, so
-// the start of RefJ lies in (x − tick, x] for x = ns − (J − RefJ)·tick; the
-// fit takes the middle of the intersection, or, if late ticks make the
-// samples disagree, the earliest offset seen.
-func FitClock(hz int, samples []ClockSample) (Clock, error) {
-	c := Clock{HZ: hz}
-	if len(samples) == 0 {
-		return c, fmt.Errorf("lab: no jiffies samples to fit the clock")
-	}
-	if hz <= 0 {
-		return c, fmt.Errorf("lab: HZ %d", hz)
-	}
-	t := c.TickNs()
-	c.RefJ = samples[0].J
-	var lo, hi int64
-	for i, s := range samples {
-		x := s.Ns - int64(s.J-c.RefJ)*t
-		if i == 0 || x-t > lo {
-			lo = x - t
-		}
-		if i == 0 || x < hi {
-			hi = x
-		}
-	}
-	c.Lo, c.Hi, c.Samples = lo, hi, len(samples)
-	if lo < hi {
-		c.RefNs = lo + (hi-lo)/2
-	} else {
-		c.Spread = lo - hi
-		c.RefNs = hi
-	}
-	for _, s := range samples {
-		if c.Jiffies(s.Ns) != s.J {
-			c.Misfits++
-		}
-	}
-	return c, nil
 }

@@ -3,11 +3,15 @@ package lab
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"arplab/internal/ktrace"
+	"arplab/internal/labnet"
+	"arplab/internal/labsys"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 )
@@ -29,6 +33,30 @@ checks:
   - {at: 1.5s, host: obs, ip: 10.1.0.100, state: STALE, lladdr: "02:00:00:00:01:bb"}
 `
 
+// needRoot skips unless the test can build namespaces.
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("lab tests need root (CAP_NET_ADMIN, CAP_NET_RAW): run as root")
+	}
+}
+
+// labNamespaces lists the named namespaces whose names start with prefix.
+func labNamespaces(t *testing.T, prefix string) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/run/netns")
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), prefix+"-") {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
 func TestRunScenarioSmoke(t *testing.T) {
 	needRoot(t)
 	s, err := scenario.Parse([]byte(smokeScenario), "smoke.yaml")
@@ -39,7 +67,7 @@ func TestRunScenarioSmoke(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	run, err := RunScenario(ctx, s, RunOptions{Logf: t.Logf}, &rec)
-	if errors.Is(err, ErrNotPermitted) {
+	if errors.Is(err, labsys.ErrNotPermitted) {
 		t.Skip(err)
 	}
 	if err != nil {
@@ -63,8 +91,8 @@ func TestRunScenarioSmoke(t *testing.T) {
 	for _, ev := range rec.Events {
 		t.Logf("%+v", ev)
 	}
-	if len(labNamespaces(t, DefaultPrefix())) != 0 {
-		t.Errorf("namespaces left: %v", labNamespaces(t, DefaultPrefix()))
+	if len(labNamespaces(t, labnet.DefaultPrefix())) != 0 {
+		t.Errorf("namespaces left: %v", labNamespaces(t, labnet.DefaultPrefix()))
 	}
 }
 
@@ -78,9 +106,9 @@ func TestRunScenarioCancelCleansUp(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
 	defer cancel()
-	prefix := DefaultPrefix() + "-cancel"
+	prefix := labnet.DefaultPrefix() + "-cancel"
 	_, err = RunScenario(ctx, s, RunOptions{Prefix: prefix}, nil)
-	if errors.Is(err, ErrNotPermitted) {
+	if errors.Is(err, labsys.ErrNotPermitted) {
 		t.Skip(err)
 	}
 	if !errors.Is(err, context.DeadlineExceeded) {
@@ -89,7 +117,7 @@ func TestRunScenarioCancelCleansUp(t *testing.T) {
 	if left := labNamespaces(t, prefix); len(left) != 0 {
 		t.Errorf("namespaces left after a cancelled run: %v", left)
 	}
-	for _, m := range tracefsMounts() {
+	for _, m := range ktrace.PrivateMounts() {
 		if strings.HasPrefix(filepath.Base(m), prefix) {
 			t.Errorf("tracefs mount left: %s", m)
 		}
@@ -105,7 +133,7 @@ func TestRunScenarioNoTrace(t *testing.T) {
 		t.Fatal(err)
 	}
 	run, err := RunScenario(context.Background(), s, RunOptions{NoTrace: true}, nil)
-	if errors.Is(err, ErrNotPermitted) {
+	if errors.Is(err, labsys.ErrNotPermitted) {
 		t.Skip(err)
 	}
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"arplab/internal/kclock"
+	"arplab/internal/labnet"
 )
 
 // Ports of the servers every namespace of a run listens on, so a flow
@@ -33,9 +36,9 @@ type servers struct {
 	wg    sync.WaitGroup
 }
 
-func (h *Host) startServers() (*servers, error) {
+func startServers(h *labnet.Host) (*servers, error) {
 	s := &servers{}
-	err := h.do(func() error {
+	err := h.Do(func() error {
 		var lc net.ListenConfig
 		var err error
 		if s.ln, err = lc.Listen(context.Background(), "tcp4", ":"+strconv.Itoa(flowTCPPort)); err != nil {
@@ -46,7 +49,7 @@ func (h *Host) startServers() (*servers, error) {
 	})
 	if err != nil {
 		s.close()
-		return nil, fmt.Errorf("lab: %s: flow servers: %w", h.ns, err)
+		return nil, fmt.Errorf("lab: %s: flow servers: %w", h.NSName(), err)
 	}
 	s.wg.Add(2)
 	go func() {
@@ -101,7 +104,7 @@ func (s *servers) close() {
 // flowRunner runs one scenario flow from a host until stop is closed or
 // the flow's own end.
 type flowRunner struct {
-	h        *Host
+	h        *labnet.Host
 	rec      *RunFlow
 	interval time.Duration
 	timeout  time.Duration // ssh/tcp: give up connecting after this
@@ -119,7 +122,7 @@ func (f *flowRunner) set(fn func(r *RunFlow)) {
 
 // sleepUntil waits until ns or stop.
 func sleepUntil(stop <-chan struct{}, ns int64) bool {
-	d := time.Duration(ns - MonoNs(time.Now()))
+	d := time.Duration(ns - kclock.MonoNs(time.Now()))
 	if d <= 0 {
 		select {
 		case <-stop:
@@ -145,7 +148,7 @@ func (f *flowRunner) run() {
 	default:
 		f.runTCP()
 	}
-	f.set(func(r *RunFlow) { r.EndNs = MonoNs(time.Now()) })
+	f.set(func(r *RunFlow) { r.EndNs = kclock.MonoNs(time.Now()) })
 }
 
 // dialTCP connects from inside the host's namespace, retrying after
@@ -154,7 +157,7 @@ func (f *flowRunner) run() {
 func (f *flowRunner) dialTCP(deadline int64) (net.Conn, error) {
 	addr := netip.AddrPortFrom(f.rec.To, flowTCPPort).String()
 	for {
-		left := time.Duration(deadline - MonoNs(time.Now()))
+		left := time.Duration(deadline - kclock.MonoNs(time.Now()))
 		if left <= 0 {
 			return nil, fmt.Errorf("not connected within %v", f.timeout)
 		}
@@ -168,7 +171,7 @@ func (f *flowRunner) dialTCP(deadline int64) (net.Conn, error) {
 			case <-ctx.Done():
 			}
 		}()
-		err := f.h.do(func() error {
+		err := f.h.Do(func() error {
 			var d net.Dialer
 			c, derr = d.DialContext(ctx, "tcp4", addr)
 			return nil
@@ -190,14 +193,14 @@ func (f *flowRunner) dialTCP(deadline int64) (net.Conn, error) {
 		}
 		// The kernel reported the neighbour as failed; try again the
 		// way a client retries, a second later.
-		if !sleepUntil(f.stop, MonoNs(time.Now())+int64(time.Second)) {
+		if !sleepUntil(f.stop, kclock.MonoNs(time.Now())+int64(time.Second)) {
 			return nil, derr
 		}
 	}
 }
 
 func (f *flowRunner) runTCP() {
-	start := MonoNs(time.Now())
+	start := kclock.MonoNs(time.Now())
 	deadline := min(start+int64(f.timeout), f.until)
 	c, err := f.dialTCP(deadline)
 	if err != nil {
@@ -208,13 +211,13 @@ func (f *flowRunner) runTCP() {
 	if ap, err := netip.ParseAddrPort(c.LocalAddr().String()); err == nil {
 		f.set(func(r *RunFlow) { r.LocalPort = int(ap.Port()) })
 	}
-	f.set(func(r *RunFlow) { r.ConnectedNs = MonoNs(time.Now()); r.OK = true })
+	f.set(func(r *RunFlow) { r.ConnectedNs = kclock.MonoNs(time.Now()); r.OK = true })
 	requests := -1 // tcp: until the end
 	if f.rec.Kind == "ssh" {
 		requests = 3 // a short session, then close
 	}
 	rd := bufio.NewReader(c)
-	next := MonoNs(time.Now())
+	next := kclock.MonoNs(time.Now())
 	for n := 0; requests < 0 || n < requests; n++ {
 		if next >= f.until || !sleepUntil(f.stop, next) {
 			return
@@ -234,7 +237,7 @@ func (f *flowRunner) runTCP() {
 
 func (f *flowRunner) runUDP() {
 	var c net.Conn
-	err := f.h.do(func() error {
+	err := f.h.Do(func() error {
 		var err error
 		c, err = net.Dial("udp4", netip.AddrPortFrom(f.rec.To, flowUDPPort).String())
 		return err
@@ -257,7 +260,7 @@ func (f *flowRunner) runUDP() {
 		flags = unix.MSG_CONFIRM
 	}
 	f.set(func(r *RunFlow) { r.OK = true })
-	next := MonoNs(time.Now())
+	next := kclock.MonoNs(time.Now())
 	for n := 0; ; n++ {
 		if next >= f.until || !sleepUntil(f.stop, next) {
 			return

@@ -8,6 +8,10 @@ import (
 	"strconv"
 	"strings"
 
+	"arplab/internal/kclock"
+	"arplab/internal/ktrace"
+	"arplab/internal/labnet"
+	"arplab/internal/neigh"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 )
@@ -40,7 +44,7 @@ type FrameVerdict struct {
 	Verdict string
 	// Update is the neigh_update the frame caused (nil: none) and Done
 	// its neigh_update_done, which shows the entry afterwards.
-	Update, Done *TraceEvent
+	Update, Done *ktrace.Event
 	Created      bool
 	// J is the jiffies value at which the kernel processed the frame when
 	// it stamped `updated` (ExactJ); otherwise 0.
@@ -49,29 +53,27 @@ type FrameVerdict struct {
 }
 
 // Before returns the entry's state and address before the frame.
-func (v FrameVerdict) Before() (uint16, arp.MAC) {
+func (v FrameVerdict) Before() (neigh.State, arp.MAC) {
 	if v.Update == nil {
 		return 0, arp.MAC{}
 	}
-	return v.Update.NUD, v.Update.LLAddr
+	return v.Update.State, v.Update.LLAddr
 }
 
 // After returns the entry's state and address after the frame.
-func (v FrameVerdict) After() (uint16, arp.MAC, bool) {
+func (v FrameVerdict) After() (neigh.State, arp.MAC, bool) {
 	if v.Done == nil {
 		return 0, arp.MAC{}, false
 	}
-	return v.Done.NUD, v.Done.LLAddr, true
+	return v.Done.State, v.Done.LLAddr, true
 }
 
-const validNUD = NUDReachable | NUDStale | NUDDelay | NUDProbe | NUDPermanent | NUDNoARP
-
 // changed reports whether an update changed the entry's state or address.
-func changed(pre, done *TraceEvent) bool {
-	if pre.NUD != done.NUD {
+func changed(pre, done *ktrace.Event) bool {
+	if pre.State != done.State {
 		return true
 	}
-	return done.NUD&validNUD != 0 && pre.LLAddr != done.LLAddr
+	return done.State.Valid() && pre.LLAddr != done.LLAddr
 }
 
 // devEvents returns the indexes of r.Trace on ifname, in order.
@@ -90,7 +92,9 @@ func (r *LabRun) devEvents(ifname string) []int {
 // non-admin neigh_update for its sender IP asking for its sender MAC, at
 // or after its receive timestamp and before the next frame with the same
 // sender IP and MAC; no such event means arp_process never reached
-// neigh_update (dropped).
+// neigh_update (dropped). Each device's events are indexed once (by the
+// sender an update asks for, and by IP), so a long run is not rescanned
+// per frame.
 func (r *LabRun) Verdicts() []FrameVerdict {
 	var out []FrameVerdict
 	for hi := range r.Hosts {
@@ -109,6 +113,7 @@ func (r *LabRun) Verdicts() []FrameVerdict {
 
 func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	evs := r.devEvents(d.IfName)
+	x := r.indexDevEvents(evs)
 	claimed := map[int]bool{}
 	type rx struct {
 		i   int
@@ -117,12 +122,24 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	var frames []rx
 	for i := range r.Frames {
 		f := &r.Frames[i]
-		if f.Host != host || f.Dev != d.Name || f.Type == PacketOutgoing {
+		if f.Host != host || f.Dev != d.Name || f.Type == labnet.PacketOutgoing {
 			continue
 		}
 		if p, _, ok := FrameARP(f.Data); ok {
 			frames = append(frames, rx{i, p})
 		}
+	}
+	// The next frame from the same sender bounds the window in which a
+	// frame's update may show.
+	limits := make([]int64, len(frames))
+	next := map[arpSender]int64{}
+	for k := len(frames) - 1; k >= 0; k-- {
+		s := arpSender{frames[k].pkt.SIP, frames[k].pkt.SHA}
+		limits[k] = int64(1 << 62)
+		if at, ok := next[s]; ok {
+			limits[k] = at
+		}
+		next[s] = r.Frames[frames[k].i].AtNs
 	}
 	var out []FrameVerdict
 	for k, fr := range frames {
@@ -133,40 +150,42 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			continue
 		}
 		v.Verdict = trace.Dropped
-		if f.Type == PacketOtherHost || fr.pkt.SIP.IsUnspecified() {
+		if f.Type == labnet.PacketOtherHost || fr.pkt.SIP.IsUnspecified() {
 			out = append(out, v) // arp_rcv drops it / DAD updates nothing
 			continue
 		}
-		limit := int64(1 << 62)
-		for _, nx := range frames[k+1:] {
-			if nx.pkt.SIP == fr.pkt.SIP && nx.pkt.SHA == fr.pkt.SHA {
-				limit = r.Frames[nx.i].AtNs
+		lo, hi := f.AtNs-int64(2e6), min(f.AtNs+int64(100e6), limits[k])
+		ups := x.updates[arpSender{fr.pkt.SIP, fr.pkt.SHA}]
+		first := sort.Search(len(ups), func(i int) bool { return r.Trace[evs[ups[i]]].TimestampNs >= lo })
+		for _, n := range ups[first:] {
+			ei := evs[n]
+			e := &r.Trace[ei]
+			if e.TimestampNs >= hi {
 				break
 			}
-		}
-		lo, hi := f.AtNs-int64(2e6), min(f.AtNs+int64(100e6), limit)
-		for n, ei := range evs {
-			e := &r.Trace[ei]
-			if claimed[ei] || e.Event != "neigh_update" || e.UpdateFlags&UpdateAdmin != 0 ||
-				e.IP != fr.pkt.SIP || e.NewLLAddr != fr.pkt.SHA || e.TimestampNs < lo || e.TimestampNs >= hi {
+			if claimed[ei] {
 				continue
 			}
 			claimed[ei] = true
 			v.Update = e
-			for _, di := range evs[n+1:] {
-				if de := &r.Trace[di]; de.Event == "neigh_update_done" && de.IP == e.IP {
-					v.Done = de
-					break
-				}
+			dones := x.dones[e.IP]
+			if m := sort.SearchInts(dones, n+1); m < len(dones) {
+				v.Done = &r.Trace[evs[dones[m]]]
 			}
 			// The frame created the entry if arp_process did (a
 			// neigh_create just before) and the entry was still NONE: an
 			// entry the output path created is INCOMPLETE by then.
-			for _, ci := range evs[:n] {
-				c := &r.Trace[ci]
-				if c.Event == "neigh_create" && c.Created && c.IP == e.IP && c.TimestampNs >= lo &&
-					c.TimestampNs <= e.TimestampNs && e.NUD == NUDNone {
-					v.Created = true
+			if e.State == neigh.None {
+				creates := x.creates[e.IP]
+				for m := sort.SearchInts(creates, n) - 1; m >= 0; m-- {
+					c := &r.Trace[evs[creates[m]]]
+					if c.TimestampNs < lo {
+						break
+					}
+					if c.TimestampNs <= e.TimestampNs {
+						v.Created = true
+						break
+					}
 				}
 			}
 			break
@@ -191,10 +210,43 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	return out
 }
 
+// arpSender is who an ARP frame says it is: its sender IP and MAC.
+type arpSender struct {
+	ip  netip.Addr
+	mac arp.MAC
+}
+
+// devIndex groups one device's events (positions in its event list) by
+// what the frame matching looks for, each group in trace order.
+type devIndex struct {
+	// updates: non-admin neigh_update events by the sender they ask for
+	// (IP and new lladdr).
+	updates map[arpSender][]int
+	dones   map[netip.Addr][]int // neigh_update_done by IP
+	creates map[netip.Addr][]int // neigh_create that allocated, by IP
+}
+
+func (r *LabRun) indexDevEvents(evs []int) devIndex {
+	x := devIndex{updates: map[arpSender][]int{}, dones: map[netip.Addr][]int{}, creates: map[netip.Addr][]int{}}
+	for n, ei := range evs {
+		e := &r.Trace[ei]
+		switch {
+		case e.Event == "neigh_update" && e.UpdateFlags&ktrace.UpdateAdmin == 0:
+			k := arpSender{e.IP, e.NewLLAddr}
+			x.updates[k] = append(x.updates[k], n)
+		case e.Event == "neigh_update_done":
+			x.dones[e.IP] = append(x.dones[e.IP], n)
+		case e.Event == "neigh_create" && e.Created:
+			x.creates[e.IP] = append(x.creates[e.IP], n)
+		}
+	}
+	return x
+}
+
 // Stamp is a moment the kernel set an entry's `updated` to the jiffies of
 // that moment, seen in a tracepoint that reports the entry afterwards.
 type Stamp struct {
-	Event *TraceEvent
+	Event *ktrace.Event
 	J     uint64
 }
 
@@ -208,7 +260,7 @@ func (r *LabRun) Stamps() []Stamp {
 		dev string
 		ip  netip.Addr
 	}
-	last := map[key]*TraceEvent{}
+	last := map[key]*ktrace.Event{}
 	var out []Stamp
 	for i := range r.Trace {
 		e := &r.Trace[i]
@@ -217,7 +269,7 @@ func (r *LabRun) Stamps() []Stamp {
 		case "neigh_update":
 			last[k] = e
 		case "neigh_update_done", "neigh_timer_handler", "neigh_event_send_done", "neigh_event_send_dead":
-			if prev, ok := last[k]; ok && prev.NUD != e.NUD {
+			if prev, ok := last[k]; ok && prev.State != e.State {
 				out = append(out, Stamp{Event: e, J: e.Updated})
 			} else if ok && e.Event == "neigh_update_done" && changed(prev, e) {
 				out = append(out, Stamp{Event: e, J: e.Updated})
@@ -235,10 +287,10 @@ func (r *LabRun) Stamps() []Stamp {
 // timer and output tracepoints fire only after a probe was sent, and on
 // veths sending runs the whole segment's processing first; an update that
 // releases queued packets is late the same way.)
-func (r *LabRun) StampSamples() []ClockSample {
+func (r *LabRun) StampSamples() []kclock.Sample {
 	pre := map[string]int64{}
-	var out []ClockSample
-	stamps := map[*TraceEvent]uint64{}
+	var out []kclock.Sample
+	stamps := map[*ktrace.Event]uint64{}
 	for _, s := range r.Stamps() {
 		stamps[s.Event] = s.J
 	}
@@ -250,7 +302,7 @@ func (r *LabRun) StampSamples() []ClockSample {
 			pre[k] = e.TimestampNs
 		case "neigh_update_done":
 			if j, ok := stamps[e]; ok && e.TimestampNs-pre[k] <= 30e3 {
-				out = append(out, ClockSample{Ns: e.TimestampNs, J: j})
+				out = append(out, kclock.Sample{Ns: e.TimestampNs, J: j})
 			}
 		}
 	}
@@ -319,10 +371,10 @@ func (r *LabRun) Events() []trace.Event {
 			ev.Explanation = "verdict unknown (no tracepoints)"
 		}
 		if v.Update != nil {
-			ev.OldState, ev.OldLLAddr = StateString(v.Update.NUD), llString(v.Update.NUD, v.Update.LLAddr)
+			ev.OldState, ev.OldLLAddr = v.Update.State.String(), llString(v.Update.State, v.Update.LLAddr)
 			ev.Explanation = fmt.Sprintf("kernel: neigh_update %s→ %v %s, update_flags %02x", v.Update.State, fr(v.Update.NewLLAddr), v.Update.NewState, v.Update.UpdateFlags)
 			if v.Done != nil {
-				ev.State, ev.LLAddr = StateString(v.Done.NUD), llString(v.Done.NUD, v.Done.LLAddr)
+				ev.State, ev.LLAddr = v.Done.State.String(), llString(v.Done.State, v.Done.LLAddr)
 				ev.Updated = trace.U64(v.Done.Updated)
 				ev.Confirmed = trace.U64(v.Done.Confirmed)
 			}
@@ -336,7 +388,7 @@ func (r *LabRun) Events() []trace.Event {
 	}
 	for i := range r.Frames {
 		f := &r.Frames[i]
-		if f.Type != PacketOutgoing {
+		if f.Type != labnet.PacketOutgoing {
 			continue
 		}
 		p, dst, ok := FrameARP(f.Data)
@@ -358,7 +410,7 @@ func (r *LabRun) Events() []trace.Event {
 		}
 		var parts []string
 		for _, n := range sn.Entries {
-			parts = append(parts, fmt.Sprintf("%v %s %s", n.IP, llString(n.NUD, n.LLAddr), n.State))
+			parts = append(parts, fmt.Sprintf("%v %s %s", n.IP, llString(n.State, n.LLAddr), n.State))
 		}
 		ev := trace.Event{Time: r.Seconds(sn.BeforeNs), Kind: trace.KindCheck, Source: src, Host: sn.Host,
 			Cause: sn.Reason, Explanation: "table: " + strings.Join(parts, "; ")}
@@ -388,8 +440,8 @@ func (r *LabRun) stateEvents() []trace.Event {
 		ip  netip.Addr
 	}
 	type ent struct {
-		nud uint16
-		ll  arp.MAC
+		st neigh.State
+		ll arp.MAC
 	}
 	last := map[key]ent{}
 	var out []trace.Event
@@ -404,7 +456,7 @@ func (r *LabRun) stateEvents() []trace.Event {
 		switch e.Event {
 		case "neigh_update":
 			if _, ok := last[k]; !ok {
-				last[k] = ent{e.NUD, e.LLAddr}
+				last[k] = ent{e.State, e.LLAddr}
 			}
 			continue
 		case "neigh_update_done":
@@ -418,25 +470,25 @@ func (r *LabRun) stateEvents() []trace.Event {
 			delete(last, k)
 			if ok {
 				out = append(out, trace.Event{Time: r.Seconds(e.TimestampNs), Kind: trace.KindState, Source: "kernel",
-					Host: h.Name, Dev: d.Name, IP: e.IP.String(), OldState: StateString(prev.nud), State: "NONE", Cause: "removed",
+					Host: h.Name, Dev: d.Name, IP: e.IP.String(), OldState: prev.st.String(), State: "NONE", Cause: "removed",
 					Explanation: "kernel: entry released (deleted or garbage-collected)"})
 			}
 			continue
 		default:
 			continue
 		}
-		now := ent{e.NUD, e.LLAddr}
+		now := ent{e.State, e.LLAddr}
 		prev, ok := last[k]
 		last[k] = now
-		if ok && prev.nud == now.nud && (now.nud&validNUD == 0 || prev.ll == now.ll) {
+		if ok && prev.st == now.st && (!now.st.Valid() || prev.ll == now.ll) {
 			continue
 		}
 		ev := trace.Event{Time: r.Seconds(e.TimestampNs), Kind: trace.KindState, Source: "kernel", Host: h.Name, Dev: d.Name,
-			IP: e.IP.String(), State: StateString(e.NUD), LLAddr: llString(e.NUD, e.LLAddr), Cause: cause,
+			IP: e.IP.String(), State: e.State.String(), LLAddr: llString(e.State, e.LLAddr), Cause: cause,
 			Updated: trace.U64(e.Updated), Confirmed: trace.U64(e.Confirmed),
 			Explanation: fmt.Sprintf("kernel: %s", e.Event)}
 		if ok {
-			ev.OldState, ev.OldLLAddr = StateString(prev.nud), llString(prev.nud, prev.ll)
+			ev.OldState, ev.OldLLAddr = prev.st.String(), llString(prev.st, prev.ll)
 		}
 		out = append(out, ev)
 	}
@@ -448,8 +500,8 @@ func arpFields(p arp.Packet, dst arp.MAC, pkt string) *trace.ARPFrame {
 		TIP: p.TIP.String(), EthDst: dst.String(), PktType: pkt, GARP: p.SIP == p.TIP}
 }
 
-func llString(nud uint16, m arp.MAC) string {
-	if nud&validNUD == 0 {
+func llString(st neigh.State, m arp.MAC) string {
+	if !st.Valid() {
 		return ""
 	}
 	return m.String()

@@ -124,7 +124,7 @@ func toTicks(v int64, u unit, hz int) vtime.Ticks {
 		}
 		return vtime.Ticks(v * int64(hz) / UserHZ)
 	case unitMillis:
-		return vtime.MsecsToJiffies(v, hz)
+		return vtime.MsToTicks(v, hz)
 	}
 	return vtime.Ticks(v)
 }

@@ -272,6 +272,6 @@ func setReachableTime(t *neigh.Table, dev, v string) error {
 	if !ok {
 		return fmt.Errorf("reachable_time_ms: no device %q", dev)
 	}
-	d.ReachableTime = vtime.MsecsToJiffies(ms, t.HZ)
+	d.ReachableTime = vtime.MsToTicks(ms, t.HZ)
 	return nil
 }

@@ -31,7 +31,8 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// FuzzNeighCmd: `ip neigh` command parsing never panics.
+// FuzzNeighCmd: `ip neigh` command parsing never panics, and a parsed
+// command written with String parses back to itself.
 func FuzzNeighCmd(f *testing.F) {
 	for _, s := range []string{"replace 10.0.0.2 lladdr 02:00:00:00:00:02 nud stale dev eth0", "del 10.0.0.2 dev eth0", "flush dev eth0", "add 1.2.3.4 nud", ""} {
 		f.Add(s)
@@ -40,6 +41,17 @@ func FuzzNeighCmd(f *testing.F) {
 		c, err := ParseNeighCmd(s)
 		if err == nil && c.Dev == "" {
 			t.Fatalf("%q parsed without a dev", s)
+		}
+		if err != nil {
+			return
+		}
+		// String writes what ParseNeighCmd reads back.
+		back, err := ParseNeighCmd(c.String())
+		if err != nil {
+			t.Fatalf("%q → %q does not parse: %v", s, c.String(), err)
+		}
+		if back.String() != c.String() || back.Op != c.Op || back.IP != c.IP || back.Dev != c.Dev {
+			t.Fatalf("%q → %q → %q", s, c.String(), back.String())
 		}
 	})
 }

@@ -73,3 +73,24 @@ func ParseNeighCmd(s string) (NeighCommand, error) {
 	}
 	return c, nil
 }
+
+// String writes the command as ParseNeighCmd reads it ("replace IP lladdr
+// MAC nud STATE dev DEV", "del IP dev DEV", "flush dev DEV"), for records
+// of commands built rather than written.
+func (c NeighCommand) String() string {
+	var b strings.Builder
+	b.WriteString(c.Op.String())
+	switch c.Op {
+	case neigh.AdminFlush:
+	case neigh.AdminDel:
+		fmt.Fprintf(&b, " %v", c.IP)
+	default:
+		fmt.Fprintf(&b, " %v", c.IP)
+		if c.LLAddr != nil {
+			fmt.Fprintf(&b, " lladdr %v", *c.LLAddr)
+		}
+		fmt.Fprintf(&b, " nud %s", strings.ToLower(c.State.String()))
+	}
+	fmt.Fprintf(&b, " dev %s", c.Dev)
+	return b.String()
+}

@@ -345,21 +345,7 @@ func (w *world) check(c *scenario.Check) {
 		}
 	}
 	s, ok := h.tb.Lookup(dev.dev, c.IP.Addr)
-	got := "absent"
-	if ok {
-		got = s.State.String()
-		if s.State.Valid() {
-			got += " " + s.LLAddr.String()
-		}
-	}
-	pass := true
-	if c.State != "" {
-		want, _ := neigh.ParseState(c.State)
-		pass = ok && s.State == want || (!ok && want == neigh.None)
-	}
-	if c.LLAddr != nil {
-		pass = pass && ok && s.State.Valid() && s.LLAddr == c.LLAddr.MAC
-	}
+	got, pass := c.Judge(ok, s.State, s.LLAddr)
 	want := c.State
 	if c.LLAddr != nil {
 		want += " " + c.LLAddr.String()
@@ -371,13 +357,13 @@ func (w *world) check(c *scenario.Check) {
 }
 
 func stateOnly(s string) string {
+	if s == scenario.NoEntry {
+		return ""
+	}
 	for i := 0; i < len(s); i++ {
 		if s[i] == ' ' {
 			return s[:i]
 		}
-	}
-	if s == "absent" {
-		return ""
 	}
 	return s
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"arplab/internal/lab"
+	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 )
 
@@ -34,7 +35,7 @@ func (m *hostModel) compareSnapshot(in *input) {
 	}
 	m.v.res.Stats.Checkpoints++
 	type pair struct {
-		k *lab.Neigh
+		k *labnet.Neigh
 		m *neigh.Snapshot
 	}
 	all := map[entryKey]*pair{}
@@ -72,7 +73,7 @@ func (m *hostModel) compareSnapshot(in *input) {
 		p := all[k]
 		o := observation{sn: sn, k: k, entry: p.k != nil || p.m != nil, ks: "no entry", ms: "no entry"}
 		if p.k != nil {
-			o.ks = stateString(true, p.k.State, p.k.NUD&validNUD != 0, p.k.LLAddr)
+			o.ks = stateString(true, p.k.State.String(), p.k.State.Valid(), p.k.LLAddr)
 		}
 		if p.m != nil {
 			o.ms = stateString(true, p.m.State.String(), p.m.State.Valid(), p.m.LLAddr)
@@ -221,7 +222,7 @@ func (m *hostModel) timerFires(stamps []lab.Stamp) {
 			continue
 		}
 		k := entryKey{d.Name, e.IP}
-		kf[k] = append(kf[k], fire{s.J, e.State})
+		kf[k] = append(kf[k], fire{s.J, e.State.String()})
 	}
 	for k, ks := range kf {
 		ms := m.mFires[k]

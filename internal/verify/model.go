@@ -1,7 +1,6 @@
 package verify
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -9,14 +8,15 @@ import (
 	"time"
 
 	"arplab/internal/kernel"
+	"arplab/internal/ktrace"
 	"arplab/internal/lab"
+	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
-	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
 )
 
@@ -49,7 +49,7 @@ type input struct {
 	sysctl   *lab.RunSysctl
 	periodic *lab.RunPeriodic
 	snap     *lab.RunSnapshot
-	ev       *lab.TraceEvent
+	ev       *ktrace.Event
 }
 
 type entryKey struct {
@@ -117,22 +117,10 @@ type hostModel struct {
 }
 
 // ticksOf is a kernel time read in milliseconds, in ticks.
-func ticksOf(d time.Duration, hz int) vtime.Ticks { return vtime.MsecsToJiffies(d.Milliseconds(), hz) }
+func ticksOf(d time.Duration, hz int) vtime.Ticks { return vtime.MsToTicks(d.Milliseconds(), hz) }
 
 // applyParams puts a parameter set read from the kernel into a device.
-func applyParams(d *neigh.Device, p lab.NeighParams, hz int) {
-	q := &d.Params
-	q.BaseReachableTime = ticksOf(p.BaseReachableTime, hz)
-	q.RetransTime = ticksOf(p.RetransTime, hz)
-	q.DelayProbeTime = ticksOf(p.DelayProbeTime, hz)
-	q.GCStaleTime = ticksOf(p.GCStaleTime, hz)
-	q.Locktime = ticksOf(p.Locktime, hz)
-	q.ProxyDelay = ticksOf(p.ProxyDelay, hz)
-	q.AnycastDelay = ticksOf(p.AnycastDelay, hz)
-	q.UcastProbes, q.McastProbes, q.AppProbes, q.McastReprobes = p.UcastProbes, p.McastProbes, p.AppProbes, p.McastReprobes
-	q.UnresQlenBytes, q.ProxyQlen = p.QueueLenBytes, p.ProxyQlen
-	d.ReachableTime = ticksOf(p.ReachableTime, hz)
-}
+func applyParams(d *neigh.Device, p labnet.NeighParams, hz int) { p.Apply(d, hz) }
 
 // applyConf sets conf/all and conf/<dev> as read from the kernel.
 func applyConf(t *neigh.Table, dev string, conf map[string]string) {
@@ -375,7 +363,7 @@ func (m *hostModel) receiveARP(in *input) {
 	model := describe(d.Verdict, has, after.State.String(), after.LLAddr, after.State.Valid())
 	kern := v.Verdict
 	if kn, kll, ok := v.After(); ok {
-		kern = describe(v.Verdict, true, lab.StateString(kn), kll, kn&validNUD != 0)
+		kern = describe(v.Verdict, true, kn.String(), kll, kn.Valid())
 	} else {
 		kern = describe(v.Verdict, false, "", arp.MAC{}, false)
 	}
@@ -386,8 +374,6 @@ func (m *hostModel) receiveARP(in *input) {
 	}
 	m.v.res.Stats.VerdictsAgree++
 }
-
-const validNUD = lab.NUDReachable | lab.NUDStale | lab.NUDDelay | lab.NUDProbe | lab.NUDPermanent | lab.NUDNoARP
 
 func describe(verdict string, has bool, state string, ll arp.MAC, valid bool) string {
 	switch {
@@ -428,22 +414,13 @@ func (m *hostModel) locktimeMargin(in *input, d *neigh.Decision, p *arp.Packet) 
 		Detail: fmt.Sprintf("frame #%d %v, locktime ends at %.4fs (updated=%d + %d ticks)", in.frame+1, p.Op, m.v.run.Seconds(flip), updated, dev.Params.Locktime)})
 }
 
-// ipv4Of decodes the IPv4 datagram an Ethernet frame carries.
-func ipv4Of(b []byte) (ipv4.Header, []byte, bool) {
-	if len(b) < ether.HeaderLen || binary.BigEndian.Uint16(b[12:]) != ether.EtherTypeIPv4 {
-		return ipv4.Header{}, nil, false
-	}
-	h, ok := ipv4.Parse(b[ether.HeaderLen:])
-	if !ok {
-		return h, nil, false
-	}
-	return h, h.Payload(b[ether.HeaderLen:]), true
-}
+// ipv4Of decodes the IPv4 datagram a recorded frame carries.
+var ipv4Of = ipv4.OfEthernet
 
 func (m *hostModel) receiveIP(in *input) {
 	f := &m.v.run.Frames[in.frame]
 	h, payload, ok := ipv4Of(f.Data)
-	if !ok || f.Type != lab.PacketHost {
+	if !ok || f.Type != labnet.PacketHost {
 		return
 	}
 	if m.st.ReceiveIPv4(h, payload, in.frame+1) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"arplab/internal/lab"
+	"arplab/internal/labsys"
 	"arplab/internal/scenario"
 	verifysuite "arplab/scenarios/verify"
 )
@@ -58,7 +59,7 @@ func TestVerifySuite(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.Duration.D)+time.Minute)
 			defer cancel()
 			run, err := lab.RunScenario(ctx, s, lab.RunOptions{NoTrace: os.Getenv("ARPLAB_VERIFY_NOTRACE") != ""}, nil)
-			if errors.Is(err, lab.ErrNotPermitted) {
+			if errors.Is(err, labsys.ErrNotPermitted) {
 				t.Skipf("%s (%v)", skipMsg, err)
 			}
 			if err != nil {
@@ -204,7 +205,7 @@ func labRun(t *testing.T, name string) (*lab.LabRun, *scenario.Scenario) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.Duration.D)+time.Minute)
 	defer cancel()
 	r, err := lab.RunScenario(ctx, s, lab.RunOptions{NoTrace: os.Getenv("ARPLAB_VERIFY_NOTRACE") != ""}, nil)
-	if errors.Is(err, lab.ErrNotPermitted) {
+	if errors.Is(err, labsys.ErrNotPermitted) {
 		t.Skipf("%s (%v)", skipMsg, err)
 	}
 	if err != nil {

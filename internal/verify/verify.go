@@ -24,8 +24,10 @@ import (
 	"strings"
 	"time"
 
+	"arplab/internal/kclock"
 	"arplab/internal/kernel"
 	"arplab/internal/lab"
+	"arplab/internal/labnet"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
@@ -78,7 +80,7 @@ type Result struct {
 	// the model's timer wheel.
 	TimerFires TimerFires
 	Stats      Stats
-	Clock      lab.Clock
+	Clock      kclock.Clock
 	// Events is the kernel's trace (Source "kernel") and the model's
 	// (Source "model"), in time order; events that disagree carry
 	// Attrs["disagree"] = "1".
@@ -313,170 +315,21 @@ func Compare(run *lab.LabRun, s *scenario.Scenario, opt Options) (*Result, error
 	return res, nil
 }
 
-// inputs collects one host's recorded inputs in time order.
+// inKinds maps the lab's input kinds onto the model's.
+var inKinds = [...]inKind{lab.InARP: inARP, lab.InIPRx: inIPRx, lab.InIPTx: inIPTx, lab.InARPTx: inARPTx,
+	lab.InQueued: inQueued, lab.InAdmin: inAdmin, lab.InSysctl: inSysctl, lab.InPeriodic: inPeriodic, lab.InSnapshot: inSnapshot}
+
+// inputs takes one host's recorded inputs in time order from the lab and
+// records how close the ones placed by the fitted clock came to a jiffy
+// edge.
 func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, stamps []lab.Stamp) []input {
 	run := v.run
-	var ins []input
-	add := func(in input) {
-		in.seq = len(ins)
-		if in.j == 0 {
-			in.j = run.Clock.Jiffies(in.ns)
-		}
-		ins = append(ins, in)
+	recorded := run.Inputs(rh.Name, verdicts, stamps)
+	ins := make([]input, len(recorded))
+	for i, in := range recorded {
+		ins[i] = input{ns: in.Ns, j: in.J, exact: in.Exact, seq: i, kind: inKinds[in.Kind], frame: in.Frame,
+			verdict: in.Verdict, admin: in.Admin, sysctl: in.Sysctl, periodic: in.Periodic, snap: in.Snapshot, ev: in.Event}
 	}
-	ifnames := map[string]bool{}
-	for _, d := range rh.Devs {
-		ifnames[d.IfName] = true
-	}
-	// Output-path stamps, to place sent frames on the kernel's jiffy.
-	type stampAt struct {
-		ns int64
-		j  uint64
-	}
-	sendStamps := map[entryKey][]stampAt{}
-	stamped := map[*lab.TraceEvent]uint64{}
-	for _, s := range stamps {
-		stamped[s.Event] = s.J
-		if s.Event.Event == "neigh_event_send_done" && ifnames[s.Event.Dev] {
-			_, d := run.DevByIfName(s.Event.Dev)
-			k := entryKey{d.Name, s.Event.IP}
-			sendStamps[k] = append(sendStamps[k], stampAt{s.Event.TimestampNs, s.J})
-		}
-	}
-	for i := range run.Frames {
-		f := &run.Frames[i]
-		if f.Host != rh.Name {
-			continue
-		}
-		if _, _, ok := lab.FrameARP(f.Data); ok {
-			if f.Type == lab.PacketOutgoing {
-				add(input{ns: f.AtNs, kind: inARPTx, frame: i})
-				continue
-			}
-			in := input{ns: f.AtNs, kind: inARP, frame: i, verdict: verdicts[i]}
-			if vd := in.verdict; vd != nil && vd.ExactJ {
-				in.j, in.exact = vd.J, true
-			} else if vd != nil && vd.Update != nil {
-				in.j = run.Clock.Jiffies(vd.Update.TimestampNs)
-			}
-			add(in)
-			continue
-		}
-		p, _, ok := ipv4Of(f.Data)
-		if !ok {
-			continue
-		}
-		if f.Type == lab.PacketOutgoing {
-			in := input{ns: f.AtNs, kind: inIPTx, frame: i}
-			for _, s := range sendStamps[entryKey{f.Dev, p.DstAddr()}] {
-				if s.ns <= f.AtNs && s.ns >= f.AtNs-int64(2*time.Millisecond) {
-					in.j, in.exact = s.j, true
-				}
-			}
-			add(in)
-		} else {
-			add(input{ns: f.AtNs, kind: inIPRx, frame: i})
-		}
-	}
-	for i := range run.Trace {
-		e := &run.Trace[i]
-		if !ifnames[e.Dev] || (e.Event != "neigh_event_send_done" && e.Event != "neigh_event_send_dead") || e.Err == 0 {
-			continue
-		}
-		in := input{ns: e.TimestampNs, kind: inQueued, ev: e}
-		if j, ok := stamped[e]; ok && e.NUD&(lab.NUDIncomplete|lab.NUDFailed) != 0 {
-			in.j, in.exact = j, true
-		}
-		// __neigh_event_send sends the first probe before its tracepoint
-		// fires, and on veths the answer may be processed in between: the
-		// packet was handed over just before that probe left.
-		_, d := run.DevByIfName(e.Dev)
-		for fi := range run.Frames {
-			f := &run.Frames[fi]
-			if f.Host != rh.Name || f.Dev != d.Name || f.Type != lab.PacketOutgoing || f.AtNs > e.TimestampNs {
-				continue
-			}
-			if f.AtNs < e.TimestampNs-int64(10*time.Millisecond) {
-				continue
-			}
-			if p, _, ok := lab.FrameARP(f.Data); ok && p.Op == arp.OpRequest && p.TIP == e.IP {
-				in.ns = f.AtNs - 1
-			}
-		}
-		add(in)
-	}
-	// An entry the output path created and turned FAILED at once (no
-	// probes configured) leaves no other trace: __neigh_event_send returns
-	// before its tracepoint and the packet is dropped. Its neigh_create,
-	// not followed by a neigh_update or an output event, is the packet.
-	for i := range run.Trace {
-		e := &run.Trace[i]
-		if !ifnames[e.Dev] || e.Event != "neigh_create" || !e.Created {
-			continue
-		}
-		followed := false
-		for k := i + 1; k < len(run.Trace); k++ {
-			n := &run.Trace[k]
-			if n.Dev != e.Dev || n.IP != e.IP {
-				continue
-			}
-			followed = n.TimestampNs-e.TimestampNs < int64(5*time.Millisecond)
-			break
-		}
-		if !followed {
-			add(input{ns: e.TimestampNs, kind: inQueued, ev: e})
-		}
-	}
-	for i := range run.Admin {
-		a := &run.Admin[i]
-		if a.Host != rh.Name {
-			continue
-		}
-		in := input{ns: a.BeforeNs, kind: inAdmin, admin: a}
-		if c, err := scenario.ParseNeighCmd(a.Cmd); err == nil {
-			if d := rh.Dev(c.Dev); d != nil {
-				for k := range run.Trace {
-					e := &run.Trace[k]
-					if e.Event == "neigh_update" && e.Dev == d.IfName && e.UpdateFlags&lab.UpdateAdmin != 0 &&
-						(e.IP == c.IP || c.Op.String() == "flush") &&
-						e.TimestampNs >= a.BeforeNs-int64(time.Millisecond) && e.TimestampNs <= a.AfterNs+int64(time.Millisecond) {
-						in.ns = e.TimestampNs
-						for _, s := range stamps {
-							if s.Event.Dev == e.Dev && s.Event.IP == e.IP && s.Event.Event == "neigh_update_done" &&
-								s.Event.TimestampNs >= e.TimestampNs && s.Event.TimestampNs <= a.AfterNs+int64(time.Millisecond) {
-								in.j, in.exact = s.J, true
-								break
-							}
-						}
-						break
-					}
-				}
-			}
-		}
-		add(in)
-	}
-	for i := range run.Sysctls {
-		s := &run.Sysctls[i]
-		if s.Host == rh.Name && s.Event >= 0 {
-			add(input{ns: s.AfterNs, kind: inSysctl, sysctl: s})
-		}
-	}
-	for i := range run.Periodic {
-		p := &run.Periodic[i]
-		add(input{ns: p.AfterNs + (p.BeforeNs-p.AfterNs)/2, kind: inPeriodic, periodic: p})
-	}
-	for i := range run.Snapshots {
-		sn := &run.Snapshots[i]
-		if sn.Host == rh.Name {
-			add(input{ns: sn.BeforeNs + (sn.AfterNs-sn.BeforeNs)/2, kind: inSnapshot, snap: sn})
-		}
-	}
-	sort.SliceStable(ins, func(i, j int) bool {
-		if ins[i].ns != ins[j].ns {
-			return ins[i].ns < ins[j].ns
-		}
-		return ins[i].seq < ins[j].seq
-	})
 	// Jiffy-edge margins of inputs placed by the fitted clock.
 	c := run.Clock
 	unc := c.Uncertainty() + 20*time.Microsecond
@@ -530,7 +383,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 			continue
 		}
 		k := entryKey{d.Name, e.IP}
-		now := stateString(true, lab.StateString(e.NUD), e.NUD&validNUD != 0, e.LLAddr)
+		now := stateString(true, e.State.String(), e.State.Valid(), e.LLAddr)
 		switch e.Event {
 		case "neigh_update":
 			if _, ok := last[k]; !ok {
@@ -540,7 +393,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 			last[k] = now
 		case "neigh_timer_handler":
 			if prev, ok := last[k]; ok && prev != now {
-				m.kTrans[k] = append(m.kTrans[k], transition{ns: e.TimestampNs, what: "kernel timer → " + e.State, before: prev, after: now})
+				m.kTrans[k] = append(m.kTrans[k], transition{ns: e.TimestampNs, what: "kernel timer → " + e.State.String(), before: prev, after: now})
 			}
 			last[k] = now
 		case "neigh_cleanup_and_release":
@@ -554,7 +407,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 	// tracepoint fires): probe counts are compared too.
 	for i := range run.Frames {
 		f := &run.Frames[i]
-		if f.Host != m.name || f.Type != lab.PacketOutgoing {
+		if f.Host != m.name || f.Type != labnet.PacketOutgoing {
 			continue
 		}
 		p, _, ok := lab.FrameARP(f.Data)

@@ -7,7 +7,11 @@ import (
 	"testing"
 	"time"
 
+	"arplab/internal/kclock"
+	"arplab/internal/ktrace"
 	"arplab/internal/lab"
+	"arplab/internal/labnet"
+	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ipv4"
@@ -40,10 +44,15 @@ checks:
 // HZ=250: the admin command, the GARP request honoured inside locktime,
 // and the table read at t = 1 s.
 func synthRun() *lab.LabRun {
+	const admCmd = "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud reachable dev eth0"
+	admParsed, err := scenario.ParseNeighCmd(admCmd)
+	if err != nil {
+		panic(err)
+	}
 	const epoch = int64(10e9)
-	c := lab.Clock{HZ: 250, RefJ: 1_000_000, RefNs: epoch - 1_500_000}
+	c := kclock.Clock{HZ: 250, RefJ: 1_000_000, RefNs: epoch - 1_500_000}
 	j := func(ns int64) uint64 { return c.Jiffies(ns) }
-	params := lab.NeighParams{ReachableTime: 30 * time.Second, BaseReachableTime: 30 * time.Second, RetransTime: time.Second,
+	params := labnet.NeighParams{ReachableTime: 30 * time.Second, BaseReachableTime: 30 * time.Second, RetransTime: time.Second,
 		GCStaleTime: time.Minute, DelayProbeTime: 5 * time.Second, Locktime: time.Second, AnycastDelay: time.Second,
 		ProxyDelay: 800 * time.Millisecond, QueueLenBytes: 212992, UcastProbes: 3, McastProbes: 3, ProxyQlen: 64}
 	adm, garpAt, readAt := epoch+500e6, epoch+800e6, epoch+1000e6
@@ -52,24 +61,24 @@ func synthRun() *lab.LabRun {
 	return &lab.LabRun{
 		Scenario: "synthetic", File: "synthetic.yaml", Release: "6.18.44", HZ: 250, HZMethod: "test",
 		EpochNs: epoch, EndNs: epoch + 3e9, Clock: c, TraceOK: true,
-		Table: lab.TableInfo{Thresh1: 128, Thresh2: 512, Thresh3: 1024, Default: params},
+		Table: labnet.TableInfo{Thresh1: 128, Thresh2: 512, Thresh3: 1024, Default: params},
 		Hosts: []lab.RunHost{{Name: "obs", Observed: true, ConfAll: map[string]string{"arp_accept": "0"},
 			Devs: []lab.RunDev{{Name: "eth0", IfName: "h0i0abc", MAC: macObs, Addrs: []netip.Prefix{netip.MustParsePrefix("10.9.0.1/24")},
 				Params: params, Conf: map[string]string{"arp_accept": "0"}}}}},
-		Admin: []lab.RunAdmin{{Host: "obs", Cmd: "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud reachable dev eth0", Event: 0,
+		Admin: []lab.RunAdmin{{Host: "obs", Cmd: admCmd, Command: admParsed, Parsed: true, Event: 0,
 			BeforeNs: adm, AfterNs: adm + 50e3}},
-		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: lab.PacketBroadcast, Data: frame, Len: len(frame)}},
-		Trace: []lab.TraceEvent{
+		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: labnet.PacketBroadcast, Data: frame, Len: len(frame)}},
+		Trace: []ktrace.Event{
 			{Event: "neigh_create", Dev: "h0i0abc", IP: vip, Created: true, TimestampNs: adm + 10e3},
-			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, NUD: lab.NUDNone, NewLLAddr: macOld, NewNUD: lab.NUDReachable,
-				UpdateFlags: lab.UpdateAdmin | lab.UpdateOverride, Updated: j(adm), TimestampNs: adm + 11e3},
-			{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, NUD: lab.NUDReachable, LLAddr: macOld, Updated: j(adm), TimestampNs: adm + 12e3},
-			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, NUD: lab.NUDReachable, LLAddr: macOld, NewLLAddr: macNew, NewNUD: lab.NUDStale,
-				UpdateFlags: lab.UpdateOverride, Updated: j(adm), TimestampNs: garpAt + 20e3},
-			{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, NUD: lab.NUDStale, LLAddr: macNew, Updated: j(garpAt), TimestampNs: garpAt + 22e3},
+			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, State: neigh.None, NewLLAddr: macOld, NewState: neigh.Reachable,
+				UpdateFlags: ktrace.UpdateAdmin | ktrace.UpdateOverride, Updated: j(adm), TimestampNs: adm + 11e3},
+			{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, State: neigh.Reachable, LLAddr: macOld, Updated: j(adm), TimestampNs: adm + 12e3},
+			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, State: neigh.Reachable, LLAddr: macOld, NewLLAddr: macNew, NewState: neigh.Stale,
+				UpdateFlags: ktrace.UpdateOverride, Updated: j(adm), TimestampNs: garpAt + 20e3},
+			{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, State: neigh.Stale, LLAddr: macNew, Updated: j(garpAt), TimestampNs: garpAt + 22e3},
 		},
 		Snapshots: []lab.RunSnapshot{{Host: "obs", Reason: "check 0", Check: 0, Event: -1, BeforeNs: readAt, AfterNs: readAt + 100e3,
-			Entries: []lab.Neigh{{Dev: "eth0", IP: vip, LLAddr: macNew, HasLLAddr: true, NUD: lab.NUDStale, State: "STALE"}}}},
+			Entries: []labnet.Neigh{{Dev: "eth0", IP: vip, LLAddr: macNew, HasLLAddr: true, State: neigh.Stale}}}},
 	}
 }
 
@@ -198,11 +207,11 @@ checks:
 	}
 	for _, tc := range []struct {
 		name    string
-		readAt  func(c lab.Clock, j uint64) int64
+		readAt  func(c kclock.Clock, j uint64) int64
 		wantTie bool
 	}{
-		{"read right after the model's timer", func(c lab.Clock, j uint64) int64 { return c.StartNs(j+1) + 1e6 }, true},
-		{"read a second later", func(c lab.Clock, j uint64) int64 { return c.StartNs(j+1) + 1e9 }, false},
+		{"read right after the model's timer", func(c kclock.Clock, j uint64) int64 { return c.StartNs(j+1) + 1e6 }, true},
+		{"read a second later", func(c kclock.Clock, j uint64) int64 { return c.StartNs(j+1) + 1e9 }, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			run := synthRun()
@@ -210,15 +219,15 @@ checks:
 			adm := run.Admin[0].BeforeNs
 			run.Admin[0].Cmd = "replace 10.9.0.100 lladdr 02:00:00:00:09:aa nud delay dev eth0"
 			j := run.Clock.Jiffies(adm)
-			run.Trace = []lab.TraceEvent{
+			run.Trace = []ktrace.Event{
 				{Event: "neigh_create", Dev: "h0i0abc", IP: vip, Created: true, TimestampNs: adm + 10e3},
-				{Event: "neigh_update", Dev: "h0i0abc", IP: vip, NUD: lab.NUDNone, NewLLAddr: macOld, NewNUD: lab.NUDDelay,
-					UpdateFlags: lab.UpdateAdmin | lab.UpdateOverride, Updated: j, TimestampNs: adm + 11e3},
-				{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, NUD: lab.NUDDelay, LLAddr: macOld, Updated: j, TimestampNs: adm + 12e3},
+				{Event: "neigh_update", Dev: "h0i0abc", IP: vip, State: neigh.None, NewLLAddr: macOld, NewState: neigh.Delay,
+					UpdateFlags: ktrace.UpdateAdmin | ktrace.UpdateOverride, Updated: j, TimestampNs: adm + 11e3},
+				{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, State: neigh.Delay, LLAddr: macOld, Updated: j, TimestampNs: adm + 12e3},
 			}
 			at := tc.readAt(run.Clock, j)
 			run.Snapshots = []lab.RunSnapshot{{Host: "obs", Reason: "check 0", Check: 0, Event: -1, BeforeNs: at, AfterNs: at + 100e3,
-				Entries: []lab.Neigh{{Dev: "eth0", IP: vip, LLAddr: macOld, HasLLAddr: true, NUD: lab.NUDDelay, State: "DELAY"}}}}
+				Entries: []labnet.Neigh{{Dev: "eth0", IP: vip, LLAddr: macOld, HasLLAddr: true, State: neigh.Delay}}}}
 			res, err := Compare(run, s, Options{})
 			if err != nil {
 				t.Fatal(err)

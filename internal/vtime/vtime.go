@@ -168,13 +168,14 @@ func ceilDiv(a, d int64) int64 {
 	return q
 }
 
-// MsecsToJiffies converts milliseconds to ticks as the kernel's
-// msecs_to_jiffies does: rounding up, so that a positive time never
-// becomes zero ticks. It is the one conversion every reader of *_ms
-// sysctls uses.
-func MsecsToJiffies(ms int64, hz int) Ticks {
+// MsToTicks converts milliseconds to jiffies as the kernel's
+// msecs_to_jiffies does, rounding up (a negative value rounds away from
+// zero, as the proc handler for a negative millisecond sysctl does). It is
+// the one ms→jiffies conversion: sysctl writes in the model, parameters
+// read from a kernel in the lab.
+func MsToTicks(ms int64, hz int) Ticks {
 	if ms < 0 {
-		return -MsecsToJiffies(-ms, hz)
+		return -Ticks((-ms*int64(hz) + 999) / 1000)
 	}
 	return Ticks((ms*int64(hz) + 999) / 1000)
 }

@@ -70,3 +70,18 @@ func TestClockLongRuns(t *testing.T) {
 		}
 	}
 }
+
+func TestMsToTicksRoundsUp(t *testing.T) {
+	for _, tc := range []struct {
+		ms   int64
+		hz   int
+		want Ticks
+	}{
+		{1000, 250, 250}, {1, 250, 1}, {4, 250, 1}, {5, 250, 2}, {0, 250, 0},
+		{1000, 300, 300}, {10, 300, 3}, {30000, 1000, 30000}, {-5, 250, -2},
+	} {
+		if got := MsToTicks(tc.ms, tc.hz); got != tc.want {
+			t.Errorf("MsToTicks(%d, %d) = %d, want %d", tc.ms, tc.hz, got, tc.want)
+		}
+	}
+}

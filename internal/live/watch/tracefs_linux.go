@@ -10,14 +10,15 @@ import (
 	"strconv"
 	"time"
 
-	"arplab/internal/lab"
+	"arplab/internal/kclock"
+	"arplab/internal/ktrace"
 )
 
-// tracer streams neigh:neigh_update from a private tracefs instance (the
-// lab's tracer: its own instance, so it neither sees nor disturbs anyone
+// tracer streams neigh:neigh_update from a private tracefs instance (ktrace's
+// tracer: its own instance, so it neither sees nor disturbs anyone
 // else's tracing, field notes §C.8).
 type tracer struct {
-	tr    *lab.Tracer
+	tr    *ktrace.Tracer
 	ch    chan *obs
 	done  chan struct{}
 	mono0 time.Duration // CLOCK_MONOTONIC at wall0, to convert trace times
@@ -29,16 +30,16 @@ type tracer struct {
 func openTracer(devs []string) (*tracer, error) {
 	t := &tracer{ch: make(chan *obs, 4096), done: make(chan struct{})}
 	t.wall0 = time.Now()
-	t.mono0 = time.Duration(lab.MonoNs(t.wall0))
+	t.mono0 = time.Duration(kclock.MonoNs(t.wall0))
 	send := func(o *obs) {
 		select {
 		case t.ch <- o:
 		case <-t.done:
 		}
 	}
-	tr, err := lab.NewTracer(instanceName(os.Getpid()), lab.TracerOptions{
+	tr, err := ktrace.NewTracer(instanceName(os.Getpid()), ktrace.TracerOptions{
 		Events: []string{"neigh_update"}, Devs: devs,
-		OnEvent: func(ev lab.TraceEvent) {
+		OnEvent: func(ev ktrace.Event) {
 			if tp, ok := fromTraceEvent(ev); ok {
 				send(&obs{at: t.wall0.Add(tp.mono - t.mono0), tp: &tp})
 			}

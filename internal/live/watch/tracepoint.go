@@ -7,14 +7,14 @@ import (
 	"strings"
 	"time"
 
-	"arplab/internal/lab"
+	"arplab/internal/ktrace"
 )
 
 // neigh_update update_flags (include/net/neighbour.h NEIGH_UPDATE_F_*).
 // ADMIN moved from bit 31 to bit 7 in 5.16; either means an administrator.
 const (
-	flagOverride = lab.UpdateOverride
-	flagAdmin    = lab.UpdateAdmin | 0x80000000
+	flagOverride = ktrace.UpdateOverride
+	flagAdmin    = ktrace.UpdateAdmin | 0x80000000
 )
 
 // tracepoint is one neigh:neigh_update record: the entry as it was when
@@ -32,9 +32,9 @@ type tracepoint struct {
 	updated   uint64
 }
 
-// traceParser is the lab's parser of neigh:* trace lines (one parser for
-// the verifier and the watcher).
-var traceParser = lab.NewTraceParser()
+// traceParser is ktrace's parser of neigh:* trace lines (one parser for
+// the lab and the watcher).
+var traceParser = ktrace.NewParser()
 
 // parseTracepoint parses a trace_pipe line of the neigh_update event. ok is
 // false for other lines (other events, headers, lost-event notices) and for
@@ -45,7 +45,7 @@ func parseTracepoint(line string) (tp tracepoint, ok bool, err error) {
 	}
 	ev, err := traceParser.Parse(line)
 	if err != nil {
-		var lost *lab.LostEventsError
+		var lost *ktrace.LostEventsError
 		if errors.As(err, &lost) {
 			return tp, false, nil
 		}
@@ -55,14 +55,14 @@ func parseTracepoint(line string) (tp tracepoint, ok bool, err error) {
 	return tp, ok, nil
 }
 
-// fromTraceEvent converts the lab parser's event; ok is false for other
+// fromTraceEvent converts the ktrace parser's event; ok is false for other
 // events and for IPv6.
-func fromTraceEvent(ev lab.TraceEvent) (tracepoint, bool) {
+func fromTraceEvent(ev ktrace.Event) (tracepoint, bool) {
 	if ev.Event != "neigh_update" || ev.Family != 2 {
 		return tracepoint{}, false
 	}
 	tp := tracepoint{mono: time.Duration(ev.TimestampNs), dev: ev.Dev, ip: ev.IP,
-		newLLAddr: ev.NewLLAddr.String(), state: tracepointState(ev.State), newState: tracepointState(ev.NewState),
+		newLLAddr: ev.NewLLAddr.String(), state: tracepointState(ev.State.String()), newState: tracepointState(ev.NewState.String()),
 		flags: ev.UpdateFlags, confirmed: ev.Confirmed, updated: ev.Updated}
 	if ev.LLAddrLen == 6 {
 		tp.lladdr = ev.LLAddr.String()

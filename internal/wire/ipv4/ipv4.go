@@ -131,3 +131,18 @@ func Ports(h Header, b []byte) (src, dst uint16) {
 // SeqAfter is TCP's after(a, b): a is strictly later than b in sequence
 // space (RFC 9293 §3.4, modulo 2^32).
 func SeqAfter(a, b uint32) bool { return int32(a-b) > 0 }
+
+// OfEthernet decodes the IPv4 datagram an untagged Ethernet II frame
+// carries (the lab's recorded frames), returning the header and the
+// transport bytes after it.
+func OfEthernet(b []byte) (Header, []byte, bool) {
+	const ethHeader, etherTypeIPv4 = 14, 0x0800
+	if len(b) < ethHeader || binary.BigEndian.Uint16(b[12:14]) != etherTypeIPv4 {
+		return Header{}, nil, false
+	}
+	h, ok := Parse(b[ethHeader:])
+	if !ok {
+		return h, nil, false
+	}
+	return h, h.Payload(b[ethHeader:]), true
+}
