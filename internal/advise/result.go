@@ -142,6 +142,8 @@ func why(f failure, horizon float64) string {
 		fmt.Fprintf(&b, "kept the old MAC past the %g s horizon", horizon)
 	}
 	switch {
+	case f.GARPIgnored == 1 && f.GARPHonoured == 0:
+		fmt.Fprintf(&b, ": its one GARP was ignored — %s", rule(f.FirstIgnored))
 	case f.GARPIgnored > 0 && f.GARPHonoured == 0:
 		fmt.Fprintf(&b, ": all %d GARPs were ignored — %s", f.GARPIgnored, rule(f.FirstIgnored))
 	case f.GARPIgnored > 0:

@@ -46,6 +46,10 @@ const screenRuns = 2 * batch
 // refineRounds bounds the refinement around the frontier.
 const refineRounds = 3
 
+// CheckOptions validates o as Advise would, so a caller can report a bad
+// flag before any work starts.
+func CheckOptions(o Options) error { return o.fill() }
+
 func (o *Options) fill() error {
 	if o.MaxFailure == 0 {
 		o.MaxFailure = DefaultMaxFailure
@@ -223,6 +227,11 @@ func better(a, b *candidate) int {
 	return cmp.Or(cmp.Compare(a.frames, b.frames), cmp.Compare(a.worstP99(), b.worstP99()), cmp.Compare(a.key, b.key))
 }
 
+// minGain is the least improvement in worst p99 that puts a candidate
+// sending more frames on the frontier: differences below it are the
+// sender's jitter, not a better schedule.
+const minGain = 0.01
+
 // nonDominated returns the candidates no other one beats on both frames
 // and worst p99, in frames order.
 func nonDominated(cs []*candidate) []*candidate {
@@ -231,7 +240,7 @@ func nonDominated(cs []*candidate) []*candidate {
 	var out []*candidate
 	best := math.Inf(1)
 	for _, c := range s {
-		if p := c.worstP99(); p < best {
+		if p := c.worstP99(); p < best-minGain || (math.IsInf(best, 1) && !math.IsInf(p, 1)) {
 			out = append(out, c)
 			best = p
 		}
@@ -399,7 +408,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 		res.Frontier[0].Recommended = true
 		res.Config = e.a.Config(frontier[0].setting)
 	}
-	if len(frontier) == 0 || len(e.a.Knobs) == 0 {
+	if len(frontier) == 0 {
 		alt, err := e.alternatives(ctx, def)
 		if err != nil {
 			return nil, err
