@@ -26,6 +26,8 @@ var allowed = map[string][]string{
 	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "trace", "vtime", "wire/arp"},
+	// advise runs the simulator and quotes doctor's advice (its pure part).
+	"advise": {"sim", "scenario", "garp", "kernel", "neigh", "vtime", "wire/arp", "live/doctor", "ext:go.yaml.in/yaml/v3"},
 }
 
 func imports(t *testing.T, dir string) map[string]bool {
