@@ -214,3 +214,19 @@ func TestRunSeedDependsOnNames(t *testing.T) {
 		t.Error("run seed is not a function of its inputs")
 	}
 }
+
+// BenchmarkAdviseFleet10 is the budget: a ten-group fleet advised
+// for keepalived with every core.
+func BenchmarkAdviseFleet10(b *testing.B) {
+	f, err := ParseFleet("testdata/fleet10.yaml")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		r, err := Advise(context.Background(), f, "keepalived", Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(float64(r.Search.Runs), "runs/op")
+	}
+}

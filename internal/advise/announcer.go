@@ -240,10 +240,10 @@ func keepalived(h float64) *Announcer {
 		f := a.Knobs
 		val := func(i int) string { return f[i].Format(s[i]) }
 		global := fmt.Sprintf("global_defs {\n"+
-			"    vrrp_garp_master_repeat %s\n"+
-			"    vrrp_garp_master_delay %s        # seconds; 0 = no second burst\n"+
-			"    vrrp_garp_interval %s            # seconds between GARPs on an interface (µs resolution)\n"+
-			"    vrrp_garp_master_refresh %s      # seconds; 0 = no refresh\n"+
+			"    vrrp_garp_master_repeat %-8s # GARPs per burst\n"+
+			"    vrrp_garp_master_delay %-9s # seconds to the second burst; 0 = none\n"+
+			"    vrrp_garp_interval %-13s # seconds between GARPs on an interface (µs resolution)\n"+
+			"    vrrp_garp_master_refresh %-7s # seconds between refresh bursts; 0 = none\n"+
 			"    vrrp_garp_master_refresh_repeat %s\n"+
 			"}\n", val(0), val(1), val(2), val(3), val(4))
 		inst := fmt.Sprintf("vrrp_instance VI_1 {\n"+

@@ -234,4 +234,6 @@ func (r *Result) frontierSVG(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w, "</svg>")
+	fmt.Fprintln(w, `<p><span style="color:#36c">●</span> frontier point (hover for the setting) · `+
+		`<span style="color:#090">◯</span> recommended · <span style="color:#999">■</span> a default that converges</p>`)
 }
