@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -168,7 +169,7 @@ func (g *fleetGroup) UnmarshalYAML(n *yaml.Node) error {
 	dec.KnownFields(true)
 	var r rawFleetGroup
 	if err := dec.Decode(&r); err != nil {
-		return fmt.Errorf("line %d: group: %v", n.Line, strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "))
+		return fmt.Errorf("%s", yamlMessage(err, n.Line-1, groupFields))
 	}
 	*g = fleetGroup(r)
 	g.Line = n.Line
@@ -184,7 +185,11 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 		if errors.Is(err, io.EOF) {
 			return nil, fmt.Errorf("%s: empty fleet file (want groups: [...])", file)
 		}
-		return nil, fmt.Errorf("%s: %s", file, oneLine(err))
+		msg := yamlMessage(err, 0, "groups")
+		if m := lineRE.FindStringSubmatch(msg); m != nil {
+			return nil, fmt.Errorf("%s:%s: %s", file, m[1], msg[len(m[0]):])
+		}
+		return nil, fmt.Errorf("%s: %s", file, msg)
 	}
 	if len(ff.Groups) == 0 {
 		return nil, fmt.Errorf("%s: no groups (want groups: [{profile: …, share: …, traffic: …}])", file)
@@ -234,7 +239,7 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 			return nil, fmt.Errorf("%s: %v", at, err)
 		}
 		if _, err := groupScenario(g, 10e9); err != nil {
-			return nil, fmt.Errorf("%s: group %s: %v", at, g.Name, err)
+			return nil, fmt.Errorf("%s: group %s: %v", at, g.Name, clientError(err))
 		}
 		f.Groups = append(f.Groups, g)
 	}
@@ -242,14 +247,41 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 	return f, nil
 }
 
+// clientError strips the generated scenario's position from an error about
+// the client host: the user wrote the fleet, not that scenario.
+func clientError(err error) string {
+	msg := err.Error()
+	if i := strings.Index(msg, "host client: "); i >= 0 {
+		return msg[i+len("host client: "):]
+	}
+	return msg
+}
+
 // maxEntries bounds a group's unrelated entries: each is a timer in every
 // Monte Carlo run.
 const maxEntries = 2048
 
-func oneLine(err error) string {
+// groupFields lists a group's keys for "unknown field" errors.
+const groupFields = "name, profile, patches, hz, sysctls, share, traffic, entries"
+
+var (
+	lineRE    = regexp.MustCompile(`^line (\d+): `)
+	lineNumRE = regexp.MustCompile(`line (\d+)`)
+	unknownRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+)
+
+// yamlMessage rewrites a yaml.v3 error as one line: line numbers shifted
+// by off (a group is decoded from a re-encoded node), Go type names
+// replaced by the keys the format has.
+func yamlMessage(err error, off int, known string) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
 	s = strings.TrimPrefix(s, "yaml: ")
-	return strings.ReplaceAll(s, "\n  ", "; ")
+	s = strings.ReplaceAll(s, "\n  ", "; ")
+	s = lineNumRE.ReplaceAllStringFunc(s, func(m string) string {
+		n, _ := strconv.Atoi(m[len("line "):])
+		return "line " + strconv.Itoa(n+off)
+	})
+	return unknownRE.ReplaceAllString(s, "unknown field $1 (known: "+known+")")
 }
 
 // clientDev is the client's interface in the group scenario.
@@ -436,7 +468,7 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 		g.Sysctls = set
 	}
 	if _, err := groupScenario(g, 10e9); err != nil {
-		return Group{}, nil, fmt.Errorf("%s: %v", file, err)
+		return Group{}, nil, fmt.Errorf("%s: %v", file, clientError(err))
 	}
 	return g, notes, nil
 }

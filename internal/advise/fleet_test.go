@@ -64,16 +64,19 @@ func TestParseFleetYAML(t *testing.T) {
 		"bad profile": {"groups:\n  - {profile: 9.9}\n", `f.yaml:2: unknown kernel profile "9.9"`},
 		"traffic":     {"groups:\n  - {profile: '6.18', traffic: busy}\n", `f.yaml:2: traffic "busy"`},
 		"share":       {"groups:\n  - {profile: '6.18', share: -1}\n", "f.yaml:2: share -1 must be positive"},
-		"field":       {"groups:\n  - {profile: '6.18', colour: red}\n", "line 2: group: "},
+		"field":       {"groups:\n  - {profile: '6.18', colour: red}\n", "f.yaml:2: unknown field colour (known: name, profile"},
 		"sysctl":      {"groups:\n  - {profile: '6.18', sysctls: {frobnicate: 1}}\n", `f.yaml:2: sysctl "frobnicate"`},
 		"value":       {"groups:\n  - {profile: '6.18', sysctls: {arp_accept: lots}}\n", "f.yaml:2: group 6.18-1"},
 		"dup":         {"groups:\n  - {name: a, profile: '6.18'}\n  - {name: a, profile: '4.9'}\n", `f.yaml:3: group name "a" is repeated`},
 		"hz":          {"groups:\n  - {profile: '6.18', hz: 123}\n", "f.yaml:2: hz 123"},
 		"patch":       {"groups:\n  - {profile: '6.18', patches: [+nope]}\n", "f.yaml:2: "},
+		"type":        {"# fleet\ngroups:\n  - profile: '6.18'\n    share: [1]\n", "f.yaml:4: cannot unmarshal"},
+		"top field":   {"groupz: []\n", "f.yaml:1: unknown field groupz (known: groups)"},
+		"negative":    {"groups:\n  - {profile: '6.18', sysctls: {locktime: '-5'}}\n", "f.yaml:2: group 6.18-1: sysctl neigh.eth0.locktime"},
 	} {
 		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v, want an error with %q", name, err, c.want)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line with %q", name, err, c.want)
 		}
 	}
 }
