@@ -17,6 +17,13 @@ func (r *Result) JSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
+func frames(n int) string {
+	if n == 1 {
+		return "1 frame"
+	}
+	return fmt.Sprintf("%d frames", n)
+}
+
 func pct(v float64) string { return fmt.Sprintf("%.0f%%", 100*v) }
 
 func p99Text(p *float64) string {
@@ -79,21 +86,26 @@ func (r *Result) Text(w io.Writer) error {
 	fmt.Fprintln(w, r.header())
 	var gs []string
 	for _, g := range r.Fleet.Groups {
-		gs = append(gs, fmt.Sprintf("%s = %s, %s traffic, %s of the fleet", g.Name, g.Profile, g.Traffic, pct(g.Share)))
+		hosts := ""
+		if g.Hosts > 1 {
+			hosts = fmt.Sprintf(" (%d hosts)", g.Hosts)
+		}
+		gs = append(gs, fmt.Sprintf("%s%s = %s, %s traffic, %s of the fleet", g.Name, hosts, g.Profile, g.Traffic, pct(g.Share)))
 	}
 	fmt.Fprintf(w, "fleet (%s): %s\n", r.Fleet.Source, strings.Join(gs, "; "))
 	for _, n := range r.Fleet.Notes {
 		fmt.Fprintln(w, "note:", n)
 	}
+	fmt.Fprintf(w, "announcer: %s\n", r.Announcer.Description)
 	if r.Announcer.NoKnob != "" {
 		fmt.Fprintf(w, "\n%s has no knob to tune: %s.\n", r.Announcer.Name, r.Announcer.NoKnob)
 	}
 	for _, d := range r.Defaults {
-		fmt.Fprintf(w, "\n%s: %s — %d frames: %s\n", d.Label, d.Description, d.Frames, verdictWord(d))
+		fmt.Fprintf(w, "\n%s: %s — %s: %s\n", d.Label, d.Description, frames(d.Frames), verdictWord(d))
 		groupTable(w, d, "  ")
 	}
 	if rec := r.Recommendation; rec != nil {
-		fmt.Fprintf(w, "\nRecommended: %s — %d frames, worst-group p99 convergence %s\n", rec.Description, rec.Frames, p99Text(rec.WorstP99))
+		fmt.Fprintf(w, "\nRecommended: %s — %s, worst-group p99 convergence %s\n", rec.Description, frames(rec.Frames), p99Text(rec.WorstP99))
 		groupTable(w, *rec, "  ")
 	} else {
 		fmt.Fprintf(w, "\nNo setting of %s meets the target on every group.\n", r.Announcer.Name)
@@ -130,8 +142,8 @@ func (r *Result) Text(w io.Writer) error {
 			}
 		}
 		if s := a.Supplementary; s != nil {
-			fmt.Fprintf(w, "  supplementary announcement: %s\n    from: %s\n    result: %s, %d frames in all, worst p99 %s\n",
-				s.Command, s.Hook, verdictWord(s.Result), s.Result.Frames, p99Text(s.Result.WorstP99))
+			fmt.Fprintf(w, "  supplementary announcement: %s\n    from: %s\n    result: %s, %s in all, worst p99 %s\n",
+				s.Command, s.Hook, verdictWord(s.Result), frames(s.Result.Frames), p99Text(s.Result.WorstP99))
 		} else {
 			fmt.Fprintln(w, "  supplementary announcement: no `arplab garp --preset arping-U` run of up to 3 requests met the target either")
 		}
