@@ -228,6 +228,9 @@ func (e *engine) supplementary(ctx context.Context, def *candidate) (*Supplement
 			if err != nil {
 				return nil, err
 			}
+			if e.opt.MaxFrames > 0 && c.frames > e.opt.MaxFrames {
+				continue
+			}
 			cs = append(cs, c)
 		}
 	}

@@ -145,7 +145,8 @@ func (r *Result) Text(w io.Writer) error {
 			fmt.Fprintf(w, "  supplementary announcement: %s\n    from: %s\n    result: %s, %s in all, worst p99 %s\n",
 				s.Command, s.Hook, verdictWord(s.Result), frames(s.Result.Frames), p99Text(s.Result.WorstP99))
 		} else {
-			fmt.Fprintln(w, "  supplementary announcement: no `arplab garp --preset arping-U` run of up to 3 requests met the target either")
+			fmt.Fprintln(w, "  supplementary announcement: no `arplab garp --preset arping-U` run of up to 3 requests "+
+				"(within --max-frames, with the default's frames) met the target either")
 		}
 	}
 	s := r.Search
