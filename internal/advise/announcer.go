@@ -48,8 +48,8 @@ type Announcer struct {
 	Knobs       []Knob `json:"knobs"`
 	// NoKnob says why nothing can be tuned (MetalLB, Cilium).
 	NoKnob string `json:"no_knob,omitempty"`
-	// Start is when the first frame leaves after the VIP moves, and
-	// StartVary how much later it may be in a Monte Carlo run (uniform).
+	// start says when the first frame leaves after the VIP moves, and
+	// how much later it may be in a Monte Carlo run (uniform).
 	start     func(Setting) (at, vary vtime.Duration)
 	apply     func(Setting, *scenario.GARP, vtime.Duration)
 	baselines []baseline
