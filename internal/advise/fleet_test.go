@@ -1,0 +1,162 @@
+package advise
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"arplab/internal/live/doctor"
+)
+
+func TestParseProfileList(t *testing.T) {
+	f, err := ParseFleet("rhel7.3, 4.9,6.18")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Groups) != 3 || f.Groups[1].Profile != "4.9" || f.Groups[0].Traffic != DefaultTraffic {
+		t.Fatalf("groups %+v", f.Groups)
+	}
+	if s := f.Groups[0].Share; s < 0.333 || s > 0.334 {
+		t.Errorf("share %v, want 1/3", s)
+	}
+	for arg, want := range map[string]string{
+		"rhel7.3,,6.18": "entry 2 is empty",
+		"rhel7.3,9.99":  `entry 2: unknown kernel profile "9.99"`,
+		"6.18,6.18":     "6.18 is listed twice",
+		"":              "--fleet is empty",
+		"nope.yaml":     "fleet file nope.yaml",
+	} {
+		_, err := ParseFleet(arg)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseFleet(%q) = %v, want an error with %q", arg, err, want)
+		}
+	}
+}
+
+func TestParseFleetYAML(t *testing.T) {
+	f, err := ParseFleet(filepath.Join("testdata", "fleet10.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Groups) != 10 {
+		t.Fatalf("%d groups", len(f.Groups))
+	}
+	old := f.Groups[3]
+	if old.Name != "old-lb" || old.Sysctls["conf.all.arp_accept"] != "1" || old.Traffic != TrafficSubnet {
+		t.Errorf("old-lb: %+v", old)
+	}
+	if f.Groups[6].Sysctls["neigh.eth0.locktime"] != "200" || f.Groups[9].HZ != 1000 {
+		t.Errorf("bastion/desktop: %+v / %+v", f.Groups[6], f.Groups[9])
+	}
+	sum := 0.0
+	for _, g := range f.Groups {
+		sum += g.Share
+	}
+	if sum < 0.999 || sum > 1.001 {
+		t.Errorf("shares sum to %v", sum)
+	}
+	for name, c := range map[string]struct{ src, want string }{
+		"empty":       {"", "f.yaml: empty fleet file"},
+		"no groups":   {"groups: []\n", "f.yaml: no groups"},
+		"no profile":  {"groups:\n  - {share: 1}\n", "f.yaml:2: group 1 has no profile"},
+		"bad profile": {"groups:\n  - {profile: 9.9}\n", `f.yaml:2: unknown kernel profile "9.9"`},
+		"traffic":     {"groups:\n  - {profile: '6.18', traffic: busy}\n", `f.yaml:2: traffic "busy"`},
+		"share":       {"groups:\n  - {profile: '6.18', share: -1}\n", "f.yaml:2: share -1 must be positive"},
+		"field":       {"groups:\n  - {profile: '6.18', colour: red}\n", "f.yaml:2: unknown field colour (known: name, profile"},
+		"sysctl":      {"groups:\n  - {profile: '6.18', sysctls: {frobnicate: 1}}\n", `f.yaml:2: sysctl "frobnicate"`},
+		"value":       {"groups:\n  - {profile: '6.18', sysctls: {arp_accept: lots}}\n", "f.yaml:2: group 6.18-1"},
+		"dup":         {"groups:\n  - {name: a, profile: '6.18'}\n  - {name: a, profile: '4.9'}\n", `f.yaml:3: group name "a" is repeated`},
+		"hz":          {"groups:\n  - {profile: '6.18', hz: 123}\n", "f.yaml:2: hz 123"},
+		"patch":       {"groups:\n  - {profile: '6.18', patches: [+nope]}\n", "f.yaml:2: "},
+		"type":        {"# fleet\ngroups:\n  - profile: '6.18'\n    share: [1]\n", "f.yaml:4: cannot unmarshal"},
+		"top field":   {"groupz: []\n", "f.yaml:1: unknown field groupz (known: groups)"},
+		"negative":    {"groups:\n  - {profile: '6.18', sysctls: {locktime: '-5'}}\n", "f.yaml:2: group 6.18-1: sysctl neigh.eth0.locktime"},
+	} {
+		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: %v, want one line with %q", name, err, c.want)
+		}
+	}
+}
+
+// writeDoctor writes a doctor --json document as `arplab doctor` prints it.
+func writeDoctor(t *testing.T, dir, name string, r doctor.Report) {
+	t.Helper()
+	b, err := json.Marshal(map[string]any{"report": r, "advice": doctor.Advise(r)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func doctorHost(profile, accept string) doctor.Report {
+	set := func(v string) doctor.Setting { return doctor.Setting{Path: "/proc/sys/x", Value: v} }
+	return doctor.Report{Release: "3.10.0-514.el7.x86_64", Profile: profile, HZ: 1000,
+		Interfaces: []doctor.Interface{{Name: "ens3", Up: true}},
+		Conf: map[string]map[string]doctor.Setting{
+			"all":  {"arp_accept": set("0"), "drop_gratuitous_arp": {State: doctor.Absent}},
+			"ens3": {"arp_accept": set(accept), "arp_notify": set("0")}},
+		Neigh: map[string]map[string]doctor.Setting{"ens3": {"locktime": set("100"), "interval_probe_time_ms": set("5000")}},
+		GC:    map[string]doctor.Setting{"gc_thresh1": set("128")}, Entries: 12}
+}
+
+func TestParseDoctorDir(t *testing.T) {
+	dir := t.TempDir()
+	writeDoctor(t, dir, "a.json", doctorHost("rhel7.3", "0"))
+	writeDoctor(t, dir, "b.json", doctorHost("rhel7.3", "0"))
+	writeDoctor(t, dir, "c.json", doctorHost("rhel7.3", "1"))
+	os.WriteFile(filepath.Join(dir, "README"), []byte("hosts"), 0o644)
+	f, err := ParseFleet(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Groups) != 2 || f.Groups[0].Hosts != 2 || f.Groups[1].Hosts != 1 {
+		t.Fatalf("groups %+v", f.Groups)
+	}
+	g := f.Groups[0]
+	if g.Profile != "rhel7.3" || g.HZ != 1000 || g.Entries != 12 || g.Sysctls["neigh.eth0.locktime"] != "100" ||
+		g.Sysctls["conf.eth0.arp_accept"] != "0" || g.Sysctls["neigh.default.gc_thresh1"] != "128" {
+		t.Errorf("group %+v", g)
+	}
+	if f.Groups[1].Sysctls["conf.eth0.arp_accept"] != "1" {
+		t.Errorf("c.json's arp_accept: %+v", f.Groups[1].Sysctls)
+	}
+	if s := f.Groups[0].Share; s < 0.66 || s > 0.67 {
+		t.Errorf("share of the two merged hosts: %v", s)
+	}
+	notes := strings.Join(f.Notes, "\n")
+	if !strings.Contains(notes, "1 setting(s) the model does not have") || !strings.Contains(notes, "1 file(s) not ending in .json") {
+		t.Errorf("notes do not count what was not applied: %q", notes)
+	}
+
+	bad := t.TempDir()
+	os.WriteFile(filepath.Join(bad, "x.json"), []byte(`{"advice": []}`), 0o644)
+	if _, err := ParseFleet(bad); err == nil || !strings.Contains(err.Error(), "x.json: no report.profile") {
+		t.Errorf("report without profile: %v", err)
+	}
+	if _, err := ParseFleet(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no doctor reports") {
+		t.Errorf("empty dir: %v", err)
+	}
+}
+
+func TestSysctlKeys(t *testing.T) {
+	got, err := sysctlKeys(map[string]string{"locktime": "50", "arp_accept": "1", "gc_thresh1": "4",
+		"net.ipv4.neigh.eth1.base_reachable_time_ms": "1000", "conf.default.drop_gratuitous_arp": "1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"neigh.eth0.locktime": "50", "conf.all.arp_accept": "1", "neigh.default.gc_thresh1": "4",
+		"neigh.eth0.base_reachable_time_ms": "1000", "conf.eth0.drop_gratuitous_arp": "1"}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q (all: %v)", k, got[k], v, got)
+		}
+	}
+	if _, err := sysctlKeys(map[string]string{"locktime": "1", "neigh.eth0.locktime": "2"}); err == nil {
+		t.Error("the same sysctl set twice was accepted")
+	}
+}

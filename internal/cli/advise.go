@@ -1,0 +1,125 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"arplab/internal/advise"
+	"arplab/internal/scenario"
+)
+
+type adviseArgs struct {
+	fleet, announcer, maxStale, html string
+	maxFailure                       float64
+	maxFrames, workers               int
+	seed                             uint64
+	json                             bool
+}
+
+const adviseLong = `Find the announcement that makes every client of a fleet switch to the
+new MAC when a VIP moves, with its odds.
+
+FLEET is a comma list of kernel profiles (rhel7.3,4.9,6.18; see
+"arplab profiles"), a YAML fleet file (groups with profile, sysctls,
+share and traffic: idle, vip or subnet; docs/advise.md), or a directory
+of "arplab doctor --json" outputs gathered from real hosts.
+
+--announcer is keepalived, neutron, neutron-legacy, kube-vip, metallb,
+cilium, arping or custom; only that tool's real knobs are searched
+(keepalived's vrrp_garp_*, Neutron's send_arp_for_ha, kube-vip's
+vip_arpRate, …). Every candidate runs the failover scenario of every
+group under Monte Carlo timing in the simulator; a run fails when the
+client still caches the old MAC --max-stale after the move.
+
+Printed: the recommended setting (fewest frames, then fastest) whose
+failure probability is at most --max-failure on every group with 95%
+confidence, the Pareto frontier (frames vs worst-group p99 convergence),
+the announcer's default group by group with the rule that made it fail,
+and the configuration to paste. MetalLB and Cilium have no knob: the
+alternatives (host sysctls, a supplementary announcement) are given.
+
+Exit status 3 when no setting meets the target.
+
+Examples:
+  arplab advise --fleet rhel7.3,4.9,6.18 --announcer keepalived
+  arplab advise --fleet rhel7.3 --announcer neutron --max-failure 0.01 --json
+  arplab advise --fleet fleet.yaml --announcer kube-vip --html advise.html
+  arplab advise --fleet ./doctor-reports/ --announcer metallb`
+
+func adviseCmd(e *env) *cobra.Command {
+	a := &adviseArgs{}
+	c := &cobra.Command{
+		Use:   "advise --fleet FLEET --announcer NAME",
+		Short: "search an announcer's knobs for the GARP schedule that converges on a whole fleet",
+		Long:  adviseLong,
+		Args:  cobra.NoArgs,
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runAdvise(e, a) },
+	}
+	f := c.Flags()
+	f.StringVar(&a.fleet, "fleet", "", "profiles (comma list), a YAML fleet file or a directory of doctor --json outputs")
+	f.StringVar(&a.announcer, "announcer", "", "keepalived, neutron, neutron-legacy, kube-vip, metallb, cilium, arping or custom")
+	f.Float64Var(&a.maxFailure, "max-failure", advise.DefaultMaxFailure, "largest acceptable failure probability per group")
+	f.StringVar(&a.maxStale, "max-stale", "10s", "a client still on the old MAC this long after the move counts as a failure")
+	f.IntVar(&a.maxFrames, "max-frames", 0, "consider only settings that send at most N frames within --max-stale (0: any)")
+	f.Uint64Var(&a.seed, "seed", advise.DefaultSeed, "master seed")
+	f.IntVar(&a.workers, "workers", 0, "simulations at once (default: every core; the result does not depend on it)")
+	f.BoolVar(&a.json, "json", false, "print one JSON document")
+	f.StringVar(&a.html, "html", "", "also write an HTML report with the frontier chart to this file")
+	return c
+}
+
+func runAdvise(e *env, a *adviseArgs) error {
+	if a.fleet == "" || a.announcer == "" {
+		return usagef("advise needs --fleet and --announcer (see arplab advise --help)")
+	}
+	stale, err := scenario.ParseDuration(a.maxStale)
+	if err != nil {
+		return usagef("--max-stale: %v", err)
+	}
+	fleet, err := advise.ParseFleet(a.fleet)
+	if err != nil {
+		return usageError{err}
+	}
+	opt := advise.Options{MaxFailure: a.maxFailure, MaxStale: stale, MaxFrames: a.maxFrames, Seed: a.seed, Workers: a.workers}
+	if a.maxFailure == 0 {
+		return usagef("--max-failure 0: no finite number of runs can show a zero failure probability; give e.g. 0.01")
+	}
+	if _, err := advise.LookupAnnouncer(a.announcer, stale); err != nil {
+		return usageError{err}
+	}
+	if err := advise.CheckOptions(opt); err != nil {
+		return usageError{err}
+	}
+	res, err := advise.Advise(e.ctx, fleet, a.announcer, opt)
+	if err != nil {
+		if errors.Is(err, e.ctx.Err()) && e.ctx.Err() != nil {
+			return fmt.Errorf("advise: interrupted")
+		}
+		return err
+	}
+	out := bufio.NewWriter(e.stdout)
+	if a.json {
+		err = res.JSON(out)
+	} else {
+		err = res.Text(out)
+	}
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if a.html != "" {
+		if err := writeFile(a.html, func(w io.Writer) error { return res.HTML(w) }); err != nil {
+			return err
+		}
+	}
+	if res.Recommendation == nil {
+		return expectError{fmt.Errorf("no setting of %s meets p(failure) ≤ %g on every group (see the alternatives)", a.announcer, opt.MaxFailure)}
+	}
+	return nil
+}

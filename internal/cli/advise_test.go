@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestAdviseNeutronJSON: the issue's Neutron case through the CLI: one JSON
+// document with snake_case keys, the legacy pattern's failure on rhel7.3
+// explained, send_arp_for_ha for the fixed pattern, and an HTML chart.
+func TestAdviseNeutronJSON(t *testing.T) {
+	html := filepath.Join(t.TempDir(), "advise.html")
+	out, errs, code := run(t, "advise", "--fleet", "rhel7.3,6.18", "--announcer", "neutron", "--max-failure", "0.01", "--json", "--html", html)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatalf("not one JSON document: %v", err)
+	}
+	for _, k := range []string{"fleet", "announcer", "target", "recommendation", "frontier", "defaults", "config", "search"} {
+		if _, ok := doc[k]; !ok {
+			t.Errorf("JSON lacks %q", k)
+		}
+	}
+	rec := doc["recommendation"].(map[string]any)
+	if _, ok := rec["settings"].(map[string]any)["send_arp_for_ha"]; !ok {
+		t.Errorf("recommendation settings: %v", rec["settings"])
+	}
+	for _, g := range rec["groups"].([]any) {
+		gm := g.(map[string]any)
+		if gm["ci95_high"].(float64) > 0.01 {
+			t.Errorf("group %v: interval upper bound %v above 0.01", gm["group"], gm["ci95_high"])
+		}
+	}
+	if !strings.Contains(out, `"why": "kept the old MAC`) || !strings.Contains(out, "not recognised as gratuitous on rhel7.3") {
+		t.Error("the legacy pattern's failure on rhel7.3 is not explained")
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "<svg") || !strings.Contains(string(b), "worst-group p99 convergence") {
+		t.Error("the HTML report has no frontier chart")
+	}
+}
+
+func TestAdviseUsageErrors(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+		code int
+	}{
+		{[]string{"advise"}, "needs --fleet and --announcer", ExitUsage},
+		{[]string{"advise", "--fleet", "rhel7.3,9.9", "--announcer", "keepalived"}, `unknown kernel profile "9.9"`, ExitUsage},
+		{[]string{"advise", "--fleet", "6.18", "--announcer", "vrrpd"}, `unknown announcer "vrrpd"`, ExitUsage},
+		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--max-failure", "2"}, "--max-failure 2", ExitUsage},
+		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--max-stale", "soon"}, "--max-stale", ExitUsage},
+		{[]string{"advise", "--fleet", "rhel7.3", "--announcer", "cilium", "--max-failure", "0.05"}, "no setting of cilium", ExitExpected},
+	} {
+		_, errs, code := run(t, c.args...)
+		if code != c.code || !strings.Contains(errs, c.want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d and one line with %q", c.args, code, errs, c.code, c.want)
+		}
+	}
+}
