@@ -20,15 +20,17 @@ func run(t *testing.T, args ...string) (string, string, int) {
 
 // TestRunDefaultExplainsTheFailure: `arplab run` with no argument runs the
 // seed's Failure and prints the verdict, the ignored GARPs with their rule
-// and numbers, and the fixes that would have worked.
+// and numbers, and the fixes that would have worked. The failure is not
+// one the scenario expects (no check says ssh-fip fails), so it exits 3.
 func TestRunDefaultExplainsTheFailure(t *testing.T) {
 	out, errs, code := run(t, "run")
-	if code != ExitOK {
+	if code != ExitExpected || !strings.Contains(errs, "expectation not met: flow ssh-fip failed and no check expects it to") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
 		"arplab run failure  seed=1",
 		"FAIL: ssh-fip to 172.24.4.10 failed",
+		"expectation not met: flow ssh-fip failed",
 		"all 3 GARPs were ignored",
 		"GARP reply not recognised as gratuitous on rhel7.3 (replies never are)",
 		"locktime needs > 1000 (HZ=1000)",
@@ -55,16 +57,15 @@ func TestRunDefaultExplainsTheFailure(t *testing.T) {
 func TestRunJSONIsTheTrace(t *testing.T) {
 	a, _, code := run(t, "run", "failure", "--json", "--no-fixes")
 	b, _, _ := run(t, "run", "failure", "--json", "--no-fixes")
-	if code != 0 || a != b {
+	if code != ExitExpected || a != b {
 		t.Fatalf("exit %d; identical=%v", code, a == b)
 	}
-	lines := strings.Split(strings.TrimSpace(a), "\n")
-	evs, err := trace.Read(strings.NewReader(strings.Join(lines[:len(lines)-1], "\n")), "run.jsonl")
+	evs, other, err := trace.ReadOutput(strings.NewReader(a), "run.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if evs[0].Kind != trace.KindHeader || !strings.Contains(lines[len(lines)-1], `"summary"`) {
-		t.Fatalf("first %s, last %s", evs[0].Kind, lines[len(lines)-1][:40])
+	if evs[0].Kind != trace.KindHeader || len(other) != 1 || other[0].Kind != trace.OutputSummary {
+		t.Fatalf("first %s, %d output lines", evs[0].Kind, len(other))
 	}
 }
 
@@ -108,7 +109,7 @@ checks:
   - {at: 1s, host: h, ip: 10.0.0.9, state: REACHABLE}
 `), 0o644)
 	_, errs, code := run(t, "run", f)
-	if code != ExitExpected || !strings.Contains(errs, "x.yaml: check at line 8 failed") {
+	if code != ExitExpected || !strings.Contains(errs, "x.yaml: expectation not met: check at line 8") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
@@ -137,7 +138,7 @@ func TestMatrixScenarioRows(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, errs, out)
 	}
-	if !strings.Contains(out, "baseline") || strings.Contains(out, "MISMATCH") {
+	if !strings.Contains(out, "baseline") || strings.Contains(out, "✗ MISMATCH") {
 		t.Fatalf("%s", out)
 	}
 }

@@ -89,7 +89,7 @@ func (r *replayer) countFrame(d *neigh.Decision) {
 	}
 	if r.pkt.SIP == r.pkt.TIP {
 		r.sum.GARPs++
-		if d.Verdict == neigh.VerdictIgnored && d.NewMAC != r.pkt.SHA {
+		if trace.FrameEffect(d.Verdict, r.pkt.SHA, d.NewMAC) == trace.EffectIgnored {
 			r.sum.GARPsIgnored++
 		}
 	}

@@ -305,13 +305,15 @@ func (h *host) account(d *neigh.Decision, fr *frame) {
 	s := h.w.entry(h.name, d.IP)
 	switch {
 	case d.Frame && fr != nil && fr.arp != nil && fr.arp.SIP == fr.arp.TIP:
-		switch d.Verdict {
-		case neigh.VerdictIgnored:
+		switch trace.FrameEffect(d.Verdict, fr.arp.SHA, d.NewMAC) {
+		case trace.EffectIgnored:
 			s.garpIgnored++
 			if s.firstIgnored == "" {
 				s.firstIgnored = d.Explain()
 			}
-		case neigh.VerdictHonoured, neigh.VerdictCreated:
+		case trace.EffectNoop:
+			s.garpNoop++
+		case trace.EffectHonoured, trace.EffectCreated:
 			s.garpHonoured++
 		}
 	case d.Rule == neigh.RuleConfirmRoute:

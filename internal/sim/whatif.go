@@ -13,21 +13,28 @@ import (
 	"arplab/internal/trace"
 )
 
-// Row is one configuration of a what-if run (a matrix row, a fix).
+// Row is one configuration of a what-if run (a matrix row, a fix). It keeps
+// the run's two answers apart (Result): FlowsOK is the verdict, OK whether
+// the scenario's expectations held.
 type Row struct {
-	Label     string
-	Variation scenario.Variation
-	OK        bool
+	Label     string             `json:"label"`
+	Variation scenario.Variation `json:"variation"`
+	FlowsOK   bool               `json:"flows_ok"`
+	OK        bool               `json:"ok"`
 	// Stale is the longest time an observed entry kept a dead MAC.
-	Stale   float64
-	Healed  bool
-	Verdict string
-	// Expect is the outcome the scenario expects for this row ("" none);
-	// Match tells whether the run agreed.
-	Expect string
-	Match  bool
+	Stale  float64 `json:"stale_seconds"`
+	Healed bool    `json:"healed"`
+	// Verdict is the run's sentence (sim.Verdict), Expectation the
+	// sentence about its checks (sim.Expectation).
+	Verdict     string `json:"verdict"`
+	Expectation string `json:"expectation"`
+	// Expect is the outcome the scenario expects for this row ("" none):
+	// "ok" or "failed", compared with OK; Match tells whether the run
+	// agreed.
+	Expect string        `json:"expect,omitempty"`
+	Match  bool          `json:"match"`
 	Events []trace.Event `json:"-"`
-	Err    string        `json:",omitempty"`
+	Err    string        `json:"error,omitempty"`
 }
 
 // RunVariation applies v to s and runs it once.
@@ -49,8 +56,8 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 		row.Err = err.Error()
 		return row
 	}
-	row.OK = res.OK
-	row.Verdict = Verdict(res)
+	row.OK, row.FlowsOK = res.OK, res.FlowsOK
+	row.Verdict, row.Expectation = Verdict(res), Expectation(res)
 	row.Healed = true
 	for _, sp := range res.Stale {
 		if sp.Seconds() > row.Stale {
@@ -138,10 +145,14 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 
 // MonteCarlo is the outcome of many runs with varied timings.
 type MonteCarlo struct {
-	Runs, Failures int
-	P, Lo, Hi      float64 // failure probability and its 95% Wilson interval
+	Runs     int `json:"runs"`
+	Failures int `json:"failures"`
+	// P is the failure probability, Lo and Hi its 95% Wilson interval.
+	P  float64 `json:"p"`
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
 	// Stale is the mean longest stale time over the runs.
-	Stale float64
+	Stale float64 `json:"stale_seconds"`
 }
 
 // RunMonteCarlo runs s runs times with timings varied from seeds derived
