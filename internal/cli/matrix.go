@@ -75,7 +75,8 @@ func matrixCmd(e *env) *cobra.Command {
 					mismatch++
 				}
 				rows = append(rows, r)
-				hrows = append(hrows, report.MatrixRow{Label: r.Label, OK: r.OK, Summary: r.Verdict, Events: r.Events})
+				hrows = append(hrows, report.MatrixRow{Label: r.Label, OK: r.FlowsOK, Stale: r.Stale, Expect: r.OK,
+					Expects: r.Expectation, Summary: r.Verdict, Events: r.Events})
 			}
 			if html != "" {
 				if err := writeFile(html, func(w io.Writer) error {
@@ -144,11 +145,13 @@ func writeMatrixText(w io.Writer, rows []sim.Row, mc []*sim.MonteCarlo) {
 		head += "\tP(failure) [95%]"
 	}
 	fmt.Fprintln(tw, head)
+	var errs []string
 	for i, r := range rows {
 		verdict, checks := "PASS", "met"
 		switch {
 		case r.Err != "":
-			verdict, checks = "error: "+r.Err, "-"
+			errs = append(errs, fmt.Sprintf("  %s: %s", r.Label, r.Err))
+			verdict, checks = fmt.Sprintf("error [%d]", len(errs)), "-"
 		case !r.FlowsOK:
 			verdict = "FAIL"
 		}
@@ -168,6 +171,12 @@ func writeMatrixText(w io.Writer, rows []sim.Row, mc []*sim.MonteCarlo) {
 		fmt.Fprintln(tw, line)
 	}
 	tw.Flush()
+	if len(errs) > 0 {
+		fmt.Fprintf(w, "\n%d configuration(s) could not run:\n", len(errs))
+		for i, e := range errs {
+			fmt.Fprintf(w, "[%d]%s\n", i+1, e)
+		}
+	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, matrixLegend)
 }

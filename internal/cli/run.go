@@ -197,7 +197,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 	}
 	if a.html != "" {
 		if err := writeFile(a.html, func(w io.Writer) error {
-			return report.HTML(w, rec.Events, report.HTMLOptions{Title: "arplab run " + s.Name, From: a.fromPtr(), To: a.toPtr()})
+			return report.HTML(w, rec.Events, report.HTMLOptions{Title: "arplab run " + s.Name, From: a.fromPtr(), To: a.toPtr(), Fixes: reportFixes(fixes)})
 		}); err != nil {
 			return err
 		}
@@ -408,4 +408,13 @@ func runMonteCarlo(e *env, s *scenario.Scenario, a *runArgs, seed uint64) error 
 		mc.Failures, mc.Runs, mc.P, mc.Lo, mc.Hi, mc.Stale)
 	fmt.Fprintln(e.stdout, "varied per run: each script event's `vary` offset and every host's HZ phase")
 	return nil
+}
+
+// reportFixes hands the fixes tried to the HTML report.
+func reportFixes(rows []sim.Row) []report.Fix {
+	var out []report.Fix
+	for _, r := range rows {
+		out = append(out, report.Fix{Label: r.Label, OK: r.OK, Stale: r.Stale, Err: r.Err})
+	}
+	return out
 }

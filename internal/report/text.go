@@ -258,8 +258,8 @@ func (tp *textPlot) laneRows(l *lane) {
 		ev := &tp.tl.Evs[i]
 		switch ev.Kind {
 		case trace.KindARP:
-			ch := rune(verdictMark[ev.Verdict])
-			tp.mark(arp, ev.Time, ch, verdictSGR(ev.Verdict), verdictRank(ev.Verdict))
+			e := effectOf(ev)
+			tp.mark(arp, ev.Time, rune(verdictMark[e]), verdictSGR(e), verdictRank(e))
 		case trace.KindProbe, trace.KindConfirm, trace.KindTouch:
 			if pc == nil {
 				pc = tp.newRow("  probe/conf")
@@ -378,6 +378,11 @@ func (tp *textPlot) head(b *bytes.Buffer) {
 		word, sgr = "----", "90"
 	}
 	tp.wrapLead(b, word, sgr, text)
+	if tp.tl.Verdict >= 0 {
+		if x := tp.tl.Evs[tp.tl.Verdict].Attrs["expectation"]; x != "" {
+			tp.wrap(b, "expectation "+x, 2, "")
+		}
+	}
 	for _, i := range tp.tl.Checks {
 		ev := &tp.tl.Evs[i]
 		w, s := "  ok", "32"
@@ -440,7 +445,7 @@ func (tp *textPlot) legend(b *bytes.Buffer) {
 	}
 	parts = append(parts, ".=absent")
 	tp.wrap(b, "state: "+strings.Join(parts, " "), 7, "")
-	tp.wrap(b, "arp/lock: + honoured, x ignored, c created, - dropped, = locktime window;"+
+	tp.wrap(b, "arp/lock: + honoured, x ignored (kept another MAC), o no-op (same MAC), c created, - dropped, = locktime window;"+
 		" probe/conf: p probe sent, c confirmation, t touch", 4, "")
 	tp.wrap(b, "flow: S syn, L syn lost, E established, X failed, D data lost; moves: M", 4, "")
 	for i, m := range tp.tl.MACs.List {
@@ -504,7 +509,10 @@ func (tp *textPlot) events(b *bytes.Buffer) {
 		lead := fmt.Sprintf("%*s", tw+1, fmtTime(ev.Time)+"s")
 		text := strings.TrimSpace(who + "  " + what(ev))
 		var sgr string
-		if ev.Verdict != "" {
+		if e := effectOf(ev); e != "" {
+			text += "  " + strings.ToUpper(e)
+			sgr = verdictSGR(e)
+		} else if ev.Verdict != "" {
 			text += "  " + strings.ToUpper(ev.Verdict)
 			sgr = verdictSGR(ev.Verdict)
 		}

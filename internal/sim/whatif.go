@@ -39,7 +39,9 @@ type Row struct {
 
 // RunVariation applies v to s and runs it once.
 func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep bool) Row {
-	row := Row{Label: v.Label, Variation: v, Expect: v.Expect}
+	// a row that could not run has no outcome to disagree with, unless it
+	// carried an expectation
+	row := Row{Label: v.Label, Variation: v, Expect: v.Expect, Match: v.Expect == ""}
 	c, err := s.Apply(v)
 	if err != nil {
 		row.Err = err.Error()
