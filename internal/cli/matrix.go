@@ -75,8 +75,7 @@ func matrixCmd(e *env) *cobra.Command {
 					mismatch++
 				}
 				rows = append(rows, r)
-				hrows = append(hrows, report.MatrixRow{Label: r.Label, OK: r.FlowsOK, Stale: r.Stale, Expect: r.OK,
-					Expects: r.Expectation, Summary: r.Verdict, Events: r.Events})
+				hrows = append(hrows, matrixRowHTML(r.Row, r.Events))
 			}
 			if html != "" {
 				if err := writeFile(html, func(w io.Writer) error {
@@ -179,4 +178,14 @@ func writeMatrixText(w io.Writer, rows []sim.Row, mc []*sim.MonteCarlo) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, matrixLegend)
+}
+
+// matrixRowHTML hands a row to the HTML matrix.
+func matrixRowHTML(r sim.Row, evs []trace.Event) report.MatrixRow {
+	summary := r.Verdict
+	if r.Err != "" {
+		summary = "could not run: " + r.Err
+	}
+	return report.MatrixRow{Label: r.Label, OK: r.FlowsOK, Stale: r.Stale, Expect: r.OK,
+		Expects: r.Expectation, Summary: summary, Events: evs}
 }

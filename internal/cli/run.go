@@ -329,20 +329,27 @@ func writeRunText(w io.Writer, s *scenario.Scenario, res *sim.Result, evs []trac
 	if err := report.Timeline(w, mattered(evs, res), opt); err != nil {
 		return err
 	}
-	if len(fixes) > 0 {
-		fmt.Fprintln(w, "\nWhat would have fixed it (each tried in the simulator with the same seed):")
-		for _, r := range fixes {
-			switch {
-			case r.Err != "":
-				fmt.Fprintf(w, "  ? %s: %s\n", r.Label, r.Err)
-			case r.OK:
-				fmt.Fprintf(w, "  ✓ %s — stale %.1f s\n", r.Label, r.Stale)
-			default:
-				fmt.Fprintf(w, "  ✗ %s — still fails\n", r.Label)
-			}
+	writeFixesText(w, fixes)
+	return nil
+}
+
+// writeFixesText lists the fixes tried, as run prints them and render
+// prints them back from a saved summary.
+func writeFixesText(w io.Writer, fixes []sim.Row) {
+	if len(fixes) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "\nWhat would have fixed it (each tried in the simulator with the same seed):")
+	for _, r := range fixes {
+		switch {
+		case r.Err != "":
+			fmt.Fprintf(w, "  ? %s: %s\n", r.Label, r.Err)
+		case r.OK:
+			fmt.Fprintf(w, "  ✓ %s — stale %.1f s\n", r.Label, r.Stale)
+		default:
+			fmt.Fprintf(w, "  ✗ %s — still fails\n", r.Label)
 		}
 	}
-	return nil
 }
 
 func orNone(s string) string {
@@ -404,10 +411,19 @@ func runMonteCarlo(e *env, s *scenario.Scenario, a *runArgs, seed uint64) error 
 		return nil
 	}
 	fmt.Fprintf(e.stdout, "arplab run %s --runs %d --seed %d%s  (%s)\n", scenarioArg(s), a.runs, seed, flagsEcho(a), strings.Join(sim.ProfileNames(s), ", "))
-	fmt.Fprintf(e.stdout, "failed %d of %d runs: P(failure) = %.3f, 95%% interval [%.3f, %.3f]; mean longest stale entry %.1f s\n",
-		mc.Failures, mc.Runs, mc.P, mc.Lo, mc.Hi, mc.Stale)
-	fmt.Fprintln(e.stdout, "varied per run: each script event's `vary` offset and every host's HZ phase")
+	writeMonteCarloText(e.stdout, "", 0, nil, mc)
 	return nil
+}
+
+// writeMonteCarloText prints a Monte Carlo result (with its scenario line
+// when scenario is set: render of a saved --runs --json).
+func writeMonteCarloText(w io.Writer, scenario string, seed uint64, profiles []string, mc sim.MonteCarlo) {
+	if scenario != "" {
+		fmt.Fprintf(w, "arplab run %s --runs %d --seed %d  (%s)\n", scenario, mc.Runs, seed, strings.Join(profiles, ", "))
+	}
+	fmt.Fprintf(w, "failed %d of %d runs: P(failure) = %.3f, 95%% interval [%.3f, %.3f]; mean longest stale entry %.1f s\n",
+		mc.Failures, mc.Runs, mc.P, mc.Lo, mc.Hi, mc.Stale)
+	fmt.Fprintln(w, "varied per run: each script event's `vary` offset and every host's HZ phase")
 }
 
 // reportFixes hands the fixes tried to the HTML report.

@@ -164,15 +164,22 @@ func Matrix(w io.Writer, rows []MatrixRow, opt HTMLOptions) error {
 		if !r.Expect {
 			exp = "not met"
 		}
-		fmt.Fprintf(&b, `<tr class="mrow %s" data-label="%s" data-ok="%t" data-expect="%t"><td class="mhead">%s<div class="summary">%s</div></td><td><span class="badge %s">%s</span></td><td class="num">%.1f</td><td class="exp" title="%s">%s</td><td><a href="#m%d" data-open="m%d">show</a></td></tr>`+"\n",
+		link := "-" // a row saved without its trace (render of matrix --json)
+		if len(r.Events) > 0 {
+			link = fmt.Sprintf(`<a href="#m%d" data-open="m%d">show</a>`, i, i)
+		}
+		fmt.Fprintf(&b, `<tr class="mrow %s" data-label="%s" data-ok="%t" data-expect="%t"><td class="mhead">%s<div class="summary">%s</div></td><td><span class="badge %s">%s</span></td><td class="num">%.1f</td><td class="exp" title="%s">%s</td><td>%s</td></tr>`+"\n",
 			class, esc(r.Label), r.OK, r.Expect, esc(r.Label), esc(strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(r.Summary, "PASS:"), "FAIL:"))),
-			class, word, r.Stale, esc(r.Expects), exp, i, i)
+			class, word, r.Stale, esc(r.Expects), exp, link)
 	}
 	b.WriteString("</tbody></table>\n")
 	d := newDrawn()
 	var plots bytes.Buffer
 	st := newStore()
 	for i, r := range rows {
+		if len(r.Events) == 0 {
+			continue
+		}
 		tl := tls[i]
 		id := fmt.Sprintf("m%d", i)
 		word, class := verdictWord(r.OK)
