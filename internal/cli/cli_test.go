@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"encoding/json"
 	"bytes"
 	"context"
 	"os"
@@ -211,5 +212,41 @@ func TestDoctorJSON(t *testing.T) {
 	}
 	if !strings.Contains(out, `"release"`) || !strings.Contains(out, `"advice"`) {
 		t.Fatalf("%s", out)
+	}
+}
+
+// TestVIPFailoverIgnoresNoGARP: keepalived's repeated GARPs for the MAC
+// the client already switched to are no-ops, not ignored updates; the run
+// says 0 ignored, like replay of the same traffic, and the summary counts
+// them apart.
+func TestVIPFailoverIgnoresNoGARP(t *testing.T) {
+	out, errs, code := run(t, "run", "vip-failover")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "GARPs 0 ignored, 1 honoured (9 more repeated the MAC it already had)") {
+		t.Errorf("vip-failover does not report 0 ignored GARPs:\n%s", out)
+	}
+	js, _, _ := run(t, "run", "vip-failover", "--json")
+	lines := strings.Split(strings.TrimSpace(js), "\n")
+	var sum struct {
+		Summary struct {
+			Stale []struct {
+				GARPIgnored int `json:"garp_ignored"`
+				GARPNoop    int `json:"garp_noop"`
+			} `json:"stale"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Summary.Stale) != 1 || sum.Summary.Stale[0].GARPIgnored != 0 || sum.Summary.Stale[0].GARPNoop != 9 {
+		t.Errorf("summary stale spans %+v, want 0 ignored and 9 no-ops", sum.Summary.Stale)
+	}
+	pcap := filepath.Join(t.TempDir(), "vip.pcap")
+	run(t, "run", "vip-failover", "--pcap", pcap, "--no-fixes")
+	rep, errs, code := run(t, "replay", pcap, "--host", "192.168.50.10")
+	if code != ExitOK || !strings.Contains(rep, "GARPs 10, 0 ignored") {
+		t.Errorf("replay of the same traffic: exit %d %s\n%s", code, errs, rep)
 	}
 }

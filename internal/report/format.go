@@ -242,7 +242,9 @@ func internalAttr(k string) bool { return strings.HasPrefix(k, "clock.") }
 // the seconds value it came from, so the reader can match it with tcpdump.
 func absTime(t float64) string {
 	sec := math.Floor(t)
-	ts := time.Unix(int64(sec), int64((t-sec)*1e9)).UTC()
+	// captures stamp microseconds (pcapng may stamp finer, but a float of
+	// Unix seconds holds no more than that)
+	ts := time.Unix(int64(sec), int64(math.Round((t-sec)*1e6))*1000).UTC()
 	return ts.Format("2006-01-02T15:04:05.000000Z") + " (" + strconv.FormatFloat(t, 'f', -1, 64) + ")"
 }
 

@@ -363,6 +363,56 @@ func (tl *timeline) noteMACs(ev *trace.Event) {
 	}
 }
 
+// drawnMACs are the MACs a timeline draws: the lladdr of an entry's span
+// and the address a sender advertises. The others (the observed host's
+// own MAC, a request's target) only appear in frames, and a key for them
+// would name a colour nothing has.
+func (tl *timeline) drawnMACs() map[string]bool {
+	out := map[string]bool{}
+	for _, g := range tl.Groups {
+		for _, l := range g.Lanes {
+			for _, s := range l.Spans {
+				if s.LLAddr != "" && !absent(s.State) {
+					out[s.LLAddr] = true
+				}
+			}
+		}
+	}
+	for _, r := range tl.Senders {
+		if tl.observed(r.Name) {
+			continue
+		}
+		for _, i := range r.Events {
+			if m := sha(&tl.Evs[i]); m != "" {
+				out[m] = true
+			}
+		}
+	}
+	return out
+}
+
+// observed reports whether host is one whose entries the trace follows
+// (it has a lane). A sender row of such a host is its own frames (replay
+// writes what the host sent): they carry its own MAC, which is not an
+// lladdr any entry holds, so they are drawn without a MAC colour.
+func (tl *timeline) observed(host string) bool {
+	for _, g := range tl.Groups {
+		if g.Host == host {
+			return true
+		}
+	}
+	return false
+}
+
+// senderMAC is the MAC index a sender's frame is coloured by: -1 (grey)
+// for the observed host's own frames.
+func (tl *timeline) senderMAC(r *row, ev *trace.Event) int {
+	if tl.observed(r.Name) {
+		return -1
+	}
+	return tl.mac(sha(ev))
+}
+
 // mac returns the index of m in MACs, or -1.
 func (tl *timeline) mac(m string) int {
 	if i, ok := tl.MACs.index[m]; ok {

@@ -590,10 +590,13 @@ func (sw *svgWriter) senderRow(r *row, y float64, labels *bytes.Buffer) {
 	for _, i := range r.Events {
 		ev := &sw.tl.Evs[i]
 		sw.d.marks["send"] = true
-		sw.d.macs[sha(ev)] = true
+		mi := sw.tl.senderMAC(r, ev)
+		if mi >= 0 {
+			sw.d.macs[sha(ev)] = true
+		}
 		sw.at("send", ev.Time, y+10, sw.detail(i))
 		sw.p(`<title>%s</title><path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="%s" stroke-width="2"/></g>`+"\n",
-			esc(fmtTime(ev.Time)+" s "+what(ev)), macColor(sw.tl.mac(sha(ev))))
+			esc(fmtTime(ev.Time)+" s "+what(ev)), macColor(mi))
 	}
 	sw.p("</g>\n")
 	fmt.Fprintf(labels, `<text x="6" y="%s" class="lab">%s</text>`+"\n", num(y+14), esc(truncate("sent by "+r.Name, 30)))

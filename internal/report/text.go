@@ -137,7 +137,7 @@ func (tp *textPlot) layout() {
 	for _, s := range tp.tl.Senders {
 		r := tp.newRow("sent " + s.Name)
 		for _, i := range s.Events {
-			tp.mark(r, tp.tl.Evs[i].Time, '^', macSGR(tp.tl.mac(sha(&tp.tl.Evs[i]))), 1)
+			tp.mark(r, tp.tl.Evs[i].Time, '^', macSGR(tp.tl.senderMAC(s, &tp.tl.Evs[i])), 1)
 		}
 	}
 	for _, g := range tp.tl.Groups {
@@ -448,7 +448,11 @@ func (tp *textPlot) legend(b *bytes.Buffer) {
 	tp.wrap(b, "arp/lock: + honoured, x ignored (kept another MAC), o no-op (same MAC), c created, - dropped, = locktime window;"+
 		" probe/conf: p probe sent, c confirmation, t touch", 4, "")
 	tp.wrap(b, "flow: S syn, L syn lost, E established, X failed, D data lost; moves: M", 4, "")
+	drawn := tp.tl.drawnMACs()
 	for i, m := range tp.tl.MACs.List {
+		if !drawn[m] {
+			continue // only in frames (the host's own MAC): nothing shows its digit
+		}
 		line := fmt.Sprintf("lladdr %c=%s", macDigit(i), m)
 		if r := tp.tl.macRole(m); r != "" {
 			line += " (" + r + ")"
