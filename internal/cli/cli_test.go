@@ -1,9 +1,9 @@
 package cli
 
 import (
-	"encoding/json"
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
