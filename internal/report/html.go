@@ -386,6 +386,31 @@ func legend(b *bytes.Buffer, macs *macTable, role func(string) string, d *drawn)
 		}
 	}
 	b.WriteString("</div>")
+	flowKeys := []struct {
+		ch   rune
+		word string
+	}{{'S', "flow start/SYN"}, {'L', "SYN lost"}, {'E', "established"}, {'X', "failed"}, {'D', "data lost"}, {'*', "other flow event"}}
+	first = true
+	for _, f := range flowKeys {
+		if !d.marks["flow-"+string(f.ch)] {
+			continue
+		}
+		if first {
+			b.WriteString(`<div class="lrow"><b>flow</b> `)
+			first = false
+		}
+		fmt.Fprintf(b, `<svg class="key" data-key="flow-%c" width="16" height="16" viewBox="-8 -8 16 16">%s</svg>%s `, f.ch, flowShape(&trace.Event{Cause: flowCause(f.ch)}), f.word)
+	}
+	if d.marks["lost-run"] {
+		if first {
+			b.WriteString(`<div class="lrow"><b>flow</b> `)
+			first = false
+		}
+		b.WriteString(`<svg class="key" data-key="lost-run" width="16" height="16" viewBox="-8 -8 16 16"><rect x="-7" y="-2" width="14" height="4" fill="#ef6c00"/></svg>run of lost segments `)
+	}
+	if !first {
+		b.WriteString("</div>")
+	}
 	var drawnMACs []string
 	for _, m := range macs.List {
 		if d.macs[m] {

@@ -565,6 +565,7 @@ func (sw *svgWriter) flowRow(r *row, y float64, labels *bytes.Buffer) {
 			if j-k >= runMin {
 				last := &sw.tl.Evs[r.Events[j-1]]
 				sw.need.runs[i] = run{n: j - k, until: last.Time}
+				sw.d.marks["lost-run"] = true
 				sw.extent("lost-run", ev.Time, last.Time, y+8, 4, "#ef6c00", fmt.Sprintf(` data-count="%d"`, j-k)+sw.detailIf(i),
 					fmt.Sprintf("%d segments lost %s–%s s", j-k, fmtTime(ev.Time), fmtTime(last.Time)))
 				k = j - 1
@@ -575,7 +576,9 @@ func (sw *svgWriter) flowRow(r *row, y float64, labels *bytes.Buffer) {
 		if ev.OK != nil {
 			ok = fmt.Sprintf(` data-ok="%t"`, *ev.OK)
 		}
-		sw.at("flow cause-"+ev.Cause, ev.Time, y+10, ok+sw.detailIf(i))
+		ch, _ := flowSymbol(ev)
+		sw.d.marks["flow-"+string(ch)] = true
+		sw.at("flow cause-"+ev.Cause, ev.Time, y+10, fmt.Sprintf(` data-key="flow-%c"`, ch)+ok+sw.detailIf(i))
 		sw.title(fmtTime(ev.Time) + " s " + what(ev))
 		sw.p("%s</g>\n", flowShape(ev))
 	}
@@ -594,7 +597,11 @@ func (sw *svgWriter) senderRow(r *row, y float64, labels *bytes.Buffer) {
 		if mi >= 0 {
 			sw.d.macs[sha(ev)] = true
 		}
-		sw.at("send", ev.Time, y+10, sw.detail(i))
+		ll := ""
+		if mi >= 0 {
+			ll = fmt.Sprintf(` data-lladdr="%s"`, esc(sha(ev)))
+		}
+		sw.at("send", ev.Time, y+10, ll+sw.detail(i))
 		sw.p(`<title>%s</title><path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="%s" stroke-width="2"/></g>`+"\n",
 			esc(fmtTime(ev.Time)+" s "+what(ev)), macColor(mi))
 	}

@@ -325,11 +325,16 @@ func verdictSGR(v string) string {
 }
 
 // flowSymbol is how a flow event reads in its row.
+// flowCause is a cause flowSymbol draws as ch (for the HTML key).
+func flowCause(ch rune) string {
+	return map[rune]string{'S': "syn", 'L': "lost", 'E': "established", 'X': "failed", 'D': "data-lost"}[ch]
+}
+
 func flowSymbol(ev *trace.Event) (rune, string) {
 	switch ev.Cause {
 	case "syn", "connect", "start":
 		return 'S', ""
-	case "syn-lost":
+	case "syn-lost", "lost":
 		return 'L', "31"
 	case "established", "ok", "done":
 		return 'E', "32"
