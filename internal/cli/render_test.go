@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"arplab/internal/scenario"
 )
 
 // TestRenderRoundTripsEveryProducer: what run, run --runs, matrix and
@@ -83,5 +85,29 @@ func TestRenderRoundTripsEveryProducer(t *testing.T) {
 	os.WriteFile(bad, []byte(`{"time":0,"kind":"header"}`+"\n"+`{"Scenario":"x"}`+"\n"), 0o644)
 	if _, errs, code := run(t, "render", bad); code == ExitOK || !strings.Contains(errs, "bad.jsonl:2:") {
 		t.Errorf("render of a foreign line: exit %d %q", code, errs)
+	}
+}
+
+// TestBuiltinPagesUnderOneMegabyte: the run page (with its fixes) and the
+// full matrix page of every built-in scenario stay under 1 MB.
+func TestBuiltinPagesUnderOneMegabyte(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: every built-in's full matrix takes a while")
+	}
+	dir := t.TempDir()
+	for _, name := range scenario.Builtins() {
+		for _, cmd := range []string{"run", "matrix"} {
+			p := filepath.Join(dir, cmd+"-"+name+".html")
+			if _, errs, code := run(t, cmd, name, "--html", p); code != ExitOK && code != ExitExpected {
+				t.Fatalf("%s %s: exit %d: %s", cmd, name, code, errs)
+			}
+			st, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Size() >= 1<<20 {
+				t.Errorf("%s %s --html: %d bytes, want under 1 MB", cmd, name, st.Size())
+			}
+		}
 	}
 }
