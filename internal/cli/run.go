@@ -346,6 +346,8 @@ func writeFixesText(w io.Writer, fixes []sim.Row) {
 			fmt.Fprintf(w, "  ? %s: %s\n", r.Label, r.Err)
 		case r.OK:
 			fmt.Fprintf(w, "  ✓ %s — stale %.1f s\n", r.Label, r.Stale)
+		case r.Why != "":
+			fmt.Fprintf(w, "  ✗ %s — not credited: %s\n", r.Label, r.Why)
 		default:
 			fmt.Fprintf(w, "  ✗ %s — still fails\n", r.Label)
 		}
@@ -430,7 +432,7 @@ func writeMonteCarloText(w io.Writer, scenario string, seed uint64, profiles []s
 func reportFixes(rows []sim.Row) []report.Fix {
 	var out []report.Fix
 	for _, r := range rows {
-		out = append(out, report.Fix{Label: r.Label, OK: r.OK, Stale: r.Stale, Err: r.Err})
+		out = append(out, report.Fix{Label: r.Label, OK: r.OK, Stale: r.Stale, Err: r.Err, Why: r.Why})
 	}
 	return out
 }

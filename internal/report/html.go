@@ -30,8 +30,9 @@ type Fix struct {
 	// OK: the run passed with it; Stale is then the longest stale time.
 	OK    bool
 	Stale float64
-	// Err says why the fix could not be tried ("" when it ran).
-	Err string
+	// Err says why the fix could not be tried ("" when it ran); Why why
+	// a fix that passed is not credited.
+	Err, Why string
 }
 
 // HTML writes evs as one self-contained page: the verdict on top, then per
@@ -92,6 +93,8 @@ func fixesBlock(b *bytes.Buffer, fixes []Fix) {
 			fmt.Fprintf(b, `<li class="fix err"><span class="mark">?</span> %s: %s</li>`, esc(f.Label), esc(f.Err))
 		case f.OK:
 			fmt.Fprintf(b, `<li class="fix ok"><span class="mark">✓</span> %s — stale %.1f s</li>`, esc(f.Label), f.Stale)
+		case f.Why != "":
+			fmt.Fprintf(b, `<li class="fix fail"><span class="mark">✗</span> %s — not credited: %s</li>`, esc(f.Label), esc(f.Why))
 		default:
 			fmt.Fprintf(b, `<li class="fix fail"><span class="mark">✗</span> %s — still fails</li>`, esc(f.Label))
 		}

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"runtime"
 	"slices"
 	"sync"
@@ -35,6 +36,8 @@ type Row struct {
 	Match  bool          `json:"match"`
 	Events []trace.Event `json:"-"`
 	Err    string        `json:"error,omitempty"`
+	// Why says why a fix that passed is not credited (Fixes).
+	Why string `json:"why,omitempty"`
 }
 
 // RunVariation applies v to s and runs it once.
@@ -127,15 +130,42 @@ var DefaultFixes = []scenario.Variation{
 }
 
 // Fixes runs the scenario's candidate fixes (or DefaultFixes) and returns
-// every row, passing ones first in the scenario's order.
+// every row, passing ones first in the scenario's order. A candidate that
+// changes nothing (a patch the kernel already carries, the profile it
+// already runs) is left out: listing it as a fix would credit the
+// baseline's own luck to it. On a lossy segment, a candidate that passes is
+// credited only when it also fails clearly less often than the baseline
+// over creditSeeds seeds (creditedAgainstLoss).
 func Fixes(s *scenario.Scenario, opt Options) []Row {
-	cands := s.Fixes
+	cands, generic := s.Fixes, false
 	if len(cands) == 0 {
-		cands = DefaultFixes
+		cands, generic = DefaultFixes, true
 	}
+	lossy := hasLoss(s)
+	var baseFails = -1
 	var ok, bad []Row
 	for _, v := range cands {
+		c, err := s.Apply(v)
+		if err == nil && sameSetup(s, c) {
+			continue
+		}
+		if err != nil && generic {
+			// a generic candidate that does not apply here (a sender
+			// preset in a scenario without GARP): not a fix to list; the
+			// scenario's own candidates are listed with their error
+			continue
+		}
 		r := RunVariation(s, v, opt, false)
+		if r.Err == "" && r.OK && lossy {
+			if baseFails < 0 {
+				baseFails = failures(s, scenario.Variation{}, opt.Seed)
+			}
+			if f := failures(s, v, opt.Seed); !creditedAgainstLoss(f, baseFails) {
+				r.OK = false
+				r.Why = fmt.Sprintf("passes with this seed, but fails %d of %d seeds against %d of %d without it: the failure is the segment's packet loss, not something this changes",
+					f, creditSeeds, baseFails, creditSeeds)
+			}
+		}
 		if r.Err == "" && r.OK {
 			ok = append(ok, r)
 		} else {
@@ -143,6 +173,59 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 		}
 	}
 	return append(ok, bad...)
+}
+
+// creditSeeds is how many seeds a fix is tried on when packet loss could
+// make one seed's pass luck.
+const creditSeeds = 20
+
+// creditedAgainstLoss: a fix is credited when it fails at most half as
+// often as the baseline over the same seeds.
+func creditedAgainstLoss(fixFails, baseFails int) bool { return 2*fixFails <= baseFails }
+
+// failures counts the runs of s with v applied that do not meet their
+// expectation, over creditSeeds seeds derived from seed.
+func failures(s *scenario.Scenario, v scenario.Variation, seed uint64) int {
+	c, err := s.Apply(v)
+	if err != nil {
+		return creditSeeds
+	}
+	if seed == 0 {
+		seed = s.Seed
+	}
+	n := 0
+	for i := uint64(0); i < creditSeeds; i++ {
+		res, err := Run(c, Options{Seed: seed*7919 + i + 1})
+		if err != nil || !res.OK {
+			n++
+		}
+	}
+	return n
+}
+
+func hasLoss(s *scenario.Scenario) bool {
+	return slices.ContainsFunc(s.Segments, func(g scenario.Segment) bool { return g.Loss > 0 })
+}
+
+// sameSetup reports whether c, a variation of s, simulates exactly what s
+// does: every host's effective kernel (patch set, HZ, queue limit) is the
+// same, and so is everything else in the scenario. Profile names are not
+// compared: "4.12" and "4.11+timestamps-on-change+…" may be one kernel.
+func sameSetup(s, c *scenario.Scenario) bool {
+	a, b := s.Clone(), c.Clone()
+	if len(a.Hosts) != len(b.Hosts) {
+		return false
+	}
+	for i := range a.Hosts {
+		pa, errA := profileOf(&a.Hosts[i])
+		pb, errB := profileOf(&b.Hosts[i])
+		if errA != nil || errB != nil || !slices.Equal(pa.Patches, pb.Patches) || pa.HZ != pb.HZ || pa.UnresQlenBytes != pb.UnresQlenBytes {
+			return false
+		}
+		a.Hosts[i].Profile, a.Hosts[i].Patches = "", nil
+		b.Hosts[i].Profile, b.Hosts[i].Patches = "", nil
+	}
+	return reflect.DeepEqual(a, b)
 }
 
 // MonteCarlo is the outcome of many runs with varied timings.
