@@ -250,3 +250,30 @@ func TestVIPFailoverIgnoresNoGARP(t *testing.T) {
 		t.Errorf("replay of the same traffic: exit %d %s\n%s", code, errs, rep)
 	}
 }
+
+// TestProbesCountFromOne: the first probe of a resolution reads "probe 1"
+// in the simulator's trace and in replay's prediction, although the
+// kernel's counter starts broadcast probes after ucast_solicit.
+func TestProbesCountFromOne(t *testing.T) {
+	js, _, _ := run(t, "run", "failure", "--json", "--no-fixes")
+	evs, err := trace.Read(strings.NewReader(js), "run.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := ""
+	for _, ev := range evs {
+		if ev.Kind == trace.KindProbe {
+			first = ev.Explanation
+			break
+		}
+	}
+	if !strings.HasPrefix(first, "probe 1: ") {
+		t.Errorf("first probe reads %q, want probe 1", first)
+	}
+	pcap := filepath.Join(t.TempDir(), "vip.pcap")
+	run(t, "run", "vip-failover", "--pcap", pcap, "--no-fixes")
+	rep, _, _ := run(t, "replay", pcap, "--host", "192.168.50.10", "--json")
+	if !strings.Contains(rep, "the model sends broadcast probe 1 for 192.168.50.100") {
+		t.Errorf("replay's first predicted probe is not probe 1")
+	}
+}

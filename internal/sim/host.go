@@ -240,7 +240,7 @@ func (h *host) handle(r *neigh.Result, fr *frame) {
 				}
 				w.emit(trace.Event{Time: now, Kind: trace.KindProbe, Host: h.name, Dev: ifc.dev.Name, IP: a.Target.String(),
 					Cause: "probe", Rule: "§2.3", Attrs: map[string]string{"to": to},
-					Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Probe, a.Target, a.Src, to)})
+					Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Nth, a.Target, a.Src, to)})
 				w.entry(h.name, a.Target).probes++
 			}
 			ifc.seg.transmit(ifc, f)
