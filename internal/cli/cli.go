@@ -66,6 +66,9 @@ floating IP's old MAC.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(runCmd(e), matrixCmd(e), scenariosCmd(e), profilesCmd(e), renderCmd(e),
 		replayCmd(e), garpCmd(e), watchCmd(e), doctorCmd(e), labCmd(e), verifyCmd(e))
+	root.Version = version()
+	root.SetVersionTemplate("arplab {{.Version}}\n")
+	registerCompletions(root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

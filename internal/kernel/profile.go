@@ -227,7 +227,7 @@ func Lookup(name string) (Profile, error) {
 	for _, p := range Profiles {
 		names = append(names, p.Name)
 	}
-	return Profile{}, fmt.Errorf("unknown kernel profile %q (known: %s)", name, strings.Join(names, ", "))
+	return Profile{}, fmt.Errorf("unknown kernel profile %q (%sknown: %s)", name, didYouMean(name, names), strings.Join(names, ", "))
 }
 
 // WithPatches applies edits like "+garp-reply" or "-timestamps-on-change"
@@ -243,7 +243,11 @@ func (p Profile) WithPatches(edits []string) (Profile, error) {
 			return p, fmt.Errorf("patch edit %q: want +name or -name", e)
 		}
 		if _, ok := PatchByName(e[1:]); !ok {
-			return p, fmt.Errorf("patch edit %q: unknown patch %q (see `arplab profiles`)", e, e[1:])
+			var names []string
+			for _, q := range Patches {
+				names = append(names, q.Name)
+			}
+			return p, fmt.Errorf("patch edit %q: unknown patch %q (%ssee `arplab profiles`)", e, e[1:], didYouMean(e[1:], names))
 		}
 		set[e[1:]] = e[0] == '+'
 	}

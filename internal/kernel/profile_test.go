@@ -112,3 +112,21 @@ func TestWithPatchesNamesNetChanges(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownNamesSuggestTheNearest: a mistyped profile or patch name gets
+// "did you mean", a name far from every known one does not.
+func TestUnknownNamesSuggestTheNearest(t *testing.T) {
+	_, err := Lookup("rhel73")
+	if err == nil || !strings.Contains(err.Error(), `did you mean "rhel7.3"?`) {
+		t.Errorf("Lookup(rhel73): %v", err)
+	}
+	_, err = Lookup("windows")
+	if err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("Lookup(windows) suggests something: %v", err)
+	}
+	p, _ := Lookup("6.18")
+	_, err = p.WithPatches([]string{"+timestamp-on-change"})
+	if err == nil || !strings.Contains(err.Error(), `did you mean "timestamps-on-change"?`) {
+		t.Errorf("WithPatches(+timestamp-on-change): %v", err)
+	}
+}
