@@ -109,7 +109,16 @@ Examples:
 				return showProfile(e, p, asJSON)
 			}
 			if asJSON {
-				return json.NewEncoder(e.stdout).Encode(map[string]any{"profiles": kernel.Profiles, "patches": kernel.Patches, "flags": kernel.FlagTable})
+				// one JSON style for every output: snake_case keys
+				type flag struct {
+					ID      string `json:"id"`
+					Meaning string `json:"meaning"`
+				}
+				var flags []flag
+				for _, f := range kernel.FlagTable {
+					flags = append(flags, flag{f.ID, f.Meaning})
+				}
+				return json.NewEncoder(e.stdout).Encode(map[string]any{"profiles": kernel.Profiles, "patches": kernel.Patches, "flags": flags})
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, "PROFILE\tRELEASE\tHZ\tDESCRIPTION")

@@ -187,5 +187,5 @@ func matrixRowHTML(r sim.Row, evs []trace.Event) report.MatrixRow {
 		summary = "could not run: " + r.Err
 	}
 	return report.MatrixRow{Label: r.Label, OK: r.FlowsOK, Stale: r.Stale, Expect: r.OK,
-		Expects: r.Expectation, Summary: summary, Events: evs}
+		Expects: r.Expectation, RowExpect: r.Expect, Mismatch: !r.Match, Summary: summary, Events: evs}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -172,5 +173,58 @@ func TestSnakeKeys(t *testing.T) {
 	b, _ := json.Marshal(m)
 	if string(b) != `{"attrs":{"clock.Host1":"x"},"inner":{"max_probes":0},"near_edge":1}` {
 		t.Errorf("snakeJSON = %s", b)
+	}
+}
+
+// TestEveryJSONOutputIsSnakeCase: the outputs without a schema of their
+// own (profiles, doctor) use the same style too: every field name is
+// snake_case. Maps whose keys are data (host names, flag IDs, sysctl
+// names, interface names) are not field names and are skipped.
+func TestEveryJSONOutputIsSnakeCase(t *testing.T) {
+	dataMaps := map[string]bool{"attrs": true, "profiles": true, "flags": true, "verdicts": true, "skipped": true,
+		"sysctls": true, "conf": true, "neigh": true, "gc": true}
+	field := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			for k, e := range x {
+				if !field.MatchString(k) {
+					t.Errorf("%s: field %q is not snake_case", path, k)
+				}
+				if dataMaps[k] {
+					if m, ok := e.(map[string]any); ok {
+						for dk, de := range m {
+							walk(path+"."+k+"["+dk+"]", de)
+						}
+						continue
+					}
+				}
+				walk(path+"."+k, e)
+			}
+		case []any:
+			for _, e := range x {
+				walk(path+"[]", e)
+			}
+		}
+	}
+	for _, args := range [][]string{
+		{"profiles", "--json"}, {"profiles", "rhel7.3", "--json"}, {"profiles", "rhel7.3", "6.18", "--json"},
+		{"doctor", "--json"}, {"run", "failure", "--json"}, {"matrix", "moving-window", "--json", "--runs", "2"},
+	} {
+		out, errs, code := run(t, args...)
+		if code != ExitOK && code != ExitExpected {
+			if args[0] == "doctor" {
+				continue // doctor cannot read every host; TestDoctorJSON says so
+			}
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			var v any
+			if err := json.Unmarshal([]byte(line), &v); err != nil {
+				t.Fatalf("%v line %d: %v", args, i+1, err)
+			}
+			walk(strings.Join(args, " "), v)
+		}
 	}
 }

@@ -112,6 +112,10 @@ type MatrixRow struct {
 	Stale   float64
 	Expect  bool   // the expectation was met
 	Expects string // the expectation's sentence ("met: …", "not met: …")
+	// RowExpect is the row's own expectation ("ok", "failed", "" none),
+	// Mismatch true when the run disagreed with it.
+	RowExpect string
+	Mismatch  bool
 	Summary string
 	Events  []trace.Event
 }
@@ -158,9 +162,9 @@ func Matrix(w io.Writer, rows []MatrixRow, opt HTMLOptions) error {
 			met++
 		}
 	}
-	fmt.Fprintf(&b, "<header class=\"verdict matrix\"><h1>%s</h1><p class=\"text\">%d of %d configurations: every flow survived in %d, the scenario's expectation was met in %d.</p></header>\n",
-		esc(title), len(rows), len(rows), pass, met)
-	b.WriteString(`<table class="msum"><thead><tr><th>configuration</th><th>verdict</th><th>stale s</th><th>expectation</th><th>timeline</th></tr></thead><tbody>` + "\n")
+	fmt.Fprintf(&b, "<header class=\"verdict matrix\"><h1>%s</h1><p class=\"text\">%d configurations: every flow survived in %d, the scenario's expectation was met in %d.</p></header>\n",
+		esc(title), len(rows), pass, met)
+	b.WriteString(`<table class="msum"><thead><tr><th>configuration</th><th>verdict</th><th>stale s</th><th>expectation</th><th>row expects</th><th>timeline</th></tr></thead><tbody>` + "\n")
 	for i, r := range rows {
 		word, class := verdictWord(r.OK)
 		exp := "met"
@@ -171,9 +175,16 @@ func Matrix(w io.Writer, rows []MatrixRow, opt HTMLOptions) error {
 		if len(r.Events) > 0 {
 			link = fmt.Sprintf(`<a href="#m%d" data-open="m%d">show</a>`, i, i)
 		}
-		fmt.Fprintf(&b, `<tr class="mrow %s" data-label="%s" data-ok="%t" data-expect="%t"><td class="mhead">%s<div class="summary">%s</div></td><td><span class="badge %s">%s</span></td><td class="num">%.1f</td><td class="exp" title="%s">%s</td><td>%s</td></tr>`+"\n",
+		rowExp := r.RowExpect
+		switch {
+		case rowExp != "" && r.Mismatch:
+			rowExp += " ✗ MISMATCH"
+		case rowExp != "":
+			rowExp += " ✓"
+		}
+		fmt.Fprintf(&b, `<tr class="mrow %s" data-label="%s" data-ok="%t" data-expect="%t"><td class="mhead">%s<div class="summary">%s</div></td><td><span class="badge %s">%s</span></td><td class="num">%.1f</td><td class="exp" title="%s">%s</td><td>%s</td><td>%s</td></tr>`+"\n",
 			class, esc(r.Label), r.OK, r.Expect, esc(r.Label), esc(strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(r.Summary, "PASS:"), "FAIL:"))),
-			class, word, r.Stale, esc(r.Expects), exp, link)
+			class, word, r.Stale, esc(r.Expects), exp, esc(rowExp), link)
 	}
 	b.WriteString("</tbody></table>\n")
 	d := newDrawn()
@@ -562,6 +573,7 @@ tr.picked{background:#e3f2fd}
 .fixes{margin:10px 0}.fixes h2{font-size:16px;margin:0}.fixes ul{list-style:none;padding:0;margin:4px 0}
 .fix .mark{display:inline-block;width:1.2em;font-weight:700}.fix.ok .mark{color:#2e7d32}.fix.fail .mark{color:#c62828}
 table.msum{border-collapse:collapse;font-size:13px;width:100%}
+table.msum th{white-space:nowrap}
 table.msum td,table.msum th{border-bottom:1px solid #eceff1;padding:3px 8px;text-align:left;vertical-align:top}
 table.msum td.num{text-align:right}.summary{color:#455a64;font-size:12px}
 details.mtl{margin:4px 0}details.mtl summary{cursor:pointer}

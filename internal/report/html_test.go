@@ -474,7 +474,7 @@ func TestMatrix(t *testing.T) {
 	if strings.Contains(page, `<details class="mtl ok" id="m1" open`) {
 		t.Errorf("timelines are open; they are on demand")
 	}
-	if !strings.Contains(page, "every flow survived in 1") {
+	if !strings.Contains(page, "3 configurations: every flow survived in 1") {
 		t.Errorf("matrix header does not count passing rows")
 	}
 	if !strings.Contains(page, `data-label="4.12 (locktime fix)" data-ok="true"`) {

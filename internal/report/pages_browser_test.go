@@ -34,6 +34,8 @@ document.querySelectorAll('svg.tl g.arp[data-effect]').forEach(function(e){drawn
 [['probe','g.probe'],['confirm','g.confirm'],['confirm-run','rect.confirm-run'],['touch','g.touch'],['send','g.send'],['move','g.move'],['lock','rect.locktime'],['lost-run','rect.lost-run']].forEach(function(p){if(document.querySelector('svg.tl '+p[1]))drawn[p[0]]=1;});
 document.querySelectorAll('svg.tl g.flow[data-key]').forEach(function(e){drawn[e.getAttribute('data-key')]=1;});
 cmp('mark',keys,drawn);
+var narrow=[];document.querySelectorAll('svg.tl').forEach(function(e){var r=e.getBoundingClientRect();if(r.width>0&&r.right<W-40)narrow.push(e.id+' right='+Math.round(r.right)+' of '+W);});
+if(narrow.length)B.setAttribute('data-narrow',narrow.join(' | '));
 B.setAttribute('data-overflow',over.slice(0,20).join(' | '));
 B.setAttribute('data-legend',bad.join(' | '));
 B.setAttribute('data-checked','1');
@@ -45,7 +47,8 @@ B.setAttribute('data-checked','1');
 // its fixes, a capture replay on an absolute clock, a verify trace with
 // two sides, a matrix) in headless Chromium, takes a screenshot of each
 // (kept in $ARPLAB_SCREENSHOT_DIR when set), and checks that nothing is
-// wider than the window, that the legend keys exactly what is drawn, and
+// wider than the window, that every open timeline reaches the right edge,
+// that the legend keys exactly what is drawn, and
 // that the page's own script ran cleanly. Each page is also under 1 MB.
 func TestBrowserPageKinds(t *testing.T) {
 	pages := map[string][]byte{}
@@ -109,6 +112,9 @@ func TestBrowserPageKinds(t *testing.T) {
 			}
 			if m := regexp.MustCompile(`data-overflow="([^"]+)"`).FindStringSubmatch(body); m != nil {
 				t.Errorf("elements wider than the 1400 px window: %s", m[1])
+			}
+			if m := regexp.MustCompile(`data-narrow="([^"]+)"`).FindStringSubmatch(body); m != nil {
+				t.Errorf("timelines stop short of the page's right edge: %s", m[1])
 			}
 			if m := regexp.MustCompile(`data-legend="([^"]+)"`).FindStringSubmatch(body); m != nil {
 				t.Errorf("legend and drawing disagree: %s", m[1])
