@@ -116,8 +116,8 @@ type MatrixRow struct {
 	// Mismatch true when the run disagreed with it.
 	RowExpect string
 	Mismatch  bool
-	Summary string
-	Events  []trace.Event
+	Summary   string
+	Events    []trace.Event
 }
 
 // Matrix writes a what-if table: first a summary table, one row per
