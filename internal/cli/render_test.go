@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"arplab/internal/scenario"
+	"arplab/internal/trace"
 )
 
 // TestRenderRoundTripsEveryProducer: what run, run --runs, matrix and
@@ -108,6 +109,45 @@ func TestBuiltinPagesUnderOneMegabyte(t *testing.T) {
 			if st.Size() >= 1<<20 {
 				t.Errorf("%s %s --html: %d bytes, want under 1 MB", cmd, name, st.Size())
 			}
+		}
+	}
+}
+
+// TestRenderRoundTripsLabAndVerify: what lab and verify write with --json
+// on the running kernel renders too (root: they build namespaces).
+func TestRenderRoundTripsLabAndVerify(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("lab and verify need root (network namespaces); skipping their round trip")
+	}
+	if testing.Short() {
+		t.Skip("-short: skipping the lab runs")
+	}
+	dir := t.TempDir()
+	sch := schemas(t)
+	for _, c := range []struct {
+		name string
+		args []string
+		kind map[trace.Kind]string
+	}{
+		{"lab", []string{"lab", "arp-accept-1-creates", "--json"}, nil},
+		{"verify", []string{"verify", "arp-accept-1-creates", "--json"}, map[trace.Kind]string{trace.OutputVerifyResult: "verify-result"}},
+	} {
+		out, errs, code := run(t, c.args...)
+		if code != ExitOK && code != ExitExpected {
+			t.Fatalf("%s: exit %d: %s", c.name, code, errs)
+		}
+		n := validateOutput(t, c.name, out, sch, c.kind)
+		if n["trace-event"] == 0 || (c.kind != nil && n["verify-result"] != 1) {
+			t.Errorf("%s: lines %v", c.name, n)
+		}
+		p := filepath.Join(dir, c.name+".jsonl")
+		os.WriteFile(p, []byte(out), 0o644)
+		txt, errs, code := run(t, "render", p)
+		if code != ExitOK || !strings.Contains(txt, "key events") {
+			t.Errorf("render %s: exit %d %s\n%s", c.name, code, errs, txt)
+		}
+		if _, errs, code := run(t, "render", p, "--html", filepath.Join(dir, c.name+".html")); code != ExitOK {
+			t.Errorf("render %s --html: exit %d %s", c.name, code, errs)
 		}
 	}
 }
