@@ -192,7 +192,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 		return fmt.Errorf("%s: %v", a.pcap, err)
 	}
 	var fixes []sim.Row
-	if !res.OK && !a.noFixes {
+	if !res.FlowsOK && !a.noFixes {
 		fixes = sim.Fixes(s, sim.Options{Seed: seed})
 	}
 	if a.html != "" {
@@ -344,7 +344,7 @@ func writeFixesText(w io.Writer, fixes []sim.Row) {
 		switch {
 		case r.Err != "":
 			fmt.Fprintf(w, "  ? %s: %s\n", r.Label, r.Err)
-		case r.OK:
+		case r.Fixed:
 			fmt.Fprintf(w, "  ✓ %s — stale %.1f s\n", r.Label, r.Stale)
 		case r.Why != "":
 			fmt.Fprintf(w, "  ✗ %s — not credited: %s\n", r.Label, r.Why)
@@ -432,7 +432,7 @@ func writeMonteCarloText(w io.Writer, scenario string, seed uint64, profiles []s
 func reportFixes(rows []sim.Row) []report.Fix {
 	var out []report.Fix
 	for _, r := range rows {
-		out = append(out, report.Fix{Label: r.Label, OK: r.OK, Stale: r.Stale, Err: r.Err, Why: r.Why})
+		out = append(out, report.Fix{Label: r.Label, OK: r.Fixed, Stale: r.Stale, Err: r.Err, Why: r.Why})
 	}
 	return out
 }

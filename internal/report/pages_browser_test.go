@@ -72,7 +72,7 @@ func TestBrowserPageKinds(t *testing.T) {
 	}
 	var fixes []Fix
 	for _, r := range sim.Fixes(s, sim.Options{}) {
-		fixes = append(fixes, Fix{Label: r.Label, OK: r.OK, Stale: r.Stale, Err: r.Err})
+		fixes = append(fixes, Fix{Label: r.Label, OK: r.Fixed, Stale: r.Stale, Err: r.Err, Why: r.Why})
 	}
 	render("run", func(b *bytes.Buffer) error {
 		return HTML(b, rec.Events, HTMLOptions{Title: "arplab run failure", Fixes: fixes})

@@ -67,12 +67,12 @@ func TestFixesNotCreditedForPacketLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 	res, err := Run(s, Options{})
-	if err != nil || res.OK {
+	if err != nil || res.FlowsOK {
 		t.Fatalf("the lossy baseline should fail: %v %v", res, err)
 	}
 	found := false
 	for _, r := range Fixes(s, Options{}) {
-		if r.OK {
+		if r.Fixed {
 			t.Errorf("%s credited with fixing packet loss", r.Label)
 		}
 		if r.Why != "" {
@@ -119,5 +119,19 @@ func TestProfileFlagAndSetAgree(t *testing.T) {
 	}
 	if got := ProfileNames(c)[0]; got != "rhel7.3+clamp-timestamps" {
 		t.Errorf("profile name %q, want rhel7.3+clamp-timestamps (edits that cancel leave no trace)", got)
+	}
+}
+
+// TestFixesJudgedByTheVerdict: a scenario that expects its flow to fail
+// (false-confirm) still gets the fixes that make the flow survive.
+func TestFixesJudgedByTheVerdict(t *testing.T) {
+	s, err := scenario.Load("false-confirm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Fixes = []scenario.Variation{{Label: "4.11 confirmation series", Patches: []string{"+replace-dst-confirm"}}}
+	rows := Fixes(s, Options{})
+	if len(rows) != 1 || !rows[0].Fixed || rows[0].OK {
+		t.Fatalf("fix rows %+v: want the per-socket confirmation credited although it breaks the scenario's expectation", rows)
 	}
 }

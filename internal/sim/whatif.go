@@ -36,8 +36,12 @@ type Row struct {
 	Match  bool          `json:"match"`
 	Events []trace.Event `json:"-"`
 	Err    string        `json:"error,omitempty"`
-	// Why says why a fix that passed is not credited (Fixes).
-	Why string `json:"why,omitempty"`
+	// Fixed is set by Fixes on a candidate that made every flow survive
+	// (its verdict is PASS; on a lossy segment it must also beat the
+	// baseline over many seeds); Why says why one that passed with this
+	// seed is not credited.
+	Fixed bool   `json:"fixed,omitempty"`
+	Why   string `json:"why,omitempty"`
 }
 
 // RunVariation applies v to s and runs it once.
@@ -130,7 +134,10 @@ var DefaultFixes = []scenario.Variation{
 }
 
 // Fixes runs the scenario's candidate fixes (or DefaultFixes) and returns
-// every row, passing ones first in the scenario's order. A candidate that
+// every row, the ones that fixed it first in the scenario's order. A fix
+// is judged by the verdict (every flow survived, Row.Fixed), not by the
+// scenario's checks: a scenario that demonstrates a failure expects its
+// flow to fail, and a fix is exactly what breaks that expectation. A candidate that
 // changes nothing (a patch the kernel already carries, the profile it
 // already runs) is left out: listing it as a fix would credit the
 // baseline's own luck to it. On a lossy segment, a candidate that passes is
@@ -156,17 +163,18 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 			continue
 		}
 		r := RunVariation(s, v, opt, false)
-		if r.Err == "" && r.OK && lossy {
+		r.Fixed = r.Err == "" && r.FlowsOK
+		if r.Fixed && lossy {
 			if baseFails < 0 {
 				baseFails = failures(s, scenario.Variation{}, opt.Seed)
 			}
 			if f := failures(s, v, opt.Seed); !creditedAgainstLoss(f, baseFails) {
-				r.OK = false
+				r.Fixed = false
 				r.Why = fmt.Sprintf("passes with this seed, but fails %d of %d seeds against %d of %d without it: the failure is the segment's packet loss, not something this changes",
 					f, creditSeeds, baseFails, creditSeeds)
 			}
 		}
-		if r.Err == "" && r.OK {
+		if r.Fixed {
 			ok = append(ok, r)
 		} else {
 			bad = append(bad, r)
@@ -183,8 +191,8 @@ const creditSeeds = 20
 // often as the baseline over the same seeds.
 func creditedAgainstLoss(fixFails, baseFails int) bool { return 2*fixFails <= baseFails }
 
-// failures counts the runs of s with v applied that do not meet their
-// expectation, over creditSeeds seeds derived from seed.
+// failures counts the runs of s with v applied in which a flow failed,
+// over creditSeeds seeds derived from seed.
 func failures(s *scenario.Scenario, v scenario.Variation, seed uint64) int {
 	c, err := s.Apply(v)
 	if err != nil {
@@ -196,7 +204,7 @@ func failures(s *scenario.Scenario, v scenario.Variation, seed uint64) int {
 	n := 0
 	for i := uint64(0); i < creditSeeds; i++ {
 		res, err := Run(c, Options{Seed: seed*7919 + i + 1})
-		if err != nil || !res.OK {
+		if err != nil || !res.FlowsOK {
 			n++
 		}
 	}
