@@ -485,46 +485,64 @@ func eventTable(b *bytes.Buffer, tl *timeline, prefix string) []int {
 // builds the detail panel from it on click; pre-rendering a <dl> per event
 // made a long run's page ten times larger.
 type store struct {
-	b     bytes.Buffer
-	count int
+	ids     bytes.Buffer   // "id":index pairs
+	entries bytes.Buffer   // the distinct entries, in first-use order
+	index   map[string]int // entry → its index
+	nid     int
 }
 
-func newStore() *store { return &store{} }
+func newStore() *store { return &store{index: map[string]int{}} }
 
 // add records the events idx of tl under the id prefix; runs gives, for
 // the first event of a run of confirmations drawn as one mark, how many
-// the run holds and when it ends.
+// the run holds and when it ends. An entry equal to one already stored
+// (the same frame in two matrix rows that behave alike) is stored once.
 func (st *store) add(tl *timeline, prefix string, idx []int, runs map[int]run) {
+	var e bytes.Buffer
 	for _, i := range idx {
 		ev := &tl.Evs[i]
-		if st.count > 0 {
-			st.b.WriteByte(',')
-		}
-		st.count++
-		st.b.WriteString("\n")
-		st.b.Write(jsonString(detailID(prefix, i)))
-		st.b.WriteString(`:{"w":`)
-		st.b.Write(jsonString(what(ev)))
-		if e := effectOf(ev); e != "" {
-			st.b.WriteString(`,"x":`)
-			st.b.Write(jsonString(e))
+		e.Reset()
+		e.WriteString(`{"w":`)
+		e.Write(jsonString(what(ev)))
+		if x := effectOf(ev); x != "" {
+			e.WriteString(`,"x":`)
+			e.Write(jsonString(x))
 		}
 		if r, ok := runs[i]; ok {
-			fmt.Fprintf(&st.b, `,"n":%d,"u":%s`, r.n, num3(r.until))
+			fmt.Fprintf(&e, `,"n":%d,"u":%s`, r.n, num3(r.until))
 		}
-		st.b.WriteString(`,"e":`)
-		st.b.Write(ev.AppendJSON(nil))
-		st.b.WriteByte('}')
+		e.WriteString(`,"e":`)
+		e.Write(ev.AppendJSON(nil))
+		e.WriteByte('}')
+		k, ok := st.index[e.String()]
+		if !ok {
+			k = len(st.index)
+			st.index[e.String()] = k
+			if k > 0 {
+				st.entries.WriteByte(',')
+			}
+			st.entries.WriteString("\n")
+			st.entries.Write(e.Bytes())
+		}
+		if st.nid > 0 {
+			st.ids.WriteByte(',')
+		}
+		st.nid++
+		st.ids.Write(jsonString(detailID(prefix, i)))
+		fmt.Fprintf(&st.ids, ":%d", k)
 	}
 }
 
-// write puts the table in the page as a JSON data block. Every "<" is
+// write puts the table in the page as a JSON data block:
+// {"ids": {detail id: entry index}, "entries": [entry, …]}. Every "<" is
 // written as \u003c (it can only occur inside JSON strings), so no text in
 // it can close the element or open a comment the HTML parser would honour.
 func (st *store) write(b *bytes.Buffer) {
-	b.WriteString(`<script type="application/json" id="store">{`)
-	b.Write(bytes.ReplaceAll(st.b.Bytes(), []byte("<"), []byte(`\u003c`)))
-	b.WriteString("\n}</script>\n")
+	b.WriteString(`<script type="application/json" id="store">{"ids":{`)
+	b.Write(bytes.ReplaceAll(st.ids.Bytes(), []byte("<"), []byte(`\u003c`)))
+	b.WriteString(`},"entries":[`)
+	b.Write(bytes.ReplaceAll(st.entries.Bytes(), []byte("<"), []byte(`\u003c`)))
+	b.WriteString("\n]}</script>\n")
 }
 
 // jsonString quotes s for JSON.
@@ -618,11 +636,11 @@ s.addEventListener('mousedown',function(e){var x=px(e);if(e.button!==0||x<+s.dat
 s.addEventListener('mousemove',function(e){if(x0===null)return;var x=px(e);sel.setAttribute('x',Math.min(x,x0));sel.setAttribute('width',Math.abs(x-x0));});
 window.addEventListener('mouseup',function(e){if(x0===null)return;var x=px(e),a=x0;x0=null;sel.setAttribute('visibility','hidden');
 if(Math.abs(x-a)>4)zoom(tm(Math.min(a,x)),tm(Math.max(a,x)));});});
-var panel=document.getElementById('detail'),picked=null,se=document.getElementById('store'),ST=se?JSON.parse(se.textContent):{};
+var panel=document.getElementById('detail'),picked=null,se=document.getElementById('store'),ST=se?JSON.parse(se.textContent):{ids:{},entries:[]};
 function ft(t){return String(+(+t).toFixed(3));}
 function el(tag,cls,txt){var e=document.createElement(tag);if(cls)e.className=cls;if(txt!==undefined)e.textContent=txt;return e;}
 function chg(a,b){return a?a+' \u2192 '+(b||'-'):(b||'');}
-function show(m){var d=ST[m.getAttribute('data-detail')];if(!d)return;
+function show(m){var k=ST.ids[m.getAttribute('data-detail')];if(k===undefined)return;var d=ST.entries[k];
 if(picked)picked.classList.remove('picked');picked=m;m.classList.add('picked');
 var e=d.e,a=e.arp||{},c=el('div','ev-detail');
 c.appendChild(el('h3','',ft(e.time)+' s \u2014 '+d.w));

@@ -474,6 +474,15 @@ func TestMatrix(t *testing.T) {
 	if strings.Contains(page, `<details class="mtl ok" id="m1" open`) {
 		t.Errorf("timelines are open; they are on demand")
 	}
+	// rows that draw the same frames share their entries in the event table
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="store">(.*?)</script>`).FindStringSubmatch(page)
+	var st struct {
+		IDs     map[string]int    `json:"ids"`
+		Entries []json.RawMessage `json:"entries"`
+	}
+	if m == nil || json.Unmarshal([]byte(m[1]), &st) != nil || len(st.Entries) >= len(st.IDs) {
+		t.Errorf("event table not shared between rows: %d entries for %d marks", len(st.Entries), len(st.IDs))
+	}
 	if !strings.Contains(page, "3 configurations: every flow survived in 1") {
 		t.Errorf("matrix header does not count passing rows")
 	}
@@ -497,9 +506,19 @@ func storeOf(t *testing.T, page string) map[string]storeEntry {
 	if m == nil {
 		t.Fatal("no event table in the page")
 	}
-	var st map[string]storeEntry
+	var st struct {
+		IDs     map[string]int `json:"ids"`
+		Entries []storeEntry   `json:"entries"`
+	}
 	if err := json.Unmarshal([]byte(m[1]), &st); err != nil {
 		t.Fatalf("event table: %v", err)
 	}
-	return st
+	out := map[string]storeEntry{}
+	for id, k := range st.IDs {
+		if k < 0 || k >= len(st.Entries) {
+			t.Fatalf("detail %s points at entry %d of %d", id, k, len(st.Entries))
+		}
+		out[id] = st.Entries[k]
+	}
+	return out
 }
