@@ -391,7 +391,8 @@ func legend(b *bytes.Buffer, macs *macTable, role func(string) string, d *drawn)
 		{"confirm", `<circle r="3" fill="#00897b"/>`, "confirmation"},
 		{"confirm-run", `<rect x="-7" y="-2" width="14" height="4" fill="#00897b"/>`, "run of confirmations (click for the count)"},
 		{"touch", `<path d="M0,-4L0,4" stroke="#607d8b" stroke-width="2"/>`, "touch"},
-		{"send", `<path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="#37474f" stroke-width="2"/>`, "frame sent by a station"},
+		{"send", `<path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="#37474f" stroke-width="2"/>`, "frame sent by a station (in the colour of the MAC it announces)"},
+		{"send-own", `<path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="#9e9e9e" stroke-width="2"/>`, "frame the observed host sent"},
 		{"move", `<path d="M0,-7L0,7" stroke="#d81b60" stroke-width="1.5" stroke-dasharray="3 2"/>`, "IP moved"},
 	}
 	for _, o := range other {

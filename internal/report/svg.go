@@ -175,7 +175,7 @@ func writeSVG(b *bytes.Buffer, tl *timeline, o svgOpts) needed {
 	sw.p(`<defs><pattern id="%s-lock" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">`+
 		`<rect width="2.5" height="6" fill="#263238" fill-opacity="0.45"/></pattern>`+
 		`<clipPath id="%s-clip"><rect x="%d" y="0" width="%d" height="%s"/></clipPath></defs>`+"\n",
-		esc(o.ID), esc(o.ID), gutter, plotWidth, num(h))
+		esc(o.ID), esc(o.ID), gutter-markPad, plotWidth+2*markPad, num(h))
 	sw.axis(lanesTop-4, h-4)
 	sw.p(`<g clip-path="url(#%s-clip)">`+"\n", esc(o.ID))
 	y := float64(lanesTop)
@@ -234,6 +234,10 @@ func (sw *svgWriter) detailIf(i int) string {
 	}
 	return sw.detail(i)
 }
+
+// markPad is how far past the plot's edges a mark may show, so a frame at
+// the very start or end is drawn whole rather than cut in half.
+const markPad = 8
 
 // num3 prints a time with millisecond precision for data attributes.
 func num3(t float64) string { return fmtTime(t) }
@@ -592,8 +596,12 @@ func (sw *svgWriter) senderRow(r *row, y float64, labels *bytes.Buffer) {
 	sw.p(`<g class="senderrow" data-host="%s">`+"\n", esc(r.Name))
 	for _, i := range r.Events {
 		ev := &sw.tl.Evs[i]
-		sw.d.marks["send"] = true
 		mi := sw.tl.senderMAC(r, ev)
+		if mi >= 0 {
+			sw.d.marks["send"] = true
+		} else {
+			sw.d.marks["send-own"] = true
+		}
 		if mi >= 0 {
 			sw.d.macs[sha(ev)] = true
 		}
@@ -601,7 +609,11 @@ func (sw *svgWriter) senderRow(r *row, y float64, labels *bytes.Buffer) {
 		if mi >= 0 {
 			ll = fmt.Sprintf(` data-lladdr="%s"`, esc(sha(ev)))
 		}
-		sw.at("send", ev.Time, y+10, ll+sw.detail(i))
+		class := "send"
+		if mi < 0 {
+			class = "send own"
+		}
+		sw.at(class, ev.Time, y+10, ll+sw.detail(i))
 		sw.p(`<title>%s</title><path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="%s" stroke-width="2"/></g>`+"\n",
 			esc(fmtTime(ev.Time)+" s "+what(ev)), macColor(mi))
 	}
