@@ -394,6 +394,7 @@ func legend(b *bytes.Buffer, macs *macTable, role func(string) string, d *drawn)
 		{"send", `<path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="#37474f" stroke-width="2"/>`, "frame sent by a station (in the colour of the MAC it announces)"},
 		{"send-own", `<path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="#9e9e9e" stroke-width="2"/>`, "frame the observed host sent"},
 		{"move", `<path d="M0,-7L0,7" stroke="#d81b60" stroke-width="1.5" stroke-dasharray="3 2"/>`, "IP moved"},
+		{"disagree", `<rect x="-4" y="-7" width="8" height="14" fill="#e53935" fill-opacity="0.22"/><circle r="6" fill="none" stroke="#e53935" stroke-width="2"/>`, "kernel and model disagree"},
 	}
 	for _, o := range other {
 		if d.marks[o.key] {

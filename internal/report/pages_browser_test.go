@@ -31,7 +31,7 @@ cmp('state',states,set('svg.tl rect.span[data-state]','data-state'));
 var keys={};document.querySelectorAll('.legend [data-key]').forEach(function(e){var k=e.getAttribute('data-key');if(k!=='mac'&&k!=='state')keys[k]=1;});
 var drawn={};
 document.querySelectorAll('svg.tl g.arp[data-effect]').forEach(function(e){drawn[e.getAttribute('data-effect')]=1;});
-[['probe','g.probe'],['confirm','g.confirm'],['confirm-run','rect.confirm-run'],['touch','g.touch'],['send','g.send:not(.own)'],['send-own','g.send.own'],['move','g.move'],['lock','rect.locktime'],['lost-run','rect.lost-run']].forEach(function(p){if(document.querySelector('svg.tl '+p[1]))drawn[p[0]]=1;});
+[['probe','g.probe'],['confirm','g.confirm'],['confirm-run','rect.confirm-run'],['touch','g.touch'],['send','g.send:not(.own)'],['send-own','g.send.own'],['move','g.move'],['lock','rect.locktime'],['lost-run','rect.lost-run'],['disagree','g.disagree-band']].forEach(function(p){if(document.querySelector('svg.tl '+p[1]))drawn[p[0]]=1;});
 document.querySelectorAll('svg.tl g.flow[data-key]').forEach(function(e){drawn[e.getAttribute('data-key')]=1;});
 cmp('mark',keys,drawn);
 var narrow=[];document.querySelectorAll('svg.tl').forEach(function(e){var r=e.getBoundingClientRect();if(r.width>0&&r.right<W-40)narrow.push(e.id+' right='+Math.round(r.right)+' of '+W);});

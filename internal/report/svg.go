@@ -289,6 +289,7 @@ func (sw *svgWriter) group(g *group, y float64, labels *bytes.Buffer) {
 	h := float64(len(g.Lanes) * laneHeight)
 	sw.p(`<g class="entry" data-host="%s" data-ip="%s">`+"\n", esc(g.Host), esc(g.IP))
 	for _, i := range g.Disagree {
+		sw.d.marks["disagree"] = true
 		ev := &sw.tl.Evs[i]
 		sw.at("disagree-band", ev.Time, y-3, "")
 		sw.p(`<rect x="-4" y="0" width="8" height="%s" fill="#e53935" fill-opacity="0.22"/><title>%s</title></g>`+"\n",
