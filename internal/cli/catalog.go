@@ -18,7 +18,22 @@ func scenariosCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "scenarios",
 		Short: "list the built-in scenarios (--show NAME prints one as YAML)",
-		Args:  cobra.NoArgs,
+		Long: `List the built-in scenarios, each with the first sentence of its
+description: the seed's failure, and one scenario per mechanism that
+decides what a Linux peer does with a GARP (locktime, arp_accept,
+drop_gratuitous_arp, shared-route confirmations, probing, gc_thresh1, …).
+
+A built-in name works wherever a scenario file does: run, matrix, lab,
+verify. --show NAME prints its YAML, a starting point for your own file
+(the format is docs/scenarios.md); the checks at its end say what the
+scenario expects, and decide the exit code of "arplab run".
+
+Examples:
+  arplab scenarios
+  arplab scenarios --show vip-failover > my-vip.yaml
+  arplab run my-vip.yaml --profile rhel7.3
+  arplab matrix moving-window`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if show != "" {
 				b, ok := scenario.BuiltinSource(show)
@@ -61,13 +76,31 @@ type profileJSON struct {
 func profilesCmd(e *env) *cobra.Command {
 	var asJSON bool
 	c := &cobra.Command{
-		Use:   "profiles [NAME]",
-		Short: "list kernel profiles and patches, or show one profile",
+		Use:   "profiles [NAME [OTHER]]",
+		Short: "list kernel profiles and patches, show one profile, or compare two",
 		Long: `Without NAME: every kernel profile and every patch (name, first release,
 commit, one-line effect). With NAME: that profile's patches, its §9.1
-feature flags and its default neighbour sysctls.`,
-		Args: cobra.MaximumNArgs(1),
+feature flags and its default neighbour sysctls. With NAME OTHER: the two
+kernels side by side, patch by patch, then the flags and sysctls that
+differ.
+
+Examples:
+  arplab profiles
+  arplab profiles rhel7.3
+  arplab profiles rhel7.3 4.12`,
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 2 {
+				a, err := kernel.Lookup(args[0])
+				if err != nil {
+					return usageError{err}
+				}
+				b, err := kernel.Lookup(args[1])
+				if err != nil {
+					return usageError{err}
+				}
+				return compareProfiles(e, a, b, asJSON)
+			}
 			if len(args) == 1 {
 				p, err := kernel.Lookup(args[0])
 				if err != nil {
@@ -76,7 +109,16 @@ feature flags and its default neighbour sysctls.`,
 				return showProfile(e, p, asJSON)
 			}
 			if asJSON {
-				return json.NewEncoder(e.stdout).Encode(map[string]any{"profiles": kernel.Profiles, "patches": kernel.Patches, "flags": kernel.FlagTable})
+				// one JSON style for every output: snake_case keys
+				type flag struct {
+					ID      string `json:"id"`
+					Meaning string `json:"meaning"`
+				}
+				var flags []flag
+				for _, f := range kernel.FlagTable {
+					flags = append(flags, flag{f.ID, f.Meaning})
+				}
+				return json.NewEncoder(e.stdout).Encode(map[string]any{"profiles": kernel.Profiles, "patches": kernel.Patches, "flags": flags})
 			}
 			tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
 			fmt.Fprintln(tw, "PROFILE\tRELEASE\tHZ\tDESCRIPTION")
@@ -141,4 +183,88 @@ func showProfile(e *env, p kernel.Profile, asJSON bool) error {
 	}
 	fmt.Fprintln(w, "  gc_thresh1/2/3           128 / 512 / 1024 (neigh/default only)")
 	return nil
+}
+
+// compareProfiles prints two kernels patch by patch, then the feature
+// flags and default sysctls that differ: what changes between them, and
+// why (the patch that changes it).
+func compareProfiles(e *env, a, b kernel.Profile, asJSON bool) error {
+	type patchRow struct {
+		Name    string `json:"name"`
+		Release string `json:"release"`
+		Commit  string `json:"commit,omitempty"`
+		A       bool   `json:"a"`
+		B       bool   `json:"b"`
+	}
+	type diff struct {
+		Name string `json:"name"`
+		A    string `json:"a"`
+		B    string `json:"b"`
+	}
+	var patches []patchRow
+	for _, p := range kernel.Patches {
+		if a.Has(p.Name) || b.Has(p.Name) {
+			patches = append(patches, patchRow{p.Name, p.Release, p.Commit, a.Has(p.Name), b.Has(p.Name)})
+		}
+	}
+	fa, fb := a.Features(), b.Features()
+	var flags []diff
+	for _, fl := range kernel.FlagTable {
+		if fa.Flag(fl.ID) != fb.Flag(fl.ID) {
+			flags = append(flags, diff{fl.ID + " " + fl.Meaning, yn(fa.Flag(fl.ID)), yn(fb.Flag(fl.ID))})
+		}
+	}
+	sa := neigh.DefaultParams(a.HZ, a.UnresQlenBytes).Sysctls()
+	sb := neigh.DefaultParams(b.HZ, b.UnresQlenBytes).Sysctls()
+	var sys []diff
+	for _, n := range neigh.ParamNames() {
+		if sa[n] != sb[n] {
+			sys = append(sys, diff{n, sa[n], sb[n]})
+		}
+	}
+	if a.HZ != b.HZ {
+		sys = append(sys, diff{"HZ", fmt.Sprint(a.HZ), fmt.Sprint(b.HZ)})
+	}
+	if asJSON {
+		return json.NewEncoder(e.stdout).Encode(map[string]any{"a": a.Name, "b": b.Name, "patches": patches, "flags": flags, "sysctls": sys})
+	}
+	w := e.stdout
+	fmt.Fprintf(w, "%s (%s) vs %s (%s)\n\n", a.Name, a.Description, b.Name, b.Description)
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "PATCH\tRELEASE\tCOMMIT\t%s\t%s\n", a.Name, b.Name)
+	same := 0
+	for _, p := range patches {
+		mark := ""
+		if p.A != p.B {
+			mark = "  ←"
+		} else {
+			same++
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\n", p.Name, p.Release, orDash(p.Commit), yn(p.A), yn(p.B), mark)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "%d patch(es) differ, %d in both\n", len(patches)-same, same)
+	if len(flags) > 0 {
+		fmt.Fprintln(w, "\nflags that differ (spec §9.1):")
+		tw = tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+		fmt.Fprintf(tw, "  FLAG\t%s\t%s\n", a.Name, b.Name)
+		for _, f := range flags {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, f.A, f.B)
+		}
+		tw.Flush()
+	}
+	if len(sys) > 0 {
+		fmt.Fprintln(w, "\ndefault sysctls that differ:")
+		for _, d := range sys {
+			fmt.Fprintf(w, "  %-24s %s: %s  %s: %s\n", d.Name, a.Name, d.A, b.Name, d.B)
+		}
+	}
+	return nil
+}
+
+func yn(b bool) string {
+	if b {
+		return "Y"
+	}
+	return "-"
 }

@@ -67,6 +67,9 @@ floating IP's old MAC.`,
 	root.AddCommand(runCmd(e), matrixCmd(e), scenariosCmd(e), profilesCmd(e), renderCmd(e),
 		replayCmd(e), garpCmd(e), watchCmd(e), doctorCmd(e), labCmd(e), verifyCmd(e))
 	root.AddCommand(adviseCmd(e))
+	root.Version = version()
+	root.SetVersionTemplate("arplab {{.Version}}\n")
+	registerCompletions(root)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return ExitOK

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,15 +21,17 @@ func run(t *testing.T, args ...string) (string, string, int) {
 
 // TestRunDefaultExplainsTheFailure: `arplab run` with no argument runs the
 // seed's Failure and prints the verdict, the ignored GARPs with their rule
-// and numbers, and the fixes that would have worked.
+// and numbers, and the fixes that would have worked. The failure is not
+// one the scenario expects (no check says ssh-fip fails), so it exits 3.
 func TestRunDefaultExplainsTheFailure(t *testing.T) {
 	out, errs, code := run(t, "run")
-	if code != ExitOK {
+	if code != ExitExpected || !strings.Contains(errs, "expectation not met: flow ssh-fip failed and no check expects it to") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 	for _, want := range []string{
 		"arplab run failure  seed=1",
 		"FAIL: ssh-fip to 172.24.4.10 failed",
+		"expectation not met: flow ssh-fip failed",
 		"all 3 GARPs were ignored",
 		"GARP reply not recognised as gratuitous on rhel7.3 (replies never are)",
 		"locktime needs > 1000 (HZ=1000)",
@@ -55,16 +58,15 @@ func TestRunDefaultExplainsTheFailure(t *testing.T) {
 func TestRunJSONIsTheTrace(t *testing.T) {
 	a, _, code := run(t, "run", "failure", "--json", "--no-fixes")
 	b, _, _ := run(t, "run", "failure", "--json", "--no-fixes")
-	if code != 0 || a != b {
+	if code != ExitExpected || a != b {
 		t.Fatalf("exit %d; identical=%v", code, a == b)
 	}
-	lines := strings.Split(strings.TrimSpace(a), "\n")
-	evs, err := trace.Read(strings.NewReader(strings.Join(lines[:len(lines)-1], "\n")), "run.jsonl")
+	evs, other, err := trace.ReadOutput(strings.NewReader(a), "run.jsonl")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if evs[0].Kind != trace.KindHeader || !strings.Contains(lines[len(lines)-1], `"summary"`) {
-		t.Fatalf("first %s, last %s", evs[0].Kind, lines[len(lines)-1][:40])
+	if evs[0].Kind != trace.KindHeader || len(other) != 1 || other[0].Kind != trace.OutputSummary {
+		t.Fatalf("first %s, %d output lines", evs[0].Kind, len(other))
 	}
 }
 
@@ -108,7 +110,7 @@ checks:
   - {at: 1s, host: h, ip: 10.0.0.9, state: REACHABLE}
 `), 0o644)
 	_, errs, code := run(t, "run", f)
-	if code != ExitExpected || !strings.Contains(errs, "x.yaml: check at line 8 failed") {
+	if code != ExitExpected || !strings.Contains(errs, "x.yaml: expectation not met: check at line 8") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
 }
@@ -137,7 +139,7 @@ func TestMatrixScenarioRows(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s\n%s", code, errs, out)
 	}
-	if !strings.Contains(out, "baseline") || strings.Contains(out, "MISMATCH") {
+	if !strings.Contains(out, "baseline") || strings.Contains(out, "✗ MISMATCH") {
 		t.Fatalf("%s", out)
 	}
 }
@@ -210,5 +212,68 @@ func TestDoctorJSON(t *testing.T) {
 	}
 	if !strings.Contains(out, `"release"`) || !strings.Contains(out, `"advice"`) {
 		t.Fatalf("%s", out)
+	}
+}
+
+// TestVIPFailoverIgnoresNoGARP: keepalived's repeated GARPs for the MAC
+// the client already switched to are no-ops, not ignored updates; the run
+// says 0 ignored, like replay of the same traffic, and the summary counts
+// them apart.
+func TestVIPFailoverIgnoresNoGARP(t *testing.T) {
+	out, errs, code := run(t, "run", "vip-failover")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "GARPs 0 ignored, 1 honoured (9 more repeated the MAC it already had)") {
+		t.Errorf("vip-failover does not report 0 ignored GARPs:\n%s", out)
+	}
+	js, _, _ := run(t, "run", "vip-failover", "--json")
+	lines := strings.Split(strings.TrimSpace(js), "\n")
+	var sum struct {
+		Summary struct {
+			Stale []struct {
+				GARPIgnored int `json:"garp_ignored"`
+				GARPNoop    int `json:"garp_noop"`
+			} `json:"stale"`
+		} `json:"summary"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.Summary.Stale) != 1 || sum.Summary.Stale[0].GARPIgnored != 0 || sum.Summary.Stale[0].GARPNoop != 9 {
+		t.Errorf("summary stale spans %+v, want 0 ignored and 9 no-ops", sum.Summary.Stale)
+	}
+	pcap := filepath.Join(t.TempDir(), "vip.pcap")
+	run(t, "run", "vip-failover", "--pcap", pcap, "--no-fixes")
+	rep, errs, code := run(t, "replay", pcap, "--host", "192.168.50.10")
+	if code != ExitOK || !strings.Contains(rep, "GARPs 10, 0 ignored") {
+		t.Errorf("replay of the same traffic: exit %d %s\n%s", code, errs, rep)
+	}
+}
+
+// TestProbesCountFromOne: the first probe of a resolution reads "probe 1"
+// in the simulator's trace and in replay's prediction, although the
+// kernel's counter starts broadcast probes after ucast_solicit.
+func TestProbesCountFromOne(t *testing.T) {
+	js, _, _ := run(t, "run", "failure", "--json", "--no-fixes")
+	evs, err := trace.Read(strings.NewReader(js), "run.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := ""
+	for _, ev := range evs {
+		if ev.Kind == trace.KindProbe {
+			first = ev.Explanation
+			break
+		}
+	}
+	if !strings.HasPrefix(first, "probe 1: ") {
+		t.Errorf("first probe reads %q, want probe 1", first)
+	}
+	pcap := filepath.Join(t.TempDir(), "vip.pcap")
+	run(t, "run", "vip-failover", "--pcap", pcap, "--no-fixes")
+	rep, _, _ := run(t, "replay", pcap, "--host", "192.168.50.10", "--json")
+	if !strings.Contains(rep, "the model sends broadcast probe 1 for 192.168.50.100") {
+		t.Errorf("replay's first predicted probe is not probe 1")
 	}
 }

@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -123,7 +122,6 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 			}
 			var all []trace.Event
 			failed := 0
-			enc := json.NewEncoder(e.stdout)
 			for _, n := range names {
 				s, err := verify.LoadScenario(n)
 				if err != nil {
@@ -139,7 +137,19 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				}
 				all = append(all, r.Events...)
 				if asJSON {
-					if err := enc.Encode(r); err != nil {
+					// the scenario's trace, then its result (one style:
+					// snake_case keys, a kind; docs/trace.md)
+					if err := trace.WriteAll(e.stdout, r.Events); err != nil {
+						return err
+					}
+					rr := *r
+					rr.Events = nil
+					m, err := snakeJSON(&rr)
+					if err != nil {
+						return err
+					}
+					delete(m, "events")
+					if err := writeOutputLine(e.stdout, trace.OutputVerifyResult, m); err != nil {
 						return err
 					}
 					continue
@@ -169,7 +179,7 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 	}
 	c.Flags().StringVar(&profile, "profile", "", "model profile (default: the closest to the running kernel)")
 	c.Flags().StringArrayVar(&patches, "patch", nil, "edit the model's profile (+name/-name), e.g. to see a wrong model fail")
-	c.Flags().BoolVar(&asJSON, "json", false, "one JSON result per scenario")
+	c.Flags().BoolVar(&asJSON, "json", false, "per scenario: its trace (kernel and model events), then a verify_result line")
 	c.Flags().BoolVar(&noTrace, "no-trace", false, "do not use the neigh_update tracepoint (states only, no frame verdicts)")
 	c.Flags().StringVar(&html, "html", "", "write kernel and model lanes, disagreements highlighted, to this file")
 	return c

@@ -228,7 +228,11 @@ with the reason and the trade-off.`,
 			}
 			fmt.Fprintf(w, "; %d neighbour entries\n", r.Entries)
 			for _, i := range r.Interfaces {
-				fmt.Fprintf(w, "  %s %s %s\n", i.Name, i.MAC, strings.Join(i.Addrs, " "))
+				addrs := strings.Join(i.Addrs, " ")
+				if addrs == "" {
+					addrs = "(no IPv4 address: nothing to advise)"
+				}
+				fmt.Fprintf(w, "  %s %s %s\n", i.Name, i.MAC, addrs)
 			}
 			if len(adv) == 0 {
 				fmt.Fprintln(w, "\nno findings: GARPs will be honoured here")

@@ -11,6 +11,7 @@ import (
 	"arplab/internal/report"
 	"arplab/internal/scenario"
 	"arplab/internal/sim"
+	"arplab/internal/trace"
 )
 
 const matrixLong = `Run a scenario across kernel profiles, single patches, sysctls and GARP
@@ -53,14 +54,15 @@ func matrixCmd(e *env) *cobra.Command {
 				vs = append([]scenario.Variation{{Label: "baseline"}}, s.Matrix...)
 			}
 			type row struct {
+				Kind trace.Kind `json:"kind"`
 				sim.Row
-				MonteCarlo *sim.MonteCarlo `json:",omitempty"`
+				MonteCarlo *sim.MonteCarlo `json:"montecarlo,omitempty"`
 			}
 			var rows []row
 			var hrows []report.MatrixRow
 			mismatch := 0
 			for _, v := range vs {
-				r := row{Row: sim.RunVariation(s, v, sim.Options{Seed: seed}, html != "")}
+				r := row{Kind: trace.OutputMatrixRow, Row: sim.RunVariation(s, v, sim.Options{Seed: seed}, html != "")}
 				if runs > 0 && r.Err == "" {
 					if c, err := s.Apply(v); err == nil {
 						mc, err := sim.RunMonteCarlo(c, runs, seed, nil)
@@ -73,7 +75,7 @@ func matrixCmd(e *env) *cobra.Command {
 					mismatch++
 				}
 				rows = append(rows, r)
-				hrows = append(hrows, report.MatrixRow{Label: r.Label, OK: r.OK, Summary: r.Verdict, Events: r.Events})
+				hrows = append(hrows, matrixRowHTML(r.Row, r.Events))
 			}
 			if html != "" {
 				if err := writeFile(html, func(w io.Writer) error {
@@ -81,6 +83,23 @@ func matrixCmd(e *env) *cobra.Command {
 				}); err != nil {
 					return err
 				}
+			}
+			rows2sim := func(rs []row) []sim.Row {
+				out := make([]sim.Row, len(rs))
+				for i, r := range rs {
+					out[i] = r.Row
+				}
+				return out
+			}
+			mcs := func(rs []row) []*sim.MonteCarlo {
+				if runs == 0 {
+					return nil
+				}
+				out := make([]*sim.MonteCarlo, len(rs))
+				for i, r := range rs {
+					out[i] = r.MonteCarlo
+				}
+				return out
 			}
 			if asJSON {
 				enc := json.NewEncoder(e.stdout)
@@ -91,30 +110,7 @@ func matrixCmd(e *env) *cobra.Command {
 				}
 			} else {
 				fmt.Fprintf(e.stdout, "arplab matrix %s  seed=%d\n\n", s.Name, seed)
-				tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
-				head := "configuration\toutcome\tstale s\texpected"
-				if runs > 0 {
-					head += "\tP(failure) [95%]"
-				}
-				fmt.Fprintln(tw, head)
-				for _, r := range rows {
-					out := "pass"
-					if r.Err != "" {
-						out = "error: " + r.Err
-					} else if !r.OK {
-						out = "FAIL"
-					}
-					exp := r.Expect
-					if exp != "" && !r.Match {
-						exp += " ✗ MISMATCH"
-					}
-					line := fmt.Sprintf("%s\t%s\t%.1f\t%s", r.Label, out, r.Stale, exp)
-					if runs > 0 && r.MonteCarlo != nil {
-						line += fmt.Sprintf("\t%.3f [%.3f, %.3f]", r.MonteCarlo.P, r.MonteCarlo.Lo, r.MonteCarlo.Hi)
-					}
-					fmt.Fprintln(tw, line)
-				}
-				tw.Flush()
+				writeMatrixText(e.stdout, rows2sim(rows), mcs(rows))
 			}
 			if mismatch > 0 {
 				return expectError{fmt.Errorf("%d row(s) disagree with the scenario's expectations", mismatch)}
@@ -128,4 +124,68 @@ func matrixCmd(e *env) *cobra.Command {
 	c.Flags().IntVar(&runs, "runs", 0, "also run N Monte Carlo runs per row")
 	c.Flags().BoolVar(&onlyScenario, "scenario-rows", false, "only the baseline and the scenario's own rows")
 	return c
+}
+
+// matrixLegend says what the columns mean, under the table.
+const matrixLegend = `verdict: PASS when every flow survived the failover. expectation: met when
+the scenario's checks held in that configuration and every flow no check
+expects to fail succeeded. row expects: the scenario's own expectation
+for the row ("ok" = met), marked MISMATCH when the run disagreed (exit 3).`
+
+// writeMatrixText prints the matrix table: the verdict (did the flows
+// survive) and the checks (did the scenario's expectations hold) are
+// separate columns, so a configuration that heals the entry reads "PASS"
+// even where the scenario's checks describe the failure. mc, when not
+// nil, gives the Monte Carlo column.
+func writeMatrixText(w io.Writer, rows []sim.Row, mc []*sim.MonteCarlo) {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	head := "configuration\tverdict\tstale s\texpectation\trow expects"
+	if mc != nil {
+		head += "\tP(failure) [95%]"
+	}
+	fmt.Fprintln(tw, head)
+	var errs []string
+	for i, r := range rows {
+		verdict, checks := "PASS", "met"
+		switch {
+		case r.Err != "":
+			errs = append(errs, fmt.Sprintf("  %s: %s", r.Label, r.Err))
+			verdict, checks = fmt.Sprintf("error [%d]", len(errs)), "-"
+		case !r.FlowsOK:
+			verdict = "FAIL"
+		}
+		if r.Err == "" && !r.OK {
+			checks = "not met"
+		}
+		exp := r.Expect
+		if exp != "" && !r.Match {
+			exp += " ✗ MISMATCH"
+		} else if exp != "" {
+			exp += " ✓"
+		}
+		line := fmt.Sprintf("%s\t%s\t%.1f\t%s\t%s", r.Label, verdict, r.Stale, checks, exp)
+		if mc != nil && mc[i] != nil {
+			line += fmt.Sprintf("\t%.3f [%.3f, %.3f]", mc[i].P, mc[i].Lo, mc[i].Hi)
+		}
+		fmt.Fprintln(tw, line)
+	}
+	tw.Flush()
+	if len(errs) > 0 {
+		fmt.Fprintf(w, "\n%d configuration(s) could not run:\n", len(errs))
+		for i, e := range errs {
+			fmt.Fprintf(w, "[%d]%s\n", i+1, e)
+		}
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, matrixLegend)
+}
+
+// matrixRowHTML hands a row to the HTML matrix.
+func matrixRowHTML(r sim.Row, evs []trace.Event) report.MatrixRow {
+	summary := r.Verdict
+	if r.Err != "" {
+		summary = "could not run: " + r.Err
+	}
+	return report.MatrixRow{Label: r.Label, OK: r.FlowsOK, Stale: r.Stale, Expect: r.OK,
+		Expects: r.Expectation, RowExpect: r.Expect, Mismatch: !r.Match, Summary: summary, Events: evs}
 }

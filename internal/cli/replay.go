@@ -135,7 +135,7 @@ func replayCmd(e *env) *cobra.Command {
 				if js.err != nil {
 					return js.err
 				}
-				b, _ := json.Marshal(map[string]any{"summary": sum})
+				b, _ := json.Marshal(map[string]any{"kind": trace.OutputSummary, "summary": sum})
 				_, err := out.Write(append(b, '\n'))
 				return err
 			}

@@ -227,7 +227,7 @@ func Lookup(name string) (Profile, error) {
 	for _, p := range Profiles {
 		names = append(names, p.Name)
 	}
-	return Profile{}, fmt.Errorf("unknown kernel profile %q (known: %s)", name, strings.Join(names, ", "))
+	return Profile{}, fmt.Errorf("unknown kernel profile %q (%sknown: %s)", name, didYouMean(name, names), strings.Join(names, ", "))
 }
 
 // WithPatches applies edits like "+garp-reply" or "-timestamps-on-change"
@@ -243,10 +243,33 @@ func (p Profile) WithPatches(edits []string) (Profile, error) {
 			return p, fmt.Errorf("patch edit %q: want +name or -name", e)
 		}
 		if _, ok := PatchByName(e[1:]); !ok {
-			return p, fmt.Errorf("patch edit %q: unknown patch %q (see `arplab profiles`)", e, e[1:])
+			var names []string
+			for _, q := range Patches {
+				names = append(names, q.Name)
+			}
+			return p, fmt.Errorf("patch edit %q: unknown patch %q (%ssee `arplab profiles`)", e, e[1:], didYouMean(e[1:], names))
 		}
 		set[e[1:]] = e[0] == '+'
-		name += e
+	}
+	// The name says what differs from p, once per patch, in the order
+	// the edits named them: edits that cancel out or add what p has leave
+	// no trace, so names do not pile up ("5.4+a-a+b" is "5.4+b").
+	had := map[string]bool{}
+	for _, q := range p.Patches {
+		had[q] = true
+	}
+	named := map[string]bool{}
+	for _, e := range edits {
+		q := e[1:]
+		if named[q] || set[q] == had[q] {
+			continue
+		}
+		named[q] = true
+		if set[q] {
+			name += "+" + q
+		} else {
+			name += "-" + q
+		}
 	}
 	var out []string
 	for _, q := range Patches { // keep release order

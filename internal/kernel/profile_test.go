@@ -89,3 +89,44 @@ func TestPatchesAreDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestWithPatchesNamesNetChanges: a name says each net change once, in the
+// order of the edits; edits that cancel or repeat what the profile has
+// leave no trace.
+func TestWithPatchesNamesNetChanges(t *testing.T) {
+	p, _ := Lookup("5.4")
+	for _, c := range []struct {
+		edits []string
+		want  string
+	}{
+		{[]string{"+small-retrans", "-small-retrans", "+clamp-timestamps"}, "5.4+clamp-timestamps"},
+		{[]string{"+timestamps-on-change"}, "5.4"},
+		{[]string{"-timestamps-on-change", "-timestamps-on-change"}, "5.4-timestamps-on-change"},
+	} {
+		q, err := p.WithPatches(c.edits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if q.Name != c.want {
+			t.Errorf("%v: name %q, want %q", c.edits, q.Name, c.want)
+		}
+	}
+}
+
+// TestUnknownNamesSuggestTheNearest: a mistyped profile or patch name gets
+// "did you mean", a name far from every known one does not.
+func TestUnknownNamesSuggestTheNearest(t *testing.T) {
+	_, err := Lookup("rhel73")
+	if err == nil || !strings.Contains(err.Error(), `did you mean "rhel7.3"?`) {
+		t.Errorf("Lookup(rhel73): %v", err)
+	}
+	_, err = Lookup("windows")
+	if err == nil || strings.Contains(err.Error(), "did you mean") {
+		t.Errorf("Lookup(windows) suggests something: %v", err)
+	}
+	p, _ := Lookup("6.18")
+	_, err = p.WithPatches([]string{"+timestamp-on-change"})
+	if err == nil || !strings.Contains(err.Error(), `did you mean "timestamps-on-change"?`) {
+		t.Errorf("WithPatches(+timestamp-on-change): %v", err)
+	}
+}

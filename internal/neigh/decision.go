@@ -319,8 +319,12 @@ type Action struct {
 	Src     netip.Addr // our address used as sender IP
 	DstMAC  arp.MAC    // unicast destination (probe, reply, transmit)
 	Unicast bool
-	Probe   int    // 1-based probe number in this resolution
-	Packet  uint64 // the queued packet's id (Transmit, Unreachable, Discarded)
+	Probe   int // 1-based probe number in this resolution (the kernel's counter: a resolution from INCOMPLETE starts it at ucast_probes)
+	// Nth numbers probes of one kind (unicast or broadcast) from 1 within
+	// the resolution, as a reader counts them: the first broadcast probe
+	// of a new resolution is Probe 4 (after ucast_solicit=3) but Nth 1.
+	Nth    int
+	Packet uint64 // the queued packet's id (Transmit, Unreachable, Discarded)
 }
 
 // ActionKind says what an Action asks for.

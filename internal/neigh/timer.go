@@ -262,10 +262,13 @@ func (t *Table) solicit(now vtime.Jiffies, e *Entry) {
 	switch k := n - p.UcastProbes; {
 	case k < 0:
 		a.Unicast, a.DstMAC = true, e.ha
+		a.Nth = n + 1
 		t.Stats.UnicastProbes++
 	case k-p.AppProbes < 0:
 		a.Kind = ActAppProbe // a netlink request to a user-space daemon: no frame
+		a.Nth = k + 1
 	default:
+		a.Nth = k - p.AppProbes + 1
 		t.Stats.BroadcastProbes++
 	}
 	if a.Kind == ActProbe {

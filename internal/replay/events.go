@@ -83,7 +83,7 @@ func (r *replayer) countFrame(d *neigh.Decision) {
 	}
 	if r.pkt.SIP == r.pkt.TIP {
 		r.sum.GARPs++
-		if d.Verdict == neigh.VerdictIgnored && d.NewMAC != r.pkt.SHA {
+		if trace.FrameEffect(d.Verdict, r.pkt.SHA, d.NewMAC) == trace.EffectIgnored {
 			r.sum.GARPsIgnored++
 		}
 	}
@@ -148,7 +148,7 @@ func (r *replayer) predict(a *neigh.Action, at vtime.Jiffies, ns int64) {
 	}
 	ev := r.event(trace.KindProbe, ns)
 	ev.IP, ev.Cause, ev.Rule = a.Target.String(), "predicted", "§2.3"
-	ev.Explanation = fmt.Sprintf("the model sends %s probe %d for %v", probeKind(&p), a.Probe, a.Target)
+	ev.Explanation = fmt.Sprintf("the model sends %s probe %d for %v", probeKind(&p), a.Nth, a.Target)
 	ev.Jiffies = trace.U64(uint64(at))
 	ev.Attrs = map[string]string{"to": probeTo(&p), "probe": fmt.Sprint(a.Probe)}
 	r.emit(ev)

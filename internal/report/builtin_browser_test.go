@@ -35,8 +35,14 @@ func TestBrowserRendersBuiltinFailure(t *testing.T) {
 	if n := strings.Count(html, `class="arp verdict-ignored"`); n != 3 {
 		t.Errorf("%d ignored GARP marks in the page, want 3", n)
 	}
-	if !strings.Contains(html, "FAIL: ssh-fip to 172.24.4.10 failed") {
+	if !strings.Contains(html, `<span class="badge fail">FAIL</span> <span class="vtext">ssh-fip to 172.24.4.10 failed`) {
 		t.Error("verdict missing from the page")
+	}
+	if strings.Contains(html, "FAIL FAIL") || strings.Contains(html, "FAIL</span> <span class=\"vtext\">FAIL") {
+		t.Error("the verdict word is doubled")
+	}
+	if len(html) >= 1<<20 {
+		t.Errorf("page is %d bytes, want under 1 MB", len(html))
 	}
 	bin := chromium()
 	if bin == "" {

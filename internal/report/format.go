@@ -1,9 +1,11 @@
 package report
 
 import (
+	"math"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"arplab/internal/trace"
 )
@@ -64,15 +66,22 @@ func stateOf(state string) stateInfo {
 	return stateInfo{Letter: '?', Color: "#bdbdbd", ANSI: "37"}
 }
 
-// verdictMark is how a received frame's verdict is drawn in Timeline.
+// verdictMark is how a received frame's effect (trace.FrameEffect) is
+// drawn in Timeline: a GARP repeating the MAC the entry already has is a
+// no-op, not an ignored update, and must not look like the failure.
 var verdictMark = map[string]byte{
-	trace.Honoured: '+',
-	trace.Ignored:  'x',
-	trace.Created:  'c',
-	trace.Dropped:  '-',
+	string(trace.EffectHonoured): '+',
+	string(trace.EffectIgnored):  'x',
+	string(trace.EffectNoop):     'o',
+	string(trace.EffectCreated):  'c',
+	string(trace.EffectDropped):  '-',
 }
 
-// verdictRank orders verdicts by how much a reader needs to see them when
+// effectOf is the word both renderers draw a received frame by: its
+// trace.FrameEffect ("" for other kinds).
+func effectOf(ev *trace.Event) string { return string(ev.Effect()) }
+
+// verdictRank orders effects by how much a reader needs to see them when
 // several frames share one text column: an ignored GARP is the failure.
 func verdictRank(v string) int {
 	switch v {
@@ -213,12 +222,30 @@ func headerWords(tl *timeline) []string {
 	if _, ok := h.Attrs["source"]; !ok && h.Source != "" {
 		out = append(out, "source="+h.Source)
 	}
+	if tl.Origin != 0 {
+		out = append(out, "start="+absTime(tl.Origin))
+	}
 	for _, kv := range sortedAttrs(h.Attrs) {
-		if !contains(first, kv[0]) {
+		if !contains(first, kv[0]) && !internalAttr(kv[0]) {
 			out = append(out, kv[0]+"="+kv[1])
 		}
 	}
 	return out
+}
+
+// internalAttr tells header attributes kept for tools, not readers: the
+// simulator's per-host clock (HZ, jiffies at 0, phase), which a replay of
+// its --pcap reads from the JSON.
+func internalAttr(k string) bool { return strings.HasPrefix(k, "clock.") }
+
+// absTime prints an absolute start (a capture's Unix seconds) as UTC with
+// the seconds value it came from, so the reader can match it with tcpdump.
+func absTime(t float64) string {
+	sec := math.Floor(t)
+	// captures stamp microseconds (pcapng may stamp finer, but a float of
+	// Unix seconds holds no more than that)
+	ts := time.Unix(int64(sec), int64(math.Round((t-sec)*1e6))*1000).UTC()
+	return ts.Format("2006-01-02T15:04:05.000000Z") + " (" + strconv.FormatFloat(t, 'f', -1, 64) + ")"
 }
 
 func contains(list []string, s string) bool {
@@ -237,7 +264,9 @@ func verdictText(tl *timeline) (text string, ok, have bool) {
 	}
 	v := &tl.Evs[tl.Verdict]
 	ok = v.OK == nil || *v.OK
-	text = v.Explanation
+	// the renderers print the word themselves: "PASS PASS: …" reads as a
+	// stutter
+	text = strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(v.Explanation, "PASS:"), "FAIL:"))
 	if text == "" {
 		text = "(the verdict has no explanation)"
 	}

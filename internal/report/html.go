@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
@@ -18,15 +19,31 @@ type HTMLOptions struct {
 	// or end). The whole trace is still in the page, so the reader can
 	// zoom out with the reset button.
 	From, To *float64
+	// Fixes are the candidate fixes tried for a failed run, listed under
+	// the verdict as "what would have fixed it" (HTML only).
+	Fixes []Fix
+}
+
+// Fix is one candidate fix of a failed run, as the simulator tried it.
+type Fix struct {
+	Label string
+	// OK: the run passed with it; Stale is then the longest stale time.
+	OK    bool
+	Stale float64
+	// Err says why the fix could not be tried ("" when it ran); Why why
+	// a fix that passed is not credited.
+	Err, Why string
 }
 
 // HTML writes evs as one self-contained page: the verdict on top, then per
 // neighbour entry a swimlane of NUD states, the lladdr in force, received
-// frames by verdict, locktime windows, probes and confirmations, flows and
-// moves on one time axis, and a table of the key events. Styles and the
+// frames by their effect, locktime windows, probes and confirmations, flows
+// and moves on one time axis, and a table of the key events. Styles and the
 // zoom/detail script are inline and nothing is fetched, so the file can be
-// attached to a bug and opened offline. Output is a pure function of evs
-// and opt.
+// attached to a bug and opened offline. The details of an event are built
+// on click from a compact table of the marked events' JSON (the trace's own
+// lines), so a long run stays small. Output is a pure function of evs and
+// opt.
 func HTML(w io.Writer, evs []trace.Event, opt HTMLOptions) error {
 	tl := derive(evs)
 	full := view{From: tl.Start, To: tl.End}
@@ -41,38 +58,73 @@ func HTML(w io.Writer, evs []trace.Event, opt HTMLOptions) error {
 	}
 	pageHead(&b, title)
 	verdictBlock(&b, tl)
-	controls(&b, v)
-	legend(&b, tl.MACs, tl.macRole)
-	b.WriteString(`<div class="plot">` + "\n")
-	need := writeSVG(&b, tl, svgOpts{
+	fixesBlock(&b, opt.Fixes)
+	d := newDrawn()
+	var plot bytes.Buffer
+	need := writeSVG(&plot, tl, svgOpts{
 		ID: "tl", Groups: tl.Groups, Flows: true, Senders: true,
-		View: v, Full: full, Label: "timeline of " + title,
+		View: v, Full: full, Label: "timeline of " + title, Drawn: d,
 	})
+	controls(&b, v)
+	legend(&b, tl.MACs, tl.macRole, d)
+	b.WriteString(`<div class="plot">` + "\n")
+	b.Write(plot.Bytes())
 	b.WriteString("</div>\n")
 	detailPanel(&b)
 	table := eventTable(&b, tl, "tl")
-	b.WriteString(`<div class="store" hidden="">` + "\n")
-	writeDetails(&b, tl, "tl", union(need, table))
-	b.WriteString("</div>\n")
+	st := newStore()
+	st.add(tl, "tl", union(need.list(), table), need.runs)
+	st.write(&b)
 	pageTail(&b)
 	_, err = w.Write(b.Bytes())
 	return err
 }
 
+// fixesBlock lists the fixes tried, the ones that worked first (the order
+// sim.Fixes returns), as the text output's "What would have fixed it".
+func fixesBlock(b *bytes.Buffer, fixes []Fix) {
+	if len(fixes) == 0 {
+		return
+	}
+	b.WriteString(`<section class="fixes"><h2>What would have fixed it</h2><p class="hint">each tried in the simulator with the same seed</p><ul>`)
+	for _, f := range fixes {
+		switch {
+		case f.Err != "":
+			fmt.Fprintf(b, `<li class="fix err"><span class="mark">?</span> %s: %s</li>`, esc(f.Label), esc(f.Err))
+		case f.OK:
+			fmt.Fprintf(b, `<li class="fix ok"><span class="mark">✓</span> %s — stale %.1f s</li>`, esc(f.Label), f.Stale)
+		case f.Why != "":
+			fmt.Fprintf(b, `<li class="fix fail"><span class="mark">✗</span> %s — not credited: %s</li>`, esc(f.Label), esc(f.Why))
+		default:
+			fmt.Fprintf(b, `<li class="fix fail"><span class="mark">✗</span> %s — still fails</li>`, esc(f.Label))
+		}
+	}
+	b.WriteString("</ul></section>\n")
+}
+
 // MatrixRow is one configuration of a what-if table: its label ("locktime
-// 0, arp_accept 1"), whether the run passed, a one-line summary and the
-// run's trace.
+// 0, arp_accept 1"), the verdict (OK: every flow survived), the longest
+// stale time, whether the scenario's expectation held, a one-line summary
+// and the run's trace.
 type MatrixRow struct {
 	Label   string
 	OK      bool
-	Summary string
-	Events  []trace.Event
+	Stale   float64
+	Expect  bool   // the expectation was met
+	Expects string // the expectation's sentence ("met: …", "not met: …")
+	// RowExpect is the row's own expectation ("ok", "failed", "" none),
+	// Mismatch true when the run disagreed with it.
+	RowExpect string
+	Mismatch  bool
+	Summary   string
+	Events    []trace.Event
 }
 
-// Matrix writes a what-if table: one row per configuration with its outcome
-// and a small lane set for the key entry, all rows on one shared time axis
-// so the reader can see where the runs diverge. Zooming applies to every
-// row at once for the same reason.
+// Matrix writes a what-if table: first a summary table, one row per
+// configuration (verdict, stale seconds, expectation), then each
+// configuration's lanes for the key entry behind a disclosure, all on one
+// shared time axis so the reader can see where the runs diverge. Zooming
+// applies to every timeline at once for the same reason.
 func Matrix(w io.Writer, rows []MatrixRow, opt HTMLOptions) error {
 	tls := make([]*timeline, len(rows))
 	full := view{From: math.Inf(1), To: math.Inf(-1)}
@@ -101,14 +153,67 @@ func Matrix(w io.Writer, rows []MatrixRow, opt HTMLOptions) error {
 	}
 	var b bytes.Buffer
 	pageHead(&b, title)
-	pass := 0
+	pass, met := 0, 0
 	for _, r := range rows {
 		if r.OK {
 			pass++
 		}
+		if r.Expect {
+			met++
+		}
 	}
-	fmt.Fprintf(&b, "<header class=\"verdict matrix\"><h1>%s</h1><p class=\"text\">%d of %d configurations pass.</p></header>\n",
-		esc(title), pass, len(rows))
+	fmt.Fprintf(&b, "<header class=\"verdict matrix\"><h1>%s</h1><p class=\"text\">%d configurations: every flow survived in %d, the scenario's expectation was met in %d.</p></header>\n",
+		esc(title), len(rows), pass, met)
+	b.WriteString(`<table class="msum"><thead><tr><th>configuration</th><th>verdict</th><th>stale s</th><th>expectation</th><th>row expects</th><th>timeline</th></tr></thead><tbody>` + "\n")
+	for i, r := range rows {
+		word, class := verdictWord(r.OK)
+		exp := "met"
+		if !r.Expect {
+			exp = "not met"
+		}
+		link := "-" // a row saved without its trace (render of matrix --json)
+		if len(r.Events) > 0 {
+			link = fmt.Sprintf(`<a href="#m%d" data-open="m%d">show</a>`, i, i)
+		}
+		rowExp := r.RowExpect
+		switch {
+		case rowExp != "" && r.Mismatch:
+			rowExp += " ✗ MISMATCH"
+		case rowExp != "":
+			rowExp += " ✓"
+		}
+		fmt.Fprintf(&b, `<tr class="mrow %s" data-label="%s" data-ok="%t" data-expect="%t"><td class="mhead">%s<div class="summary">%s</div></td><td><span class="badge %s">%s</span></td><td class="num">%.1f</td><td class="exp" title="%s">%s</td><td>%s</td><td>%s</td></tr>`+"\n",
+			class, esc(r.Label), r.OK, r.Expect, esc(r.Label), esc(strings.TrimSpace(strings.TrimPrefix(strings.TrimPrefix(r.Summary, "PASS:"), "FAIL:"))),
+			class, word, r.Stale, esc(r.Expects), exp, esc(rowExp), link)
+	}
+	b.WriteString("</tbody></table>\n")
+	d := newDrawn()
+	var plots bytes.Buffer
+	st := newStore()
+	for i, r := range rows {
+		if len(r.Events) == 0 {
+			continue
+		}
+		tl := tls[i]
+		id := fmt.Sprintf("m%d", i)
+		word, class := verdictWord(r.OK)
+		fmt.Fprintf(&plots, `<details class="mtl %s" id="%s"><summary><span class="badge %s">%s</span> <b>%s</b></summary><div class="plot">`,
+			class, id, class, word, esc(r.Label))
+		ip := keyIP(tl)
+		var groups []*group
+		for _, g := range tl.Groups {
+			if g.IP == ip {
+				groups = append(groups, g)
+			}
+		}
+		need := writeSVG(&plots, tl, svgOpts{
+			ID: id, Groups: groups, Flows: true, FlowIP: ip, Light: true, View: v, Full: full,
+			Label: r.Label + ": " + word, Drawn: d,
+		})
+		plots.WriteString("</div></details>\n")
+		st.add(tl, id, need.list(), need.runs)
+	}
+	b.WriteString(`<h2>Timelines</h2><p class="hint">open a configuration (or use "show" in the table) for its lanes of the key entry</p>` + "\n")
 	controls(&b, v)
 	legend(&b, macs, func(m string) string {
 		for _, tl := range tls {
@@ -117,41 +222,20 @@ func Matrix(w io.Writer, rows []MatrixRow, opt HTMLOptions) error {
 			}
 		}
 		return ""
-	})
-	b.WriteString(`<table class="matrix">` + "\n")
-	var store bytes.Buffer
-	for i, r := range rows {
-		tl := tls[i]
-		id := fmt.Sprintf("m%d", i)
-		word, class := "PASS", "ok"
-		if !r.OK {
-			word, class = "FAIL", "fail"
-		}
-		fmt.Fprintf(&b, `<tr class="mrow %s" data-label="%s" data-ok="%t"><td class="mhead"><span class="badge %s">%s</span> <b>%s</b><div class="summary">%s</div></td></tr>`+"\n",
-			class, esc(r.Label), r.OK, class, word, esc(r.Label), esc(r.Summary))
-		b.WriteString(`<tr><td class="plot">`)
-		ip := keyIP(tl)
-		var groups []*group
-		for _, g := range tl.Groups {
-			if g.IP == ip {
-				groups = append(groups, g)
-			}
-		}
-		need := writeSVG(&b, tl, svgOpts{
-			ID: id, Groups: groups, Flows: true, View: v, Full: full,
-			Label: r.Label + ": " + word,
-		})
-		b.WriteString("</td></tr>\n")
-		writeDetails(&store, tl, id, need)
-	}
-	b.WriteString("</table>\n")
+	}, d)
+	b.Write(plots.Bytes())
 	detailPanel(&b)
-	b.WriteString(`<div class="store" hidden="">` + "\n")
-	b.Write(store.Bytes())
-	b.WriteString("</div>\n")
+	st.write(&b)
 	pageTail(&b)
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+func verdictWord(ok bool) (word, class string) {
+	if ok {
+		return "PASS", "ok"
+	}
+	return "FAIL", "fail"
 }
 
 // keyIP picks the entry a matrix row shows: the floating IP that moved, or
@@ -230,10 +314,16 @@ func verdictBlock(b *bytes.Buffer, tl *timeline) {
 	fmt.Fprintf(b, `<header class="verdict %s"><h1><span class="badge %s">%s</span> <span class="vtext">%s</span></h1>`,
 		class, class, word, esc(text))
 	if tl.Verdict >= 0 {
-		if a := tl.Evs[tl.Verdict].Attrs; len(a) > 0 {
+		a := tl.Evs[tl.Verdict].Attrs
+		if x := a["expectation"]; x != "" {
+			fmt.Fprintf(b, `<p class="expectation">expectation %s</p>`, esc(x))
+		}
+		if len(a) > 0 {
 			b.WriteString(`<p class="attrs">`)
 			for _, kv := range sortedAttrs(a) {
-				fmt.Fprintf(b, `<span class="kv">%s=<b>%s</b></span> `, esc(kv[0]), esc(kv[1]))
+				if kv[0] != "expectation" {
+					fmt.Fprintf(b, `<span class="kv">%s=<b>%s</b></span> `, esc(kv[0]), esc(kv[1]))
+				}
 			}
 			b.WriteString("</p>")
 		}
@@ -264,28 +354,93 @@ func controls(b *bytes.Buffer, v view) {
 		num3(v.From), num3(v.To))
 }
 
-// legend explains colours and shapes, and names each MAC with its role.
-func legend(b *bytes.Buffer, macs *macTable, role func(string) string) {
+// legend explains the colours and shapes drawn on this page, and only
+// those: a key for marks the page does not have sends the reader looking
+// for them. Each MAC drawn in an lladdr band or a sender row is named with
+// its role; a MAC that only appears in frames (the host's own, as a
+// request's target) is not drawn, so it is not in the key.
+func legend(b *bytes.Buffer, macs *macTable, role func(string) string, d *drawn) {
 	b.WriteString(`<div class="legend"><div class="lrow"><b>state</b> `)
 	for _, s := range stateOrder {
-		fmt.Fprintf(b, `<span class="sw" style="background:%s"></span>%s `, states[s].Color, s)
+		if d.states[s] {
+			fmt.Fprintf(b, `<span class="sw" data-key="state" style="background:%s"></span>%s `, states[s].Color, s)
+		}
 	}
-	b.WriteString(`<span class="sw absent"></span>absent <span class="sw lock"></span>locktime window</div>`)
-	b.WriteString(`<div class="lrow"><b>received ARP</b> `)
-	for _, v := range []string{trace.Honoured, trace.Ignored, trace.Created, trace.Dropped} {
-		fmt.Fprintf(b, `<svg class="key" width="16" height="16" viewBox="-8 -8 16 16">%s</svg>%s `, verdictShape(v), v)
+	if d.marks["lock"] {
+		b.WriteString(`<span class="sw lock" data-key="lock"></span>locktime window`)
 	}
-	b.WriteString(`<b>sent</b> <svg class="key" width="16" height="16" viewBox="-8 -8 16 16"><path d="M0,-4L4,3L-4,3Z" fill="#7b1fa2"/></svg>probe `)
-	b.WriteString(`<svg class="key" width="16" height="16" viewBox="-8 -8 16 16"><circle r="3" fill="#00897b"/></svg>confirmation `)
-	b.WriteString(`<svg class="key" width="16" height="16" viewBox="-8 -8 16 16"><path d="M0,-4L0,4" stroke="#607d8b" stroke-width="2"/></svg>touch</div>`)
-	if len(macs.List) > 0 {
+	b.WriteString(`</div><div class="lrow">`)
+	words := map[string]string{
+		string(trace.EffectHonoured): "honoured", string(trace.EffectIgnored): "ignored (kept another MAC)",
+		string(trace.EffectNoop): "no-op (repeated the MAC it had)", string(trace.EffectCreated): "created",
+		string(trace.EffectDropped): "dropped",
+	}
+	first := true
+	for _, e := range []trace.Effect{trace.EffectHonoured, trace.EffectIgnored, trace.EffectNoop, trace.EffectCreated, trace.EffectDropped} {
+		if !d.marks[string(e)] {
+			continue
+		}
+		if first {
+			b.WriteString(`<b>received ARP</b> `)
+			first = false
+		}
+		fmt.Fprintf(b, `<svg class="key" data-key="%s" width="16" height="16" viewBox="-8 -8 16 16">%s</svg>%s `, esc(string(e)), verdictShape(string(e)), esc(words[string(e)]))
+	}
+	other := []struct{ key, svg, word string }{
+		{"probe", `<path d="M0,-4L4,3L-4,3Z" fill="#7b1fa2"/>`, "probe sent"},
+		{"confirm", `<circle r="3" fill="#00897b"/>`, "confirmation"},
+		{"confirm-run", `<rect x="-7" y="-2" width="14" height="4" fill="#00897b"/>`, "run of confirmations (click for the count)"},
+		{"touch", `<path d="M0,-4L0,4" stroke="#607d8b" stroke-width="2"/>`, "touch"},
+		{"send", `<path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="#37474f" stroke-width="2"/>`, "frame sent by a station (in the colour of the MAC it announces)"},
+		{"send-own", `<path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="#9e9e9e" stroke-width="2"/>`, "frame the observed host sent"},
+		{"move", `<path d="M0,-7L0,7" stroke="#d81b60" stroke-width="1.5" stroke-dasharray="3 2"/>`, "IP moved"},
+		{"disagree", `<rect x="-4" y="-7" width="8" height="14" fill="#e53935" fill-opacity="0.22"/><circle r="6" fill="none" stroke="#e53935" stroke-width="2"/>`, "kernel and model disagree"},
+	}
+	for _, o := range other {
+		if d.marks[o.key] {
+			fmt.Fprintf(b, `<svg class="key" data-key="%s" width="16" height="16" viewBox="-8 -8 16 16">%s</svg>%s `, o.key, o.svg, o.word)
+		}
+	}
+	b.WriteString("</div>")
+	flowKeys := []struct {
+		ch   rune
+		word string
+	}{{'S', "flow start/SYN"}, {'L', "SYN lost"}, {'E', "established"}, {'X', "failed"}, {'D', "data lost"}, {'*', "other flow event"}}
+	first = true
+	for _, f := range flowKeys {
+		if !d.marks["flow-"+string(f.ch)] {
+			continue
+		}
+		if first {
+			b.WriteString(`<div class="lrow"><b>flow</b> `)
+			first = false
+		}
+		fmt.Fprintf(b, `<svg class="key" data-key="flow-%c" width="16" height="16" viewBox="-8 -8 16 16">%s</svg>%s `, f.ch, flowShape(&trace.Event{Cause: flowCause(f.ch)}), f.word)
+	}
+	if d.marks["lost-run"] {
+		if first {
+			b.WriteString(`<div class="lrow"><b>flow</b> `)
+			first = false
+		}
+		b.WriteString(`<svg class="key" data-key="lost-run" width="16" height="16" viewBox="-8 -8 16 16"><rect x="-7" y="-2" width="14" height="4" fill="#ef6c00"/></svg>run of lost segments `)
+	}
+	if !first {
+		b.WriteString("</div>")
+	}
+	var drawnMACs []string
+	for _, m := range macs.List {
+		if d.macs[m] {
+			drawnMACs = append(drawnMACs, m)
+		}
+	}
+	if len(drawnMACs) > 0 {
 		b.WriteString(`<div class="lrow"><b>lladdr</b> `)
-		for i, m := range macs.List {
+		for _, m := range drawnMACs {
 			r := role(m)
 			if r != "" {
 				r = " (" + r + ")"
 			}
-			fmt.Fprintf(b, `<span class="sw" style="background:%s"></span><code>%s</code>%s `, macColor(i), esc(m), esc(r))
+			fmt.Fprintf(b, `<span class="sw" data-key="mac" data-lladdr="%s" style="background:%s"></span><code>%s</code>%s `, esc(m), macColor(macs.index[m]), esc(m), esc(r))
 		}
 		b.WriteString("</div>")
 	}
@@ -310,91 +465,92 @@ func eventTable(b *bytes.Buffer, tl *timeline, prefix string) []int {
 	for _, i := range idx {
 		ev := &tl.Evs[i]
 		class := "k-" + string(ev.Kind)
-		if ev.Verdict != "" {
-			class += " verdict-" + ev.Verdict
+		verdict := ev.Verdict
+		if e := effectOf(ev); e != "" {
+			class += " verdict-" + e
+			verdict = e
 		}
 		if ev.Attrs["disagree"] == "1" {
 			class += " disagree"
 		}
 		fmt.Fprintf(b, `<tr class="%s" data-detail="%s"><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>`+"\n",
 			esc(class), esc(detailID(prefix, i)), fmtTime(ev.Time), esc(ev.Host), esc(entryIP(ev)), esc(ev.Source),
-			esc(what(ev)), esc(ev.Verdict), esc(ev.Rule), esc(ev.Explanation))
+			esc(what(ev)), esc(verdict), esc(ev.Rule), esc(ev.Explanation))
 	}
 	b.WriteString("</tbody></table></details>\n")
 	return idx
 }
 
-// writeDetails writes one hidden block per event with every field of it;
-// the script copies a block into the detail panel on click. Rendering them
-// in Go keeps the script free of HTML building and escaping.
-func writeDetails(b *bytes.Buffer, tl *timeline, prefix string, idx []int) {
+// store is the page's compact event table: for each event a mark or a
+// table row points at, its trace line (Event.AppendJSON, the format
+// docs/trace.md defines) and the words the page titles it with. The script
+// builds the detail panel from it on click; pre-rendering a <dl> per event
+// made a long run's page ten times larger.
+type store struct {
+	ids     bytes.Buffer   // "id":index pairs
+	entries bytes.Buffer   // the distinct entries, in first-use order
+	index   map[string]int // entry → its index
+	nid     int
+}
+
+func newStore() *store { return &store{index: map[string]int{}} }
+
+// add records the events idx of tl under the id prefix; runs gives, for
+// the first event of a run of confirmations drawn as one mark, how many
+// the run holds and when it ends. An entry equal to one already stored
+// (the same frame in two matrix rows that behave alike) is stored once.
+func (st *store) add(tl *timeline, prefix string, idx []int, runs map[int]run) {
+	var e bytes.Buffer
 	for _, i := range idx {
 		ev := &tl.Evs[i]
-		fmt.Fprintf(b, `<div class="ev-detail" id="%s"><h3>%s s — %s</h3>`, esc(detailID(prefix, i)), fmtTime(ev.Time), esc(what(ev)))
-		if ev.Explanation != "" {
-			fmt.Fprintf(b, `<p class="expl">%s</p>`, esc(ev.Explanation))
+		e.Reset()
+		e.WriteString(`{"w":`)
+		e.Write(jsonString(what(ev)))
+		if x := effectOf(ev); x != "" {
+			e.WriteString(`,"x":`)
+			e.Write(jsonString(x))
 		}
-		b.WriteString("<dl>")
-		dd := func(k, v string) {
-			if v != "" {
-				fmt.Fprintf(b, `<dt>%s</dt><dd>%s</dd>`, esc(k), esc(v))
+		if r, ok := runs[i]; ok {
+			fmt.Fprintf(&e, `,"n":%d,"u":%s`, r.n, num3(r.until))
+		}
+		e.WriteString(`,"e":`)
+		e.Write(ev.AppendJSON(nil))
+		e.WriteByte('}')
+		k, ok := st.index[e.String()]
+		if !ok {
+			k = len(st.index)
+			st.index[e.String()] = k
+			if k > 0 {
+				st.entries.WriteByte(',')
 			}
+			st.entries.WriteString("\n")
+			st.entries.Write(e.Bytes())
 		}
-		dd("kind", string(ev.Kind))
-		dd("source", ev.Source)
-		dd("host", ev.Host)
-		dd("dev", ev.Dev)
-		dd("ip", ev.IP)
-		dd("verdict", ev.Verdict)
-		dd("rule", ev.Rule)
-		dd("cause", ev.Cause)
-		dd("state", change(ev.OldState, ev.State))
-		dd("lladdr", change(ev.OldLLAddr, ev.LLAddr))
-		if a := ev.ARP; a != nil {
-			dd("arp op", a.Op)
-			dd("arp sha", a.SHA)
-			dd("arp sip", a.SIP)
-			dd("arp tha", a.THA)
-			dd("arp tip", a.TIP)
-			dd("eth dst", a.EthDst)
-			dd("pkt_type", a.PktType)
-			if a.GARP {
-				dd("gratuitous", "yes (sip == tip)")
-			}
+		if st.nid > 0 {
+			st.ids.WriteByte(',')
 		}
-		if ev.Frame != 0 {
-			dd("frame", fmt.Sprint(ev.Frame))
-		}
-		if ev.Jiffies != nil {
-			dd("jiffies", fmt.Sprint(*ev.Jiffies))
-		}
-		if ev.Updated != nil {
-			dd("updated", fmt.Sprint(*ev.Updated))
-		}
-		if ev.Confirmed != nil {
-			dd("confirmed", fmt.Sprint(*ev.Confirmed))
-		}
-		if ev.LocktimeUntil != nil {
-			dd("locktime until", fmtTime(*ev.LocktimeUntil)+" s")
-		}
-		dd("flow", ev.Flow)
-		if ev.OK != nil {
-			dd("ok", fmt.Sprint(*ev.OK))
-		}
-		for _, kv := range sortedAttrs(ev.Attrs) {
-			dd(kv[0], kv[1])
-		}
-		b.WriteString("</dl></div>\n")
+		st.nid++
+		st.ids.Write(jsonString(detailID(prefix, i)))
+		fmt.Fprintf(&st.ids, ":%d", k)
 	}
 }
 
-// change prints "old → new", or just the value when only one is known
-// (a frame's event gives the entry after it).
-func change(old, cur string) string {
-	if old == "" {
-		return cur
-	}
-	return old + " → " + orDash(cur)
+// write puts the table in the page as a JSON data block:
+// {"ids": {detail id: entry index}, "entries": [entry, …]}. Every "<" is
+// written as \u003c (it can only occur inside JSON strings), so no text in
+// it can close the element or open a comment the HTML parser would honour.
+func (st *store) write(b *bytes.Buffer) {
+	b.WriteString(`<script type="application/json" id="store">{"ids":{`)
+	b.Write(bytes.ReplaceAll(st.ids.Bytes(), []byte("<"), []byte(`\u003c`)))
+	b.WriteString(`},"entries":[`)
+	b.Write(bytes.ReplaceAll(st.entries.Bytes(), []byte("<"), []byte(`\u003c`)))
+	b.WriteString("\n]}</script>\n")
+}
+
+// jsonString quotes s for JSON.
+func jsonString(s string) []byte {
+	b, _ := json.Marshal(s)
+	return b
 }
 
 // css is the page's whole style sheet.
@@ -416,7 +572,7 @@ ul.checks{list-style:none;padding:0;margin:6px 0}
 .sw.lock{background:repeating-linear-gradient(45deg,#90a4ae 0 2px,#fff 2px 5px)}
 svg.key{vertical-align:middle;margin-left:8px}
 .plot{overflow-x:auto}
-svg.tl{display:block;user-select:none}
+svg.tl{display:block;user-select:none;width:100%;height:auto}
 svg.tl text{font:11px system-ui,sans-serif;fill:#37474f}
 svg.tl text.lab{font-weight:600}
 svg.tl text.sub,svg.tl text.tick{fill:#78909c;font-size:10px}
@@ -433,9 +589,14 @@ svg.tl .picked{filter:drop-shadow(0 0 2px #000)}
 .events tr[data-detail]{cursor:pointer}
 tr.verdict-ignored td{color:#b71c1c}tr.disagree{background:#ffebee}
 tr.picked{background:#e3f2fd}
-table.matrix{border-collapse:collapse}
-table.matrix td{padding:4px 0}
-.mhead{padding-top:12px !important}.summary{color:#455a64}
+.expectation{margin:2px 0;font-size:13px}
+.fixes{margin:10px 0}.fixes h2{font-size:16px;margin:0}.fixes ul{list-style:none;padding:0;margin:4px 0}
+.fix .mark{display:inline-block;width:1.2em;font-weight:700}.fix.ok .mark{color:#2e7d32}.fix.fail .mark{color:#c62828}
+table.msum{border-collapse:collapse;font-size:13px;width:100%}
+table.msum th{white-space:nowrap}
+table.msum td,table.msum th{border-bottom:1px solid #eceff1;padding:3px 8px;text-align:left;vertical-align:top}
+table.msum td.num{text-align:right}.summary{color:#455a64;font-size:12px}
+details.mtl{margin:4px 0}details.mtl summary{cursor:pointer}
 `
 
 // script zooms every timeline on the page, shows detail blocks on click,
@@ -477,10 +638,26 @@ s.addEventListener('mousedown',function(e){var x=px(e);if(e.button!==0||x<+s.dat
 s.addEventListener('mousemove',function(e){if(x0===null)return;var x=px(e);sel.setAttribute('x',Math.min(x,x0));sel.setAttribute('width',Math.abs(x-x0));});
 window.addEventListener('mouseup',function(e){if(x0===null)return;var x=px(e),a=x0;x0=null;sel.setAttribute('visibility','hidden');
 if(Math.abs(x-a)>4)zoom(tm(Math.min(a,x)),tm(Math.max(a,x)));});});
-var panel=document.getElementById('detail'),picked=null;
-function show(m){var d=document.getElementById(m.getAttribute('data-detail'));if(!d)return;
+var panel=document.getElementById('detail'),picked=null,se=document.getElementById('store'),ST=se?JSON.parse(se.textContent):{ids:{},entries:[]};
+function ft(t){return String(+(+t).toFixed(3));}
+function el(tag,cls,txt){var e=document.createElement(tag);if(cls)e.className=cls;if(txt!==undefined)e.textContent=txt;return e;}
+function chg(a,b){return a?a+' \u2192 '+(b||'-'):(b||'');}
+function show(m){var k=ST.ids[m.getAttribute('data-detail')];if(k===undefined)return;var d=ST.entries[k];
 if(picked)picked.classList.remove('picked');picked=m;m.classList.add('picked');
-var c=d.cloneNode(true);c.removeAttribute('id');panel.replaceChildren(c);}
+var e=d.e,a=e.arp||{},c=el('div','ev-detail');
+c.appendChild(el('h3','',ft(e.time)+' s \u2014 '+d.w));
+if(d.n)c.appendChild(el('p','run',d.n+' confirmations from '+ft(e.time)+' s to '+ft(d.u)+' s; the first:'));
+if(e.explanation)c.appendChild(el('p','expl',e.explanation));
+var dl=el('dl');
+function dd(k,v){if(v===undefined||v===null||v==='')return;dl.appendChild(el('dt','',k));dl.appendChild(el('dd','',String(v)));}
+dd('kind',e.kind);dd('source',e.source);dd('host',e.host);dd('dev',e.dev);dd('ip',e.ip);dd('verdict',e.verdict);dd('effect',d.x);dd('rule',e.rule);dd('cause',e.cause);
+dd('state',chg(e.old_state,e.state));dd('lladdr',chg(e.old_lladdr,e.lladdr));
+dd('arp op',a.op);dd('arp sha',a.sha);dd('arp sip',a.sip);dd('arp tha',a.tha);dd('arp tip',a.tip);dd('eth dst',a.eth_dst);dd('pkt_type',a.pkt_type);if(a.garp)dd('gratuitous','yes (sip == tip)');
+dd('frame',e.frame);dd('jiffies',e.jiffies);dd('updated',e.updated);dd('confirmed',e.confirmed);if(e.locktime_until!==undefined)dd('locktime until',ft(e.locktime_until)+' s');
+dd('flow',e.flow);if(e.ok!==undefined)dd('ok',e.ok);
+Object.keys(e.attrs||{}).sort().forEach(function(k){dd(k,e.attrs[k]);});
+c.appendChild(dl);panel.replaceChildren(c);}
+document.querySelectorAll('[data-open]').forEach(function(a){a.addEventListener('click',function(){var t=document.getElementById(a.getAttribute('data-open'));if(t)t.open=true;});});
 document.addEventListener('click',function(e){var m=e.target.closest&&e.target.closest('[data-detail]');if(m)show(m);});
 document.addEventListener('keydown',function(e){if(e.key==='Enter'&&e.target.closest){var m=e.target.closest('[data-detail]');if(m)show(m);}});
 var h=new URLSearchParams(location.hash.slice(1)),z=(h.get('zoom')||'').split(',');

@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"io"
 	"regexp"
@@ -217,14 +218,12 @@ func TestHTMLTellsTheFailure(t *testing.T) {
 				t.Errorf("ignored mark %d has no tooltip naming the verdict and rule", i)
 			}
 			id := m.Attr["data-detail"]
-			block := regexp.MustCompile(`<div class="ev-detail" id="` + regexp.QuoteMeta(id) + `">.*?</div>`).FindString(page)
-			if block == "" {
+			d, ok := storeOf(t, page)[id]
+			if !ok {
 				t.Fatalf("mark %d points at detail %q, which is not in the page", i, id)
 			}
-			for _, want := range []string{"<dt>arp sha</dt><dd>" + newMAC + "</dd>", "<dt>rule</dt><dd>§2.2</dd>", "locktime window"} {
-				if !strings.Contains(block, want) {
-					t.Errorf("detail %s lacks %q", id, want)
-				}
+			if d.E.ARP == nil || d.E.ARP.SHA != newMAC || d.E.Rule != "§2.2" || !strings.Contains(d.E.Explanation, "locktime window") || d.X != "ignored" {
+				t.Errorf("detail %s: %+v", id, d)
 			}
 		}
 	})
@@ -291,10 +290,14 @@ func TestHTMLTellsTheFailure(t *testing.T) {
 			}
 			ids[m[1]] = true
 		}
+		st := storeOf(t, page)
 		for _, m := range regexp.MustCompile(`data-detail="([^"]+)"`).FindAllStringSubmatch(page, -1) {
-			if !ids[m[1]] {
-				t.Errorf("data-detail %q has no element with that id", m[1])
+			if _, ok := st[m[1]]; !ok {
+				t.Errorf("data-detail %q has no entry in the event table", m[1])
 			}
+		}
+		if strings.Contains(page, "<dl>") || strings.Contains(page, "<dt>") {
+			t.Error("details are pre-rendered; they belong in the event table")
 		}
 	})
 }
@@ -456,13 +459,66 @@ func TestMatrix(t *testing.T) {
 			t.Errorf("row %d has %d ignored marks", i, n)
 		}
 	}
-	if n := strings.Count(page, `<span class="badge fail">FAIL</span>`); n != 2 {
-		t.Errorf("got %d FAIL badges, want 2", n)
+	// the summary table comes first: one row per configuration with its
+	// verdict, stale seconds and expectation; the timelines follow, closed
+	sum := regexp.MustCompile(`(?s)<table class="msum">.*?</table>`).FindString(page)
+	if sum == "" || strings.Index(page, sum) > strings.Index(page, "<svg") {
+		t.Fatalf("no summary table before the first timeline")
 	}
-	if !strings.Contains(page, "1 of 3 configurations pass.") {
+	if n := strings.Count(sum, `<span class="badge fail">FAIL</span>`); n != 2 {
+		t.Errorf("got %d FAIL badges in the summary, want 2", n)
+	}
+	if n := strings.Count(sum, `<tr class="mrow`); n != 3 {
+		t.Errorf("summary has %d rows, want 3", n)
+	}
+	if strings.Contains(page, `<details class="mtl ok" id="m1" open`) {
+		t.Errorf("timelines are open; they are on demand")
+	}
+	// rows that draw the same frames share their entries in the event table
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="store">(.*?)</script>`).FindStringSubmatch(page)
+	var st struct {
+		IDs     map[string]int    `json:"ids"`
+		Entries []json.RawMessage `json:"entries"`
+	}
+	if m == nil || json.Unmarshal([]byte(m[1]), &st) != nil || len(st.Entries) >= len(st.IDs) {
+		t.Errorf("event table not shared between rows: %d entries for %d marks", len(st.Entries), len(st.IDs))
+	}
+	if !strings.Contains(page, "3 configurations: every flow survived in 1") {
 		t.Errorf("matrix header does not count passing rows")
 	}
 	if !strings.Contains(page, `data-label="4.12 (locktime fix)" data-ok="true"`) {
 		t.Errorf("row attributes missing")
 	}
+}
+
+// storeEntry is one entry of the page's event table.
+type storeEntry struct {
+	W string      `json:"w"`
+	X string      `json:"x"`
+	N int         `json:"n"`
+	E trace.Event `json:"e"`
+}
+
+// storeOf parses the page's event table (the JSON data block).
+func storeOf(t *testing.T, page string) map[string]storeEntry {
+	t.Helper()
+	m := regexp.MustCompile(`(?s)<script type="application/json" id="store">(.*?)</script>`).FindStringSubmatch(page)
+	if m == nil {
+		t.Fatal("no event table in the page")
+	}
+	var st struct {
+		IDs     map[string]int `json:"ids"`
+		Entries []storeEntry   `json:"entries"`
+	}
+	if err := json.Unmarshal([]byte(m[1]), &st); err != nil {
+		t.Fatalf("event table: %v", err)
+	}
+	out := map[string]storeEntry{}
+	for id, k := range st.IDs {
+		if k < 0 || k >= len(st.Entries) {
+			t.Fatalf("detail %s points at entry %d of %d", id, k, len(st.Entries))
+		}
+		out[id] = st.Entries[k]
+	}
+	return out
 }

@@ -90,7 +90,17 @@ type timeline struct {
 	MACs *macTable
 	// MultiSide is true when entry events come from more than one source.
 	MultiSide bool
+	// Origin is the absolute time subtracted from every event so the
+	// page and the terminal count from the start: 0 for the simulator
+	// and the lab (they count from their epoch already), the first
+	// frame's stamp for a capture's Unix clock (replay).
+	Origin float64
 }
+
+// absoluteClock is the smallest time read as a wall clock rather than as
+// seconds since a run's start: no simulated or lab run lasts 11 days, and
+// no capture was taken in January 1970.
+const absoluteClock = 1e6
 
 // macTable numbers link-layer addresses in order of first appearance, so
 // the first (usually the old) MAC always gets the first colour and digit.
@@ -147,6 +157,7 @@ func deriveWith(evs []trace.Event, macs *macTable) *timeline {
 	// Producers emit in time order, but a verify trace interleaves two
 	// sides; a stable sort keeps same-instant events in emission order.
 	sort.SliceStable(tl.Evs, func(i, j int) bool { return tl.Evs[i].Time < tl.Evs[j].Time })
+	tl.relative()
 
 	sides := map[string]bool{}
 	for i := range tl.Evs {
@@ -236,6 +247,7 @@ func deriveWith(evs []trace.Event, macs *macTable) *timeline {
 		// A one-instant trace still needs a non-empty axis.
 		tl.End = tl.Start + 1
 	}
+	tl.orderGroups()
 	for _, g := range tl.Groups {
 		// Keep the kernel above its model: the kernel is the ground truth
 		// the model is checked against, so it reads first.
@@ -247,6 +259,59 @@ func deriveWith(evs []trace.Event, macs *macTable) *timeline {
 		}
 	}
 	return tl
+}
+
+// relative moves a trace on an absolute clock (a capture's Unix seconds)
+// to seconds since its first event, keeping the absolute start in Origin
+// for the header: "1700000020.05s" is unreadable on an axis, and cut off
+// in a zoom box. The header keeps time 0, the run's start.
+func (tl *timeline) relative() {
+	first := math.Inf(1)
+	for i := range tl.Evs {
+		if tl.Evs[i].Kind != trace.KindHeader {
+			first = math.Min(first, tl.Evs[i].Time)
+		}
+	}
+	if math.IsInf(first, 1) || first < absoluteClock {
+		return
+	}
+	tl.Origin = first
+	for i := range tl.Evs {
+		ev := &tl.Evs[i]
+		if ev.Kind == trace.KindHeader && ev.Time < first {
+			ev.Time = 0
+			continue
+		}
+		ev.Time -= first
+		if ev.LocktimeUntil != nil {
+			ev.LocktimeUntil = trace.F64(*ev.LocktimeUntil - first)
+		}
+	}
+}
+
+// orderGroups puts the entries the verdict is about first: an entry for
+// an IP that moved, then one that ignored a frame for another MAC, then
+// the rest in order of appearance. A reader looks at the top lane first,
+// and an unrelated entry there sends them the wrong way.
+func (tl *timeline) orderGroups() {
+	moved := map[string]bool{}
+	for _, i := range tl.Moves {
+		moved[tl.Evs[i].IP] = true
+	}
+	rank := func(g *group) int {
+		if moved[g.IP] {
+			return 0
+		}
+		for _, l := range g.Lanes {
+			for _, i := range l.Events {
+				if tl.Evs[i].Effect() == trace.EffectIgnored {
+					return 1
+				}
+			}
+		}
+		return 2
+	}
+	sort.SliceStable(tl.Groups, func(i, j int) bool { return rank(tl.Groups[i]) < rank(tl.Groups[j]) })
 }
 
 // sideRank orders the sides of a verify trace: what the kernel did first.
@@ -296,6 +361,56 @@ func (tl *timeline) noteMACs(ev *trace.Event) {
 	if ev.ARP != nil {
 		tl.MACs.add(ev.ARP.SHA)
 	}
+}
+
+// drawnMACs are the MACs a timeline draws: the lladdr of an entry's span
+// and the address a sender advertises. The others (the observed host's
+// own MAC, a request's target) only appear in frames, and a key for them
+// would name a colour nothing has.
+func (tl *timeline) drawnMACs() map[string]bool {
+	out := map[string]bool{}
+	for _, g := range tl.Groups {
+		for _, l := range g.Lanes {
+			for _, s := range l.Spans {
+				if s.LLAddr != "" && !absent(s.State) {
+					out[s.LLAddr] = true
+				}
+			}
+		}
+	}
+	for _, r := range tl.Senders {
+		if tl.observed(r.Name) {
+			continue
+		}
+		for _, i := range r.Events {
+			if m := sha(&tl.Evs[i]); m != "" {
+				out[m] = true
+			}
+		}
+	}
+	return out
+}
+
+// observed reports whether host is one whose entries the trace follows
+// (it has a lane). A sender row of such a host is its own frames (replay
+// writes what the host sent): they carry its own MAC, which is not an
+// lladdr any entry holds, so they are drawn without a MAC colour.
+func (tl *timeline) observed(host string) bool {
+	for _, g := range tl.Groups {
+		if g.Host == host {
+			return true
+		}
+	}
+	return false
+}
+
+// senderMAC is the MAC index a sender's frame is coloured by: -1 (grey)
+// for the observed host's own frames.
+func (tl *timeline) senderMAC(r *row, ev *trace.Event) int {
+	if tl.observed(r.Name) {
+		return -1
+	}
+	return tl.mac(sha(ev))
 }
 
 // mac returns the index of m in MACs, or -1.

@@ -95,15 +95,24 @@ func TestDeriveAxis(t *testing.T) {
 		}
 	})
 	t.Run("capture clock", func(t *testing.T) {
-		// A replayed capture keeps the capture's clock; its header at 0
-		// must not squash the run into a sliver.
-		tl := derive([]trace.Event{
+		// A replayed capture runs on the capture's Unix clock; the axis
+		// counts from its first frame, and the absolute start is kept.
+		lt := 1700000001.5
+		in := []trace.Event{
 			{Time: 0, Kind: trace.KindHeader},
 			{Time: 1700000000, Kind: trace.KindNote},
+			{Time: 1700000001, Kind: trace.KindTouch, Host: "h", IP: "ip", LocktimeUntil: &lt},
 			{Time: 1700000060, Kind: trace.KindNote},
-		})
-		if tl.Start != 1700000000 || tl.End != 1700000060 {
-			t.Errorf("axis %v..%v, want the capture's 60 s", tl.Start, tl.End)
+		}
+		tl := derive(in)
+		if tl.Start != 0 || tl.End != 60 || tl.Origin != 1700000000 {
+			t.Errorf("axis %v..%v origin %v, want 0..60 from 1700000000", tl.Start, tl.End, tl.Origin)
+		}
+		if w := tl.Groups[0].Lanes[0].Locktimes; len(w) != 1 || w[0].From != 1 || w[0].To != 1.5 {
+			t.Errorf("locktime windows %+v, want 1..1.5", w)
+		}
+		if lt != 1700000001.5 || in[1].Time != 1700000000 {
+			t.Error("derive changed its input")
 		}
 	})
 	t.Run("locktime extends the end", func(t *testing.T) {

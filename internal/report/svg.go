@@ -59,10 +59,56 @@ type svgOpts struct {
 	Groups []*group
 	// Flows and Senders add those rows.
 	Flows, Senders bool
+	// FlowIP, when set, keeps only the flows to that IP (a matrix row
+	// shows the key entry and what talked to it).
+	FlowIP string
+	// Light leaves confirmations and lost segments without a detail
+	// entry (their tooltip still says what they are): a matrix compares
+	// many runs, and its details are the key events'.
+	Light bool
 	// View is the initial range; Full is where the page's reset goes.
 	View, Full view
 	// Label is read by screen readers.
 	Label string
+	// Drawn collects what the drawing shows, for the legend (nil: not
+	// collected).
+	Drawn *drawn
+}
+
+// drawn is what the page's drawings show: NUD states, mark kinds (the
+// frame effects, "probe", "confirm", "confirm-run", "touch", "lock",
+// "send", "move") and the MACs in lladdr bands and sender rows. The legend
+// is made from it, so it keys exactly what is drawn.
+type drawn struct {
+	states, marks, macs map[string]bool
+}
+
+func newDrawn() *drawn {
+	return &drawn{states: map[string]bool{}, marks: map[string]bool{}, macs: map[string]bool{}}
+}
+
+// run is a stretch of confirmations drawn as one mark: n of them, the
+// last at until.
+type run struct {
+	n     int
+	until float64
+}
+
+// needed is what a drawing links to the event table: every marked event,
+// and the runs of confirmations keyed by their first event.
+type needed struct {
+	set  map[int]bool
+	runs map[int]run
+}
+
+// list returns the marked events in index order.
+func (n needed) list() []int {
+	out := make([]int, 0, len(n.set))
+	for i := range n.set {
+		out = append(out, i)
+	}
+	sort.Ints(out)
+	return out
 }
 
 // svgWriter accumulates one SVG and the events that need a detail panel.
@@ -70,7 +116,8 @@ type svgWriter struct {
 	b    *bytes.Buffer
 	tl   *timeline
 	o    svgOpts
-	need map[int]bool // events with a mark, hence a detail block
+	need needed // events with a mark, hence a detail entry
+	d    *drawn
 }
 
 // num prints a coordinate with at most two decimals: stable across
@@ -106,24 +153,29 @@ func svgHeight(tl *timeline, o svgOpts) float64 {
 		y += float64(len(g.Lanes)*laneHeight + groupGap)
 	}
 	if o.Flows {
-		y += float64(len(tl.Flows) * rowHeight)
+		y += float64(len(flowsOf(tl, o)) * rowHeight)
 	}
 	return y + 8
 }
 
 // writeSVG draws tl with options o and returns the events that need a
-// detail block, in index order.
-func writeSVG(b *bytes.Buffer, tl *timeline, o svgOpts) []int {
-	sw := &svgWriter{b: b, tl: tl, o: o, need: map[int]bool{}}
+// detail entry. The SVG scales to the page's width (its viewBox keeps the
+// coordinates fixed), so the timeline reaches the right edge.
+func writeSVG(b *bytes.Buffer, tl *timeline, o svgOpts) needed {
+	d := o.Drawn
+	if d == nil {
+		d = newDrawn()
+	}
+	sw := &svgWriter{b: b, tl: tl, o: o, need: needed{set: map[int]bool{}, runs: map[int]run{}}, d: d}
 	h := svgHeight(tl, o)
-	sw.p(`<svg class="tl" id="%s" xmlns="http://www.w3.org/2000/svg" width="%d" height="%s" viewBox="0 0 %d %s"`,
+	sw.p(`<svg class="tl" id="%s" xmlns="http://www.w3.org/2000/svg" width="%d" height="%s" viewBox="0 0 %d %s" preserveAspectRatio="xMinYMin meet"`,
 		esc(o.ID), svgWidth, num(h), svgWidth, num(h))
 	sw.p(` data-left="%d" data-width="%d" data-from="%s" data-to="%s" data-full-from="%s" data-full-to="%s" role="img" aria-label="%s">`+"\n",
 		gutter, plotWidth, num3(o.View.From), num3(o.View.To), num3(o.Full.From), num3(o.Full.To), esc(o.Label))
 	sw.p(`<defs><pattern id="%s-lock" width="6" height="6" patternUnits="userSpaceOnUse" patternTransform="rotate(45)">`+
 		`<rect width="2.5" height="6" fill="#263238" fill-opacity="0.45"/></pattern>`+
 		`<clipPath id="%s-clip"><rect x="%d" y="0" width="%d" height="%s"/></clipPath></defs>`+"\n",
-		esc(o.ID), esc(o.ID), gutter, plotWidth, num(h))
+		esc(o.ID), esc(o.ID), gutter-markPad, plotWidth+2*markPad, num(h))
 	sw.axis(lanesTop-4, h-4)
 	sw.p(`<g clip-path="url(#%s-clip)">`+"\n", esc(o.ID))
 	y := float64(lanesTop)
@@ -142,7 +194,7 @@ func writeSVG(b *bytes.Buffer, tl *timeline, o svgOpts) []int {
 		y += float64(len(g.Lanes)*laneHeight + groupGap)
 	}
 	if o.Flows {
-		for _, r := range tl.Flows {
+		for _, r := range flowsOf(tl, o) {
 			sw.flowRow(r, y, &labels)
 			y += rowHeight
 		}
@@ -153,13 +205,39 @@ func writeSVG(b *bytes.Buffer, tl *timeline, o svgOpts) []int {
 	sw.p(`<rect class="sel" x="0" y="%d" width="0" height="%s" fill="#1e88e5" fill-opacity="0.15" visibility="hidden"/>`+"\n",
 		lanesTop-6, num(h-lanesTop))
 	sw.p("</svg>\n")
-	out := make([]int, 0, len(sw.need))
-	for i := range sw.need {
-		out = append(out, i)
+	return sw.need
+}
+
+// flowsOf returns the flow rows o draws.
+func flowsOf(tl *timeline, o svgOpts) []*row {
+	if o.FlowIP == "" {
+		return tl.Flows
 	}
-	sort.Ints(out)
+	var out []*row
+	for _, r := range tl.Flows {
+		for _, i := range r.Events {
+			if tl.Evs[i].IP == o.FlowIP {
+				out = append(out, r)
+				break
+			}
+		}
+	}
 	return out
 }
+
+// detailIf links a mark to its detail unless the drawing is light and the
+// mark is one of many (a confirmation, a lost segment).
+func (sw *svgWriter) detailIf(i int) string {
+	if ev := &sw.tl.Evs[i]; sw.o.Light && (ev.Kind == trace.KindConfirm || ev.Kind == trace.KindTouch ||
+		(ev.Kind == trace.KindState && ev.LLAddr == ev.OldLLAddr) || (ev.Kind == trace.KindFlow && ev.Cause == "lost")) {
+		return ""
+	}
+	return sw.detail(i)
+}
+
+// markPad is how far past the plot's edges a mark may show, so a frame at
+// the very start or end is drawn whole rather than cut in half.
+const markPad = 8
 
 // num3 prints a time with millisecond precision for data attributes.
 func num3(t float64) string { return fmtTime(t) }
@@ -200,7 +278,7 @@ func (sw *svgWriter) extent(class string, t0, t1, y, h float64, fill, attrs, tit
 
 // detail returns the attribute linking a mark to its detail block.
 func (sw *svgWriter) detail(i int) string {
-	sw.need[i] = true
+	sw.need.set[i] = true
 	return fmt.Sprintf(` data-detail="%s" tabindex="0"`, esc(detailID(sw.o.ID, i)))
 }
 
@@ -211,6 +289,7 @@ func (sw *svgWriter) group(g *group, y float64, labels *bytes.Buffer) {
 	h := float64(len(g.Lanes) * laneHeight)
 	sw.p(`<g class="entry" data-host="%s" data-ip="%s">`+"\n", esc(g.Host), esc(g.IP))
 	for _, i := range g.Disagree {
+		sw.d.marks["disagree"] = true
 		ev := &sw.tl.Evs[i]
 		sw.at("disagree-band", ev.Time, y-3, "")
 		sw.p(`<rect x="-4" y="0" width="8" height="%s" fill="#e53935" fill-opacity="0.22"/><title>%s</title></g>`+"\n",
@@ -235,6 +314,10 @@ func (sw *svgWriter) lane(l *lane, y float64, labels *bytes.Buffer) {
 			continue
 		}
 		info := stateOf(s.State)
+		sw.d.states[strings.ToUpper(s.State)] = true
+		if s.LLAddr != "" {
+			sw.d.macs[s.LLAddr] = true
+		}
 		title := fmt.Sprintf("%s %s–%s s", s.State, fmtTime(s.From), fmtTime(s.To))
 		if s.LLAddr != "" {
 			title += " lladdr " + s.LLAddr
@@ -252,17 +335,19 @@ func (sw *svgWriter) lane(l *lane, y float64, labels *bytes.Buffer) {
 		}
 	}
 	for _, w := range l.Locktimes {
+		sw.d.marks["lock"] = true
 		ev := &tl.Evs[w.Ev]
 		title := fmt.Sprintf("locktime window %s–%s s, opened by %s", fmtTime(w.From), fmtTime(w.To), what(ev))
 		if ev.Verdict != "" {
 			title += " " + ev.Verdict
 		}
+		if sw.o.Light {
+			title = ""
+		}
 		sw.extent("locktime", w.From, w.To, y-2, stateH+4, "url(#"+sw.o.ID+"-lock)",
 			fmt.Sprintf(` data-until="%s"`, num3(w.To)), title)
 	}
-	for _, i := range l.Events {
-		sw.laneMark(i, y)
-	}
+	sw.laneMarks(l, y)
 	sw.p("</g>\n")
 	label := l.Key.Host + " " + l.Key.IP
 	fmt.Fprintf(labels, `<text x="6" y="%s" class="lab">%s</text>`, num(y+12), esc(truncate(label, 28)))
@@ -274,7 +359,88 @@ func (sw *svgWriter) lane(l *lane, y float64, labels *bytes.Buffer) {
 	fmt.Fprintf(labels, `<text x="%d" y="%s" class="sub" text-anchor="end">probe/conf</text>`+"\n", gutter-6, num(y+smallY+3))
 }
 
-// laneMark draws one event of a lane as a mark with a tooltip.
+// runMin is the fewest confirmations drawn as one run; runGapPx is the
+// largest gap between two of them, in pixels of the full view, that still
+// joins them. A busy flow confirms its entry many times a second: drawn one
+// by one, the 8,000 confirmations of a five-minute run are a 4 MB page and
+// a solid smear anyway.
+const (
+	runMin   = 4
+	runGapPx = 3
+)
+
+// laneMarks draws a lane's events, joining runs of confirmations (no
+// disagreement among them) into one mark whose detail gives the count.
+func (sw *svgWriter) laneMarks(l *lane, y float64) {
+	gap := sw.runGap()
+	evs := l.Events
+	for k := 0; k < len(evs); {
+		i := evs[k]
+		ev := &sw.tl.Evs[i]
+		if ev.Kind == trace.KindConfirm && ev.Attrs["disagree"] != "1" {
+			// every confirmation up to the next other mark or gap
+			var members []int
+			last := ev.Time
+			j := k
+			for ; j < len(evs); j++ {
+				e := &sw.tl.Evs[evs[j]]
+				if e.Kind == trace.KindState || e.Kind == trace.KindTouch {
+					continue // drawn on another band; does not break the run
+				}
+				if e.Kind != trace.KindConfirm || e.Attrs["disagree"] == "1" || e.Time-last > gap {
+					break
+				}
+				members = append(members, evs[j])
+				last = e.Time
+			}
+			if len(members) >= runMin {
+				sw.confirmRun(members, y)
+				// the state and touch events skipped inside the run
+				for m := k; m < j; m++ {
+					if e := &sw.tl.Evs[evs[m]]; e.Kind != trace.KindConfirm {
+						sw.laneMark(evs[m], y)
+					}
+				}
+				k = j
+				continue
+			}
+		}
+		sw.laneMark(i, y)
+		k++
+	}
+}
+
+// runGap is the largest gap, in seconds, between two marks joined into a
+// run: runGapPx of the full view, four times that in a light drawing.
+func (sw *svgWriter) runGap() float64 {
+	px := float64(runGapPx)
+	if sw.o.Light {
+		px *= 4
+	}
+	return px * (sw.o.Full.To - sw.o.Full.From) / plotWidth
+}
+
+// title writes a mark's tooltip; a light drawing keeps them for the key
+// marks only (frames, state changes, probes), to stay small.
+func (sw *svgWriter) title(t string) {
+	if !sw.o.Light {
+		sw.p(`<title>%s</title>`, esc(t))
+	}
+}
+
+// confirmRun draws a run of confirmations as a bar from the first to the
+// last; its detail is the first one's, with the count and the end.
+func (sw *svgWriter) confirmRun(members []int, y float64) {
+	first, last := &sw.tl.Evs[members[0]], &sw.tl.Evs[members[len(members)-1]]
+	sw.d.marks["confirm-run"] = true
+	sw.need.runs[members[0]] = run{n: len(members), until: last.Time}
+	title := fmt.Sprintf("%d confirmations %s–%s s (first from %s)", len(members), fmtTime(first.Time), fmtTime(last.Time), orDash(first.Flow))
+	sw.extent("confirm-run", first.Time, last.Time, y+smallY-2, 4, "#00897b",
+		fmt.Sprintf(` data-count="%d"`, len(members))+sw.detailIf(members[0]), title)
+}
+
+// laneMark draws one event of a lane as a mark with a short tooltip; the
+// explanation is in the detail panel.
 func (sw *svgWriter) laneMark(i int, y float64) {
 	ev := &sw.tl.Evs[i]
 	dis := ev.Attrs["disagree"] == "1"
@@ -283,39 +449,52 @@ func (sw *svgWriter) laneMark(i int, y float64) {
 		extra = " disagree"
 	}
 	title := fmtTime(ev.Time) + " s " + what(ev)
-	if ev.Verdict != "" {
-		title += ": " + ev.Verdict
+	if e := effectOf(ev); e != "" {
+		title += ": " + e
 	}
 	if ev.Rule != "" {
 		title += " " + ev.Rule
 	}
-	if ev.Explanation != "" {
-		title += " — " + ev.Explanation
-	}
 	var shape string
 	switch ev.Kind {
 	case trace.KindARP:
-		sw.at("arp verdict-"+ev.Verdict+extra, ev.Time, y+arpY,
-			fmt.Sprintf(` data-verdict="%s"`, esc(ev.Verdict))+sw.detail(i))
-		shape = verdictShape(ev.Verdict)
+		e := effectOf(ev)
+		sw.d.marks[e] = true
+		sw.at("arp verdict-"+e+extra, ev.Time, y+arpY,
+			fmt.Sprintf(` data-verdict="%s" data-effect="%s"`, esc(ev.Verdict), esc(e))+sw.detail(i))
+		shape = verdictShape(e)
 	case trace.KindProbe:
+		sw.d.marks["probe"] = true
 		sw.at("probe"+extra, ev.Time, y+smallY, sw.detail(i))
 		shape = `<path d="M0,-4L4,3L-4,3Z" fill="#7b1fa2"/>`
 	case trace.KindConfirm:
-		sw.at("confirm"+extra, ev.Time, y+smallY, fmt.Sprintf(` data-flow="%s"`, esc(ev.Flow))+sw.detail(i))
+		sw.d.marks["confirm"] = true
+		sw.at("confirm"+extra, ev.Time, y+smallY, fmt.Sprintf(` data-flow="%s"`, esc(ev.Flow))+sw.detailIf(i))
 		shape = `<circle r="3" fill="#00897b"/>`
 	case trace.KindTouch:
+		sw.d.marks["touch"] = true
 		sw.at("touch"+extra, ev.Time, y+smallY, sw.detail(i))
 		shape = `<path d="M0,-4L0,4" stroke="#607d8b" stroke-width="2"/>`
 	case trace.KindState:
 		// The band shows the state; a small tick on the band edge makes
-		// the change clickable for its cause and rule.
-		sw.at("change"+extra, ev.Time, y, sw.detail(i))
+		// the change clickable for its cause and rule. A light drawing
+		// keeps only the ticks where the lladdr changed: the band says
+		// the rest.
+		d := sw.detailIf(i)
+		if d == "" {
+			return
+		}
+		sw.at("change"+extra, ev.Time, y, d)
 		shape = `<rect x="-2" y="-3" width="4" height="3" fill="#37474f"/>`
 	default:
 		return
 	}
-	sw.p(`<title>%s</title>%s`, esc(title), shape)
+	if ev.Kind == trace.KindConfirm || ev.Kind == trace.KindTouch {
+		sw.title(title)
+	} else {
+		sw.p(`<title>%s</title>`, esc(title))
+	}
+	sw.b.WriteString(shape)
 	if dis {
 		sw.p(`<circle r="8" fill="none" stroke="#e53935" stroke-width="2"/>`)
 	}
@@ -332,6 +511,8 @@ func verdictShape(v string) string {
 		return hit + `<circle r="5" fill="#2e7d32" stroke="#fff"/>`
 	case trace.Ignored:
 		return hit + `<path d="M-4.5,-4.5L4.5,4.5M-4.5,4.5L4.5,-4.5" stroke="#c62828" stroke-width="2.5"/>`
+	case string(trace.EffectNoop):
+		return hit + `<circle r="3.5" fill="#fff" stroke="#78909c" stroke-width="1.5"/>`
 	case trace.Created:
 		return hit + `<path d="M0,-5.5L5.5,0L0,5.5L-5.5,0Z" fill="#1565c0"/>`
 	case trace.Dropped:
@@ -376,18 +557,35 @@ func (sw *svgWriter) flowRow(r *row, y float64, labels *bytes.Buffer) {
 	}
 	sw.p(`<g class="flowrow" data-flow="%s" data-outcome="%s">`+"\n", esc(r.Name), outcome)
 	sw.extent("flowbar", r.First, r.Last, y+6, 8, fill, "", "")
-	for _, i := range r.Events {
+	gap := sw.runGap()
+	for k := 0; k < len(r.Events); k++ {
+		i := r.Events[k]
 		ev := &sw.tl.Evs[i]
+		if ev.Cause == "lost" {
+			// a run of lost segments is one bar, like confirmations
+			j := k + 1
+			for j < len(r.Events) && sw.tl.Evs[r.Events[j]].Cause == "lost" && sw.tl.Evs[r.Events[j]].Time-sw.tl.Evs[r.Events[j-1]].Time <= gap {
+				j++
+			}
+			if j-k >= runMin {
+				last := &sw.tl.Evs[r.Events[j-1]]
+				sw.need.runs[i] = run{n: j - k, until: last.Time}
+				sw.d.marks["lost-run"] = true
+				sw.extent("lost-run", ev.Time, last.Time, y+8, 4, "#ef6c00", fmt.Sprintf(` data-count="%d"`, j-k)+sw.detailIf(i),
+					fmt.Sprintf("%d segments lost %s–%s s", j-k, fmtTime(ev.Time), fmtTime(last.Time)))
+				k = j - 1
+				continue
+			}
+		}
 		ok := ""
 		if ev.OK != nil {
 			ok = fmt.Sprintf(` data-ok="%t"`, *ev.OK)
 		}
-		sw.at("flow cause-"+ev.Cause, ev.Time, y+10, ok+sw.detail(i))
-		title := fmtTime(ev.Time) + " s " + what(ev)
-		if ev.Explanation != "" {
-			title += " — " + ev.Explanation
-		}
-		sw.p(`<title>%s</title>%s</g>`+"\n", esc(title), flowShape(ev))
+		ch, _ := flowSymbol(ev)
+		sw.d.marks["flow-"+string(ch)] = true
+		sw.at("flow cause-"+ev.Cause, ev.Time, y+10, fmt.Sprintf(` data-key="flow-%c"`, ch)+ok+sw.detailIf(i))
+		sw.title(fmtTime(ev.Time) + " s " + what(ev))
+		sw.p("%s</g>\n", flowShape(ev))
 	}
 	sw.p("</g>\n")
 	fmt.Fprintf(labels, `<text x="6" y="%s" class="lab flowlab">%s</text>`+"\n", num(y+14), esc(truncate("flow "+r.Name, 30)))
@@ -399,9 +597,26 @@ func (sw *svgWriter) senderRow(r *row, y float64, labels *bytes.Buffer) {
 	sw.p(`<g class="senderrow" data-host="%s">`+"\n", esc(r.Name))
 	for _, i := range r.Events {
 		ev := &sw.tl.Evs[i]
-		sw.at("send", ev.Time, y+10, sw.detail(i))
+		mi := sw.tl.senderMAC(r, ev)
+		if mi >= 0 {
+			sw.d.marks["send"] = true
+		} else {
+			sw.d.marks["send-own"] = true
+		}
+		if mi >= 0 {
+			sw.d.macs[sha(ev)] = true
+		}
+		ll := ""
+		if mi >= 0 {
+			ll = fmt.Sprintf(` data-lladdr="%s"`, esc(sha(ev)))
+		}
+		class := "send"
+		if mi < 0 {
+			class = "send own"
+		}
+		sw.at(class, ev.Time, y+10, ll+sw.detail(i))
 		sw.p(`<title>%s</title><path d="M0,6L0,-5M-3,-2L0,-6L3,-2" fill="none" stroke="%s" stroke-width="2"/></g>`+"\n",
-			esc(fmtTime(ev.Time)+" s "+what(ev)), macColor(sw.tl.mac(sha(ev))))
+			esc(fmtTime(ev.Time)+" s "+what(ev)), macColor(mi))
 	}
 	sw.p("</g>\n")
 	fmt.Fprintf(labels, `<text x="6" y="%s" class="lab">%s</text>`+"\n", num(y+14), esc(truncate("sent by "+r.Name, 30)))
@@ -411,6 +626,7 @@ func (sw *svgWriter) senderRow(r *row, y float64, labels *bytes.Buffer) {
 func (sw *svgWriter) moves(y0, y1 float64) {
 	for _, i := range sw.tl.Moves {
 		ev := &sw.tl.Evs[i]
+		sw.d.marks["move"] = true
 		sw.at("move", ev.Time, 0, fmt.Sprintf(` data-ip="%s"`, esc(ev.IP))+sw.detail(i))
 		sw.p(`<title>%s</title><line x1="0" y1="%s" x2="0" y2="%s" stroke="#d81b60" stroke-width="1.5" stroke-dasharray="5 3"/>`,
 			esc(fmtTime(ev.Time)+" s "+what(ev)), num(y0), num(y1))

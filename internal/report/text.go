@@ -137,7 +137,7 @@ func (tp *textPlot) layout() {
 	for _, s := range tp.tl.Senders {
 		r := tp.newRow("sent " + s.Name)
 		for _, i := range s.Events {
-			tp.mark(r, tp.tl.Evs[i].Time, '^', macSGR(tp.tl.mac(sha(&tp.tl.Evs[i]))), 1)
+			tp.mark(r, tp.tl.Evs[i].Time, '^', macSGR(tp.tl.senderMAC(s, &tp.tl.Evs[i])), 1)
 		}
 	}
 	for _, g := range tp.tl.Groups {
@@ -258,8 +258,8 @@ func (tp *textPlot) laneRows(l *lane) {
 		ev := &tp.tl.Evs[i]
 		switch ev.Kind {
 		case trace.KindARP:
-			ch := rune(verdictMark[ev.Verdict])
-			tp.mark(arp, ev.Time, ch, verdictSGR(ev.Verdict), verdictRank(ev.Verdict))
+			e := effectOf(ev)
+			tp.mark(arp, ev.Time, rune(verdictMark[e]), verdictSGR(e), verdictRank(e))
 		case trace.KindProbe, trace.KindConfirm, trace.KindTouch:
 			if pc == nil {
 				pc = tp.newRow("  probe/conf")
@@ -325,11 +325,16 @@ func verdictSGR(v string) string {
 }
 
 // flowSymbol is how a flow event reads in its row.
+// flowCause is a cause flowSymbol draws as ch (for the HTML key).
+func flowCause(ch rune) string {
+	return map[rune]string{'S': "syn", 'L': "lost", 'E': "established", 'X': "failed", 'D': "data-lost"}[ch]
+}
+
 func flowSymbol(ev *trace.Event) (rune, string) {
 	switch ev.Cause {
 	case "syn", "connect", "start":
 		return 'S', ""
-	case "syn-lost":
+	case "syn-lost", "lost":
 		return 'L', "31"
 	case "established", "ok", "done":
 		return 'E', "32"
@@ -378,6 +383,11 @@ func (tp *textPlot) head(b *bytes.Buffer) {
 		word, sgr = "----", "90"
 	}
 	tp.wrapLead(b, word, sgr, text)
+	if tp.tl.Verdict >= 0 {
+		if x := tp.tl.Evs[tp.tl.Verdict].Attrs["expectation"]; x != "" {
+			tp.wrap(b, "expectation "+x, 2, "")
+		}
+	}
 	for _, i := range tp.tl.Checks {
 		ev := &tp.tl.Evs[i]
 		w, s := "  ok", "32"
@@ -440,10 +450,14 @@ func (tp *textPlot) legend(b *bytes.Buffer) {
 	}
 	parts = append(parts, ".=absent")
 	tp.wrap(b, "state: "+strings.Join(parts, " "), 7, "")
-	tp.wrap(b, "arp/lock: + honoured, x ignored, c created, - dropped, = locktime window;"+
+	tp.wrap(b, "arp/lock: + honoured, x ignored (kept another MAC), o no-op (same MAC), c created, - dropped, = locktime window;"+
 		" probe/conf: p probe sent, c confirmation, t touch", 4, "")
 	tp.wrap(b, "flow: S syn, L syn lost, E established, X failed, D data lost; moves: M", 4, "")
+	drawn := tp.tl.drawnMACs()
 	for i, m := range tp.tl.MACs.List {
+		if !drawn[m] {
+			continue // only in frames (the host's own MAC): nothing shows its digit
+		}
 		line := fmt.Sprintf("lladdr %c=%s", macDigit(i), m)
 		if r := tp.tl.macRole(m); r != "" {
 			line += " (" + r + ")"
@@ -504,7 +518,10 @@ func (tp *textPlot) events(b *bytes.Buffer) {
 		lead := fmt.Sprintf("%*s", tw+1, fmtTime(ev.Time)+"s")
 		text := strings.TrimSpace(who + "  " + what(ev))
 		var sgr string
-		if ev.Verdict != "" {
+		if e := effectOf(ev); e != "" {
+			text += "  " + strings.ToUpper(e)
+			sgr = verdictSGR(e)
+		} else if ev.Verdict != "" {
 			text += "  " + strings.ToUpper(ev.Verdict)
 			sgr = verdictSGR(ev.Verdict)
 		}

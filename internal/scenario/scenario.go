@@ -229,14 +229,14 @@ type Check struct {
 
 // Variation is a what-if change to a scenario (a matrix row, a fix).
 type Variation struct {
-	Label   string   `yaml:"label"`
-	Profile string   `yaml:"profile"`
-	Patches []string `yaml:"patches"`
-	Set     []string `yaml:"set"`
-	Preset  string   `yaml:"preset"`
+	Label   string   `yaml:"label" json:"label,omitempty"`
+	Profile string   `yaml:"profile" json:"profile,omitempty"`
+	Patches []string `yaml:"patches" json:"patches,omitempty"`
+	Set     []string `yaml:"set" json:"set,omitempty"`
+	Preset  string   `yaml:"preset" json:"preset,omitempty"`
 	// Expect is what the matrix should show for this row: "ok", "failed",
 	// or "" (no expectation).
-	Expect string `yaml:"expect"`
+	Expect string `yaml:"expect" json:"expect,omitempty"`
 }
 
 // Duration is a YAML duration ("1.5s", "200ms", "0").

@@ -80,8 +80,10 @@ func (s *Scenario) Set(key, value string) error {
 	obs := s.Observed()
 	switch key {
 	case "profile":
+		// the file's patch edits were edits of its profile: like
+		// --profile (Apply), another profile starts from its own set
 		for _, i := range obs {
-			s.Hosts[i].Profile = value
+			s.Hosts[i].Profile, s.Hosts[i].Patches = value, nil
 		}
 		return nil
 	case "hz", "cpus":

@@ -247,13 +247,15 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 	s := h.w.entry(h.name, d.IP)
 	switch {
 	case d.Frame && in.ARP != nil && in.ARP.SIP == in.ARP.TIP:
-		switch d.Verdict {
-		case neigh.VerdictIgnored:
+		switch trace.FrameEffect(d.Verdict, in.ARP.SHA, d.NewMAC) {
+		case trace.EffectIgnored:
 			s.garpIgnored++
 			if s.firstIgnored == "" {
 				s.firstIgnored = d.Explain()
 			}
-		case neigh.VerdictHonoured, neigh.VerdictCreated:
+		case trace.EffectNoop:
+			s.garpNoop++
+		case trace.EffectHonoured, trace.EffectCreated:
 			s.garpHonoured++
 		}
 	case d.Rule == neigh.RuleConfirmRoute:

@@ -31,56 +31,72 @@ type Options struct {
 
 // FlowOutcome is how one flow ended.
 type FlowOutcome struct {
-	Name, Kind, To string
-	OK             bool
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	To   string `json:"to"`
+	OK   bool   `json:"ok"`
 	// Connected is seconds from the flow's start to its connection (ssh).
-	Connected float64 `json:",omitempty"`
-	Attempts  int     `json:",omitempty"`
-	Why       string  `json:",omitempty"`
+	Connected float64 `json:"connected_seconds,omitempty"`
+	Attempts  int     `json:"attempts,omitempty"`
+	Why       string  `json:"why,omitempty"`
 }
 
 // CheckOutcome is one check of the scenario.
 type CheckOutcome struct {
-	At   float64
-	Line int
-	What string
-	Want string
-	Got  string
-	OK   bool
+	At   float64 `json:"at"`
+	Line int     `json:"line"`
+	What string  `json:"what"`
+	Want string  `json:"want"`
+	Got  string  `json:"got"`
+	OK   bool    `json:"ok"`
 }
 
 // StaleSpan is how long an observed entry kept pointing at a MAC that no
 // longer owned its IP.
 type StaleSpan struct {
-	Host, IP      string
-	OldMAC        string
-	NewMAC        string
-	From, To      float64
-	Healed        bool
-	GARPIgnored   int
-	GARPHonoured  int
-	FalseConfirms int
-	Probes        int
-	FirstIgnored  string `json:",omitempty"`
+	Host   string  `json:"host"`
+	IP     string  `json:"ip"`
+	OldMAC string  `json:"old_mac"`
+	NewMAC string  `json:"new_mac"`
+	From   float64 `json:"from"`
+	To     float64 `json:"to"`
+	Healed bool    `json:"healed"`
+	// GARPIgnored counts GARPs that left the entry on another MAC;
+	// GARPNoop those that repeated the MAC it already had
+	// (trace.FrameEffect).
+	GARPIgnored   int    `json:"garp_ignored"`
+	GARPNoop      int    `json:"garp_noop"`
+	GARPHonoured  int    `json:"garp_honoured"`
+	FalseConfirms int    `json:"false_confirms"`
+	Probes        int    `json:"probes"`
+	FirstIgnored  string `json:"first_ignored,omitempty"`
 }
 
 // Seconds is the span's length.
 func (s StaleSpan) Seconds() float64 { return s.To - s.From }
 
 // Result is what a run found.
+//
+// A run has two answers, kept apart: the verdict (FlowsOK: did every flow
+// survive the failover) and the expectation (OK: did the scenario's checks
+// hold, with every flow no check expects to fail counted as expected to
+// succeed). OK is what `arplab run` turns into its exit code (3 when it is
+// false); a scenario that demonstrates a failure says so with a flow check
+// (`{flow: ssh, outcome: failed}`), and then a FAIL verdict exits 0.
 type Result struct {
-	Scenario string
-	Seed     uint64
-	Profiles map[string]string // host → profile (with patch edits)
-	OK       bool
-	Flows    []FlowOutcome
-	Checks   []CheckOutcome
-	Stale    []StaleSpan
+	Scenario string            `json:"scenario"`
+	Seed     uint64            `json:"seed"`
+	Profiles map[string]string `json:"profiles"` // host → profile (with patch edits)
+	FlowsOK  bool              `json:"flows_ok"`
+	OK       bool              `json:"ok"`
+	Flows    []FlowOutcome     `json:"flows"`
+	Checks   []CheckOutcome    `json:"checks"`
+	Stale    []StaleSpan       `json:"stale"`
 	// ExpectedFailures are failed flows whose failure a check expected.
-	ExpectedFailures []string `json:",omitempty"`
-	Events           int      // simulator events processed
-	Frames           int      // frames delivered to Linux hosts
-	Duration         float64  // simulated seconds
+	ExpectedFailures []string `json:"expected_failures,omitempty"`
+	Events           int      `json:"events"`           // simulator events processed
+	Frames           int      `json:"frames"`           // frames delivered to Linux hosts
+	Duration         float64  `json:"duration_seconds"` // simulated seconds
 }
 
 // Run simulates s once.
@@ -136,8 +152,9 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 			checked[c.Flow] = true
 		}
 	}
-	res.OK = true
+	res.OK, res.FlowsOK = true, true
 	for _, f := range res.Flows {
+		res.FlowsOK = res.FlowsOK && f.OK
 		res.OK = res.OK && (f.OK || checked[f.Name])
 		if !f.OK && checked[f.Name] {
 			res.ExpectedFailures = append(res.ExpectedFailures, f.Name)
@@ -146,7 +163,7 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 	for _, c := range res.Checks {
 		res.OK = res.OK && c.OK
 	}
-	w.emit(trace.Event{Time: res.Duration, Kind: trace.KindVerdict, OK: trace.Bool(res.OK),
+	w.emit(trace.Event{Time: res.Duration, Kind: trace.KindVerdict, OK: trace.Bool(res.FlowsOK),
 		Explanation: Verdict(res), Attrs: verdictAttrs(res)})
 	return res, nil
 }
@@ -228,7 +245,8 @@ func (w *world) staleSpans() []StaleSpan {
 			}
 			sp.To, sp.Healed = healedAt.Seconds(), healed
 			st := w.entry(h.name, m.ip)
-			sp.GARPIgnored, sp.GARPHonoured, sp.FalseConfirms, sp.Probes = st.garpIgnored, st.garpHonoured, st.falseConfirms, st.probes
+			sp.GARPIgnored, sp.GARPNoop, sp.GARPHonoured = st.garpIgnored, st.garpNoop, st.garpHonoured
+			sp.FalseConfirms, sp.Probes = st.falseConfirms, st.probes
 			sp.FirstIgnored = st.firstIgnored
 			out = append(out, sp)
 		}
@@ -265,6 +283,7 @@ func verdictAttrs(r *Result) map[string]string {
 		worst = max(worst, s.Seconds())
 	}
 	a["stale_seconds"] = strconv.FormatFloat(worst, 'f', 3, 64)
+	a["expectation"] = Expectation(r)
 	return a
 }
 

@@ -6,7 +6,9 @@ import (
 )
 
 // Verdict is the one-sentence answer of a run: which flows failed, for how
-// long an entry kept a dead MAC, and the mechanisms that kept it there.
+// long an entry kept a dead MAC, and the mechanisms that kept it there. It
+// starts with PASS (every flow survived) or FAIL; whether the scenario
+// expected that is Expectation's business, not the verdict's.
 func Verdict(r *Result) string {
 	var failed []FlowOutcome
 	for _, f := range r.Flows {
@@ -23,6 +25,9 @@ func Verdict(r *Result) string {
 	var b strings.Builder
 	if len(failed) == 0 {
 		b.WriteString("PASS: every flow succeeded")
+		if len(r.Flows) == 0 {
+			b.WriteString(" (the scenario has none)")
+		}
 		if worst != nil {
 			fmt.Fprintf(&b, "; %s's entry for %s was stale for %.1f s", worst.Host, worst.IP, worst.Seconds())
 			if worst.Healed {
@@ -31,22 +36,13 @@ func Verdict(r *Result) string {
 				b.WriteString(" (still stale at the end of the run)")
 			}
 		}
-		for _, c := range r.Checks {
-			if !c.OK {
-				return fmt.Sprintf("FAIL: check at line %d: %s: want %s, got %s", c.Line, c.What, c.Want, c.Got)
-			}
-		}
 		return b.String()
 	}
 	names := make([]string, len(failed))
 	for i, f := range failed {
 		names[i] = f.Name
 	}
-	label := "FAIL"
-	if r.OK {
-		label = "PASS (failure expected by the scenario's checks)"
-	}
-	fmt.Fprintf(&b, "%s: %s to %s failed (%s)", label, strings.Join(names, ", "), failed[0].To, failed[0].Why)
+	fmt.Fprintf(&b, "FAIL: %s to %s failed (%s)", strings.Join(names, ", "), failed[0].To, failed[0].Why)
 	if worst != nil {
 		fmt.Fprintf(&b, ": %s kept %s → %s for %.0f s", worst.Host, worst.IP, worst.OldMAC, worst.Seconds())
 		if !worst.Healed {
@@ -66,6 +62,35 @@ func Verdict(r *Result) string {
 		}
 	}
 	return b.String()
+}
+
+// Expectation says whether the run met the scenario's expectations (the
+// Result's OK, which sets the exit code): "met: …" or "not met: …" with the
+// first check that did not hold or the first flow that failed without a
+// check expecting it to.
+func Expectation(r *Result) string {
+	for _, c := range r.Checks {
+		if !c.OK {
+			return fmt.Sprintf("not met: check at line %d: %s: want %s, got %s", c.Line, c.What, strings.TrimSpace(c.Want), c.Got)
+		}
+	}
+	expected := map[string]bool{}
+	for _, n := range r.ExpectedFailures {
+		expected[n] = true
+	}
+	for _, f := range r.Flows {
+		if !f.OK && !expected[f.Name] {
+			return fmt.Sprintf("not met: flow %s failed and no check expects it to", f.Name)
+		}
+	}
+	switch n := len(r.Checks); n {
+	case 0:
+		return "met: every flow succeeded (the scenario has no checks)"
+	case 1:
+		return "met: the scenario's check held"
+	default:
+		return fmt.Sprintf("met: all %d of the scenario's checks held", n)
+	}
 }
 
 func garpCause(s *StaleSpan) string {

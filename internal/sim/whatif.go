@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"math"
+	"reflect"
 	"runtime"
 	"slices"
 	"sync"
@@ -13,26 +14,41 @@ import (
 	"arplab/internal/trace"
 )
 
-// Row is one configuration of a what-if run (a matrix row, a fix).
+// Row is one configuration of a what-if run (a matrix row, a fix). It keeps
+// the run's two answers apart (Result): FlowsOK is the verdict, OK whether
+// the scenario's expectations held.
 type Row struct {
-	Label     string
-	Variation scenario.Variation
-	OK        bool
+	Label     string             `json:"label"`
+	Variation scenario.Variation `json:"variation"`
+	FlowsOK   bool               `json:"flows_ok"`
+	OK        bool               `json:"ok"`
 	// Stale is the longest time an observed entry kept a dead MAC.
-	Stale   float64
-	Healed  bool
-	Verdict string
-	// Expect is the outcome the scenario expects for this row ("" none);
-	// Match tells whether the run agreed.
-	Expect string
-	Match  bool
+	Stale  float64 `json:"stale_seconds"`
+	Healed bool    `json:"healed"`
+	// Verdict is the run's sentence (sim.Verdict), Expectation the
+	// sentence about its checks (sim.Expectation).
+	Verdict     string `json:"verdict"`
+	Expectation string `json:"expectation"`
+	// Expect is the outcome the scenario expects for this row ("" none):
+	// "ok" or "failed", compared with OK; Match tells whether the run
+	// agreed.
+	Expect string        `json:"expect,omitempty"`
+	Match  bool          `json:"match"`
 	Events []trace.Event `json:"-"`
-	Err    string        `json:",omitempty"`
+	Err    string        `json:"error,omitempty"`
+	// Fixed is set by Fixes on a candidate that made every flow survive
+	// (its verdict is PASS; on a lossy segment it must also beat the
+	// baseline over many seeds); Why says why one that passed with this
+	// seed is not credited.
+	Fixed bool   `json:"fixed,omitempty"`
+	Why   string `json:"why,omitempty"`
 }
 
 // RunVariation applies v to s and runs it once.
 func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep bool) Row {
-	row := Row{Label: v.Label, Variation: v, Expect: v.Expect}
+	// a row that could not run has no outcome to disagree with, unless it
+	// carried an expectation
+	row := Row{Label: v.Label, Variation: v, Expect: v.Expect, Match: v.Expect == ""}
 	c, err := s.Apply(v)
 	if err != nil {
 		row.Err = err.Error()
@@ -49,8 +65,8 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 		row.Err = err.Error()
 		return row
 	}
-	row.OK = res.OK
-	row.Verdict = Verdict(res)
+	row.OK, row.FlowsOK = res.OK, res.FlowsOK
+	row.Verdict, row.Expectation = Verdict(res), Expectation(res)
 	row.Healed = true
 	for _, sp := range res.Stale {
 		if sp.Seconds() > row.Stale {
@@ -118,16 +134,47 @@ var DefaultFixes = []scenario.Variation{
 }
 
 // Fixes runs the scenario's candidate fixes (or DefaultFixes) and returns
-// every row, passing ones first in the scenario's order.
+// every row, the ones that fixed it first in the scenario's order. A fix
+// is judged by the verdict (every flow survived, Row.Fixed), not by the
+// scenario's checks: a scenario that demonstrates a failure expects its
+// flow to fail, and a fix is exactly what breaks that expectation. A candidate that
+// changes nothing (a patch the kernel already carries, the profile it
+// already runs) is left out: listing it as a fix would credit the
+// baseline's own luck to it. On a lossy segment, a candidate that passes is
+// credited only when it also fails clearly less often than the baseline
+// over creditSeeds seeds (creditedAgainstLoss).
 func Fixes(s *scenario.Scenario, opt Options) []Row {
-	cands := s.Fixes
+	cands, generic := s.Fixes, false
 	if len(cands) == 0 {
-		cands = DefaultFixes
+		cands, generic = DefaultFixes, true
 	}
+	lossy := hasLoss(s)
+	var baseFails = -1
 	var ok, bad []Row
 	for _, v := range cands {
+		c, err := s.Apply(v)
+		if err == nil && sameSetup(s, c) {
+			continue
+		}
+		if err != nil && generic {
+			// a generic candidate that does not apply here (a sender
+			// preset in a scenario without GARP): not a fix to list; the
+			// scenario's own candidates are listed with their error
+			continue
+		}
 		r := RunVariation(s, v, opt, false)
-		if r.Err == "" && r.OK {
+		r.Fixed = r.Err == "" && r.FlowsOK
+		if r.Fixed && lossy {
+			if baseFails < 0 {
+				baseFails = failures(s, scenario.Variation{}, opt.Seed)
+			}
+			if f := failures(s, v, opt.Seed); !creditedAgainstLoss(f, baseFails) {
+				r.Fixed = false
+				r.Why = fmt.Sprintf("passes with this seed, but fails %d of %d seeds against %d of %d without it: the failure is the segment's packet loss, not something this changes",
+					f, creditSeeds, baseFails, creditSeeds)
+			}
+		}
+		if r.Fixed {
 			ok = append(ok, r)
 		} else {
 			bad = append(bad, r)
@@ -136,12 +183,69 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 	return append(ok, bad...)
 }
 
+// creditSeeds is how many seeds a fix is tried on when packet loss could
+// make one seed's pass luck.
+const creditSeeds = 20
+
+// creditedAgainstLoss: a fix is credited when it fails at most half as
+// often as the baseline over the same seeds.
+func creditedAgainstLoss(fixFails, baseFails int) bool { return 2*fixFails <= baseFails }
+
+// failures counts the runs of s with v applied in which a flow failed,
+// over creditSeeds seeds derived from seed.
+func failures(s *scenario.Scenario, v scenario.Variation, seed uint64) int {
+	c, err := s.Apply(v)
+	if err != nil {
+		return creditSeeds
+	}
+	if seed == 0 {
+		seed = s.Seed
+	}
+	n := 0
+	for i := uint64(0); i < creditSeeds; i++ {
+		res, err := Run(c, Options{Seed: seed*7919 + i + 1})
+		if err != nil || !res.FlowsOK {
+			n++
+		}
+	}
+	return n
+}
+
+func hasLoss(s *scenario.Scenario) bool {
+	return slices.ContainsFunc(s.Segments, func(g scenario.Segment) bool { return g.Loss > 0 })
+}
+
+// sameSetup reports whether c, a variation of s, simulates exactly what s
+// does: every host's effective kernel (patch set, HZ, queue limit) is the
+// same, and so is everything else in the scenario. Profile names are not
+// compared: "4.12" and "4.11+timestamps-on-change+…" may be one kernel.
+func sameSetup(s, c *scenario.Scenario) bool {
+	a, b := s.Clone(), c.Clone()
+	if len(a.Hosts) != len(b.Hosts) {
+		return false
+	}
+	for i := range a.Hosts {
+		pa, errA := profileOf(&a.Hosts[i])
+		pb, errB := profileOf(&b.Hosts[i])
+		if errA != nil || errB != nil || !slices.Equal(pa.Patches, pb.Patches) || pa.HZ != pb.HZ || pa.UnresQlenBytes != pb.UnresQlenBytes {
+			return false
+		}
+		a.Hosts[i].Profile, a.Hosts[i].Patches = "", nil
+		b.Hosts[i].Profile, b.Hosts[i].Patches = "", nil
+	}
+	return reflect.DeepEqual(a, b)
+}
+
 // MonteCarlo is the outcome of many runs with varied timings.
 type MonteCarlo struct {
-	Runs, Failures int
-	P, Lo, Hi      float64 // failure probability and its 95% Wilson interval
+	Runs     int `json:"runs"`
+	Failures int `json:"failures"`
+	// P is the failure probability, Lo and Hi its 95% Wilson interval.
+	P  float64 `json:"p"`
+	Lo float64 `json:"lo"`
+	Hi float64 `json:"hi"`
 	// Stale is the mean longest stale time over the runs.
-	Stale float64
+	Stale float64 `json:"stale_seconds"`
 }
 
 // RunMonteCarlo runs s runs times with timings varied from seeds derived

@@ -131,11 +131,11 @@ func TestWilson(t *testing.T) {
 func TestFixesListWorkingFixesFirst(t *testing.T) {
 	s, _ := scenario.Load("failure")
 	rows := Fixes(s, Options{})
-	if len(rows) == 0 || !rows[0].OK {
+	if len(rows) == 0 || !rows[0].Fixed {
 		t.Fatalf("no passing fix: %+v", rows)
 	}
 	for _, r := range rows {
-		if strings.Contains(r.Label, "4.12") && !r.OK {
+		if strings.Contains(r.Label, "4.12") && !r.Fixed {
 			t.Fatalf("4.12 does not fix it: %s", r.Verdict)
 		}
 	}

@@ -142,9 +142,9 @@ type entryKey struct {
 
 // entryStats counts what happened to one observed entry, for the verdict.
 type entryStats struct {
-	garpIgnored, garpHonoured, falseConfirms, confirms, probes int
-	firstIgnored                                               string
-	ignoredWhy                                                 string
+	garpIgnored, garpNoop, garpHonoured, falseConfirms, confirms, probes int
+	firstIgnored                                                         string
+	ignoredWhy                                                           string
 }
 
 func (w *world) emit(ev trace.Event) {

@@ -41,7 +41,7 @@ func (h *Host) ProbeLine(a *neigh.Action, at float64) trace.Event {
 	}
 	return trace.Event{Time: at, Kind: trace.KindProbe, Host: h.Name, Dev: a.Dev.Name, IP: a.Target.String(),
 		Cause: "probe", Rule: "§2.3", Attrs: map[string]string{"to": to},
-		Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Probe, a.Target, a.Src, to)}
+		Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Nth, a.Target, a.Src, to)}
 }
 
 // ARPFields is an ARP frame in the trace vocabulary.

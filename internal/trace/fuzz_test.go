@@ -26,3 +26,35 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadOutput: any bytes give events and output lines, or an error
+// naming a line; every line is accounted for (an event, an output line or
+// a blank one), and an output line's kind is one of the output kinds.
+func FuzzReadOutput(f *testing.F) {
+	f.Add([]byte(`{"time":0,"kind":"header"}` + "\n" + `{"kind":"summary","summary":{"ok":true},"fixes":[]}` + "\n"))
+	f.Add([]byte(`{"kind":"matrix_row","label":"baseline","ok":true}` + "\n" + `{"kind":"montecarlo","montecarlo":{"runs":3}}`))
+	f.Add([]byte(`{"kind":"verify_result","agree":true}` + "\n\n" + `{"kind":"summary2"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		evs, other, err := ReadOutput(bytes.NewReader(b), "fuzz.jsonl")
+		if err != nil {
+			if !bytes.Contains([]byte(err.Error()), []byte("fuzz.jsonl:")) {
+				t.Fatalf("error without the file and line: %v", err)
+			}
+			return
+		}
+		lines := 0
+		for _, l := range bytes.Split(b, []byte("\n")) {
+			if len(bytes.TrimSpace(l)) > 0 {
+				lines++
+			}
+		}
+		if len(evs)+len(other) != lines {
+			t.Fatalf("%d events + %d output lines for %d lines", len(evs), len(other), lines)
+		}
+		for _, o := range other {
+			if !outputKinds[o.Kind] || o.Line < 1 {
+				t.Fatalf("output line %+v", o)
+			}
+		}
+	})
+}

@@ -186,10 +186,46 @@ func WriteAll(w io.Writer, evs []Event) error {
 	return nil
 }
 
-// Read decodes a JSON-lines trace. name is used in errors, which give the
-// line number and what is wrong with it.
+// Output line kinds: the lines of an arplab --json output that are not
+// trace events. Every such line carries one of these in its "kind" field,
+// so a reader tells them from events by kind alone (docs/trace.md,
+// "Output lines").
+const (
+	// OutputSummary closes `run --json` (summary and fixes) and
+	// `replay --json` (summary).
+	OutputSummary Kind = "summary"
+	// OutputMonteCarlo is the one line of `run --runs N --json`.
+	OutputMonteCarlo Kind = "montecarlo"
+	// OutputMatrixRow is one configuration of `matrix --json`.
+	OutputMatrixRow Kind = "matrix_row"
+	// OutputVerifyResult is one scenario of `verify --json`.
+	OutputVerifyResult Kind = "verify_result"
+)
+
+var outputKinds = map[Kind]bool{OutputSummary: true, OutputMonteCarlo: true, OutputMatrixRow: true, OutputVerifyResult: true}
+
+// OutputLine is a non-event line of an arplab --json output.
+type OutputLine struct {
+	Kind Kind
+	Line int // 1-based line number in the input
+	Raw  json.RawMessage
+}
+
+// Read decodes a JSON-lines trace, skipping the output lines (summaries,
+// matrix rows) that arplab's --json outputs add. name is used in errors,
+// which give the line number and what is wrong with it.
 func Read(r io.Reader, name string) ([]Event, error) {
+	evs, _, err := ReadOutput(r, name)
+	return evs, err
+}
+
+// ReadOutput decodes any arplab --json output: the trace events, and
+// apart from them the output lines, told apart by their kind. A line that
+// is neither (an unknown kind, an unknown field in an event) is an error
+// naming the line.
+func ReadOutput(r io.Reader, name string) ([]Event, []OutputLine, error) {
 	var out []Event
+	var other []OutputLine
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64*1024), 16*1024*1024)
 	line := 0
@@ -202,18 +238,30 @@ func Read(r io.Reader, name string) ([]Event, error) {
 		var ev Event
 		dec := json.NewDecoder(bytes.NewReader(b))
 		dec.DisallowUnknownFields()
-		if err := dec.Decode(&ev); err != nil {
-			return nil, fmt.Errorf("%s:%d: not a trace event: %v", name, line, err)
+		err := dec.Decode(&ev)
+		if err != nil {
+			err = fmt.Errorf("not a trace event: %v", err)
+		} else {
+			err = ev.Validate()
 		}
-		if err := ev.Validate(); err != nil {
-			return nil, fmt.Errorf("%s:%d: %v", name, line, err)
+		if err != nil {
+			// an output line fails as an event; only then is its kind
+			// worth a second look
+			var k struct {
+				Kind Kind `json:"kind"`
+			}
+			if json.Unmarshal(b, &k) == nil && outputKinds[k.Kind] {
+				other = append(other, OutputLine{Kind: k.Kind, Line: line, Raw: json.RawMessage(bytes.Clone(b))})
+				continue
+			}
+			return nil, nil, fmt.Errorf("%s:%d: %v", name, line, err)
 		}
 		out = append(out, ev)
 	}
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %v", name, line+1, err)
+		return nil, nil, fmt.Errorf("%s:%d: %v", name, line+1, err)
 	}
-	return out, nil
+	return out, other, nil
 }
 
 // U64 returns a pointer to v, for the optional tick fields.

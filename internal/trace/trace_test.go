@@ -41,3 +41,27 @@ func TestReadErrorsNameLine(t *testing.T) {
 		}
 	}
 }
+
+// TestReadOutputSkipsOutputLinesByKind: the summary and row lines that
+// --json outputs add are set apart by kind, not rejected, and a line whose
+// kind is neither an event's nor an output line's is still an error.
+func TestReadOutputSkipsOutputLinesByKind(t *testing.T) {
+	in := `{"time":0,"kind":"header"}
+{"time":1,"kind":"verdict","ok":true}
+{"kind":"summary","summary":{"ok":true},"fixes":[]}
+{"kind":"matrix_row","label":"baseline"}
+`
+	evs, other, err := ReadOutput(strings.NewReader(in), "o.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != 2 || len(other) != 2 || other[0].Kind != OutputSummary || other[0].Line != 3 || other[1].Kind != OutputMatrixRow {
+		t.Fatalf("events %+v, other %+v", evs, other)
+	}
+	if evs2, err := Read(strings.NewReader(in), "o.jsonl"); err != nil || len(evs2) != 2 {
+		t.Fatalf("Read: %d events, %v", len(evs2), err)
+	}
+	if _, _, err := ReadOutput(strings.NewReader(`{"kind":"summary2","x":1}`+"\n"), "o.jsonl"); err == nil || !strings.Contains(err.Error(), "o.jsonl:1:") {
+		t.Fatalf("unknown kind accepted or unnamed: %v", err)
+	}
+}

@@ -3,6 +3,7 @@ package doctor
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // Severities, from "worth knowing" to "GARP cannot work as configured".
@@ -41,20 +42,87 @@ type Advice struct {
 }
 
 // Advise turns a report into advice: kernel-level findings first (they hold
-// for every interface), then per-interface ones in interface order. It reads
+// for every interface), then per-interface ones in interface order. Only
+// interfaces with an IPv4 address are advised on (an ifb or a bridge port
+// without one never resolves a neighbour), and a finding that reads the
+// same for several interfaces is given once, naming them all. It reads
 // nothing but r.
 func Advise(r Report) []Advice {
 	var out []Advice
 	out = append(out, kernelAdvice(r)...)
-	devs := r.devices()
+	devs := r.ipv4Devices()
 	if len(devs) == 0 {
-		devs = []string{"default"} // advise on what new interfaces will get
-	}
-	for _, dev := range devs {
-		out = append(out, deviceAdvice(r, dev)...)
+		// advise on what new interfaces will get
+		out = append(out, deviceAdvice(r, "default")...)
+	} else {
+		out = append(out, mergeDevices(r, devs)...)
 	}
 	out = append(out, gcAdvice(r)...)
 	return out
+}
+
+// devPlaceholder stands for an interface name while advice is compared
+// across interfaces; no interface can be called that (it has a NUL).
+const devPlaceholder = "\x00dev\x00"
+
+// mergeDevices advises on each of devs and merges advice that differs only
+// in the interface's name: the finding names every interface it holds for,
+// and a command to run takes DEV with the list.
+func mergeDevices(r Report, devs []string) []Advice {
+	type merged struct {
+		a    Advice
+		devs []string
+	}
+	var order []*merged
+	byText := map[Advice]*merged{}
+	for _, dev := range devs {
+		for _, a := range deviceAdvice(r.as(dev, devPlaceholder), devPlaceholder) {
+			if m := byText[a]; m != nil {
+				m.devs = append(m.devs, dev)
+				continue
+			}
+			m := &merged{a: a, devs: []string{dev}}
+			byText[a] = m
+			order = append(order, m)
+		}
+	}
+	out := make([]Advice, 0, len(order))
+	for _, m := range order {
+		a := m.a
+		list := strings.Join(m.devs, ", ")
+		cmd := m.devs[0]
+		if len(m.devs) > 1 {
+			cmd = "DEV"
+		}
+		a.Dev = strings.ReplaceAll(a.Dev, devPlaceholder, list)
+		a.Finding = strings.ReplaceAll(a.Finding, devPlaceholder, list)
+		a.Why = strings.ReplaceAll(a.Why, devPlaceholder, list)
+		a.TradeOff = strings.ReplaceAll(a.TradeOff, devPlaceholder, list)
+		if strings.Contains(a.Change, devPlaceholder) {
+			a.Change = strings.ReplaceAll(a.Change, devPlaceholder, cmd)
+			if len(m.devs) > 1 {
+				a.Change += " (DEV: each of " + list + ")"
+			}
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// as returns r with dev's settings also under the name alias, so advice
+// can be written for the alias and compared between interfaces.
+func (r Report) as(dev, alias string) Report {
+	conf := make(map[string]map[string]Setting, len(r.Conf)+1)
+	for k, v := range r.Conf {
+		conf[k] = v
+	}
+	neigh := make(map[string]map[string]Setting, len(r.Neigh)+1)
+	for k, v := range r.Neigh {
+		neigh[k] = v
+	}
+	conf[alias], neigh[alias] = r.Conf[dev], r.Neigh[dev]
+	r.Conf, r.Neigh = conf, neigh
+	return r
 }
 
 func kernelAdvice(r Report) []Advice {

@@ -156,10 +156,15 @@ func allAbsent(m map[string]Setting) bool {
 }
 
 // devices returns the interface names in r, sorted.
-func (r Report) devices() []string {
+// ipv4Devices are the interfaces with an IPv4 address, sorted: the ones
+// that resolve neighbours over ARP. An interface without one (an ifb, a
+// bridge port, a down VPN) has no ARP table to advise on.
+func (r Report) ipv4Devices() []string {
 	var out []string
 	for _, ifi := range r.Interfaces {
-		out = append(out, ifi.Name)
+		if len(ifi.Addrs) > 0 {
+			out = append(out, ifi.Name)
+		}
 	}
 	sort.Strings(out)
 	return out

@@ -61,7 +61,7 @@ func report(t *testing.T, profile string, entries int, set map[string]string, mi
 		t.Fatal(err)
 	}
 	r := Report{Release: p.Release, Profile: p.Name, Flags: map[string]bool{}, Entries: entries,
-		Interfaces: []Interface{{Name: "eth0", Index: 2, MAC: "02:00:00:00:00:01", Up: true}}}
+		Interfaces: []Interface{{Name: "eth0", Index: 2, MAC: "02:00:00:00:00:01", Up: true, Addrs: []string{"10.0.0.1/24"}}}}
 	f := p.Features()
 	for _, fl := range kernel.FlagTable {
 		r.Flags[fl.ID] = f.Flag(fl.ID)
@@ -223,5 +223,55 @@ func TestParseHZ(t *testing.T) {
 	}
 	if got := parseHZ("CONFIG_HZ_1000=y\n"); got != 0 {
 		t.Errorf("parseHZ without CONFIG_HZ= = %d, want 0", got)
+	}
+}
+
+// TestAdvicePerInterface: interfaces without an IPv4 address get no advice,
+// and advice that reads the same for several interfaces is given once,
+// naming them all; an interface whose settings differ keeps its own.
+func TestAdvicePerInterface(t *testing.T) {
+	p, _ := kernel.Lookup("6.18")
+	r := Report{Release: p.Release, Profile: p.Name, Flags: map[string]bool{}, Entries: 500, Interfaces: []Interface{
+		{Name: "eth0", MAC: "02:00:00:00:00:01", Addrs: []string{"10.0.0.1/24"}},
+		{Name: "eth1", MAC: "02:00:00:00:00:02", Addrs: []string{"10.0.1.1/24"}},
+		{Name: "eth2", MAC: "02:00:00:00:00:03", Addrs: []string{"10.0.2.1/24"}},
+		{Name: "ifb0", MAC: "02:00:00:00:00:04"},
+		{Name: "ifb1", MAC: "02:00:00:00:00:05"},
+	}}
+	f := p.Features()
+	for _, fl := range kernel.FlagTable {
+		r.Flags[fl.ID] = f.Flag(fl.ID)
+	}
+	r.readSysctls(fakeTree(t, []string{"eth0", "eth1", "eth2", "ifb0", "ifb1"}, map[string]string{"eth2/arp_accept": "2"}))
+	adv := Advise(r)
+	seen := map[string]int{}
+	for _, a := range adv {
+		if strings.Contains(a.Dev, "ifb") || strings.Contains(a.Finding, "ifb") {
+			t.Errorf("advice about an interface without an IPv4 address: %+v", a)
+		}
+		seen[a.Mechanism+" "+a.Finding]++
+		if a.Mechanism == MechLocktime && a.Dev != "eth0, eth1, eth2" {
+			t.Errorf("locktime advice for %q, want once for eth0, eth1, eth2", a.Dev)
+		}
+	}
+	for k, n := range seen {
+		if n > 1 {
+			t.Errorf("advice repeated %d times: %s", n, k)
+		}
+	}
+	var accept []Advice
+	for _, a := range adv {
+		if a.Mechanism == MechARPAccept {
+			accept = append(accept, a)
+		}
+	}
+	if len(accept) != 2 || accept[0].Dev != "eth0, eth1" || accept[1].Dev != "eth2" {
+		t.Fatalf("arp_accept advice: %+v, want eth0+eth1 merged and eth2 apart", accept)
+	}
+	if !strings.Contains(accept[0].Change, "net.ipv4.conf.DEV.arp_accept=2") || !strings.Contains(accept[0].Change, "(DEV: each of eth0, eth1)") {
+		t.Errorf("merged change does not say which interfaces: %q", accept[0].Change)
+	}
+	if !strings.Contains(accept[0].Finding, "arp_accept is 0 on eth0, eth1") {
+		t.Errorf("merged finding: %q", accept[0].Finding)
 	}
 }

@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestVersion(t *testing.T) {
+	out, errs, code := run(t, "--version")
+	if code != ExitOK || !strings.HasPrefix(out, "arplab ") || !strings.Contains(out, "go1.") {
+		t.Fatalf("--version: exit %d %q %q", code, out, errs)
+	}
+}
+
+// TestCompletionOffersNames: shell completion (cobra's __complete, which
+// the scripts from `arplab completion bash` call) offers scenario, profile,
+// patch and preset names where the command takes them.
+func TestCompletionOffersNames(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"__complete", "run", "vip"}, []string{"vip-failover"}},
+		{[]string{"__complete", "matrix", ""}, []string{"failure", "moving-window"}},
+		{[]string{"__complete", "run", "failure", "--profile", "rhel"}, []string{"rhel7.3", "rhel7.8"}},
+		{[]string{"__complete", "run", "--patch", "+times"}, []string{"+timestamps-on-change"}},
+		{[]string{"__complete", "run", "--set", "preset=ne"}, []string{"preset=neutron"}},
+		{[]string{"__complete", "garp", "eth0", "192.0.2.1", "--preset", "keep"}, []string{"keepalived"}},
+		{[]string{"__complete", "profiles", "6."}, []string{"6.18"}},
+		{[]string{"__complete", "profiles", "rhel7.3", "4.1"}, []string{"4.12"}},
+		{[]string{"__complete", "scenarios", "--show", "gc"}, []string{"gc-thresh1"}},
+	} {
+		out, errs, code := run(t, c.args...)
+		if code != ExitOK {
+			t.Errorf("%v: exit %d %s", c.args, code, errs)
+			continue
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%v: completion lacks %q:\n%s", c.args, w, out)
+			}
+		}
+	}
+	if out, _, code := run(t, "completion", "bash"); code != ExitOK || !strings.Contains(out, "__arplab") {
+		t.Errorf("completion bash: exit %d", code)
+	}
+}
+
+// TestProfilesCompare: `profiles A B` lists the two kernels patch by
+// patch and names what differs.
+func TestProfilesCompare(t *testing.T) {
+	out, errs, code := run(t, "profiles", "rhel7.3", "rhel7.8")
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, w := range []string{"rhel7.3 (", "vs rhel7.8", "PATCH", "timestamps-on-change", "←", "flags that differ"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("comparison lacks %q:\n%s", w, out)
+		}
+	}
+	if _, errs, code := run(t, "profiles", "rhel7.3", "rhel73"); code != ExitUsage || !strings.Contains(errs, `did you mean "rhel7.3"?`) {
+		t.Errorf("unknown profile: exit %d %q", code, errs)
+	}
+	out, _, _ = run(t, "profiles", "rhel7.3", "4.12", "--json")
+	if !strings.Contains(out, `"patches":[`) || !strings.Contains(out, `"a":"rhel7.3"`) {
+		t.Errorf("--json comparison: %s", out)
+	}
+}
+
+func TestScenariosHelp(t *testing.T) {
+	out, _, _ := run(t, "scenarios", "--help")
+	for _, w := range []string{"--show NAME prints its YAML", "docs/scenarios.md", "arplab scenarios --show vip-failover"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("scenarios --help lacks %q", w)
+		}
+	}
+}
