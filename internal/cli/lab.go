@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"arplab/internal/kernel"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +99,7 @@ func verifyCmd(e *env) *cobra.Command {
 		asJSON  bool
 		noTrace bool
 		html    string
+		replays bool
 	)
 	c := &cobra.Command{
 		Use:   "verify [SCENARIO…]",
@@ -109,7 +111,15 @@ and every checkpoint: entry state, lladdr, and the verdict on each frame.
 Disagreements are printed as a diff with the model's explanation; the
 output says how close any comparison came to a jiffy or locktime
 boundary. With no SCENARIO, the whole verify suite (scenarios/verify)
-runs. Exits 0 only when everything agrees (3 otherwise).`,
+runs. Exits 0 only when everything agrees (3 otherwise).
+
+--replay also runs the suite's replay mode: each observed host's frames
+are written as the capture a user would have and replayed with only what
+a user knows (the capture, the host's IP@MAC, the profile and HZ, the
+sysctls and entries the scenario set up), and the replay's table is held
+against the kernel's at every table read: "N of M reads agree (K at a
+timer boundary)", a read within the timer wheel's reach of a transition
+counting as a boundary.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			names := args
 			if len(names) == 0 {
@@ -121,6 +131,8 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				fmt.Fprintln(e.stderr, "arplab: cleaning up an earlier run:", err)
 			}
 			var all []trace.Event
+			var replayTotal replayCount
+			var replayResults []*verify.ReplayResult
 			failed := 0
 			for _, n := range names {
 				s, err := verify.LoadScenario(n)
@@ -134,6 +146,21 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				results = append(results, r)
 				if !r.Passed() {
 					failed++
+				}
+				if replays && r.Run != nil {
+					prof, err := kernel.Lookup(r.Profile)
+					if err != nil {
+						return err
+					}
+					rr, err := verify.ReplayCheck(r.Run, s, prof)
+					if err != nil {
+						return fmt.Errorf("%s: %w", n, err)
+					}
+					replayTotal.add(rr)
+					if !rr.OK() {
+						failed++
+					}
+					replayResults = append(replayResults, rr)
 				}
 				all = append(all, r.Events...)
 				if asJSON {
@@ -170,6 +197,14 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				if err := verify.WriteSummary(e.stdout, results, time.Since(start)); err != nil {
 					return err
 				}
+				if replays {
+					fmt.Fprintln(e.stdout)
+					for _, rr := range replayResults {
+						rr.WriteText(e.stdout)
+					}
+					fmt.Fprintf(e.stdout, "replay mode: %d of %d reads agree (%d at a timer boundary) over %d scenarios\n",
+						replayTotal.agree+replayTotal.boundary, replayTotal.reads, replayTotal.boundary, replayTotal.n)
+				}
 			}
 			if failed > 0 {
 				return expectError{fmt.Errorf("%d scenario(s) disagree with the model", failed)}
@@ -182,5 +217,16 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 	c.Flags().BoolVar(&asJSON, "json", false, "per scenario: its trace (kernel and model events), then a verify_result line")
 	c.Flags().BoolVar(&noTrace, "no-trace", false, "do not use the neigh_update tracepoint (states only, no frame verdicts)")
 	c.Flags().StringVar(&html, "html", "", "write kernel and model lanes, disagreements highlighted, to this file")
+	c.Flags().BoolVar(&replays, "replay", false, "also replay each host's capture with only what a user knows and compare with the kernel's table reads")
 	return c
+}
+
+// replayCount sums the replay mode over scenarios.
+type replayCount struct{ n, reads, agree, boundary int }
+
+func (c *replayCount) add(r *verify.ReplayResult) {
+	c.n++
+	c.reads += r.Reads
+	c.agree += r.Agree
+	c.boundary += r.Boundary
 }

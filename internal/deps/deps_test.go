@@ -43,7 +43,7 @@ var allowed = map[string][]string{
 		"ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns", "ext:github.com/mdlayher/packet",
 		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"lab": {"labnet", "ktrace", "kclock", "labsys", "neigh", "scenario", "garp", "trace", "wire/arp", "wire/ipv4", "ext:golang.org/x/sys"},
-	"verify": {"lab", "labnet", "ktrace", "kclock", "labsys", "neigh", "kernel", "scenario", "stack", "trace", "vtime", "wire/arp",
+	"verify": {"capture", "replay", "lab", "labnet", "ktrace", "kclock", "labsys", "neigh", "kernel", "scenario", "stack", "trace", "vtime", "wire/arp",
 		"wire/ether", "wire/ipv4", "../scenarios/verify"},
 
 	// The live tools: no scenario runner, no model driver.

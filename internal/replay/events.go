@@ -2,6 +2,7 @@ package replay
 
 import (
 	"fmt"
+	"math"
 	"net/netip"
 	"sort"
 	"strings"
@@ -255,6 +256,10 @@ func (r *replayer) staleClosed(t *ipTrack, now int64, why string) {
 // verdict.
 func (r *replayer) finish(rd *capture.Reader) {
 	if r.started {
+		if r.nextRead < len(r.opt.ReadAt) {
+			r.stopMatching()
+			r.readsBefore(math.MaxInt64)
+		}
 		r.runOn(rd)
 	}
 	end := r.capAnchor // the latest time replayed: the end notes and the verdict come last

@@ -77,6 +77,7 @@ type replayer struct {
 	// predicted probes cannot be checked; unverified counts them.
 	pastCapture bool
 	unverified  int
+	nextRead    int // the next of Options.ReadAt
 	verdicts    [4]int
 	skipped     map[string]int
 	sum         Summary

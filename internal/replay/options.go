@@ -81,6 +81,13 @@ type Options struct {
 	// tick they could run, so the host's timer never runs after the
 	// model's.
 	NoAlign bool
+	// ReadAt lists capture times (ns, ascending) at which to read the
+	// model's table, as `ip neigh show` would have at that moment; OnRead
+	// receives each read (i its index in ReadAt). Reads after the last
+	// frame run the model's timers on to them. The verifier uses this to
+	// hold a replay against the kernel's own table reads.
+	ReadAt []int64
+	OnRead func(i int, entries []neigh.Snapshot)
 	// NoInferEntries turns off inferring pre-existing entries from the
 	// host's unicast sends (see the package documentation).
 	NoInferEntries bool

@@ -177,8 +177,24 @@ func (r *replayer) run(rd *capture.Reader, h host) (Summary, error) {
 			r.finish(rd)
 			return r.sum, err
 		}
+		r.readsBefore(f.Time)
 		r.frame(f)
 	}
 	r.finish(rd)
 	return r.sum, nil
+}
+
+// readsBefore takes the table reads (Options.ReadAt) due before capture
+// time t, running the model's timers to each.
+func (r *replayer) readsBefore(t int64) {
+	for r.nextRead < len(r.opt.ReadAt) && r.opt.ReadAt[r.nextRead] < t {
+		at := r.opt.ReadAt[r.nextRead]
+		if r.started && at > r.capAnchor { // before the first frame: the table as it was given
+			r.advance(at)
+		}
+		if r.opt.OnRead != nil {
+			r.opt.OnRead(r.nextRead, r.tbl.Entries())
+		}
+		r.nextRead++
+	}
 }

@@ -75,12 +75,7 @@ func (r *replayer) runOn(rd *capture.Reader) {
 		return
 	}
 	from := r.capAnchor
-	// Probes still waiting for a partner, and those the model sends from
-	// here on, fall where the capture shows nothing: unverified, not
-	// missing.
-	r.unverified += len(r.match.pred) + len(r.match.obs)
-	r.match.pred, r.match.obs = r.match.pred[:0], r.match.obs[:0]
-	r.pastCapture = true
+	r.stopMatching()
 	r.advance(end)
 	r.sum.RanUntil = seconds(end)
 	r.note(end, "until", netip0, fmt.Sprintf("timers ran %.3f s past the last frame, to %s", float64(end-from)/1e9, how), nil)
@@ -132,4 +127,16 @@ func (r *replayer) pending(endNs int64) {
 
 func sortPending(ps []PendingTimer) {
 	slices.SortStableFunc(ps, func(a, b PendingTimer) int { return cmp.Compare(a.In, b.In) })
+}
+
+// stopMatching ends probe matching at the last frame: probes still waiting
+// for a partner, and those the model sends from here on, fall where the
+// capture shows nothing: unverified, not missing.
+func (r *replayer) stopMatching() {
+	if r.pastCapture {
+		return
+	}
+	r.unverified += len(r.match.pred) + len(r.match.obs)
+	r.match.pred, r.match.obs = r.match.pred[:0], r.match.obs[:0]
+	r.pastCapture = true
 }

@@ -1,0 +1,239 @@
+package verify
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/netip"
+
+	"arplab/internal/capture"
+	"arplab/internal/kernel"
+	"arplab/internal/lab"
+	"arplab/internal/neigh"
+	"arplab/internal/replay"
+	"arplab/internal/scenario"
+	"arplab/internal/trace"
+)
+
+// ReplayResult is the verify suite's replay mode for one scenario: each
+// observed host's frames written as the capture a user would have, replayed
+// with only what a user would know (the capture, the host's address and
+// MAC, the kernel profile and HZ, the sysctls and entries the scenario set
+// up), and the replay's table held against the kernel's at every table
+// read of the run.
+type ReplayResult struct {
+	Scenario string `json:"scenario"`
+	Profile  string `json:"profile"`
+	// Reads is the entries compared, Agree those the replay had as the
+	// kernel did; Boundary those that differed within the timer wheel's
+	// reach of a kernel or replay transition of the entry (the read may
+	// have caught either side), counted apart.
+	Reads    int `json:"reads"`
+	Agree    int `json:"agree"`
+	Boundary int `json:"boundary"`
+	// Diffs are the disagreements away from any boundary.
+	Diffs []ReplayDiff `json:"diffs,omitempty"`
+	// Skipped says why a host could not be replayed.
+	Skipped []string `json:"skipped,omitempty"`
+}
+
+// ReplayDiff is one table read where the replay and the kernel differ.
+type ReplayDiff struct {
+	Time   float64 `json:"time"` // seconds of the run
+	Host   string  `json:"host"`
+	IP     string  `json:"ip"`
+	Read   string  `json:"read"`
+	Kernel string  `json:"kernel"`
+	Replay string  `json:"replay"`
+}
+
+// OK reports whether every read agreed, boundaries included.
+func (r *ReplayResult) OK() bool { return r.Agree+r.Boundary == r.Reads && len(r.Skipped) == 0 }
+
+func (r *ReplayResult) String() string {
+	return fmt.Sprintf("%d of %d reads agree (%d at a timer boundary)", r.Agree+r.Boundary, r.Reads, r.Boundary)
+}
+
+// ReplayCheck runs the replay mode on a recorded lab run.
+func ReplayCheck(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile) (*ReplayResult, error) {
+	res := &ReplayResult{Scenario: run.Scenario, Profile: prof.Name}
+	for hi := range run.Hosts {
+		rh := &run.Hosts[hi]
+		if !rh.Observed {
+			continue
+		}
+		if err := replayHost(run, s, prof, rh, res); err != nil {
+			return nil, err
+		}
+	}
+	return res, nil
+}
+
+// replayHost replays one observed host and compares its reads.
+func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *lab.RunHost, res *ReplayResult) error {
+	if len(rh.Devs) != 1 || len(rh.Devs[0].Addrs) == 0 {
+		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: replay models one interface with an address; the host has %d", rh.Name, len(rh.Devs)))
+		return nil
+	}
+	dev := rh.Devs[0]
+	var pcap bytes.Buffer
+	w, err := capture.NewWriter(&pcap, capture.Ethernet, true)
+	if err != nil {
+		return err
+	}
+	frames := 0
+	for i := range run.Frames {
+		f := &run.Frames[i]
+		if f.Host != rh.Name {
+			continue
+		}
+		if err := w.WritePacket(f.AtNs, f.Data); err != nil {
+			return err
+		}
+		frames++
+	}
+	var sc *scenario.Host
+	for i := range s.Hosts {
+		if s.Hosts[i].Name == rh.Name {
+			sc = &s.Hosts[i]
+		}
+	}
+	if frames == 0 || sc == nil {
+		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: no frames in the capture", rh.Name))
+		return nil
+	}
+	opt := replay.Options{Host: fmt.Sprintf("%v@%v", dev.Addrs[0], dev.MAC), Profile: prof, HZ: run.HZ, Seed: 1}
+	for k, v := range sc.Sysctls {
+		opt.Sysctls = append(opt.Sysctls, k+"="+v)
+	}
+	// Entries the host had before its first frame (the scenario's
+	// neighbours, `ip neigh` commands before any traffic) are what a user
+	// reads with `ip neigh` before starting the capture; later commands
+	// are not in a capture, so the entries they touch may disagree.
+	first := firstFrame(run, rh.Name)
+	for _, a := range run.Admin {
+		c := a.Command
+		if a.Host != rh.Name || !a.Parsed || a.Err != "" || a.BeforeNs >= first || c.LLAddr == nil ||
+			(c.Op != neigh.AdminAdd && c.Op != neigh.AdminReplace) {
+			continue
+		}
+		opt.Initial = append(opt.Initial, fmt.Sprintf("%v=%v,%v,%dns", c.IP, *c.LLAddr, c.State, first-a.BeforeNs))
+	}
+	var reads []*lab.RunSnapshot
+	for i := range run.Snapshots {
+		if sn := &run.Snapshots[i]; sn.Host == rh.Name && sn.Err == "" {
+			reads = append(reads, sn)
+			opt.ReadAt = append(opt.ReadAt, sn.BeforeNs)
+		}
+	}
+	got := make([][]neigh.Snapshot, len(reads))
+	opt.OnRead = func(i int, e []neigh.Snapshot) { got[i] = e }
+	var rec trace.Recorder
+	sum, err := replay.ReplayReader(bytes.NewReader(pcap.Bytes()), rh.Name+".pcap", opt, &rec)
+	if err != nil {
+		return fmt.Errorf("verify: replaying %s's capture: %w", rh.Name, err)
+	}
+	window := int64(sum.ProbeTolerance * 1e9)
+	replayed := replayTransitions(rec.Events)
+	for i, sn := range reads {
+		kern := map[netip.Addr]string{}
+		for _, n := range sn.Entries {
+			kern[n.IP] = stateString(true, n.State.String(), n.State.Valid(), n.LLAddr)
+		}
+		rep := map[netip.Addr]string{}
+		for _, e := range got[i] {
+			rep[e.IP] = stateString(true, e.State.String(), e.State.Valid(), e.LLAddr)
+		}
+		for ip := range union(kern, rep) {
+			k, r := orNone(kern, ip), orNone(rep, ip)
+			res.Reads++
+			switch {
+			case k == r:
+				res.Agree++
+			case nearTransition(run, rh, ip, sn, window) || nearAny(replayed[ip], sn, window):
+				res.Boundary++
+			default:
+				res.Diffs = append(res.Diffs, ReplayDiff{Time: run.Seconds(sn.BeforeNs), Host: rh.Name, IP: ip.String(), Read: sn.Reason, Kernel: k, Replay: r})
+			}
+		}
+	}
+	return nil
+}
+
+func firstFrame(run *lab.LabRun, host string) int64 {
+	for i := range run.Frames {
+		if run.Frames[i].Host == host {
+			return run.Frames[i].AtNs
+		}
+	}
+	return run.EpochNs
+}
+
+func union(a, b map[netip.Addr]string) map[netip.Addr]bool {
+	out := map[netip.Addr]bool{}
+	for k := range a {
+		out[k] = true
+	}
+	for k := range b {
+		out[k] = true
+	}
+	return out
+}
+
+func orNone(m map[netip.Addr]string, ip netip.Addr) string {
+	if s, ok := m[ip]; ok {
+		return s
+	}
+	return "no entry"
+}
+
+// replayTransitions are the capture times (ns) of the replay's state
+// changes, per entry.
+func replayTransitions(evs []trace.Event) map[netip.Addr][]int64 {
+	out := map[netip.Addr][]int64{}
+	for _, e := range evs {
+		if e.Kind != trace.KindState {
+			continue
+		}
+		if ip, err := netip.ParseAddr(e.IP); err == nil {
+			out[ip] = append(out[ip], int64(e.Time*1e9))
+		}
+	}
+	return out
+}
+
+// nearTransition reports a kernel change of ip's entry (a timer run, an
+// update, a creation or removal) within window of the read.
+func nearTransition(run *lab.LabRun, rh *lab.RunHost, ip netip.Addr, sn *lab.RunSnapshot, window int64) bool {
+	ifname := rh.Devs[0].IfName
+	for i := range run.Trace {
+		e := &run.Trace[i]
+		if e.IP != ip || e.Dev != ifname {
+			continue
+		}
+		if e.TimestampNs >= sn.BeforeNs-window && e.TimestampNs <= sn.AfterNs+window {
+			return true
+		}
+	}
+	return false
+}
+
+func nearAny(ts []int64, sn *lab.RunSnapshot, window int64) bool {
+	for _, t := range ts {
+		if t >= sn.BeforeNs-window && t <= sn.AfterNs+window {
+			return true
+		}
+	}
+	return false
+}
+
+// WriteText prints a replay-mode result.
+func (r *ReplayResult) WriteText(w io.Writer) {
+	fmt.Fprintf(w, "replay %-30s %s\n", r.Scenario, r)
+	for _, s := range r.Skipped {
+		fmt.Fprintf(w, "  skipped: %s\n", s)
+	}
+	for _, d := range r.Diffs {
+		fmt.Fprintf(w, "  %.4fs %s %s at %s: kernel %s, replay %s\n", d.Time, d.Host, d.IP, d.Read, d.Kernel, d.Replay)
+	}
+}
