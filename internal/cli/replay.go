@@ -59,6 +59,13 @@ func replayCmd(e *env) *cobra.Command {
 			}
 			o.Profile = p
 			o.NoInferEntries = noInfer
+			if err := replay.Check(o); err != nil {
+				return usageError{err}
+			}
+			if width < minWidth || width > maxWidth {
+				return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
+			}
+			o.Ctx = e.ctx
 			var rec trace.Recorder
 			out := bufio.NewWriter(e.stdout)
 			defer out.Flush()

@@ -118,7 +118,8 @@ var DefaultFixes = []scenario.Variation{
 }
 
 // Fixes runs the scenario's candidate fixes (or DefaultFixes) and returns
-// every row, passing ones first in the scenario's order.
+// every row, passing ones first in the scenario's order; once opt.Ctx is
+// cancelled it returns the rows it has.
 func Fixes(s *scenario.Scenario, opt Options) []Row {
 	cands := s.Fixes
 	if len(cands) == 0 {
@@ -126,6 +127,9 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 	}
 	var ok, bad []Row
 	for _, v := range cands {
+		if opt.Ctx != nil && opt.Ctx.Err() != nil {
+			break
+		}
 		r := RunVariation(s, v, opt, false)
 		if r.Err == "" && r.OK {
 			ok = append(ok, r)
@@ -142,22 +146,32 @@ type MonteCarlo struct {
 	P, Lo, Hi      float64 // failure probability and its 95% Wilson interval
 	// Stale is the mean longest stale time over the runs.
 	Stale float64
+	// Partial is set when the study was interrupted: Runs is then the
+	// number of runs that finished, Asked the number requested.
+	Partial bool `json:",omitempty"`
+	Asked   int  `json:",omitempty"`
 }
 
+// MaxRuns bounds a Monte Carlo study.
+const MaxRuns = 1_000_000
+
 // RunMonteCarlo runs s runs times with timings varied from seeds derived
-// from seed (each run's `vary` offsets and HZ phases). progress, if set, is
-// called after each run.
-func RunMonteCarlo(s *scenario.Scenario, runs int, seed uint64, progress func(done, total int)) (MonteCarlo, error) {
+// from opt.Seed (each run's `vary` offsets and HZ phases), every run under
+// opt's context and event budget. progress, if set, is called after each
+// run. When opt.Ctx is cancelled it stops within a run and returns what
+// the finished runs found, marked Partial, with the context's error.
+func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(done, total int)) (MonteCarlo, error) {
 	mc := MonteCarlo{Runs: runs}
-	if runs <= 0 {
-		return mc, fmt.Errorf("--runs must be positive")
+	if runs <= 0 || runs > MaxRuns {
+		return mc, fmt.Errorf("--runs %d is out of range (allowed: 1 to %d)", runs, MaxRuns)
 	}
+	seed := opt.Seed
 	// Runs are independent simulations, each single-threaded and seeded by
 	// its index, so they can share the cores without changing any result.
 	type out struct {
-		ok    bool
-		stale float64
-		err   error
+		ok, done bool
+		stale    float64
+		err      error
 	}
 	results := make([]out, runs)
 	jobs := make(chan int)
@@ -169,26 +183,38 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, seed uint64, progress func(do
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				res, err := Run(s, Options{Seed: seed*1_000_003 + uint64(i) + 1, Vary: true})
-				o := out{err: err}
+				o := opt
+				o.Seed, o.Vary, o.Sink, o.Capture = seed*1_000_003+uint64(i)+1, true, nil, nil
+				res, err := Run(s, o)
+				r := out{err: err, done: err == nil}
 				if err == nil {
-					o.ok = res.OK
+					r.ok = res.OK
 					for _, sp := range res.Stale {
-						o.stale = max(o.stale, sp.Seconds())
+						r.stale = max(r.stale, sp.Seconds())
 					}
 				}
-				results[i] = o
+				results[i] = r
 				done <- i
 			}
 		}()
 	}
 	go func() {
-		for i := 0; i < runs; i++ {
-			jobs <- i
+		defer func() {
+			close(jobs)
+			wg.Wait()
+			close(done)
+		}()
+		var stop <-chan struct{}
+		if opt.Ctx != nil {
+			stop = opt.Ctx.Done()
 		}
-		close(jobs)
-		wg.Wait()
-		close(done)
+		for i := 0; i < runs; i++ {
+			select {
+			case jobs <- i:
+			case <-stop:
+				return
+			}
+		}
 	}()
 	n := 0
 	for range done {
@@ -198,19 +224,32 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, seed uint64, progress func(do
 		}
 	}
 	var stale float64
+	finished := 0
 	for _, o := range results {
-		if o.err != nil {
+		if o.err != nil && (opt.Ctx == nil || opt.Ctx.Err() == nil) {
 			return mc, o.err
 		}
+		if !o.done {
+			continue
+		}
+		finished++
 		if !o.ok {
 			mc.Failures++
 		}
 		stale += o.stale
 	}
-	mc.P = float64(mc.Failures) / float64(runs)
-	mc.Lo, mc.Hi = Wilson(mc.Failures, runs)
-	mc.Stale = stale / float64(runs)
-	return mc, nil
+	var err error
+	if finished < runs {
+		mc.Partial, mc.Asked, err = true, runs, opt.Ctx.Err()
+	}
+	mc.Runs = finished
+	if finished == 0 {
+		return mc, err
+	}
+	mc.P = float64(mc.Failures) / float64(finished)
+	mc.Lo, mc.Hi = Wilson(mc.Failures, finished)
+	mc.Stale = stale / float64(finished)
+	return mc, err
 }
 
 // Wilson is the 95% Wilson score interval for k successes in n trials.
