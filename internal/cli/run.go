@@ -202,6 +202,9 @@ func runRun(e *env, a *runArgs, args []string) error {
 	}
 	rec := &boundedRecorder{max: keepEvents}
 	sinks := tee{rec}
+	if a.json && a.html == "" {
+		sinks = tee{} // the JSON lines stream; nothing needs the events kept
+	}
 	var js *jsonSink
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
