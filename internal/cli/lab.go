@@ -128,6 +128,9 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 					return err
 				}
 				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches, Lab: lab.RunOptions{NoTrace: noTrace}})
+				if err != nil && e.ctx.Err() != nil {
+					break // Ctrl-C: the lab cleaned up; summarise what finished
+				}
 				if err != nil {
 					return fmt.Errorf("%s: %w", n, err)
 				}
@@ -158,6 +161,12 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				if err := verify.WriteSummary(e.stdout, results, time.Since(start)); err != nil {
 					return err
 				}
+			}
+			if len(results) < len(names) {
+				if !asJSON {
+					fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d scenarios\n", len(results), len(names))
+				}
+				return e.ctx.Err()
 			}
 			if failed > 0 {
 				return expectError{fmt.Errorf("%d scenario(s) disagree with the model", failed)}

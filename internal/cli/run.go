@@ -200,7 +200,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 	if a.runs > 0 {
 		return runMonteCarlo(e, s, a, seed)
 	}
-	rec := &boundedRecorder{max: keepEvents}
+	rec := &sim.KeptTrace{Max: sim.KeepEvents}
 	sinks := tee{rec}
 	if a.json && a.html == "" {
 		sinks = tee{} // the JSON lines stream; nothing needs the events kept
@@ -247,7 +247,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 	if rerr != nil {
 		return rerr
 	}
-	rec.note()
+	rec.Note()
 	if err != nil {
 		return fmt.Errorf("%s: %v", a.pcap, err)
 	}

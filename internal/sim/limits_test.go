@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"arplab/internal/scenario"
+	"arplab/internal/trace"
 )
 
 // busy is a valid scenario that runs a fast flow for a long time: about
@@ -87,5 +88,48 @@ func TestMonteCarloPartial(t *testing.T) {
 	}
 	if _, err := RunMonteCarlo(s, 0, Options{}, nil); err == nil {
 		t.Error("--runs 0 accepted")
+	}
+}
+
+// TestKeptTraceBoundsMemory: a day of a 1 ms flow keeps at most Max events,
+// the header, the verdict and every state change among them, and a note
+// before the verdict says how many were dropped.
+func TestKeptTraceBoundsMemory(t *testing.T) {
+	s := busy(t, "30s")
+	k := &KeptTrace{Max: 2000}
+	var all trace.Recorder
+	if _, err := Run(s, Options{Sink: tee{k, &all}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Events) < 10*k.Max {
+		t.Fatalf("the run emitted only %d events", len(all.Events))
+	}
+	n := len(k.Events)
+	if n > k.Max+2 || k.Dropped+n != len(all.Events) {
+		t.Fatalf("kept %d + dropped %d of %d events, Max %d", n, k.Dropped, len(all.Events), k.Max)
+	}
+	k.Note()
+	evs := k.Events
+	if evs[0].Kind != trace.KindHeader || evs[len(evs)-1].Kind != trace.KindVerdict || evs[len(evs)-2].Kind != trace.KindNote {
+		t.Fatalf("first %s, last two %s %s", evs[0].Kind, evs[len(evs)-2].Kind, evs[len(evs)-1].Kind)
+	}
+	states := func(evs []trace.Event) (n int) {
+		for _, e := range evs {
+			if e.Kind == trace.KindState {
+				n++
+			}
+		}
+		return n
+	}
+	if states(evs) != states(all.Events) {
+		t.Errorf("kept %d of %d state changes", states(evs), states(all.Events))
+	}
+}
+
+type tee []trace.Sink
+
+func (t tee) Emit(e trace.Event) {
+	for _, s := range t {
+		s.Emit(e)
 	}
 }

@@ -38,7 +38,7 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 		row.Err = err.Error()
 		return row
 	}
-	var rec trace.Recorder
+	rec := KeptTrace{Max: KeepRowEvents}
 	if keep {
 		opt.Sink = &rec
 	} else {
@@ -49,6 +49,7 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 		row.Err = err.Error()
 		return row
 	}
+	rec.Note()
 	row.OK = res.OK
 	row.Verdict = Verdict(res)
 	row.Healed = true
