@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -143,5 +144,27 @@ func TestInterruptedStudyIsPartial(t *testing.T) {
 	_, errs, code = runInterrupted(t, os.Interrupt, 300*time.Millisecond, "matrix", "failure", "--runs", "100000")
 	if code != ExitSIGINT {
 		t.Fatalf("matrix: exit %d: %q", code, errs)
+	}
+}
+
+// TestDayLongRunKeepsLittle: a day of a TCP flow (288,000 confirmations)
+// keeps a bounded trace: the live heap stays far below what keeping every
+// event took (over 300 MB), and the output says what it left out.
+func TestDayLongRunKeepsLittle(t *testing.T) {
+	day := vipWith(t, "duration: 60s", "duration: 24h")
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go peakHeap(stop, &peak)
+	out, errs, code := run(t, "run", day, "--no-fixes")
+	close(stop)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "are not shown:") || !strings.Contains(out, "--json writes every event") {
+		t.Error("the output does not say that events were left out")
+	}
+	t.Logf("peak live heap %d MB", peak.Load()>>20)
+	if p := peak.Load(); p > 150<<20 {
+		t.Errorf("peak live heap %d MB", p>>20)
 	}
 }

@@ -12,7 +12,7 @@ import (
 // 288,000 confirmations nobody reads one by one (--json streams them all
 // without keeping any).
 const (
-	KeepEvents    = 200_000
+	KeepEvents    = 100_000
 	KeepRowEvents = 10_000
 )
 
