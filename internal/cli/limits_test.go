@@ -71,6 +71,9 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"NegativeSeed", args("run", "failure", "--seed", "-1"), []string{`--seed "-1": want a whole number, 0 or more`}},
 		{"MatrixZeroRuns", args("matrix", "failure", "--runs", "0"), []string{"--runs 0 is out of range"}},
 		{"ZeroBudget", args("run", "failure", "--max-events", "0"), []string{"--max-events 0:"}},
+		{"GARPHugeCount", args("garp", "lo", "192.0.2.10", "--dry-run", "--count", "1000000000"), []string{"--count 1000000000 is out of range (allowed: 0 to 10000)"}},
+		{"GARPNegativeInterval", args("garp", "lo", "192.0.2.10", "--dry-run", "--interval", "-1s"), []string{"--interval -1s is out of range"}},
+		{"WatchNegativeSeconds", args("watch", "--seconds", "-1"), []string{"--seconds -1:"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, errs, code := run(t, c.args(t)...)

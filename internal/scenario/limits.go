@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -98,8 +99,9 @@ var (
 		{"garp_master_delay", 0, hour},
 		{"garp_master_refresh", 0, hour},
 		{"garp_interval", 0, minute},
-		{"jitter", 0, 10 * vtime.Second},
+		{"delay", 0, hour},
 	}
+	limGARPJitter = durRange{"jitter", 0, 10 * vtime.Second}
 )
 
 // fmtDur prints a duration the way a scenario file writes it.
@@ -208,35 +210,49 @@ var garpKnobWords = strings.NewReplacer(
 // checkGARP checks a garp event's numbers, then that its preset takes the
 // knobs it sets and sends a bounded number of frames.
 func checkGARP(g *GARP, runEnd vtime.Duration) error {
+	if !g.IP.IsValid() {
+		return fmt.Errorf("needs the address it announces (ip: 10.0.0.1)")
+	}
+	if err := limGARPJitter.check(g.Jitter.D); err != nil {
+		return err
+	}
+	return CheckSender(g.presetName(), g.Options(), runEnd)
+}
+
+// CheckSender checks a GARP sender's knobs (a scenario's garp event, or
+// `arplab garp`'s flags) against their limits, then that the preset takes
+// them and that the schedule is bounded; a refresh without a deadline runs
+// until end. Errors use the scenario's field names.
+func CheckSender(preset string, o garp.Options, end vtime.Duration) error {
 	for _, c := range []struct {
 		r intRange
 		v int
-	}{{limGARPCount, g.Count}, {limGARPRepeat, g.MasterRepeat}, {limGARPRefRepeat, g.MasterRefreshRepeat}} {
+	}{{limGARPCount, o.Count}, {limGARPRepeat, o.MasterRepeat}, {limGARPRefRepeat, o.MasterRefreshRepeat}} {
 		if err := c.r.check(int64(c.v)); err != nil {
 			return err
 		}
 	}
-	for i, d := range []vtime.Duration{g.Interval.D, g.Deadline.D, g.StartupLatency.D, g.ArpingLinger.D,
-		g.MasterDelay.D, g.MasterRefresh.D, g.GARPInterval.D, g.Jitter.D} {
+	for i, d := range []vtime.Duration{o.Interval, o.Deadline, o.StartupLatency, o.ArpingLinger,
+		o.MasterDelay, o.MasterRefresh, o.GARPInterval, o.Delay} {
 		if err := limGARPDurations[i].check(d); err != nil {
 			return err
 		}
 	}
 	// keepalived's refresh runs until the deadline: bound the bursts
 	// before the schedule is built
-	if g.MasterRefresh.D > 0 {
-		dl := g.Deadline.D
+	if o.MasterRefresh > 0 {
+		dl := o.Deadline
 		if dl == 0 {
-			dl = runEnd
+			dl = end
 		}
-		bursts := int64(dl/g.MasterRefresh.D) + 1
-		per := max(int64(g.MasterRefreshRepeat), 1)
+		bursts := int64(dl/o.MasterRefresh) + 1
+		per := max(int64(o.MasterRefreshRepeat), 1)
 		if bursts > MaxGARPFrames || bursts*per > MaxGARPFrames {
 			return fmt.Errorf("garp_master_refresh %s until %s would send about %d GARPs (at most %d per sender)",
-				fmtDur(g.MasterRefresh.D), fmtDur(dl), bursts*per, MaxGARPFrames)
+				fmtDur(o.MasterRefresh), fmtDur(dl), bursts*per, MaxGARPFrames)
 		}
 	}
-	fs, err := garp.Schedule(g.presetName(), [6]byte{2}, g.IP.Addr, g.Options())
+	fs, err := garp.Schedule(preset, [6]byte{2}, netip.AddrFrom4([4]byte{192, 0, 2, 1}), o)
 	if err != nil {
 		return errors.New(garpKnobWords.Replace(err.Error()))
 	}
