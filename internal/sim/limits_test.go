@@ -133,3 +133,18 @@ func (t tee) Emit(e trace.Event) {
 		s.Emit(e)
 	}
 }
+
+// TestMonteCarloStopsAtTheFirstFailedRun: a study whose runs exceed their
+// event budget fails with the budget's error, not after every run.
+func TestMonteCarloStopsAtTheFirstFailedRun(t *testing.T) {
+	s := busy(t, "10s")
+	done := 0
+	_, err := RunMonteCarlo(s, 10000, Options{MaxEvents: 1000}, func(n, _ int) { done = n })
+	var b *BudgetError
+	if !errors.As(err, &b) {
+		t.Fatalf("err = %v, want the budget's", err)
+	}
+	if done > 100 {
+		t.Errorf("%d runs went on after the first failed", done)
+	}
+}

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -167,6 +168,14 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(do
 		return mc, fmt.Errorf("--runs %d is out of range (allowed: 1 to %d)", runs, MaxRuns)
 	}
 	seed := opt.Seed
+	// A run that fails (its event budget) stops the study: the others
+	// would fail the same way. The workers' context says so.
+	parent := opt.Ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stopAll := context.WithCancelCause(parent)
+	defer stopAll(nil)
 	// Runs are independent simulations, each single-threaded and seeded by
 	// its index, so they can share the cores without changing any result.
 	type out struct {
@@ -185,8 +194,11 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(do
 			defer wg.Done()
 			for i := range jobs {
 				o := opt
-				o.Seed, o.Vary, o.Sink, o.Capture = seed*1_000_003+uint64(i)+1, true, nil, nil
+				o.Seed, o.Vary, o.Sink, o.Capture, o.Ctx = seed*1_000_003+uint64(i)+1, true, nil, nil, ctx
 				res, err := Run(s, o)
+				if err != nil && ctx.Err() == nil {
+					stopAll(err)
+				}
 				r := out{err: err, done: err == nil}
 				if err == nil {
 					r.ok = res.OK
@@ -205,14 +217,10 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(do
 			wg.Wait()
 			close(done)
 		}()
-		var stop <-chan struct{}
-		if opt.Ctx != nil {
-			stop = opt.Ctx.Done()
-		}
 		for i := 0; i < runs; i++ {
 			select {
 			case jobs <- i:
-			case <-stop:
+			case <-ctx.Done():
 				return
 			}
 		}
@@ -224,12 +232,12 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(do
 			progress(n, runs)
 		}
 	}
+	if parent.Err() == nil && ctx.Err() != nil {
+		return mc, context.Cause(ctx) // a run failed
+	}
 	var stale float64
 	finished := 0
 	for _, o := range results {
-		if o.err != nil && (opt.Ctx == nil || opt.Ctx.Err() == nil) {
-			return mc, o.err
-		}
 		if !o.done {
 			continue
 		}
@@ -241,7 +249,7 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(do
 	}
 	var err error
 	if finished < runs {
-		mc.Partial, mc.Asked, err = true, runs, opt.Ctx.Err()
+		mc.Partial, mc.Asked, err = true, runs, parent.Err()
 	}
 	mc.Runs = finished
 	if finished == 0 {
