@@ -272,6 +272,9 @@ func runRun(e *env, a *runArgs, args []string) error {
 		if err := writeRunText(out, s, res, rec.Events, fixes, a, colorFor(e.stdout)); err != nil {
 			return err
 		}
+		if e.ctx.Err() != nil && len(fixes) > 0 {
+			fmt.Fprintln(out, "partial: interrupted while trying the fixes")
+		}
 	}
 	for _, c := range res.Checks {
 		if !c.OK {
