@@ -133,6 +133,9 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 			break
 		}
 		r := RunVariation(s, v, opt, false)
+		if opt.Ctx != nil && opt.Ctx.Err() != nil {
+			break // this row did not finish
+		}
 		if r.Err == "" && r.OK {
 			ok = append(ok, r)
 		} else {
