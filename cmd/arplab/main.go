@@ -12,8 +12,20 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// The first SIGINT or SIGTERM cancels the command's context with the
+	// signal as its cause: the command stops, prints what it has (marked
+	// partial), cleans up, and exits 128 + the signal's number. A second
+	// one exits at once.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		cause := cli.Interrupted(<-sigs)
+		cancel(cause)
+		<-sigs
+		os.Exit(cli.ExitCodeOf(cause))
+	}()
 	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
 	os.Exit(code)
 }

@@ -9,11 +9,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"arplab/internal/report"
+	"arplab/internal/scenario"
 )
 
 // Exit codes.
@@ -31,6 +34,97 @@ type usageError struct{ error }
 type expectError struct{ error }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// Exit codes of a command stopped by a signal: 128 + the signal's number.
+const (
+	ExitSIGINT  = 130
+	ExitSIGTERM = 143
+)
+
+// interrupted is the cause of a context cancelled by a signal.
+type interrupted struct {
+	name string
+	code int
+}
+
+func (i interrupted) Error() string { return "interrupted by " + i.name }
+
+// Interrupted is the cancel cause main gives the context when sig arrives
+// (context.WithCancelCause): Run then stops the command and returns
+// 128 + the signal's number.
+func Interrupted(sig os.Signal) error {
+	switch sig {
+	case syscall.SIGTERM:
+		return interrupted{"SIGTERM", ExitSIGTERM}
+	case os.Interrupt:
+		return interrupted{"SIGINT", ExitSIGINT}
+	}
+	if n, ok := sig.(syscall.Signal); ok {
+		return interrupted{sig.String(), 128 + int(n)}
+	}
+	return interrupted{sig.String(), ExitSIGINT}
+}
+
+// exitCode prints err (if any) and says how the process ends: signals
+// first (a command stopped by Ctrl-C says so and exits 130 even when it
+// printed a partial result), then the error's kind.
+func exitCode(ctx context.Context, err error, stderr io.Writer) int {
+	if ctx.Err() != nil {
+		in := interrupted{"a cancelled context", ExitSIGINT}
+		errors.As(context.Cause(ctx), &in)
+		if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, context.DeadlineExceeded) {
+			fmt.Fprintln(stderr, "arplab:", err)
+		}
+		fmt.Fprintln(stderr, "arplab:", in.Error())
+		return in.code
+	}
+	if err == nil {
+		return ExitOK
+	}
+	fmt.Fprintln(stderr, "arplab:", err)
+	var u usageError
+	var x expectError
+	switch {
+	case errors.As(err, &u) || errors.Is(err, scenario.ErrInvalid) ||
+		strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts "):
+		return ExitUsage
+	case errors.As(err, &x):
+		return ExitExpected
+	}
+	return ExitError
+}
+
+var flagValueRE = regexp.MustCompile(`^invalid argument "(.*)" for "(?:-\w, )?--([\w-]+)" flag: (.*)$`)
+
+// flagError rewrites pflag's value errors ("invalid argument "-1" for
+// "--seed" flag: strconv.ParseUint: parsing "-1": invalid syntax") in the
+// user's words, naming the flag and what it takes.
+func flagError(cmd *cobra.Command, err error) error {
+	m := flagValueRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return usageError{err}
+	}
+	want := "another kind of value"
+	if f := cmd.Flags().Lookup(m[2]); f != nil {
+		switch t := f.Value.Type(); {
+		case strings.HasPrefix(t, "uint"):
+			want = "a whole number, 0 or more"
+		case strings.HasPrefix(t, "int"):
+			want = "a whole number"
+		case strings.HasPrefix(t, "float"):
+			want = "a number"
+		case t == "bool":
+			want = "true or false"
+		case t == "duration":
+			want = "a duration (e.g. 1.5s, 200ms)"
+		}
+	}
+	why := ""
+	if strings.HasSuffix(m[3], "value out of range") {
+		why = " (too large)"
+	}
+	return usagef("--%s %q: want %s%s", m[2], m[1], want, why)
+}
 
 // env carries the streams every subcommand writes to.
 type env struct {
@@ -63,27 +157,14 @@ floating IP's old MAC.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetArgs(args)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(runCmd(e), matrixCmd(e), scenariosCmd(e), profilesCmd(e), renderCmd(e),
 		replayCmd(e), garpCmd(e), watchCmd(e), doctorCmd(e), labCmd(e), verifyCmd(e))
 	root.AddCommand(adviseCmd(e))
 	root.Version = version()
 	root.SetVersionTemplate("arplab {{.Version}}\n")
 	registerCompletions(root)
-	err := root.ExecuteContext(ctx)
-	if err == nil {
-		return ExitOK
-	}
-	fmt.Fprintln(stderr, "arplab:", err)
-	var u usageError
-	var x expectError
-	switch {
-	case errors.As(err, &u) || strings.HasPrefix(err.Error(), "unknown command") || strings.Contains(err.Error(), "accepts "):
-		return ExitUsage
-	case errors.As(err, &x):
-		return ExitExpected
-	}
-	return ExitError
+	return exitCode(ctx, root.ExecuteContext(ctx), stderr)
 }
 
 // isTerminal reports whether w is an interactive terminal.
@@ -114,4 +195,11 @@ func writeFile(path string, fn func(io.Writer) error) error {
 		return fmt.Errorf("%s: %v", path, err)
 	}
 	return f.Close()
+}
+
+// ExitCodeOf is the exit code for a cause made by Interrupted.
+func ExitCodeOf(cause error) int {
+	in := interrupted{code: ExitSIGINT}
+	errors.As(cause, &in)
+	return in.code
 }

@@ -140,6 +140,9 @@ counting as a boundary.`,
 					return err
 				}
 				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches, Lab: lab.RunOptions{NoTrace: noTrace}})
+				if err != nil && e.ctx.Err() != nil {
+					break // Ctrl-C: the lab cleaned up; summarise what finished
+				}
 				if err != nil {
 					return fmt.Errorf("%s: %w", n, err)
 				}
@@ -205,6 +208,12 @@ counting as a boundary.`,
 					fmt.Fprintf(e.stdout, "replay mode: %d of %d reads agree (%d at a timer boundary) over %d scenarios\n",
 						replayTotal.agree+replayTotal.boundary, replayTotal.reads, replayTotal.boundary, replayTotal.n)
 				}
+			}
+			if len(results) < len(names) {
+				if !asJSON {
+					fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d scenarios\n", len(results), len(names))
+				}
+				return e.ctx.Err()
 			}
 			if failed > 0 {
 				return expectError{fmt.Errorf("%d scenario(s) disagree with the model", failed)}

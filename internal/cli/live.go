@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/netip"
 	"strings"
@@ -21,6 +22,9 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 )
+
+// flagWords names `arplab garp`'s flags in errors about the sender's knobs.
+var flagWords = strings.NewReplacer("count ", "--count ", "interval ", "--interval ", "delay ", "--delay ", "mode ", "--mode ")
 
 func garpCmd(e *env) *cobra.Command {
 	var (
@@ -84,6 +88,11 @@ Examples:
 				}
 			} else if cmd.Flags().Changed("mode") {
 				return usagef("--mode goes with a custom schedule, not with --preset %s", preset)
+			}
+			// the scenario's limits: a count or spacing past them is a
+			// usage error here, not a schedule that never ends
+			if err := scenario.CheckSender(name, o, 0); err != nil {
+				return usagef("%s", flagWords.Replace(err.Error()))
 			}
 			var mac arp.MAC
 			err = nsexec.Do(netns, func() error {
@@ -153,6 +162,12 @@ neigh:neigh_update tracepoint (root) so that ignored updates appear too,
 with the reason. Netlink buffer overruns are survived by re-reading the
 table (and said so). Ctrl-C exits cleanly.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if seconds < 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
+				return usagef("--seconds %v: want a time in seconds, 0 or more (0: until Ctrl-C)", seconds)
+			}
+			if buffer < 0 {
+				return usagef("--buffer %d: want a size in bytes, 0 or more (0: the kernel's default)", buffer)
+			}
 			ctx := e.ctx
 			if seconds > 0 {
 				var cancel func()

@@ -35,6 +35,7 @@ func matrixCmd(e *env) *cobra.Command {
 		html          string
 		runs          int
 		onlyScenario  bool
+		budget        int
 	)
 	c := &cobra.Command{
 		Use:   "matrix SCENARIO|FILE",
@@ -42,6 +43,14 @@ func matrixCmd(e *env) *cobra.Command {
 		Long:  matrixLong,
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("runs") {
+				if err := checkRuns(runs); err != nil {
+					return err
+				}
+			}
+			if err := checkBudget(budget); err != nil {
+				return err
+			}
 			s, err := loadScenario(args, profile, patches, sets)
 			if err != nil {
 				return err
@@ -61,13 +70,23 @@ func matrixCmd(e *env) *cobra.Command {
 			var rows []row
 			var hrows []report.MatrixRow
 			mismatch := 0
+			opt := sim.Options{Seed: seed, Ctx: e.ctx, MaxEvents: budget}
 			for _, v := range vs {
-				r := row{Kind: trace.OutputMatrixRow, Row: sim.RunVariation(s, v, sim.Options{Seed: seed}, html != "")}
+				// Ctrl-C: print the rows that finished, marked partial
+				if e.ctx.Err() != nil {
+					break
+				}
+				r := row{Kind: trace.OutputMatrixRow, Row: sim.RunVariation(s, v, opt, html != "")}
+				if e.ctx.Err() != nil {
+					break
+				}
 				if runs > 0 && r.Err == "" {
 					if c, err := s.Apply(v); err == nil {
-						mc, err := sim.RunMonteCarlo(c, runs, seed, nil)
+						mc, err := sim.RunMonteCarlo(c, runs, opt, nil)
 						if err == nil {
 							r.MonteCarlo = &mc
+						} else if e.ctx.Err() != nil {
+							break
 						}
 					}
 				}
@@ -112,6 +131,12 @@ func matrixCmd(e *env) *cobra.Command {
 				fmt.Fprintf(e.stdout, "arplab matrix %s  seed=%d\n\n", s.Name, seed)
 				writeMatrixText(e.stdout, rows2sim(rows), mcs(rows))
 			}
+			if len(rows) < len(vs) {
+				if !asJSON {
+					fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d rows\n", len(rows), len(vs))
+				}
+				return e.ctx.Err()
+			}
 			if mismatch > 0 {
 				return expectError{fmt.Errorf("%d row(s) disagree with the scenario's expectations", mismatch)}
 			}
@@ -119,6 +144,7 @@ func matrixCmd(e *env) *cobra.Command {
 		},
 	}
 	addScenarioFlags(c, &profile, &patches, &sets, &seed)
+	addBudgetFlag(c, &budget)
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON object per row")
 	c.Flags().StringVar(&html, "html", "", "also write an HTML page with a lane set per row")
 	c.Flags().IntVar(&runs, "runs", 0, "also run N Monte Carlo runs per row")

@@ -80,24 +80,6 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				return usagef("%s", msg)
 			}
-			if profile == "auto" && o.HZ == 0 {
-				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], o)
-				if err != nil {
-					return err
-				}
-				evidence := slices.ContainsFunc(fits, replay.ProfileFit.Evidence)
-				if best := fits[0]; evidence && best.Score() > fits[len(fits)-1].Score() || evidence && best.Off < fits[len(fits)-1].Off {
-					profile = best.Profile
-					tied := ""
-					if ties := replay.Ties(fits); len(ties) > 0 {
-						tied = ", tied with " + strings.Join(ties, ", ")
-					}
-					fmt.Fprintf(e.stderr, "profile auto: %s fits best%s: %s\n", best.Profile, tied, best)
-				} else {
-					profile = "latest"
-					fmt.Fprintf(e.stderr, "profile auto: nothing the host sends in the capture tells the kernels apart: using the latest profile\n")
-				}
-			}
 			p, err := kernel.Lookup(profile)
 			if err != nil {
 				return usageError{err}
@@ -107,6 +89,32 @@ func replayCmd(e *env) *cobra.Command {
 			}
 			o.Profile = p
 			o.NoInferEntries = noInfer
+			if err := replay.Check(o); err != nil {
+				return usageError{err}
+			}
+			if width < minWidth || width > maxWidth {
+				return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
+			}
+			o.Ctx = e.ctx
+			if profile == "auto" && o.HZ == 0 {
+				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], o)
+				if err != nil {
+					return err
+				}
+				evidence := slices.ContainsFunc(fits, replay.ProfileFit.Evidence)
+				if best := fits[0]; evidence && best.Score() > fits[len(fits)-1].Score() || evidence && best.Off < fits[len(fits)-1].Off {
+					if o.Profile, err = lookupWithPatches(best.Profile, patches); err != nil {
+						return usageError{err}
+					}
+					tied := ""
+					if ties := replay.Ties(fits); len(ties) > 0 {
+						tied = ", tied with " + strings.Join(ties, ", ")
+					}
+					fmt.Fprintf(e.stderr, "profile auto: %s fits best%s: %s\n", best.Profile, tied, best)
+				} else {
+					fmt.Fprintf(e.stderr, "profile auto: nothing the host sends in the capture tells the kernels apart: using the latest profile\n")
+				}
+			}
 			var rec trace.Recorder
 			out := bufio.NewWriter(e.stdout)
 			defer out.Flush()
@@ -171,4 +179,13 @@ func replayCmd(e *env) *cobra.Command {
 	f.BoolVar(&o.NoAlign, "no-align", false, "do not run the model's timers at the time of the host's own probes")
 	f.BoolVar(&noInfer, "no-infer", false, "do not infer pre-existing entries from the host's unicast sends")
 	return c
+}
+
+// lookupWithPatches is a profile by name with --patch edits applied.
+func lookupWithPatches(name string, patches []string) (kernel.Profile, error) {
+	p, err := kernel.Lookup(name)
+	if err != nil {
+		return p, err
+	}
+	return p.WithPatches(patches)
 }

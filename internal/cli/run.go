@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strings"
 
@@ -33,6 +34,7 @@ type runArgs struct {
 	fromSet  bool
 	toSet    bool
 	width    int
+	budget   int
 }
 
 const runLong = `Run a failover scenario in the simulator and say what happened and why.
@@ -65,10 +67,14 @@ func runCmd(e *env) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.fromSet, a.toSet = cmd.Flags().Changed("from"), cmd.Flags().Changed("to")
+			if err := a.check(cmd); err != nil {
+				return err
+			}
 			return runRun(e, a, args)
 		},
 	}
 	addScenarioFlags(c, &a.profile, &a.patches, &a.sets, &a.seed)
+	addBudgetFlag(c, &a.budget)
 	f := c.Flags()
 	f.BoolVar(&a.json, "json", false, "write the trace as JSON lines")
 	f.StringVar(&a.html, "html", "", "also write an HTML timeline to this file")
@@ -90,6 +96,56 @@ func addScenarioFlags(c *cobra.Command, profile *string, patches, sets *[]string
 	f.Uint64Var(seed, "seed", 0, "master seed (default: the scenario's)")
 }
 
+// Limits of the run command's own flags.
+const (
+	minWidth = 40
+	maxWidth = 1000
+)
+
+// check rejects run's flag values that are out of range, before any work.
+func (a *runArgs) check(cmd *cobra.Command) error {
+	if cmd.Flags().Changed("runs") {
+		if err := checkRuns(a.runs); err != nil {
+			return err
+		}
+	}
+	if a.width < minWidth || a.width > maxWidth {
+		return usagef("--width %d is out of range (allowed: %d to %d columns)", a.width, minWidth, maxWidth)
+	}
+	for _, f := range []struct {
+		name string
+		set  bool
+		v    float64
+	}{{"from", a.fromSet, a.from}, {"to", a.toSet, a.to}} {
+		if f.set && (f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0)) {
+			return usagef("--%s %v: want a time in seconds, 0 or more", f.name, f.v)
+		}
+	}
+	if a.fromSet && a.toSet && a.to <= a.from {
+		return usagef("--from %v --to %v: the timeline must end after it starts", a.from, a.to)
+	}
+	return checkBudget(a.budget)
+}
+
+func checkRuns(n int) error {
+	if n < 1 || n > sim.MaxRuns {
+		return usagef("--runs %d is out of range (allowed: 1 to %d)", n, sim.MaxRuns)
+	}
+	return nil
+}
+
+// addBudgetFlag adds --max-events, the simulator's event budget per run.
+func addBudgetFlag(c *cobra.Command, n *int) {
+	c.Flags().IntVar(n, "max-events", sim.DefaultMaxEvents, "stop a simulation that needs more events than this (a runaway scenario)")
+}
+
+func checkBudget(n int) error {
+	if n < 1 {
+		return usagef("--max-events %d: want a whole number, 1 or more (default %d)", n, sim.DefaultMaxEvents)
+	}
+	return nil
+}
+
 // loadScenario resolves the scenario and applies --profile/--patch/--set.
 func loadScenario(args []string, profile string, patches, sets []string) (*scenario.Scenario, error) {
 	name := scenario.DefaultName
@@ -106,7 +162,7 @@ func loadScenario(args []string, profile string, patches, sets []string) (*scena
 	}
 	out, err := s.Apply(v)
 	if err != nil {
-		return nil, usageError{err}
+		return nil, err
 	}
 	return out, nil
 }
@@ -144,8 +200,11 @@ func runRun(e *env, a *runArgs, args []string) error {
 	if a.runs > 0 {
 		return runMonteCarlo(e, s, a, seed)
 	}
-	var rec trace.Recorder
-	sinks := tee{&rec}
+	rec := &sim.KeptTrace{Max: sim.KeepEvents}
+	sinks := tee{rec}
+	if a.json && a.html == "" {
+		sinks = tee{} // the JSON lines stream; nothing needs the events kept
+	}
 	var js *jsonSink
 	out := bufio.NewWriter(e.stdout)
 	defer out.Flush()
@@ -153,7 +212,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 		js = &jsonSink{enc: trace.NewEncoder(out)}
 		sinks = append(sinks, js)
 	}
-	opt := sim.Options{Seed: seed, Sink: sinks}
+	opt := sim.Options{Seed: seed, Sink: sinks, Ctx: e.ctx, MaxEvents: a.budget}
 	var pw *capture.Writer
 	var pf *os.File
 	if a.pcap != "" {
@@ -188,12 +247,13 @@ func runRun(e *env, a *runArgs, args []string) error {
 	if rerr != nil {
 		return rerr
 	}
+	rec.Note()
 	if err != nil {
 		return fmt.Errorf("%s: %v", a.pcap, err)
 	}
 	var fixes []sim.Row
 	if !res.FlowsOK && !a.noFixes {
-		fixes = sim.Fixes(s, sim.Options{Seed: seed})
+		fixes = sim.Fixes(s, sim.Options{Seed: seed, Ctx: e.ctx, MaxEvents: a.budget})
 	}
 	if a.html != "" {
 		if err := writeFile(a.html, func(w io.Writer) error {
@@ -218,6 +278,9 @@ func runRun(e *env, a *runArgs, args []string) error {
 	} else {
 		if err := writeRunText(out, s, res, rec.Events, fixes, a, colorFor(e.stdout)); err != nil {
 			return err
+		}
+		if e.ctx.Err() != nil && len(fixes) > 0 {
+			fmt.Fprintln(out, "partial: interrupted while trying the fixes")
 		}
 	}
 	// the exit code follows the expectation, not the verdict: 3 when a
@@ -397,9 +460,22 @@ func runMonteCarlo(e *env, s *scenario.Scenario, a *runArgs, seed uint64) error 
 			}
 		}
 	}
-	mc, err := sim.RunMonteCarlo(s, a.runs, seed, progress)
-	if err != nil {
-		return usageError{err}
+	mc, err := sim.RunMonteCarlo(s, a.runs, sim.Options{Seed: seed, Ctx: e.ctx, MaxEvents: a.budget}, progress)
+	if err != nil && !mc.Partial {
+		return err
+	}
+	if mc.Partial {
+		// what the finished runs found, said to be partial; the exit code
+		// says interrupted
+		if progress != nil {
+			fmt.Fprintln(e.stderr)
+		}
+		if mc.Runs == 0 {
+			return err
+		}
+		if !a.json {
+			defer fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d runs\n", mc.Runs, mc.Asked)
+		}
 	}
 	if a.json {
 		b, _ := json.Marshal(struct {

@@ -2,6 +2,7 @@ package neigh
 
 import (
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -264,4 +265,57 @@ func SplitSysctl(k string) (kind, dev, name string, err error) {
 		return "", "", "", fmt.Errorf("sysctl %q: want neigh.<dev>.<name> or conf.<dev>.<name> (net.ipv4. prefix optional)", k)
 	}
 	return parts[0], parts[1], parts[2], nil
+}
+
+// Range is the span of values the kernel's /proc handler accepts for one
+// sysctl, in /proc units; anything else `sysctl -w` refuses (EINVAL).
+type Range struct{ Min, Max int64 }
+
+func (r Range) String() string {
+	if r.Max == math.MaxInt32 {
+		return fmt.Sprintf("%d or more", r.Min)
+	}
+	return fmt.Sprintf("%d to %d", r.Min, r.Max)
+}
+
+// sysctlRanges are the ranges of every sysctl the model reads (spec §8.1,
+// §8.2). Neighbour parameters are non-negative ints (the table's
+// zero-to-INT_MAX handler); the seconds files store value·HZ in an int, so
+// their ceiling is INT_MAX / HZ at the highest HZ. The conf switches take
+// the values the kernel documents: arp_accept 0–2 (2 since 6.0),
+// arp_ignore 0–8 (4–7 reserved), arp_announce 0–2, the rest 0 or 1.
+var sysctlRanges = map[string]Range{
+	"base_reachable_time":    {0, math.MaxInt32 / 1000},
+	"delay_first_probe_time": {0, math.MaxInt32 / 1000},
+	"gc_stale_time":          {0, math.MaxInt32 / 1000},
+	"gc_interval":            {0, math.MaxInt32 / 1000},
+	"base_reachable_time_ms": {0, math.MaxInt32},
+	"retrans_time":           {0, math.MaxInt32},
+	"retrans_time_ms":        {0, math.MaxInt32},
+	"locktime":               {0, math.MaxInt32},
+	"proxy_delay":            {0, math.MaxInt32},
+	"anycast_delay":          {0, math.MaxInt32},
+	"ucast_solicit":          {0, math.MaxInt32},
+	"mcast_solicit":          {0, math.MaxInt32},
+	"app_solicit":            {0, math.MaxInt32},
+	"mcast_resolicit":        {0, math.MaxInt32},
+	"unres_qlen_bytes":       {0, math.MaxInt32},
+	"proxy_qlen":             {0, math.MaxInt32},
+	"gc_thresh1":             {0, math.MaxInt32},
+	"gc_thresh2":             {0, math.MaxInt32},
+	"gc_thresh3":             {0, math.MaxInt32},
+	"arp_accept":             {0, 2},
+	"arp_ignore":             {0, 8},
+	"arp_announce":           {0, 2},
+	"arp_filter":             {0, 1},
+	"arp_notify":             {0, 1},
+	"drop_gratuitous_arp":    {0, 1},
+	"arp_evict_nocarrier":    {0, 1},
+}
+
+// SysctlRange returns the kernel's range for a neighbour or conf sysctl
+// name (without device), and whether the model knows the name.
+func SysctlRange(name string) (Range, bool) {
+	r, ok := sysctlRanges[name]
+	return r, ok
 }

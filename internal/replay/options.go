@@ -1,6 +1,7 @@
 package replay
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -88,9 +89,21 @@ type Options struct {
 	// hold a replay against the kernel's own table reads.
 	ReadAt []int64
 	OnRead func(i int, entries []neigh.Snapshot)
+	// MaxFrames stops the replay after that many frames (0: all).
+	MaxFrames int
 	// NoInferEntries turns off inferring pre-existing entries from the
 	// host's unicast sends (see the package documentation).
 	NoInferEntries bool
+	// Ctx, when set, stops the replay between frames once it is cancelled
+	// (Ctrl-C); the summary then covers the frames replayed so far.
+	Ctx context.Context
+}
+
+// Check validates opt as Replay does before it reads a frame, so that a
+// caller can tell a mistake in the options from a capture it cannot read.
+func Check(opt Options) error {
+	_, err := newReplayer(opt, "", nil)
+	return err
 }
 
 // ErrHostNotFound is returned when the capture does not say which MAC (or

@@ -9,6 +9,11 @@ import (
 	"arplab/internal/kernel"
 )
 
+// RankFrames is how much of a capture RankProfiles replays per profile:
+// the host's probing in its first frames tells the kernels apart, and a
+// day-long capture is not replayed a dozen times over.
+const RankFrames = 200_000
+
 // ProfileFit is how well one kernel profile predicts what the host itself
 // sent in a capture: its probes and solicitations, and their timing.
 type ProfileFit struct {
@@ -51,7 +56,7 @@ func (f ProfileFit) String() string {
 	return fmt.Sprintf("%s: %d of %d probes predicted, %d predicted but not sent, timing off by %.3f s", f.Profile, f.Matched, f.Observed, f.Missing, f.Off)
 }
 
-// RankProfiles replays a capture under every kernel profile (with opt's
+// RankProfiles replays (the first RankFrames frames of) a capture under every kernel profile (with opt's
 // host, sysctls and entries, and each profile's own HZ unless opt sets
 // one) and ranks the profiles by how well they predict the host's own
 // probes, best first; ties keep the newer profile first. open returns the
@@ -66,7 +71,7 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 			return nil, err
 		}
 		o := opt
-		o.Profile, o.Quiet = prof, true
+		o.Profile, o.Quiet, o.MaxFrames = prof, true, RankFrames
 		rd, err := open()
 		if err != nil {
 			return nil, err

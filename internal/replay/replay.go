@@ -167,7 +167,14 @@ func ReplayReader(rd io.Reader, name string, opt Options, sink trace.Sink) (Summ
 // run replays every frame of rd.
 func (r *replayer) run(rd *capture.Reader, h host) (Summary, error) {
 	r.start(h, rd)
-	for {
+	for n := 1; ; n++ {
+		if ctx := r.opt.Ctx; ctx != nil && n%1024 == 0 && ctx.Err() != nil {
+			r.finish(rd)
+			return r.sum, ctx.Err()
+		}
+		if r.opt.MaxFrames > 0 && r.sum.Frames >= r.opt.MaxFrames {
+			break
+		}
 		f, err := rd.Next()
 		if err == io.EOF {
 			break

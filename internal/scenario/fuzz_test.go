@@ -1,6 +1,8 @@
 package scenario
 
 import (
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -13,13 +15,32 @@ func FuzzParse(f *testing.F) {
 	}
 	f.Add([]byte("name: x\nduration: 1s\n"))
 	f.Add([]byte("name: [\n"))
+	// values at and past the limits (limits.go)
+	vip, _ := BuiltinSource("vip-failover")
+	for _, r := range [][2]string{
+		{"interval: 300ms", "interval: -1s"}, {"interval: 300ms", "interval: 1ns"},
+		{"duration: 60s", "duration: 876000h"}, {"duration: 60s", "duration: 1e400"}, {"duration: 60s", "duration: nan"},
+		{"preset: keepalived}", "preset: keepalived, garp_master_repeat: 1e9}"},
+		{"preset: keepalived}", "preset: keepalived, garp_master_refresh: 1s, garp_master_refresh_repeat: 1000, deadline: 168h}"},
+		{`profile: "6.18"`, "profile: \"6.18\"\n    entries: 1e9"}, {`profile: "6.18"`, "profile: \"6.18\"\n    entries: 2000"},
+		{`profile: "6.18"`, "profile: \"6.18\"\n    sysctls: {conf.all.arp_accept: \"7\"}"},
+		{"vary: 100ms", "vary: -5s"}, {"jitter: 100us", "jitter: 1e9"},
+	} {
+		f.Add([]byte(strings.Replace(string(vip), r[0], r[1], 1)))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Parse(b, "fuzz.yaml")
 		if err != nil {
-			if len(err.Error()) < len("fuzz.yaml") || err.Error()[:len("fuzz.yaml")] != "fuzz.yaml" {
+			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Fatalf("error does not name the file: %v", err)
 			}
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("a parse error is not ErrInvalid: %v", err)
+			}
 			return
+		}
+		if err := s.Validate(); err != nil {
+			t.Fatalf("a parsed scenario does not validate again: %v", err)
 		}
 		c := s.Clone()
 		if c.Name != s.Name || len(c.Script) != len(s.Script) {
@@ -52,6 +73,45 @@ func FuzzNeighCmd(f *testing.F) {
 		}
 		if back.String() != c.String() || back.Op != c.Op || back.IP != c.IP || back.Dev != c.Dev {
 			t.Fatalf("%q → %q → %q", s, c.String(), back.String())
+		}
+	})
+}
+
+// FuzzSet: any --set key=value on a built-in gives a scenario that
+// validates, or one line naming the flag; never a panic and never a value
+// past the limits.
+func FuzzSet(f *testing.F) {
+	for _, kv := range []string{"arp_accept=1", "arp_accept=7", "locktime=-1", "locktime=100", "hz=0", "hz=250",
+		"cpus=300", "garp.count=1000000000", "garp.count=3", "garp.interval=1ns", "garp.interval=-1s",
+		"segment.loss=1.5", "segment.loss=nan", "segment.latency=1h", "segment.flood_unknown=yes", "preset=neutron",
+		"preset=nosuch", "garp.mode=both", "garp.tha=ff:ff:ff:ff:ff:ff", "neigh.default.gc_thresh3=10",
+		"net.ipv4.conf.all.arp_ignore=9", "profile=4.12", "profile=9.99", "bogus=1", "=", "station.answer_foreign_probes=2"} {
+		f.Add("failure", kv)
+		f.Add("vip-failover", kv)
+	}
+	base := map[string]*Scenario{}
+	for _, n := range Builtins() {
+		s, err := Load(n)
+		if err != nil {
+			f.Fatal(err)
+		}
+		base[n] = s
+	}
+	f.Fuzz(func(t *testing.T, name, kv string) {
+		s := base[name]
+		if s == nil {
+			return
+		}
+		c, err := s.Apply(Variation{Set: []string{kv}})
+		if err != nil {
+			msg := err.Error()
+			if !errors.Is(err, ErrInvalid) || !strings.HasPrefix(msg, "--set ") {
+				t.Fatalf("--set %q: error %q is not a usage error naming the flag", kv, msg)
+			}
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("--set %q: accepted, but the scenario no longer validates: %v", kv, err)
 		}
 	})
 }

@@ -8,7 +8,9 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -65,9 +67,9 @@ func Parse(b []byte, file string) (*Scenario, error) {
 	dec.KnownFields(true)
 	if err := dec.Decode(&s); err != nil {
 		if err == io.EOF {
-			return nil, fmt.Errorf("%s: empty scenario", file)
+			return nil, invalidf("%s: empty scenario", file)
 		}
-		return nil, located(file, fixLines(err, 0))
+		return nil, invalid{located(file, fixLines(err, 0))}
 	}
 	s.File = file
 	s.defaults()
@@ -89,12 +91,45 @@ func located(file string, err error) error {
 			continue
 		}
 		if m := lineRE.FindStringSubmatch(l); m != nil {
-			out = append(out, file+":"+m[1]+": "+l[len(m[0]):])
+			out = append(out, file+":"+m[1]+": "+userWords(l[len(m[0]):]))
 		} else {
-			out = append(out, file+": "+strings.TrimPrefix(l, "yaml: "))
+			out = append(out, file+": "+userWords(strings.TrimPrefix(l, "yaml: ")))
 		}
 	}
 	return fmt.Errorf("%s", strings.Join(out, "\n"))
+}
+
+var typeRE = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
+
+// userWords rewrites the YAML decoder's type errors ("cannot unmarshal
+// !!str `x` into int") in the words of the file format.
+func userWords(msg string) string {
+	m := typeRE.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := "a value of another kind"
+	switch t := m[3]; {
+	case strings.HasPrefix(t, "[]"):
+		want = "a list"
+	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "scenario."):
+		want = "a mapping (key: value)"
+	case strings.Contains(t, "int"):
+		want = "a whole number"
+	case strings.HasPrefix(t, "float"):
+		want = "a number"
+	case t == "bool":
+		want = "true or false"
+	case t == "string":
+		want = "text"
+	}
+	v := m[2]
+	if m[1] == "seq" || m[1] == "map" {
+		v = "a " + map[string]string{"seq": "list", "map": "mapping"}[m[1]]
+	} else {
+		v = strconv.Quote(v)
+	}
+	return fmt.Sprintf("%s is not %s", v, want)
 }
 
 func (s *Scenario) defaults() {
@@ -142,25 +177,36 @@ func (s *Scenario) defaults() {
 	}
 }
 
-// Validate checks references and values; every error names file:line.
+// Validate checks references and values against the limits (limits.go);
+// every error names file:line, and errors.Is(err, ErrInvalid).
 func (s *Scenario) Validate() error {
+	if err := s.validate(); err != nil {
+		return invalid{err}
+	}
+	return nil
+}
+
+func (s *Scenario) validate() error {
 	f := s.File
 	if s.Name == "" {
 		return fmt.Errorf("%s: the scenario needs a name", f)
 	}
-	if s.Duration.D <= 0 {
-		return fmt.Errorf("%s: duration must be positive (e.g. duration: 60s)", f)
+	if err := limDuration.check(s.Duration.D); err != nil {
+		return fmt.Errorf("%s: %v", Pos{s.Duration.Line}.at(f), err)
 	}
 	segs := map[string]bool{}
 	for _, g := range s.Segments {
 		if g.Name == "" || segs[g.Name] {
 			return fmt.Errorf("%s: segment name %q is empty or repeated", g.at(f), g.Name)
 		}
-		if g.Loss < 0 || g.Loss >= 1 {
-			return fmt.Errorf("%s: segment %s: loss %v must be in [0, 1)", g.at(f), g.Name, g.Loss)
+		if err := checkLoss("loss", g.Loss); err != nil {
+			return fmt.Errorf("%s: segment %s: %v", g.at(f), g.Name, err)
 		}
-		if g.Latency.D < 0 || g.Jitter.D < 0 {
-			return fmt.Errorf("%s: segment %s: latency and jitter must not be negative", g.at(f), g.Name)
+		if err := limLatency.check(g.Latency.D); err != nil {
+			return fmt.Errorf("%s: segment %s: %v", g.at(f), g.Name, err)
+		}
+		if err := limJitter.check(g.Jitter.D); err != nil {
+			return fmt.Errorf("%s: segment %s: %v", g.at(f), g.Name, err)
 		}
 		segs[g.Name] = true
 	}
@@ -179,13 +225,8 @@ func (s *Scenario) Validate() error {
 		if _, err := p.WithPatches(h.Patches); err != nil {
 			return fmt.Errorf("%s: host %s: %v", h.at(f), h.Name, err)
 		}
-		if h.HZ != 0 {
-			if err := vtime.ValidHZ(h.HZ); err != nil {
-				return fmt.Errorf("%s: host %s: %v", h.at(f), h.Name, err)
-			}
-		}
-		if h.CPUs < 1 || h.CPUs > 256 {
-			return fmt.Errorf("%s: host %s: cpus %d must be 1..256", h.at(f), h.Name, h.CPUs)
+		if err := checkHost(h); err != nil {
+			return fmt.Errorf("%s: host %s: %v", h.at(f), h.Name, err)
 		}
 		if len(h.Interfaces) == 0 {
 			return fmt.Errorf("%s: host %s has no interfaces", h.at(f), h.Name)
@@ -246,6 +287,9 @@ func (s *Scenario) Validate() error {
 			return fmt.Errorf("%s: station %s: MAC %v already used by %s", st.at(f), st.Name, st.MAC, o)
 		}
 		macs[st.MAC.MAC] = st.Name
+		if err := limThink.check(st.Think.D); err != nil {
+			return fmt.Errorf("%s: station %s: %v", st.at(f), st.Name, err)
+		}
 		for _, ip := range st.IPs {
 			if o := owners[ip.Addr]; o != "" {
 				return fmt.Errorf("%s: station %s: IP %v already owned by %s", st.at(f), st.Name, ip, o)
@@ -266,7 +310,10 @@ func (s *Scenario) Validate() error {
 			return fmt.Errorf("%s: a script event needs exactly one of move, garp, flow, neigh, sysctl (found %d)", e.at(f), n)
 		}
 		if e.At.D < 0 || e.At.D > s.Duration.D {
-			return fmt.Errorf("%s: at %v is outside the run (0..%v)", e.at(f), e.At.D, s.Duration.D)
+			return fmt.Errorf("%s: at %s is outside the run (allowed: 0s to the duration, %s)", e.at(f), fmtDur(e.At.D), fmtDur(s.Duration.D))
+		}
+		if err := (durRange{"vary", 0, s.Duration.D}).check(e.Vary.D); err != nil {
+			return fmt.Errorf("%s: %v", e.at(f), err)
 		}
 		switch {
 		case e.Move != nil:
@@ -278,8 +325,8 @@ func (s *Scenario) Validate() error {
 			if names[g.From] != "station" {
 				return fmt.Errorf("%s: garp from %q: no such station", e.at(f), g.From)
 			}
-			if _, err := garp.Schedule(g.presetName(), [6]byte{2}, g.IP.Addr, g.Options()); err != nil {
-				return fmt.Errorf("%s: garp: %v", e.at(f), err)
+			if err := checkGARP(g, s.Duration.D); err != nil {
+				return fmt.Errorf("%s: garp from %s: %v", e.at(f), g.From, err)
 			}
 		case e.Flow != nil:
 			fl := e.Flow
@@ -298,8 +345,8 @@ func (s *Scenario) Validate() error {
 			if !fl.To.IsValid() {
 				return fmt.Errorf("%s: flow %s needs a destination (to: IP)", e.at(f), fl.Name)
 			}
-			if fl.CPU != nil && *fl.CPU < 0 {
-				return fmt.Errorf("%s: flow %s: cpu must not be negative", e.at(f), fl.Name)
+			if err := checkFlow(fl, s.Duration.D); err != nil {
+				return fmt.Errorf("%s: flow %s: %v", e.at(f), fl.Name, err)
 			}
 		case e.Neigh != nil:
 			if names[e.Neigh.Host] != "host" {
@@ -311,6 +358,17 @@ func (s *Scenario) Validate() error {
 		case e.Sysctl != nil:
 			if names[e.Sysctl.Host] != "host" {
 				return fmt.Errorf("%s: sysctl: %q is not a Linux host", e.at(f), e.Sysctl.Host)
+			}
+			devs := map[string]bool{}
+			for _, h := range s.Hosts {
+				if h.Name == e.Sysctl.Host {
+					for _, ifc := range h.Interfaces {
+						devs[ifc.Name] = true
+					}
+				}
+			}
+			if err := checkSysctl(e.Sysctl.Key, e.Sysctl.Value, devs); err != nil {
+				return fmt.Errorf("%s: sysctl on %s: %v", e.at(f), e.Sysctl.Host, err)
 			}
 		}
 	}
@@ -327,6 +385,9 @@ func (s *Scenario) Validate() error {
 		}
 		if names[c.Host] != "host" {
 			return fmt.Errorf("%s: check: %q is not a Linux host", c.at(f), c.Host)
+		}
+		if c.At.D < 0 || c.At.D > s.Duration.D {
+			return fmt.Errorf("%s: check at %s is outside the run (allowed: 0s to the duration, %s)", c.at(f), fmtDur(c.At.D), fmtDur(s.Duration.D))
 		}
 		if c.State != "" {
 			if _, err := neigh.ParseState(c.State); err != nil {
@@ -364,6 +425,10 @@ func (g *GARP) Options() garp.Options {
 	return o
 }
 
+// tableWide are the neighbour settings of the whole table, which exist only
+// under neigh/default (spec §8.1).
+var tableWide = []string{"gc_interval", "gc_thresh1", "gc_thresh2", "gc_thresh3"}
+
 // checkSysctl validates "neigh.<dev>.<name>" / "conf.<dev>.<name>" keys
 // (also with a "net.ipv4." prefix).
 func checkSysctl(k, v string, devs map[string]bool) error {
@@ -376,18 +441,22 @@ func checkSysctl(k, v string, devs map[string]bool) error {
 	}
 	switch kind {
 	case "neigh":
-		if strings.HasPrefix(name, "gc_") {
-			return nil
-		}
-		p := neigh.DefaultParams(1000, 65536)
-		if err := p.Set(name, v); err != nil {
-			return fmt.Errorf("sysctl %s: %v", k, err)
+		switch {
+		case slices.Contains(tableWide, name):
+			if dev != "default" {
+				return fmt.Errorf("sysctl %s: %s exists only as neigh.default.%s", k, name, name)
+			}
+		case !slices.Contains(neigh.ParamNames(), name):
+			return fmt.Errorf("sysctl %s: unknown neighbour setting %q (known: %s, and under default: %s)", k, name,
+				strings.Join(neigh.ParamNames(), ", "), strings.Join(tableWide, ", "))
 		}
 	case "conf":
-		c := neigh.DefaultConf()
-		if err := c.Set(name, v); err != nil {
-			return fmt.Errorf("sysctl %s: %v", k, err)
+		if !slices.Contains(neigh.ConfNames, name) {
+			return fmt.Errorf("sysctl %s: unknown conf setting %q (known: %s)", k, name, strings.Join(neigh.ConfNames, ", "))
 		}
+	}
+	if err := sysctlValue(name, v); err != nil {
+		return fmt.Errorf("sysctl %s: %v", k, err)
 	}
 	return nil
 }

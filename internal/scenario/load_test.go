@@ -36,7 +36,7 @@ hosts:
 		{"TwoActions", base + "script:\n  - {at: 1s, move: {ip: 10.0.0.9, to: h}, neigh: {host: h, cmd: flush dev eth0}}\n", "x.yaml:10: a script event needs exactly one"},
 		{"BadDuration", strings.Replace(base, "10s", "ten", 1), `x.yaml:2: "ten" is not a duration`},
 		{"BadNeighCmd", base + "script:\n  - {at: 1s, neigh: {host: h, cmd: \"replace 10.0.0.9 dev\"}}\n", "x.yaml:10:"},
-		{"BadPreset", base + "stations:\n  - {name: r, segment: s, mac: \"02:00:00:00:00:09\"}\nscript:\n  - {at: 1s, garp: {from: r, ip: 10.0.0.9, preset: nosuch}}\n", "x.yaml:12: garp:"},
+		{"BadPreset", base + "stations:\n  - {name: r, segment: s, mac: \"02:00:00:00:00:09\"}\nscript:\n  - {at: 1s, garp: {from: r, ip: 10.0.0.9, preset: nosuch}}\n", "x.yaml:12: garp from r: unknown preset"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := Parse([]byte(c.yaml), "x.yaml")

@@ -239,8 +239,13 @@ type Variation struct {
 	Expect string `yaml:"expect" json:"expect,omitempty"`
 }
 
-// Duration is a YAML duration ("1.5s", "200ms", "0").
-type Duration struct{ D vtime.Duration }
+// Duration is a YAML duration ("1.5s", "200ms", "0"). Line is where it
+// was written (0 when set by a flag or a default), for errors about fields
+// that have no list item around them.
+type Duration struct {
+	D    vtime.Duration
+	Line int
+}
 
 // UnmarshalYAML parses Go duration syntax; a bare number means seconds.
 func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
@@ -248,19 +253,19 @@ func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
 	if err != nil {
 		return fmt.Errorf("line %d: %v", n.Line, err)
 	}
-	d.D = v
+	d.D, d.Line = v, n.Line
 	return nil
 }
 
 // ParseDuration parses "1.5s", "200ms", "300" (seconds).
 func ParseDuration(s string) (vtime.Duration, error) {
 	s = strings.TrimSpace(s)
-	if f, err := strconv.ParseFloat(s, 64); err == nil {
-		return vtime.Duration(f * 1e9), nil
+	if d, ok, err := parseSeconds(s); ok {
+		return d, err
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return 0, fmt.Errorf("%q is not a duration (e.g. 1.5s, 200ms, 100us)", s)
+		return 0, fmt.Errorf("%q is not a duration (e.g. 1.5s, 200ms, 100us, or seconds as a number)", s)
 	}
 	return vtime.Duration(d), nil
 }

@@ -5,13 +5,13 @@ import (
 	"encoding/gob"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
-
 	"arplab/internal/garp"
+	"arplab/internal/kernel"
 	"arplab/internal/neigh"
+	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
 )
 
 // Clone returns a deep copy, keeping every item's file position.
@@ -40,8 +40,22 @@ func (s *Scenario) Observed() []int {
 }
 
 // Apply returns a copy of s with the variation applied to the observed
-// hosts and to every GARP sender.
+// hosts and to every GARP sender. A variation without a label is the
+// command line (--profile, --patch, --set) and its errors name the flag;
+// a labelled one is a matrix row or a fix and its errors name the row.
+// Every error is errors.Is(ErrInvalid).
 func (s *Scenario) Apply(v Variation) (*Scenario, error) {
+	from := func(flag, arg string) string {
+		if v.Label == "" {
+			return "--" + flag + " " + arg
+		}
+		return fmt.Sprintf("row %q: %s %s", v.Label, flag, arg)
+	}
+	if v.Profile != "" {
+		if _, err := kernel.Lookup(v.Profile); err != nil {
+			return nil, invalidf("%s: %v", from("profile", v.Profile), err)
+		}
+	}
 	c := s.Clone()
 	for _, i := range c.Observed() {
 		h := &c.Hosts[i]
@@ -49,20 +63,29 @@ func (s *Scenario) Apply(v Variation) (*Scenario, error) {
 			h.Profile = v.Profile
 			h.Patches = nil
 		}
-		h.Patches = append(h.Patches, v.Patches...)
+		for _, p := range v.Patches {
+			prof, err := kernel.Lookup(h.Profile)
+			if err == nil {
+				_, err = prof.WithPatches(append(slices.Clone(h.Patches), p))
+			}
+			if err != nil {
+				return nil, invalidf("%s: host %s: %v", from("patch", p), h.Name, err)
+			}
+			h.Patches = append(h.Patches, p)
+		}
 	}
 	if v.Preset != "" {
 		if err := c.Set("preset", v.Preset); err != nil {
-			return nil, err
+			return nil, invalidf("%s: %v", from("set", "preset="+v.Preset), err)
 		}
 	}
 	for _, kv := range v.Set {
 		k, val, ok := strings.Cut(kv, "=")
 		if !ok {
-			return nil, fmt.Errorf("--set %q: want key=value", kv)
+			return nil, invalidf("%s: want key=value", from("set", kv))
 		}
 		if err := c.Set(k, val); err != nil {
-			return nil, err
+			return nil, invalidf("%s: %v", from("set", kv), err)
 		}
 	}
 	if err := c.Validate(); err != nil {
@@ -74,12 +97,17 @@ func (s *Scenario) Apply(v Variation) (*Scenario, error) {
 // SetKeys documents the keys Set accepts besides sysctl names.
 const SetKeys = "profile, hz, cpus, preset, garp.count, garp.interval, garp.mode, garp.tha, segment.latency, segment.jitter, segment.loss, segment.flood_unknown, station.answer_foreign_probes, a neigh sysctl (locktime, base_reachable_time_ms, gc_thresh1, …), a conf sysctl (arp_accept, drop_gratuitous_arp, …) or a full key (neigh.eth0.locktime, net.ipv4.conf.all.arp_accept)"
 
-// Set changes one knob of the scenario (the CLI's --set key=value).
+// Set changes one knob of the scenario (the CLI's --set key=value). The
+// value is checked here against the same limits as the file's (limits.go),
+// so that a mistake is blamed on the flag, not on a line of the file; the
+// error does not repeat the key (Apply names the flag).
 func (s *Scenario) Set(key, value string) error {
-	bad := func(err error) error { return fmt.Errorf("--set %s=%s: %v", key, value, err) }
 	obs := s.Observed()
 	switch key {
 	case "profile":
+		if _, err := kernel.Lookup(value); err != nil {
+			return err
+		}
 		// the file's patch edits were edits of its profile: like
 		// --profile (Apply), another profile starts from its own set
 		for _, i := range obs {
@@ -87,121 +115,192 @@ func (s *Scenario) Set(key, value string) error {
 		}
 		return nil
 	case "hz", "cpus":
-		n, err := strconv.Atoi(value)
+		n, err := parseCount(value)
 		if err != nil {
-			return bad(fmt.Errorf("not an integer"))
+			return err
+		}
+		if key == "hz" {
+			err = checkHZ(n)
+		} else {
+			err = limCPUs.check(n)
+		}
+		if err != nil {
+			return err
 		}
 		for _, i := range obs {
 			if key == "hz" {
-				s.Hosts[i].HZ = n
+				s.Hosts[i].HZ = int(n)
 			} else {
-				s.Hosts[i].CPUs = n
+				s.Hosts[i].CPUs = int(n)
 			}
 		}
 		return nil
 	case "preset", "garp.count", "garp.interval", "garp.mode", "garp.tha":
-		n := 0
-		for i := range s.Script {
-			g := s.Script[i].GARP
-			if g == nil {
-				continue
-			}
-			n++
-			switch key {
-			case "preset":
-				known := slices.ContainsFunc(garp.Presets(), func(p garp.Preset) bool { return p.Name == value })
-				if !known && value != "custom" {
-					return bad(fmt.Errorf("unknown preset (see `arplab garp --help`)"))
-				}
-				g.Preset, g.Mode, g.THA, g.Count, g.Interval = value, "", nil, 0, Duration{}
-			case "garp.count":
-				c, err := strconv.Atoi(value)
-				if err != nil {
-					return bad(err)
-				}
-				g.Count = c
-			case "garp.interval":
-				d, err := ParseDuration(value)
-				if err != nil {
-					return bad(err)
-				}
-				g.Interval.D = d
-			case "garp.mode":
-				g.Mode = value
-			case "garp.tha":
-				var m MAC
-				if err := yaml.Unmarshal([]byte(`"`+value+`"`), &m); err != nil {
-					return bad(err)
-				}
-				g.THA = &m
-			}
-		}
-		if n == 0 {
-			return bad(fmt.Errorf("the scenario has no garp sender"))
-		}
-		return nil
+		return s.setGARP(key, value)
 	case "segment.latency", "segment.jitter", "segment.loss", "segment.flood_unknown":
-		for i := range s.Segments {
-			g := &s.Segments[i]
-			switch key {
-			case "segment.loss":
-				f, err := strconv.ParseFloat(value, 64)
-				if err != nil {
-					return bad(err)
-				}
-				g.Loss = f
-			case "segment.flood_unknown":
-				b, err := strconv.ParseBool(value)
-				if err != nil {
-					return bad(err)
-				}
-				g.FloodUnknown = b
-			default:
-				d, err := ParseDuration(value)
-				if err != nil {
-					return bad(err)
-				}
-				if key == "segment.latency" {
-					g.Latency.D = d
-				} else {
-					g.Jitter.D = d
-				}
-			}
-		}
-		return nil
+		return s.setSegments(key, value)
 	case "station.answer_foreign_probes":
-		b, err := strconv.ParseBool(value)
+		b, err := parseBool(value)
 		if err != nil {
-			return bad(err)
+			return err
 		}
 		for i := range s.Stations {
 			s.Stations[i].AnswerForeignProbes = b
 		}
 		return nil
 	}
-	// Sysctls: a bare neigh name applies to every interface of the
-	// observed hosts, a bare conf name to conf/all.
+	return s.setSysctl(key, value, obs)
+}
+
+// setGARP sets a knob of every GARP sender.
+func (s *Scenario) setGARP(key, value string) (err error) {
+	var (
+		count int64
+		d     vtime.Duration
+		mac   arp.MAC
+	)
+	switch key {
+	case "preset":
+		known := slices.ContainsFunc(garp.Presets(), func(p garp.Preset) bool { return p.Name == value })
+		if !known && value != garp.Custom {
+			var names []string
+			for _, p := range garp.Presets() {
+				names = append(names, p.Name)
+			}
+			return fmt.Errorf("unknown sender preset %q (known: %s)", value, strings.Join(names, ", "))
+		}
+	case "garp.count":
+		if count, err = parseCount(value); err == nil {
+			err = limGARPCount.check(count)
+		}
+	case "garp.interval":
+		if d, err = ParseDuration(value); err == nil {
+			err = limGARPDurations[0].check(d)
+		}
+	case "garp.mode":
+		if !slices.Contains([]string{garp.ModeRequest, garp.ModeReply, garp.ModeBoth}, value) {
+			err = fmt.Errorf("mode %q: want request, reply or both", value)
+		}
+	case "garp.tha":
+		mac, err = arp.ParseMAC(value)
+	}
+	if err != nil {
+		return err
+	}
+	n := 0
+	for i := range s.Script {
+		g := s.Script[i].GARP
+		if g == nil {
+			continue
+		}
+		n++
+		defer func() {
+			// the knob must suit each sender's preset: say so here, or
+			// the error would blame the file's line for the flag
+			if err == nil {
+				if cerr := checkGARP(g, s.Duration.D); cerr != nil {
+					err = fmt.Errorf("the garp from %s at %s: %v", g.From, s.Script[i].at(s.File), cerr)
+				}
+			}
+		}()
+		switch key {
+		case "preset":
+			g.Preset, g.Mode, g.THA, g.Count, g.Interval = value, "", nil, 0, Duration{}
+		case "garp.count":
+			g.Count = int(count)
+		case "garp.interval":
+			g.Interval = Duration{D: d}
+		case "garp.mode":
+			g.Mode = value
+		case "garp.tha":
+			g.THA = &MAC{mac}
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("the scenario has no garp sender")
+	}
+	return nil
+}
+
+// setSegments sets a knob of every segment.
+func (s *Scenario) setSegments(key, value string) error {
+	var (
+		loss  float64
+		flood bool
+		d     vtime.Duration
+		err   error
+	)
+	switch key {
+	case "segment.loss":
+		loss, err = parseProbability("loss", value)
+	case "segment.flood_unknown":
+		flood, err = parseBool(value)
+	case "segment.latency":
+		if d, err = ParseDuration(value); err == nil {
+			err = limLatency.check(d)
+		}
+	case "segment.jitter":
+		if d, err = ParseDuration(value); err == nil {
+			err = limJitter.check(d)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	for i := range s.Segments {
+		g := &s.Segments[i]
+		switch key {
+		case "segment.loss":
+			g.Loss = loss
+		case "segment.flood_unknown":
+			g.FloodUnknown = flood
+		case "segment.latency":
+			g.Latency.D = d
+		case "segment.jitter":
+			g.Jitter.D = d
+		}
+	}
+	return nil
+}
+
+// setSysctl sets a sysctl on the observed hosts: a bare neigh name applies
+// to every interface, a bare conf name to conf/all, a table-wide name to
+// neigh/default, a full key as written.
+func (s *Scenario) setSysctl(key, value string, obs []int) error {
 	full := key
-	if slices.Contains(neigh.ParamNames(), key) {
+	switch {
+	case slices.Contains(neigh.ParamNames(), key):
 		full = ""
-	} else if strings.HasPrefix(key, "gc_thresh") || key == "gc_interval" {
+	case slices.Contains(tableWide, key):
 		full = "neigh.default." + key
-	} else if slices.Contains(neigh.ConfNames, key) {
+	case slices.Contains(neigh.ConfNames, key):
 		full = "conf.all." + key
-	} else if _, _, _, err := SplitSysctl(key); err != nil {
-		return bad(fmt.Errorf("unknown key (accepted: %s)", SetKeys))
+	default:
+		if _, _, _, err := SplitSysctl(key); err != nil {
+			return fmt.Errorf("unknown key %q (accepted: %s)", key, SetKeys)
+		}
 	}
 	for _, i := range obs {
 		h := &s.Hosts[i]
-		if h.Sysctls == nil {
-			h.Sysctls = map[string]string{}
-		}
-		if full != "" {
-			h.Sysctls[full] = value
-			continue
-		}
+		devs := map[string]bool{}
 		for _, ifc := range h.Interfaces {
-			h.Sysctls["neigh."+ifc.Name+"."+key] = value
+			devs[ifc.Name] = true
+		}
+		keys := []string{full}
+		if full == "" {
+			keys = nil
+			for _, ifc := range h.Interfaces {
+				keys = append(keys, "neigh."+ifc.Name+"."+key)
+			}
+		}
+		for _, k := range keys {
+			if err := checkSysctl(k, value, devs); err != nil {
+				return fmt.Errorf("host %s: %v", h.Name, err)
+			}
+			if h.Sysctls == nil {
+				h.Sysctls = map[string]string{}
+			}
+			h.Sysctls[k] = value
 		}
 	}
 	return nil

@@ -40,7 +40,9 @@ func StaleSpansUntilHealed(s *scenario.Scenario, opt Options, step vtime.Duratio
 	end := vtime.Time(s.Duration.D)
 	for t := vtime.Time(step); ; t += vtime.Time(step) {
 		t = min(t, end)
-		w.sch.run(t)
+		if err := w.sch.run(opt.Ctx, t, opt.budget()); err != nil {
+			return nil, err
+		}
 		if t == end || (moves > 0 && len(w.moves) == moves && w.allHealed()) {
 			break
 		}

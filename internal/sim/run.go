@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"net/netip"
@@ -27,6 +28,19 @@ type Options struct {
 	// CaptureHost as Ethernet bytes (for --pcap).
 	Capture     func(t vtime.Time, frame []byte)
 	CaptureHost string
+	// Ctx, when set, stops the run with its error soon after it is
+	// cancelled (Ctrl-C).
+	Ctx context.Context
+	// MaxEvents is the run's event budget (0: DefaultMaxEvents; < 0: none).
+	MaxEvents int
+}
+
+// budget is the event budget the options ask for.
+func (o Options) budget() int {
+	if o.MaxEvents == 0 {
+		return DefaultMaxEvents
+	}
+	return o.MaxEvents
 }
 
 // FlowOutcome is how one flow ended.
@@ -137,7 +151,9 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 		return nil, err
 	}
 	// observers take a last look at the end
-	w.sch.run(vtime.Time(s.Duration.D))
+	if err := w.sch.run(opt.Ctx, vtime.Time(s.Duration.D), opt.budget()); err != nil {
+		return nil, err
+	}
 	res.Events, res.Frames = w.sch.events, w.frames
 	res.Flows = w.flowOutcomes()
 	res.Checks = w.checks

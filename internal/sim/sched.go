@@ -10,6 +10,8 @@
 package sim
 
 import (
+	"context"
+	"fmt"
 	"math/rand/v2"
 
 	"arplab/internal/neigh"
@@ -150,8 +152,15 @@ func (s *scheduler) deliver(d vtime.Duration, to port, f *frame, pt neigh.PktTyp
 	s.push(event{at: s.now.Add(d), kind: evDeliver, to: to, f: f, pt: pt})
 }
 
-// run processes events until the queue is empty or the end is reached.
-func (s *scheduler) run(end vtime.Time) {
+// ctxEvery is how many events run between looks at the context: a few
+// milliseconds of work, so a cancelled run stops at once without the check
+// costing anything measurable.
+const ctxEvery = 1 << 12
+
+// run processes events until the queue is empty or the end is reached. It
+// stops early with the context's error when ctx is cancelled, and with a
+// *BudgetError once more than max events have run (max ≤ 0: no budget).
+func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 	for len(s.q) > 0 {
 		if s.q[0].at > end {
 			break
@@ -159,6 +168,14 @@ func (s *scheduler) run(end vtime.Time) {
 		e := s.pop()
 		s.now = e.at
 		s.events++
+		if max > 0 && s.events > max {
+			return &BudgetError{Max: max, At: s.now, End: end}
+		}
+		if s.events%ctxEvery == 0 && ctx != nil {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
 		switch e.kind {
 		case evFunc:
 			e.fn()
@@ -178,6 +195,26 @@ func (s *scheduler) run(end vtime.Time) {
 		}
 	}
 	s.now = end
+	return nil
+}
+
+// DefaultMaxEvents is the event budget of one run when Options.MaxEvents
+// is 0: a few tens of seconds of work, hundreds of times what any
+// built-in scenario needs (the longest uses about two million).
+const DefaultMaxEvents = 50_000_000
+
+// BudgetError stops a run that needed more events than its budget: a
+// scenario that sends or times something far more often, or for far
+// longer, than a failover needs.
+type BudgetError struct {
+	Max     int
+	At, End vtime.Time
+}
+
+func (e *BudgetError) Error() string {
+	return fmt.Sprintf("the simulation stopped after %d events, its budget, at %.1f s of %.1f s simulated: "+
+		"something in the scenario happens far more often than a failover needs (or raise the budget with --max-events)",
+		e.Max, e.At.Seconds(), e.End.Seconds())
 }
 
 // streams derives independent random streams from one master seed, one per

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"reflect"
@@ -54,7 +55,7 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 		row.Err = err.Error()
 		return row
 	}
-	var rec trace.Recorder
+	rec := KeptTrace{Max: KeepRowEvents}
 	if keep {
 		opt.Sink = &rec
 	} else {
@@ -65,6 +66,7 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 		row.Err = err.Error()
 		return row
 	}
+	rec.Note()
 	row.OK, row.FlowsOK = res.OK, res.FlowsOK
 	row.Verdict, row.Expectation = Verdict(res), Expectation(res)
 	row.Healed = true
@@ -143,6 +145,7 @@ var DefaultFixes = []scenario.Variation{
 // baseline's own luck to it. On a lossy segment, a candidate that passes is
 // credited only when it also fails clearly less often than the baseline
 // over creditSeeds seeds (creditedAgainstLoss).
+// Once opt.Ctx is cancelled it returns the rows it has.
 func Fixes(s *scenario.Scenario, opt Options) []Row {
 	cands, generic := s.Fixes, false
 	if len(cands) == 0 {
@@ -152,6 +155,9 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 	var baseFails = -1
 	var ok, bad []Row
 	for _, v := range cands {
+		if opt.Ctx != nil && opt.Ctx.Err() != nil {
+			break
+		}
 		c, err := s.Apply(v)
 		if err == nil && sameSetup(s, c) {
 			continue
@@ -163,6 +169,9 @@ func Fixes(s *scenario.Scenario, opt Options) []Row {
 			continue
 		}
 		r := RunVariation(s, v, opt, false)
+		if opt.Ctx != nil && opt.Ctx.Err() != nil {
+			break // this row did not finish
+		}
 		r.Fixed = r.Err == "" && r.FlowsOK
 		if r.Fixed && lossy {
 			if baseFails < 0 {
@@ -246,22 +255,40 @@ type MonteCarlo struct {
 	Hi float64 `json:"hi"`
 	// Stale is the mean longest stale time over the runs.
 	Stale float64 `json:"stale_seconds"`
+	// Partial is set when the study was interrupted: Runs is then the
+	// number of runs that finished, Asked the number requested.
+	Partial bool `json:"partial,omitempty"`
+	Asked   int  `json:"asked,omitempty"`
 }
 
+// MaxRuns bounds a Monte Carlo study.
+const MaxRuns = 1_000_000
+
 // RunMonteCarlo runs s runs times with timings varied from seeds derived
-// from seed (each run's `vary` offsets and HZ phases). progress, if set, is
-// called after each run.
-func RunMonteCarlo(s *scenario.Scenario, runs int, seed uint64, progress func(done, total int)) (MonteCarlo, error) {
+// from opt.Seed (each run's `vary` offsets and HZ phases), every run under
+// opt's context and event budget. progress, if set, is called after each
+// run. When opt.Ctx is cancelled it stops within a run and returns what
+// the finished runs found, marked Partial, with the context's error.
+func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(done, total int)) (MonteCarlo, error) {
 	mc := MonteCarlo{Runs: runs}
-	if runs <= 0 {
-		return mc, fmt.Errorf("--runs must be positive")
+	if runs <= 0 || runs > MaxRuns {
+		return mc, fmt.Errorf("--runs %d is out of range (allowed: 1 to %d)", runs, MaxRuns)
 	}
+	seed := opt.Seed
+	// A run that fails (its event budget) stops the study: the others
+	// would fail the same way. The workers' context says so.
+	parent := opt.Ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, stopAll := context.WithCancelCause(parent)
+	defer stopAll(nil)
 	// Runs are independent simulations, each single-threaded and seeded by
 	// its index, so they can share the cores without changing any result.
 	type out struct {
-		ok    bool
-		stale float64
-		err   error
+		ok, done bool
+		stale    float64
+		err      error
 	}
 	results := make([]out, runs)
 	jobs := make(chan int)
@@ -273,26 +300,37 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, seed uint64, progress func(do
 		go func() {
 			defer wg.Done()
 			for i := range jobs {
-				res, err := Run(s, Options{Seed: seed*1_000_003 + uint64(i) + 1, Vary: true})
-				o := out{err: err}
+				o := opt
+				o.Seed, o.Vary, o.Sink, o.Capture, o.Ctx = seed*1_000_003+uint64(i)+1, true, nil, nil, ctx
+				res, err := Run(s, o)
+				if err != nil && ctx.Err() == nil {
+					stopAll(err)
+				}
+				r := out{err: err, done: err == nil}
 				if err == nil {
-					o.ok = res.OK
+					r.ok = res.OK
 					for _, sp := range res.Stale {
-						o.stale = max(o.stale, sp.Seconds())
+						r.stale = max(r.stale, sp.Seconds())
 					}
 				}
-				results[i] = o
+				results[i] = r
 				done <- i
 			}
 		}()
 	}
 	go func() {
+		defer func() {
+			close(jobs)
+			wg.Wait()
+			close(done)
+		}()
 		for i := 0; i < runs; i++ {
-			jobs <- i
+			select {
+			case jobs <- i:
+			case <-ctx.Done():
+				return
+			}
 		}
-		close(jobs)
-		wg.Wait()
-		close(done)
 	}()
 	n := 0
 	for range done {
@@ -301,20 +339,33 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, seed uint64, progress func(do
 			progress(n, runs)
 		}
 	}
+	if parent.Err() == nil && ctx.Err() != nil {
+		return mc, context.Cause(ctx) // a run failed
+	}
 	var stale float64
+	finished := 0
 	for _, o := range results {
-		if o.err != nil {
-			return mc, o.err
+		if !o.done {
+			continue
 		}
+		finished++
 		if !o.ok {
 			mc.Failures++
 		}
 		stale += o.stale
 	}
-	mc.P = float64(mc.Failures) / float64(runs)
-	mc.Lo, mc.Hi = Wilson(mc.Failures, runs)
-	mc.Stale = stale / float64(runs)
-	return mc, nil
+	var err error
+	if finished < runs {
+		mc.Partial, mc.Asked, err = true, runs, parent.Err()
+	}
+	mc.Runs = finished
+	if finished == 0 {
+		return mc, err
+	}
+	mc.P = float64(mc.Failures) / float64(finished)
+	mc.Lo, mc.Hi = Wilson(mc.Failures, finished)
+	mc.Stale = stale / float64(finished)
+	return mc, err
 }
 
 // Wilson is the 95% Wilson score interval for k successes in n trials.

@@ -102,7 +102,7 @@ func TestMonteCarloMatchesClosedForm(t *testing.T) {
 				t.Fatal(err)
 			}
 			const runs = 1500
-			mc, err := RunMonteCarlo(s, runs, 7, nil)
+			mc, err := RunMonteCarlo(s, runs, Options{Seed: 7}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

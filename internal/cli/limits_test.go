@@ -1,0 +1,173 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"arplab/internal/scenario"
+)
+
+// vipWith is the vip-failover built-in with one line edited, written to a
+// temporary file.
+func vipWith(t *testing.T, old, new string) string {
+	t.Helper()
+	b, _ := scenario.BuiltinSource("vip-failover")
+	src := string(b)
+	if !strings.Contains(src, old) {
+		t.Fatalf("vip-failover has no %q", old)
+	}
+	f := filepath.Join(t.TempDir(), "vip.yaml")
+	if err := os.WriteFile(f, []byte(strings.Replace(src, old, new, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// leaks are words of Go, not of arplab's user: none may reach an error.
+var leaks = []string{"strconv", "garp.None", "MasterRepeat", "garp: garp:", "cannot unmarshal", "into int", "scenario.", "!!"}
+
+// TestEveryMistakeOfIssue13: each mistake a new user made (issue 13) gets a
+// one-line error naming the input, where it came from and the allowed
+// range, with exit 2 for a usage mistake, and no Go words.
+func TestEveryMistakeOfIssue13(t *testing.T) {
+	const prof = `    profile: "6.18"`
+	const flow = `interval: 300ms}}`
+	const keep = `preset: keepalived}`
+	for _, c := range []struct {
+		name string
+		args func(t *testing.T) []string
+		want []string
+	}{
+		{"NegativeInterval", file(flow, `interval: -1s}}`), []string{"vip.yaml:20: flow app: interval -1s is out of range (allowed: 1ms to 1h)"}},
+		{"NanosecondInterval", file(flow, `interval: 1ns}}`), []string{"vip.yaml:20:", "interval 1ns", "1ms to 1h"}},
+		{"CenturyDuration", file("duration: 60s", "duration: 876000h"), []string{"vip.yaml:8: duration 876000h is out of range (allowed: 1ms to 168h)"}},
+		{"HugeRepeat", file(keep, `preset: keepalived, garp_master_repeat: 1e9}`), []string{"vip.yaml:22: garp from backup: garp_master_repeat 1000000000 is out of range (allowed: 0 to 1000)"}},
+		{"BillionEntries", file(prof, prof+"\n    entries: 1e9"), []string{"vip.yaml:12: host client: entries 1000000000 is out of range"}},
+		{"NegativeEntries", file(prof, prof+"\n    entries: -5"), []string{"vip.yaml:12:", "entries -5", "0 to 65536"}},
+		{"EntriesPastGCThresh3", file(prof, prof+"\n    entries: 2000"), []string{"vip.yaml:12:", "gc_thresh3 is 1024", "neighbour table overflow"}},
+		{"NegativeVary", file("vary: 100ms", "vary: -5s"), []string{"vip.yaml:22: vary -5s is out of range"}},
+		{"NegativeAckDelay", file(flow, `interval: 300ms, ack_delay: -1s}}`), []string{"vip.yaml:20:", "ack_delay -1s is out of range"}},
+		{"NegativeUptime", file(prof, prof+"\n    uptime: -1s"), []string{"vip.yaml:12:", "uptime -1s is out of range"}},
+		{"NotANumber", file(prof, prof+"\n    cpus: many"), []string{`vip.yaml:14: "many" is not a whole number`}},
+		{"HugeGARPCountFlag", args("run", "vip-failover", "--set", "garp.count=1000000000"), []string{"--set garp.count=1000000000: count 1000000000 is out of range (allowed: 0 to 10000)"}},
+		{"KnobThePresetLacks", args("run", "vip-failover", "--set", "garp.count=5"), []string{"--set garp.count=5:", "has no knob count"}},
+		{"NegativeRuns", args("run", "failure", "--runs", "-5"), []string{"--runs -5 is out of range (allowed: 1 to"}},
+		{"ZeroRuns", args("run", "failure", "--runs", "0"), []string{"--runs 0 is out of range"}},
+		{"ArpAccept7", args("run", "failure", "--set", "arp_accept=7"), []string{"--set arp_accept=7:", "arp_accept 7 is out of the kernel's range (allowed: 0 to 2)"}},
+		{"HZ0", args("run", "failure", "--set", "hz=0"), []string{"--set hz=0: hz 0 is not a kernel tick rate"}},
+		{"NegativeLocktime", args("run", "failure", "--set", "locktime=-1"), []string{"--set locktime=-1:", "locktime -1"}},
+		{"LossOutOfRange", args("run", "failure", "--set", "segment.loss=1.5"), []string{"--set segment.loss=1.5: loss 1.5 is out of range"}},
+		{"UnknownProfileFlag", args("run", "vip-failover", "--profile", "9.99"), []string{`--profile 9.99: unknown kernel profile "9.99"`}},
+		{"NegativeWidth", args("run", "failure", "--width", "-3"), []string{"--width -3 is out of range"}},
+		{"FromAfterTo", args("run", "failure", "--from", "50", "--to", "10"), []string{"--from 50 --to 10:"}},
+		{"ReplayBadHost", args("replay", "x.pcap", "--host", "999.1.1.1"), []string{`host "999.1.1.1" is neither an IPv4 address nor a MAC`}},
+		{"NegativeSeed", args("run", "failure", "--seed", "-1"), []string{`--seed "-1": want a whole number, 0 or more`}},
+		{"MatrixZeroRuns", args("matrix", "failure", "--runs", "0"), []string{"--runs 0 is out of range"}},
+		{"ZeroBudget", args("run", "failure", "--max-events", "0"), []string{"--max-events 0:"}},
+		{"GARPHugeCount", args("garp", "lo", "192.0.2.10", "--dry-run", "--count", "1000000000"), []string{"--count 1000000000 is out of range (allowed: 0 to 10000)"}},
+		{"GARPNegativeInterval", args("garp", "lo", "192.0.2.10", "--dry-run", "--interval", "-1s"), []string{"--interval -1s is out of range"}},
+		{"WatchNegativeSeconds", args("watch", "--seconds", "-1"), []string{"--seconds -1:"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, errs, code := run(t, c.args(t)...)
+			if code != ExitUsage {
+				t.Errorf("exit %d, want %d: %s", code, ExitUsage, errs)
+			}
+			if strings.Count(errs, "\n") != 1 || !strings.HasPrefix(errs, "arplab: ") {
+				t.Errorf("want one line, got %q", errs)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(errs, w) {
+					t.Errorf("error %q lacks %q", errs, w)
+				}
+			}
+			if strings.Contains(errs, "builtin:") && !strings.Contains(c.name, "Knob") {
+				t.Errorf("a flag's mistake blamed on the file: %q", errs)
+			}
+			for _, l := range leaks {
+				if strings.Contains(errs, l) {
+					t.Errorf("error %q shows Go's %q", errs, l)
+				}
+			}
+		})
+	}
+}
+
+func args(a ...string) func(*testing.T) []string { return func(*testing.T) []string { return a } }
+
+func file(old, new string) func(*testing.T) []string {
+	return func(t *testing.T) []string { return []string{"run", vipWith(t, old, new)} }
+}
+
+// TestEventBudgetIsARunTimeError: a run past its event budget stops with
+// exit 1 and says how to raise the budget.
+func TestEventBudgetIsARunTimeError(t *testing.T) {
+	_, errs, code := run(t, "run", "failure", "--max-events", "1000")
+	if code != ExitError || !strings.Contains(errs, "--max-events") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+}
+
+// runInterrupted runs the command line in-process and cancels its context
+// with sig as the cause after a while, as main does on a signal.
+func runInterrupted(t *testing.T, sig os.Signal, after time.Duration, args ...string) (string, string, int) {
+	t.Helper()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	timer := time.AfterFunc(after, func() { cancel(Interrupted(sig)) })
+	defer timer.Stop()
+	var out, errb bytes.Buffer
+	code := Run(ctx, args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestInterruptedStudyIsPartial: Ctrl-C during a long Monte Carlo study
+// prints the runs so far marked partial and exits 130; SIGTERM on a week
+// of simulated time exits 143.
+func TestInterruptedStudyIsPartial(t *testing.T) {
+	out, errs, code := runInterrupted(t, os.Interrupt, 300*time.Millisecond, "run", "failure", "--runs", "1000000")
+	if code != ExitSIGINT || !strings.Contains(errs, "interrupted by SIGINT") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	if out != "" && !strings.Contains(out, "partial: interrupted after") {
+		t.Errorf("output not marked partial:\n%s", out)
+	}
+	week := vipWith(t, "duration: 60s", "duration: 168h")
+	_, errs, code = runInterrupted(t, syscall.SIGTERM, 300*time.Millisecond, "run", week, "--no-fixes")
+	if code != ExitSIGTERM || !strings.Contains(errs, "interrupted by SIGTERM") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	_, errs, code = runInterrupted(t, os.Interrupt, 300*time.Millisecond, "matrix", "failure", "--runs", "100000")
+	if code != ExitSIGINT {
+		t.Fatalf("matrix: exit %d: %q", code, errs)
+	}
+}
+
+// TestDayLongRunKeepsLittle: a day of a TCP flow (288,000 confirmations)
+// keeps a bounded trace: the live heap stays far below what keeping every
+// event took (over 300 MB), and the output says what it left out.
+func TestDayLongRunKeepsLittle(t *testing.T) {
+	day := vipWith(t, "duration: 60s", "duration: 24h")
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	go peakHeap(stop, &peak)
+	out, errs, code := run(t, "run", day, "--no-fixes")
+	close(stop)
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(out, "are not shown:") || !strings.Contains(out, "--json writes every event") {
+		t.Error("the output does not say that events were left out")
+	}
+	t.Logf("peak live heap %d MB", peak.Load()>>20)
+	if p := peak.Load(); p > 150<<20 {
+		t.Errorf("peak live heap %d MB", p>>20)
+	}
+}
