@@ -234,6 +234,9 @@ func CheckSender(preset string, o garp.Options, end vtime.Duration) error {
 	}
 	for i, d := range []vtime.Duration{o.Interval, o.Deadline, o.StartupLatency, o.ArpingLinger,
 		o.MasterDelay, o.MasterRefresh, o.GARPInterval, o.Delay} {
+		if d == garp.None {
+			continue // an explicit "none" (keepalived's 0), not a duration
+		}
 		if err := limGARPDurations[i].check(d); err != nil {
 			return err
 		}
