@@ -127,6 +127,7 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				if err != nil {
 					return err
 				}
+				profileNote(e.stderr, "--profile", profile)
 				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches, Lab: lab.RunOptions{NoTrace: noTrace}})
 				if err != nil {
 					return fmt.Errorf("%s: %w", n, err)

@@ -45,6 +45,7 @@ func matrixCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			profileNote(e.stderr, "--profile", profile)
 			if seed == 0 {
 				seed = s.Seed
 			}
