@@ -9,9 +9,13 @@ import (
 	"syscall"
 
 	"arplab/internal/cli"
+	"arplab/internal/vm"
 )
 
 func main() {
+	if vm.IsGuest() { // PID 1 of `arplab verify --vm`'s initramfs
+		vm.Guest(cli.Run)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := cli.Run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"arplab/internal/vm"
+
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -97,6 +99,8 @@ func verifyCmd(e *env) *cobra.Command {
 		asJSON  bool
 		noTrace bool
 		html    string
+
+		vmKernel, vmModules, vmAccel string
 	)
 	c := &cobra.Command{
 		Use:   "verify [SCENARIO…]",
@@ -114,6 +118,23 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 			if len(names) == 0 {
 				names = verify.Suite()
 			}
+			if vmKernel != "" {
+				ga := append([]string{"verify"}, args...)
+				if profile != "" {
+					ga = append(ga, "--profile", profile)
+				}
+				for _, p := range patches {
+					ga = append(ga, "--patch", p)
+				}
+				if asJSON {
+					ga = append(ga, "--json")
+				}
+				if noTrace {
+					ga = append(ga, "--no-trace")
+				}
+				return verifyInVM(e, vm.Options{Kernel: vmKernel, Modules: vmModules, Accel: vmAccel, Args: ga}, html)
+			}
+			profileNote(e.stderr, "--profile", profile)
 			start := time.Now()
 			var results []*verify.Result
 			if _, err := lab.CleanStale("arplab-"); err != nil && !errors.Is(err, lab.ErrNotPermitted) {
@@ -127,7 +148,6 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 				if err != nil {
 					return err
 				}
-				profileNote(e.stderr, "--profile", profile)
 				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches, Lab: lab.RunOptions{NoTrace: noTrace}})
 				if err != nil {
 					return fmt.Errorf("%s: %w", n, err)
@@ -171,5 +191,6 @@ runs. Exits 0 only when everything agrees (3 otherwise).`,
 	c.Flags().BoolVar(&asJSON, "json", false, "one JSON result per scenario")
 	c.Flags().BoolVar(&noTrace, "no-trace", false, "do not use the neigh_update tracepoint (states only, no frame verdicts)")
 	c.Flags().StringVar(&html, "html", "", "write kernel and model lanes, disagreements highlighted, to this file")
+	addVMFlags(c, &vmKernel, &vmModules, &vmAccel)
 	return c
 }

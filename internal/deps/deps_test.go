@@ -26,6 +26,7 @@ var allowed = map[string][]string{
 	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "trace", "vtime", "wire/arp"},
+	"vm":         {"ext:golang.org/x/sys/unix", "ext:github.com/ulikunitz/xz"},
 }
 
 func imports(t *testing.T, dir string) map[string]bool {

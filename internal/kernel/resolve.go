@@ -102,6 +102,8 @@ func resolveRelease(s string, m []string) (Profile, string, error) {
 	case sub == 0 && debianABI.MatchString(rest):
 		k.sub = -1
 		k.desc = fmt.Sprintf("%s is a Debian kernel of the %s line; its ABI number does not give the stable release, so the line's stable back-ports are assumed", s, base)
+	case debianUpstream.MatchString(rest):
+		k.desc = fmt.Sprintf("%s is a Debian kernel of upstream %d.%d.%d", s, major, minor, sub)
 	case sub == 0 && ubuntuABI.MatchString(rest):
 		k.sub, k.ubuntu = -1, fmt.Sprintf("%s.0-%s", base, ubuntuABI.FindStringSubmatch(rest)[1])
 		k.desc = fmt.Sprintf("%s is an Ubuntu kernel of the %s line", s, base)
@@ -117,9 +119,11 @@ func resolveRelease(s string, m []string) (Profile, string, error) {
 }
 
 var (
-	elSuffix  = regexp.MustCompile(`\.el([0-9]{1,2})(?:[_.][0-9]+)*(?:\.|$)`)
-	debianABI = regexp.MustCompile(`^-[0-9]+-(?:amd64|arm64|cloud-amd64|cloud-arm64|rt-amd64|rt-arm64|686|686-pae|armmp|armmp-lpae|marvell|powerpc64le|s390x|mips64r2el|loong64)(?:-unsigned)?$`)
-	ubuntuABI = regexp.MustCompile(`^-([0-9]+)-(?:generic|lowlatency|aws|azure|gcp|gke|gkeop|oracle|kvm|ibm|nvidia|raspi|oem|realtime|intel-iotg|virtual)(?:-[0-9a-z]+)?$`)
+	elSuffix       = regexp.MustCompile(`\.el([0-9]{1,2})(?:[_.][0-9]+)*(?:\.|$)`)
+	debianFlavour  = `(?:amd64|arm64|cloud-amd64|cloud-arm64|rt-amd64|rt-arm64|686|686-pae|armmp|armmp-lpae|marvell|powerpc64le|s390x|mips64r2el|loong64)`
+	debianABI      = regexp.MustCompile(`^-[0-9]+-` + debianFlavour + `$`)
+	debianUpstream = regexp.MustCompile(`^\+deb[0-9]+(?:u[0-9]+)?-` + debianFlavour + `$`) // 6.12.118+deb12-amd64: the upstream release is in the name
+	ubuntuABI      = regexp.MustCompile(`^-([0-9]+)-(?:generic|lowlatency|aws|azure|gcp|gke|gkeop|oracle|kvm|ibm|nvidia|raspi|oem|realtime|intel-iotg|virtual)(?:-[0-9a-z]+)?$`)
 )
 
 // kind is a parsed non-RHEL release.

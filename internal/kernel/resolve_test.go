@@ -32,6 +32,8 @@ func TestResolve(t *testing.T) {
 		{"rhel7", "rhel7.8", nil},
 		{"6.1.0-27-amd64", "6.1", []string{"Debian kernel of the 6.1 line", "back-ports are assumed"}},
 		{"5.10.0-20-amd64", "5.10", nil},
+		{"6.12.118+deb12-amd64", "6.12", []string{"Debian kernel of upstream 6.12.118"}},
+		{"6.1.10+deb12-amd64", "6.1-clamp-timestamps-forced-gc-budget", nil},
 		{"6.1.10", "6.1-clamp-timestamps-forced-gc-budget", []string{"6.1.10 predates 6.1.15"}},
 		{"6.1.15", "6.1-forced-gc-budget", nil},
 		{"6.1.200", "6.1", nil},
