@@ -273,6 +273,16 @@ func WriteInitramfs(w io.Writer, o Options) ([]string, error) {
 		c.dir(d)
 	}
 	c.file("init", 0o755, bin)
+	// The kernel's build configuration, where the lab reads CONFIG_HZ
+	// (/boot/config-RELEASE): measuring HZ from the jiffies rate is too
+	// noisy under software emulation (one run read 265).
+	if rel, err := KernelRelease(o.Kernel); err == nil {
+		if cfg, err := os.ReadFile(filepath.Join(filepath.Dir(o.Kernel), "config-"+rel)); err == nil {
+			c.dir("boot")
+			c.file("boot/config-"+rel, 0o644, cfg)
+			fmt.Fprintf(orDiscard(o.Notes), "vm: %s's config-%s goes along (CONFIG_HZ)\n", rel, rel)
+		}
+	}
 	c.file("arplab-args", 0o644, []byte(strings.Join(o.Args, "\n")))
 	var names []string
 	for i, m := range mods {

@@ -40,7 +40,6 @@ func TestSuiteInGuests(t *testing.T) {
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building a static arplab: %v\n%s", err, out)
 	}
-	n := len(verify.Suite())
 	summary := regexp.MustCompile(`(\d+) of (\d+) scenarios: kernel and model agree`)
 	for _, k := range kernels {
 		rel, err := KernelRelease(k)
@@ -48,6 +47,7 @@ func TestSuiteInGuests(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Run(rel, func(t *testing.T) {
+			n := len(verify.Suite())
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
 			defer cancel()
 			var out, errb bytes.Buffer
@@ -57,7 +57,25 @@ func TestSuiteInGuests(t *testing.T) {
 			err := cmd.Run()
 			t.Logf("%s: the suite took %v in the guest; %s", rel, time.Since(start).Round(time.Second),
 				strings.TrimSpace(strings.Join(regexp.MustCompile(`vm: (TCG|KVM)[^\n]*|vm: guest \S+ is up[^\n]*`).FindAllString(errb.String(), -1), "; ")))
-			if err != nil {
+			if ee, ok := err.(*exec.ExitError); ok && ee.ExitCode() == 3 {
+				// Under software emulation a timer can fire tens of
+				// jiffies late (docs/divergences.md, L-VM): a scenario
+				// that disagreed gets one more run, in a fresh guest, and
+				// must agree there. Both runs are logged.
+				bad := regexp.MustCompile(`(?m)^(\S+)\s+(DISAGREE \(\d+\)|CHECK FAILED)`).FindAllStringSubmatch(out.String(), -1)
+				var names []string
+				for _, b := range bad {
+					names = append(names, b[1])
+					t.Logf("%s: %s %s on the first run; running it again", rel, b[1], b[2])
+				}
+				var out2, errb2 bytes.Buffer
+				cmd := exec.CommandContext(ctx, bin, append([]string{"verify", "--vm", k}, names...)...)
+				cmd.Stdout, cmd.Stderr = &out2, &errb2
+				if err := cmd.Run(); err != nil {
+					t.Fatalf("arplab verify --vm %s %s (second run): %v\nstderr:\n%s\nstdout:\n%s\nfirst run:\n%s", k, strings.Join(names, " "), err, errb2.String(), out2.String(), out.String())
+				}
+				n, out = len(names), out2
+			} else if err != nil {
 				t.Fatalf("arplab verify --vm %s: %v\nstderr:\n%s\nstdout:\n%s", k, err, errb.String(), out.String())
 			}
 			m := summary.FindStringSubmatch(out.String())
