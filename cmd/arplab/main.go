@@ -9,9 +9,13 @@ import (
 	"syscall"
 
 	"arplab/internal/cli"
+	"arplab/internal/vm"
 )
 
 func main() {
+	if vm.IsGuest() { // PID 1 of `arplab verify --vm`'s initramfs
+		vm.Guest(cli.Run)
+	}
 	// The first SIGINT or SIGTERM cancels the command's context with the
 	// signal as its cause: the command stops, prints what it has (marked
 	// partial), cleans up, and exits 128 + the signal's number. A second

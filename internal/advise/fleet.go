@@ -74,9 +74,9 @@ type Fleet struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
-// ResolveProfile maps a fleet entry (a profile name today) to a kernel
-// profile. It is the one place that does so, so that accepting `uname -r`
-// strings is a one-line change when internal/kernel resolves them.
+// ResolveProfile maps a fleet entry (a profile name, a `uname -r` string,
+// a RHEL minor) to a kernel profile: the one place that does so, through
+// kernel.Lookup's resolver.
 func ResolveProfile(s string) (kernel.Profile, error) {
 	return kernel.Lookup(s)
 }

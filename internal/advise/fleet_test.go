@@ -22,11 +22,11 @@ func TestParseProfileList(t *testing.T) {
 		t.Errorf("share %v, want 1/3", s)
 	}
 	for arg, want := range map[string]string{
-		"rhel7.3,,6.18": "entry 2 is empty",
-		"rhel7.3,9.99":  `entry 2: unknown kernel profile "9.99"`,
-		"6.18,6.18":     "6.18 is listed twice",
-		"":              "--fleet is empty",
-		"nope.yaml":     "fleet file nope.yaml",
+		"rhel7.3,,6.18":      "entry 2 is empty",
+		"rhel7.3,linux-next": `entry 2: unknown kernel profile "linux-next"`,
+		"6.18,6.18":          "6.18 is listed twice",
+		"":                   "--fleet is empty",
+		"nope.yaml":          "fleet file nope.yaml",
 	} {
 		_, err := ParseFleet(arg)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -61,7 +61,7 @@ func TestParseFleetYAML(t *testing.T) {
 		"empty":       {"", "f.yaml: empty fleet file"},
 		"no groups":   {"groups: []\n", "f.yaml: no groups"},
 		"no profile":  {"groups:\n  - {share: 1}\n", "f.yaml:2: group 1 has no profile"},
-		"bad profile": {"groups:\n  - {profile: 9.9}\n", `f.yaml:2: unknown kernel profile "9.9"`},
+		"bad profile": {"groups:\n  - {profile: linux-next}\n", `f.yaml:2: unknown kernel profile "linux-next"`},
 		"traffic":     {"groups:\n  - {profile: '6.18', traffic: busy}\n", `f.yaml:2: traffic "busy"`},
 		"share":       {"groups:\n  - {profile: '6.18', share: -1}\n", "f.yaml:2: share -1 must be positive"},
 		"field":       {"groups:\n  - {profile: '6.18', colour: red}\n", "f.yaml:2: unknown field colour (known: name, profile"},

@@ -55,7 +55,7 @@ func TestAdviseUsageErrors(t *testing.T) {
 		code int
 	}{
 		{[]string{"advise"}, "needs --fleet and --announcer", ExitUsage},
-		{[]string{"advise", "--fleet", "rhel7.3,9.9", "--announcer", "keepalived"}, `unknown kernel profile "9.9"`, ExitUsage},
+		{[]string{"advise", "--fleet", "rhel7.3,linux-next", "--announcer", "keepalived"}, `unknown kernel profile "linux-next"`, ExitUsage},
 		{[]string{"advise", "--fleet", "6.18", "--announcer", "vrrpd"}, `unknown announcer "vrrpd"`, ExitUsage},
 		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--max-failure", "2"}, "--max-failure 2", ExitUsage},
 		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--max-stale", "soon"}, "--max-stale", ExitUsage},

@@ -78,16 +78,20 @@ func profilesCmd(e *env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "profiles [NAME [OTHER]]",
 		Short: "list kernel profiles and patches, show one profile, or compare two",
-		Long: `Without NAME: every kernel profile and every patch (name, first release,
-commit, one-line effect). With NAME: that profile's patches, its §9.1
+		Long: `Without NAME: every kernel profile, the distribution kernels each one
+covers, and every patch (name, first release, commit, one-line effect).
+With NAME: that profile's patches, the evidence for each patch's presence
+(for the distribution and LTS profiles), what is unknown, its §9.1
 feature flags and its default neighbour sysctls. With NAME OTHER: the two
 kernels side by side, patch by patch, then the flags and sysctls that
 differ.
 
-Examples:
-  arplab profiles
-  arplab profiles rhel7.3
-  arplab profiles rhel7.3 4.12`,
+NAME may also be a ` + "`uname -r`" + ` string or a RHEL minor; arplab says which
+profile it picked and why:
+  arplab profiles 5.14.0-427.13.1.el9_4.x86_64    # rhel9
+  arplab profiles 6.1.0-27-amd64                  # 6.1 (Debian 12)
+  arplab profiles rhel9.2                         # rhel9 without the 9.3/9.4 back-ports
+  arplab profiles rhel7.3 4.12                    # compared patch by patch`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 2 {
@@ -102,9 +106,12 @@ Examples:
 				return compareProfiles(e, a, b, asJSON)
 			}
 			if len(args) == 1 {
-				p, err := kernel.Lookup(args[0])
+				p, why, err := kernel.Resolve(args[0])
 				if err != nil {
 					return usageError{err}
+				}
+				if why != "" && !asJSON {
+					fmt.Fprintf(e.stdout, "%s\n\n", why)
 				}
 				return showProfile(e, p, asJSON)
 			}
@@ -129,13 +136,23 @@ Examples:
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%d\t%s%s\n", p.Name, p.Release, p.HZ, p.Description, def)
 			}
+			fmt.Fprintln(tw, "\nPROFILE\tCOVERS (--profile also takes a `uname -r` string)")
+			for _, p := range kernel.Profiles {
+				if p.Covers != "" {
+					fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Covers)
+				}
+			}
 			fmt.Fprintln(tw, "\nPATCH\tRELEASE\tCOMMIT\tEFFECT")
 			for _, p := range kernel.Patches {
 				commit := p.Commit
 				if commit == "" {
 					commit = "-"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Release, commit, p.Effect)
+				eff := p.Effect
+				if p.DocumentedOnly {
+					eff += " (documented only: not modelled)"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Release, commit, eff)
 			}
 			return tw.Flush()
 		},
@@ -165,7 +182,29 @@ func showProfile(e *env, p kernel.Profile, asJSON bool) error {
 	}
 	for _, n := range p.Patches {
 		pt, _ := kernel.PatchByName(n)
-		fmt.Fprintf(w, "  %-24s %-6s %-13s %s\n", pt.Name, pt.Release, pt.Commit, pt.Effect)
+		eff := pt.Effect
+		if pt.DocumentedOnly {
+			eff = "(documented only: not modelled) " + eff
+		}
+		fmt.Fprintf(w, "  %-24s %-6s %-13s %s\n", pt.Name, pt.Release, pt.Commit, eff)
+	}
+	if p.Covers != "" {
+		fmt.Fprintf(w, "\ncovers: %s\n", p.Covers)
+	}
+	if len(p.Evidence) > 0 {
+		fmt.Fprintln(w, "\nevidence (../shared/spec/distro-kernels.md; [V-src] source read, [V-cl] changelog, [V-ml] stable mail, [D] derived, [I] inferred, [U] unknown):")
+		for _, c := range p.Evidence {
+			fmt.Fprintf(w, "  %-24s %-30s %s\n", c.Patch, c.String(), c.Evidence)
+		}
+	}
+	if u := p.Unknowns(); len(u) > 0 || len(p.Caveats) > 0 {
+		fmt.Fprintln(w, "\nunknown:")
+		for _, c := range u {
+			fmt.Fprintf(w, "  %s: %s\n", c.Patch, c.String())
+		}
+		for _, c := range p.Caveats {
+			fmt.Fprintf(w, "  %s\n", c)
+		}
 	}
 	fmt.Fprintln(w, "\nflags (spec §9.1):")
 	for _, fl := range kernel.FlagTable {

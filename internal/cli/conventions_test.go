@@ -58,7 +58,7 @@ func TestProfilesCompare(t *testing.T) {
 			t.Errorf("comparison lacks %q:\n%s", w, out)
 		}
 	}
-	if _, errs, code := run(t, "profiles", "rhel7.3", "rhel73"); code != ExitUsage || !strings.Contains(errs, `did you mean "rhel7.3"?`) {
+	if _, errs, code := run(t, "profiles", "rhel7.3", "rhle7.3"); code != ExitUsage || !strings.Contains(errs, `did you mean "rhel7.3"?`) {
 		t.Errorf("unknown profile: exit %d %q", code, errs)
 	}
 	out, _, _ = run(t, "profiles", "rhel7.3", "4.12", "--json")

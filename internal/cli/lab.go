@@ -2,6 +2,8 @@ package cli
 
 import (
 	"arplab/internal/kernel"
+	"arplab/internal/vm"
+
 	"errors"
 	"fmt"
 	"io"
@@ -100,6 +102,8 @@ func verifyCmd(e *env) *cobra.Command {
 		noTrace bool
 		html    string
 		replays bool
+
+		vmKernel, vmModules, vmAccel string
 	)
 	c := &cobra.Command{
 		Use:   "verify [SCENARIO…]",
@@ -125,6 +129,23 @@ counting as a boundary.`,
 			if len(names) == 0 {
 				names = verify.Suite()
 			}
+			if vmKernel != "" {
+				ga := append([]string{"verify"}, args...)
+				if profile != "" {
+					ga = append(ga, "--profile", profile)
+				}
+				for _, p := range patches {
+					ga = append(ga, "--patch", p)
+				}
+				if asJSON {
+					ga = append(ga, "--json")
+				}
+				if noTrace {
+					ga = append(ga, "--no-trace")
+				}
+				return verifyInVM(e, vm.Options{Kernel: vmKernel, Modules: vmModules, Accel: vmAccel, Args: ga}, html)
+			}
+			profileNote(e.stderr, "--profile", profile)
 			start := time.Now()
 			var results []*verify.Result
 			if _, err := labnet.CleanStale("arplab-"); err != nil && !errors.Is(err, labsys.ErrNotPermitted) {
@@ -227,6 +248,7 @@ counting as a boundary.`,
 	c.Flags().BoolVar(&noTrace, "no-trace", false, "do not use the neigh_update tracepoint (states only, no frame verdicts)")
 	c.Flags().StringVar(&html, "html", "", "write kernel and model lanes, disagreements highlighted, to this file")
 	c.Flags().BoolVar(&replays, "replay", false, "also replay each host's capture with only what a user knows and compare with the kernel's table reads")
+	addVMFlags(c, &vmKernel, &vmModules, &vmAccel)
 	return c
 }
 

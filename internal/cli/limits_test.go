@@ -64,7 +64,7 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"HZ0", args("run", "failure", "--set", "hz=0"), []string{"--set hz=0: hz 0 is not a kernel tick rate"}},
 		{"NegativeLocktime", args("run", "failure", "--set", "locktime=-1"), []string{"--set locktime=-1:", "locktime -1"}},
 		{"LossOutOfRange", args("run", "failure", "--set", "segment.loss=1.5"), []string{"--set segment.loss=1.5: loss 1.5 is out of range"}},
-		{"UnknownProfileFlag", args("run", "vip-failover", "--profile", "9.99"), []string{`--profile 9.99: unknown kernel profile "9.99"`}},
+		{"UnknownProfileFlag", args("run", "vip-failover", "--profile", "linux-next"), []string{`--profile linux-next: unknown kernel profile "linux-next"`}},
 		{"NegativeWidth", args("run", "failure", "--width", "-3"), []string{"--width -3 is out of range"}},
 		{"FromAfterTo", args("run", "failure", "--from", "50", "--to", "10"), []string{"--from 50 --to 10:"}},
 		{"ReplayBadHost", args("replay", "x.pcap", "--host", "999.1.1.1"), []string{`host "999.1.1.1" is neither an IPv4 address nor a MAC`}},

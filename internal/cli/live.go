@@ -242,6 +242,12 @@ with the reason and the trade-off.`,
 				fmt.Fprintf(w, ", HZ=%d", r.HZ)
 			}
 			fmt.Fprintf(w, "; %d neighbour entries\n", r.Entries)
+			if r.ProfileWhy != "" {
+				fmt.Fprintf(w, "  (%s)\n", r.ProfileWhy)
+			}
+			for _, u := range r.Unknown {
+				fmt.Fprintf(w, "  unknown for this profile: %s\n", u)
+			}
 			for _, i := range r.Interfaces {
 				addrs := strings.Join(i.Addrs, " ")
 				if addrs == "" {

@@ -55,6 +55,7 @@ func matrixCmd(e *env) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			profileNote(e.stderr, "--profile", profile)
 			if seed == 0 {
 				seed = s.Seed
 			}

@@ -84,6 +84,7 @@ func replayCmd(e *env) *cobra.Command {
 			if err != nil {
 				return usageError{err}
 			}
+			profileNote(e.stderr, "--profile", profile)
 			if p, err = p.WithPatches(patches); err != nil {
 				return usageError{err}
 			}

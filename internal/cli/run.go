@@ -193,6 +193,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 	if err != nil {
 		return err
 	}
+	profileNote(e.stderr, "--profile", a.profile)
 	seed := a.seed
 	if seed == 0 {
 		seed = s.Seed

@@ -58,6 +58,9 @@ var allowed = map[string][]string{
 	"deps": {},
 	// The verify suite's scenario files, embedded.
 	"../scenarios/verify": {"scenario"},
+	// advise runs the simulator and quotes doctor's advice (its pure part).
+	"advise": {"sim", "scenario", "garp", "kernel", "neigh", "vtime", "wire/arp", "live/doctor", "ext:go.yaml.in/yaml/v3"},
+	"vm":     {"ext:golang.org/x/sys/unix", "ext:github.com/ulikunitz/xz"},
 }
 
 // anything marks the packages that may import every arplab package: the
@@ -65,8 +68,6 @@ var allowed = map[string][]string{
 var anything = map[string][]string{
 	"cli":           {"ext:github.com/spf13/cobra"},
 	"../cmd/arplab": {},
-	// advise runs the simulator and quotes doctor's advice (its pure part).
-	"advise": {"sim", "scenario", "garp", "kernel", "neigh", "vtime", "wire/arp", "live/doctor", "ext:go.yaml.in/yaml/v3"},
 }
 
 func imports(t *testing.T, dir string) map[string]bool {

@@ -24,6 +24,10 @@ type Patch struct {
 	Spec string `json:"spec"`
 	// Note records doubts carried over from the spec ([R] facts, §11).
 	Note string `json:"note,omitempty"`
+	// DocumentedOnly marks a patch the model has no behaviour for yet:
+	// profiles record whether a kernel carries it (and on what evidence),
+	// but adding or removing it changes nothing the simulator does.
+	DocumentedOnly bool `json:"documented_only,omitempty"`
 }
 
 // Patch names. They are the stable vocabulary of --patch and of profiles.
@@ -49,6 +53,19 @@ const (
 	PEvictNoCarrierSysctl = "arp-evict-nocarrier"
 	PARPAcceptSubnet      = "arp-accept-subnet"
 	PClampTimestamps      = "clamp-timestamps"
+
+	// Documented only (DocumentedOnly): recorded in the profiles, not
+	// modelled (../shared/spec/distro-kernels.md rows C19, C20, X4–X7, §1).
+	PExtLearned       = "ntf-ext-learned"
+	PPMTUNoConfirm    = "pmtu-no-confirm"
+	PDeadEntryNoStamp = "dead-entry-keeps-state"
+	PForcedGCNoARP    = "forced-gc-noarp"
+	PManaged          = "ntf-managed"
+	PNTFUse           = "ntf-use-update"
+	PManagedRearmCap  = "managed-rearm-cap"
+	PIntervalProbe    = "interval-probe-time"
+	PForcedGCBudget   = "forced-gc-budget"
+	PExtValidated     = "ntf-ext-validated"
 )
 
 // Patches is the patch table of spec §9, in release order.
@@ -60,15 +77,16 @@ var Patches = []Patch{
 		Commit: "feff9ab2e7fa", Release: "3.14", Flags: []string{"F8"}, Spec: "§2.4",
 		Effect: "reachable_time re-randomised every 300 s even below gc_thresh1 entries"},
 	{Name: PRerandomiseOnWrite, Title: "neighbour: fix base_reachable_time(_ms) not effective immediatly when changed",
-		Commit: "4bf6980dd032", Release: "4.0", Flags: []string{"F9"}, Spec: "§2.4",
+		Commit: "4bf6980dd032", Release: "3.19", Flags: []string{"F9"}, Spec: "§2.4",
 		Effect: "writing base_reachable_time re-randomises reachable_time at once",
-		Note:   "first release 3.19 or 4.0 (spec §11.2)"},
+		Note:   "committed 2015-01-14 to net on a 3.19-rc fix, so most likely 3.19 (distro-kernels §0.1 item 4; spec §11.2 said 3.19 or 4.0)"},
 	{Name: PMcastResolicit, Title: "net: neighbour: Add mcast_resolicit to configure the number of multicast resolicitations in PROBE state",
 		Commit: "8da86466b837", Release: "4.1", Flags: []string{"F10"}, Spec: "§2.3",
 		Effect: "PROBE may end with mcast_resolicit broadcast probes (default 0)"},
 	{Name: PProbeResetsCounter, Title: "neigh: Better handling of transition to NUD_PROBE state",
-		Commit: "cd28ca0a3dd1", Release: "4.4", Spec: "§5 step 9",
-		Effect: "an update into PROBE resets the probe counter", Note: "commit id recalled, not verified (spec §11.1)"},
+		Commit: "765c9c639fbb", Release: "4.2", Spec: "§5 step 9",
+		Effect: "an update into PROBE resets the probe counter",
+		Note:   "committed 2015-05-21, so 4.2; cd28ca0a3dd1 (spec §11.1) is \"neigh: reduce arp latency\" (distro-kernels §0.1 item 2)"},
 	{Name: PDeadEntryNoop, Title: "neigh: do not modify unlinked entries",
 		Commit: "2c51a97f76d2", Release: "4.4", Spec: "§5 step 1",
 		Effect: "updates on unlinked entries are no-ops"},
@@ -94,31 +112,68 @@ var Patches = []Patch{
 	{Name: PGARPAlwaysOverride, Title: "arp: always override existing neigh entries with gratuitous ARP",
 		Commit: "7d472a59c0e5", Release: "4.12", Flags: []string{"F3"}, Spec: "§4.4(c)",
 		Effect: "every recognised GARP overrides an existing entry, whatever arp_accept says"},
+	{Name: PDeleteUnlinks, Title: "neigh: Really delete an arp/neigh entry on \"ip neigh delete\" or \"arp -d\"",
+		Commit: "5071034e4af7", Release: "4.13", Spec: "§5 (admin)",
+		Effect: "`ip neigh del` unlinks the entry at once instead of leaving it FAILED for GC",
+		Note:   "absent in 4.12.0, present in 4.14.177 (distro-kernels §0.1 item 1; 5071a1e606b3 is an unrelated tls commit)"},
+	{Name: PExtLearned, Title: "neighbour: support for NTF_EXT_LEARNED flag",
+		Commit: "9ce33e46531d", Release: "4.18", Spec: "§9 #18", DocumentedOnly: true,
+		Effect: "externally learned entries (NTF_EXT_LEARNED) are exempt from GC"},
 	{Name: PConfirmOnARP, Title: "neighbour: confirm neigh entries when ARP packet is received",
 		Commit: "f0e0d04413fc", Release: "4.19", Flags: []string{"F5"}, Spec: "§5 step 6",
 		Effect: "a unicast reply refreshes `confirmed` even when it changes nothing"},
-	{Name: PDeleteUnlinks, Title: "net/neighbor: Delete entry on ip neigh del",
-		Commit: "5071a1e606b3", Release: "4.18", Spec: "§5 (admin)",
-		Effect: "`ip neigh del` unlinks the entry at once instead of leaving it FAILED for GC",
-		Note:   "not in the spec: commit recalled, not verified; checked by the lab on the running kernel"},
 	{Name: PEvictOnCarrierDown, Title: "net: Evict neighbor entries on carrier down",
 		Commit: "859bd2ef1fc1", Release: "4.20", Flags: []string{"F15"}, Spec: "§7.3",
 		Effect: "carrier loss flushes non-permanent entries"},
 	{Name: PGCList, Title: "neighbor: Improve garbage collection",
 		Commit: "58956317c8de", Release: "5.0", Flags: []string{"F12"}, Spec: "§7.2",
 		Effect: "forced GC evicts only FAILED entries or those updated > 5 s ago, oldest first"},
+	{Name: PPMTUNoConfirm, Title: "net: add bool confirm_neigh parameter for dst_ops.update_pmtu",
+		Commit: "", Release: "5.5", Spec: "distro-kernels §1", DocumentedOnly: true,
+		Effect: "a tunnel updating its PMTU no longer confirms the neighbour (stable 5.4.8)",
+		Note:   "commit id not given by the spec"},
 	{Name: PSmallRetrans, Title: "neigh: support smaller retrans_time settting",
 		Commit: "19e16d220f0a", Release: "5.7", Flags: []string{"F13"}, Spec: "§2.2 step 6",
 		Effect: "minimum timer re-arm lowered from HZ/2 to HZ/100"},
+	{Name: PDeadEntryNoStamp, Title: "(neigh_update on a dead entry keeps new = old)",
+		Commit: "", Release: "5.11", Spec: "distro-kernels §1", DocumentedOnly: true,
+		Effect: "an update on an unlinked entry moves no timestamps (the model's dead-entry-noop already moves none)",
+		Note:   "commit not identified; in RHEL 8 from 8.8 (477.10.1)"},
+	{Name: PForcedGCNoARP, Title: "(forced GC evicts NOARP entries and multicast keys)",
+		Commit: "", Release: "5.13", Spec: "§7.2; distro-kernels X4", DocumentedOnly: true,
+		Effect: "forced GC may evict NOARP entries and entries for multicast addresses",
+		Note:   "multicast keys 5.10 (stable 5.9.11/5.4.80), NOARP entries stable 5.10.43/5.4.125; the mainline release (5.13) is derived from those dates"},
+	{Name: PNTFUse, Title: "net, neigh: Extend neigh->flags to 32 bit to allow for extensions (NTF_USE update path)",
+		Commit: "3dc20f4762c6", Release: "5.16", Spec: "distro-kernels X7", DocumentedOnly: true,
+		Effect: "NTF_USE can move entries between PERMANENT and managed/used states (NEIGH_UPDATE_F_USE)",
+		Note:   "stable 5.10.80"},
+	{Name: PManaged, Title: "net, neigh: Add NTF_MANAGED flag for managed neighbor entries",
+		Commit: "7482e3841d52", Release: "5.16", Spec: "§9 #24", DocumentedOnly: true,
+		Effect: "the kernel keeps NTF_MANAGED entries resolved by periodic probes"},
 	{Name: PEvictNoCarrierSysctl, Title: "net: arp: introduce arp_evict_nocarrier sysctl parameter",
 		Commit: "fcdb44d08a95", Release: "5.16", Flags: []string{"F15"}, Spec: "§8.2",
 		Effect: "arp_evict_nocarrier=0 keeps entries on carrier loss"},
+	{Name: PManagedRearmCap, Title: "net, neigh: Set lower cap for neigh_managed_work rearming",
+		Commit: "ed6cd6a17896", Release: "5.19", Spec: "§9 #26", DocumentedOnly: true,
+		Effect: "managed-entry work re-arms at least one tick apart",
+		Note:   "release 5.18 or 5.19 (recalled, spec §9)"},
+	{Name: PIntervalProbe, Title: "net, neigh: introduce interval_probe_time_ms for periodic probe",
+		Commit: "211da42eaa45", Release: "6.0", Spec: "§9 #27", DocumentedOnly: true,
+		Effect: "managed entries are re-probed every interval_probe_time_ms"},
 	{Name: PARPAcceptSubnet, Title: "net: ipv4: new arp_accept option to accept garp only if in-network",
 		Commit: "e68c5dcf0aac", Release: "6.0", Flags: []string{"F14"}, Spec: "§4.4(d)",
 		Effect: "arp_accept=2 creates entries only for senders inside a subnet of the interface; all/dev combine as MAX"},
 	{Name: PClampTimestamps, Title: "neigh: make sure used and confirmed times are valid",
-		Commit: "c1d2ecdf5e38", Release: "6.3", Flags: []string{"F16"}, Spec: "§1.2, §7.1",
-		Effect: "confirmed/used are clamped when timers are armed; GC stale test uses a range"},
+		Commit: "c1d2ecdf5e38", Release: "6.2", Flags: []string{"F16"}, Spec: "§1.2, §7.1",
+		Effect: "confirmed/used are clamped when timers are armed; GC stale test uses a range",
+		Note:   "first shipped in 6.2, not 6.3 (distro-kernels §0.1 item 3); stable 5.4.234, 5.10.171, 5.15.97, 6.1.15"},
+	{Name: PForcedGCBudget, Title: "neighbour: Don't let neigh_forced_gc() disable preemption for long",
+		Commit: "", Release: "6.8", Spec: "§7.2; distro-kernels X5", DocumentedOnly: true,
+		Effect: "forced GC stops after about 1 ms of work",
+		Note:   "6.7 or 6.8 (not pinned; present in 6.8.1); stable 6.6.13, 6.1.74, 5.15.148, 5.10.209, 5.4.268"},
+	{Name: PExtValidated, Title: "neighbor: Add NTF_EXT_VALIDATED flag for externally validated entries",
+		Commit: "03dc03fa0432", Release: "6.17", Spec: "§9 #31", DocumentedOnly: true,
+		Effect: "externally validated entries are exempt from GC, and PROBE exhaustion leaves them STALE (setting `updated`) instead of FAILED"},
 }
 
 // PatchByName returns the patch named n.

@@ -2,8 +2,6 @@ package kernel
 
 import (
 	"fmt"
-	"sort"
-	"strings"
 )
 
 // Features are the behaviour switches the model reads at its decision points
@@ -140,6 +138,20 @@ type Profile struct {
 	UnresQlenBytes int `json:"unres_qlen_bytes"`
 	// Source is the tree the spec read for this column (§0.1).
 	Source string `json:"source"`
+	// Covers names the distribution kernels that map onto this profile.
+	Covers string `json:"covers,omitempty"`
+	// Family is the uname suffix of a vendor line whose kernels are
+	// numbered by build ("el8", "el9"); Carry.Since is in that numbering.
+	Family string `json:"family,omitempty"`
+	// ReadTo is the newest kernel of a vendor line whose source was read;
+	// Resolve warns about a newer build.
+	ReadTo string `json:"read_to,omitempty"`
+	// Evidence holds, for the kernels people run, each catalogued patch's
+	// presence and the evidence for it (../shared/spec/distro-kernels.md);
+	// Patches is derived from it. See Carries.
+	Evidence []Carry `json:"evidence,omitempty"`
+	// Caveats say what nobody read for this line.
+	Caveats []string `json:"caveats,omitempty"`
 }
 
 // Features derives the profile's feature flags.
@@ -192,42 +204,59 @@ func without(ps []string, drop ...string) []string {
 	return out
 }
 
-// Profiles are the columns of spec §9.1. Mainline profiles carry every patch
-// up to their release (the patch table is ordered by first release); vendor
-// and stable trees list their back-ports explicitly.
+// Profiles are the columns of spec §9.1 and the kernels people run
+// (distro.go), in release order. Mainline profiles carry every patch up to
+// their release (the patch table is ordered by first release); vendor and
+// stable trees list their back-ports explicitly.
 var Profiles = []Profile{
 	{Name: "3.10", Release: "3.10", Description: "mainline 3.10", Patches: nil, HZ: 1000, UnresQlenBytes: 65536, Source: "M310"},
-	{Name: "rhel7.3", Release: "3.10.0-514", Description: "RHEL 7.3 GA, the kernel of the Failure", Patches: nil, HZ: 1000, UnresQlenBytes: 65536, Source: "R73"},
+	{Name: "rhel7.3", Release: "3.10.0-514", Description: "RHEL 7.3 GA, the kernel of the Failure", Patches: nil, HZ: 1000, UnresQlenBytes: 65536, Source: "R73", Family: "el7",
+		Covers: "RHEL/CentOS 7.0–7.7 (3.10.0-*.el7 below build 1127): which 7.x first shipped the fixes is unknown (spec §11.3)"},
 	{Name: "3.14", Release: "3.14", Description: "mainline 3.14 (first GARP-request override)", Patches: upto("3.14"), HZ: 250, UnresQlenBytes: 65536, Source: "M314"},
 	{Name: "4.4", Release: "4.4", Description: "mainline 4.4", Patches: upto("4.4"), HZ: 250, UnresQlenBytes: 65536, Source: "M44"},
 	{Name: "4.9", Release: "4.9", Description: "mainline 4.9", Patches: upto("4.9"), HZ: 250, UnresQlenBytes: 65536, Source: "M49"},
 	{Name: "4.11", Release: "4.11", Description: "mainline 4.11 (per-socket confirmation)", Patches: upto("4.11"), HZ: 250, UnresQlenBytes: 65536, Source: "M411"},
 	{Name: "4.12", Release: "4.12", Description: "mainline 4.12 (the GARP and timestamp fixes)", Patches: upto("4.12"), HZ: 250, UnresQlenBytes: 65536, Source: "M412"},
-	{Name: "4.14", Release: "4.14.177", Description: "stable 4.14.177 (carries confirm-on-arp from 4.19)", Patches: append(upto("4.14"), PConfirmOnARP), HZ: 250, UnresQlenBytes: 65536, Source: "M414"},
+	{Name: "4.14", Release: "4.14.177", Description: "stable 4.14.177 (carries confirm-on-arp from 4.19)", Patches: with(upto("4.14"), PConfirmOnARP), HZ: 250, UnresQlenBytes: 65536, Source: "M414",
+		Covers: "Amazon Linux 2 kernel 4.14 [I]"},
+	mainline4_18(),
+	rhel8(),
 	{Name: "4.19", Release: "4.19", Description: "mainline 4.19", Patches: upto("4.19"), HZ: 250, UnresQlenBytes: 65536, Source: "M419"},
 	{Name: "5.4", Release: "5.4", Description: "mainline 5.4", Patches: upto("5.4"), HZ: 250, UnresQlenBytes: 212992, Source: "M54"},
+	lts5_10(),
+	mainline5_14(),
+	rhel9(),
+	lts5_15(),
+	lts6_1(),
+	lts6_6(),
+	mainline6_8(),
+	lts6_12(),
 	{Name: "6.18", Release: "6.18", Description: "mainline 6.18 (latest)", Patches: upto("6.18"), HZ: 250, UnresQlenBytes: 212992, Source: "M618"},
 	{Name: "rhel7.8", Release: "3.10.0-1127", Description: "RHEL 7.8 (back-ported GARP, timestamp and confirmation fixes)",
 		Patches: []string{PGARPRequestOverride, PRerandomiseOnWrite, PReplaceDstConfirm, PGARPReply, PTimestampsOnChange, PGARPAlwaysOverride},
-		HZ:      1000, UnresQlenBytes: 65536, Source: "R78"},
+		HZ:      1000, UnresQlenBytes: 65536, Source: "R78", Family: "el7", Covers: "RHEL/CentOS 7.8 and 7.9 (3.10.0-1127 and later)"},
 }
 
-// Lookup returns the profile named name. "latest" and "auto" mean 6.18.
+// Latest is the profile "latest" and "auto" name.
+const Latest = "6.18"
+
+// Lookup returns the profile named name, or the one Resolve picks for a
+// `uname -r` string ("5.14.0-427.13.1.el9_4.x86_64" is rhel9).
 func Lookup(name string) (Profile, error) {
-	if name == "latest" || name == "auto" {
-		name = "6.18"
-	}
+	p, _, err := Resolve(name)
+	return p, err
+}
+
+// byName returns a copy of the profile named exactly name.
+func byName(name string) (Profile, bool) {
 	for _, p := range Profiles {
 		if p.Name == name {
 			p.Patches = append([]string(nil), p.Patches...)
-			return p, nil
+			p.Evidence = append([]Carry(nil), p.Evidence...)
+			return p, true
 		}
 	}
-	var names []string
-	for _, p := range Profiles {
-		names = append(names, p.Name)
-	}
-	return Profile{}, fmt.Errorf("unknown kernel profile %q (%sknown: %s)", name, didYouMean(name, names), strings.Join(names, ", "))
+	return Profile{}, false
 }
 
 // WithPatches applies edits like "+garp-reply" or "-timestamps-on-change"
@@ -279,6 +308,20 @@ func (p Profile) WithPatches(edits []string) (Profile, error) {
 	}
 	p.Patches = out
 	p.Name = name
+	if len(p.Evidence) > 0 {
+		p.Evidence = append([]Carry(nil), p.Evidence...)
+		for i, c := range p.Evidence {
+			for _, e := range edits {
+				if e[1:] == c.Patch {
+					st := Absent
+					if e[0] == '+' {
+						st = Present
+					}
+					p.Evidence[i] = Carry{Patch: c.Patch, Status: st, Evidence: "edited (" + e + ")"}
+				}
+			}
+		}
+	}
 	return p, nil
 }
 
@@ -291,31 +334,12 @@ func Names() []string {
 	return out
 }
 
-// Closest returns the profile whose patch set differs least from patches
-// (used by doctor to map a running kernel to a profile).
+// Closest returns the profile Resolve picks for a running kernel's release
+// (doctor and verify), or the latest one when the release does not parse.
 func Closest(release string) Profile {
-	best := Profiles[len(Profiles)-2] // 6.18
-	if strings.Contains(release, ".el7") {
-		// RHEL 7: 3.10.0-N.el7; N >= 1127 is 7.8 or later.
-		var n int
-		fmt.Sscanf(strings.TrimPrefix(release, "3.10.0-"), "%d", &n)
-		if n >= 1127 {
-			p, _ := Lookup("rhel7.8")
-			return p
-		}
-		p, _ := Lookup("rhel7.3")
-		return p
+	p, _, err := Resolve(release)
+	if err != nil {
+		p, _ = byName(Latest)
 	}
-	cands := append([]Profile(nil), Profiles...)
-	sort.SliceStable(cands, func(i, j int) bool { return releaseLE(cands[i].Release, cands[j].Release) })
-	for _, p := range cands {
-		if strings.HasPrefix(p.Name, "rhel") {
-			continue
-		}
-		if releaseLE(p.Release, release) {
-			best = p
-		}
-	}
-	best.Patches = append([]string(nil), best.Patches...)
-	return best
+	return p
 }

@@ -61,8 +61,11 @@ func TestWithPatches(t *testing.T) {
 			t.Errorf("edit %q accepted", bad)
 		}
 	}
-	if _, err := Lookup("2.6"); err == nil || !strings.Contains(err.Error(), "rhel7.3") {
-		t.Errorf("unknown profile error should list the known ones: %v", err)
+	if _, err := Lookup("rhel7.4x"); err == nil || !strings.Contains(err.Error(), "rhel7.3") || !strings.Contains(err.Error(), `did you mean "rhel7.3"`) {
+		t.Errorf("unknown profile error should suggest the nearest and list the known ones: %v", err)
+	}
+	if _, err := Lookup("2.6.32"); err == nil || !strings.Contains(err.Error(), "older than every profile") {
+		t.Errorf("a kernel older than every profile: %v", err)
 	}
 }
 
@@ -71,9 +74,10 @@ func TestClosest(t *testing.T) {
 		"3.10.0-514.22.1.el7.x86_64": "rhel7.3",
 		"3.10.0-1160.el7.x86_64":     "rhel7.8",
 		"4.9.0-8-amd64":              "4.9",
-		"5.10.0-20-amd64":            "5.4",
+		"5.10.0-20-amd64":            "5.10",
 		"6.18.44-fc-v782":            "6.18",
-		"4.13.0":                     "4.12",
+		"4.13.0":                     "4.12+delete-unlinks",
+		"not a release":              "6.18",
 	} {
 		if got := Closest(rel).Name; got != want {
 			t.Errorf("Closest(%s) = %s, want %s", rel, got, want)
@@ -81,11 +85,18 @@ func TestClosest(t *testing.T) {
 	}
 }
 
-// Every patch is data with a title, a release and an effect.
+// Every patch is data with a title, a release and an effect, and the
+// table is in release order (WithPatches and the profiles keep that order).
 func TestPatchesAreDocumented(t *testing.T) {
-	for _, p := range Patches {
+	for i, p := range Patches {
 		if p.Name == "" || p.Title == "" || p.Release == "" || p.Effect == "" || p.Spec == "" {
 			t.Errorf("patch %+v is missing a field", p)
+		}
+		if i > 0 && !releaseLE(Patches[i-1].Release, p.Release) {
+			t.Errorf("patch %s (%s) comes after %s (%s)", p.Name, p.Release, Patches[i-1].Name, Patches[i-1].Release)
+		}
+		if p.DocumentedOnly && len(p.Flags) > 0 {
+			t.Errorf("patch %s is documented only but provides flags %v", p.Name, p.Flags)
 		}
 	}
 }

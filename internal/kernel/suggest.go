@@ -1,8 +1,8 @@
 package kernel
 
 // Suggest returns the known name closest to name by edit distance, or ""
-// when none is close enough to be a plausible typo (more than a third of
-// the longer name would have to change). Error messages add it as "did you
+// when none is close enough to be a plausible typo (half the longer name
+// or more would have to change; a swap of two letters costs two). Error messages add it as "did you
 // mean …?", because the known list alone makes the reader do the diff.
 func Suggest(name string, known []string) string {
 	best, bestD := "", -1
@@ -12,7 +12,7 @@ func Suggest(name string, known []string) string {
 			best, bestD = k, d
 		}
 	}
-	if bestD < 0 || bestD*3 > max(len(name), len(best)) {
+	if bestD < 0 || bestD*2 >= max(len(name), len(best)) {
 		return ""
 	}
 	return best

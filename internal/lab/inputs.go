@@ -123,10 +123,13 @@ func (r *LabRun) Inputs(host string, verdicts map[int]*FrameVerdict, stamps []St
 	// An entry the output path created and turned FAILED at once (no
 	// probes configured) leaves no other trace: __neigh_event_send returns
 	// before its tracepoint and the packet is dropped. Its neigh_create,
-	// not followed within 5 ms by another event of the entry, is the packet.
+	// not followed within 5 ms by another event of the entry, is the packet
+	// — unless an `ip neigh` command for it was running (adminCreated).
 	for _, ci := range x.lonelyCreates {
 		e := &r.Trace[ci]
-		add(Input{Ns: e.TimestampNs, Kind: InQueued, Event: e})
+		if !adminCreated(r, rh, e) {
+			add(Input{Ns: e.TimestampNs, Kind: InQueued, Event: e})
+		}
 	}
 	for i := range r.Admin {
 		a := &r.Admin[i]
@@ -307,4 +310,22 @@ func lastAtOrBefore(l []stampAt, ns int64) (stampAt, bool) {
 		return stampAt{}, false
 	}
 	return l[k-1], true
+}
+
+// adminCreated reports whether neigh_create e happened while an `ip neigh`
+// command for that address ran on rh: the command made the entry, not a
+// packet. On a fast host its neigh_update follows within microseconds;
+// under software emulation (verify --vm with TCG) it can come more than
+// 5 ms later.
+func adminCreated(r *LabRun, rh *RunHost, e *ktrace.Event) bool {
+	for i := range r.Admin {
+		a := &r.Admin[i]
+		if a.Host != rh.Name || !a.Parsed || e.TimestampNs < a.BeforeNs || e.TimestampNs > a.AfterNs {
+			continue
+		}
+		if d := rh.Dev(a.Command.Dev); d != nil && d.IfName == e.Dev && a.Command.IP == e.IP {
+			return true
+		}
+	}
+	return false
 }

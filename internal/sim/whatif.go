@@ -103,6 +103,9 @@ func DefaultMatrix(s *scenario.Scenario) []scenario.Variation {
 	}
 	bp, _ := kernel.Lookup(base)
 	for _, p := range kernel.Patches {
+		if p.DocumentedOnly {
+			continue // the model has no behaviour for it: the row could not differ
+		}
 		sign := "+"
 		if bp.Has(p.Name) {
 			sign = "-"

@@ -33,8 +33,15 @@ func Inspect(netns string) (Report, error) {
 		return r, fmt.Errorf("doctor: uname: %w", err)
 	}
 	r.Release = unix.ByteSliceToString(u.Release[:])
-	p := kernel.Closest(r.Release)
-	r.Profile = p.Name
+	p, why, rerr := kernel.Resolve(r.Release)
+	if rerr != nil {
+		p, why = kernel.Closest(r.Release), rerr.Error()+"; using the latest profile"
+	}
+	r.Profile, r.ProfileWhy = p.Name, why
+	for _, c := range p.Unknowns() {
+		r.Unknown = append(r.Unknown, c.Patch+": "+c.String()+" — "+c.Evidence)
+	}
+	r.Unknown = append(r.Unknown, p.Caveats...)
 	r.Flags = map[string]bool{}
 	f := p.Features()
 	for _, fl := range kernel.FlagTable {
