@@ -52,6 +52,15 @@ type WatchOptions struct {
 	// (0 = the kernel default). A burst larger than the buffer overruns
 	// it; Watch then re-reads the table and says so.
 	NetlinkBuffer int
+	// TraceBestEffort makes the tracepoint optional: when it cannot be
+	// opened (no tracefs, no neigh_update, no permission) or fails later,
+	// Watch says so (a note, Observer.Health) and goes on without it
+	// instead of returning an error. A service wants this; a person who
+	// asked for --trace wants the error.
+	TraceBestEffort bool
+	// Observer, if set, receives every decision as typed values (for the
+	// metrics exporter); nil means none.
+	Observer Observer
 }
 
 const (
@@ -65,6 +74,9 @@ const (
 	// probeMemory is how long a probe we sent makes a unicast reply from
 	// its target a "probe-reply" (ucast_solicit × retrans_time, defaults).
 	probeMemory = 3 * time.Second
+	// probeWait is how long a unicast probe may go unanswered before the
+	// MAC it went to counts as dead (retrans_time's default, spec §8.1).
+	probeWait = time.Second
 )
 
 // Packet types (linux/if_packet.h), as AF_PACKET reports them.
@@ -118,6 +130,9 @@ type obs struct {
 	neigh *neighObs
 	tp    *tracepoint
 	note  string
+	// lost is the number of tracepoint events a ring-buffer overrun
+	// dropped (with note).
+	lost int
 	// table is the re-read neighbour table that follows a netlink
 	// overrun (with note): differences from what was known are emitted
 	// as changes with cause "resync".
@@ -145,6 +160,28 @@ type correlator struct {
 	frames  int // frames added so far (for Event.Frame)
 	index   map[*obs]int
 	mirror  map[key]entry
+
+	// ob receives typed decisions (never nil).
+	ob Observer
+	// dropGARP says, per device, whether drop_gratuitous_arp is in force
+	// (all OR dev, spec §4.2 step 6); the Linux loop keeps it current.
+	dropGARP map[string]bool
+	// dead holds the entries believed to point at a gone MAC, pending the
+	// unicast probes not yet answered (the "dead MAC" logic, see
+	// DeadReason).
+	dead    map[key]deadEntry
+	pending map[key]pendingProbe
+}
+
+type deadEntry struct {
+	mac    string
+	reason DeadReason
+	since  time.Time
+}
+
+type pendingProbe struct {
+	mac arp.MAC
+	at  time.Time
 }
 
 func newCorrelator(epoch time.Time, window time.Duration, host string, out func(trace.Event)) *correlator {
@@ -152,13 +189,15 @@ func newCorrelator(epoch time.Time, window time.Duration, host string, out func(
 		window = defaultWindow
 	}
 	return &correlator{epoch: epoch, window: window, host: host, out: out,
-		index: map[*obs]int{}, mirror: map[key]entry{}}
+		index: map[*obs]int{}, mirror: map[key]entry{}, ob: nopObserver{},
+		dropGARP: map[string]bool{}, dead: map[key]deadEntry{}, pending: map[key]pendingProbe{}}
 }
 
 // seed sets the table as it was when watching began, without events.
 func (c *correlator) seed(entries []neighObs) {
 	for _, n := range entries {
 		c.mirror[key{n.dev, n.ip}] = entry{n.lladdr, n.state}
+		c.ob.Entry(EntryChange{At: c.epoch, Dev: n.dev, IP: n.ip, From: StateNone, To: parseState(n.state), Seed: true})
 	}
 }
 
@@ -195,7 +234,13 @@ func (c *correlator) flush(now time.Time, final bool) {
 			break
 		}
 		c.next++
+		c.expireProbes(o.at)
 		c.emit(o)
+	}
+	if final {
+		c.expireProbes(now)
+	} else {
+		c.expireProbes(now.Add(-hold))
 	}
 	drop := 0
 	for drop < c.next && c.history[drop].at.Before(now.Add(-keep)) {
@@ -260,23 +305,31 @@ func (c *correlator) event(at time.Time, kind trace.Kind, dev string, ip netip.A
 
 // class names a frame's shape, as Event.Cause.
 func (c *correlator) class(o *obs) string {
+	if s := c.shape(o); s != ShapeOther {
+		return s.String()
+	}
+	return fmt.Sprintf("op-%d", uint16(o.frame.pkt.Op))
+}
+
+// shape classifies a frame (§4.4: what the kernel may treat as a GARP).
+func (c *correlator) shape(o *obs) Shape {
 	f := o.frame
 	p := f.pkt
 	switch {
 	case p.Op == arp.OpRequest && p.SIP == p.TIP:
-		return "garp-request"
+		return ShapeGARPRequest
 	case p.Op == arp.OpReply && p.SIP == p.TIP && p.THA == p.SHA:
-		return "garp-reply"
+		return ShapeGARPReply
 	case p.Op == arp.OpReply && p.SIP == p.TIP:
-		return "unsolicited-reply" // MetalLB/Cilium shape: not a GARP to Linux
+		return ShapeUnsolicitedReply // MetalLB/Cilium shape: not a GARP to Linux
 	case p.Op == arp.OpReply && f.pktType == pktHost && c.probed(o, f.dev, p.SIP):
-		return "probe-reply"
+		return ShapeProbeReply
 	case p.Op == arp.OpReply:
-		return "reply"
+		return ShapeReply
 	case p.Op == arp.OpRequest:
-		return "request"
+		return ShapeRequest
 	}
-	return fmt.Sprintf("op-%d", uint16(p.Op))
+	return ShapeOther
 }
 
 // probed reports whether this host sent a request for ip on dev shortly
@@ -346,12 +399,24 @@ func (c *correlator) after(o *obs, k key) (change, tp *obs) {
 func (c *correlator) emitFrame(o *obs) {
 	f := o.frame
 	p := f.pkt
-	cls := c.class(o)
+	shape := c.shape(o)
+	cls := shape.String()
+	if shape == ShapeOther {
+		cls = c.class(o)
+	}
 	if f.pktType == pktOutgoing {
 		if p.Op == arp.OpRequest && p.SIP != p.TIP {
 			ev := c.event(o.at, trace.KindProbe, f.dev, p.TIP, fmt.Sprintf("this host asked who has %v (eth dst %v)", p.TIP, f.ethDst))
 			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), c.index[o]
 			c.out(ev)
+			unicast := f.ethDst != arp.Broadcast
+			c.ob.Probe(f.dev, unicast)
+			if unicast {
+				k := key{f.dev, p.TIP}
+				if _, waiting := c.pending[k]; !waiting {
+					c.pending[k] = pendingProbe{mac: f.ethDst, at: o.at}
+				}
+			}
 			return
 		}
 		ev := c.event(o.at, trace.KindSend, f.dev, p.SIP, fmt.Sprintf("this host sent a %s", cls))
@@ -362,21 +427,32 @@ func (c *correlator) emitFrame(o *obs) {
 	k := key{f.dev, p.SIP}
 	ev := c.event(o.at, trace.KindARP, f.dev, p.SIP, "")
 	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), c.index[o], "§4.4"
+	fv := FrameVerdict{At: o.at, Dev: f.dev, IP: p.SIP, MAC: p.SHA, Shape: shape}
 	if f.pktType == pktOtherHost {
 		ev.Verdict, ev.Rule = trace.Dropped, "§4.1"
 		ev.Explanation = fmt.Sprintf("addressed to %v, not to this host: arp_rcv drops PACKET_OTHERHOST frames", f.ethDst)
 		c.out(ev)
+		fv.Verdict, fv.Rule = VerdictDropped, RuleOtherHost
+		c.ob.Frame(fv)
 		return
 	}
+	c.answered(k, p.SHA, o.at)
 	before, had := c.mirror[k]
 	change, tp := c.after(o, k)
+	// ignoredRule is the rule that kept a different MAC out: an
+	// announcement the kernel did not take as a GARP, or locktime.
+	ignoredRule := RuleLocktime
+	if shape.Announcement() {
+		ignoredRule = RuleNotGratuitous
+	}
+	dropGARP := p.SIP == p.TIP && c.dropGARP[f.dev]
 	switch {
 	case change != nil:
 		n := change.neigh
 		ev.LLAddr, ev.State = n.lladdr, n.state
-		ev.Verdict = trace.Honoured
+		ev.Verdict, fv.Verdict = trace.Honoured, VerdictHonoured
 		if !had {
-			ev.Verdict = trace.Created
+			ev.Verdict, fv.Verdict = trace.Created, VerdictCreated
 		}
 		ev.Explanation = fmt.Sprintf("%s; netlink reported the change %.1f ms later",
 			transition(before, had, n), float64(change.at.Sub(o.at))/1e6)
@@ -386,24 +462,44 @@ func (c *correlator) emitFrame(o *obs) {
 		ev.LLAddr, ev.State = before.lladdr, before.state
 		if ign, why := t.ignored(); ign {
 			ev.Verdict, ev.Explanation = trace.Ignored, "ignored: "+why
+			fv.Verdict, fv.Rule = VerdictIgnored, ignoredRule
+			if tracepointRule(t) == RulePermanent {
+				fv.Rule = RulePermanent
+			}
 		} else {
-			ev.Verdict = trace.Honoured
+			ev.Verdict, fv.Verdict = trace.Honoured, VerdictHonoured
+			if had && before.lladdr == p.SHA.String() {
+				fv.Verdict = VerdictNoOp
+			}
 			ev.Explanation = fmt.Sprintf("accepted without a visible change (update_flags %02x, %s → %s)", t.flags, t.state, t.newState)
 		}
+	case dropGARP:
+		ev.LLAddr, ev.State = before.lladdr, before.state
+		ev.Verdict, ev.Rule = trace.Dropped, "§4.2"
+		ev.Explanation = fmt.Sprintf("drop_gratuitous_arp is on for %s: arp_process drops frames with sip == tip before the table", f.dev)
+		fv.Verdict, fv.Rule = VerdictDropped, RuleDropGratuitousARP
 	case !had:
 		ev.Verdict = trace.Dropped
 		ev.Explanation = fmt.Sprintf("no entry for %v and none created (arp_accept off, or the frame was dropped)", p.SIP)
+		fv.Verdict, fv.Rule = VerdictDropped, RuleARPAccept
 	case before.lladdr == p.SHA.String():
 		ev.LLAddr, ev.State = before.lladdr, before.state
 		ev.Verdict = trace.Honoured
 		ev.Explanation = fmt.Sprintf("the entry already had lladdr %s (%s): nothing to change", before.lladdr, before.state)
+		fv.Verdict = VerdictNoOp
 	default:
 		ev.LLAddr, ev.State = before.lladdr, before.state
 		ev.Verdict = trace.Ignored
 		ev.Explanation = fmt.Sprintf("the entry kept lladdr %s (%s): inside locktime and not a GARP to this kernel, "+
 			"or dropped (drop_gratuitous_arp, arp_ignore); watch with Trace for the kernel's reason", before.lladdr, before.state)
+		fv.Verdict, fv.Rule = VerdictIgnored, ignoredRule
 	}
 	c.out(ev)
+	c.ob.Frame(fv)
+	if shape.Announcement() && had && (fv.Verdict == VerdictIgnored || fv.Verdict == VerdictDropped) &&
+		before.lladdr != "" && valid(before.state) && before.lladdr != p.SHA.String() {
+		c.markDead(k, before.lladdr, DeadSuperseded, o.at, o.at)
+	}
 }
 
 func transition(before entry, had bool, n *neighObs) string {
@@ -431,6 +527,17 @@ func (c *correlator) emitNeigh(o *obs) {
 			return // a notification without a change of state or lladdr
 		}
 		c.mirror[k] = entry{n.lladdr, n.state}
+	}
+	from := StateNone
+	if had {
+		from = parseState(before.state)
+	}
+	c.ob.Entry(EntryChange{At: o.at, Dev: n.dev, IP: n.ip, From: from, To: parseState(n.state), Resync: n.resync})
+	if d, ok := c.dead[k]; ok && (n.deleted || !valid(n.state) || n.lladdr != d.mac) {
+		c.clearDead(k, o.at)
+	}
+	if n.deleted || !valid(n.state) {
+		delete(c.pending, k)
 	}
 	ev := c.event(o.at, trace.KindState, n.dev, n.ip, "")
 	ev.LLAddr, ev.State = n.lladdr, n.state
@@ -498,6 +605,7 @@ func (c *correlator) emitTracepoint(o *obs) {
 	if !ign {
 		return
 	}
+	c.ob.IgnoredUpdate(t.dev, tracepointRule(t))
 	// A frame on the same device from the same address near the
 	// tracepoint already carries this reason in its verdict.
 	for _, h := range c.history {

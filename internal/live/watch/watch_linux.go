@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -66,17 +67,26 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		wg.Wait() // the sources stop on cancel; the tracefs instance is gone after this
 	}()
 
+	traceFailed := make(chan error, 1) // best effort: the tracer's end is news, not an error
+	var traceErr error
 	if opt.Trace {
 		tr, err := openTracer(links.names())
-		if err != nil {
+		if err != nil && !opt.TraceBestEffort {
 			return err
 		}
-		wg.Go(func() {
-			defer tr.close()
-			if err := tr.run(ctx, inputs); err != nil {
-				failed <- err
-			}
-		})
+		traceErr = err
+		if err == nil {
+			wg.Go(func() {
+				defer tr.close()
+				err := tr.run(ctx, inputs)
+				switch {
+				case err != nil && !opt.TraceBestEffort:
+					failed <- err
+				case ctx.Err() == nil:
+					traceFailed <- fmt.Errorf("watch: the tracepoint reader stopped: %v", err)
+				}
+			})
+		}
 	}
 	conn, err := listenARP(opt.Netns)
 	if err != nil {
@@ -103,6 +113,10 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	}
 
 	c := newCorrelator(epoch, opt.Window, opt.Netns, out)
+	if opt.Observer != nil {
+		c.ob = opt.Observer
+	}
+	c.dropGARP = readDropGARP(opt.Netns, links.names())
 	out(trace.Event{Kind: trace.KindHeader, Source: "watch", Host: opt.Netns, Attrs: map[string]string{
 		"started":    epoch.Format(time.RFC3339Nano),
 		"netns":      opt.Netns,
@@ -112,9 +126,17 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		"entries":    fmt.Sprint(len(table)),
 	}})
 	c.seed(table)
+	c.ob.Health(tracepointHealth(opt.Trace, traceErr))
+	if traceErr != nil {
+		c.add(&obs{at: time.Now(), note: fmt.Sprintf("tracepoint unavailable, watching without ignored-update reasons: %v", traceErr)})
+	}
 
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// sysctls can change under a running watcher: re-read the ones the
+	// verdicts depend on now and then.
+	sysTick := time.NewTicker(5 * time.Second)
+	defer sysTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -123,10 +145,18 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		case err := <-failed:
 			c.flush(time.Now(), true)
 			return err
+		case err := <-traceFailed:
+			c.ob.Health(tracepointHealth(true, err))
+			c.add(&obs{at: time.Now(), note: err.Error() + "; watching without ignored-update reasons"})
 		case in := <-inputs:
 			if o := links.resolve(in); o != nil {
+				if o.lost > 0 {
+					c.ob.Health(Health{EventsLost: o.lost})
+				}
 				c.add(o)
 			}
+		case <-sysTick.C:
+			c.dropGARP = readDropGARP(opt.Netns, links.names())
 		case u, ok := <-sub.ch:
 			if !ok {
 				if ctx.Err() != nil {
@@ -148,6 +178,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 				if !errors.Is(cause, unix.ENOBUFS) {
 					note = fmt.Sprintf("netlink subscription closed (%v): table re-read", cause)
 				}
+				c.ob.Health(Health{Resync: true, ResyncENOBUFS: errors.Is(cause, unix.ENOBUFS)})
 				c.add(&obs{at: time.Now(), note: note, table: table})
 				continue
 			}
@@ -164,11 +195,12 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 type linkSet struct {
 	h     *netlink.Handle
 	fixed bool // only the interfaces named in the options
+	want  []string
 	byIdx map[int]string
 }
 
 func newLinkSet(h *netlink.Handle, opt WatchOptions) (*linkSet, error) {
-	s := &linkSet{h: h, fixed: len(opt.Interfaces) > 0, byIdx: map[int]string{}}
+	s := &linkSet{h: h, fixed: len(opt.Interfaces) > 0, want: opt.Interfaces, byIdx: map[int]string{}}
 	ls, err := h.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("watch: listing interfaces in namespace %q: %w", opt.Netns, err)
@@ -192,20 +224,23 @@ func newLinkSet(h *netlink.Handle, opt WatchOptions) (*linkSet, error) {
 }
 
 // name returns the watched interface with index idx; when watching every
-// interface, one created after the start is looked up and added.
+// interface, one created after the start is looked up and added, and a
+// named interface that was deleted and created again (a new index) is
+// watched again.
 func (s *linkSet) name(idx int) (string, bool) {
 	if n, ok := s.byIdx[idx]; ok {
 		return n, true
-	}
-	if s.fixed {
-		return "", false
 	}
 	l, err := s.h.LinkByIndex(idx)
 	if err != nil || l.Attrs().Flags&net.FlagLoopback != 0 {
 		return "", false
 	}
-	s.byIdx[idx] = l.Attrs().Name
-	return l.Attrs().Name, true
+	name := l.Attrs().Name
+	if s.fixed && !slices.Contains(s.want, name) {
+		return "", false
+	}
+	s.byIdx[idx] = name
+	return name, true
 }
 
 func (s *linkSet) names() []string {
@@ -214,6 +249,37 @@ func (s *linkSet) names() []string {
 		out = append(out, n)
 	}
 	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// tracepointHealth reports whether the tracepoint is being read.
+func tracepointHealth(asked bool, err error) Health {
+	h := Health{Tracepoint: true, TracepointAvailable: asked && err == nil}
+	switch {
+	case !asked:
+		h.TracepointError = "not requested"
+	case err != nil:
+		h.TracepointError = err.Error()
+	}
+	return h
+}
+
+// readDropGARP reads drop_gratuitous_arp for devs inside netns: in force
+// when all OR dev is set (spec §4.2 step 6, §8.2). A file this kernel
+// lacks (before 4.6) or cannot be read counts as off.
+func readDropGARP(netns string, devs []string) map[string]bool {
+	out := make(map[string]bool, len(devs))
+	read := func(dev string) bool {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/conf/" + dev + "/drop_gratuitous_arp")
+		return err == nil && strings.TrimSpace(string(b)) != "0"
+	}
+	nsexec.Do(netns, func() error {
+		all := read("all")
+		for _, d := range devs {
+			out[d] = all || read(d)
+		}
+		return nil
+	})
 	return out
 }
 
