@@ -15,17 +15,19 @@ import (
 // it may import. Standard-library imports are always allowed; third-party
 // modules are allowed only where listed under "ext".
 var allowed = map[string][]string{
-	"vtime":        {},
-	"trace":        {},
-	"kernel":       {},
-	"wire/arp":     {},
-	"wire/ether":   {"wire/arp"},
-	"neigh":        {"vtime", "kernel", "trace", "wire/arp"},
-	"garp":         {"vtime", "wire/arp"},
-	"report":       {"trace"},
-	"capture":      {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
-	"scenario":     {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
-	"sim":          {"neigh", "kernel", "scenario", "garp", "trace", "vtime", "wire/arp"},
+	"vtime":      {},
+	"trace":      {},
+	"kernel":     {},
+	"wire/arp":   {},
+	"wire/ether": {"wire/arp"},
+	"neigh":      {"vtime", "kernel", "trace", "wire/arp"},
+	"garp":       {"vtime", "wire/arp"},
+	"report":     {"trace"},
+	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
+	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
+	"sim":        {"neigh", "kernel", "scenario", "garp", "trace", "vtime", "wire/arp"},
+
+	// the Prometheus exporter sits on the watcher, never the other way
 	"live/metrics": {"live/watch", "live/doctor", "ext:github.com/prometheus/client_golang"},
 }
 
