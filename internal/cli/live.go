@@ -142,6 +142,7 @@ func watchCmd(e *env) *cobra.Command {
 		asJSON  bool
 		buffer  int
 		seconds float64
+		mf      metricsFlags
 	)
 	c := &cobra.Command{
 		Use:   "watch [IFACE...]",
@@ -151,8 +152,15 @@ old→new state) with the probable cause: a GARP or reply seen on the wire
 at that moment, a timer, a probe answered. --trace also reads the kernel's
 neigh:neigh_update tracepoint (root) so that ignored updates appear too,
 with the reason. Netlink buffer overruns are survived by re-reading the
-table (and said so). Ctrl-C exits cleanly.`,
+table (and said so). Ctrl-C exits cleanly.
+
+--metrics ADDR serves Prometheus metrics (docs/metrics.md) while
+watching; --quiet drops the stream. It keeps serving when an interface
+comes and goes, without the tracepoint, and after netlink overruns.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := mf.check(cmd.Flags()); err != nil {
+				return err
+			}
 			ctx := e.ctx
 			if seconds > 0 {
 				var cancel func()
@@ -161,15 +169,31 @@ table (and said so). Ctrl-C exits cleanly.`,
 			}
 			enc := trace.NewEncoder(e.stdout)
 			out := func(ev trace.Event) {
+				if mf.quiet {
+					return
+				}
 				if asJSON {
 					enc.Encode(ev)
 					return
 				}
 				fmt.Fprintln(e.stdout, watchLine(ev))
 			}
-			err := watch.Watch(ctx, watch.WatchOptions{Netns: netns, Interfaces: args, Trace: tr, NetlinkBuffer: buffer}, out)
+			opt := watch.WatchOptions{Netns: netns, Interfaces: args, Trace: tr, NetlinkBuffer: buffer}
+			var stopMetrics func() error
+			if mf.addr != "" {
+				var err error
+				if ctx, stopMetrics, err = mf.start(ctx, e, &opt); err != nil {
+					return err
+				}
+			}
+			err := watch.Watch(ctx, opt, out)
 			if err != nil && ctx.Err() != nil {
-				return nil
+				err = nil
+			}
+			if stopMetrics != nil {
+				if serr := stopMetrics(); err == nil {
+					err = serr
+				}
 			}
 			return err
 		},
@@ -180,6 +204,7 @@ table (and said so). Ctrl-C exits cleanly.`,
 	f.BoolVar(&asJSON, "json", false, "JSON lines in the trace vocabulary")
 	f.IntVar(&buffer, "buffer", 0, "netlink receive buffer in bytes (0: kernel default)")
 	f.Float64Var(&seconds, "seconds", 0, "stop after this many seconds (0: until Ctrl-C)")
+	mf.register(f)
 	return c
 }
 
