@@ -207,6 +207,10 @@ scrape_configs:
 	// (a fresh `updated`, so locktime runs), and a MetalLB-shaped reply
 	// (tha = broadcast, not a GARP to Linux) arrives inside locktime.
 	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", livetest.OldMAC.String(), "nud", "reachable", "dev", p.ObserverDev)
+	// Netlink notifications carry no kernel timestamp: give the watcher a
+	// moment to read this one before the frame, still well inside the
+	// 1 s locktime.
+	time.Sleep(300 * time.Millisecond)
 	if out, errs, code := run(t, "garp", "--netns", p.Sender, p.SenderDev, vip, "--mode", "reply", "--count", "1", "--tha", "ff:ff:ff:ff:ff:ff"); code != ExitOK {
 		t.Fatalf("arplab garp exited %d: %s %s", code, out, errs)
 	}
