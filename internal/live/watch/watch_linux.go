@@ -48,7 +48,17 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh)
+	// In the caller's own namespace, open netlink without setns(2): that
+	// would need CAP_SYS_ADMIN, which a service watching its host does
+	// not otherwise need (deploy/systemd).
+	var nsp *netns.NsHandle
+	var h *netlink.Handle
+	if opt.Netns == "" {
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	} else {
+		nsp = &nsh
+		h, err = netlink.NewHandleAt(nsh)
+	}
 	if err != nil {
 		return fmt.Errorf("watch: netlink in namespace %q: %w", opt.Netns, err)
 	}
@@ -102,7 +112,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		}
 	})
 
-	sub, err := subscribe(nsh, opt.NetlinkBuffer)
+	sub, err := subscribe(nsp, opt.NetlinkBuffer)
 	if err != nil {
 		return err
 	}
@@ -166,7 +176,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 				// above all: start a new one, then re-read the table so
 				// the correlator can diff it against what it knew.
 				cause := sub.err()
-				sub, err = subscribe(nsh, opt.NetlinkBuffer)
+				sub, err = subscribe(nsp, opt.NetlinkBuffer)
 				if err != nil {
 					return err
 				}
@@ -382,10 +392,11 @@ type subscription struct {
 	last error
 }
 
-func subscribe(nsh netns.NsHandle, rcvbuf int) (*subscription, error) {
+// subscribe subscribes in namespace nsh (nil: the caller's).
+func subscribe(nsh *netns.NsHandle, rcvbuf int) (*subscription, error) {
 	s := &subscription{ch: make(chan netlink.NeighUpdate, 1024), done: make(chan struct{})}
 	err := netlink.NeighSubscribeWithOptions(s.ch, s.done, netlink.NeighSubscribeOptions{
-		Namespace:    &nsh,
+		Namespace:    nsh,
 		ListExisting: true,
 		ErrorCallback: func(err error) {
 			if errors.Is(err, netlink.ErrDumpInterrupted) {
