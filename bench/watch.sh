@@ -71,12 +71,13 @@ c1=$(counted)
 rss1=$(kb VmRSS)
 hwm=$(kb VmHWM)
 tp=$(curl -sf "127.0.0.1:$port/metrics" | awk '/^arplab_watch_tracepoint_available/ {print $2}')
+lost=$(curl -sf "127.0.0.1:$port/metrics" | awk '/^arplab_watch_frames_lost_total/ {printf "%d", $2}')
 
 awk -v rate="$rate" -v flood="$flood" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
-    -v start="$start" -v end="$end" -v rss0="$rss0" -v rss1="$rss1" -v hwm="$hwm" -v tp="$tp" 'BEGIN {
+    -v start="$start" -v end="$end" -v rss0="$rss0" -v rss1="$rss1" -v hwm="$hwm" -v tp="$tp" -v lost="$lost" 'BEGIN {
   wall = end - start
   printf "arplab watch --metrics --quiet (tracepoint available: %s), %s\n", tp, flood
-  printf "%-14s %-16s %-16s %-12s %-12s %-12s\n", "target fr/s", "counted fr/s", "watcher CPU %", "RSS before", "RSS after", "max RSS"
-  printf "%-14d %-16.0f %-16.1f %-12s %-12s %-12s\n", rate, (c1 - c0) / wall, 100 * (t1 - t0) / hz / wall, \
+  printf "%-12s %-13s %-12s %-14s %-11s %-11s %-11s\n", "target fr/s", "counted fr/s", "lost frames", "watcher CPU %", "RSS before", "RSS after", "max RSS"
+  printf "%-12d %-13.0f %-12d %-14.1f %-11s %-11s %-11s\n", rate, (c1 - c0) / wall, lost, 100 * (t1 - t0) / hz / wall, \
     int(rss0 / 1024) " MiB", int(rss1 / 1024) " MiB", int(hwm / 1024) " MiB"
 }'

@@ -32,7 +32,7 @@ func families(t *testing.T) []string {
 	e.Probe("o0", true)
 	e.IgnoredUpdate("o0", watch.RuleLocktime)
 	e.Dead(watch.DeadChange{Dev: "o0", IP: ip, Since: time.Now(), MAC: "02:00:00:00:00:aa", Dead: true})
-	e.Health(watch.Health{Tracepoint: true, EventsLost: 1, Resync: true})
+	e.Health(watch.Health{Tracepoint: true, EventsLost: 1, FramesLost: 1, Resync: true})
 	mfs, err := e.Registry().Gather()
 	if err != nil {
 		t.Fatal(err)

@@ -69,6 +69,7 @@ type Exporter struct {
 
 	tpAvailable prometheus.Gauge
 	eventsLost  prometheus.Counter
+	framesLost  prometheus.Counter
 	resyncs     [2]prometheus.Counter // other, enobufs
 	overflow    prometheus.Counter
 
@@ -161,12 +162,14 @@ func New(opt Options) *Exporter {
 		Help: "1 when the neigh:neigh_update tracepoint is being read, 0 when the watcher runs without it."})
 	e.eventsLost = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "watch_tracepoint_events_lost_total",
 		Help: "Tracepoint events the tracefs ring buffer dropped."})
+	e.framesLost = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "watch_frames_lost_total",
+		Help: "ARP frames the kernel dropped from the watcher's AF_PACKET socket because the watcher fell behind (PACKET_STATISTICS)."})
 	resyncs := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: "watch_netlink_resyncs_total",
 		Help: "Neighbour-table re-reads after the netlink subscription ended, by cause (enobufs: a buffer overrun)."}, []string{"cause"})
 	e.resyncs = [2]prometheus.Counter{resyncs.WithLabelValues("other"), resyncs.WithLabelValues("enobufs")}
 	e.overflow = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "per_ip_overflow_total",
 		Help: "Per-IP observations not given their own series because --per-ip-max pairs were already tracked."})
-	e.reg.MustRegister(e.tpAvailable, e.eventsLost, resyncs, e.overflow,
+	e.reg.MustRegister(e.tpAvailable, e.eventsLost, e.framesLost, resyncs, e.overflow,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		tableCollector{e}, settingsCollector{e})
 	return e
@@ -311,6 +314,9 @@ func (e *Exporter) Health(h watch.Health) {
 	}
 	if h.EventsLost > 0 {
 		e.eventsLost.Add(float64(h.EventsLost))
+	}
+	if h.FramesLost > 0 {
+		e.framesLost.Add(float64(h.FramesLost))
 	}
 	if h.Resync {
 		i := 0

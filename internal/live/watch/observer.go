@@ -233,6 +233,9 @@ type Health struct {
 	// EventsLost is the number of tracepoint events the ring buffer
 	// dropped since the last report.
 	EventsLost int
+	// FramesLost is the number of ARP frames the kernel dropped from the
+	// watcher's socket (it fell behind) since the last report.
+	FramesLost int
 	// Resync is a netlink re-read after the subscription ended;
 	// ResyncENOBUFS says the cause was a buffer overrun (ENOBUFS).
 	Resync        bool

@@ -225,6 +225,19 @@ func (c *correlator) add(o *obs) {
 	c.history = slices.Insert(c.history, i, o)
 }
 
+// since returns the index of the first observation in the history at or
+// after t: the lookups scan a window around one moment, not the whole
+// history (2 s of a busy segment is tens of thousands of frames).
+func (c *correlator) since(t time.Time) int {
+	i, _ := slices.BinarySearchFunc(c.history, t, func(h *obs, t time.Time) int {
+		if h.at.Before(t) {
+			return -1
+		}
+		return 1
+	})
+	return i
+}
+
 // flush emits every observation older than now-hold (all of them when
 // final), in time order, then forgets what is older than keep.
 func (c *correlator) flush(now time.Time, final bool) {
@@ -335,7 +348,7 @@ func (c *correlator) shape(o *obs) Shape {
 // probed reports whether this host sent a request for ip on dev shortly
 // before o.
 func (c *correlator) probed(o *obs, dev string, ip netip.Addr) bool {
-	for _, h := range c.history {
+	for _, h := range c.history[c.since(o.at.Add(-probeMemory)):] {
 		if h.at.After(o.at) {
 			break
 		}
@@ -358,15 +371,15 @@ func arpFrame(f *frameObs) *trace.ARPFrame {
 // entry's new lladdr.
 func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 	var best *obs
-	for _, h := range c.history {
-		if h.at.After(at) {
-			break
-		}
+	mac, err := arp.ParseMAC(n.lladdr)
+	anyMAC := n.lladdr == "" || err != nil
+	lo, hi := c.since(at.Add(-c.window)), c.since(at.Add(1))
+	for _, h := range c.history[lo:hi] {
 		f := h.frame
-		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev || f.pkt.SIP != n.ip || at.Sub(h.at) > c.window {
+		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev || f.pkt.SIP != n.ip {
 			continue
 		}
-		if n.lladdr != "" && f.pkt.SHA.String() != n.lladdr {
+		if !anyMAC && f.pkt.SHA != mac {
 			continue
 		}
 		best = h
@@ -377,12 +390,10 @@ func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 // after returns the first state change of k within the window after
 // the frame o, and the first tracepoint about it.
 func (c *correlator) after(o *obs, k key) (change, tp *obs) {
-	for _, h := range c.history {
-		if h.at.Before(o.at.Add(-5*time.Millisecond)) || h == o {
-			continue
-		}
-		if h.at.After(o.at.Add(c.window)) {
-			break
+	lo, hi := c.since(o.at.Add(-5*time.Millisecond)), c.since(o.at.Add(c.window+1))
+	for _, h := range c.history[lo:hi] {
+		if h.neigh == nil && h.tp == nil {
+			continue // frames: most of a busy window
 		}
 		if n := h.neigh; n != nil && change == nil && !n.resync && (key{n.dev, n.ip}) == k && !h.at.Before(o.at) {
 			if c.causedBy(h.at, n) == o {
@@ -566,7 +577,7 @@ func (c *correlator) cause(o *obs, before entry, had bool) (cause, rule, expl st
 		return cls, "§4.4", fmt.Sprintf("%s, %.1f ms after a %s from %v (frame %d)",
 			tr, float64(o.at.Sub(f.at))/1e6, cls, f.frame.pkt.SHA, c.index[f])
 	}
-	for _, h := range c.history {
+	for _, h := range c.history[c.since(o.at.Add(-c.window)):] {
 		if h.at.After(o.at.Add(c.window)) {
 			break
 		}
@@ -608,7 +619,10 @@ func (c *correlator) emitTracepoint(o *obs) {
 	c.ob.IgnoredUpdate(t.dev, tracepointRule(t))
 	// A frame on the same device from the same address near the
 	// tracepoint already carries this reason in its verdict.
-	for _, h := range c.history {
+	for _, h := range c.history[c.since(o.at.Add(-c.window)):] {
+		if h.at.After(o.at.Add(c.window)) {
+			break
+		}
 		if f := h.frame; f != nil && f.pktType != pktOutgoing && f.dev == t.dev && f.pkt.SIP == t.ip &&
 			f.pkt.SHA.String() == t.newLLAddr && absDur(h.at.Sub(o.at)) <= c.window {
 			return

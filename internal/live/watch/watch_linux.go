@@ -30,6 +30,10 @@ import (
 // OverrunNote is the KindNote explanation emitted after a netlink overrun.
 const OverrunNote = "netlink buffer overrun: table re-read"
 
+// packetBuffer is the AF_PACKET receive buffer: about 4 s of a 10,000
+// frames/s segment (an ARP frame's skb takes about 1 KiB of it).
+const packetBuffer = 4 << 20
+
 // input is what the source goroutines hand to the main loop: an
 // observation whose device is still an ifindex (resolved by the loop,
 // which owns the netlink handle).
@@ -147,6 +151,10 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	// verdicts depend on now and then.
 	sysTick := time.NewTicker(5 * time.Second)
 	defer sysTick.Stop()
+	// frames the kernel dropped because the socket was full: counted,
+	// never silent
+	dropTick := time.NewTicker(time.Second)
+	defer dropTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -167,6 +175,11 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 			}
 		case <-sysTick.C:
 			c.dropGARP = readDropGARP(opt.Netns, links.names())
+		case <-dropTick.C:
+			if st, err := conn.Stats(); err == nil && st.Drops > 0 { // reading resets the kernel's counters
+				c.ob.Health(Health{FramesLost: int(st.Drops)})
+				c.add(&obs{at: time.Now(), note: fmt.Sprintf("AF_PACKET: the kernel dropped %d ARP frames the watcher could not take in time", st.Drops)})
+			}
 		case u, ok := <-sub.ch:
 			if !ok {
 				if ctx.Err() != nil {
@@ -468,6 +481,13 @@ func listenARP(netns string) (*packet.Conn, error) {
 	if err == nil {
 		cerr := rc.Control(func(fd uintptr) {
 			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+			// A busy segment queues thousands of frames while the
+			// loop is descheduled: give the socket room (beyond
+			// rmem_max with CAP_NET_ADMIN); what still overflows is
+			// counted from PACKET_STATISTICS.
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, packetBuffer) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, packetBuffer)
+			}
 		})
 		if cerr != nil {
 			err = cerr
