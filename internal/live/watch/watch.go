@@ -155,6 +155,10 @@ type correlator struct {
 	out    func(trace.Event)
 
 	history []*obs // sorted by (at, seq); pruned after keep
+	// changes is the netlink and tracepoint part of history, which a
+	// frame's verdict looks up: on a busy segment frames outnumber them
+	// a hundred to one.
+	changes []*obs
 	next    int    // index in history of the first observation not yet emitted
 	seq     int
 	frames  int // frames added so far (for Event.Frame)
@@ -223,13 +227,24 @@ func (c *correlator) add(o *obs) {
 		i = c.next
 	}
 	c.history = slices.Insert(c.history, i, o)
+	if o.neigh != nil || o.tp != nil {
+		j, _ := slices.BinarySearchFunc(c.changes, o, func(a, b *obs) int {
+			if c := a.at.Compare(b.at); c != 0 {
+				return c
+			}
+			return a.seq - b.seq
+		})
+		c.changes = slices.Insert(c.changes, j, o)
+	}
 }
 
 // since returns the index of the first observation in the history at or
 // after t: the lookups scan a window around one moment, not the whole
 // history (2 s of a busy segment is tens of thousands of frames).
-func (c *correlator) since(t time.Time) int {
-	i, _ := slices.BinarySearchFunc(c.history, t, func(h *obs, t time.Time) int {
+func (c *correlator) since(t time.Time) int { return since(c.history, t) }
+
+func since(hs []*obs, t time.Time) int {
+	i, _ := slices.BinarySearchFunc(hs, t, func(h *obs, t time.Time) int {
 		if h.at.Before(t) {
 			return -1
 		}
@@ -261,6 +276,11 @@ func (c *correlator) flush(now time.Time, final bool) {
 		drop++
 	}
 	c.history = c.history[drop:]
+	if len(c.history) == 0 {
+		c.changes = c.changes[:0]
+	} else {
+		c.changes = c.changes[since(c.changes, c.history[0].at):]
+	}
 	c.next -= drop
 }
 
@@ -390,11 +410,8 @@ func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 // after returns the first state change of k within the window after
 // the frame o, and the first tracepoint about it.
 func (c *correlator) after(o *obs, k key) (change, tp *obs) {
-	lo, hi := c.since(o.at.Add(-5*time.Millisecond)), c.since(o.at.Add(c.window+1))
-	for _, h := range c.history[lo:hi] {
-		if h.neigh == nil && h.tp == nil {
-			continue // frames: most of a busy window
-		}
+	lo, hi := since(c.changes, o.at.Add(-5*time.Millisecond)), since(c.changes, o.at.Add(c.window+1))
+	for _, h := range c.changes[lo:hi] {
 		if n := h.neigh; n != nil && change == nil && !n.resync && (key{n.dev, n.ip}) == k && !h.at.Before(o.at) {
 			if c.causedBy(h.at, n) == o {
 				change = h
