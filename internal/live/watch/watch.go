@@ -159,7 +159,7 @@ type correlator struct {
 	// frame's verdict looks up: on a busy segment frames outnumber them
 	// a hundred to one.
 	changes []*obs
-	next    int    // index in history of the first observation not yet emitted
+	next    int // index in history of the first observation not yet emitted
 	seq     int
 	frames  int // frames added so far (for Event.Frame)
 	index   map[*obs]int

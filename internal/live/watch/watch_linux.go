@@ -110,8 +110,9 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		<-ctx.Done()
 		conn.Close()
 	})
+	batches := make(chan []input, 64)
 	wg.Go(func() {
-		if err := readFrames(conn, inputs); err != nil && ctx.Err() == nil {
+		if err := readFrames(conn, batches); err != nil && ctx.Err() == nil {
 			failed <- err
 		}
 	})
@@ -172,6 +173,12 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 					c.ob.Health(Health{EventsLost: o.lost})
 				}
 				c.add(o)
+			}
+		case b := <-batches:
+			for _, in := range b {
+				if o := links.resolve(in); o != nil {
+					c.add(o)
+				}
 			}
 		case <-sysTick.C:
 			c.dropGARP = readDropGARP(opt.Netns, links.names())
@@ -503,8 +510,10 @@ func listenARP(netns string) (*packet.Conn, error) {
 // readFrames decodes ARP frames until conn is closed. Recvmsg is used
 // directly because the packet type (sll_pkttype: host, broadcast,
 // outgoing…) decides what the kernel does with a frame and
-// packet.Conn.ReadFrom drops it.
-func readFrames(conn *packet.Conn, inputs chan<- input) error {
+// packet.Conn.ReadFrom drops it. Frames go to the loop in batches of what
+// the socket held (up to frameBatch): on a busy segment one wake-up of
+// the loop per frame would cost more than the frame.
+func readFrames(conn *packet.Conn, batches chan<- []input) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("watch: packet socket: %w", err)
@@ -512,12 +521,23 @@ func readFrames(conn *packet.Conn, inputs chan<- input) error {
 	buf := make([]byte, 2048)
 	oob := make([]byte, unix.CmsgSpace(16))
 	for {
-		var n, oobn int
-		var from unix.Sockaddr
+		batch := make([]input, 0, frameBatch)
 		var rerr error
 		err := rc.Read(func(fd uintptr) bool {
-			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
-			return rerr != unix.EAGAIN
+			for len(batch) < frameBatch {
+				n, oobn, _, from, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+				if err == unix.EAGAIN {
+					return len(batch) > 0 // wait for more only when there is nothing to hand over
+				}
+				if err != nil {
+					rerr = err
+					return true
+				}
+				if in, ok := decodeFrame(buf[:n], oob[:oobn], from); ok {
+					batch = append(batch, in)
+				}
+			}
+			return true
 		})
 		if err != nil {
 			return fmt.Errorf("watch: reading ARP frames: %w", err)
@@ -525,29 +545,46 @@ func readFrames(conn *packet.Conn, inputs chan<- input) error {
 		if rerr != nil {
 			return fmt.Errorf("watch: reading ARP frames: %w", rerr)
 		}
-		sll, ok := from.(*unix.SockaddrLinklayer)
-		if !ok {
-			continue
-		}
-		var eh ether.Header
-		off, err := eh.Unmarshal(buf[:n])
-		if err != nil || eh.EtherType != ether.EtherTypeARP {
-			continue
-		}
-		var p arp.Packet
-		if err := p.Unmarshal(buf[off:n]); err != nil {
-			continue // not Ethernet/IPv4: arp_process would drop it too
-		}
-		at := time.Now()
-		if ts, ok := timestamp(oob[:oobn]); ok {
-			at = ts
-		}
-		inputs <- input{ifindex: sll.Ifindex, o: &obs{at: at, frame: &frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}}
+		batches <- batch
 	}
+}
+
+// frameBatch is the most frames handed to the loop at once.
+const frameBatch = 64
+
+// decodeFrame turns one received frame into an input; ok is false for
+// what arp_process would not take either (not Ethernet/IPv4 ARP).
+func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
+	sll, ok := from.(*unix.SockaddrLinklayer)
+	if !ok {
+		return input{}, false
+	}
+	var eh ether.Header
+	off, err := eh.Unmarshal(b)
+	if err != nil || eh.EtherType != ether.EtherTypeARP {
+		return input{}, false
+	}
+	var p arp.Packet
+	if err := p.Unmarshal(b[off:]); err != nil {
+		return input{}, false
+	}
+	at := time.Now()
+	if ts, ok := timestamp(oob); ok {
+		at = ts
+	}
+	return input{ifindex: sll.Ifindex, o: &obs{at: at, frame: &frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}}, true
 }
 
 // timestamp extracts SCM_TIMESTAMPNS.
 func timestamp(oob []byte) (time.Time, bool) {
+	// the usual case, read in place: one cmsghdr (64-bit: len, level,
+	// type) followed by a struct timespec
+	if len(oob) == unix.CmsgSpace(16) && int32(binary.NativeEndian.Uint32(oob[8:12])) == unix.SOL_SOCKET &&
+		int32(binary.NativeEndian.Uint32(oob[12:16])) == unix.SCM_TIMESTAMPNS && unix.CmsgLen(0) == 16 {
+		sec := int64(binary.NativeEndian.Uint64(oob[16:24]))
+		nsec := int64(binary.NativeEndian.Uint64(oob[24:32]))
+		return time.Unix(sec, nsec), true
+	}
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
 		return time.Time{}, false
