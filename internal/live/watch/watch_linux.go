@@ -579,7 +579,8 @@ func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
 func timestamp(oob []byte) (time.Time, bool) {
 	// the usual case, read in place: one cmsghdr (64-bit: len, level,
 	// type) followed by a struct timespec
-	if len(oob) == unix.CmsgSpace(16) && int32(binary.NativeEndian.Uint32(oob[8:12])) == unix.SOL_SOCKET &&
+	if len(oob) == unix.CmsgSpace(16) && binary.NativeEndian.Uint64(oob[0:8]) == uint64(unix.CmsgLen(16)) &&
+		int32(binary.NativeEndian.Uint32(oob[8:12])) == unix.SOL_SOCKET &&
 		int32(binary.NativeEndian.Uint32(oob[12:16])) == unix.SCM_TIMESTAMPNS && unix.CmsgLen(0) == 16 {
 		sec := int64(binary.NativeEndian.Uint64(oob[16:24]))
 		nsec := int64(binary.NativeEndian.Uint64(oob[24:32]))
