@@ -42,6 +42,10 @@ type input struct {
 	o       *obs
 }
 
+// openTracerFunc opens the tracepoint; tests replace it to see Watch
+// without one.
+var openTracerFunc = openTracer
+
 // Watch reports neighbour-table changes and ARP frames of a namespace as
 // trace events until ctx ends, then returns nil. It returns an error when a
 // source cannot be opened or fails for good.
@@ -84,7 +88,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	traceFailed := make(chan error, 1) // best effort: the tracer's end is news, not an error
 	var traceErr error
 	if opt.Trace {
-		tr, err := openTracer(links.names())
+		tr, err := openTracerFunc(links.names())
 		if err != nil && !opt.TraceBestEffort {
 			return err
 		}
