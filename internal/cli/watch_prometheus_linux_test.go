@@ -174,6 +174,7 @@ scrape_configs:
 
 	// Three GARP requests with `arplab garp`: the first moves the entry
 	// to the sender's MAC, the next two find it there already.
+	p.WaitReady(t)
 	if out, errs, code := run(t, "garp", "--netns", p.Sender, p.SenderDev, vip, "--mode", "request", "--count", "3", "--interval", "200ms"); code != ExitOK {
 		t.Fatalf("arplab garp exited %d: %s %s", code, out, errs)
 	}

@@ -65,29 +65,9 @@ func waitScrape(t *testing.T, e *Exporter, lines ...string) string {
 	}
 }
 
-// linkReady waits until both veth ends can carry frames: a device that
-// is up but not yet activated by linkwatch (qdisc noop, up to a second
-// after carrier) drops what is sent.
-func linkReady(t *testing.T, p *livetest.Pair) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for _, end := range [][2]string{{p.Sender, p.SenderDev}, {p.Observer, p.ObserverDev}} {
-		for {
-			out := livetest.IP(t, end[0], "link", "show", "dev", end[1])
-			if strings.Contains(out, "state UP") && !strings.Contains(out, "qdisc noop") {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s in %s not ready after 5 s: %s", end[1], end[0], out)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-}
-
 func sendGARP(t *testing.T, p *livetest.Pair, o sched.Options) {
 	t.Helper()
-	linkReady(t, p)
+	p.WaitReady(t)
 	fs, err := sched.Schedule(sched.Custom, livetest.SenderMAC, livetest.VIP, o)
 	if err != nil {
 		t.Fatal(err)
