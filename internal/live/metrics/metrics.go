@@ -291,6 +291,9 @@ func (e *Exporter) IgnoredUpdate(dev string, rule watch.Rule) {
 // Dead implements watch.Observer.
 func (e *Exporter) Dead(c watch.DeadChange) {
 	k := ipKey{c.Dev, c.IP}
+	if c.Dead {
+		e.perIP(k) // a dead entry deserves its own series, within the cap
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if c.Dead {

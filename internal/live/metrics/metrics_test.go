@@ -124,18 +124,24 @@ func TestPerIPIsCapped(t *testing.T) {
 		e.Frame(watch.FrameVerdict{Dev: "o0", IP: ip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictHonoured})
 		e.Frame(watch.FrameVerdict{Dev: "o0", IP: ip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictHonoured})
 	}
+	// a dead spell of an IP that sent no GARP: no room left, counted
+	e.Dead(watch.DeadChange{Dev: "o0", IP: netip.MustParseAddr("10.99.0.50"), Since: time.Now(), MAC: "02:00:00:00:00:aa", Reason: watch.DeadUnanswered, Dead: true})
 	body := scrape(t, e)
 	has(t, body,
 		`arplab_garp_received_by_ip_total{dev="o0",ip="10.99.0.10",verdict="honoured"} 2`,
 		`arplab_garp_received_by_ip_total{dev="o0",ip="10.99.0.11",verdict="honoured"} 2`,
 		`arplab_garp_received_total{dev="o0",rule="none",shape="garp-request",verdict="honoured"} 10`,
-		`arplab_per_ip_overflow_total 6`,
+		`arplab_per_ip_overflow_total 7`,
 		`arplab_per_ip_series_tracked 2`,
 		`arplab_per_ip_series_cap 2`,
 	)
-	if strings.Contains(body, "10.99.0.12") {
+	if strings.Contains(body, "10.99.0.12") || strings.Contains(body, "10.99.0.50") {
 		t.Errorf("a third IP got series past the cap of 2")
 	}
+	// within the cap, a dead entry gets its own series without a GARP
+	e = New(Options{PerIP: true, Now: func() time.Time { return t0.Add(3 * time.Second) }})
+	e.Dead(watch.DeadChange{Dev: "o0", IP: netip.MustParseAddr("10.99.0.50"), Since: t0, MAC: "02:00:00:00:00:aa", Reason: watch.DeadUnanswered, Dead: true})
+	has(t, scrape(t, e), `arplab_dead_mac_entry_seconds{dev="o0",ip="10.99.0.50",mac="02:00:00:00:00:aa",reason="unanswered"} 3`)
 }
 
 func TestSettingsErrorsAreSaid(t *testing.T) {
