@@ -47,37 +47,57 @@ for _ in $(seq 100); do
   sleep 0.05
 done
 
-port=$(( 20000 + $$ % 20000 ))
-"$tmp/arplab" watch --netns "$o" o0 --metrics "127.0.0.1:$port" --quiet 2>"$tmp/watch.err" &
-watcher=$!
-for _ in $(seq 100); do
-  curl -sf "127.0.0.1:$port/metrics" >/dev/null && break
-  sleep 0.1
-done
 hz=$(getconf CLK_TCK)
 ticks() { awk '{print $14 + $15}' "/proc/$watcher/stat"; }
 kb() { awk -v k="$1:" '$1 == k {print $2}' "/proc/$watcher/status"; }
-counted() { curl -sf "127.0.0.1:$port/metrics" | awk '/^arplab_arp_frames_received_total/ {n += $2} END {printf "%d", n}'; }
+metric() { curl -sf "127.0.0.1:$port/metrics" | awk -v m="$1" 'index($0, m) == 1 {n += $2} END {printf "%d", n}'; }
 
-rss0=$(kb VmRSS)
-c0=$(counted)
-t0=$(ticks)
-start=$(date +%s.%N)
-flood=$("$tmp/arpflood" -netns "$s" -dev s0 -rate "$rate" -seconds "$seconds")
-end=$(date +%s.%N)
-t1=$(ticks)
-sleep 1 # the watcher emits 250 ms after a frame
-c1=$(counted)
-rss1=$(kb VmRSS)
-hwm=$(kb VmHWM)
-tp=$(curl -sf "127.0.0.1:$port/metrics" | awk '/^arplab_watch_tracepoint_available/ {print $2}')
-lost=$(curl -sf "127.0.0.1:$port/metrics" | awk '/^arplab_watch_frames_lost_total/ {printf "%d", $2}')
+# measure LABEL [ENV=VALUE…]: one watcher, one flood, one line
+measure() {
+  label=$1
+  shift
+  port=$(( 20000 + ($$ + RANDOM) % 20000 ))
+  env "$@" "$tmp/arplab" watch --netns "$o" o0 --metrics "127.0.0.1:$port" --quiet 2>"$tmp/watch.err" &
+  watcher=$!
+  for _ in $(seq 100); do
+    curl -sf "127.0.0.1:$port/metrics" >/dev/null && break
+    sleep 0.1
+  done
+  rss0=$(kb VmRSS)
+  c0=$(metric arplab_arp_frames_received_total)
+  t0=$(ticks)
+  start=$(date +%s.%N)
+  flood=$("$tmp/arpflood" -netns "$s" -dev s0 -rate "$rate" -seconds "$seconds")
+  end=$(date +%s.%N)
+  t1=$(ticks)
+  # the watcher emits 250 ms after a frame: wait until the count settles
+  c1=$(metric arplab_arp_frames_received_total)
+  for _ in $(seq 50); do
+    sleep 0.2
+    c=$(metric arplab_arp_frames_received_total)
+    [ "$c" = "$c1" ] && break
+    c1=$c
+  done
+  lost=$(metric arplab_watch_frames_lost_total)
+  tp=$(metric arplab_watch_tracepoint_available)
+  rss1=$(kb VmRSS)
+  hwm=$(kb VmHWM)
+  kill "$watcher"
+  wait "$watcher" 2>/dev/null || true
+  watcher=""
+  sent=${flood##*: }
+  awk -v label="$label" -v sent="${sent% frames/s}" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
+      -v start="$start" -v end="$end" -v rss0="$rss0" -v rss1="$rss1" -v hwm="$hwm" -v tp="$tp" -v lost="$lost" 'BEGIN {
+    wall = end - start
+    printf "%-24s %-10d %-13.0f %-12d %-14.1f %-11s %-11s %-11s %s\n", label, sent, (c1 - c0) / wall, lost, \
+      100 * (t1 - t0) / hz / wall, int(rss0 / 1024) " MiB", int(rss1 / 1024) " MiB", int(hwm / 1024) " MiB", tp
+  }'
+}
 
-awk -v rate="$rate" -v flood="$flood" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
-    -v start="$start" -v end="$end" -v rss0="$rss0" -v rss1="$rss1" -v hwm="$hwm" -v tp="$tp" -v lost="$lost" 'BEGIN {
-  wall = end - start
-  printf "arplab watch --metrics --quiet (tracepoint available: %s), %s\n", tp, flood
-  printf "%-12s %-13s %-12s %-14s %-11s %-11s %-11s\n", "target fr/s", "counted fr/s", "lost frames", "watcher CPU %", "RSS before", "RSS after", "max RSS"
-  printf "%-12d %-13.0f %-12d %-14.1f %-11s %-11s %-11s\n", rate, (c1 - c0) / wall, lost, 100 * (t1 - t0) / hz / wall, \
-    int(rss0 / 1024) " MiB", int(rss1 / 1024) " MiB", int(hwm / 1024) " MiB"
-}'
+printf "arplab watch --metrics --quiet: %s s of ARP at %s frames/s (tracepoint tried)\n" "$seconds" "$rate"
+printf "%-24s %-10s %-13s %-12s %-14s %-11s %-11s %-11s %s\n" "watcher" "sent fr/s" "counted fr/s" "lost frames" \
+  "CPU % of core" "RSS before" "RSS after" "max RSS" "tracepoint"
+measure "default (GOMAXPROCS=$(nproc))"
+# the systemd unit and the Containerfile run it so: one goroutine does
+# nearly all the work, and more Ps only spin waking each other
+measure "GOMAXPROCS=1 (service)" GOMAXPROCS=1
