@@ -197,7 +197,8 @@ func newCorrelator(epoch time.Time, window time.Duration, host string, out func(
 		dropGARP: map[string]bool{}, dead: map[key]deadEntry{}, pending: map[key]pendingProbe{}}
 }
 
-// seed sets the table as it was when watching began, without events.
+// seed sets the table as it was when watching began, without trace events
+// (the observer is told, with Seed set, so its gauges start right).
 func (c *correlator) seed(entries []neighObs) {
 	for _, n := range entries {
 		c.mirror[key{n.dev, n.ip}] = entry{n.lladdr, n.state}
@@ -215,12 +216,7 @@ func (c *correlator) add(o *obs) {
 		c.frames++
 		c.index[o] = c.frames
 	}
-	i, _ := slices.BinarySearchFunc(c.history, o, func(a, b *obs) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return a.seq - b.seq
-	})
+	i, _ := slices.BinarySearchFunc(c.history, o, byTimeSeq)
 	if i < c.next {
 		// Older than something already emitted (a very late tracepoint):
 		// emit it next rather than rewrite the past.
@@ -228,14 +224,17 @@ func (c *correlator) add(o *obs) {
 	}
 	c.history = slices.Insert(c.history, i, o)
 	if o.neigh != nil || o.tp != nil {
-		j, _ := slices.BinarySearchFunc(c.changes, o, func(a, b *obs) int {
-			if c := a.at.Compare(b.at); c != 0 {
-				return c
-			}
-			return a.seq - b.seq
-		})
+		j, _ := slices.BinarySearchFunc(c.changes, o, byTimeSeq)
 		c.changes = slices.Insert(c.changes, j, o)
 	}
+}
+
+// byTimeSeq orders observations by time, then arrival.
+func byTimeSeq(a, b *obs) int {
+	if c := a.at.Compare(b.at); c != 0 {
+		return c
+	}
+	return a.seq - b.seq
 }
 
 // since returns the index of the first observation in the history at or
