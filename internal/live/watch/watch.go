@@ -126,6 +126,7 @@ type neighObs struct {
 type obs struct {
 	at    time.Time
 	seq   int // arrival order, to keep equal times stable
+	num   int // a frame's 1-based number in arrival order (Event.Frame)
 	frame *frameObs
 	neigh *neighObs
 	tp    *tracepoint
@@ -162,7 +163,6 @@ type correlator struct {
 	next    int // index in history of the first observation not yet emitted
 	seq     int
 	frames  int // frames added so far (for Event.Frame)
-	index   map[*obs]int
 	mirror  map[key]entry
 
 	// ob receives typed decisions (never nil).
@@ -193,7 +193,7 @@ func newCorrelator(epoch time.Time, window time.Duration, host string, out func(
 		window = defaultWindow
 	}
 	return &correlator{epoch: epoch, window: window, host: host, out: out,
-		index: map[*obs]int{}, mirror: map[key]entry{}, ob: nopObserver{},
+		mirror: map[key]entry{}, ob: nopObserver{},
 		dropGARP: map[string]bool{}, dead: map[key]deadEntry{}, pending: map[key]pendingProbe{}}
 }
 
@@ -214,7 +214,7 @@ func (c *correlator) add(o *obs) {
 		// Frames are numbered as they arrive: one socket delivers them
 		// in order.
 		c.frames++
-		c.index[o] = c.frames
+		o.num = c.frames
 	}
 	i, _ := slices.BinarySearchFunc(c.history, o, byTimeSeq)
 	if i < c.next {
@@ -271,7 +271,6 @@ func (c *correlator) flush(now time.Time, final bool) {
 	}
 	drop := 0
 	for drop < c.next && c.history[drop].at.Before(now.Add(-keep)) {
-		delete(c.index, c.history[drop])
 		drop++
 	}
 	c.history = c.history[drop:]
@@ -434,7 +433,7 @@ func (c *correlator) emitFrame(o *obs) {
 	if f.pktType == pktOutgoing {
 		if p.Op == arp.OpRequest && p.SIP != p.TIP {
 			ev := c.event(o.at, trace.KindProbe, f.dev, p.TIP, fmt.Sprintf("this host asked who has %v (eth dst %v)", p.TIP, f.ethDst))
-			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), c.index[o]
+			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), o.num
 			c.out(ev)
 			unicast := f.ethDst != arp.Broadcast
 			c.ob.Probe(f.dev, unicast)
@@ -447,13 +446,13 @@ func (c *correlator) emitFrame(o *obs) {
 			return
 		}
 		ev := c.event(o.at, trace.KindSend, f.dev, p.SIP, fmt.Sprintf("this host sent a %s", cls))
-		ev.Cause, ev.ARP, ev.Frame = cls, arpFrame(f), c.index[o]
+		ev.Cause, ev.ARP, ev.Frame = cls, arpFrame(f), o.num
 		c.out(ev)
 		return
 	}
 	k := key{f.dev, p.SIP}
 	ev := c.event(o.at, trace.KindARP, f.dev, p.SIP, "")
-	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), c.index[o], "§4.4"
+	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), o.num, "§4.4"
 	fv := FrameVerdict{At: o.at, Dev: f.dev, IP: p.SIP, MAC: p.SHA, Shape: shape}
 	if f.pktType == pktOtherHost {
 		ev.Verdict, ev.Rule = trace.Dropped, "§4.1"
@@ -575,7 +574,7 @@ func (c *correlator) emitNeigh(o *obs) {
 	}
 	ev.Cause, ev.Rule, ev.Explanation = c.cause(o, before, had)
 	if f := c.causedBy(o.at, n); f != nil && !n.resync && !n.deleted {
-		ev.Frame = c.index[f]
+		ev.Frame = f.num
 	}
 	c.out(ev)
 }
@@ -591,7 +590,7 @@ func (c *correlator) cause(o *obs, before entry, had bool) (cause, rule, expl st
 	if f := c.causedBy(o.at, n); f != nil && !n.deleted {
 		cls := c.class(f)
 		return cls, "§4.4", fmt.Sprintf("%s, %.1f ms after a %s from %v (frame %d)",
-			tr, float64(o.at.Sub(f.at))/1e6, cls, f.frame.pkt.SHA, c.index[f])
+			tr, float64(o.at.Sub(f.at))/1e6, cls, f.frame.pkt.SHA, f.num)
 	}
 	for _, h := range c.history[c.since(o.at.Add(-c.window)):] {
 		if h.at.After(o.at.Add(c.window)) {
@@ -599,7 +598,7 @@ func (c *correlator) cause(o *obs, before entry, had bool) (cause, rule, expl st
 		}
 		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.pkt.Op == arp.OpRequest && f.pkt.SIP != f.pkt.TIP &&
 			f.dev == n.dev && f.pkt.TIP == n.ip && !h.at.Before(o.at.Add(-c.window)) {
-			return "probe", "§2.2", fmt.Sprintf("%s; this host probed %v (frame %d)", tr, n.ip, c.index[h])
+			return "probe", "§2.2", fmt.Sprintf("%s; this host probed %v (frame %d)", tr, n.ip, h.num)
 		}
 	}
 	old := "NONE"
