@@ -169,9 +169,6 @@ comes and goes, without the tracepoint, and after netlink overruns.`,
 			}
 			enc := trace.NewEncoder(e.stdout)
 			out := func(ev trace.Event) {
-				if mf.quiet {
-					return
-				}
 				if asJSON {
 					enc.Encode(ev)
 					return
@@ -186,7 +183,7 @@ comes and goes, without the tracepoint, and after netlink overruns.`,
 					return err
 				}
 			}
-			err := watch.Watch(ctx, opt, out)
+			err := watch.Watch(ctx, opt, mf.stream(out))
 			if err != nil && ctx.Err() != nil {
 				err = nil
 			}

@@ -11,6 +11,7 @@ import (
 	"arplab/internal/live/doctor"
 	"arplab/internal/live/metrics"
 	"arplab/internal/live/watch"
+	"arplab/internal/trace"
 )
 
 // metricsFlags are watch's --metrics, --quiet, --per-ip and --per-ip-max.
@@ -26,6 +27,14 @@ func (m *metricsFlags) register(f *pflag.FlagSet) {
 	f.BoolVar(&m.quiet, "quiet", false, "with --metrics: no text/JSON stream, metrics only")
 	f.BoolVar(&m.perIP, "per-ip", false, "with --metrics: also per-IP series (capped by --per-ip-max)")
 	f.IntVar(&m.perIPMax, "per-ip-max", metrics.DefaultPerIPMax, "with --per-ip: at most this many (device, IP) pairs get series; the rest are counted in arplab_per_ip_overflow_total")
+}
+
+// stream is out, or nil with --quiet: the watcher then builds no events.
+func (m *metricsFlags) stream(out func(trace.Event)) func(trace.Event) {
+	if m.quiet {
+		return nil
+	}
+	return out
 }
 
 // check rejects flag combinations that would do nothing.

@@ -12,13 +12,19 @@ import (
 // BenchmarkCorrelatorBusySegment is the correlator's share of
 // bench/watch.sh: frames 100 µs apart (10,000/s), nine in ten requests
 // between other hosts, one in ten a GARP for an entry that flips between
-// two MACs, each flip with its netlink change; events go nowhere (--quiet).
+// two MACs, each flip with its netlink change; events are built and
+// dropped (the text stream) or not built at all (--quiet).
 func BenchmarkCorrelatorBusySegment(b *testing.B) {
+	b.Run("events", func(b *testing.B) { busySegment(b, func(trace.Event) {}) })
+	b.Run("quiet", func(b *testing.B) { busySegment(b, nil) })
+}
+
+func busySegment(b *testing.B, out func(trace.Event)) {
 	var seed []neighObs
 	for i := range 50 {
 		seed = append(seed, neighObs{dev: "o0", ip: netip.AddrFrom4([4]byte{10, 98, 1, byte(1 + i)}), lladdr: "02:00:00:00:ee:01", state: "STALE"})
 	}
-	c := newCorrelator(t0, 0, "", func(trace.Event) {})
+	c := newCorrelator(t0, 0, "", out)
 	c.seed(seed)
 	macs := []arp.MAC{{2, 0, 0, 0, 0xee, 1}, {2, 0, 0, 0, 0xee, 2}}
 	at := t0

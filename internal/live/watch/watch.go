@@ -153,7 +153,7 @@ type correlator struct {
 	epoch  time.Time
 	window time.Duration
 	host   string
-	out    func(trace.Event)
+	out    func(trace.Event) // nil: only the observer hears (no events are built)
 
 	history []*obs // sorted by (at, seq); pruned after keep
 	// changes is the netlink and tracepoint part of history, which a
@@ -291,7 +291,9 @@ func (c *correlator) emit(o *obs) {
 	case o.tp != nil:
 		c.emitTracepoint(o)
 	default:
-		c.out(c.event(o.at, trace.KindNote, "", netip.Addr{}, o.note))
+		if c.out != nil {
+			c.out(c.event(o.at, trace.KindNote, "", netip.Addr{}, o.note))
+		}
 		if o.table != nil {
 			c.resync(o)
 		}
@@ -426,105 +428,165 @@ func (c *correlator) emitFrame(o *obs) {
 	f := o.frame
 	p := f.pkt
 	shape := c.shape(o)
-	cls := shape.String()
-	if shape == ShapeOther {
-		cls = c.class(o)
-	}
 	if f.pktType == pktOutgoing {
-		if p.Op == arp.OpRequest && p.SIP != p.TIP {
-			ev := c.event(o.at, trace.KindProbe, f.dev, p.TIP, fmt.Sprintf("this host asked who has %v (eth dst %v)", p.TIP, f.ethDst))
-			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), o.num
-			c.out(ev)
-			unicast := f.ethDst != arp.Broadcast
-			c.ob.Probe(f.dev, unicast)
-			if unicast {
-				k := key{f.dev, p.TIP}
-				if _, waiting := c.pending[k]; !waiting {
-					c.pending[k] = pendingProbe{mac: f.ethDst, at: o.at}
-				}
-			}
-			return
-		}
-		ev := c.event(o.at, trace.KindSend, f.dev, p.SIP, fmt.Sprintf("this host sent a %s", cls))
-		ev.Cause, ev.ARP, ev.Frame = cls, arpFrame(f), o.num
-		c.out(ev)
+		c.emitSent(o, shape)
 		return
 	}
 	k := key{f.dev, p.SIP}
-	ev := c.event(o.at, trace.KindARP, f.dev, p.SIP, "")
-	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), o.num, "§4.4"
 	fv := FrameVerdict{At: o.at, Dev: f.dev, IP: p.SIP, MAC: p.SHA, Shape: shape}
+	var x frameFacts
 	if f.pktType == pktOtherHost {
-		ev.Verdict, ev.Rule = trace.Dropped, "§4.1"
-		ev.Explanation = fmt.Sprintf("addressed to %v, not to this host: arp_rcv drops PACKET_OTHERHOST frames", f.ethDst)
-		c.out(ev)
 		fv.Verdict, fv.Rule = VerdictDropped, RuleOtherHost
-		c.ob.Frame(fv)
-		return
+	} else {
+		c.answered(k, p.SHA, o.at)
+		x.before, x.had = c.mirror[k]
+		x.change, x.tp = c.after(o, k)
+		fv.Verdict, fv.Rule = c.judge(o, shape, x)
 	}
-	c.answered(k, p.SHA, o.at)
-	before, had := c.mirror[k]
-	change, tp := c.after(o, k)
-	// ignoredRule is the rule that kept a different MAC out: an
-	// announcement the kernel did not take as a GARP, or locktime.
+	if c.out != nil {
+		c.out(c.frameEvent(o, shape, fv, x))
+	}
+	c.ob.Frame(fv)
+	if shape.Announcement() && x.had && (fv.Verdict == VerdictIgnored || fv.Verdict == VerdictDropped) &&
+		x.before.lladdr != "" && valid(x.before.state) && !x.sameMAC(p.SHA) {
+		c.markDead(k, x.before.lladdr, DeadSuperseded, o.at, o.at)
+	}
+}
+
+// frameFacts is what a received frame's verdict is decided from, kept for
+// the sentence that explains it.
+type frameFacts struct {
+	before entry // the entry when the frame arrived
+	had    bool
+	change *obs // the netlink change the frame caused, if any
+	tp     *obs // the tracepoint about it, if any
+}
+
+// sameMAC reports whether the entry already had mac.
+func (x frameFacts) sameMAC(mac arp.MAC) bool {
+	m, err := arp.ParseMAC(x.before.lladdr)
+	return x.had && err == nil && m == mac
+}
+
+// judge decides a received frame's verdict and the rule behind it (§4.1,
+// §4.2, §4.4, §5), from what followed it: a netlink change, the
+// tracepoint's update, or neither.
+func (c *correlator) judge(o *obs, shape Shape, x frameFacts) (Verdict, Rule) {
+	p := o.frame.pkt
+	// the rule that keeps a different MAC out: an announcement the
+	// kernel did not take as a GARP, or else locktime
 	ignoredRule := RuleLocktime
 	if shape.Announcement() {
 		ignoredRule = RuleNotGratuitous
 	}
-	dropGARP := p.SIP == p.TIP && c.dropGARP[f.dev]
 	switch {
-	case change != nil:
-		n := change.neigh
+	case x.change != nil && !x.had:
+		return VerdictCreated, RuleNone
+	case x.change != nil:
+		return VerdictHonoured, RuleNone
+	case x.tp != nil:
+		if ign, _ := x.tp.tp.ignored(); ign {
+			if r := tracepointRule(x.tp.tp); r == RulePermanent {
+				return VerdictIgnored, r
+			}
+			return VerdictIgnored, ignoredRule
+		}
+		if x.sameMAC(p.SHA) {
+			return VerdictNoOp, RuleNone
+		}
+		return VerdictHonoured, RuleNone
+	case p.SIP == p.TIP && c.dropGARP[o.frame.dev]:
+		return VerdictDropped, RuleDropGratuitousARP
+	case !x.had:
+		return VerdictDropped, RuleARPAccept
+	case x.sameMAC(p.SHA):
+		return VerdictNoOp, RuleNone
+	}
+	return VerdictIgnored, ignoredRule
+}
+
+// frameEvent is the trace event of a received frame judged fv.
+func (c *correlator) frameEvent(o *obs, shape Shape, fv FrameVerdict, x frameFacts) trace.Event {
+	f := o.frame
+	p := f.pkt
+	cls := shape.String()
+	if shape == ShapeOther {
+		cls = c.class(o)
+	}
+	before := x.before
+	ev := c.event(o.at, trace.KindARP, f.dev, p.SIP, "")
+	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), o.num, "§4.4"
+	if x.had {
+		ev.LLAddr, ev.State = before.lladdr, before.state
+	}
+	switch {
+	case fv.Rule == RuleOtherHost:
+		ev.Verdict, ev.Rule = trace.Dropped, "§4.1"
+		ev.Explanation = fmt.Sprintf("addressed to %v, not to this host: arp_rcv drops PACKET_OTHERHOST frames", f.ethDst)
+	case x.change != nil:
+		n := x.change.neigh
 		ev.LLAddr, ev.State = n.lladdr, n.state
-		ev.Verdict, fv.Verdict = trace.Honoured, VerdictHonoured
-		if !had {
-			ev.Verdict, fv.Verdict = trace.Created, VerdictCreated
+		ev.Verdict = trace.Honoured
+		if fv.Verdict == VerdictCreated {
+			ev.Verdict = trace.Created
 		}
 		ev.Explanation = fmt.Sprintf("%s; netlink reported the change %.1f ms later",
-			transition(before, had, n), float64(change.at.Sub(o.at))/1e6)
-	case tp != nil:
-		t := tp.tp
+			transition(before, x.had, n), float64(x.change.at.Sub(o.at))/1e6)
+	case x.tp != nil:
+		t := x.tp.tp
 		ev.Updated, ev.Confirmed = trace.U64(t.updated), trace.U64(t.confirmed)
-		ev.LLAddr, ev.State = before.lladdr, before.state
 		if ign, why := t.ignored(); ign {
 			ev.Verdict, ev.Explanation = trace.Ignored, "ignored: "+why
-			fv.Verdict, fv.Rule = VerdictIgnored, ignoredRule
-			if tracepointRule(t) == RulePermanent {
-				fv.Rule = RulePermanent
-			}
 		} else {
-			ev.Verdict, fv.Verdict = trace.Honoured, VerdictHonoured
-			if had && before.lladdr == p.SHA.String() {
-				fv.Verdict = VerdictNoOp
-			}
+			ev.Verdict = trace.Honoured
 			ev.Explanation = fmt.Sprintf("accepted without a visible change (update_flags %02x, %s → %s)", t.flags, t.state, t.newState)
 		}
-	case dropGARP:
-		ev.LLAddr, ev.State = before.lladdr, before.state
+	case fv.Rule == RuleDropGratuitousARP:
 		ev.Verdict, ev.Rule = trace.Dropped, "§4.2"
 		ev.Explanation = fmt.Sprintf("drop_gratuitous_arp is on for %s: arp_process drops frames with sip == tip before the table", f.dev)
-		fv.Verdict, fv.Rule = VerdictDropped, RuleDropGratuitousARP
-	case !had:
+	case !x.had:
 		ev.Verdict = trace.Dropped
 		ev.Explanation = fmt.Sprintf("no entry for %v and none created (arp_accept off, or the frame was dropped)", p.SIP)
-		fv.Verdict, fv.Rule = VerdictDropped, RuleARPAccept
-	case before.lladdr == p.SHA.String():
-		ev.LLAddr, ev.State = before.lladdr, before.state
+	case fv.Verdict == VerdictNoOp:
 		ev.Verdict = trace.Honoured
 		ev.Explanation = fmt.Sprintf("the entry already had lladdr %s (%s): nothing to change", before.lladdr, before.state)
-		fv.Verdict = VerdictNoOp
 	default:
-		ev.LLAddr, ev.State = before.lladdr, before.state
 		ev.Verdict = trace.Ignored
 		ev.Explanation = fmt.Sprintf("the entry kept lladdr %s (%s): inside locktime and not a GARP to this kernel, "+
 			"or dropped (drop_gratuitous_arp, arp_ignore); watch with Trace for the kernel's reason", before.lladdr, before.state)
-		fv.Verdict, fv.Rule = VerdictIgnored, ignoredRule
 	}
-	c.out(ev)
-	c.ob.Frame(fv)
-	if shape.Announcement() && had && (fv.Verdict == VerdictIgnored || fv.Verdict == VerdictDropped) &&
-		before.lladdr != "" && valid(before.state) && before.lladdr != p.SHA.String() {
-		c.markDead(k, before.lladdr, DeadSuperseded, o.at, o.at)
+	return ev
+}
+
+// emitSent reports a frame this host sent: a probe (to the observer too,
+// and remembered, for the dead-MAC logic) or another frame.
+func (c *correlator) emitSent(o *obs, shape Shape) {
+	f := o.frame
+	p := f.pkt
+	if p.Op == arp.OpRequest && p.SIP != p.TIP {
+		if c.out != nil {
+			ev := c.event(o.at, trace.KindProbe, f.dev, p.TIP, fmt.Sprintf("this host asked who has %v (eth dst %v)", p.TIP, f.ethDst))
+			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), o.num
+			c.out(ev)
+		}
+		unicast := f.ethDst != arp.Broadcast
+		c.ob.Probe(f.dev, unicast)
+		if unicast {
+			k := key{f.dev, p.TIP}
+			if _, waiting := c.pending[k]; !waiting {
+				c.pending[k] = pendingProbe{mac: f.ethDst, at: o.at}
+			}
+		}
+		return
+	}
+	if c.out != nil {
+		cls := shape.String()
+		if shape == ShapeOther {
+			cls = c.class(o)
+		}
+		ev := c.event(o.at, trace.KindSend, f.dev, p.SIP, fmt.Sprintf("this host sent a %s", cls))
+		ev.Cause, ev.ARP, ev.Frame = cls, arpFrame(f), o.num
+		c.out(ev)
 	}
 }
 
@@ -564,6 +626,9 @@ func (c *correlator) emitNeigh(o *obs) {
 	}
 	if n.deleted || !valid(n.state) {
 		delete(c.pending, k)
+	}
+	if c.out == nil {
+		return
 	}
 	ev := c.event(o.at, trace.KindState, n.dev, n.ip, "")
 	ev.LLAddr, ev.State = n.lladdr, n.state
@@ -632,6 +697,9 @@ func (c *correlator) emitTracepoint(o *obs) {
 		return
 	}
 	c.ob.IgnoredUpdate(t.dev, tracepointRule(t))
+	if c.out == nil {
+		return
+	}
 	// A frame on the same device from the same address near the
 	// tracepoint already carries this reason in its verdict.
 	for _, h := range c.history[c.since(o.at.Add(-c.window)):] {

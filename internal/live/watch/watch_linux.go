@@ -47,7 +47,9 @@ type input struct {
 var openTracerFunc = openTracer
 
 // Watch reports neighbour-table changes and ARP frames of a namespace as
-// trace events until ctx ends, then returns nil. It returns an error when a
+// trace events until ctx ends, then returns nil. out may be nil when only
+// opt.Observer is wanted: the events (and their sentences) are then not
+// built at all. It returns an error when a
 // source cannot be opened or fails for good.
 func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	epoch := time.Now()
@@ -136,14 +138,16 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		c.ob = opt.Observer
 	}
 	c.dropGARP = readDropGARP(opt.Netns, links.names())
-	out(trace.Event{Kind: trace.KindHeader, Source: "watch", Host: opt.Netns, Attrs: map[string]string{
-		"started":    epoch.Format(time.RFC3339Nano),
-		"netns":      opt.Netns,
-		"interfaces": strings.Join(links.names(), ","),
-		"trace":      fmt.Sprint(opt.Trace),
-		"window":     c.window.String(),
-		"entries":    fmt.Sprint(len(table)),
-	}})
+	if out != nil {
+		out(trace.Event{Kind: trace.KindHeader, Source: "watch", Host: opt.Netns, Attrs: map[string]string{
+			"started":    epoch.Format(time.RFC3339Nano),
+			"netns":      opt.Netns,
+			"interfaces": strings.Join(links.names(), ","),
+			"trace":      fmt.Sprint(opt.Trace),
+			"window":     c.window.String(),
+			"entries":    fmt.Sprint(len(table)),
+		}})
+	}
 	c.seed(table)
 	c.ob.Health(tracepointHealth(opt.Trace, traceErr))
 	if traceErr != nil {
