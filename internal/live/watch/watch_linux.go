@@ -580,7 +580,14 @@ func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
 	if ts, ok := timestamp(oob); ok {
 		at = ts
 	}
-	return input{ifindex: sll.Ifindex, o: &obs{at: at, frame: &frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}}, true
+	// one allocation for the observation and its frame: at 10,000
+	// frames/s the garbage collector notices
+	both := &struct {
+		o obs
+		f frameObs
+	}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}
+	both.o.frame = &both.f
+	return input{ifindex: sll.Ifindex, o: &both.o}, true
 }
 
 // timestamp extracts SCM_TIMESTAMPNS.
