@@ -151,6 +151,7 @@ func watchCmd(e *env) *cobra.Command {
 		asJSON  bool
 		buffer  int
 		seconds float64
+		mf      metricsFlags
 	)
 	c := &cobra.Command{
 		Use:   "watch [IFACE...]",
@@ -160,13 +161,20 @@ old→new state) with the probable cause: a GARP or reply seen on the wire
 at that moment, a timer, a probe answered. --trace also reads the kernel's
 neigh:neigh_update tracepoint (root) so that ignored updates appear too,
 with the reason. Netlink buffer overruns are survived by re-reading the
-table (and said so). Ctrl-C exits cleanly.`,
+table (and said so). Ctrl-C exits cleanly.
+
+--metrics ADDR serves Prometheus metrics (docs/metrics.md) while
+watching; --quiet drops the stream. It keeps serving when an interface
+comes and goes, without the tracepoint, and after netlink overruns.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if seconds < 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
 				return usagef("--seconds %v: want a time in seconds, 0 or more (0: until Ctrl-C)", seconds)
 			}
 			if buffer < 0 {
 				return usagef("--buffer %d: want a size in bytes, 0 or more (0: the kernel's default)", buffer)
+			}
+			if err := mf.check(cmd.Flags()); err != nil {
+				return err
 			}
 			ctx := e.ctx
 			if seconds > 0 {
@@ -182,9 +190,22 @@ table (and said so). Ctrl-C exits cleanly.`,
 				}
 				fmt.Fprintln(e.stdout, watchLine(ev))
 			}
-			err := watch.Watch(ctx, watch.WatchOptions{Netns: netns, Interfaces: args, Trace: tr, NetlinkBuffer: buffer}, out)
+			opt := watch.WatchOptions{Netns: netns, Interfaces: args, Trace: tr, NetlinkBuffer: buffer}
+			var stopMetrics func() error
+			if mf.addr != "" {
+				var err error
+				if ctx, stopMetrics, err = mf.start(ctx, e, &opt); err != nil {
+					return err
+				}
+			}
+			err := watch.Watch(ctx, opt, mf.stream(out))
 			if err != nil && ctx.Err() != nil {
-				return nil
+				err = nil
+			}
+			if stopMetrics != nil {
+				if serr := stopMetrics(); err == nil {
+					err = serr
+				}
 			}
 			return err
 		},
@@ -195,6 +216,7 @@ table (and said so). Ctrl-C exits cleanly.`,
 	f.BoolVar(&asJSON, "json", false, "JSON lines in the trace vocabulary")
 	f.IntVar(&buffer, "buffer", 0, "netlink receive buffer in bytes (0: kernel default)")
 	f.Float64Var(&seconds, "seconds", 0, "stop after this many seconds (0: until Ctrl-C)")
+	mf.register(f)
 	return c
 }
 

@@ -61,12 +61,16 @@ var allowed = map[string][]string{
 	// advise runs the simulator and quotes doctor's advice (its pure part).
 	"advise": {"sim", "scenario", "garp", "kernel", "neigh", "vtime", "wire/arp", "live/doctor", "ext:go.yaml.in/yaml/v3"},
 	"vm":     {"ext:golang.org/x/sys/unix", "ext:github.com/ulikunitz/xz"},
+	// bench/watch.sh's ARP load generator
+	"../bench/arpflood": {"nsexec", "wire/arp", "wire/ether", "ext:github.com/mdlayher/packet", "ext:golang.org/x/sys"},
+	// the Prometheus exporter sits on the watcher, never the other way
+	"live/metrics": {"live/watch", "live/doctor", "ext:github.com/prometheus/client_golang"},
 }
 
 // anything marks the packages that may import every arplab package: the
 // CLI (which nothing imports) and the command.
 var anything = map[string][]string{
-	"cli":           {"ext:github.com/spf13/cobra"},
+	"cli":           {"ext:github.com/spf13/cobra", "ext:github.com/spf13/pflag"},
 	"../cmd/arplab": {},
 }
 

@@ -88,6 +88,26 @@ func NewPair(t testing.TB) *Pair {
 	return p
 }
 
+// WaitReady waits until both veth ends carry frames: a device that is up
+// but not yet activated by linkwatch (qdisc noop, up to a second after
+// carrier) drops what is sent.
+func (p *Pair) WaitReady(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for _, end := range [][2]string{{p.Sender, p.SenderDev}, {p.Observer, p.ObserverDev}} {
+		for {
+			out := IP(t, end[0], "link", "show", "dev", end[1])
+			if strings.Contains(out, "state UP") && !strings.Contains(out, "qdisc noop") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s in %s not ready after 5 s: %s", end[1], end[0], out)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
 // IP runs `ip -n ns args...` (no -n when ns is empty) and fails t on error.
 func IP(t testing.TB, ns string, args ...string) string {
 	t.Helper()

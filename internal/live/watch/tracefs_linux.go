@@ -45,7 +45,7 @@ func openTracer(devs []string) (*tracer, error) {
 			}
 		},
 		OnLost: func(n int) {
-			send(&obs{at: time.Now(), note: fmt.Sprintf("tracefs: ring buffer overran, %d events lost", n)})
+			send(&obs{at: time.Now(), note: fmt.Sprintf("tracefs: ring buffer overran, %d events lost", n), lost: n})
 		},
 	})
 	if err != nil {

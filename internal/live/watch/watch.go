@@ -52,6 +52,15 @@ type WatchOptions struct {
 	// (0 = the kernel default). A burst larger than the buffer overruns
 	// it; Watch then re-reads the table and says so.
 	NetlinkBuffer int
+	// TraceBestEffort makes the tracepoint optional: when it cannot be
+	// opened (no tracefs, no neigh_update, no permission) or fails later,
+	// Watch says so (a note, Observer.Health) and goes on without it
+	// instead of returning an error. A service wants this; a person who
+	// asked for --trace wants the error.
+	TraceBestEffort bool
+	// Observer, if set, receives every decision as typed values (for the
+	// metrics exporter); nil means none.
+	Observer Observer
 }
 
 const (
@@ -65,6 +74,9 @@ const (
 	// probeMemory is how long a probe we sent makes a unicast reply from
 	// its target a "probe-reply" (ucast_solicit × retrans_time, defaults).
 	probeMemory = 3 * time.Second
+	// probeWait is how long a unicast probe may go unanswered before the
+	// MAC it went to counts as dead (retrans_time's default, spec §8.1).
+	probeWait = time.Second
 )
 
 // Packet types (linux/if_packet.h), as AF_PACKET reports them.
@@ -114,10 +126,14 @@ type neighObs struct {
 type obs struct {
 	at    time.Time
 	seq   int // arrival order, to keep equal times stable
+	num   int // a frame's 1-based number in arrival order (Event.Frame)
 	frame *frameObs
 	neigh *neighObs
 	tp    *tracepoint
 	note  string
+	// lost is the number of tracepoint events a ring-buffer overrun
+	// dropped (with note).
+	lost int
 	// table is the re-read neighbour table that follows a netlink
 	// overrun (with note): differences from what was known are emitted
 	// as changes with cause "resync".
@@ -137,14 +153,39 @@ type correlator struct {
 	epoch  time.Time
 	window time.Duration
 	host   string
-	out    func(trace.Event)
+	out    func(trace.Event) // nil: only the observer hears (no events are built)
 
 	history []*obs // sorted by (at, seq); pruned after keep
-	next    int    // index in history of the first observation not yet emitted
+	// changes is the netlink and tracepoint part of history, which a
+	// frame's verdict looks up: on a busy segment frames outnumber them
+	// a hundred to one.
+	changes []*obs
+	next    int // index in history of the first observation not yet emitted
 	seq     int
 	frames  int // frames added so far (for Event.Frame)
-	index   map[*obs]int
 	mirror  map[key]entry
+
+	// ob receives typed decisions (never nil).
+	ob Observer
+	// dropGARP says, per device, whether drop_gratuitous_arp is in force
+	// (all OR dev, spec §4.2 step 6); the Linux loop keeps it current.
+	dropGARP map[string]bool
+	// dead holds the entries believed to point at a gone MAC, pending the
+	// unicast probes not yet answered (the "dead MAC" logic, see
+	// DeadReason).
+	dead    map[key]deadEntry
+	pending map[key]pendingProbe
+}
+
+type deadEntry struct {
+	mac    string
+	reason DeadReason
+	since  time.Time
+}
+
+type pendingProbe struct {
+	mac arp.MAC
+	at  time.Time
 }
 
 func newCorrelator(epoch time.Time, window time.Duration, host string, out func(trace.Event)) *correlator {
@@ -152,13 +193,16 @@ func newCorrelator(epoch time.Time, window time.Duration, host string, out func(
 		window = defaultWindow
 	}
 	return &correlator{epoch: epoch, window: window, host: host, out: out,
-		index: map[*obs]int{}, mirror: map[key]entry{}}
+		mirror: map[key]entry{}, ob: nopObserver{},
+		dropGARP: map[string]bool{}, dead: map[key]deadEntry{}, pending: map[key]pendingProbe{}}
 }
 
-// seed sets the table as it was when watching began, without events.
+// seed sets the table as it was when watching began, without trace events
+// (the observer is told, with Seed set, so its gauges start right).
 func (c *correlator) seed(entries []neighObs) {
 	for _, n := range entries {
 		c.mirror[key{n.dev, n.ip}] = entry{n.lladdr, n.state}
+		c.ob.Entry(EntryChange{At: c.epoch, Dev: n.dev, IP: n.ip, From: StateNone, To: parseState(n.state), Seed: true})
 	}
 }
 
@@ -170,20 +214,42 @@ func (c *correlator) add(o *obs) {
 		// Frames are numbered as they arrive: one socket delivers them
 		// in order.
 		c.frames++
-		c.index[o] = c.frames
+		o.num = c.frames
 	}
-	i, _ := slices.BinarySearchFunc(c.history, o, func(a, b *obs) int {
-		if c := a.at.Compare(b.at); c != 0 {
-			return c
-		}
-		return a.seq - b.seq
-	})
+	i, _ := slices.BinarySearchFunc(c.history, o, byTimeSeq)
 	if i < c.next {
 		// Older than something already emitted (a very late tracepoint):
 		// emit it next rather than rewrite the past.
 		i = c.next
 	}
 	c.history = slices.Insert(c.history, i, o)
+	if o.neigh != nil || o.tp != nil {
+		j, _ := slices.BinarySearchFunc(c.changes, o, byTimeSeq)
+		c.changes = slices.Insert(c.changes, j, o)
+	}
+}
+
+// byTimeSeq orders observations by time, then arrival.
+func byTimeSeq(a, b *obs) int {
+	if c := a.at.Compare(b.at); c != 0 {
+		return c
+	}
+	return a.seq - b.seq
+}
+
+// since returns the index of the first observation in the history at or
+// after t: the lookups scan a window around one moment, not the whole
+// history (2 s of a busy segment is tens of thousands of frames).
+func (c *correlator) since(t time.Time) int { return since(c.history, t) }
+
+func since(hs []*obs, t time.Time) int {
+	i, _ := slices.BinarySearchFunc(hs, t, func(h *obs, t time.Time) int {
+		if h.at.Before(t) {
+			return -1
+		}
+		return 1
+	})
+	return i
 }
 
 // flush emits every observation older than now-hold (all of them when
@@ -195,14 +261,24 @@ func (c *correlator) flush(now time.Time, final bool) {
 			break
 		}
 		c.next++
+		c.expireProbes(o.at)
 		c.emit(o)
+	}
+	if final {
+		c.expireProbes(now)
+	} else {
+		c.expireProbes(now.Add(-hold))
 	}
 	drop := 0
 	for drop < c.next && c.history[drop].at.Before(now.Add(-keep)) {
-		delete(c.index, c.history[drop])
 		drop++
 	}
 	c.history = c.history[drop:]
+	if len(c.history) == 0 {
+		c.changes = c.changes[:0]
+	} else {
+		c.changes = c.changes[since(c.changes, c.history[0].at):]
+	}
 	c.next -= drop
 }
 
@@ -215,7 +291,9 @@ func (c *correlator) emit(o *obs) {
 	case o.tp != nil:
 		c.emitTracepoint(o)
 	default:
-		c.out(c.event(o.at, trace.KindNote, "", netip.Addr{}, o.note))
+		if c.out != nil {
+			c.out(c.event(o.at, trace.KindNote, "", netip.Addr{}, o.note))
+		}
 		if o.table != nil {
 			c.resync(o)
 		}
@@ -260,29 +338,37 @@ func (c *correlator) event(at time.Time, kind trace.Kind, dev string, ip netip.A
 
 // class names a frame's shape, as Event.Cause.
 func (c *correlator) class(o *obs) string {
+	if s := c.shape(o); s != ShapeOther {
+		return s.String()
+	}
+	return fmt.Sprintf("op-%d", uint16(o.frame.pkt.Op))
+}
+
+// shape classifies a frame (§4.4: what the kernel may treat as a GARP).
+func (c *correlator) shape(o *obs) Shape {
 	f := o.frame
 	p := f.pkt
 	switch {
 	case p.Op == arp.OpRequest && p.SIP == p.TIP:
-		return "garp-request"
+		return ShapeGARPRequest
 	case p.Op == arp.OpReply && p.SIP == p.TIP && p.THA == p.SHA:
-		return "garp-reply"
+		return ShapeGARPReply
 	case p.Op == arp.OpReply && p.SIP == p.TIP:
-		return "unsolicited-reply" // MetalLB/Cilium shape: not a GARP to Linux
+		return ShapeUnsolicitedReply // MetalLB/Cilium shape: not a GARP to Linux
 	case p.Op == arp.OpReply && f.pktType == pktHost && c.probed(o, f.dev, p.SIP):
-		return "probe-reply"
+		return ShapeProbeReply
 	case p.Op == arp.OpReply:
-		return "reply"
+		return ShapeReply
 	case p.Op == arp.OpRequest:
-		return "request"
+		return ShapeRequest
 	}
-	return fmt.Sprintf("op-%d", uint16(p.Op))
+	return ShapeOther
 }
 
 // probed reports whether this host sent a request for ip on dev shortly
 // before o.
 func (c *correlator) probed(o *obs, dev string, ip netip.Addr) bool {
-	for _, h := range c.history {
+	for _, h := range c.history[c.since(o.at.Add(-probeMemory)):] {
 		if h.at.After(o.at) {
 			break
 		}
@@ -305,15 +391,15 @@ func arpFrame(f *frameObs) *trace.ARPFrame {
 // entry's new lladdr.
 func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 	var best *obs
-	for _, h := range c.history {
-		if h.at.After(at) {
-			break
-		}
+	mac, err := arp.ParseMAC(n.lladdr)
+	anyMAC := n.lladdr == "" || err != nil
+	lo, hi := c.since(at.Add(-c.window)), c.since(at.Add(1))
+	for _, h := range c.history[lo:hi] {
 		f := h.frame
-		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev || f.pkt.SIP != n.ip || at.Sub(h.at) > c.window {
+		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev || f.pkt.SIP != n.ip {
 			continue
 		}
-		if n.lladdr != "" && f.pkt.SHA.String() != n.lladdr {
+		if !anyMAC && f.pkt.SHA != mac {
 			continue
 		}
 		best = h
@@ -324,13 +410,8 @@ func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 // after returns the first state change of k within the window after
 // the frame o, and the first tracepoint about it.
 func (c *correlator) after(o *obs, k key) (change, tp *obs) {
-	for _, h := range c.history {
-		if h.at.Before(o.at.Add(-5*time.Millisecond)) || h == o {
-			continue
-		}
-		if h.at.After(o.at.Add(c.window)) {
-			break
-		}
+	lo, hi := since(c.changes, o.at.Add(-5*time.Millisecond)), since(c.changes, o.at.Add(c.window+1))
+	for _, h := range c.changes[lo:hi] {
 		if n := h.neigh; n != nil && change == nil && !n.resync && (key{n.dev, n.ip}) == k && !h.at.Before(o.at) {
 			if c.causedBy(h.at, n) == o {
 				change = h
@@ -346,64 +427,167 @@ func (c *correlator) after(o *obs, k key) (change, tp *obs) {
 func (c *correlator) emitFrame(o *obs) {
 	f := o.frame
 	p := f.pkt
-	cls := c.class(o)
+	shape := c.shape(o)
 	if f.pktType == pktOutgoing {
-		if p.Op == arp.OpRequest && p.SIP != p.TIP {
-			ev := c.event(o.at, trace.KindProbe, f.dev, p.TIP, fmt.Sprintf("this host asked who has %v (eth dst %v)", p.TIP, f.ethDst))
-			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), c.index[o]
-			c.out(ev)
-			return
-		}
-		ev := c.event(o.at, trace.KindSend, f.dev, p.SIP, fmt.Sprintf("this host sent a %s", cls))
-		ev.Cause, ev.ARP, ev.Frame = cls, arpFrame(f), c.index[o]
-		c.out(ev)
+		c.emitSent(o, shape)
 		return
 	}
 	k := key{f.dev, p.SIP}
-	ev := c.event(o.at, trace.KindARP, f.dev, p.SIP, "")
-	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), c.index[o], "§4.4"
+	fv := FrameVerdict{At: o.at, Dev: f.dev, IP: p.SIP, MAC: p.SHA, Shape: shape}
+	var x frameFacts
 	if f.pktType == pktOtherHost {
+		fv.Verdict, fv.Rule = VerdictDropped, RuleOtherHost
+	} else {
+		c.answered(k, p.SHA, o.at)
+		x.before, x.had = c.mirror[k]
+		x.change, x.tp = c.after(o, k)
+		fv.Verdict, fv.Rule = c.judge(o, shape, x)
+	}
+	if c.out != nil {
+		c.out(c.frameEvent(o, shape, fv, x))
+	}
+	c.ob.Frame(fv)
+	if shape.Announcement() && x.had && (fv.Verdict == VerdictIgnored || fv.Verdict == VerdictDropped) &&
+		x.before.lladdr != "" && valid(x.before.state) && !x.sameMAC(p.SHA) {
+		c.markDead(k, x.before.lladdr, DeadSuperseded, o.at, o.at)
+	}
+}
+
+// frameFacts is what a received frame's verdict is decided from, kept for
+// the sentence that explains it.
+type frameFacts struct {
+	before entry // the entry when the frame arrived
+	had    bool
+	change *obs // the netlink change the frame caused, if any
+	tp     *obs // the tracepoint about it, if any
+}
+
+// sameMAC reports whether the entry already had mac.
+func (x frameFacts) sameMAC(mac arp.MAC) bool {
+	m, err := arp.ParseMAC(x.before.lladdr)
+	return x.had && err == nil && m == mac
+}
+
+// judge decides a received frame's verdict and the rule behind it (§4.1,
+// §4.2, §4.4, §5), from what followed it: a netlink change, the
+// tracepoint's update, or neither.
+func (c *correlator) judge(o *obs, shape Shape, x frameFacts) (Verdict, Rule) {
+	p := o.frame.pkt
+	// the rule that keeps a different MAC out: an announcement the
+	// kernel did not take as a GARP, or else locktime
+	ignoredRule := RuleLocktime
+	if shape.Announcement() {
+		ignoredRule = RuleNotGratuitous
+	}
+	switch {
+	case x.change != nil && !x.had:
+		return VerdictCreated, RuleNone
+	case x.change != nil:
+		return VerdictHonoured, RuleNone
+	case x.tp != nil:
+		if ign, _ := x.tp.tp.ignored(); ign {
+			if r := tracepointRule(x.tp.tp); r == RulePermanent {
+				return VerdictIgnored, r
+			}
+			return VerdictIgnored, ignoredRule
+		}
+		if x.sameMAC(p.SHA) {
+			return VerdictNoOp, RuleNone
+		}
+		return VerdictHonoured, RuleNone
+	case p.SIP == p.TIP && c.dropGARP[o.frame.dev]:
+		return VerdictDropped, RuleDropGratuitousARP
+	case !x.had:
+		return VerdictDropped, RuleARPAccept
+	case x.sameMAC(p.SHA):
+		return VerdictNoOp, RuleNone
+	}
+	return VerdictIgnored, ignoredRule
+}
+
+// frameEvent is the trace event of a received frame judged fv.
+func (c *correlator) frameEvent(o *obs, shape Shape, fv FrameVerdict, x frameFacts) trace.Event {
+	f := o.frame
+	p := f.pkt
+	cls := shape.String()
+	if shape == ShapeOther {
+		cls = c.class(o)
+	}
+	before := x.before
+	ev := c.event(o.at, trace.KindARP, f.dev, p.SIP, "")
+	ev.Cause, ev.ARP, ev.Frame, ev.Rule = cls, arpFrame(f), o.num, "§4.4"
+	if x.had {
+		ev.LLAddr, ev.State = before.lladdr, before.state
+	}
+	switch {
+	case fv.Rule == RuleOtherHost:
 		ev.Verdict, ev.Rule = trace.Dropped, "§4.1"
 		ev.Explanation = fmt.Sprintf("addressed to %v, not to this host: arp_rcv drops PACKET_OTHERHOST frames", f.ethDst)
-		c.out(ev)
-		return
-	}
-	before, had := c.mirror[k]
-	change, tp := c.after(o, k)
-	switch {
-	case change != nil:
-		n := change.neigh
+	case x.change != nil:
+		n := x.change.neigh
 		ev.LLAddr, ev.State = n.lladdr, n.state
 		ev.Verdict = trace.Honoured
-		if !had {
+		if fv.Verdict == VerdictCreated {
 			ev.Verdict = trace.Created
 		}
 		ev.Explanation = fmt.Sprintf("%s; netlink reported the change %.1f ms later",
-			transition(before, had, n), float64(change.at.Sub(o.at))/1e6)
-	case tp != nil:
-		t := tp.tp
+			transition(before, x.had, n), float64(x.change.at.Sub(o.at))/1e6)
+	case x.tp != nil:
+		t := x.tp.tp
 		ev.Updated, ev.Confirmed = trace.U64(t.updated), trace.U64(t.confirmed)
-		ev.LLAddr, ev.State = before.lladdr, before.state
 		if ign, why := t.ignored(); ign {
 			ev.Verdict, ev.Explanation = trace.Ignored, "ignored: "+why
 		} else {
 			ev.Verdict = trace.Honoured
 			ev.Explanation = fmt.Sprintf("accepted without a visible change (update_flags %02x, %s → %s)", t.flags, t.state, t.newState)
 		}
-	case !had:
+	case fv.Rule == RuleDropGratuitousARP:
+		ev.Verdict, ev.Rule = trace.Dropped, "§4.2"
+		ev.Explanation = fmt.Sprintf("drop_gratuitous_arp is on for %s: arp_process drops frames with sip == tip before the table", f.dev)
+	case !x.had:
 		ev.Verdict = trace.Dropped
 		ev.Explanation = fmt.Sprintf("no entry for %v and none created (arp_accept off, or the frame was dropped)", p.SIP)
-	case before.lladdr == p.SHA.String():
-		ev.LLAddr, ev.State = before.lladdr, before.state
+	case fv.Verdict == VerdictNoOp:
 		ev.Verdict = trace.Honoured
 		ev.Explanation = fmt.Sprintf("the entry already had lladdr %s (%s): nothing to change", before.lladdr, before.state)
 	default:
-		ev.LLAddr, ev.State = before.lladdr, before.state
 		ev.Verdict = trace.Ignored
 		ev.Explanation = fmt.Sprintf("the entry kept lladdr %s (%s): inside locktime and not a GARP to this kernel, "+
 			"or dropped (drop_gratuitous_arp, arp_ignore); watch with Trace for the kernel's reason", before.lladdr, before.state)
 	}
-	c.out(ev)
+	return ev
+}
+
+// emitSent reports a frame this host sent: a probe (to the observer too,
+// and remembered, for the dead-MAC logic) or another frame.
+func (c *correlator) emitSent(o *obs, shape Shape) {
+	f := o.frame
+	p := f.pkt
+	if p.Op == arp.OpRequest && p.SIP != p.TIP {
+		if c.out != nil {
+			ev := c.event(o.at, trace.KindProbe, f.dev, p.TIP, fmt.Sprintf("this host asked who has %v (eth dst %v)", p.TIP, f.ethDst))
+			ev.Cause, ev.ARP, ev.Frame = "probe", arpFrame(f), o.num
+			c.out(ev)
+		}
+		unicast := f.ethDst != arp.Broadcast
+		c.ob.Probe(f.dev, unicast)
+		if unicast {
+			k := key{f.dev, p.TIP}
+			if _, waiting := c.pending[k]; !waiting {
+				c.pending[k] = pendingProbe{mac: f.ethDst, at: o.at}
+			}
+		}
+		return
+	}
+	if c.out != nil {
+		cls := shape.String()
+		if shape == ShapeOther {
+			cls = c.class(o)
+		}
+		ev := c.event(o.at, trace.KindSend, f.dev, p.SIP, fmt.Sprintf("this host sent a %s", cls))
+		ev.Cause, ev.ARP, ev.Frame = cls, arpFrame(f), o.num
+		c.out(ev)
+	}
 }
 
 func transition(before entry, had bool, n *neighObs) string {
@@ -432,6 +616,20 @@ func (c *correlator) emitNeigh(o *obs) {
 		}
 		c.mirror[k] = entry{n.lladdr, n.state}
 	}
+	from := StateNone
+	if had {
+		from = parseState(before.state)
+	}
+	c.ob.Entry(EntryChange{At: o.at, Dev: n.dev, IP: n.ip, From: from, To: parseState(n.state), Resync: n.resync})
+	if d, ok := c.dead[k]; ok && (n.deleted || !valid(n.state) || n.lladdr != d.mac) {
+		c.clearDead(k, o.at)
+	}
+	if n.deleted || !valid(n.state) {
+		delete(c.pending, k)
+	}
+	if c.out == nil {
+		return
+	}
 	ev := c.event(o.at, trace.KindState, n.dev, n.ip, "")
 	ev.LLAddr, ev.State = n.lladdr, n.state
 	if had {
@@ -441,7 +639,7 @@ func (c *correlator) emitNeigh(o *obs) {
 	}
 	ev.Cause, ev.Rule, ev.Explanation = c.cause(o, before, had)
 	if f := c.causedBy(o.at, n); f != nil && !n.resync && !n.deleted {
-		ev.Frame = c.index[f]
+		ev.Frame = f.num
 	}
 	c.out(ev)
 }
@@ -457,15 +655,15 @@ func (c *correlator) cause(o *obs, before entry, had bool) (cause, rule, expl st
 	if f := c.causedBy(o.at, n); f != nil && !n.deleted {
 		cls := c.class(f)
 		return cls, "§4.4", fmt.Sprintf("%s, %.1f ms after a %s from %v (frame %d)",
-			tr, float64(o.at.Sub(f.at))/1e6, cls, f.frame.pkt.SHA, c.index[f])
+			tr, float64(o.at.Sub(f.at))/1e6, cls, f.frame.pkt.SHA, f.num)
 	}
-	for _, h := range c.history {
+	for _, h := range c.history[c.since(o.at.Add(-c.window)):] {
 		if h.at.After(o.at.Add(c.window)) {
 			break
 		}
 		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.pkt.Op == arp.OpRequest && f.pkt.SIP != f.pkt.TIP &&
 			f.dev == n.dev && f.pkt.TIP == n.ip && !h.at.Before(o.at.Add(-c.window)) {
-			return "probe", "§2.2", fmt.Sprintf("%s; this host probed %v (frame %d)", tr, n.ip, c.index[h])
+			return "probe", "§2.2", fmt.Sprintf("%s; this host probed %v (frame %d)", tr, n.ip, h.num)
 		}
 	}
 	old := "NONE"
@@ -498,9 +696,16 @@ func (c *correlator) emitTracepoint(o *obs) {
 	if !ign {
 		return
 	}
+	c.ob.IgnoredUpdate(t.dev, tracepointRule(t))
+	if c.out == nil {
+		return
+	}
 	// A frame on the same device from the same address near the
 	// tracepoint already carries this reason in its verdict.
-	for _, h := range c.history {
+	for _, h := range c.history[c.since(o.at.Add(-c.window)):] {
+		if h.at.After(o.at.Add(c.window)) {
+			break
+		}
 		if f := h.frame; f != nil && f.pktType != pktOutgoing && f.dev == t.dev && f.pkt.SIP == t.ip &&
 			f.pkt.SHA.String() == t.newLLAddr && absDur(h.at.Sub(o.at)) <= c.window {
 			return

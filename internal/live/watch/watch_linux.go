@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -29,6 +30,10 @@ import (
 // OverrunNote is the KindNote explanation emitted after a netlink overrun.
 const OverrunNote = "netlink buffer overrun: table re-read"
 
+// packetBuffer is the AF_PACKET receive buffer: about 4 s of a 10,000
+// frames/s segment (an ARP frame's skb takes about 1 KiB of it).
+const packetBuffer = 4 << 20
+
 // input is what the source goroutines hand to the main loop: an
 // observation whose device is still an ifindex (resolved by the loop,
 // which owns the netlink handle).
@@ -37,8 +42,14 @@ type input struct {
 	o       *obs
 }
 
+// openTracerFunc opens the tracepoint; tests replace it to see Watch
+// without one.
+var openTracerFunc = openTracer
+
 // Watch reports neighbour-table changes and ARP frames of a namespace as
-// trace events until ctx ends, then returns nil. It returns an error when a
+// trace events until ctx ends, then returns nil. out may be nil when only
+// opt.Observer is wanted: the events (and their sentences) are then not
+// built at all. It returns an error when a
 // source cannot be opened or fails for good.
 func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	epoch := time.Now()
@@ -47,7 +58,17 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		return fmt.Errorf("watch: %w", err)
 	}
 	defer nsh.Close()
-	h, err := netlink.NewHandleAt(nsh)
+	// In the caller's own namespace, open netlink without setns(2): that
+	// would need CAP_SYS_ADMIN, which a service watching its host does
+	// not otherwise need (deploy/systemd).
+	var nsp *netns.NsHandle
+	var h *netlink.Handle
+	if opt.Netns == "" {
+		h, err = netlink.NewHandle(unix.NETLINK_ROUTE)
+	} else {
+		nsp = &nsh
+		h, err = netlink.NewHandleAt(nsh)
+	}
 	if err != nil {
 		return fmt.Errorf("watch: netlink in namespace %q: %w", opt.Netns, err)
 	}
@@ -66,17 +87,26 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		wg.Wait() // the sources stop on cancel; the tracefs instance is gone after this
 	}()
 
+	traceFailed := make(chan error, 1) // best effort: the tracer's end is news, not an error
+	var traceErr error
 	if opt.Trace {
-		tr, err := openTracer(links.names())
-		if err != nil {
+		tr, err := openTracerFunc(links.names())
+		if err != nil && !opt.TraceBestEffort {
 			return err
 		}
-		wg.Go(func() {
-			defer tr.close()
-			if err := tr.run(ctx, inputs); err != nil {
-				failed <- err
-			}
-		})
+		traceErr = err
+		if err == nil {
+			wg.Go(func() {
+				defer tr.close()
+				err := tr.run(ctx, inputs)
+				switch {
+				case err != nil && !opt.TraceBestEffort:
+					failed <- err
+				case ctx.Err() == nil:
+					traceFailed <- fmt.Errorf("watch: the tracepoint reader stopped: %v", err)
+				}
+			})
+		}
 	}
 	conn, err := listenARP(opt.Netns)
 	if err != nil {
@@ -86,13 +116,14 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		<-ctx.Done()
 		conn.Close()
 	})
+	batches := make(chan []input, 64)
 	wg.Go(func() {
-		if err := readFrames(conn, inputs); err != nil && ctx.Err() == nil {
+		if err := readFrames(conn, batches); err != nil && ctx.Err() == nil {
 			failed <- err
 		}
 	})
 
-	sub, err := subscribe(nsh, opt.NetlinkBuffer)
+	sub, err := subscribe(nsp, opt.NetlinkBuffer)
 	if err != nil {
 		return err
 	}
@@ -103,18 +134,36 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	}
 
 	c := newCorrelator(epoch, opt.Window, opt.Netns, out)
-	out(trace.Event{Kind: trace.KindHeader, Source: "watch", Host: opt.Netns, Attrs: map[string]string{
-		"started":    epoch.Format(time.RFC3339Nano),
-		"netns":      opt.Netns,
-		"interfaces": strings.Join(links.names(), ","),
-		"trace":      fmt.Sprint(opt.Trace),
-		"window":     c.window.String(),
-		"entries":    fmt.Sprint(len(table)),
-	}})
+	if opt.Observer != nil {
+		c.ob = opt.Observer
+	}
+	c.dropGARP = readDropGARP(opt.Netns, links.names())
+	if out != nil {
+		out(trace.Event{Kind: trace.KindHeader, Source: "watch", Host: opt.Netns, Attrs: map[string]string{
+			"started":    epoch.Format(time.RFC3339Nano),
+			"netns":      opt.Netns,
+			"interfaces": strings.Join(links.names(), ","),
+			"trace":      fmt.Sprint(opt.Trace),
+			"window":     c.window.String(),
+			"entries":    fmt.Sprint(len(table)),
+		}})
+	}
 	c.seed(table)
+	c.ob.Health(tracepointHealth(opt.Trace, traceErr))
+	if traceErr != nil {
+		c.add(&obs{at: time.Now(), note: fmt.Sprintf("tracepoint unavailable, watching without ignored-update reasons: %v", traceErr)})
+	}
 
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
+	// sysctls can change under a running watcher: re-read the ones the
+	// verdicts depend on now and then.
+	sysTick := time.NewTicker(5 * time.Second)
+	defer sysTick.Stop()
+	// frames the kernel dropped because the socket was full: counted,
+	// never silent
+	dropTick := time.NewTicker(time.Second)
+	defer dropTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -123,9 +172,28 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		case err := <-failed:
 			c.flush(time.Now(), true)
 			return err
+		case err := <-traceFailed:
+			c.ob.Health(tracepointHealth(true, err))
+			c.add(&obs{at: time.Now(), note: err.Error() + "; watching without ignored-update reasons"})
 		case in := <-inputs:
 			if o := links.resolve(in); o != nil {
+				if o.lost > 0 {
+					c.ob.Health(Health{EventsLost: o.lost})
+				}
 				c.add(o)
+			}
+		case b := <-batches:
+			for _, in := range b {
+				if o := links.resolve(in); o != nil {
+					c.add(o)
+				}
+			}
+		case <-sysTick.C:
+			c.dropGARP = readDropGARP(opt.Netns, links.names())
+		case <-dropTick.C:
+			if st, err := conn.Stats(); err == nil && st.Drops > 0 { // reading resets the kernel's counters
+				c.ob.Health(Health{FramesLost: int(st.Drops)})
+				c.add(&obs{at: time.Now(), note: fmt.Sprintf("AF_PACKET: the kernel dropped %d ARP frames the watcher could not take in time", st.Drops)})
 			}
 		case u, ok := <-sub.ch:
 			if !ok {
@@ -136,7 +204,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 				// above all: start a new one, then re-read the table so
 				// the correlator can diff it against what it knew.
 				cause := sub.err()
-				sub, err = subscribe(nsh, opt.NetlinkBuffer)
+				sub, err = subscribe(nsp, opt.NetlinkBuffer)
 				if err != nil {
 					return err
 				}
@@ -148,6 +216,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 				if !errors.Is(cause, unix.ENOBUFS) {
 					note = fmt.Sprintf("netlink subscription closed (%v): table re-read", cause)
 				}
+				c.ob.Health(Health{Resync: true, ResyncENOBUFS: errors.Is(cause, unix.ENOBUFS)})
 				c.add(&obs{at: time.Now(), note: note, table: table})
 				continue
 			}
@@ -164,11 +233,12 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 type linkSet struct {
 	h     *netlink.Handle
 	fixed bool // only the interfaces named in the options
+	want  []string
 	byIdx map[int]string
 }
 
 func newLinkSet(h *netlink.Handle, opt WatchOptions) (*linkSet, error) {
-	s := &linkSet{h: h, fixed: len(opt.Interfaces) > 0, byIdx: map[int]string{}}
+	s := &linkSet{h: h, fixed: len(opt.Interfaces) > 0, want: opt.Interfaces, byIdx: map[int]string{}}
 	ls, err := h.LinkList()
 	if err != nil {
 		return nil, fmt.Errorf("watch: listing interfaces in namespace %q: %w", opt.Netns, err)
@@ -192,20 +262,23 @@ func newLinkSet(h *netlink.Handle, opt WatchOptions) (*linkSet, error) {
 }
 
 // name returns the watched interface with index idx; when watching every
-// interface, one created after the start is looked up and added.
+// interface, one created after the start is looked up and added, and a
+// named interface that was deleted and created again (a new index) is
+// watched again.
 func (s *linkSet) name(idx int) (string, bool) {
 	if n, ok := s.byIdx[idx]; ok {
 		return n, true
-	}
-	if s.fixed {
-		return "", false
 	}
 	l, err := s.h.LinkByIndex(idx)
 	if err != nil || l.Attrs().Flags&net.FlagLoopback != 0 {
 		return "", false
 	}
-	s.byIdx[idx] = l.Attrs().Name
-	return l.Attrs().Name, true
+	name := l.Attrs().Name
+	if s.fixed && !slices.Contains(s.want, name) {
+		return "", false
+	}
+	s.byIdx[idx] = name
+	return name, true
 }
 
 func (s *linkSet) names() []string {
@@ -214,6 +287,37 @@ func (s *linkSet) names() []string {
 		out = append(out, n)
 	}
 	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// tracepointHealth reports whether the tracepoint is being read.
+func tracepointHealth(asked bool, err error) Health {
+	h := Health{Tracepoint: true, TracepointAvailable: asked && err == nil}
+	switch {
+	case !asked:
+		h.TracepointError = "not requested"
+	case err != nil:
+		h.TracepointError = err.Error()
+	}
+	return h
+}
+
+// readDropGARP reads drop_gratuitous_arp for devs inside netns: in force
+// when all OR dev is set (spec §4.2 step 6, §8.2). A file this kernel
+// lacks (before 4.6) or cannot be read counts as off.
+func readDropGARP(netns string, devs []string) map[string]bool {
+	out := make(map[string]bool, len(devs))
+	read := func(dev string) bool {
+		b, err := os.ReadFile("/proc/sys/net/ipv4/conf/" + dev + "/drop_gratuitous_arp")
+		return err == nil && strings.TrimSpace(string(b)) != "0"
+	}
+	nsexec.Do(netns, func() error {
+		all := read("all")
+		for _, d := range devs {
+			out[d] = all || read(d)
+		}
+		return nil
+	})
 	return out
 }
 
@@ -316,10 +420,11 @@ type subscription struct {
 	last error
 }
 
-func subscribe(nsh netns.NsHandle, rcvbuf int) (*subscription, error) {
+// subscribe subscribes in namespace nsh (nil: the caller's).
+func subscribe(nsh *netns.NsHandle, rcvbuf int) (*subscription, error) {
 	s := &subscription{ch: make(chan netlink.NeighUpdate, 1024), done: make(chan struct{})}
 	err := netlink.NeighSubscribeWithOptions(s.ch, s.done, netlink.NeighSubscribeOptions{
-		Namespace:    &nsh,
+		Namespace:    nsh,
 		ListExisting: true,
 		ErrorCallback: func(err error) {
 			if errors.Is(err, netlink.ErrDumpInterrupted) {
@@ -391,6 +496,13 @@ func listenARP(netns string) (*packet.Conn, error) {
 	if err == nil {
 		cerr := rc.Control(func(fd uintptr) {
 			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+			// A busy segment queues thousands of frames while the
+			// loop is descheduled: give the socket room (beyond
+			// rmem_max with CAP_NET_ADMIN); what still overflows is
+			// counted from PACKET_STATISTICS.
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, packetBuffer) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, packetBuffer)
+			}
 		})
 		if cerr != nil {
 			err = cerr
@@ -406,8 +518,10 @@ func listenARP(netns string) (*packet.Conn, error) {
 // readFrames decodes ARP frames until conn is closed. Recvmsg is used
 // directly because the packet type (sll_pkttype: host, broadcast,
 // outgoing…) decides what the kernel does with a frame and
-// packet.Conn.ReadFrom drops it.
-func readFrames(conn *packet.Conn, inputs chan<- input) error {
+// packet.Conn.ReadFrom drops it. Frames go to the loop in batches of what
+// the socket held (up to frameBatch): on a busy segment one wake-up of
+// the loop per frame would cost more than the frame.
+func readFrames(conn *packet.Conn, batches chan<- []input) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("watch: packet socket: %w", err)
@@ -415,12 +529,23 @@ func readFrames(conn *packet.Conn, inputs chan<- input) error {
 	buf := make([]byte, 2048)
 	oob := make([]byte, unix.CmsgSpace(16))
 	for {
-		var n, oobn int
-		var from unix.Sockaddr
+		batch := make([]input, 0, frameBatch)
 		var rerr error
 		err := rc.Read(func(fd uintptr) bool {
-			n, oobn, _, from, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
-			return rerr != unix.EAGAIN
+			for len(batch) < frameBatch {
+				n, oobn, _, from, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+				if err == unix.EAGAIN {
+					return len(batch) > 0 // wait for more only when there is nothing to hand over
+				}
+				if err != nil {
+					rerr = err
+					return true
+				}
+				if in, ok := decodeFrame(buf[:n], oob[:oobn], from); ok {
+					batch = append(batch, in)
+				}
+			}
+			return true
 		})
 		if err != nil {
 			return fmt.Errorf("watch: reading ARP frames: %w", err)
@@ -428,29 +553,54 @@ func readFrames(conn *packet.Conn, inputs chan<- input) error {
 		if rerr != nil {
 			return fmt.Errorf("watch: reading ARP frames: %w", rerr)
 		}
-		sll, ok := from.(*unix.SockaddrLinklayer)
-		if !ok {
-			continue
-		}
-		var eh ether.Header
-		off, err := eh.Unmarshal(buf[:n])
-		if err != nil || eh.EtherType != ether.EtherTypeARP {
-			continue
-		}
-		var p arp.Packet
-		if err := p.Unmarshal(buf[off:n]); err != nil {
-			continue // not Ethernet/IPv4: arp_process would drop it too
-		}
-		at := time.Now()
-		if ts, ok := timestamp(oob[:oobn]); ok {
-			at = ts
-		}
-		inputs <- input{ifindex: sll.Ifindex, o: &obs{at: at, frame: &frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}}
+		batches <- batch
 	}
+}
+
+// frameBatch is the most frames handed to the loop at once.
+const frameBatch = 64
+
+// decodeFrame turns one received frame into an input; ok is false for
+// what arp_process would not take either (not Ethernet/IPv4 ARP).
+func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
+	sll, ok := from.(*unix.SockaddrLinklayer)
+	if !ok {
+		return input{}, false
+	}
+	var eh ether.Header
+	off, err := eh.Unmarshal(b)
+	if err != nil || eh.EtherType != ether.EtherTypeARP {
+		return input{}, false
+	}
+	var p arp.Packet
+	if err := p.Unmarshal(b[off:]); err != nil {
+		return input{}, false
+	}
+	at := time.Now()
+	if ts, ok := timestamp(oob); ok {
+		at = ts
+	}
+	// one allocation for the observation and its frame: at 10,000
+	// frames/s the garbage collector notices
+	both := &struct {
+		o obs
+		f frameObs
+	}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}
+	both.o.frame = &both.f
+	return input{ifindex: sll.Ifindex, o: &both.o}, true
 }
 
 // timestamp extracts SCM_TIMESTAMPNS.
 func timestamp(oob []byte) (time.Time, bool) {
+	// the usual case, read in place: one cmsghdr (64-bit: len, level,
+	// type) followed by a struct timespec
+	if len(oob) == unix.CmsgSpace(16) && binary.NativeEndian.Uint64(oob[0:8]) == uint64(unix.CmsgLen(16)) &&
+		int32(binary.NativeEndian.Uint32(oob[8:12])) == unix.SOL_SOCKET &&
+		int32(binary.NativeEndian.Uint32(oob[12:16])) == unix.SCM_TIMESTAMPNS && unix.CmsgLen(0) == 16 {
+		sec := int64(binary.NativeEndian.Uint64(oob[16:24]))
+		nsec := int64(binary.NativeEndian.Uint64(oob[24:32]))
+		return time.Unix(sec, nsec), true
+	}
 	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil {
 		return time.Time{}, false

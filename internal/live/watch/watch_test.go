@@ -235,8 +235,8 @@ func TestOrderAndLateArrivals(t *testing.T) {
 		t.Errorf("late observation not emitted: %+v", got)
 	}
 	c.flush(ms(10000), false)
-	if len(c.history) != 0 || len(c.index) != 0 {
-		t.Errorf("history not pruned: %d observations, %d indexes", len(c.history), len(c.index))
+	if len(c.history) != 0 || len(c.changes) != 0 {
+		t.Errorf("history not pruned: %d observations, %d changes", len(c.history), len(c.changes))
 	}
 }
 

@@ -1,0 +1,88 @@
+package cli
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"sync"
+
+	"github.com/spf13/pflag"
+
+	"arplab/internal/live/doctor"
+	"arplab/internal/live/metrics"
+	"arplab/internal/live/watch"
+	"arplab/internal/trace"
+)
+
+// metricsFlags are watch's --metrics, --quiet, --per-ip and --per-ip-max.
+type metricsFlags struct {
+	addr     string
+	quiet    bool
+	perIP    bool
+	perIPMax int
+}
+
+func (m *metricsFlags) register(f *pflag.FlagSet) {
+	f.StringVar(&m.addr, "metrics", "", "serve Prometheus metrics at http://ADDR/metrics (e.g. 127.0.0.1:9717); tries the tracepoint too")
+	f.BoolVar(&m.quiet, "quiet", false, "with --metrics: no text/JSON stream, metrics only")
+	f.BoolVar(&m.perIP, "per-ip", false, "with --metrics: also per-IP series (capped by --per-ip-max)")
+	f.IntVar(&m.perIPMax, "per-ip-max", metrics.DefaultPerIPMax, "with --per-ip: at most this many (device, IP) pairs get series; the rest are counted in arplab_per_ip_overflow_total")
+}
+
+// stream is out, or nil with --quiet: the watcher then builds no events.
+func (m *metricsFlags) stream(out func(trace.Event)) func(trace.Event) {
+	if m.quiet {
+		return nil
+	}
+	return out
+}
+
+// check rejects flag combinations that would do nothing.
+func (m *metricsFlags) check(f *pflag.FlagSet) error {
+	if m.addr == "" {
+		for _, name := range []string{"quiet", "per-ip", "per-ip-max"} {
+			if f.Changed(name) {
+				return usagef("--%s goes with --metrics ADDR", name)
+			}
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(m.addr); err != nil {
+		return usagef("--metrics %q: want HOST:PORT (e.g. 127.0.0.1:9717): %v", m.addr, err)
+	}
+	if m.perIPMax < 1 {
+		return usagef("--per-ip-max %d: want at least 1", m.perIPMax)
+	}
+	if f.Changed("per-ip-max") && !m.perIP {
+		return usagef("--per-ip-max goes with --per-ip")
+	}
+	return nil
+}
+
+// start listens on ADDR and serves the exporter; it sets opt's Observer
+// and, unless --trace made the tracepoint mandatory, asks for the
+// tracepoint at best effort (a service degrades, and says so in
+// arplab_watch_tracepoint_available). The returned context ends when ctx
+// does or the server fails; stop ends the server and returns its error.
+func (m *metricsFlags) start(ctx context.Context, e *env, opt *watch.WatchOptions) (_ context.Context, stop func() error, err error) {
+	ln, err := net.Listen("tcp", m.addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--metrics: %v", err)
+	}
+	netns := opt.Netns
+	exp := metrics.New(metrics.Options{PerIP: m.perIP, PerIPMax: m.perIPMax,
+		Settings: func() (doctor.Report, error) { return doctor.Inspect(netns) }})
+	opt.Observer = exp
+	if !opt.Trace {
+		opt.Trace, opt.TraceBestEffort = true, true
+	}
+	fmt.Fprintf(e.stderr, "arplab watch: serving metrics on http://%s/metrics\n", ln.Addr())
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	var serr error
+	wg.Go(func() {
+		serr = exp.Serve(ctx, ln)
+		cancel() // a dead server stops the watch: a service manager restarts it
+	})
+	return ctx, func() error { cancel(); wg.Wait(); return serr }, nil
+}
