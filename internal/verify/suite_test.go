@@ -38,8 +38,8 @@ var knownModelGaps = map[string]string{}
 // to agree at every read.
 var knownReplayGaps = map[string]string{
 	"udp-msg-confirm": "MSG_CONFIRM is a flag of the sending socket: no capture shows it",
-	"udp-does-not-confirm": "the end read sometimes finds the replay REACHABLE where the kernel went DELAY, " +
-		"outside the boundary window: not yet understood",
+	"udp-does-not-confirm": "the kernel draws reachable_time at random and no capture shows the draw: the " +
+		"REACHABLE→DELAY→PROBE cycle's phase at the end read depends on it (the scenario's own checks avoid it)",
 }
 
 // needsOracle are scenarios whose inputs only the tracepoints reveal; they
