@@ -1,0 +1,171 @@
+//go:build linux
+
+package watch
+
+// The watcher's AF_PACKET side: the ARP socket with its BPF filter, batches
+// of frames, their packet type and kernel timestamp.
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/mdlayher/packet"
+	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
+
+	"arplab/internal/nsexec"
+	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+)
+
+func mustAssemble(insns ...bpf.Instruction) []bpf.RawInstruction {
+	raw, err := bpf.Assemble(insns)
+	if err != nil {
+		panic(fmt.Sprintf("watch: assembling BPF %v: %v", insns, err))
+	}
+	return raw
+}
+
+// listenARP opens an AF_PACKET socket on every interface of the namespace
+// for ETH_P_ALL — a protocol-specific socket would miss the frames this host
+// sends (dev_queue_xmit_nit feeds only ETH_P_ALL taps) — filtered to ARP,
+// with kernel receive timestamps.
+func listenARP(netns string) (*packet.Conn, error) {
+	var conn *packet.Conn
+	err := nsexec.Do(netns, func() error {
+		var err error
+		conn, err = packet.Listen(&net.Interface{Index: 0}, packet.Raw, unix.ETH_P_ALL, &packet.Config{Filter: arpOnly})
+		return err
+	})
+	if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) {
+		return nil, fmt.Errorf("watch: capturing ARP needs CAP_NET_RAW (run as root): %w", err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("watch: AF_PACKET socket in namespace %q: %w", netns, err)
+	}
+	rc, err := conn.SyscallConn()
+	if err == nil {
+		cerr := rc.Control(func(fd uintptr) {
+			err = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+			// A busy segment queues thousands of frames while the
+			// loop is descheduled: give the socket room (beyond
+			// rmem_max with CAP_NET_ADMIN); what still overflows is
+			// counted from PACKET_STATISTICS.
+			if unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, packetBuffer) != nil {
+				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUF, packetBuffer)
+			}
+		})
+		if cerr != nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("watch: enabling packet timestamps: %w", err)
+	}
+	return conn, nil
+}
+
+// readFrames decodes ARP frames until conn is closed. Recvmsg is used
+// directly because the packet type (sll_pkttype: host, broadcast,
+// outgoing…) decides what the kernel does with a frame and
+// packet.Conn.ReadFrom drops it. Frames go to the loop in batches of what
+// the socket held (up to frameBatch): on a busy segment one wake-up of
+// the loop per frame would cost more than the frame.
+func readFrames(conn *packet.Conn, batches chan<- []input) error {
+	rc, err := conn.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("watch: packet socket: %w", err)
+	}
+	buf := make([]byte, 2048)
+	oob := make([]byte, unix.CmsgSpace(16))
+	for {
+		batch := make([]input, 0, frameBatch)
+		var rerr error
+		err := rc.Read(func(fd uintptr) bool {
+			for len(batch) < frameBatch {
+				n, oobn, _, from, err := unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+				if err == unix.EAGAIN {
+					return len(batch) > 0 // wait for more only when there is nothing to hand over
+				}
+				if err != nil {
+					rerr = err
+					return true
+				}
+				if in, ok := decodeFrame(buf[:n], oob[:oobn], from); ok {
+					batch = append(batch, in)
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return fmt.Errorf("watch: reading ARP frames: %w", err)
+		}
+		if rerr != nil {
+			return fmt.Errorf("watch: reading ARP frames: %w", rerr)
+		}
+		batches <- batch
+	}
+}
+
+// frameBatch is the most frames handed to the loop at once.
+const frameBatch = 64
+
+// decodeFrame turns one received frame into an input; ok is false for
+// what arp_process would not take either (not Ethernet/IPv4 ARP).
+func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
+	sll, ok := from.(*unix.SockaddrLinklayer)
+	if !ok {
+		return input{}, false
+	}
+	var eh ether.Header
+	off, err := eh.Unmarshal(b)
+	if err != nil || eh.EtherType != ether.EtherTypeARP {
+		return input{}, false
+	}
+	var p arp.Packet
+	if err := p.Unmarshal(b[off:]); err != nil {
+		return input{}, false
+	}
+	at := time.Now()
+	if ts, ok := timestamp(oob); ok {
+		at = ts
+	}
+	// one allocation for the observation and its frame: at 10,000
+	// frames/s the garbage collector notices
+	both := &struct {
+		o obs
+		f frameObs
+	}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}
+	both.o.frame = &both.f
+	return input{ifindex: sll.Ifindex, o: &both.o}, true
+}
+
+// timestamp extracts SCM_TIMESTAMPNS.
+func timestamp(oob []byte) (time.Time, bool) {
+	// the usual case, read in place: one cmsghdr (64-bit: len, level,
+	// type) followed by a struct timespec
+	if len(oob) == unix.CmsgSpace(16) && binary.NativeEndian.Uint64(oob[0:8]) == uint64(unix.CmsgLen(16)) &&
+		int32(binary.NativeEndian.Uint32(oob[8:12])) == unix.SOL_SOCKET &&
+		int32(binary.NativeEndian.Uint32(oob[12:16])) == unix.SCM_TIMESTAMPNS && unix.CmsgLen(0) == 16 {
+		sec := int64(binary.NativeEndian.Uint64(oob[16:24]))
+		nsec := int64(binary.NativeEndian.Uint64(oob[24:32]))
+		return time.Unix(sec, nsec), true
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return time.Time{}, false
+	}
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			// struct timespec: two native longs (64-bit kernels)
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			return time.Unix(sec, nsec), true
+		}
+	}
+	return time.Time{}, false
+}
