@@ -80,14 +80,11 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				return usagef("%s", msg)
 			}
-			p, err := kernel.Lookup(profile)
+			p, err := lookupWithPatches(profile, patches)
 			if err != nil {
 				return usageError{err}
 			}
 			profileNote(e.stderr, "--profile", profile)
-			if p, err = p.WithPatches(patches); err != nil {
-				return usageError{err}
-			}
 			o.Profile = p
 			o.NoInferEntries = noInfer
 			if err := replay.Check(o); err != nil {
@@ -102,13 +99,12 @@ func replayCmd(e *env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				evidence := slices.ContainsFunc(fits, replay.ProfileFit.Evidence)
-				if best := fits[0]; evidence && best.Score() > fits[len(fits)-1].Score() || evidence && best.Off < fits[len(fits)-1].Off {
+				if best, ties, ok := replay.Best(fits); ok {
 					if o.Profile, err = lookupWithPatches(best.Profile, patches); err != nil {
 						return usageError{err}
 					}
 					tied := ""
-					if ties := replay.Ties(fits); len(ties) > 0 {
+					if len(ties) > 0 {
 						tied = ", tied with " + strings.Join(ties, ", ")
 					}
 					fmt.Fprintf(e.stderr, "profile auto: %s fits best%s: %s\n", best.Profile, tied, best)

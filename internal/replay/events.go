@@ -36,6 +36,7 @@ func (r *replayer) Observe(_ *stack.Host, in *stack.Input, res *neigh.Result) {
 		case d.Rule == neigh.RuleConfirmRoute || d.Rule == neigh.RuleConfirmSocket || d.Rule == neigh.RuleConfirmImmediate:
 			r.sum.ConfirmationsLanded++
 		}
+		r.curIP = d.IP
 		if !r.quiet && !r.st.Lines(in, d, seconds(ns), r.tickSeconds, r.emitLine) && d.Rule == neigh.RuleTableFull {
 			r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
 		}
@@ -60,9 +61,7 @@ func (r *replayer) emitLine(ev trace.Event) {
 		ev.Rule = r.sec44
 	}
 	if ev.Kind == trace.KindARP && ev.State == "" {
-		if ip, err := netip.ParseAddr(ev.IP); err == nil {
-			r.stamps(&ev, ip)
-		}
+		r.stamps(&ev, r.curIP)
 	}
 	r.emit(ev)
 }

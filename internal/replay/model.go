@@ -65,6 +65,7 @@ type replayer struct {
 	// their tick): the time of the lines its result writes.
 	curNs    int64
 	curFrame int
+	curIP    netip.Addr            // the entry of the decision being written
 	macIP    map[uint64]netip.Addr // by macKey: who has which MAC, from ARP frames
 	everHad  map[netip.Addr]bool
 

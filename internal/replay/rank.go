@@ -41,15 +41,24 @@ func (f ProfileFit) Score() float64 {
 // send.
 func (f ProfileFit) Evidence() bool { return f.Observed > 0 || f.Missing > 0 }
 
-// Ties is the profiles that fit exactly as well as the best one.
-func Ties(fits []ProfileFit) []string {
-	var out []string
+// Best is the profile to use from a ranking: the first, when the capture
+// tells the profiles apart at all (some profile has evidence, and the best
+// scores or times better than the worst), with the profiles that fit
+// exactly as well. ok is false when nothing tells them apart.
+func Best(fits []ProfileFit) (best ProfileFit, ties []string, ok bool) {
+	if len(fits) == 0 || !slices.ContainsFunc(fits, ProfileFit.Evidence) {
+		return ProfileFit{}, nil, false
+	}
+	best, worst := fits[0], fits[len(fits)-1]
+	if best.Score() == worst.Score() && best.Off >= worst.Off {
+		return ProfileFit{}, nil, false
+	}
 	for _, f := range fits[1:] {
-		if f.Score() == fits[0].Score() && f.Off == fits[0].Off {
-			out = append(out, f.Profile)
+		if f.Score() == best.Score() && f.Off == best.Off {
+			ties = append(ties, f.Profile)
 		}
 	}
-	return out
+	return best, ties, true
 }
 
 func (f ProfileFit) String() string {

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 
@@ -135,6 +136,9 @@ func TestRankProfiles(t *testing.T) {
 			t.Errorf("%s: %+v, want no evidence", f.Profile, f)
 		}
 	}
+	if b, _, ok := Best(fits); ok {
+		t.Errorf("Best chose %s without evidence", b.Profile)
+	}
 	// with the host's probes at 5, 6, 7 s the profiles that predict them
 	// come first, with no probe missing
 	c = newCap(t, capture.Ethernet)
@@ -150,6 +154,9 @@ func TestRankProfiles(t *testing.T) {
 	}
 	if best := fits[0]; best.Matched != 3 || best.Missing != 0 || !best.Evidence() {
 		t.Errorf("best fit %+v, want all three probes predicted", best)
+	}
+	if b, ties, ok := Best(fits); !ok || b.Profile != fits[0].Profile || slices.Contains(ties, b.Profile) {
+		t.Errorf("Best = %s, ties %v, ok %v; want the first fit", b.Profile, ties, ok)
 	}
 	if last := fits[len(fits)-1]; last.Score() > fits[0].Score() {
 		t.Errorf("ranking out of order: %v first, %v last", fits[0], last)

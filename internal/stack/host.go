@@ -230,7 +230,7 @@ func (h *Host) Route(dst netip.Addr) (d *Device, nexthop netip.Addr, cached []*n
 // neighbour.
 func (h *Host) IsBroadcast(ip netip.Addr) bool {
 	if ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
-		return true
+		return true // also for a host with no device yet
 	}
 	for _, d := range h.devs {
 		if d.IsBroadcast(ip) {
