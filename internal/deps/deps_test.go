@@ -47,7 +47,7 @@ var allowed = map[string][]string{
 		"wire/ether", "wire/ipv4", "../scenarios/verify"},
 
 	// The live tools: no scenario runner, no model driver.
-	"live/livetest": {"nsexec", "wire/arp"},
+	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
 	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether",

@@ -4,19 +4,14 @@ package metrics
 
 import (
 	"context"
-	"net"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
 
 	sched "arplab/internal/garp"
 	livegarp "arplab/internal/live/garp"
 	"arplab/internal/live/livetest"
 	"arplab/internal/live/watch"
-	"arplab/internal/nsexec"
 	"arplab/internal/trace"
 )
 
@@ -120,28 +115,7 @@ func TestMetricsSurviveInterfaceChurnAndOverruns(t *testing.T) {
 	waitScrape(t, e, `arplab_garp_received_total{dev="o0",rule="none",shape="garp-request",verdict="honoured"} 2`)
 
 	// A burst of 600 changes overruns the 1-byte netlink buffer.
-	err := nsexec.Do(p.Observer, func() error {
-		ifi, err := net.InterfaceByName(p.ObserverDev)
-		if err != nil {
-			return err
-		}
-		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		for i := range 600 {
-			n := &netlink.Neigh{LinkIndex: ifi.Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
-				IP: net.IPv4(10, 99, 2+byte(i/250), 1+byte(i%250)), HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 9, byte(i)}}
-			if err := h.NeighAdd(n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("adding neighbours: %v", err)
-	}
+	livetest.AddPermanentBurst(t, p.Observer, p.ObserverDev, 600)
 	body := waitScrape(t, e, `arplab_neighbour_entries{dev="o0",state="PERMANENT"} 600`)
 	if strings.Contains(body, `arplab_watch_netlink_resyncs_total{cause="enobufs"} 0`) {
 		t.Errorf("600 changes through a 1-byte buffer and no ENOBUFS resync counted")

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
-	"golang.org/x/sys/unix"
-
 	sched "arplab/internal/garp"
 	livegarp "arplab/internal/live/garp"
 	"arplab/internal/live/livetest"
@@ -191,28 +188,7 @@ func TestWatchNetlinkOverrun(t *testing.T) {
 	p := livetest.NewPair(t)
 	w := startWatch(t, WatchOptions{Netns: p.Observer, Interfaces: []string{p.ObserverDev}, NetlinkBuffer: 1})
 
-	err := nsexec.Do(p.Observer, func() error {
-		ifi, err := net.InterfaceByName(p.ObserverDev)
-		if err != nil {
-			return err
-		}
-		h, err := netlink.NewHandle(unix.NETLINK_ROUTE)
-		if err != nil {
-			return err
-		}
-		defer h.Close()
-		for i := range 600 {
-			n := &netlink.Neigh{LinkIndex: ifi.Index, Family: netlink.FAMILY_V4, State: netlink.NUD_PERMANENT,
-				IP: net.IPv4(10, 99, 2+byte(i/250), 1+byte(i%250)), HardwareAddr: net.HardwareAddr{2, 0, 0, 0, 9, byte(i)}}
-			if err := h.NeighAdd(n); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("adding neighbours: %v", err)
-	}
+	livetest.AddPermanentBurst(t, p.Observer, p.ObserverDev, 600)
 	w.wait(t, "the overrun note", func(e trace.Event) bool { return e.Kind == trace.KindNote && e.Explanation == OverrunNote })
 	w.wait(t, "a change found by the re-read", func(e trace.Event) bool { return e.Kind == trace.KindState && e.Cause == "resync" })
 
