@@ -39,6 +39,10 @@ type ReplayResult struct {
 	Unseen int `json:"unseen"`
 	// Diffs are the disagreements away from any boundary.
 	Diffs []ReplayDiff `json:"diffs,omitempty"`
+	// Aligned lists the timers the replay ran at the time of the host's
+	// own probe, earlier than it had placed them (replay's timer
+	// alignment): what the capture revealed of the kernel's timer wheel.
+	Aligned []ReplayAligned `json:"aligned,omitempty"`
 	// Skipped says why a host could not be replayed.
 	Skipped []string `json:"skipped,omitempty"`
 }
@@ -51,6 +55,15 @@ type ReplayDiff struct {
 	Read   string  `json:"read"`
 	Kernel string  `json:"kernel"`
 	Replay string  `json:"replay"`
+}
+
+// ReplayAligned is one timer the replay aligned to the host's probe.
+type ReplayAligned struct {
+	Time  float64 `json:"time"` // seconds of the run
+	Host  string  `json:"host"`
+	IP    string  `json:"ip"`
+	Frame int     `json:"frame"` // the probe's number in the host's capture
+	Ticks int64   `json:"ticks"` // how much earlier than the replay had placed the timer
 }
 
 // OK reports whether every read compared agreed, boundaries included.
@@ -66,13 +79,19 @@ func (r *ReplayResult) String() string {
 
 // ReplayCheck runs the replay mode on a recorded lab run.
 func ReplayCheck(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile) (*ReplayResult, error) {
+	return replayCheck(run, s, prof, false)
+}
+
+// replayCheck is ReplayCheck, with timer alignment off when noAlign (the
+// tests show which scenarios need it).
+func replayCheck(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, noAlign bool) (*ReplayResult, error) {
 	res := &ReplayResult{Scenario: run.Scenario, Profile: prof.Name}
 	for hi := range run.Hosts {
 		rh := &run.Hosts[hi]
 		if !rh.Observed {
 			continue
 		}
-		if err := replayHost(run, s, prof, rh, res); err != nil {
+		if err := replayHost(run, s, prof, rh, noAlign, res); err != nil {
 			return nil, err
 		}
 	}
@@ -80,7 +99,7 @@ func ReplayCheck(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile) (*R
 }
 
 // replayHost replays one observed host and compares its reads.
-func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *lab.RunHost, res *ReplayResult) error {
+func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *lab.RunHost, noAlign bool, res *ReplayResult) error {
 	if len(rh.Devs) != 1 || len(rh.Devs[0].Addrs) == 0 {
 		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: replay models one interface with an address; the host has %d", rh.Name, len(rh.Devs)))
 		return nil
@@ -112,7 +131,7 @@ func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *
 		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: no frames in the capture", rh.Name))
 		return nil
 	}
-	opt := replay.Options{Host: fmt.Sprintf("%v@%v", dev.Addrs[0], dev.MAC), Profile: prof, HZ: run.HZ, Seed: 1}
+	opt := replay.Options{Host: fmt.Sprintf("%v@%v", dev.Addrs[0], dev.MAC), Profile: prof, HZ: run.HZ, Seed: 1, NoAlign: noAlign}
 	for k, v := range sc.Sysctls {
 		opt.Sysctls = append(opt.Sysctls, k+"="+v)
 	}
@@ -158,6 +177,14 @@ func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *
 	sum, err := replay.ReplayReader(bytes.NewReader(pcap.Bytes()), rh.Name+".pcap", opt, &rec)
 	if err != nil {
 		return fmt.Errorf("verify: replaying %s's capture: %w", rh.Name, err)
+	}
+	for _, e := range rec.Events {
+		if e.Kind == trace.KindNote && e.Cause == "aligned" {
+			a := ReplayAligned{Time: e.Time + run.Seconds(0), Host: rh.Name, IP: e.IP}
+			fmt.Sscan(e.Attrs["frame"], &a.Frame)
+			fmt.Sscan(e.Attrs["ticks"], &a.Ticks)
+			res.Aligned = append(res.Aligned, a)
+		}
 	}
 	window := int64(sum.ProbeTolerance * 1e9)
 	unseen := adminDuringCapture(run, rh.Name, first)
@@ -299,6 +326,9 @@ func (r *ReplayResult) WriteText(w io.Writer) {
 	fmt.Fprintf(w, "replay %-30s %s\n", r.Scenario, r)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped: %s\n", s)
+	}
+	for _, a := range r.Aligned {
+		fmt.Fprintf(w, "  aligned: %.4fs %s %s: a timer ran %d ticks before the replay had placed it (the host's probe, frame %d)\n", a.Time, a.Host, a.IP, a.Ticks, a.Frame)
 	}
 	for _, d := range r.Diffs {
 		fmt.Fprintf(w, "  %.4fs %s %s at %s: kernel %s, replay %s\n", d.Time, d.Host, d.IP, d.Read, d.Kernel, d.Replay)
