@@ -110,6 +110,12 @@ func Check(opt Options) error {
 // IP) the observed host has.
 var ErrHostNotFound = errors.New("replay: host not found in the capture")
 
+// ErrNoFrames is returned for a capture that holds no frame at all (empty,
+// or every record skipped, the reasons counted in the message): without a
+// frame there is no capture time to run the model's timers on, and no
+// link to place the host on.
+var ErrNoFrames = errors.New("replay: no frames")
+
 // hostSpec is Options.Host parsed.
 type hostSpec struct {
 	byMAC bool
