@@ -46,6 +46,9 @@ type ReplayResult struct {
 	Aligned []ReplayAligned `json:"aligned,omitempty"`
 	// Skipped says why a host could not be replayed.
 	Skipped []string `json:"skipped,omitempty"`
+	// Gap is why this scenario's replay is known not to follow the kernel
+	// at every read (ReplayGaps); its disagreements are shown, not failed.
+	Gap string `json:"gap,omitempty"`
 }
 
 // ReplayDiff is one table read where the replay and the kernel differ.
@@ -70,6 +73,20 @@ type ReplayAligned struct {
 // OK reports whether every read compared agreed, boundaries included.
 func (r *ReplayResult) OK() bool { return r.Agree+r.Boundary == r.Reads }
 
+// Failed reports a disagreement that is not a known gap.
+func (r *ReplayResult) Failed() bool { return !r.OK() && r.Gap == "" }
+
+// ReplayGaps are the suite's scenarios whose replay mode (a capture and
+// what a user knows) cannot always follow the kernel, and why: their
+// disagreements are shown and not counted as failures (by `verify
+// --replay`, the suite test and the guest suite), while every other
+// scenario's replay must agree at every read.
+var ReplayGaps = map[string]string{
+	"udp-msg-confirm": "MSG_CONFIRM is a flag of the sending socket: no capture shows it",
+	"udp-does-not-confirm": "the kernel draws reachable_time at random and no capture shows the draw: the " +
+		"REACHABLE→DELAY→PROBE cycle's phase at the end read depends on it (the scenario's own checks avoid it)",
+}
+
 func (r *ReplayResult) String() string {
 	s := fmt.Sprintf("%d of %d reads agree (%d at a timer boundary)", r.Agree+r.Boundary, r.Reads, r.Boundary)
 	if r.Unseen > 0 {
@@ -86,7 +103,7 @@ func ReplayCheck(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile) (*R
 // replayCheck is ReplayCheck, with timer alignment off when noAlign (the
 // tests show which scenarios need it).
 func replayCheck(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, noAlign bool) (*ReplayResult, error) {
-	res := &ReplayResult{Scenario: run.Scenario, Profile: prof.Name}
+	res := &ReplayResult{Scenario: run.Scenario, Profile: prof.Name, Gap: ReplayGaps[run.Scenario]}
 	for hi := range run.Hosts {
 		rh := &run.Hosts[hi]
 		if !rh.Observed {
@@ -334,7 +351,11 @@ func nearAny(ts []int64, sn *lab.RunSnapshot, window int64) bool {
 
 // WriteText prints a replay-mode result.
 func (r *ReplayResult) WriteText(w io.Writer) {
-	fmt.Fprintf(w, "replay %-30s %s\n", r.Scenario, r)
+	gap := ""
+	if !r.OK() && r.Gap != "" {
+		gap = " — a known gap: " + r.Gap
+	}
+	fmt.Fprintf(w, "replay %-30s %s%s\n", r.Scenario, r, gap)
 	for _, s := range r.Skipped {
 		fmt.Fprintf(w, "  skipped: %s\n", s)
 	}

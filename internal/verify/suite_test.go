@@ -34,16 +34,6 @@ func needRoot(t *testing.T) {
 // removed) while every other scenario must agree.
 var knownModelGaps = map[string]string{}
 
-// knownReplayGaps are scenarios whose replay mode (a capture and what a
-// user knows) cannot always follow the kernel, and why; their result is
-// logged, not asserted. The suite requires every other scenario's replay
-// to agree at every read.
-var knownReplayGaps = map[string]string{
-	"udp-msg-confirm": "MSG_CONFIRM is a flag of the sending socket: no capture shows it",
-	"udp-does-not-confirm": "the kernel draws reachable_time at random and no capture shows the draw: the " +
-		"REACHABLE→DELAY→PROBE cycle's phase at the end read depends on it (the scenario's own checks avoid it)",
-}
-
 // needsOracle are scenarios whose inputs only the tracepoints reveal; they
 // are skipped when the suite runs without them (ARPLAB_VERIFY_NOTRACE).
 var needsOracle = map[string]string{
@@ -244,8 +234,8 @@ func checkReplayMode(t *testing.T, name string, run *lab.LabRun, s *scenario.Sce
 	var buf bytes.Buffer
 	rr.WriteText(&buf)
 	t.Log(buf.String())
-	if why, gap := knownReplayGaps[name]; gap {
-		t.Logf("known replay gap (%s): agrees=%v", why, rr.OK())
+	if rr.Gap != "" {
+		t.Logf("known replay gap (%s): agrees=%v", rr.Gap, rr.OK())
 		return
 	}
 	if !rr.OK() {
