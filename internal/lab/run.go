@@ -337,10 +337,10 @@ type RunPeriodic struct {
 
 // RunSnapshot is a host's neighbour table read at a step or a check.
 type RunSnapshot struct {
-	Host     string
-	Reason   string // "check 2", "step 4 (garp)", "end"
-	Check    int    // index into Scenario.Checks, -1 if none
-	Event    int    // index into Scenario.Script, -1 if none
+	Host   string
+	Reason string // "check 2", "step 4 (garp)", "end"
+	Check  int    // index into Scenario.Checks, -1 if none
+	Event  int    // index into Scenario.Script, -1 if none
 	// SchedNs is when the script meant the read, after t = 0: a read that
 	// began much later ran late (a loaded machine), and so may the action
 	// before it.
