@@ -172,20 +172,26 @@ func (r *LabRun) Seconds(ns int64) float64 { return float64(ns-r.EpochNs) / 1e9 
 
 // Slip is how late the script ran at its worst: the longest delay between
 // the moment the script meant a step (or check) and the table read that
-// followed it, and that read's reason. The script's timings keep margins
+// followed it, or between a flow's scheduled send and the send, and what
+// ran that late. The script's timings keep margins
 // of 100 ms or more to the kernel's timers; a run that slipped by half of
 // that may fail a check because the machine was busy, not because the
 // kernel did something else. Zero when the run has no scheduled reads.
 func (r *LabRun) Slip() (time.Duration, string) {
-	var worst int64
+	var worst time.Duration
 	why := ""
 	for i := range r.Snapshots {
 		sn := &r.Snapshots[i]
-		if late := sn.BeforeNs - r.EpochNs - sn.SchedNs; late > worst {
+		if late := time.Duration(sn.BeforeNs - r.EpochNs - sn.SchedNs); late > worst {
 			worst, why = late, sn.Reason
 		}
 	}
-	return time.Duration(worst), why
+	for _, f := range r.Flows {
+		if f.Late > worst {
+			worst, why = f.Late, "flow "+f.Name
+		}
+	}
+	return worst, why
 }
 
 // Host returns the record of the host named name.
@@ -321,6 +327,9 @@ type RunFlow struct {
 	Answered    int
 	OK          bool
 	Err         string
+	// Late is how far behind its schedule the flow's latest-running
+	// send went out (a busy machine, or a TCP answer it waited for).
+	Late time.Duration
 }
 
 // RunPeriodic is one observed run of the table's periodic work

@@ -49,4 +49,9 @@ checks:
 	if note := LateNote(cs[1].Late); note != "" {
 		t.Errorf("a read 2 ms late needs no note, got %q", note)
 	}
+	// A flow whose send went out 700 ms behind its schedule slipped more.
+	r.Flows = []RunFlow{{Name: "dgrams", Late: 700 * time.Millisecond}}
+	if slip, at := r.Slip(); slip != 700*time.Millisecond || at != "flow dgrams" {
+		t.Errorf("Slip = %v at %q; want 700ms at flow dgrams", slip, at)
+	}
 }
