@@ -49,7 +49,7 @@ var allowed = map[string][]string{
 
 	// The live tools: no scenario runner, no model driver.
 	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
-	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether",
+	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns",
