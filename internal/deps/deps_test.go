@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
 	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
 	"report":     {"trace"},
-	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
+	"capture":    {"wire/arp", "wire/ether", "wire/ndisc", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp"},
 	"replay":     {"capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4"},
