@@ -100,7 +100,7 @@ type Host struct {
 	// address (AddDevice, SetAddrs).
 	ND *neigh.Table
 	// cfg builds ND when it is first needed.
-	cfg Config
+	cfg   Config
 	Clock Clock
 	Obs   Observer
 
