@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
 	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
-	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether",
+	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns",
 		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys", "ext:github.com/prometheus/client_golang"},
 	"live/doctor": {"kernel", "nsexec", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
