@@ -224,6 +224,8 @@ func watchLine(ev trace.Event) string {
 		return fmt.Sprintf("%s %-8s %-15s %-17s %s→%s  %s", t, ev.Dev, ev.IP, ev.LLAddr, orDash(ev.OldState), ev.State, ev.Explanation)
 	case trace.KindARP:
 		return fmt.Sprintf("%s %-8s %-15s %-17s %-8s %s", t, ev.Dev, ev.IP, ev.LLAddr, ev.Verdict, ev.Explanation)
+	case trace.KindND:
+		return fmt.Sprintf("%s %-8s %-15s %-17s %-8s %s: %s", t, ev.Dev, ev.IP, ev.LLAddr, ev.Verdict, ev.Cause, ev.Explanation)
 	}
 	return fmt.Sprintf("%s %-8s %s", t, ev.Kind, ev.Explanation)
 }
