@@ -28,11 +28,15 @@ type NDVerdict struct {
 	Reason string
 }
 
-// NDObserver is an Observer that also wants ND verdicts (the metrics
-// exporter's IPv6 counters). The watcher checks for it, so an Observer
-// without ND keeps working unchanged.
+// NDObserver is an Observer that also wants ND verdicts and the
+// solicitations this host sent (the metrics exporter's IPv6 counters). The
+// watcher checks for it, so an Observer without ND keeps working
+// unchanged; ND probes then reach no one (Observer.Probe is ARP's).
 type NDObserver interface {
 	ND(v NDVerdict)
+	// NDProbe is a neighbour solicitation this host sent (unicast: to
+	// the cached MAC, spec linux-ndisc §2.3).
+	NDProbe(dev string, unicast bool)
 }
 
 // announce returns what frame f says about a neighbour entry: the address
@@ -117,7 +121,9 @@ func (c *correlator) emitND(o *obs) {
 	if f.pktType == pktOutgoing {
 		if m.Type == ndisc.TypeNeighborSolicitation && !m.Src.IsUnspecified() && m.Target.IsValid() {
 			unicast := !f.ethDst.IsMulticast()
-			c.ob.Probe(f.dev, unicast)
+			if no, ok := c.ob.(NDObserver); ok {
+				no.NDProbe(f.dev, unicast)
+			}
 			if unicast {
 				k := key{f.dev, m.Target}
 				if _, waiting := c.pending[k]; !waiting {
