@@ -10,16 +10,12 @@ import (
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
-	"arplab/internal/wire/ndisc"
 )
 
 // Skip reasons replay adds to the capture reader's.
 const (
 	skipLoopback    = "looped-back copy (PACKET_LOOPBACK, dropped by arp_rcv)"
 	skipNoDirection = "SLL packet type is none of host, broadcast, multicast, otherhost, outgoing"
-	// skipND: recognised IPv6 neighbour discovery frames, counted until
-	// replay drives nd_tbl with them (receiveND).
-	skipND = "IPv6 neighbour discovery (nd_tbl is not replayed yet)"
 )
 
 // frame replays one capture record. It is the hot path: nothing here
@@ -76,25 +72,7 @@ func (r *replayer) frame(f *capture.Frame) {
 		if pt != neigh.PktOtherHost {
 			r.receiveIPv4(f)
 		}
-	case ndisc.EtherTypeIPv6:
-		r.receiveND(f)
 	}
-}
-
-// receiveND is where a received ICMPv6 neighbour discovery frame (from an
-// Ethernet, cooked or VLAN-tagged record alike, capture.Frame.ND) reaches
-// the host: for now it is recognised and counted, not yet given to
-// nd_tbl. IPv6 frames that are not ND say nothing to the neighbour layer.
-func (r *replayer) receiveND(f *capture.Frame) {
-	if !f.IsND() {
-		return
-	}
-	var m ndisc.Message
-	if err := f.ND(&m); err != nil {
-		r.skipped[err.Error()]++
-		return
-	}
-	r.skipped[skipND]++
 }
 
 // receiveARP gives a received ARP frame to the model (spec §4).
@@ -136,8 +114,6 @@ func (r *replayer) sent(f *capture.Frame) {
 		r.sentARP(f)
 	case ether.EtherTypeIPv4:
 		r.sentIPv4(f)
-	case ndisc.EtherTypeIPv6:
-		r.receiveND(f)
 	}
 }
 
