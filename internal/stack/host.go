@@ -402,7 +402,7 @@ func (h *Host) route6(dst netip.Addr) (*Device, netip.Addr, []*neigh.Route, bool
 		}
 		rt := on.clones[dst]
 		if rt == nil {
-			rt = &neigh.Route{Name: dst.String() + "/128 clone"}
+			rt = &neigh.Route{Name: dst.String() + "/128 clone", Clone: true}
 			on.clones[dst] = rt
 		}
 		cached = []*neigh.Route{rt}
