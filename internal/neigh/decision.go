@@ -79,6 +79,7 @@ const (
 	RuleNSNotForUs
 	RuleNSDAD
 	RuleNSNoEntry
+	RuleConfirmClone
 )
 
 var ruleInfo = [...]struct{ name, section string }{
@@ -137,6 +138,7 @@ var ruleInfo = [...]struct{ name, section string }{
 	RuleNSNotForUs:            {"ns-not-for-us", "ndisc §4.5"},
 	RuleNSDAD:                 {"dad-ns-defended", "ndisc §4.5"},
 	RuleNSNoEntry:             {"ns-no-entry", "ndisc §4.5"},
+	RuleConfirmClone:          {"confirm-route-clone", "ndisc §6.1"},
 }
 
 // Name is the rule's short machine name (the trace's cause).
@@ -270,6 +272,8 @@ func (d *Decision) Explain() string {
 		fmt.Fprintf(&b, "confirmed by a packet through the shared route whose pending_confirm was set by %s (pre-4.11 dst_confirm lands on whichever neighbour sends next)", orUnknown(d.Flow))
 	case RuleConfirmSocket:
 		fmt.Fprintf(&b, "confirmed by its own socket %s (4.11+ per-socket confirmation)", orUnknown(d.Flow))
+	case RuleConfirmClone:
+		fmt.Fprintf(&b, "confirmed through its own per-destination route, whose pending_confirm %s set (IPv6 before the 4.2 per-CPU routes clones a route per destination, so the confirmation is the right one)", orUnknown(d.Flow))
 	case RuleConfirmImmediate:
 		fmt.Fprintf(&b, "confirmed at once by %s (MSG_CONFIRM|MSG_PROBE)", orUnknown(d.Flow))
 	case RuleRerandomise:

@@ -116,6 +116,9 @@ func (d *Decision) explainND(b *strings.Builder) {
 		case d.Weak:
 			fmt.Fprintf(b, "O=0 and a different lladdr: WEAK_OVERRIDE turns REACHABLE into STALE keeping %v (ndisc §5.2); "+
 				"the next packet goes DELAY, then PROBE re-verifies %v with unicast NS, and the advertised %v is not learnt", d.NewMAC, d.NewMAC, d.AdvMAC)
+			if d.Locktime > 0 {
+				fmt.Fprintf(b, "; the O flag alone decided: locktime=%d ticks plays no part, IPv6 never reads it (ndisc §5.5)", d.Locktime)
+			}
 		default:
 			fmt.Fprintf(b, "same lladdr %v, %v→%v", d.NewMAC, d.Old, d.New)
 		}
@@ -144,6 +147,9 @@ func (d *Decision) explainND(b *strings.Builder) {
 		}
 		if d.UpdatedMoved {
 			fmt.Fprintf(b, "; updated moved to %d (%s stamps ignored updates)", d.Updated, d.Profile)
+		}
+		if d.Locktime > 0 && !d.MACChanged && d.AdvMAC != d.OldMAC && d.NDFlags&NATLLAO != 0 {
+			fmt.Fprintf(b, "; locktime=%d ticks plays no part: IPv6 never reads it (ndisc §5.5)", d.Locktime)
 		}
 	}
 	d.routerNote(b)

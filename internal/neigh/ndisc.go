@@ -2,6 +2,7 @@ package neigh
 
 import (
 	"net/netip"
+	"strconv"
 
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
@@ -32,7 +33,7 @@ func (t NDType) String() string {
 	case NDRedirect:
 		return "redirect"
 	}
-	return "icmpv6-" + itoa(int(t))
+	return "icmpv6-" + strconv.Itoa(int(t))
 }
 
 // ND is a received neighbour-discovery message in decoded terms: the IPv6
@@ -375,20 +376,6 @@ const replyBit = 1 << 63
 // IsReplyID reports whether a queued packet id is one of the table's own
 // NA replies (Output callers never see such an id in their actions).
 func IsReplyID(id uint64) bool { return id&replyBit != 0 }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
 
 // ndSource is the IPv6 source of an NS (ndisc §2.3): the source of the
 // packet waiting for the resolution if it is one of ours, else the

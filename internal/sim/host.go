@@ -335,7 +335,7 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 		if h.w.sockDst[d.Flow] != d.IP {
 			s.falseConfirms++
 		}
-	case d.Rule == neigh.RuleConfirmSocket:
+	case d.Rule == neigh.RuleConfirmSocket, d.Rule == neigh.RuleConfirmClone:
 		s.confirms++
 	}
 }
