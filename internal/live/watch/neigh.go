@@ -64,6 +64,8 @@ func (c *correlator) emitNeigh(o *obs) {
 	ev.Cause, ev.Rule, ev.Explanation = c.cause(o, before, had)
 	if f := c.causedBy(o.at, n); f != nil && !n.resync && !n.deleted {
 		ev.Frame = f.num
+	} else if f := c.weakNA(o, before, had); f != nil && !n.resync {
+		ev.Frame = f.num
 	}
 	c.out(ev)
 }
