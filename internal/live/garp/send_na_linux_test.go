@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdlayher/ndp"
+
 	sched "arplab/internal/garp"
 	"arplab/internal/live/livetest"
+	"arplab/internal/nsexec"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ndisc"
@@ -224,5 +229,54 @@ func TestNAByteIdentityWithKeepalived(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestNAByteIdentityWithMetalLBLibrary sends MetalLB's gratuitous NA the
+// way MetalLB does — mdlayher/ndp's Conn on the link-local address,
+// writing NeighborAdvertisement{Override, TargetAddress, target
+// link-layer option} to ff02::1 (internal/layer2/ndp.go advertise) — and
+// compares the captured frame with the metallb preset's, byte for byte.
+// The kernel fills the IPv6 header of that socket; with auto_flowlabels
+// (the default) its flow label is a hash, so the namespace turns it off
+// (net.ipv6.auto_flowlabels=0), which makes the label 0 as the preset has it.
+func TestNAByteIdentityWithMetalLBLibrary(t *testing.T) {
+	p := livetest.NewPair(t)
+	p.EnableIPv6(t, false)
+	p.WaitReady(t)
+	livetest.Sysctl(t, p.Sender, "net/ipv6/auto_flowlabels", "0")
+	ll := ndisc.LinkLocal(livetest.SenderMAC)
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(livetest.IP(t, p.Sender, "-6", "addr", "show", "dev", p.SenderDev), "tentative") {
+		if time.Now().After(deadline) {
+			t.Fatal("the link-local address did not finish DAD in 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c := livetest.StartCapture(t, p.Observer, p.ObserverDev, 1, naFilter(ll.String()))
+	err := nsexec.Do(p.Sender, func() error {
+		ifi, err := net.InterfaceByName(p.SenderDev)
+		if err != nil {
+			return err
+		}
+		conn, src, err := ndp.Listen(ifi, ndp.LinkLocal)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if src.WithZone("") != ll {
+			return fmt.Errorf("ndp chose source %v, want the EUI-64 link-local %v", src, ll)
+		}
+		na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: livetest.VIP6,
+			Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: ifi.HardwareAddr}}}
+		return conn.WriteTo(na, nil, netip.MustParseAddr("ff02::1"))
+	})
+	if err != nil {
+		t.Fatalf("sending with mdlayher/ndp: %v", err)
+	}
+	got := c.Frames(t)
+	want := naFrame(t, "metallb", sched.Options{})
+	if len(got) != 1 || !bytes.Equal(got[0], want) {
+		t.Errorf("MetalLB's NA (mdlayher/ndp) differs from the metallb preset:\nndp    % x\npreset % x", got, want)
 	}
 }
