@@ -23,6 +23,7 @@ import (
 	"arplab/internal/nsexec"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -130,9 +131,10 @@ func TestNAByteIdentityWithKernel(t *testing.T) {
 }
 
 // keepalived runs keepalived (VRRP only, no fork) in the sender namespace
-// with one IPv6 VIP and the given global settings, waits until it is
-// MASTER, lets its first burst go out, then stops it.
-func keepalived(t *testing.T, p *livetest.Pair, globals string, after time.Duration) {
+// with one VIP (IPv4 or IPv6, with its prefix length) and the given global
+// settings, waits until it is MASTER, lets its first burst go out, then
+// stops it.
+func keepalived(t *testing.T, p *livetest.Pair, globals, vip string, after time.Duration) {
 	t.Helper()
 	bin, err := exec.LookPath("keepalived")
 	if err != nil {
@@ -151,10 +153,10 @@ vrrp_instance V6 {
   priority 200
   advert_int 1
   virtual_ipaddress {
-    %v/64
+    %s
   }
 }
-`, globals, p.SenderDev, livetest.VIP6)
+`, globals, p.SenderDev, vip)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +212,7 @@ func TestNAByteIdentityWithKeepalived(t *testing.T) {
 			// tcpdump stops after one frame more than the schedule, or
 			// is stopped by the deadline of Frames
 			c := livetest.StartCapture(t, p.Observer, p.ObserverDev, len(fs)+1, naFilter(livetest.VIP6.String()))
-			keepalived(t, p, tt.globals, 1500*time.Millisecond)
+			keepalived(t, p, tt.globals, livetest.VIP6.String()+"/64", 1500*time.Millisecond)
 			got := c.Stop(t)
 			t.Logf("keepalived sent %d NAs in its first 1.5 s as MASTER", len(got))
 			if len(got) != len(fs) {
@@ -278,5 +280,45 @@ func TestNAByteIdentityWithMetalLBLibrary(t *testing.T) {
 	want := naFrame(t, "metallb", sched.Options{})
 	if len(got) != 1 || !bytes.Equal(got[0], want) {
 		t.Errorf("MetalLB's NA (mdlayher/ndp) differs from the metallb preset:\nndp    % x\npreset % x", got, want)
+	}
+}
+
+// TestGARPByteIdentityWithKeepalived is the IPv4 twin of
+// TestNAByteIdentityWithKeepalived: keepalived's GARPs for an IPv4 VIP
+// equal the keepalived preset's frames byte for byte, and their number
+// matches the schedule with and without vrrp_garp_interval (the pending
+// flag: a burst of 5 becomes 2 GARPs).
+func TestGARPByteIdentityWithKeepalived(t *testing.T) {
+	vip := netip.MustParseAddr("10.99.0.200")
+	for _, tt := range []struct {
+		name, globals string
+		o             sched.Options
+	}{
+		{"defaults, one burst", "  vrrp_garp_master_delay 0", sched.Options{MasterDelay: sched.None}},
+		{"vrrp_garp_interval 0.2", "  vrrp_garp_master_delay 0\n  vrrp_garp_interval 0.2", sched.Options{MasterDelay: sched.None, GARPInterval: 200 * vtime.Millisecond}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := livetest.NewPair(t)
+			p.WaitReady(t)
+			fs, err := sched.Schedule("keepalived", livetest.SenderMAC, vip, tt.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c := livetest.StartCapture(t, p.Observer, p.ObserverDev, len(fs)+1, "arp and ether src "+livetest.SenderMAC.String()+" and arp[14:4] = 0x0a6300c8")
+			keepalived(t, p, tt.globals, vip.String()+"/24", 1500*time.Millisecond)
+			got := c.Stop(t)
+			t.Logf("keepalived sent %d GARPs in its first 1.5 s as MASTER", len(got))
+			if len(got) != len(fs) {
+				t.Errorf("keepalived sent %d GARPs, the preset schedules %d", len(got), len(fs))
+			}
+			want := ether.Header{Dst: arp.Broadcast, Src: livetest.SenderMAC, EtherType: ether.EtherTypeARP}.Append(nil)
+			want = fs[0].Packet.Append(want)
+			for i, f := range got {
+				// keepalived pads its GARP to Ethernet's 60-byte minimum
+				if len(f) < len(want) || !bytes.Equal(f[:len(want)], want) || !bytes.Equal(f[len(want):], make([]byte, len(f)-len(want))) {
+					t.Errorf("GARP %d:\nkeepalived % x\npreset     % x", i+1, f, want)
+				}
+			}
+		})
 	}
 }
