@@ -22,7 +22,6 @@ import (
 	"arplab/internal/live/livetest"
 	"arplab/internal/nsexec"
 	"arplab/internal/vtime"
-	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ndisc"
 )
@@ -189,51 +188,6 @@ vrrp_instance V6 {
 	t.Logf("keepalived log:\n%s", log.String())
 }
 
-// TestNAByteIdentityWithKeepalived runs the real keepalived as the
-// reference sender: its NAs for an IPv6 VIP equal the keepalived preset's
-// byte for byte, and their number matches the schedule, with and without
-// vrrp_gna_interval (whose pending flag shrinks a burst to two NAs).
-func TestNAByteIdentityWithKeepalived(t *testing.T) {
-	for _, tt := range []struct {
-		name, globals string
-		o             sched.Options
-	}{
-		{"defaults, one burst", "  vrrp_garp_master_delay 0", sched.Options{MasterDelay: sched.None}},
-		{"vrrp_gna_interval 0.2", "  vrrp_garp_master_delay 0\n  vrrp_gna_interval 0.2", sched.Options{MasterDelay: sched.None, GNAInterval: 200 * vtime.Millisecond}},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			p := livetest.NewPair(t)
-			p.EnableIPv6(t, true)
-			p.WaitReady(t)
-			fs, err := sched.NASchedule("keepalived", livetest.SenderMAC, livetest.VIP6, tt.o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			// tcpdump stops after one frame more than the schedule, or
-			// is stopped by the deadline of Frames
-			c := livetest.StartCapture(t, p.Observer, p.ObserverDev, len(fs)+1, naFilter(livetest.VIP6.String()))
-			keepalived(t, p, tt.globals, livetest.VIP6.String()+"/64", 1500*time.Millisecond)
-			got := c.Stop(t)
-			t.Logf("keepalived sent %d NAs in its first 1.5 s as MASTER", len(got))
-			if len(got) != len(fs) {
-				t.Errorf("keepalived sent %d NAs, the preset schedules %d", len(got), len(fs))
-			}
-			for i, f := range got {
-				want := fs[min(i, len(fs)-1)].Append(nil, livetest.SenderMAC)
-				if !bytes.Equal(f, want) {
-					t.Errorf("NA %d:\nkeepalived % x\npreset     % x", i+1, f, want)
-				}
-			}
-			var m ndisc.Message
-			if len(got) > 0 {
-				if err := m.Unmarshal(got[0][14:]); err != nil || !m.ChecksumOK || m.Src != livetest.VIP6 || !m.Override || m.TargetLL != arp.MAC(livetest.SenderMAC) {
-					t.Errorf("keepalived's NA decodes to %v, %v", &m, err)
-				}
-			}
-		})
-	}
-}
-
 // TestNAByteIdentityWithMetalLBLibrary sends MetalLB's gratuitous NA the
 // way MetalLB does — mdlayher/ndp's Conn on the link-local address,
 // writing NeighborAdvertisement{Override, TargetAddress, target
@@ -283,40 +237,68 @@ func TestNAByteIdentityWithMetalLBLibrary(t *testing.T) {
 	}
 }
 
-// TestGARPByteIdentityWithKeepalived is the IPv4 twin of
-// TestNAByteIdentityWithKeepalived: keepalived's GARPs for an IPv4 VIP
-// equal the keepalived preset's frames byte for byte, and their number
-// matches the schedule with and without vrrp_garp_interval (the pending
-// flag: a burst of 5 becomes 2 GARPs).
-func TestGARPByteIdentityWithKeepalived(t *testing.T) {
-	vip := netip.MustParseAddr("10.99.0.200")
+// TestByteIdentityWithKeepalived runs the real keepalived as the reference
+// sender: its NAs for an IPv6 VIP and its GARPs for an IPv4 one equal the
+// keepalived presets' frames byte for byte (GARPs padded to Ethernet's
+// minimum), and their number matches the schedule, with and without
+// vrrp_gna_interval / vrrp_garp_interval (whose pending flag shrinks a
+// burst of 5 to 2).
+func TestByteIdentityWithKeepalived(t *testing.T) {
+	vip4 := netip.MustParseAddr("10.99.0.200")
+	na := func(o sched.Options) ([][]byte, error) {
+		fs, err := sched.NASchedule("keepalived", livetest.SenderMAC, livetest.VIP6, o)
+		var out [][]byte
+		for _, f := range fs {
+			out = append(out, f.Append(nil, livetest.SenderMAC))
+		}
+		return out, err
+	}
+	garp := func(o sched.Options) ([][]byte, error) {
+		fs, err := sched.Schedule("keepalived", livetest.SenderMAC, vip4, o)
+		var out [][]byte
+		for _, f := range fs {
+			out = append(out, f.Packet.Append(ether.Header{Dst: f.EthDst, Src: livetest.SenderMAC, EtherType: ether.EtherTypeARP}.Append(nil)))
+		}
+		return out, err
+	}
+	ms200 := 200 * vtime.Millisecond
 	for _, tt := range []struct {
-		name, globals string
-		o             sched.Options
+		name, globals, vip, filter string
+		ipv6                       bool
+		frames                     func(sched.Options) ([][]byte, error)
+		o                          sched.Options
 	}{
-		{"defaults, one burst", "  vrrp_garp_master_delay 0", sched.Options{MasterDelay: sched.None}},
-		{"vrrp_garp_interval 0.2", "  vrrp_garp_master_delay 0\n  vrrp_garp_interval 0.2", sched.Options{MasterDelay: sched.None, GARPInterval: 200 * vtime.Millisecond}},
+		{"NA, defaults", "", livetest.VIP6.String() + "/64", naFilter(livetest.VIP6.String()), true, na, sched.Options{MasterDelay: sched.None}},
+		{"NA, vrrp_gna_interval 0.2", "  vrrp_gna_interval 0.2", livetest.VIP6.String() + "/64", naFilter(livetest.VIP6.String()), true, na,
+			sched.Options{MasterDelay: sched.None, GNAInterval: ms200}},
+		{"GARP, defaults", "", vip4.String() + "/24", "arp and arp[14:4] = 0x0a6300c8", false, garp, sched.Options{MasterDelay: sched.None}},
+		{"GARP, vrrp_garp_interval 0.2", "  vrrp_garp_interval 0.2", vip4.String() + "/24", "arp and arp[14:4] = 0x0a6300c8", false, garp,
+			sched.Options{MasterDelay: sched.None, GARPInterval: ms200}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := livetest.NewPair(t)
+			if tt.ipv6 {
+				p.EnableIPv6(t, true)
+			}
 			p.WaitReady(t)
-			fs, err := sched.Schedule("keepalived", livetest.SenderMAC, vip, tt.o)
+			want, err := tt.frames(tt.o)
 			if err != nil {
 				t.Fatal(err)
 			}
-			c := livetest.StartCapture(t, p.Observer, p.ObserverDev, len(fs)+1, "arp and ether src "+livetest.SenderMAC.String()+" and arp[14:4] = 0x0a6300c8")
-			keepalived(t, p, tt.globals, vip.String()+"/24", 1500*time.Millisecond)
+			// tcpdump stops after one frame more than the schedule, or
+			// is stopped once keepalived is
+			c := livetest.StartCapture(t, p.Observer, p.ObserverDev, len(want)+1, tt.filter)
+			keepalived(t, p, "  vrrp_garp_master_delay 0\n"+tt.globals, tt.vip, 1500*time.Millisecond)
 			got := c.Stop(t)
-			t.Logf("keepalived sent %d GARPs in its first 1.5 s as MASTER", len(got))
-			if len(got) != len(fs) {
-				t.Errorf("keepalived sent %d GARPs, the preset schedules %d", len(got), len(fs))
+			t.Logf("keepalived sent %d frames in its first 1.5 s as MASTER", len(got))
+			if len(got) != len(want) {
+				t.Errorf("keepalived sent %d frames, the preset schedules %d", len(got), len(want))
 			}
-			want := ether.Header{Dst: arp.Broadcast, Src: livetest.SenderMAC, EtherType: ether.EtherTypeARP}.Append(nil)
-			want = fs[0].Packet.Append(want)
 			for i, f := range got {
-				// keepalived pads its GARP to Ethernet's 60-byte minimum
-				if len(f) < len(want) || !bytes.Equal(f[:len(want)], want) || !bytes.Equal(f[len(want):], make([]byte, len(f)-len(want))) {
-					t.Errorf("GARP %d:\nkeepalived % x\npreset     % x", i+1, f, want)
+				w := want[min(i, len(want)-1)]
+				// keepalived pads a GARP to Ethernet's 60-byte minimum
+				if len(f) < len(w) || !bytes.Equal(f[:len(w)], w) || !bytes.Equal(f[len(w):], make([]byte, len(f)-len(w))) {
+					t.Errorf("frame %d:\nkeepalived % x\npreset     % x", i+1, f, w)
 				}
 			}
 		})
