@@ -207,7 +207,8 @@ func keepalived(h float64) *Announcer {
 	a := &Announcer{
 		Name: "keepalived", Preset: "keepalived",
 		Description: "keepalived on becoming MASTER: garp_master_repeat GARP requests, a second burst after " +
-			"garp_master_delay, optional refresh bursts, garp_interval between frames",
+			"garp_master_delay, optional refresh bursts, garp_interval between frames (a burst it holds " +
+			"back shrinks to one pending GARP)",
 		Knobs: []Knob{
 			{Name: "vrrp_garp_master_repeat", Default: 5, Values: []float64{1, 2, 3, 4, 5, 6, 8}, coarse: []float64{1, 2, 3, 5}},
 			{Name: "vrrp_garp_master_delay", Unit: "s", Default: 5,

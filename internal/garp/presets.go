@@ -104,7 +104,9 @@ var presets = []preset{
 				"broadcast) at once, a second burst garp_master_delay later (default 5 s; None = " +
 				"no second burst, as with vrrp_min_garp), optional garp_master_refresh bursts of " +
 				"garp_master_refresh_repeat while master (bounded by Deadline). garp_interval " +
-				"spaces consecutive GARPs on the interface. Refresh is checked on the advert " +
+				"spaces consecutive GARPs on the interface, and the GARPs it holds back collapse into " +
+				"one pending GARP (a flag per address, not a queue: a burst becomes at most two " +
+				"GARPs; measured on keepalived 2.2.7). Refresh is checked on the advert " +
 				"timer in real keepalived, so it drifts by up to advert_int (keepalived#1214).",
 			Source: "acassen/keepalived@9cbce3e2 keepalived/vrrp/vrrp_arp.c, doc/man/man5/keepalived.conf.5.in",
 			Knobs: []string{KnobMasterRepeat, KnobMasterDelay, KnobMasterRefresh, KnobMasterRefreshRepeat,
@@ -275,13 +277,36 @@ func neutron(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 
 // keepalived models vrrp_state_become_master and the garp_delay and
 // garp_refresh timers: bursts at 0, MasterDelay and k·MasterRefresh, every
-// GARP at least GARPInterval after the previous one on the interface.
+// GARP at least GARPInterval after the previous one on the interface, a
+// held-back burst shrinking to one pending GARP (see keepalivedTimes).
 func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
+	at, err := keepalivedTimes(o, pick(o.GARPInterval, 0), true)
+	if err != nil {
+		return nil, err
+	}
+	fs := make([]Frame, 0, len(at))
+	for _, t := range at {
+		fs = append(fs, gratuitous(t, arp.OpRequest, mac, ip, arp.Broadcast))
+	}
+	return fs, nil
+}
+
+// keepalivedTimes is keepalived's announcement timing, shared by its GARPs
+// and its unsolicited NAs: gap is vrrp_garp_interval or vrrp_gna_interval.
+//
+// With pending, a frame the interval holds back is not queued one by one:
+// keepalived marks the address "pending" (a flag, vrrp_ndisc.c
+// queue_ndisc) and sends it once when the interval allows, so a burst of
+// any size becomes at most two frames, one at once and one a gap later.
+// Measured with keepalived 2.2.7: vrrp_garp_master_repeat 4 with
+// vrrp_gna_interval 0.1 sent 2 NAs per burst for the first VIP, 1 for the
+// second; vrrp_garp_interval 0.1 with the default repeat of 5, 2 GARPs per
+// burst (queue_garp sets the same flag).
+func keepalivedTimes(o Options, gap vtime.Duration, pending bool) ([]vtime.Duration, error) {
 	repeat := pickInt(o.MasterRepeat, keepalivedRepeat)
 	delay := pick(o.MasterDelay, keepalivedDelay)
 	refresh := pick(o.MasterRefresh, 0)
 	refreshRepeat := pickInt(o.MasterRefreshRepeat, keepalivedRefreshRepeat)
-	gap := pick(o.GARPInterval, 0)
 	deadline := pick(o.Deadline, 0)
 	if refresh > 0 && deadline == 0 {
 		return nil, errors.New("garp_master_refresh repeats for as long as the instance is master: set Deadline to bound the schedule")
@@ -303,16 +328,33 @@ func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 		}
 	}
 	slices.SortStableFunc(bursts, func(a, b burst) int { return cmp.Compare(a.at, b.at) })
-	var fs []Frame
-	next := vtime.Duration(0) // earliest time garp_interval allows the next GARP
+	var at []vtime.Duration
+	next := vtime.Duration(0)  // earliest time the interval allows the next frame
+	pend := vtime.Duration(-1) // when the pending frame goes; -1: none pending
 	for _, b := range bursts {
+		if pending && gap > 0 {
+			n := b.n
+			if pend >= 0 && b.at >= pend {
+				pend = -1 // sent by now
+			}
+			if b.at >= next { // sent at once
+				at = append(at, b.at)
+				next, n = b.at+gap, n-1
+			}
+			if n > 0 && pend < 0 { // the rest become the one pending frame
+				pend = next
+				at = append(at, pend)
+				next = pend + gap
+			}
+			continue // (or merge into the frame already pending)
+		}
 		for range b.n {
-			at := max(b.at, next)
-			fs = append(fs, gratuitous(at, arp.OpRequest, mac, ip, arp.Broadcast))
-			next = at + gap
+			t := max(b.at, next)
+			at = append(at, t)
+			next = t + gap
 		}
 	}
-	return fs, nil
+	return at, nil
 }
 
 // metallb models spamLoop: a round at once, then a round on every 1100 ms
@@ -321,12 +363,21 @@ func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 // both built by arp.NewPacket(op, hw, ip, ethernet.Broadcast, ip).
 func metallb(mac arp.MAC, ip netip.Addr, _ Options) ([]Frame, error) {
 	var fs []Frame
-	for t := vtime.Duration(0); t <= metallbWindow; t += metallbInterval {
+	for _, t := range metallbTimes() {
 		fs = append(fs,
 			gratuitous(t, arp.OpRequest, mac, ip, arp.Broadcast),
 			gratuitous(t, arp.OpReply, mac, ip, arp.Broadcast))
 	}
 	return fs, nil
+}
+
+// metallbTimes are spamLoop's rounds, the same for ARP and NDP.
+func metallbTimes() []vtime.Duration {
+	var at []vtime.Duration
+	for t := vtime.Duration(0); t <= metallbWindow; t += metallbInterval {
+		at = append(at, t)
+	}
+	return at
 }
 
 // kubeVIP models gratuitousARP's global toggle, which starts at "request"
