@@ -177,29 +177,30 @@ type Decision struct {
 	Count             int
 	Flow              string
 
-	// Received-frame facts.
+	ARPAccept int
+	// Peer is, for an NA, its IPv6 source; for an NS, its target (ours).
+	Peer netip.Addr
+
+	// Received-frame facts (small fields together, so that the IPv6 ones
+	// cost the ARP path's copies few bytes).
 	Frame      bool
 	Op         arp.Op
 	PktType    PktType
 	GARP       garpWhy
 	Override   bool
 	LocktimeOK bool
-	ARPAccept  int
-
 	// Received-ND facts (IPv6): the message type, its flags (R/S/O and
-	// whether it carried a link-layer option), the NS target, the
-	// receiving device's accept_untracked_na and why an untracked NA
-	// created nothing, the router flag before and after, and whether
-	// WEAK_OVERRIDE demoted the entry.
+	// whether it carried a link-layer option), the receiving device's
+	// accept_untracked_na and why an untracked NA created nothing, the
+	// router flag before and after, whether WEAK_OVERRIDE demoted the
+	// entry, and the message's link-layer option.
 	NDType               NDType
-	NDSrc                netip.Addr
-	AdvMAC               arp.MAC // the message's link-layer option
 	NDFlags              NDFlags
-	Target               netip.Addr
-	Untracked            int
 	Why                  untrackedWhy
+	Untracked            uint8
 	RouterOld, RouterNew bool
 	RouterChanged, Weak  bool
+	AdvMAC               arp.MAC
 }
 
 // IsGARP reports whether the receive path treated the frame as a

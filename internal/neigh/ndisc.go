@@ -117,10 +117,9 @@ func (t *Table) ReceiveND(now vtime.Jiffies, dev *Device, m *ND, pt PktType) *Re
 	r := t.begin(now)
 	t.Stats.NDReceived++
 	d := Decision{Rule: RuleNAUpdate, Dev: dev.Name, IP: m.Target, Now: now, PktType: pt, Frame: true,
-		Locktime: dev.Params.Locktime, NDType: m.Type, NDFlags: ndFlagsOf(m), Untracked: dev.Conf6.AcceptUntrackedNA}
-	d.NDSrc = m.Src
+		Locktime: dev.Params.Locktime, NDType: m.Type, NDFlags: ndFlagsOf(m), Untracked: uint8(dev.Conf6.AcceptUntrackedNA), Peer: m.Src}
 	if m.Type == NDNeighSolicit {
-		d.Rule, d.IP = RuleNSUpdate, m.Src
+		d.Rule, d.IP, d.Peer = RuleNSUpdate, m.Src, m.Target
 		if m.HasSourceLL {
 			d.NewMAC, d.AdvMAC = m.SourceLL, m.SourceLL
 		}
@@ -162,7 +161,7 @@ func (t *Table) ReceiveND(now vtime.Jiffies, dev *Device, m *ND, pt PktType) *Re
 	case NDNeighSolicit:
 		return t.receiveNS(now, dev, m, &d, drop)
 	}
-	d.IP = m.Src
+	d.IP, d.Peer = m.Src, m.Src
 	return drop(RuleNDNotModelled)
 }
 
@@ -298,11 +297,8 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 	// Step 4: an NS for an address that is not ours never touches the
 	// cache (N3; anycast and proxy_ndp are not modelled).
 	if !dev.IsLocal(m.Target) {
-		d.Count = 0
-		d.Target = m.Target
 		return drop(RuleNSNotForUs)
 	}
-	d.Target = m.Target
 	o := NAOverride
 	fwd := NDFlags(0)
 	if dev.Conf6.Forwarding {
