@@ -21,8 +21,8 @@ func (d *Decision) ndHead(b *strings.Builder) {
 	f := d.NDFlags
 	if d.NDType == NDNeighSolicit {
 		src := d.IP
-		if d.Rule == RuleNSDAD {
-			src = netip.IPv6Unspecified() // DAD: the decision is about our address
+		if d.IP == d.Peer {
+			src = netip.IPv6Unspecified() // DAD: the decision is about the address probed
 		}
 		fmt.Fprintf(b, "NS from %v", src)
 		if f&NATLLAO != 0 {

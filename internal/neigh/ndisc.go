@@ -120,6 +120,9 @@ func (t *Table) ReceiveND(now vtime.Jiffies, dev *Device, m *ND, pt PktType) *Re
 		Locktime: dev.Params.Locktime, NDType: m.Type, NDFlags: ndFlagsOf(m), Untracked: uint8(dev.Conf6.AcceptUntrackedNA), Peer: m.Src}
 	if m.Type == NDNeighSolicit {
 		d.Rule, d.IP, d.Peer = RuleNSUpdate, m.Src, m.Target
+		if m.Src.IsUnspecified() {
+			d.IP = m.Target // DAD: no sender entry; the decision is about the address probed
+		}
 		if m.HasSourceLL {
 			d.NewMAC, d.AdvMAC = m.SourceLL, m.SourceLL
 		}
@@ -307,7 +310,6 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 	// Step 5: DAD for our (preferred) address: defend it, no cache update.
 	if dad {
 		d.Rule, d.Verdict = RuleNSDAD, VerdictDropped
-		d.IP = m.Target
 		t.decide(*d)
 		t.act(Action{Kind: ActReply, Dev: dev, Target: AllNodes, Src: m.Target, DstMAC: MulticastMAC(AllNodes), ND: o | NATLLAO | fwd})
 		return r
