@@ -80,6 +80,10 @@ const (
 	RuleNSDAD
 	RuleNSNoEntry
 	RuleConfirmClone
+	RuleRDUpdate
+	RuleRDUnspecified
+	RuleRSNotRouter
+	RuleRANotLinkLocal
 )
 
 var ruleInfo = [...]struct{ name, section string }{
@@ -139,6 +143,10 @@ var ruleInfo = [...]struct{ name, section string }{
 	RuleNSDAD:                 {"dad-ns-defended", "ndisc §4.5"},
 	RuleNSNoEntry:             {"ns-no-entry", "ndisc §4.5"},
 	RuleConfirmClone:          {"confirm-route-clone", "ndisc §6.1"},
+	RuleRDUpdate:              {"router-discovery", "ndisc §4.6"},
+	RuleRDUnspecified:         {"rs-unspecified", "ndisc §4.6"},
+	RuleRSNotRouter:           {"rs-not-router", "ndisc §4.6"},
+	RuleRANotLinkLocal:        {"ra-not-link-local", "ndisc §4.6"},
 }
 
 // Name is the rule's short machine name (the trace's cause).
@@ -177,29 +185,30 @@ type Decision struct {
 	Count             int
 	Flow              string
 
-	// Received-frame facts.
+	ARPAccept int
+	// Peer is, for an NA, its IPv6 source; for an NS, its target (ours).
+	Peer netip.Addr
+
+	// Received-frame facts (small fields together, so that the IPv6 ones
+	// cost the ARP path's copies few bytes).
 	Frame      bool
 	Op         arp.Op
 	PktType    PktType
 	GARP       garpWhy
 	Override   bool
 	LocktimeOK bool
-	ARPAccept  int
-
 	// Received-ND facts (IPv6): the message type, its flags (R/S/O and
-	// whether it carried a link-layer option), the NS target, the
-	// receiving device's accept_untracked_na and why an untracked NA
-	// created nothing, the router flag before and after, and whether
-	// WEAK_OVERRIDE demoted the entry.
+	// whether it carried a link-layer option), the receiving device's
+	// accept_untracked_na and why an untracked NA created nothing, the
+	// router flag before and after, whether WEAK_OVERRIDE demoted the
+	// entry, and the message's link-layer option.
 	NDType               NDType
-	NDSrc                netip.Addr
-	AdvMAC               arp.MAC // the message's link-layer option
 	NDFlags              NDFlags
-	Target               netip.Addr
-	Untracked            int
 	Why                  untrackedWhy
+	Untracked            uint8
 	RouterOld, RouterNew bool
 	RouterChanged, Weak  bool
+	AdvMAC               arp.MAC
 }
 
 // IsGARP reports whether the receive path treated the frame as a
@@ -290,6 +299,8 @@ func (d *Decision) Explain() string {
 		b.WriteString("flushed: carrier lost on " + d.Dev)
 	case RuleNAUpdate, RuleNSUpdate, RuleNAUntracked, RuleNANoEntry, RuleNAFailed, RuleNSNoEntry:
 		d.explainND(&b)
+	case RuleRDUpdate, RuleRDUnspecified, RuleRSNotRouter, RuleRANotLinkLocal:
+		d.explainRD(&b)
 	case RuleNDNotIPv6, RuleNDUnicastInL2Mcast, RuleNDHopLimit, RuleNDCode, RuleNDFragment, RuleNDBadOptions,
 		RuleNDNotModelled, RuleNATargetMulticast, RuleNASolicitedMulticast, RuleNADropUnsolicited, RuleNAOurAddress,
 		RuleNSDADNotSolicitedNode, RuleNSDADWithSLLAO, RuleNSNotForUs, RuleNSDAD:

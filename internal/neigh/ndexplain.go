@@ -2,6 +2,7 @@ package neigh
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"arplab/internal/vtime"
@@ -19,14 +20,21 @@ func b01(v bool) int {
 func (d *Decision) ndHead(b *strings.Builder) {
 	f := d.NDFlags
 	if d.NDType == NDNeighSolicit {
-		fmt.Fprintf(b, "NS from %v", d.NDSrc)
+		src := d.IP
+		if d.IP == d.Peer {
+			src = netip.IPv6Unspecified() // DAD: the decision is about the address probed
+		}
+		fmt.Fprintf(b, "NS from %v", src)
 		if f&NATLLAO != 0 {
 			fmt.Fprintf(b, " with SLLAO %v", d.AdvMAC)
 		} else {
 			b.WriteString(" without SLLAO")
 		}
-		if d.Target.IsValid() {
-			fmt.Fprintf(b, " for our %v", d.Target)
+		switch {
+		case d.Rule == RuleNSNotForUs:
+			fmt.Fprintf(b, " for %v", d.Peer)
+		case d.Peer.IsValid():
+			fmt.Fprintf(b, " for our %v", d.Peer)
 		}
 		return
 	}
@@ -80,7 +88,7 @@ func (d *Decision) explainND(b *strings.Builder) {
 		case untrackedNoTLLAO:
 			b.WriteString("the NA carries no TLLAO")
 		case untrackedOffLink:
-			fmt.Fprintf(b, "accept_untracked_na=2 needs the NA's source %v inside a prefix of %s", d.NDSrc, d.Dev)
+			fmt.Fprintf(b, "accept_untracked_na=2 needs the NA's source %v inside a prefix of %s", d.Peer, d.Dev)
 		}
 		b.WriteString(" (ndisc §4.4)")
 		return
@@ -164,7 +172,7 @@ func (d *Decision) routerNote(b *strings.Builder) {
 		b.WriteString("; marked router (R=1)")
 		return
 	}
-	fmt.Fprintf(b, "; router flag cleared (R=0): routes via %v are removed (router→host, a routing side effect)", d.NDSrc)
+	fmt.Fprintf(b, "; router flag cleared (R=0): routes via %v are removed (router→host, a routing side effect)", d.Peer)
 }
 
 // explainNDDrop explains an ND message that never reached the cache.
@@ -174,7 +182,7 @@ func (d *Decision) explainNDDrop(b *strings.Builder) {
 		b.WriteString("dropped: not an IPv6 neighbour-discovery message for nd_tbl")
 		return
 	case RuleNDNotModelled:
-		fmt.Fprintf(b, "%v from %v: not modelled (router discovery and redirects need routes the model does not keep; ndisc §4.6); cache untouched here", d.NDType, d.NDSrc)
+		fmt.Fprintf(b, "%v from %v: not modelled (router discovery and redirects need routes the model does not keep; ndisc §4.6); cache untouched here", d.NDType, d.Peer)
 		return
 	}
 	d.ndHead(b)
@@ -207,4 +215,46 @@ func (d *Decision) explainNDDrop(b *strings.Builder) {
 	case RuleNSDAD:
 		b.WriteString("DAD for our address: defended with an NA to ff02::1 (O=1); cache untouched")
 	}
+}
+
+// explainRD explains an RS or RA (ndisc §4.6).
+func (d *Decision) explainRD(b *strings.Builder) {
+	fmt.Fprintf(b, "%v from %v", d.NDType, d.Peer)
+	if d.NDFlags&NATLLAO != 0 {
+		fmt.Fprintf(b, " with SLLAO %v", d.AdvMAC)
+	}
+	b.WriteString(": ")
+	switch d.Rule {
+	case RuleRDUnspecified:
+		b.WriteString("from ::, no sender entry to update")
+		return
+	case RuleRSNotRouter:
+		fmt.Fprintf(b, "ignored: %s does not forward, and only routers process RS", d.Dev)
+		return
+	case RuleRANotLinkLocal:
+		b.WriteString("dropped: an RA must come from a link-local address")
+		return
+	}
+	switch {
+	case d.Verdict == VerdictCreated && d.New.Valid():
+		fmt.Fprintf(b, "sender's entry created %v %v", d.NewMAC, d.New)
+	case d.Verdict == VerdictCreated:
+		b.WriteString("sender's entry created with no lladdr (NONE)")
+	case d.MACChanged && d.HadMAC:
+		fmt.Fprintf(b, "overrides at once (OVERRIDE, no locktime in IPv6): %v→%v, %v→%v", d.OldMAC, d.NewMAC, d.Old, d.New)
+	case d.MACChanged:
+		fmt.Fprintf(b, "%v had no lladdr; now %v %v", d.Old, d.NewMAC, d.New)
+	case d.Old != d.New:
+		fmt.Fprintf(b, "same lladdr, %v→%v", d.Old, d.New)
+	default:
+		fmt.Fprintf(b, "no change to the entry (%v)", d.New)
+	}
+	if d.NDType == NDRouterAdvert {
+		if d.Count == 1 {
+			b.WriteString("; RA accepted: its non-zero RetransTimer/ReachableTime now set the device's timers (ndisc §2.4)")
+		} else {
+			b.WriteString("; RA not accepted (accept_ra), but the sender's entry is updated all the same")
+		}
+	}
+	d.routerNote(b)
 }
