@@ -63,6 +63,8 @@ var allowed = map[string][]string{
 	"vm":     {"ext:golang.org/x/sys/unix", "ext:github.com/ulikunitz/xz"},
 	// bench/watch.sh's ARP load generator
 	"../bench/arpflood": {"nsexec", "wire/arp", "wire/ether", "ext:github.com/mdlayher/packet", "ext:golang.org/x/sys"},
+	// bench/replay.sh's capture generator
+	"../bench/replaygen": {"capture", "testkit"},
 	// the Prometheus exporter sits on the watcher, never the other way
 	"live/metrics": {"live/watch", "live/doctor", "ext:github.com/prometheus/client_golang"},
 }
