@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -59,6 +60,8 @@ func replayCmd(e *env) *cobra.Command {
 		html    string
 		width   int
 		noInfer bool
+		top     int
+		all     bool
 	)
 	c := &cobra.Command{
 		Use:   "replay CAPTURE --host IP|MAC",
@@ -90,6 +93,9 @@ func replayCmd(e *env) *cobra.Command {
 			if err := replay.Check(o); err != nil {
 				return usageError{err}
 			}
+			if top < 1 {
+				return usagef("--top %d: draw at least one entry (--all draws every one)", top)
+			}
 			if width < minWidth || width > maxWidth {
 				return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
 			}
@@ -113,9 +119,15 @@ func replayCmd(e *env) *cobra.Command {
 				}
 			}
 			var rec trace.Recorder
-			out := bufio.NewWriter(e.stdout)
+			out := bufio.NewWriterSize(e.stdout, 1<<16)
 			defer out.Flush()
-			var sink trace.Sink = &rec
+			// The text timeline streams: a Digest keeps bounded state per
+			// entry, not every event.
+			dg := report.NewDigest(report.DigestOptions{Top: top, All: all})
+			var sink trace.Sink = dg
+			if html != "" {
+				sink = tee{&rec, dg}
+			}
 			var js *jsonSink
 			if asJSON {
 				// stream: keep events in memory only for an HTML page
@@ -154,11 +166,9 @@ func replayCmd(e *env) *cobra.Command {
 			for _, p := range sum.Pending {
 				fmt.Fprintf(out, "pending at the end: %s %s: %s at +%.3f s\n", p.IP, p.State, p.What, p.In)
 			}
-			for _, s := range sum.Stale {
-				fmt.Fprintf(out, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
-			}
+			staleLines(out, sum.Stale, top, all)
 			fmt.Fprintln(out)
-			return report.Timeline(out, rec.Events, report.TextOptions{Width: width, Color: color})
+			return dg.Timeline(out, report.TextOptions{Width: width, Color: color})
 		},
 	}
 	f := c.Flags()
@@ -172,6 +182,8 @@ func replayCmd(e *env) *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "write the trace as JSON lines (docs/trace.md), then a summary line")
 	f.StringVar(&html, "html", "", "also write an HTML timeline to this file")
 	f.IntVar(&width, "width", 100, "timeline width in columns")
+	f.IntVar(&top, "top", 10, "text: draw this many entries, the most telling first (dead MACs, ignored GARPs, lladdr changes)")
+	f.BoolVar(&all, "all", false, "text: draw every entry and list every dead-MAC span")
 	f.StringVar(&o.Until, "until", "", "run the model's timers past the last frame: +DURATION after it (+30s) or a capture time in seconds (default: pcapng's end time, if later)")
 	f.BoolVar(&o.NoAlign, "no-align", false, "do not run the model's timers at the time of the host's own probes")
 	f.BoolVar(&noInfer, "no-infer", false, "do not infer pre-existing entries from the host's unicast sends")
@@ -185,4 +197,21 @@ func lookupWithPatches(name string, patches []string) (kernel.Profile, error) {
 		return p, err
 	}
 	return p.WithPatches(patches)
+}
+
+// staleLines lists the dead-MAC spans, the longest first when there are
+// more than top of them (all: every one, in the order they ended).
+func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
+	list := spans
+	if !all && len(spans) > top {
+		list = slices.Clone(spans)
+		slices.SortStableFunc(list, func(a, b replay.StaleSpan) int { return cmp.Compare(b.Seconds, a.Seconds) })
+		list = list[:top]
+	}
+	for _, s := range list {
+		fmt.Fprintf(w, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
+	}
+	if left := len(spans) - len(list); left > 0 {
+		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter (--all lists every one; --json has them all)\n", left)
+	}
 }

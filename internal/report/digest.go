@@ -1,0 +1,718 @@
+package report
+
+// The streaming timeline: a Sink that keeps, per entry, what the text
+// timeline draws and ranks (spans, marks, locktime windows, counters, the
+// first and last few key events, the worst dead-MAC span) in bounded
+// memory, however long the trace. Timeline needs every event in memory; a
+// replay of a day's capture has hundreds of millions, so `arplab replay`
+// draws from a Digest instead.
+
+import (
+	"cmp"
+	"fmt"
+	"io"
+	"math"
+	"net/netip"
+	"slices"
+
+	"arplab/internal/trace"
+)
+
+// Bounds of a Digest's memory per entry and overall.
+const (
+	// digestMarks is how many marks, spans or locktime windows an entry
+	// keeps before it merges neighbours in time: a timeline is at most a
+	// few hundred columns wide, so merging marks closer than a fraction
+	// of a column changes nothing drawn.
+	digestMarks = 512
+	// digestBuckets is how finely a merge keeps them: the time so far in
+	// this many buckets.
+	digestBuckets = 256
+	// digestWords is how many key events an entry keeps from its start
+	// and from its end.
+	digestWords = 3
+	// digestImportant is how many important key events (important) an
+	// entry keeps from its start and from its end.
+	digestImportant = 6
+	// digestNotes is how many events of no entry (notes, moves, flows,
+	// checks) the digest keeps from the start and from the end.
+	digestNotes = 20
+)
+
+// DigestOptions say how much a Digest's timeline shows.
+type DigestOptions struct {
+	// Top is how many entries the timeline draws, most telling first
+	// (default 10); the rest are counted. All draws every entry.
+	Top int
+	All bool
+}
+
+// Digest is a trace.Sink (and trace.Marker) that keeps what the text
+// timeline of a trace draws, in memory bounded by the number of entries
+// and independent of the number of events. Entries are ranked by what
+// matters: the longest time an entry pointed at a MAC that stopped
+// answering, then frames ignored while the entry kept another MAC, then
+// lladdr changes, then probe mismatches.
+type Digest struct {
+	opt     DigestOptions
+	header  *trace.Event
+	verdict *trace.Event
+	// first and last bound every time seen (last includes locktime ends).
+	first, last float64
+	seen        bool
+	events      int
+	entries     map[string]map[netip.Addr]*dEntry
+	byText      map[[2]string]*dEntry // entries whose IP is no address
+	list        []*dEntry
+	senders     map[string]*dRow
+	senderList  []*dRow
+	notes       wordRing // events of no entry
+	macs        *macTable
+	macText     map[[6]byte]string
+	// words: the next Emit carries the words of a Mark (not drawn again).
+	words bool
+}
+
+// NewDigest returns an empty Digest.
+func NewDigest(opt DigestOptions) *Digest {
+	if opt.Top <= 0 {
+		opt.Top = 10
+	}
+	return &Digest{opt: opt, entries: map[string]map[netip.Addr]*dEntry{}, byText: map[[2]string]*dEntry{},
+		senders: map[string]*dRow{}, macs: newMACTable(), macText: map[[6]byte]string{},
+		first: math.Inf(1), last: math.Inf(-1)}
+}
+
+// dEntry is one entry's bounded history.
+type dEntry struct {
+	host, ip string
+	seq      int
+	// drawing (as lane.build derives it, but compacted)
+	known bool
+	cur   span
+	spans []span
+	locks []window
+	marks []dMark
+	// ranking
+	ignored, changes, mismatches, lines int
+	worstStale                         float64
+	// words: important ones (see important) and the others apart, so
+	// that a busy entry's routine lines never push out its lladdr change
+	words, imp wordRing
+	worst      *word
+}
+
+// dMark is one mark on an entry's rows or a sender's row.
+type dMark struct {
+	t    float64
+	kind trace.Kind
+	eff  trace.Effect
+	sha  string // KindSend: the frame's sender MAC
+}
+
+// dRow is a sender's row of sent frames.
+type dRow struct {
+	name  string
+	marks []dMark
+}
+
+// wordRing keeps the first n and the last n events given to it.
+type wordRing struct {
+	first []word
+	last  []word // ring
+	next  int
+	total int
+}
+
+// word is a kept event and its place in the input, which orders events
+// of one instant as they came.
+type word struct {
+	seq int
+	ev  trace.Event
+}
+
+func (w *wordRing) add(seq int, ev *trace.Event, n int) {
+	w.total++
+	if len(w.first) < n {
+		w.first = append(w.first, word{seq, *ev})
+		return
+	}
+	if len(w.last) < n {
+		w.last = append(w.last, word{seq, *ev})
+		return
+	}
+	w.last[w.next] = word{seq, *ev}
+	w.next = (w.next + 1) % n
+}
+
+// all appends the kept events to out.
+func (w *wordRing) all(out []word) []word {
+	out = append(out, w.first...)
+	out = append(out, w.last[w.next:]...)
+	return append(out, w.last[:w.next]...)
+}
+
+// Emit takes an event with its words.
+func (d *Digest) Emit(ev trace.Event) {
+	d.events++
+	words := d.words
+	d.words = false
+	switch {
+	case ev.Kind == trace.KindHeader:
+		if d.header == nil {
+			d.header = &ev
+		}
+		return
+	case ev.Kind == trace.KindVerdict:
+		d.verdict = &ev
+	}
+	d.widen(ev.Time)
+	if ev.LocktimeUntil != nil {
+		d.widen(*ev.LocktimeUntil)
+	}
+	if ev.Kind == trace.KindVerdict {
+		return
+	}
+	if ev.Kind == trace.KindSend {
+		if !words {
+			m := dMark{t: ev.Time, kind: trace.KindSend, sha: sha(&ev)}
+			d.macs.add(m.sha)
+			d.sender(ev.Host).add(m)
+		}
+		return
+	}
+	e := d.entryOf(&ev)
+	if e == nil {
+		d.notes.add(d.events, &ev, digestNotes)
+		return
+	}
+	if !words && onLane(ev.Kind) {
+		d.macs.add(ev.OldLLAddr)
+		d.macs.add(ev.LLAddr)
+		if ev.ARP != nil {
+			d.macs.add(ev.ARP.SHA)
+		}
+		lock := 0.0
+		if ev.LocktimeUntil != nil {
+			lock = *ev.LocktimeUntil
+		}
+		e.draw(ev.Kind, ev.Time, ev.Effect(), ev.State, ev.OldState, ev.LLAddr, ev.OldLLAddr, lock, d.first)
+	}
+	d.count(e, &ev)
+}
+
+// Mark takes a line without its words, and asks for them when the line
+// is one the timeline lists (see entryWords).
+func (d *Digest) Mark(m *trace.Mark) bool {
+	d.events++
+	d.widen(m.Time)
+	if m.LockUntil > m.Time {
+		d.widen(m.LockUntil)
+	}
+	if m.Kind == trace.KindSend {
+		s := ""
+		if m.HasSHA {
+			s = d.mac(m.SHA)
+		}
+		d.sender(m.Host).add(dMark{t: m.Time, kind: trace.KindSend, sha: s})
+		return false
+	}
+	e := d.entry(m.Host, m.IP, "")
+	var ll, oll string
+	if m.HasOldLL {
+		oll = d.mac(m.OldLLAddr)
+	}
+	if m.HasLL {
+		ll = d.mac(m.LLAddr)
+	}
+	e.draw(m.Kind, m.Time, m.Effect, m.State, m.OldState, ll, oll, m.LockUntil, d.first)
+	e.lines++
+	d.words = entryWords(m.Kind, m.Effect, ll, oll, m.HasLL && m.HasOldLL, e)
+	return d.words
+}
+
+// entryWords decides which lines of an entry the timeline may list: the
+// important ones and the entry's first few lines.
+func entryWords(k trace.Kind, eff trace.Effect, ll, oll string, both bool, e *dEntry) bool {
+	switch {
+	case k == trace.KindARP && (eff == trace.EffectIgnored || eff == trace.EffectCreated):
+		return true
+	case (k == trace.KindState || k == trace.KindARP) && both && ll != oll:
+		return true
+	}
+	return len(e.words.first) < digestWords && k != trace.KindTouch && k != trace.KindConfirm
+}
+
+// important lines of an entry are what its story turns on: notes (a dead
+// MAC, a probe mismatch), a frame that created the entry or was ignored
+// while it kept another MAC, and an lladdr change. entryWords asks for
+// the words of every one of them.
+func important(ev *trace.Event) bool {
+	switch {
+	case ev.Kind == trace.KindNote:
+		return true
+	case ev.Kind == trace.KindARP && (ev.Effect() == trace.EffectIgnored || ev.Effect() == trace.EffectCreated):
+		return true
+	case ev.Kind == trace.KindState || ev.Kind == trace.KindARP:
+		return ev.OldLLAddr != "" && ev.LLAddr != "" && ev.OldLLAddr != ev.LLAddr
+	}
+	return false
+}
+
+func (d *Digest) widen(t float64) {
+	d.seen = true
+	d.first = math.Min(d.first, t)
+	d.last = math.Max(d.last, t)
+}
+
+// mac spells a MAC once.
+func (d *Digest) mac(m [6]byte) string {
+	s, ok := d.macText[m]
+	if !ok {
+		s = fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+		d.macText[m] = s
+		d.macs.add(s)
+	}
+	return s
+}
+
+func (d *Digest) sender(host string) *dRow {
+	r := d.senders[host]
+	if r == nil {
+		r = &dRow{name: host}
+		d.senders[host] = r
+		d.senderList = append(d.senderList, r)
+	}
+	return r
+}
+
+// entryOf finds the entry an event is about; nil for none.
+func (d *Digest) entryOf(ev *trace.Event) *dEntry {
+	ip := entryIP(ev)
+	if ev.Host == "" || ip == "" {
+		return nil
+	}
+	if !onLane(ev.Kind) && ev.Kind != trace.KindNote {
+		return nil
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return d.entry(ev.Host, netip.Addr{}, ip)
+	}
+	return d.entry(ev.Host, a, "")
+}
+
+// entry finds or adds the entry (host, ip); text names an entry whose IP
+// is not an address.
+func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
+	if text != "" {
+		k := [2]string{host, text}
+		e := d.byText[k]
+		if e == nil {
+			e = d.add(host, text)
+			d.byText[k] = e
+		}
+		return e
+	}
+	h := d.entries[host]
+	if h == nil {
+		h = map[netip.Addr]*dEntry{}
+		d.entries[host] = h
+	}
+	e := h[ip]
+	if e == nil {
+		e = d.add(host, ip.String())
+		h[ip] = e
+	}
+	return e
+}
+
+func (d *Digest) add(host, ip string) *dEntry {
+	e := &dEntry{host: host, ip: ip, seq: len(d.list)}
+	d.list = append(d.list, e)
+	return e
+}
+
+// count ranks an entry by an event with words and keeps the words.
+func (d *Digest) count(e *dEntry, ev *trace.Event) {
+	if ev.Kind == trace.KindNote {
+		switch ev.Cause {
+		case "dead-mac-end":
+			if s := deadSeconds(ev); s > e.worstStale || e.worst == nil {
+				e.worstStale = max(e.worstStale, s)
+				e.worst = &word{d.events, *ev}
+			}
+		case "probe-missing", "probe-unexpected":
+			e.mismatches++
+		}
+	}
+	switch {
+	case ev.Effect() == trace.EffectIgnored:
+		e.ignored++
+	case ev.Kind == trace.KindState && ev.OldLLAddr != "" && ev.LLAddr != "" && ev.OldLLAddr != ev.LLAddr:
+		e.changes++
+	}
+	switch {
+	case important(ev):
+		e.imp.add(d.events, ev, digestImportant)
+	case keyEvent(ev):
+		e.words.add(d.events, ev, digestWords)
+	}
+}
+
+// deadSeconds reads a dead-mac-end note's span length from its since
+// attribute and time.
+func deadSeconds(ev *trace.Event) float64 {
+	var since float64
+	if _, err := fmt.Sscanf(ev.Attrs["since"], "%g", &since); err != nil {
+		return 0
+	}
+	return max(ev.Time-since, 0)
+}
+
+// draw adds one line to the entry's rows: what lane.build and laneRows
+// make of an event, kept in bounded memory.
+func (e *dEntry) draw(k trace.Kind, t float64, eff trace.Effect, state, old, ll, oll string, lock, origin float64) {
+	if lock > t {
+		if n := len(e.locks); n > 0 && t <= e.locks[n-1].To {
+			e.locks[n-1].To = math.Max(e.locks[n-1].To, lock)
+		} else {
+			e.locks = append(e.locks, window{From: t, To: lock})
+		}
+		if len(e.locks) > digestMarks {
+			e.locks = mergeWindows(e.locks, bucketOf(origin, t))
+		}
+	}
+	switch k {
+	case trace.KindARP, trace.KindProbe, trace.KindConfirm, trace.KindTouch:
+		e.marks = append(e.marks, dMark{t: t, kind: k, eff: eff})
+		if len(e.marks) > digestMarks {
+			e.marks = mergeMarks(e.marks, bucketOf(origin, t))
+		}
+	}
+	if state == "" && old == "" {
+		return
+	}
+	if !e.known {
+		before, bll := old, oll
+		if before == "" && k != trace.KindState {
+			before, bll = state, ll
+		}
+		if before != "" {
+			e.cur = span{From: math.Inf(-1), State: before, LLAddr: bll}
+			e.known = true
+		}
+	}
+	if state == "" {
+		return
+	}
+	if k != trace.KindState && ll == "" {
+		ll = e.cur.LLAddr
+	}
+	if e.known && e.cur.State == state && e.cur.LLAddr == ll {
+		return
+	}
+	if e.known {
+		e.cur.To = t
+		if e.cur.To > e.cur.From {
+			e.spans = append(e.spans, e.cur)
+			if len(e.spans) > digestMarks {
+				e.spans = mergeSpans(e.spans, bucketOf(origin, t))
+			}
+		}
+	}
+	e.cur = span{From: t, State: state, LLAddr: ll}
+	e.known = true
+}
+
+// bucketOf maps a time to its merge bucket, the time from origin to now
+// in digestBuckets.
+func bucketOf(origin, now float64) func(t float64) int64 {
+	w := (now - origin) / digestBuckets
+	if w <= 0 || math.IsInf(origin, 0) {
+		return func(t float64) int64 { return int64(math.Float64bits(t)) }
+	}
+	return func(t float64) int64 { return int64(math.Floor((t - origin) / w)) }
+}
+
+// mergeMarks keeps, per bucket and row, the mark that would win a column.
+func mergeMarks(ms []dMark, bucket func(float64) int64) []dMark {
+	out := ms[:0]
+	for _, m := range ms {
+		if n := len(out); n > 0 && bucket(out[n-1].t) == bucket(m.t) && markRow(out[n-1].kind) == markRow(m.kind) {
+			if markRankOf(m) >= markRankOf(out[n-1]) {
+				out[n-1] = m
+			}
+			continue
+		}
+		out = append(out, m)
+	}
+	return out
+}
+
+// markRow: marks on one row compete for a column.
+func markRow(k trace.Kind) int {
+	if k == trace.KindARP {
+		return 0
+	}
+	return 1
+}
+
+func markRankOf(m dMark) int {
+	switch m.kind {
+	case trace.KindARP:
+		return verdictRank(string(m.eff))
+	case trace.KindProbe:
+		return 2
+	case trace.KindConfirm:
+		return 1
+	}
+	return 0
+}
+
+// mergeSpans keeps, where several spans start in one bucket, the longest
+// one's state over their union.
+func mergeSpans(ss []span, bucket func(float64) int64) []span {
+	out := ss[:0]
+	for _, s := range ss {
+		if n := len(out); n > 0 {
+			p := &out[n-1]
+			if bucket(p.From) == bucket(s.From) || (p.State == s.State && p.LLAddr == s.LLAddr) {
+				if s.To-s.From > p.To-p.From && !math.IsInf(p.From, -1) {
+					p.State, p.LLAddr = s.State, s.LLAddr
+				}
+				p.To = s.To
+				continue
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// mergeWindows joins windows closer than a bucket.
+func mergeWindows(ws []window, bucket func(float64) int64) []window {
+	out := ws[:0]
+	for _, w := range ws {
+		if n := len(out); n > 0 && bucket(out[n-1].To) >= bucket(w.From) {
+			out[n-1].To = math.Max(out[n-1].To, w.To)
+			continue
+		}
+		out = append(out, w)
+	}
+	return out
+}
+
+func (r *dRow) add(m dMark) {
+	r.marks = append(r.marks, m)
+	if len(r.marks) > digestMarks {
+		// sends are all one mark: keep one per bucket
+		r.marks = mergeMarks(r.marks, bucketOf(r.marks[0].t, m.t))
+	}
+}
+
+// Entries is how many entries the digest follows, and Events how many
+// events (lines and marks) it was given.
+func (d *Digest) Entries() int { return len(d.list) }
+func (d *Digest) Events() int  { return d.events }
+
+// ranked returns the entries, most telling first.
+func (d *Digest) ranked() []*dEntry {
+	out := slices.Clone(d.list)
+	slices.SortStableFunc(out, func(a, b *dEntry) int {
+		if c := cmp.Compare(b.worstStale, a.worstStale); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.ignored, a.ignored); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.changes, a.changes); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(b.mismatches, a.mismatches); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	return out
+}
+
+// Timeline writes the text timeline of what the digest kept (see the
+// package's Timeline): the top entries' rows, then how many entries were
+// left out, and the key events of the entries drawn.
+func (d *Digest) Timeline(w io.Writer, opt TextOptions) error {
+	ranked := d.ranked()
+	shown := ranked
+	if !d.opt.All && len(shown) > d.opt.Top {
+		shown = shown[:d.opt.Top]
+	}
+	tl := d.timeline(shown)
+	if err := timelineOf(w, tl, opt); err != nil {
+		return err
+	}
+	if left := len(ranked) - len(shown); left > 0 {
+		_, err := fmt.Fprintf(w, "\n… %d more entries not drawn (ranked by dead-MAC time, ignored GARPs, lladdr changes, probe mismatches); --all draws every entry\n", left)
+		return err
+	}
+	return nil
+}
+
+// timeline builds the derived view Timeline draws from the kept state of
+// the entries shown: their words go through derive as a short trace
+// would; their spans, windows and marks replace what derive made of the
+// words alone.
+func (d *Digest) timeline(shown []*dEntry) *timeline {
+	origin := 0.0
+	if d.seen && d.first >= absoluteClock {
+		origin = d.first
+	}
+	var ws []word
+	if d.header != nil {
+		h := *d.header
+		if origin != 0 && h.Time < d.first {
+			h.Time = 0
+		} else {
+			h.Time -= origin
+		}
+		ws = append(ws, word{-1, h})
+	}
+	ws = d.notes.all(ws)
+	for _, e := range shown {
+		n := len(ws)
+		ws = e.imp.all(e.words.all(ws))
+		if e.worst != nil && !slices.ContainsFunc(ws[n:], func(w word) bool { return w.seq == e.worst.seq }) {
+			ws = append(ws, *e.worst)
+		}
+	}
+	if d.verdict != nil {
+		ws = append(ws, word{math.MaxInt, *d.verdict})
+	}
+	for i := range ws {
+		ev := &ws[i].ev
+		if ev.Kind == trace.KindHeader {
+			continue
+		}
+		ev.Time -= origin
+		if ev.LocktimeUntil != nil {
+			ev.LocktimeUntil = trace.F64(*ev.LocktimeUntil - origin)
+		}
+	}
+	slices.SortStableFunc(ws, func(a, b word) int {
+		if a.ev.Kind == trace.KindHeader || b.ev.Kind == trace.KindHeader {
+			return cmp.Compare(a.seq, b.seq)
+		}
+		return cmp.Or(cmp.Compare(a.ev.Time, b.ev.Time), cmp.Compare(a.seq, b.seq))
+	})
+	evs := make([]trace.Event, len(ws))
+	for i := range ws {
+		evs[i] = ws[i].ev
+	}
+	tl := deriveWith(evs, d.macs)
+	tl.Origin = origin
+	if d.seen {
+		// as derive bounds a whole trace
+		tl.Start, tl.End = d.first-origin, d.last-origin
+		if tl.Header >= 0 {
+			if h := tl.Evs[tl.Header].Time; h < tl.Start && tl.Start-h <= tl.End-tl.Start {
+				tl.Start = h
+			}
+		}
+		if tl.End <= tl.Start {
+			tl.End = tl.Start + 1
+		}
+	}
+	tl.words = len(tl.Evs)
+	// the entries drawn, in rank order, with their kept rows
+	groups := map[[2]string]*group{}
+	for _, g := range tl.Groups {
+		groups[[2]string{g.Host, g.IP}] = g
+	}
+	tl.Groups = tl.Groups[:0]
+	for _, e := range shown {
+		g := groups[[2]string{e.host, e.ip}]
+		if g == nil {
+			g = &group{Host: e.host, IP: e.ip}
+		}
+		if len(g.Lanes) == 0 {
+			g.Lanes = []*lane{{Key: laneKey{Host: e.host, IP: e.ip}}}
+		}
+		l := g.Lanes[0]
+		g.Lanes = g.Lanes[:1]
+		l.Spans, l.Locktimes, l.Events = nil, nil, nil
+		for _, s := range e.spans {
+			l.Spans = append(l.Spans, shiftSpan(s, origin, tl))
+		}
+		if e.known {
+			c := e.cur
+			c.To = tl.End + origin
+			if s := shiftSpan(c, origin, tl); s.To > s.From {
+				l.Spans = append(l.Spans, s)
+			}
+		}
+		for _, w := range e.locks {
+			l.Locktimes = append(l.Locktimes, window{From: w.From - origin, To: w.To - origin, Ev: -1})
+		}
+		for _, m := range e.marks {
+			l.Events = append(l.Events, len(tl.Evs))
+			tl.Evs = append(tl.Evs, markEvent(m, e, origin))
+		}
+		tl.Groups = append(tl.Groups, g)
+	}
+	for _, r := range tl.Senders {
+		r.Events = nil
+	}
+	for _, s := range d.senderList {
+		var r *row
+		for _, x := range tl.Senders {
+			if x.Name == s.name {
+				r = x
+			}
+		}
+		if r == nil && len(s.marks) > 0 {
+			r = &row{Name: s.name}
+			tl.Senders = append(tl.Senders, r)
+		}
+		for j, m := range s.marks {
+			if j == 0 {
+				r.First = m.t - origin
+			}
+			r.Last = m.t - origin
+			r.Events = append(r.Events, len(tl.Evs))
+			ev := trace.Event{Time: m.t - origin, Kind: trace.KindSend, Host: s.name}
+			if m.sha != "" {
+				ev.ARP = &trace.ARPFrame{SHA: m.sha}
+			}
+			tl.Evs = append(tl.Evs, ev)
+		}
+	}
+	return tl
+}
+
+func shiftSpan(s span, origin float64, tl *timeline) span {
+	s.From -= origin
+	s.To -= origin
+	if math.IsInf(s.From, -1) {
+		s.From = tl.Start
+	}
+	return s
+}
+
+// markEvent is a mark as the event laneRows draws it.
+func markEvent(m dMark, e *dEntry, origin float64) trace.Event {
+	ev := trace.Event{Time: m.t - origin, Kind: m.kind, Host: e.host, IP: e.ip}
+	if m.kind == trace.KindARP {
+		switch m.eff {
+		case trace.EffectHonoured:
+			ev.Verdict = trace.Honoured
+		case trace.EffectCreated:
+			ev.Verdict = trace.Created
+		case trace.EffectNoop:
+			ev.Verdict, ev.LLAddr, ev.ARP = trace.Ignored, "same", &trace.ARPFrame{SHA: "same"}
+		case trace.EffectIgnored:
+			ev.Verdict, ev.ARP = trace.Ignored, &trace.ARPFrame{SHA: "other"}
+		default:
+			ev.Verdict = trace.Dropped
+		}
+	}
+	return ev
+}
