@@ -95,7 +95,7 @@ type dEntry struct {
 	marks []dMark
 	// ranking
 	ignored, changes, mismatches, lines int
-	worstStale                         float64
+	worstStale                          float64
 	// words: important ones (see important) and the others apart, so
 	// that a busy entry's routine lines never push out its lladdr change
 	words, imp wordRing
