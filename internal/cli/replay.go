@@ -163,7 +163,11 @@ func replayCmd(e *env) *cobra.Command {
 			for _, reason := range slices.Sorted(maps.Keys(sum.Skipped)) {
 				fmt.Fprintf(out, "skipped %d record(s): %s\n", sum.Skipped[reason], reason)
 			}
-			for _, p := range sum.Pending {
+			for i, p := range sum.Pending {
+				if i == top && !all {
+					fmt.Fprintf(out, "… %d more timers pending at the end (--all lists every one)\n", len(sum.Pending)-top)
+					break
+				}
 				fmt.Fprintf(out, "pending at the end: %s %s: %s at +%.3f s\n", p.IP, p.State, p.What, p.In)
 			}
 			staleLines(out, sum.Stale, top, all)

@@ -19,22 +19,7 @@ import (
 func BenchmarkReplayCommand(b *testing.B) {
 	const n = 200_000
 	path := filepath.Join(b.TempDir(), "busy.pcap")
-	f, err := os.Create(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	bw := bufio.NewWriter(f)
-	cw, err := capture.NewWriter(bw, capture.Ethernet, true)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := testkit.BusySegment(n, 1000, 1_700_000_000*1e9, cw.WritePacket); err != nil {
-		b.Fatal(err)
-	}
-	if err := bw.Flush(); err != nil {
-		b.Fatal(err)
-	}
-	f.Close()
+	writeBusy(b, path, n)
 	for _, bc := range []struct {
 		name string
 		args []string
@@ -53,5 +38,28 @@ func BenchmarkReplayCommand(b *testing.B) {
 			}
 			b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "frames/s")
 		})
+	}
+}
+
+// writeBusy writes n frames of testkit.BusySegment (1,000 neighbours) as a
+// pcap at path.
+func writeBusy(tb testing.TB, path string, n int) {
+	f, err := os.Create(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bw := bufio.NewWriter(f)
+	cw, err := capture.NewWriter(bw, capture.Ethernet, true)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := testkit.BusySegment(n, 1000, 1_700_000_000*1e9, cw.WritePacket); err != nil {
+		tb.Fatal(err)
+	}
+	if err := bw.Flush(); err != nil {
+		tb.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		tb.Fatal(err)
 	}
 }

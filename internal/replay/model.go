@@ -80,8 +80,14 @@ type replayer struct {
 	unverified  int
 	nextRead    int // the next of Options.ReadAt
 	verdicts    [4]int
-	skipped     map[string]int
-	sum         Summary
+	// marker is the sink when it takes marks (see marks.go); marked says
+	// the event being written had its mark already. lineBuf holds a
+	// decision's events when the marker asks for them.
+	marker  trace.Marker
+	marked  bool
+	lineBuf []trace.Event
+	skipped map[string]int
+	sum     Summary
 }
 
 func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
@@ -137,6 +143,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		r.quiet = true
 	}
 	r.quiet = r.quiet || opt.Quiet
+	r.marker, _ = sink.(trace.Marker)
 	for _, item := range opt.Initial {
 		e, err := parseInitial(item)
 		if err != nil {

@@ -24,9 +24,11 @@ const (
 	// keeps before it merges neighbours in time: a timeline is at most a
 	// few hundred columns wide, so merging marks closer than a fraction
 	// of a column changes nothing drawn.
-	digestMarks = 512
+	digestMarks = 1024
 	// digestBuckets is how finely a merge keeps them: the time so far in
-	// this many buckets.
+	// this many buckets. A merge leaves at most two marks (one per row)
+	// or one span per bucket, so the next merge is digestMarks/2 lines
+	// away at least.
 	digestBuckets = 256
 	// digestWords is how many key events an entry keeps from its start
 	// and from its end.
@@ -102,13 +104,26 @@ type dEntry struct {
 	worst      *word
 }
 
-// dMark is one mark on an entry's rows or a sender's row.
+// dMark is one mark on an entry's rows or a sender's row, in 16 bytes:
+// a busy entry keeps up to digestMarks of them.
 type dMark struct {
 	t    float64
-	kind trace.Kind
-	eff  trace.Effect
-	sha  string // KindSend: the frame's sender MAC
+	kind uint8 // index in markKinds
+	eff  uint8 // index in markEffects
+	sha  int32 // a sent frame's sender MAC: index in Digest.macs, -1 none
 }
+
+var (
+	markKinds   = []trace.Kind{trace.KindARP, trace.KindProbe, trace.KindConfirm, trace.KindTouch, trace.KindSend}
+	markEffects = []trace.Effect{"", trace.EffectHonoured, trace.EffectIgnored, trace.EffectNoop, trace.EffectCreated, trace.EffectDropped}
+)
+
+func newMark(t float64, k trace.Kind, eff trace.Effect, sha int32) dMark {
+	return dMark{t: t, kind: uint8(max(slices.Index(markKinds, k), 0)), eff: uint8(max(slices.Index(markEffects, eff), 0)), sha: sha}
+}
+
+func (m dMark) Kind() trace.Kind     { return markKinds[m.kind] }
+func (m dMark) Effect() trace.Effect { return markEffects[m.eff] }
 
 // dRow is a sender's row of sent frames.
 type dRow struct {
@@ -175,9 +190,7 @@ func (d *Digest) Emit(ev trace.Event) {
 	}
 	if ev.Kind == trace.KindSend {
 		if !words {
-			m := dMark{t: ev.Time, kind: trace.KindSend, sha: sha(&ev)}
-			d.macs.add(m.sha)
-			d.sender(ev.Host).add(m)
+			d.sender(ev.Host).add(newMark(ev.Time, trace.KindSend, "", d.macIndex(sha(&ev))))
 		}
 		return
 	}
@@ -210,11 +223,11 @@ func (d *Digest) Mark(m *trace.Mark) bool {
 		d.widen(m.LockUntil)
 	}
 	if m.Kind == trace.KindSend {
-		s := ""
+		s := int32(-1)
 		if m.HasSHA {
-			s = d.mac(m.SHA)
+			s = d.macIndex(d.mac(m.SHA))
 		}
-		d.sender(m.Host).add(dMark{t: m.Time, kind: trace.KindSend, sha: s})
+		d.sender(m.Host).add(newMark(m.Time, trace.KindSend, "", s))
 		return false
 	}
 	e := d.entry(m.Host, m.IP, "")
@@ -224,6 +237,9 @@ func (d *Digest) Mark(m *trace.Mark) bool {
 	}
 	if m.HasLL {
 		ll = d.mac(m.LLAddr)
+	}
+	if m.HasSHA {
+		d.mac(m.SHA) // numbered as an event's frame numbers it
 	}
 	e.draw(m.Kind, m.Time, m.Effect, m.State, m.OldState, ll, oll, m.LockUntil, d.first)
 	e.lines++
@@ -263,6 +279,15 @@ func (d *Digest) widen(t float64) {
 	d.seen = true
 	d.first = math.Min(d.first, t)
 	d.last = math.Max(d.last, t)
+}
+
+// macIndex numbers a MAC spelt as text; -1 for none.
+func (d *Digest) macIndex(m string) int32 {
+	if m == "" {
+		return -1
+	}
+	d.macs.add(m)
+	return int32(d.macs.index[m])
 }
 
 // mac spells a MAC once.
@@ -355,7 +380,10 @@ func (d *Digest) count(e *dEntry, ev *trace.Event) {
 	switch {
 	case important(ev):
 		e.imp.add(d.events, ev, digestImportant)
-	case keyEvent(ev):
+	case keyEvent(ev) && len(e.words.first) < digestWords:
+		// the first few routine lines only: a Marker's producer builds
+		// no words for the others (entryWords), and both paths must
+		// draw the same
 		e.words.add(d.events, ev, digestWords)
 	}
 }
@@ -379,13 +407,13 @@ func (e *dEntry) draw(k trace.Kind, t float64, eff trace.Effect, state, old, ll,
 		} else {
 			e.locks = append(e.locks, window{From: t, To: lock})
 		}
-		if len(e.locks) > digestMarks {
+		if len(e.locks) > 2*digestBuckets {
 			e.locks = mergeWindows(e.locks, bucketOf(origin, t))
 		}
 	}
 	switch k {
 	case trace.KindARP, trace.KindProbe, trace.KindConfirm, trace.KindTouch:
-		e.marks = append(e.marks, dMark{t: t, kind: k, eff: eff})
+		e.marks = append(e.marks, newMark(t, k, eff, -1))
 		if len(e.marks) > digestMarks {
 			e.marks = mergeMarks(e.marks, bucketOf(origin, t))
 		}
@@ -416,7 +444,7 @@ func (e *dEntry) draw(k trace.Kind, t float64, eff trace.Effect, state, old, ll,
 		e.cur.To = t
 		if e.cur.To > e.cur.From {
 			e.spans = append(e.spans, e.cur)
-			if len(e.spans) > digestMarks {
+			if len(e.spans) > 2*digestBuckets {
 				e.spans = mergeSpans(e.spans, bucketOf(origin, t))
 			}
 		}
@@ -439,7 +467,7 @@ func bucketOf(origin, now float64) func(t float64) int64 {
 func mergeMarks(ms []dMark, bucket func(float64) int64) []dMark {
 	out := ms[:0]
 	for _, m := range ms {
-		if n := len(out); n > 0 && bucket(out[n-1].t) == bucket(m.t) && markRow(out[n-1].kind) == markRow(m.kind) {
+		if n := len(out); n > 0 && bucket(out[n-1].t) == bucket(m.t) && markRow(out[n-1].Kind()) == markRow(m.Kind()) {
 			if markRankOf(m) >= markRankOf(out[n-1]) {
 				out[n-1] = m
 			}
@@ -459,9 +487,9 @@ func markRow(k trace.Kind) int {
 }
 
 func markRankOf(m dMark) int {
-	switch m.kind {
+	switch m.Kind() {
 	case trace.KindARP:
-		return verdictRank(string(m.eff))
+		return verdictRank(string(m.Effect()))
 	case trace.KindProbe:
 		return 2
 	case trace.KindConfirm:
@@ -607,7 +635,7 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 	for i := range ws {
 		evs[i] = ws[i].ev
 	}
-	tl := deriveWith(evs, d.macs)
+	tl := deriveWith(evs, d.macsFor(shown, evs))
 	tl.Origin = origin
 	if d.seen {
 		// as derive bounds a whole trace
@@ -679,13 +707,50 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 			r.Last = m.t - origin
 			r.Events = append(r.Events, len(tl.Evs))
 			ev := trace.Event{Time: m.t - origin, Kind: trace.KindSend, Host: s.name}
-			if m.sha != "" {
-				ev.ARP = &trace.ARPFrame{SHA: m.sha}
+			if m.sha >= 0 {
+				ev.ARP = &trace.ARPFrame{SHA: d.macs.List[m.sha]}
 			}
 			tl.Evs = append(tl.Evs, ev)
 		}
 	}
 	return tl
+}
+
+// macsFor numbers the MACs for a timeline of the entries shown: every MAC
+// seen, in order of appearance, when the digits and letters suffice;
+// otherwise only those of the entries shown and of their events, in the
+// same order, so that a thousand entries' MACs do not use up the symbols.
+func (d *Digest) macsFor(shown []*dEntry, evs []trace.Event) *macTable {
+	if len(d.macs.List) <= 9+26 {
+		return d.macs
+	}
+	keep := map[string]bool{}
+	for _, e := range shown {
+		for _, s := range e.spans {
+			keep[s.LLAddr] = true
+		}
+		keep[e.cur.LLAddr] = true
+	}
+	for i := range evs {
+		keep[evs[i].OldLLAddr], keep[evs[i].LLAddr] = true, true
+		if evs[i].ARP != nil {
+			keep[evs[i].ARP.SHA] = true
+		}
+	}
+	for _, r := range d.senderList {
+		for _, m := range r.marks {
+			if m.sha >= 0 {
+				keep[d.macs.List[m.sha]] = true
+			}
+		}
+	}
+	t := newMACTable()
+	for _, m := range d.macs.List {
+		if keep[m] {
+			t.add(m)
+		}
+	}
+	return t
 }
 
 func shiftSpan(s span, origin float64, tl *timeline) span {
@@ -699,9 +764,9 @@ func shiftSpan(s span, origin float64, tl *timeline) span {
 
 // markEvent is a mark as the event laneRows draws it.
 func markEvent(m dMark, e *dEntry, origin float64) trace.Event {
-	ev := trace.Event{Time: m.t - origin, Kind: m.kind, Host: e.host, IP: e.ip}
-	if m.kind == trace.KindARP {
-		switch m.eff {
+	ev := trace.Event{Time: m.t - origin, Kind: m.Kind(), Host: e.host, IP: e.ip}
+	if ev.Kind == trace.KindARP {
+		switch m.Effect() {
 		case trace.EffectHonoured:
 			ev.Verdict = trace.Honoured
 		case trace.EffectCreated:
