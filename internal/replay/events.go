@@ -132,8 +132,9 @@ func (r *replayer) emitSent(f *capture.Frame, cause string) {
 	}
 	p := &r.pkt
 	if r.marker != nil {
-		m := trace.Mark{Kind: trace.KindSend, Time: seconds(f.Time), Host: r.hostStr, IP: p.TIP, SHA: p.SHA, HasSHA: true}
-		if !r.marker.Mark(&m) {
+		m := &r.marks[0]
+		*m = trace.Mark{Kind: trace.KindSend, Time: seconds(f.Time), Host: r.hostStr, IP: p.TIP, SHA: p.SHA, HasSHA: true}
+		if !r.marker.Mark(m) {
 			return
 		}
 		defer func(was bool) { r.marked = was }(r.marked)

@@ -43,7 +43,10 @@ func (r *replayer) markDecision(in *stack.Input, d *neigh.Decision, ns int64) bo
 	if !ok {
 		return false
 	}
-	m := trace.Mark{Kind: kind, Time: seconds(ns), Host: r.hostStr, IP: d.IP, State: d.New.String()}
+	// the marks live in the replayer: handed to an interface, a local
+	// would escape to the heap on every line
+	m := &r.marks[0]
+	*m = trace.Mark{Kind: kind, Time: seconds(ns), Host: r.hostStr, IP: d.IP, State: d.New.String()}
 	if d.New.Valid() {
 		m.LLAddr, m.HasLL = d.NewMAC, true
 	}
@@ -56,12 +59,13 @@ func (r *replayer) markDecision(in *stack.Input, d *neigh.Decision, ns int64) bo
 	if d.UpdatedMoved && d.Locktime > 0 {
 		m.LockUntil = r.tickSeconds(d.Updated + vtime.Jiffies(d.Locktime))
 	}
-	state := m // the state line of a frame is the frame's line before emitLine's stamps
+	state := &r.marks[1]
+	*state = *m // the state line of a frame is the frame's line before emitLine's stamps
 	if kind == trace.KindARP {
 		if d.Verdict == neigh.VerdictDropped && d.Rule != neigh.RuleRequestForUs {
 			m.State, m.OldState, m.HasLL, m.HasOldLL = "", "", false, false
 			m.LLAddr, m.OldLLAddr = arp.MAC{}, arp.MAC{}
-			state = m
+			*state = *m
 			// emitLine's stamps: the entry as it stands
 			if s, ok := r.tbl.Lookup(r.dev, r.curIP); ok {
 				m.State = s.State.String()
@@ -77,13 +81,13 @@ func (r *replayer) markDecision(in *stack.Input, d *neigh.Decision, ns int64) bo
 		m.Effect = trace.FrameEffect(d.Verdict, macText{sha, hasSHA}, macText{m.LLAddr, m.HasLL})
 	}
 	var evs []trace.Event
-	if r.marker.Mark(&m) {
+	if r.marker.Mark(m) {
 		evs = r.lines(in, d, ns)
 		r.wordsOf(evs[0])
 	}
 	if kind == trace.KindARP && d.StateChanged() {
 		state.Kind = trace.KindState
-		if r.marker.Mark(&state) {
+		if r.marker.Mark(state) {
 			if evs == nil {
 				evs = r.lines(in, d, ns)
 			}

@@ -84,6 +84,7 @@ type replayer struct {
 	// the event being written had its mark already. lineBuf holds a
 	// decision's events when the marker asks for them.
 	marker  trace.Marker
+	marks   [2]trace.Mark
 	marked  bool
 	lineBuf []trace.Event
 	skipped map[string]int

@@ -64,6 +64,8 @@ type Digest struct {
 	seen        bool
 	events      int
 	entries     map[string]map[netip.Addr]*dEntry
+	lastName    string // the host of the last entry looked up, and its map
+	lastHost    map[netip.Addr]*dEntry
 	byText      map[[2]string]*dEntry // entries whose IP is no address
 	list        []*dEntry
 	senders     map[string]*dRow
@@ -102,6 +104,9 @@ type dEntry struct {
 	// that a busy entry's routine lines never push out its lladdr change
 	words, imp wordRing
 	worst      *word
+	// the MAC last spelt for the entry (macOf)
+	lastMAC  [6]byte
+	lastText string
 }
 
 // dMark is one mark on an entry's rows or a sender's row, in 16 bytes:
@@ -233,13 +238,13 @@ func (d *Digest) Mark(m *trace.Mark) bool {
 	e := d.entry(m.Host, m.IP, "")
 	var ll, oll string
 	if m.HasOldLL {
-		oll = d.mac(m.OldLLAddr)
+		oll = d.macOf(e, m.OldLLAddr)
 	}
 	if m.HasLL {
-		ll = d.mac(m.LLAddr)
+		ll = d.macOf(e, m.LLAddr)
 	}
 	if m.HasSHA {
-		d.mac(m.SHA) // numbered as an event's frame numbers it
+		d.macOf(e, m.SHA) // numbered as an event's frame numbers it
 	}
 	e.draw(m.Kind, m.Time, m.Effect, m.State, m.OldState, ll, oll, m.LockUntil, d.first)
 	e.lines++
@@ -288,6 +293,16 @@ func (d *Digest) macIndex(m string) int32 {
 	}
 	d.macs.add(m)
 	return int32(d.macs.index[m])
+}
+
+// macOf is mac with the entry's last MAC remembered: most lines of an
+// entry name the MAC it had.
+func (d *Digest) macOf(e *dEntry, m [6]byte) string {
+	if e.lastText != "" && e.lastMAC == m {
+		return e.lastText
+	}
+	e.lastMAC, e.lastText = m, d.mac(m)
+	return e.lastText
 }
 
 // mac spells a MAC once.
@@ -339,10 +354,14 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 		}
 		return e
 	}
-	h := d.entries[host]
-	if h == nil {
-		h = map[netip.Addr]*dEntry{}
-		d.entries[host] = h
+	h := d.lastHost
+	if h == nil || host != d.lastName {
+		h = d.entries[host]
+		if h == nil {
+			h = map[netip.Addr]*dEntry{}
+			d.entries[host] = h
+		}
+		d.lastName, d.lastHost = host, h
 	}
 	e := h[ip]
 	if e == nil {
