@@ -137,7 +137,23 @@ func replayCmd(e *env) *cobra.Command {
 					sink = tee{&rec, js}
 				}
 			}
+			var bar *progressBar
+			if isTerminal(e.stderr) {
+				var size int64
+				if st, err := os.Stat(args[0]); err == nil {
+					size = st.Size()
+				}
+				if strings.HasSuffix(args[0], ".gz") {
+					size = 0 // the reader counts bytes after decompression
+				}
+				bar = newProgressBar(e.stderr, size)
+				o.Progress = bar.update
+			}
 			sum, err := replay.Replay(args[0], o, sink)
+			if o.Progress != nil {
+				o.Progress = nil
+				bar.done() // before the report reaches the same terminal
+			}
 			if err != nil {
 				return err
 			}
