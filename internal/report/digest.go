@@ -66,6 +66,8 @@ type Digest struct {
 	entries     map[string]map[netip.Addr]*dEntry
 	lastName    string // the host of the last entry looked up, and its map
 	lastHost    map[netip.Addr]*dEntry
+	lastIP      netip.Addr // and the last entry
+	lastEntry   *dEntry
 	byText      map[[2]string]*dEntry // entries whose IP is no address
 	list        []*dEntry
 	senders     map[string]*dRow
@@ -105,8 +107,8 @@ type dEntry struct {
 	words, imp wordRing
 	worst      *word
 	// the MAC last spelt for the entry (macOf)
-	lastMAC  [6]byte
-	lastText string
+	lastMAC  [2][6]byte
+	lastText [2]string
 }
 
 // dMark is one mark on an entry's rows or a sender's row, in 16 bytes:
@@ -298,11 +300,15 @@ func (d *Digest) macIndex(m string) int32 {
 // macOf is mac with the entry's last MAC remembered: most lines of an
 // entry name the MAC it had.
 func (d *Digest) macOf(e *dEntry, m [6]byte) string {
-	if e.lastText != "" && e.lastMAC == m {
-		return e.lastText
+	for i := range e.lastMAC {
+		if e.lastText[i] != "" && e.lastMAC[i] == m {
+			return e.lastText[i]
+		}
 	}
-	e.lastMAC, e.lastText = m, d.mac(m)
-	return e.lastText
+	// the older slot goes: an entry's MAC and the one it moved to
+	e.lastMAC[1], e.lastText[1] = e.lastMAC[0], e.lastText[0]
+	e.lastMAC[0], e.lastText[0] = m, d.mac(m)
+	return e.lastText[0]
 }
 
 // mac spells a MAC once.
@@ -354,6 +360,9 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 		}
 		return e
 	}
+	if d.lastEntry != nil && ip == d.lastIP && host == d.lastName {
+		return d.lastEntry // a decision's lines come one after another
+	}
 	h := d.lastHost
 	if h == nil || host != d.lastName {
 		h = d.entries[host]
@@ -368,6 +377,7 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 		e = d.add(host, ip.String())
 		h[ip] = e
 	}
+	d.lastIP, d.lastEntry = ip, e
 	return e
 }
 
