@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"sync"
 	"time"
 )
 
@@ -15,6 +16,7 @@ const progressAfter = 2 * time.Second
 // second, from progressAfter on; done clears it. Only for a terminal: a
 // piped stderr gets nothing (replayProgress).
 type progressBar struct {
+	mu    sync.Mutex // a background replay updates it while the CLI writes
 	w     io.Writer
 	size  int64 // the capture file's size; 0 when unknown (gzip, stdin)
 	start time.Time
@@ -31,6 +33,8 @@ func newProgressBar(w io.Writer, size int64) *progressBar {
 
 // update is replay.Options.Progress.
 func (p *progressBar) update(frames int, bytes int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	t := p.now()
 	if t.Sub(p.start) < progressAfter || t.Sub(p.last) < 100*time.Millisecond {
 		return
@@ -49,12 +53,29 @@ func (p *progressBar) update(frames int, bytes int64) {
 	fmt.Fprintf(p.w, "\r%sreplay: %.1fM frames, %s, %.2fM frames/s\x1b[K", bar, float64(frames)/1e6, read, rate/1e6)
 }
 
-// done clears the bar's line.
-func (p *progressBar) done() {
+// clear clears the bar's line, so that a message can take it; the next
+// update draws the bar again. A nil bar does nothing.
+func (p *progressBar) clear() {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.shown {
 		fmt.Fprint(p.w, "\r\x1b[K")
 		p.shown = false
 	}
+}
+
+// done clears the bar for good.
+func (p *progressBar) done() {
+	if p == nil {
+		return
+	}
+	p.clear()
+	p.mu.Lock()
+	p.start = p.now().Add(24 * 365 * time.Hour) // no more drawing
+	p.mu.Unlock()
 }
 
 func repeat(c byte, n int) string {

@@ -100,21 +100,49 @@ func replayCmd(e *env) *cobra.Command {
 				return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
 			}
 			o.Ctx = e.ctx
+			var bar *progressBar
+			if isTerminal(e.stderr) {
+				var size int64
+				if st, err := os.Stat(args[0]); err == nil {
+					size = st.Size()
+				}
+				if strings.HasSuffix(args[0], ".gz") {
+					size = 0 // the reader counts bytes after decompression
+				}
+				bar = newProgressBar(e.stderr, size)
+				o.Progress = bar.update
+			}
+			newDigest := func() *report.Digest { return report.NewDigest(report.DigestOptions{Top: top, All: all}) }
+			// The text report is written at the end, so with --profile
+			// auto its replay starts at once under the profile used when
+			// the ranking finds nothing (the usual outcome), beside the
+			// ranking, and is redone only if the ranking picks another.
+			var spec *textReplay
+			text := !asJSON && html == ""
 			if profile == "auto" && o.HZ == 0 {
-				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], o)
+				if text {
+					spec = startTextReplay(args[0], o, newDigest())
+				}
+				ro := o
+				ro.Progress = nil
+				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], ro)
 				if err != nil {
+					spec.wait()
 					return err
 				}
 				if best, ties, ok := replay.Best(fits); ok {
 					if o.Profile, err = lookupWithPatches(best.Profile, patches); err != nil {
+						spec.wait()
 						return usageError{err}
 					}
 					tied := ""
 					if len(ties) > 0 {
 						tied = ", tied with " + strings.Join(ties, ", ")
 					}
+					bar.clear()
 					fmt.Fprintf(e.stderr, "profile auto: %s fits best%s: %s\n", best.Profile, tied, best)
 				} else {
+					bar.clear()
 					fmt.Fprintf(e.stderr, "profile auto: nothing the host sends in the capture tells the kernels apart: using the latest profile\n")
 				}
 			}
@@ -123,7 +151,7 @@ func replayCmd(e *env) *cobra.Command {
 			defer out.Flush()
 			// The text timeline streams: a Digest keeps bounded state per
 			// entry, not every event.
-			dg := report.NewDigest(report.DigestOptions{Top: top, All: all})
+			dg := newDigest()
 			var sink trace.Sink = dg
 			if html != "" {
 				sink = tee{&rec, dg}
@@ -137,23 +165,13 @@ func replayCmd(e *env) *cobra.Command {
 					sink = tee{&rec, js}
 				}
 			}
-			var bar *progressBar
-			if isTerminal(e.stderr) {
-				var size int64
-				if st, err := os.Stat(args[0]); err == nil {
-					size = st.Size()
-				}
-				if strings.HasSuffix(args[0], ".gz") {
-					size = 0 // the reader counts bytes after decompression
-				}
-				bar = newProgressBar(e.stderr, size)
-				o.Progress = bar.update
+			var sum replay.Summary
+			if spec != nil && spec.wait() && spec.opt.Profile.Name == o.Profile.Name {
+				sum, dg, err = spec.sum, spec.dg, spec.err
+			} else {
+				sum, err = replay.Replay(args[0], o, sink)
 			}
-			sum, err := replay.Replay(args[0], o, sink)
-			if o.Progress != nil {
-				o.Progress = nil
-				bar.done() // before the report reaches the same terminal
-			}
+			bar.done() // before the report reaches the same terminal
 			if err != nil {
 				return err
 			}
@@ -234,4 +252,32 @@ func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
 	if left := len(spans) - len(list); left > 0 {
 		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter (--all lists every one; --json has them all)\n", left)
 	}
+}
+
+// textReplay is a text-mode replay running in the background.
+type textReplay struct {
+	opt  replay.Options
+	dg   *report.Digest
+	sum  replay.Summary
+	err  error
+	done chan struct{}
+}
+
+func startTextReplay(path string, o replay.Options, dg *report.Digest) *textReplay {
+	t := &textReplay{opt: o, dg: dg, done: make(chan struct{})}
+	go func() {
+		defer close(t.done)
+		t.sum, t.err = replay.Replay(path, o, dg)
+	}()
+	return t
+}
+
+// wait waits for the replay to end (nil: there is none) and reports
+// whether there was one.
+func (t *textReplay) wait() bool {
+	if t == nil {
+		return false
+	}
+	<-t.done
+	return true
 }

@@ -158,6 +158,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	r.maxGap = r.gapLimit()
 	r.installAt = r.base - vtime.Jiffies(dev.Params.Locktime) - 1
 	r.stale.opened, r.stale.closed = r.staleOpened, r.staleClosed
+	r.stale.off = opt.noStale
 	return r, nil
 }
 

@@ -97,6 +97,9 @@ type Options struct {
 	// Progress, when set, is called every ProgressEvery frames with the
 	// frames replayed and the capture bytes read so far (a progress bar).
 	Progress func(frames int, bytes int64)
+	// noStale turns dead-MAC tracking off (RankProfiles: it only counts
+	// probes).
+	noStale bool
 	// Ctx, when set, stops the replay between frames once it is cancelled
 	// (Ctrl-C); the summary then covers the frames replayed so far.
 	Ctx context.Context

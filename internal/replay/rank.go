@@ -121,7 +121,7 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 				}
 				j := jobs[i]
 				o := opt
-				o.Profile, o.Quiet, o.MaxFrames = j.prof, true, RankFrames
+				o.Profile, o.Quiet, o.MaxFrames, o.noStale = j.prof, true, RankFrames, true
 				rd, err := open()
 				if err != nil {
 					j.err = err

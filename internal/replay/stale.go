@@ -59,6 +59,9 @@ type staleTracker struct {
 	macs  map[uint64]*macTrack // by macKey
 	queue []check
 	spans []StaleSpan
+	// off: nothing is tracked (profile ranking: spans never change the
+	// model, and tracking is a map lookup per frame).
+	off bool
 	// opened and closed report span changes to the replayer.
 	opened, closed func(t *ipTrack, now int64, why string)
 }
@@ -69,6 +72,9 @@ func newStaleTracker() *staleTracker {
 
 // send records that the host sent a frame for next hop ip to mac at now.
 func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, now int64) {
+	if s.off {
+		return
+	}
 	t := s.ips[ip]
 	if t == nil {
 		t = &ipTrack{ip: ip}
