@@ -112,7 +112,7 @@ func replayCmd(e *env) *cobra.Command {
 				bar = newProgressBar(e.stderr, size)
 				o.Progress = bar.update
 			}
-			newDigest := func() *report.Digest { return report.NewDigest(report.DigestOptions{Top: top, All: all}) }
+			newDigest := func() *report.Digest { return report.NewDigest(report.DigestOptions{Top: top, All: all, Width: width}) }
 			// The text report is written at the end, so with --profile
 			// auto its replay starts at once under the profile used when
 			// the ranking finds nothing (the usual outcome), beside the

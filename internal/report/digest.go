@@ -20,16 +20,16 @@ import (
 
 // Bounds of a Digest's memory per entry and overall.
 const (
-	// digestMarks is how many marks, spans or locktime windows an entry
-	// keeps before it merges neighbours in time: a timeline is at most a
-	// few hundred columns wide, so merging marks closer than a fraction
-	// of a column changes nothing drawn.
-	digestMarks = 1024
-	// digestBuckets is how finely a merge keeps them: the time so far in
-	// this many buckets. A merge leaves at most two marks (one per row)
-	// or one span per bucket, so the next merge is digestMarks/2 lines
-	// away at least.
-	digestBuckets = 256
+	// digestBuckets is how finely an entry's marks, spans and locktime
+	// windows are kept once there are many: the time so far in this many
+	// buckets (or as many as the timeline has columns, if more), at most
+	// three marks per row (mergeMarks), one span and one window per
+	// bucket. Merging starts at twice that for spans and windows and
+	// eight times for marks (two rows), so the next merge is as many
+	// lines away again.
+	// A timeline draws a column from what falls in it, so merging within
+	// a fraction of a column changes little that is drawn.
+	digestBuckets = 128
 	// digestWords is how many key events an entry keeps from its start
 	// and from its end.
 	digestWords = 3
@@ -43,6 +43,9 @@ const (
 
 // DigestOptions say how much a Digest's timeline shows.
 type DigestOptions struct {
+	// Width is the timeline's width in columns (default 100): a wide
+	// timeline keeps finer detail per entry.
+	Width int
 	// Top is how many entries the timeline draws, most telling first
 	// (default 10); the rest are counted. All draws every entry.
 	Top int
@@ -75,6 +78,10 @@ type Digest struct {
 	notes       wordRing // events of no entry
 	macs        *macTable
 	macText     map[[6]byte]string
+	buckets     int // per entry (digestBuckets)
+	// states numbers the state names of compacted spans
+	states   []string
+	stateIdx map[string]uint8
 	// words: the next Emit carries the words of a Mark (not drawn again).
 	words bool
 }
@@ -84,7 +91,7 @@ func NewDigest(opt DigestOptions) *Digest {
 	if opt.Top <= 0 {
 		opt.Top = 10
 	}
-	return &Digest{opt: opt, entries: map[string]map[netip.Addr]*dEntry{}, byText: map[[2]string]*dEntry{},
+	return &Digest{opt: opt, buckets: max(digestBuckets, opt.Width), stateIdx: map[string]uint8{}, entries: map[string]map[netip.Addr]*dEntry{}, byText: map[[2]string]*dEntry{},
 		senders: map[string]*dRow{}, macs: newMACTable(), macText: map[[6]byte]string{},
 		first: math.Inf(1), last: math.Inf(-1)}
 }
@@ -96,7 +103,7 @@ type dEntry struct {
 	// drawing (as lane.build derives it, but compacted)
 	known bool
 	cur   span
-	spans []span
+	spans []dSpan // closed spans, each ending where the next (or cur) starts
 	locks []window
 	marks []dMark
 	// ranking
@@ -112,7 +119,7 @@ type dEntry struct {
 }
 
 // dMark is one mark on an entry's rows or a sender's row, in 16 bytes:
-// a busy entry keeps up to digestMarks of them.
+// a busy entry keeps up to 8×digestBuckets of them.
 type dMark struct {
 	t    float64
 	kind uint8 // index in markKinds
@@ -197,7 +204,7 @@ func (d *Digest) Emit(ev trace.Event) {
 	}
 	if ev.Kind == trace.KindSend {
 		if !words {
-			d.sender(ev.Host).add(newMark(ev.Time, trace.KindSend, "", d.macIndex(sha(&ev))))
+			d.sender(ev.Host).add(newMark(ev.Time, trace.KindSend, "", d.macIndex(sha(&ev))), d.buckets)
 		}
 		return
 	}
@@ -216,7 +223,7 @@ func (d *Digest) Emit(ev trace.Event) {
 		if ev.LocktimeUntil != nil {
 			lock = *ev.LocktimeUntil
 		}
-		e.draw(ev.Kind, ev.Time, ev.Effect(), ev.State, ev.OldState, ev.LLAddr, ev.OldLLAddr, lock, d.first)
+		d.draw(e, ev.Kind, ev.Time, ev.Effect(), ev.State, ev.OldState, ev.LLAddr, ev.OldLLAddr, lock, d.first, d.buckets)
 	}
 	d.count(e, &ev)
 }
@@ -234,7 +241,7 @@ func (d *Digest) Mark(m *trace.Mark) bool {
 		if m.HasSHA {
 			s = d.macIndex(d.mac(m.SHA))
 		}
-		d.sender(m.Host).add(newMark(m.Time, trace.KindSend, "", s))
+		d.sender(m.Host).add(newMark(m.Time, trace.KindSend, "", s), d.buckets)
 		return false
 	}
 	e := d.entry(m.Host, m.IP, "")
@@ -248,7 +255,7 @@ func (d *Digest) Mark(m *trace.Mark) bool {
 	if m.HasSHA {
 		d.macOf(e, m.SHA) // numbered as an event's frame numbers it
 	}
-	e.draw(m.Kind, m.Time, m.Effect, m.State, m.OldState, ll, oll, m.LockUntil, d.first)
+	d.draw(e, m.Kind, m.Time, m.Effect, m.State, m.OldState, ll, oll, m.LockUntil, d.first, d.buckets)
 	e.lines++
 	d.words = entryWords(m.Kind, m.Effect, ll, oll, m.HasLL && m.HasOldLL, e)
 	return d.words
@@ -429,22 +436,22 @@ func deadSeconds(ev *trace.Event) float64 {
 
 // draw adds one line to the entry's rows: what lane.build and laneRows
 // make of an event, kept in bounded memory.
-func (e *dEntry) draw(k trace.Kind, t float64, eff trace.Effect, state, old, ll, oll string, lock, origin float64) {
+func (d *Digest) draw(e *dEntry, k trace.Kind, t float64, eff trace.Effect, state, old, ll, oll string, lock, origin float64, buckets int) {
 	if lock > t {
 		if n := len(e.locks); n > 0 && t <= e.locks[n-1].To {
 			e.locks[n-1].To = math.Max(e.locks[n-1].To, lock)
 		} else {
 			e.locks = append(e.locks, window{From: t, To: lock})
 		}
-		if len(e.locks) > 2*digestBuckets {
-			e.locks = mergeWindows(e.locks, bucketOf(origin, t))
+		if len(e.locks) > 2*buckets {
+			e.locks = mergeWindows(e.locks, bucketOf(origin, t, buckets))
 		}
 	}
 	switch k {
 	case trace.KindARP, trace.KindProbe, trace.KindConfirm, trace.KindTouch:
 		e.marks = append(e.marks, newMark(t, k, eff, -1))
-		if len(e.marks) > digestMarks {
-			e.marks = mergeMarks(e.marks, bucketOf(origin, t))
+		if len(e.marks) > 8*buckets {
+			e.marks = mergeMarks(e.marks, bucketOf(origin, t, buckets))
 		}
 	}
 	if state == "" && old == "" {
@@ -469,13 +476,10 @@ func (e *dEntry) draw(k trace.Kind, t float64, eff trace.Effect, state, old, ll,
 	if e.known && e.cur.State == state && e.cur.LLAddr == ll {
 		return
 	}
-	if e.known {
-		e.cur.To = t
-		if e.cur.To > e.cur.From {
-			e.spans = append(e.spans, e.cur)
-			if len(e.spans) > 2*digestBuckets {
-				e.spans = mergeSpans(e.spans, bucketOf(origin, t))
-			}
+	if e.known && t > e.cur.From {
+		e.spans = append(e.spans, d.compact(e.cur))
+		if len(e.spans) > 2*buckets {
+			e.spans = mergeSpans(e.spans, t, bucketOf(origin, t, buckets))
 		}
 	}
 	e.cur = span{From: t, State: state, LLAddr: ll}
@@ -483,26 +487,51 @@ func (e *dEntry) draw(k trace.Kind, t float64, eff trace.Effect, state, old, ll,
 }
 
 // bucketOf maps a time to its merge bucket, the time from origin to now
-// in digestBuckets.
-func bucketOf(origin, now float64) func(t float64) int64 {
-	w := (now - origin) / digestBuckets
+// in n.
+func bucketOf(origin, now float64, n int) func(t float64) int64 {
+	w := (now - origin) / float64(n)
 	if w <= 0 || math.IsInf(origin, 0) {
 		return func(t float64) int64 { return int64(math.Float64bits(t)) }
 	}
 	return func(t float64) int64 { return int64(math.Floor((t - origin) / w)) }
 }
 
-// mergeMarks keeps, per bucket and row, the mark that would win a column.
+// mergeMarks keeps, per bucket and row, the first mark, the last and the
+// one that would win a column (highest rank, latest among equals): with
+// buckets narrower than columns, every column that had a mark keeps one,
+// and the mark that matters most is never lost.
 func mergeMarks(ms []dMark, bucket func(float64) int64) []dMark {
-	out := ms[:0]
-	for _, m := range ms {
-		if n := len(out); n > 0 && bucket(out[n-1].t) == bucket(m.t) && markRow(out[n-1].Kind()) == markRow(m.Kind()) {
-			if markRankOf(m) >= markRankOf(out[n-1]) {
-				out[n-1] = m
-			}
+	keep := make([]bool, len(ms))
+	type acc struct {
+		b                 int64
+		first, last, best int
+		ok                bool
+	}
+	var rows [2]acc
+	flush := func(a *acc) {
+		if a.ok {
+			keep[a.first], keep[a.last], keep[a.best] = true, true, true
+		}
+	}
+	for i, m := range ms {
+		a, b := &rows[markRow(m.Kind())], bucket(m.t)
+		if !a.ok || a.b != b {
+			flush(a)
+			*a = acc{b: b, first: i, last: i, best: i, ok: true}
 			continue
 		}
-		out = append(out, m)
+		a.last = i
+		if markRankOf(m) >= markRankOf(ms[a.best]) {
+			a.best = i
+		}
+	}
+	flush(&rows[0])
+	flush(&rows[1])
+	out := ms[:0]
+	for i, m := range ms {
+		if keep[i] {
+			out = append(out, m)
+		}
 	}
 	return out
 }
@@ -527,22 +556,62 @@ func markRankOf(m dMark) int {
 	return 0
 }
 
+// dSpan is a closed span in 16 bytes: where it starts, its state and
+// lladdr as indices (Digest.states, Digest.macs); it ends where the next
+// one starts.
+type dSpan struct {
+	from  float64
+	state uint8
+	ll    int32 // -1: none
+}
+
+// compact is s as a dSpan.
+func (d *Digest) compact(s span) dSpan {
+	i, ok := d.stateIdx[s.State]
+	if !ok && len(d.states) < 256 {
+		i = uint8(len(d.states))
+		d.stateIdx[s.State] = i
+		d.states = append(d.states, s.State)
+	}
+	return dSpan{from: s.From, state: i, ll: d.macIndex(s.LLAddr)}
+}
+
+// spanOf is ss[i] as a span; end is where the last one ends.
+func (d *Digest) spanOf(ss []dSpan, i int, end float64) span {
+	s := span{From: ss[i].from, To: end, State: d.states[ss[i].state]}
+	if i+1 < len(ss) {
+		s.To = ss[i+1].from
+	}
+	if ss[i].ll >= 0 {
+		s.LLAddr = d.macs.List[ss[i].ll]
+	}
+	return s
+}
+
 // mergeSpans keeps, where several spans start in one bucket, the longest
-// one's state over their union.
-func mergeSpans(ss []span, bucket func(float64) int64) []span {
+// one's state over their union; end is where the last span ends.
+func mergeSpans(ss []dSpan, end float64, bucket func(float64) int64) []dSpan {
+	to := func(i int) float64 {
+		if i+1 < len(ss) {
+			return ss[i+1].from
+		}
+		return end
+	}
 	out := ss[:0]
-	for _, s := range ss {
+	longest := 0.0 // of the spans merged into the last of out
+	for i := range ss {
+		s, l := ss[i], to(i)-ss[i].from
 		if n := len(out); n > 0 {
 			p := &out[n-1]
-			if bucket(p.From) == bucket(s.From) || (p.State == s.State && p.LLAddr == s.LLAddr) {
-				if s.To-s.From > p.To-p.From && !math.IsInf(p.From, -1) {
-					p.State, p.LLAddr = s.State, s.LLAddr
+			if bucket(p.from) == bucket(s.from) || (p.state == s.state && p.ll == s.ll) {
+				if l > longest && !math.IsInf(p.from, -1) {
+					p.state, p.ll, longest = s.state, s.ll, l
 				}
-				p.To = s.To
 				continue
 			}
 		}
 		out = append(out, s)
+		longest = l
 	}
 	return out
 }
@@ -560,11 +629,11 @@ func mergeWindows(ws []window, bucket func(float64) int64) []window {
 	return out
 }
 
-func (r *dRow) add(m dMark) {
+func (r *dRow) add(m dMark, buckets int) {
 	r.marks = append(r.marks, m)
-	if len(r.marks) > digestMarks {
+	if len(r.marks) > 8*buckets {
 		// sends are all one mark: keep one per bucket
-		r.marks = mergeMarks(r.marks, bucketOf(r.marks[0].t, m.t))
+		r.marks = mergeMarks(r.marks, bucketOf(r.marks[0].t, m.t, buckets))
 	}
 }
 
@@ -696,8 +765,10 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 		l := g.Lanes[0]
 		g.Lanes = g.Lanes[:1]
 		l.Spans, l.Locktimes, l.Events = nil, nil, nil
-		for _, s := range e.spans {
-			l.Spans = append(l.Spans, shiftSpan(s, origin, tl))
+		for i := range e.spans {
+			if s := shiftSpan(d.spanOf(e.spans, i, e.cur.From), origin, tl); s.To > s.From {
+				l.Spans = append(l.Spans, s)
+			}
 		}
 		if e.known {
 			c := e.cur
@@ -756,7 +827,9 @@ func (d *Digest) macsFor(shown []*dEntry, evs []trace.Event) *macTable {
 	keep := map[string]bool{}
 	for _, e := range shown {
 		for _, s := range e.spans {
-			keep[s.LLAddr] = true
+			if s.ll >= 0 {
+				keep[d.macs.List[s.ll]] = true
+			}
 		}
 		keep[e.cur.LLAddr] = true
 	}
