@@ -45,6 +45,13 @@ this off.
 and uses the one that best predicts the host's own probes and their timing
 (it says which, and how well); with no probe from the host, the newest.
 
+The text report streams, whatever the capture's length: it keeps per
+entry its spans, marks, counters and the events that matter, and draws
+the --top entries (default 10) that matter most: the longest time an entry
+pointed at a MAC that stopped answering, then GARPs ignored while it kept
+another MAC, lladdr changes and probe mismatches; --all draws every entry.
+On a terminal, a long replay shows its progress on stderr.
+
 Examples:
   arplab replay failover.pcap --host 10.0.0.1
   arplab replay garps-only.pcap --host 10.0.0.1/24@02:00:00:00:00:01 --set arp_accept=1
