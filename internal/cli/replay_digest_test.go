@@ -32,19 +32,7 @@ func TestReplayMarksDrawAsEvents(t *testing.T) {
 	busy := filepath.Join(t.TempDir(), "busy.pcap")
 	writeBusy(t, busy, 150_000)
 	for _, top := range []int{3, 0} {
-		draw := func(sink func(*report.Digest) trace.Sink) string {
-			dg := report.NewDigest(report.DigestOptions{Top: top, All: top == 0})
-			if _, err := replay.Replay(busy, replay.Options{Host: "10.0.0.1/16", Profile: latest}, sink(dg)); err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			if err := dg.Timeline(&b, report.TextOptions{Width: 100}); err != nil {
-				t.Fatal(err)
-			}
-			return b.String()
-		}
-		marked := draw(func(d *report.Digest) trace.Sink { return d })
-		full := draw(func(d *report.Digest) trace.Sink { return sinkOnly{d} })
+		marked, full := drawBoth(t, busy, "10.0.0.1/16", latest, report.DigestOptions{Top: top, All: top == 0})
 		if marked != full {
 			t.Errorf("busy segment, top %d: marks and events draw differently:\n%s", top, lineDiff(marked, full))
 		}
@@ -70,19 +58,7 @@ func TestReplayMarksDrawAsEvents(t *testing.T) {
 					break
 				}
 				host := strings.Split(c.String(), " ")[0]
-				draw := func(sink func(*report.Digest) trace.Sink) string {
-					dg := report.NewDigest(report.DigestOptions{All: true})
-					if _, err := replay.Replay(pcap, replay.Options{Host: host, Profile: latest}, sink(dg)); err != nil {
-						t.Fatal(err)
-					}
-					var b bytes.Buffer
-					if err := dg.Timeline(&b, report.TextOptions{Width: 100}); err != nil {
-						t.Fatal(err)
-					}
-					return b.String()
-				}
-				marked := draw(func(d *report.Digest) trace.Sink { return d })
-				full := draw(func(d *report.Digest) trace.Sink { return sinkOnly{d} })
+				marked, full := drawBoth(t, pcap, host, latest, report.DigestOptions{All: true})
 				if marked != full {
 					t.Errorf("host %s: marks draw\n%s\nevents draw\n%s", host, marked, full)
 				}
@@ -92,6 +68,24 @@ func TestReplayMarksDrawAsEvents(t *testing.T) {
 			}
 		})
 	}
+}
+
+// drawBoth replays pcap into a Digest twice, as a Marker and as a plain
+// Sink, and returns both timelines.
+func drawBoth(t *testing.T, pcap, host string, prof kernel.Profile, opt report.DigestOptions) (marked, full string) {
+	t.Helper()
+	draw := func(sink func(*report.Digest) trace.Sink) string {
+		dg := report.NewDigest(opt)
+		if _, err := replay.Replay(pcap, replay.Options{Host: host, Profile: prof}, sink(dg)); err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := dg.Timeline(&b, report.TextOptions{Width: 100}); err != nil {
+			t.Fatal(err)
+		}
+		return b.String()
+	}
+	return draw(func(d *report.Digest) trace.Sink { return d }), draw(func(d *report.Digest) trace.Sink { return sinkOnly{d} })
 }
 
 // lineDiff shows the first lines where a and b differ.
