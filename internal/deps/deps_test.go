@@ -17,6 +17,7 @@ import (
 // module must be listed: TestEveryPackageListed fails for a new one.
 var allowed = map[string][]string{
 	"vtime":      {},
+	"addrmap":    {},
 	"trace":      {},
 	"kernel":     {},
 	"wire/arp":   {},
@@ -26,11 +27,11 @@ var allowed = map[string][]string{
 	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
 	"garp":       {"vtime", "wire/arp"},
-	"report":     {"trace"},
+	"report":     {"trace", "addrmap"},
 	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp"},
-	"replay":     {"capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4"},
+	"replay":     {"addrmap", "capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4"},
 
 	// The lab side: privileged plumbing at the bottom, the scenario runner
 	// and the verifier on top. ktrace knows nothing of namespaces or

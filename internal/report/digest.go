@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"slices"
 
+	"arplab/internal/addrmap"
 	"arplab/internal/trace"
 )
 
@@ -64,9 +65,9 @@ type Digest struct {
 	first, last float64
 	seen        bool
 	events      int
-	entries     map[string]map[netip.Addr]*dEntry
+	entries     map[string]*addrmap.Map[*dEntry]
 	lastName    string // the host of the last entry looked up, and its map
-	lastHost    map[netip.Addr]*dEntry
+	lastHost    *addrmap.Map[*dEntry]
 	lastIP      netip.Addr // and the last entry
 	lastEntry   *dEntry
 	byText      map[[2]string]*dEntry // entries whose IP is no address
@@ -89,7 +90,7 @@ func NewDigest(opt DigestOptions) *Digest {
 	if opt.Top <= 0 {
 		opt.Top = 10
 	}
-	return &Digest{opt: opt, buckets: max(digestBuckets, opt.Width), stateIdx: map[string]uint8{}, entries: map[string]map[netip.Addr]*dEntry{}, byText: map[[2]string]*dEntry{},
+	return &Digest{opt: opt, buckets: max(digestBuckets, opt.Width), stateIdx: map[string]uint8{}, entries: map[string]*addrmap.Map[*dEntry]{}, byText: map[[2]string]*dEntry{},
 		senders: map[string]*dRow{}, macs: newMACTable(), macText: map[[6]byte]string{},
 		first: math.Inf(1), last: math.Inf(-1)}
 }
@@ -372,15 +373,15 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 	if h == nil || host != d.lastName {
 		h = d.entries[host]
 		if h == nil {
-			h = map[netip.Addr]*dEntry{}
+			h = addrmap.New[*dEntry]()
 			d.entries[host] = h
 		}
 		d.lastName, d.lastHost = host, h
 	}
-	e := h[ip]
+	e, _ := h.Get(ip)
 	if e == nil {
 		e = d.add(host, ip.String())
-		h[ip] = e
+		h.Set(ip, e)
 	}
 	d.lastIP, d.lastEntry = ip, e
 	return e
