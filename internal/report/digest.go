@@ -74,6 +74,7 @@ type Digest struct {
 	list        []*dEntry
 	senders     map[string]*dRow
 	senderList  []*dRow
+	lastSender  *dRow
 	notes       wordRing // events of no entry
 	macs        *macTable
 	macText     map[[6]byte]string
@@ -142,6 +143,9 @@ func (m dMark) Effect() trace.Effect { return markEffects[m.eff] }
 type dRow struct {
 	name  string
 	marks []dMark
+	// the sender MAC of its last mark, and its number
+	lastSHA [6]byte
+	lastIdx int32
 }
 
 // wordRing keeps the first n and the last n events given to it.
@@ -236,11 +240,15 @@ func (d *Digest) Mark(m *trace.Mark) bool {
 		d.widen(m.LockUntil)
 	}
 	if m.Kind == trace.KindSend {
+		r := d.sender(m.Host)
 		s := int32(-1)
 		if m.HasSHA {
-			s = d.macIndex(d.mac(m.SHA))
+			if r.lastSHA != m.SHA || r.lastIdx < 0 {
+				r.lastSHA, r.lastIdx = m.SHA, d.macIndex(d.mac(m.SHA))
+			}
+			s = r.lastIdx // a host sends from its own MAC
 		}
-		d.sender(m.Host).add(newMark(m.Time, trace.KindSend, "", s), d.buckets)
+		r.add(newMark(m.Time, trace.KindSend, "", s), d.buckets)
 		return false
 	}
 	e := d.entry(m.Host, m.IP, "")
@@ -329,12 +337,16 @@ func (d *Digest) mac(m [6]byte) string {
 }
 
 func (d *Digest) sender(host string) *dRow {
+	if r := d.lastSender; r != nil && r.name == host {
+		return r
+	}
 	r := d.senders[host]
 	if r == nil {
-		r = &dRow{name: host}
+		r = &dRow{name: host, lastIdx: -1}
 		d.senders[host] = r
 		d.senderList = append(d.senderList, r)
 	}
+	d.lastSender = r
 	return r
 }
 
