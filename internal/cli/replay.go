@@ -3,6 +3,7 @@ package cli
 import (
 	"bufio"
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -173,7 +174,12 @@ func replayCmd(e *env) *cobra.Command {
 				}
 			}
 			var sum replay.Summary
-			if spec != nil && spec.wait() && spec.opt.Profile.Name == o.Profile.Name {
+			if spec != nil && spec.opt.Profile.Name != o.Profile.Name {
+				spec.cancel() // the ranking picked another profile
+				spec.wait()
+				spec = nil
+			}
+			if spec.wait() {
 				sum, dg, err = spec.sum, spec.dg, spec.err
 			} else {
 				sum, err = replay.Replay(args[0], o, sink)
@@ -263,16 +269,23 @@ func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
 
 // textReplay is a text-mode replay running in the background.
 type textReplay struct {
-	opt  replay.Options
-	dg   *report.Digest
-	sum  replay.Summary
-	err  error
-	done chan struct{}
+	opt    replay.Options
+	dg     *report.Digest
+	sum    replay.Summary
+	err    error
+	done   chan struct{}
+	cancel context.CancelFunc
 }
 
 func startTextReplay(path string, o replay.Options, dg *report.Digest) *textReplay {
+	parent := o.Ctx
+	if parent == nil {
+		parent = context.Background()
+	}
 	t := &textReplay{opt: o, dg: dg, done: make(chan struct{})}
+	o.Ctx, t.cancel = context.WithCancel(parent)
 	go func() {
+		defer t.cancel()
 		defer close(t.done)
 		t.sum, t.err = replay.Replay(path, o, dg)
 	}()

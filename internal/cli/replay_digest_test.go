@@ -106,3 +106,29 @@ func lineDiff(a, b string) string {
 	}
 	return strings.Join(out, "\n")
 }
+
+// TestReplayAutoRedoesTheReplay: with --profile auto the text replay
+// starts beside the ranking under the fallback profile; when the ranking
+// picks another (the Failure's host: a 3.x/4.x kernel), the report is the
+// chosen profile's, as if it had been named.
+func TestReplayAutoRedoesTheReplay(t *testing.T) {
+	pcap := filepath.Join(t.TempDir(), "failure.pcap")
+	if _, errs, code := run(t, "run", "failure", "--pcap", pcap); code != ExitOK && code != ExitExpected {
+		t.Fatalf("run failure: exit %d: %s", code, errs)
+	}
+	auto, errs, code := run(t, "replay", pcap, "--host", "172.24.4.1")
+	best := ""
+	if _, rest, ok := strings.Cut(errs, "profile auto: "); ok {
+		best, _, _ = strings.Cut(rest, " ")
+	}
+	if code != ExitOK || best == "" || best == "6.18" {
+		t.Fatalf("exit %d, ranking picked %q: %s", code, best, errs)
+	}
+	named, _, _ := run(t, "replay", pcap, "--host", "172.24.4.1", "--profile", best)
+	if auto != named {
+		t.Errorf("--profile auto (picked %s) and --profile %s differ:\n%s", best, best, lineDiff(auto, named))
+	}
+	if !strings.Contains(auto, "profile "+best+" HZ=") {
+		t.Errorf("the report is not %s's:\n%s", best, auto)
+	}
+}
