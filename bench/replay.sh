@@ -1,53 +1,87 @@
 #!/usr/bin/env bash
-# Capture replay speed beside tcpdump, on one core.
+# `arplab replay` as a user runs it, beside tcpdump, in one run.
 #
-# Generates a capture of N frames (default 10 million; internal/replay
-# writeBenchCapture: host 10.0.0.1 with 250 neighbours, nine frames in ten
-# ARP for existing entries, the rest TCP and its ACKs, 5 µs apart), then
-# times in the same run:
-#   - arplab's replay with a quiet sink (the Summary only; goal ≥ 5 million
-#     frames/s),
-#   - the same replay writing every event as a JSON line (to /dev/null),
-#   - `tcpdump -n -r FILE > /dev/null`, the baseline replay must beat.
-# Replays use the test binary of internal/replay (TestReplayBenchFile), the
-# best of RUNS; tcpdump the best of RUNS too.
+# Generates (bench/replaygen, or takes FILE=) a capture of N frames
+# (default 2 million: testkit.BusySegment, host 10.0.0.1/16 with 1,000
+# neighbours, their requests, the host's replies, GARPs with MAC moves,
+# dead MACs, unicast TCP, 20 µs apart), and the same frames repeated
+# REPEAT times (default 10: 20 million frames) for the memory check; then
+# times, with GNU time's elapsed seconds and peak memory (max RSS):
+#   - arplab replay FILE --host 10.0.0.1/16            (text, the default;
+#     goal: ≥ 30× tcpdump, peak < 300 MB, the same peak on the long file)
+#   - arplab replay FILE --host 10.0.0.1/16 --json > /dev/null
+#   - arplab replay FILE --host 10.0.0.1/16 --profile 6.18   (no profile
+#     ranking: the replay alone)
+#   - tcpdump -n -r FILE > /dev/null                     (the baseline)
+# each the best of RUNS (default 3) by elapsed time; then the in-process
+# Go benchmarks (internal/replay BenchmarkReplay, internal/cli
+# BenchmarkReplayCommand, the CLI's own code path).
 #
-# Usage: bench/replay.sh [N]        FILE=/path/to.pcap keeps the capture
+# Usage: bench/replay.sh [N]       FILE=busy.pcap keeps the capture,
+#        REPEAT=0 skips the long one, GOBENCH=0 skips the Go benchmarks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-N=${1:-${N:-10000000}}
+N=${1:-${N:-2000000}}
 RUNS=${RUNS:-3}
+REPEAT=${REPEAT:-10}
+GOBENCH=${GOBENCH:-1}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-FILE=${FILE:-$WORK/replay-bench.pcap}
-BIN=$WORK/replay.test
-export GOMAXPROCS=1
-ONECPU=()
-if command -v taskset >/dev/null; then ONECPU=(taskset -c 0); fi
-
-go test -c -o "$BIN" ./internal/replay
-if [ ! -s "$FILE" ]; then
-	echo "== generating $N frames into $FILE"
-	"$BIN" -test.run '^TestGenerateBenchCapture$' -out "$FILE" -n "$N" >/dev/null
+FILE=${FILE:-$WORK/busy.pcap}
+LONG=$WORK/busy-long.pcap
+if [ ! -x /usr/bin/time ]; then
+	echo "bench/replay.sh needs GNU time (/usr/bin/time): apt-get install time" >&2
+	exit 1
 fi
-echo "== $FILE: $(( $(stat -c %s "$FILE") / 1000000 )) MB"
+command -v tcpdump >/dev/null || { echo "bench/replay.sh needs tcpdump: apt-get install tcpdump" >&2; exit 1; }
 
-echo "== arplab replay (internal/replay, profile 6.18, one core)"
-quiet=$("${ONECPU[@]}" "$BIN" -test.run '^TestReplayBenchFile$' -replay "$FILE" -runs "$RUNS" | grep '^replay')
-echo "$quiet"
-frames=$(echo "$quiet" | sed -E 's/^replay \(quiet\): ([0-9]+) frames.*/\1/')
-"${ONECPU[@]}" "$BIN" -test.run '^TestReplayBenchFile$' -replay "$FILE" -runs 1 -json | grep '^replay'
+go build -o "$WORK/arplab" ./cmd/arplab
+go build -o "$WORK/replaygen" ./bench/replaygen
+if [ ! -s "$FILE" ]; then
+	"$WORK/replaygen" -n "$N" -o "$FILE"
+fi
+echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== tcpdump: $(tcpdump --version 2>&1 | head -1)"
 
-echo "== tcpdump -n -r FILE > /dev/null ($(tcpdump --version 2>&1 | head -1))"
-best=""
-for _ in $(seq "$RUNS"); do
-	start=$(date +%s.%N)
-	"${ONECPU[@]}" tcpdump -n -r "$FILE" >/dev/null 2>&1
-	end=$(date +%s.%N)
-	t=$(echo "$end - $start" | bc -l)
-	if [ -z "$best" ] || [ "$(echo "$t < $best" | bc -l)" = 1 ]; then best=$t; fi
-done
-printf 'tcpdump: %d frames in %.3f s = %.2f million frames/s\n' "$frames" "$best" "$(echo "$frames / $best / 1000000" | bc -l)"
+# best NAME OUT CMD...: runs CMD RUNS times (stdout to OUT), prints the
+# best elapsed time and the peak memory of that run.
+best() {
+	local name=$1 out=$2
+	shift 2
+	local bt="" bm=""
+	for _ in $(seq "$RUNS"); do
+		/usr/bin/time -f '%e %M' -o "$WORK/t" "$@" >"$out" 2>"$WORK/err" || { cat "$WORK/err" >&2; exit 1; }
+		read -r t m <"$WORK/t"
+		if [ -z "$bt" ] || [ "$(echo "$t < $bt" | bc -l)" = 1 ]; then bt=$t bm=$m; fi
+	done
+	echo "$name|$bt|$bm"
+}
 
-echo "== in-memory benchmark (200,000 frames per op)"
-go test ./internal/replay -run '^$' -bench 'BenchmarkReplay' -benchtime 20x -count 3 | grep -E '^Benchmark'
+# table FILE FRAMES: times every command on FILE and prints a table with
+# each one's speed against tcpdump.
+table() {
+	local f=$1 frames=$2
+	local mb=$(( $(stat -c %s "$f") / 1000000 ))
+	echo "== $f: $frames frames, $mb MB (best of $RUNS)"
+	{
+		best "tcpdump -n -r F" /dev/null tcpdump -n -r "$f"
+		best "arplab replay F --host H (text)" "$WORK/text.out" "$WORK/arplab" replay "$f" --host 10.0.0.1/16
+		best "arplab replay F --host H --json" /dev/null "$WORK/arplab" replay "$f" --host 10.0.0.1/16 --json
+		best "arplab replay F --host H --profile 6.18 (text)" /dev/null "$WORK/arplab" replay "$f" --host 10.0.0.1/16 --profile 6.18
+	} | awk -F'|' -v frames="$frames" '
+		{ if (NR == 1) base = $2
+		  printf "%-48s %7.2f s %6.2f M frames/s %6.1fx tcpdump %6.0f MB peak\n", $1, $2, frames / $2 / 1e6, base / $2, $3 / 1024 }'
+	grep -m2 '^[0-9]* frames' "$WORK/text.out" | cut -c1-160
+}
+
+table "$FILE" "$N"
+if [ "$REPEAT" -gt 1 ]; then
+	"$WORK/replaygen" -n "$N" -repeat "$REPEAT" -o "$LONG"
+	RUNS=1 table "$LONG" $(( N * REPEAT ))
+fi
+
+if [ "$GOBENCH" = 1 ]; then
+	echo "== in-process Go benchmarks (200,000 frames per op)"
+	go test ./internal/replay -run '^$' -bench 'BenchmarkReplay' -benchtime 10x -count 1 | grep -E '^Benchmark'
+	go test ./internal/cli -run '^$' -bench 'BenchmarkReplayCommand' -benchtime 5x -count 1 | grep -E '^Benchmark'
+fi

@@ -366,6 +366,10 @@ func (r *Reader) LinkType() string {
 	return strings.Join(names, ",")
 }
 
+// Offset is how many bytes of the capture were consumed so far (after
+// gzip decompression): with the file's size, how far a reading has come.
+func (r *Reader) Offset() int64 { return r.src.off }
+
 // Format returns "pcap" or "pcapng".
 func (r *Reader) Format() string {
 	if r.format == formatPcap {

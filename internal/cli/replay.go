@@ -2,6 +2,8 @@ package cli
 
 import (
 	"bufio"
+	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -45,6 +47,13 @@ this off.
 and uses the one that best predicts the host's own probes and their timing
 (it says which, and how well); with no probe from the host, the newest.
 
+The text report streams, whatever the capture's length: it keeps per
+entry its spans, marks, counters and the events that matter, and draws
+the --top entries (default 10) that matter most: the longest time an entry
+pointed at a MAC that stopped answering, then GARPs ignored while it kept
+another MAC, lladdr changes and probe mismatches; --all draws every entry.
+On a terminal, a long replay shows its progress on stderr.
+
 Examples:
   arplab replay failover.pcap --host 10.0.0.1
   arplab replay garps-only.pcap --host 10.0.0.1/24@02:00:00:00:00:01 --set arp_accept=1
@@ -60,6 +69,8 @@ func replayCmd(e *env) *cobra.Command {
 		html    string
 		width   int
 		noInfer bool
+		top     int
+		all     bool
 	)
 	c := &cobra.Command{
 		Use:   "replay CAPTURE --host IP|MAC",
@@ -91,32 +102,69 @@ func replayCmd(e *env) *cobra.Command {
 			if err := replay.Check(o); err != nil {
 				return usageError{err}
 			}
+			if top < 1 {
+				return usagef("--top %d: draw at least one entry (--all draws every one)", top)
+			}
 			if width < minWidth || width > maxWidth {
 				return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
 			}
 			o.Ctx = e.ctx
+			var bar *progressBar
+			if isTerminal(e.stderr) {
+				var size int64
+				if st, err := os.Stat(args[0]); err == nil {
+					size = st.Size()
+				}
+				if strings.HasSuffix(args[0], ".gz") {
+					size = 0 // the reader counts bytes after decompression
+				}
+				bar = newProgressBar(e.stderr, size)
+				o.Progress = bar.update
+			}
+			newDigest := func() *report.Digest { return report.NewDigest(report.DigestOptions{Top: top, All: all, Width: width}) }
+			// The text report is written at the end, so with --profile
+			// auto its replay starts at once under the profile used when
+			// the ranking finds nothing (the usual outcome), beside the
+			// ranking, and is redone only if the ranking picks another.
+			var spec *textReplay
+			text := !asJSON && html == ""
 			if profile == "auto" && o.HZ == 0 {
-				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], o)
+				if text {
+					spec = startTextReplay(args[0], o, newDigest())
+				}
+				ro := o
+				ro.Progress = nil
+				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], ro)
 				if err != nil {
+					spec.wait()
 					return err
 				}
 				if best, ties, ok := replay.Best(fits); ok {
 					if o.Profile, err = lookupWithPatches(best.Profile, patches); err != nil {
+						spec.wait()
 						return usageError{err}
 					}
 					tied := ""
 					if len(ties) > 0 {
 						tied = ", tied with " + strings.Join(ties, ", ")
 					}
+					bar.clear()
 					fmt.Fprintf(e.stderr, "profile auto: %s fits best%s: %s\n", best.Profile, tied, best)
 				} else {
+					bar.clear()
 					fmt.Fprintf(e.stderr, "profile auto: nothing the host sends in the capture tells the kernels apart: using the latest profile\n")
 				}
 			}
 			var rec trace.Recorder
-			out := bufio.NewWriter(e.stdout)
+			out := bufio.NewWriterSize(e.stdout, 1<<16)
 			defer out.Flush()
-			var sink trace.Sink = &rec
+			// The text timeline streams: a Digest keeps bounded state per
+			// entry, not every event.
+			dg := newDigest()
+			var sink trace.Sink = dg
+			if html != "" {
+				sink = tee{&rec, dg}
+			}
 			var js *jsonSink
 			if asJSON {
 				// stream: keep events in memory only for an HTML page
@@ -126,7 +174,18 @@ func replayCmd(e *env) *cobra.Command {
 					sink = tee{&rec, js}
 				}
 			}
-			sum, err := replay.Replay(args[0], o, sink)
+			var sum replay.Summary
+			if spec != nil && spec.opt.Profile.Name != o.Profile.Name {
+				spec.cancel() // the ranking picked another profile
+				spec.wait()
+				spec = nil
+			}
+			if spec.wait() {
+				sum, dg, err = spec.sum, spec.dg, spec.err
+			} else {
+				sum, err = replay.Replay(args[0], o, sink)
+			}
+			bar.done() // before the report reaches the same terminal
 			if err != nil {
 				return err
 			}
@@ -156,14 +215,16 @@ func replayCmd(e *env) *cobra.Command {
 			for _, reason := range slices.Sorted(maps.Keys(sum.Skipped)) {
 				fmt.Fprintf(out, "skipped %d record(s): %s\n", sum.Skipped[reason], reason)
 			}
-			for _, p := range sum.Pending {
+			for i, p := range sum.Pending {
+				if i == top && !all {
+					fmt.Fprintf(out, "… %d more timers pending at the end (--all lists every one)\n", len(sum.Pending)-top)
+					break
+				}
 				fmt.Fprintf(out, "pending at the end: %s %s: %s at +%.3f s\n", p.IP, p.State, p.What, p.In)
 			}
-			for _, s := range sum.Stale {
-				fmt.Fprintf(out, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
-			}
+			staleLines(out, sum.Stale, top, all)
 			fmt.Fprintln(out)
-			return report.Timeline(out, rec.Events, report.TextOptions{Width: width, Color: color})
+			return dg.Timeline(out, report.TextOptions{Width: width, Color: color})
 		},
 	}
 	f := c.Flags()
@@ -177,6 +238,8 @@ func replayCmd(e *env) *cobra.Command {
 	f.BoolVar(&asJSON, "json", false, "write the trace as JSON lines (docs/trace.md), then a summary line")
 	f.StringVar(&html, "html", "", "also write an HTML timeline to this file")
 	f.IntVar(&width, "width", 100, "timeline width in columns")
+	f.IntVar(&top, "top", 10, "text: draw this many entries, the most telling first (dead MACs, ignored GARPs, lladdr changes)")
+	f.BoolVar(&all, "all", false, "text: draw every entry and list every dead-MAC span")
 	f.StringVar(&o.Until, "until", "", "run the model's timers past the last frame: +DURATION after it (+30s) or a capture time in seconds (default: pcapng's end time, if later)")
 	f.BoolVar(&o.NoAlign, "no-align", false, "do not run the model's timers at the time of the host's own probes")
 	f.BoolVar(&noInfer, "no-infer", false, "do not infer pre-existing entries from the host's unicast sends")
@@ -190,4 +253,56 @@ func lookupWithPatches(name string, patches []string) (kernel.Profile, error) {
 		return p, err
 	}
 	return p.WithPatches(patches)
+}
+
+// staleLines lists the dead-MAC spans, the longest first when there are
+// more than top of them (all: every one, in the order they ended).
+func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
+	list := spans
+	if !all && len(spans) > top {
+		list = slices.Clone(spans)
+		slices.SortStableFunc(list, func(a, b replay.StaleSpan) int { return cmp.Compare(b.Seconds, a.Seconds) })
+		list = list[:top]
+	}
+	for _, s := range list {
+		fmt.Fprintf(w, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
+	}
+	if left := len(spans) - len(list); left > 0 {
+		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter (--all lists every one; --json has them all)\n", left)
+	}
+}
+
+// textReplay is a text-mode replay running in the background.
+type textReplay struct {
+	opt    replay.Options
+	dg     *report.Digest
+	sum    replay.Summary
+	err    error
+	done   chan struct{}
+	cancel context.CancelFunc
+}
+
+func startTextReplay(path string, o replay.Options, dg *report.Digest) *textReplay {
+	parent := o.Ctx
+	if parent == nil {
+		parent = context.Background()
+	}
+	t := &textReplay{opt: o, dg: dg, done: make(chan struct{})}
+	o.Ctx, t.cancel = context.WithCancel(parent)
+	go func() {
+		defer t.cancel()
+		defer close(t.done)
+		t.sum, t.err = replay.Replay(path, o, dg)
+	}()
+	return t
+}
+
+// wait waits for the replay to end (nil: there is none) and reports
+// whether there was one.
+func (t *textReplay) wait() bool {
+	if t == nil {
+		return false
+	}
+	<-t.done
+	return true
 }

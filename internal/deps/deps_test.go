@@ -17,6 +17,7 @@ import (
 // module must be listed: TestEveryPackageListed fails for a new one.
 var allowed = map[string][]string{
 	"vtime":      {},
+	"addrmap":    {},
 	"trace":      {},
 	"kernel":     {},
 	"wire/arp":   {},
@@ -27,11 +28,11 @@ var allowed = map[string][]string{
 	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4", "wire/ndisc"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
 	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
-	"report":     {"trace"},
+	"report":     {"trace", "addrmap"},
 	"capture":    {"wire/arp", "wire/ether", "wire/ndisc", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ndisc"},
-	"replay":     {"capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc"},
+	"replay":     {"addrmap", "capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc"},
 
 	// The lab side: privileged plumbing at the bottom, the scenario runner
 	// and the verifier on top. ktrace knows nothing of namespaces or
@@ -64,6 +65,8 @@ var allowed = map[string][]string{
 	"vm":     {"ext:golang.org/x/sys/unix", "ext:github.com/ulikunitz/xz"},
 	// bench/watch.sh's ARP load generator
 	"../bench/arpflood": {"nsexec", "wire/arp", "wire/ether", "ext:github.com/mdlayher/packet", "ext:golang.org/x/sys"},
+	// bench/replay.sh's capture generator
+	"../bench/replaygen": {"capture", "testkit"},
 	// the Prometheus exporter sits on the watcher, never the other way
 	"live/metrics": {"live/watch", "live/doctor", "ext:github.com/prometheus/client_golang"},
 }

@@ -13,6 +13,7 @@ import (
 
 	"arplab/internal/capture"
 	"arplab/internal/kernel"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
@@ -111,15 +112,29 @@ func BenchmarkReplay(b *testing.B) {
 		b.Fatal(err)
 	}
 	data := buf.Bytes()
+	var busy bytes.Buffer
+	cw, err := capture.NewWriter(&busy, capture.Ethernet, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := testkit.BusySegment(n, 1000, t0, cw.WritePacket); err != nil {
+		b.Fatal(err)
+	}
 	for _, bc := range []struct {
 		name string
+		data []byte
+		host string
 		sink func() trace.Sink
 	}{
-		{"quiet", func() trace.Sink { return trace.Discard{} }},
-		{"json", func() trace.Sink { return jsonSink(io.Discard) }},
+		{"quiet", data, "10.0.0.1", func() trace.Sink { return trace.Discard{} }},
+		{"json", data, "10.0.0.1", func() trace.Sink { return jsonSink(io.Discard) }},
+		// testkit.BusySegment: 1,000 neighbours, GARPs with MAC moves
+		{"busy-quiet", busy.Bytes(), "10.0.0.1/16", func() trace.Sink { return trace.Discard{} }},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
+			data := bc.data
 			opt := benchOptions(b)
+			opt.Host = bc.host
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
 			for b.Loop() {

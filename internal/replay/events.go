@@ -38,7 +38,13 @@ func (r *replayer) Observe(_ *stack.Host, in *stack.Input, res *neigh.Result) {
 			r.sum.ConfirmationsLanded++
 		}
 		r.curIP = d.IP
-		if !r.quiet && !r.st.Lines(in, d, seconds(ns), r.tickSeconds, r.emitLine) && d.Rule == neigh.RuleTableFull {
+		switch {
+		case r.quiet:
+		case r.marker != nil:
+			if !r.markDecision(in, d, ns) && d.Rule == neigh.RuleTableFull {
+				r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
+			}
+		case !r.st.Lines(in, d, seconds(ns), r.tickSeconds, r.emitLine) && d.Rule == neigh.RuleTableFull:
 			r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
 		}
 	}
@@ -107,7 +113,17 @@ func (r *replayer) event(kind trace.Kind, ns int64) trace.Event {
 	return trace.Event{Time: seconds(ns), Kind: kind, Source: "replay", Host: r.hostStr, Dev: devName}
 }
 
-func (r *replayer) emit(ev trace.Event) { r.sink.Emit(ev) }
+// emit writes an event; a Marker gets its mark first, and the event only
+// if it asks (unless the mark went already: marked).
+func (r *replayer) emit(ev trace.Event) {
+	if r.marker != nil && !r.marked && markable(ev.Kind) {
+		m := markOf(&ev)
+		if !r.marker.Mark(&m) {
+			return
+		}
+	}
+	r.sink.Emit(ev)
+}
 
 // stamps fills an event with ip's entry as it stands (nothing when there
 // is none).
@@ -151,6 +167,15 @@ func (r *replayer) emitSent(f *capture.Frame, cause string) {
 		return
 	}
 	p := &r.pkt
+	if r.marker != nil {
+		m := &r.marks[0]
+		*m = trace.Mark{Kind: trace.KindSend, Time: seconds(f.Time), Host: r.hostStr, IP: p.TIP, SHA: p.SHA, HasSHA: true}
+		if !r.marker.Mark(m) {
+			return
+		}
+		defer func(was bool) { r.marked = was }(r.marked)
+		r.marked = true
+	}
 	if cause == "" {
 		switch {
 		case p.SIP.IsUnspecified():

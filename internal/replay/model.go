@@ -85,8 +85,15 @@ type replayer struct {
 	unverified  int
 	nextRead    int // the next of Options.ReadAt
 	verdicts    [4]int
-	skipped     map[string]int
-	sum         Summary
+	// marker is the sink when it takes marks (see marks.go); marked says
+	// the event being written had its mark already. lineBuf holds a
+	// decision's events when the marker asks for them.
+	marker  trace.Marker
+	marks   [2]trace.Mark
+	marked  bool
+	lineBuf []trace.Event
+	skipped map[string]int
+	sum     Summary
 }
 
 func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
@@ -148,6 +155,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		r.quiet = true
 	}
 	r.quiet = r.quiet || opt.Quiet
+	r.marker, _ = sink.(trace.Marker)
 	for _, item := range opt.Initial {
 		e, err := parseInitial(item)
 		if err != nil {
@@ -161,6 +169,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	r.maxGap = r.gapLimit()
 	r.installAt = r.base - vtime.Jiffies(dev.Params.Locktime) - 1
 	r.stale.opened, r.stale.closed = r.staleOpened, r.staleClosed
+	r.stale.off = opt.noStale
 	return r, nil
 }
 

@@ -94,6 +94,12 @@ type Options struct {
 	// NoInferEntries turns off inferring pre-existing entries from the
 	// host's unicast sends (see the package documentation).
 	NoInferEntries bool
+	// Progress, when set, is called every ProgressEvery frames with the
+	// frames replayed and the capture bytes read so far (a progress bar).
+	Progress func(frames int, bytes int64)
+	// noStale turns dead-MAC tracking off (RankProfiles: it only counts
+	// probes).
+	noStale bool
 	// Ctx, when set, stops the replay between frames once it is cancelled
 	// (Ctrl-C); the summary then covers the frames replayed so far.
 	Ctx context.Context

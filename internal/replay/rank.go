@@ -4,7 +4,10 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"arplab/internal/kernel"
 )
@@ -71,24 +74,70 @@ func (f ProfileFit) String() string {
 // probes, best first; ties keep the newer profile first. open returns the
 // capture anew for each replay. With no probe from the host in the
 // capture there is no evidence, and every fit scores 0.
+//
+// Profiles that behave alike (the same features, HZ and queue limit) give
+// the same replay, so each such group is replayed once; the groups are
+// replayed on every core (one at a time when opt.OnRead is set, since the
+// caller's callback need not be safe for concurrent use).
 func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]ProfileFit, error) {
 	names := kernel.Names()
-	fits := make([]ProfileFit, 0, len(names))
-	for _, n := range names {
+	type job struct {
+		prof kernel.Profile
+		sum  Summary
+		err  error
+	}
+	var jobs []*job
+	byKey := map[rankKey]*job{}
+	of := make([]*job, len(names))
+	for i, n := range names {
 		prof, err := kernel.Lookup(n)
 		if err != nil {
 			return nil, err
 		}
-		o := opt
-		o.Profile, o.Quiet, o.MaxFrames = prof, true, RankFrames
-		rd, err := open()
-		if err != nil {
-			return nil, err
+		k := rankKey{prof.Features(), prof.HZ, prof.UnresQlenBytes}
+		if opt.HZ != 0 {
+			k.hz = opt.HZ
 		}
-		sum, err := ReplayReader(rd, name, o, nil)
-		if c, ok := rd.(io.Closer); ok {
-			c.Close()
+		if byKey[k] == nil {
+			byKey[k] = &job{prof: prof}
+			jobs = append(jobs, byKey[k])
 		}
+		of[i] = byKey[k]
+	}
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if opt.OnRead != nil {
+		workers = 1
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= len(jobs) {
+					return
+				}
+				j := jobs[i]
+				o := opt
+				o.Profile, o.Quiet, o.MaxFrames, o.noStale = j.prof, true, RankFrames, true
+				rd, err := open()
+				if err != nil {
+					j.err = err
+					continue
+				}
+				j.sum, j.err = ReplayReader(rd, name, o, nil)
+				if c, ok := rd.(io.Closer); ok {
+					c.Close()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	fits := make([]ProfileFit, 0, len(names))
+	for i, n := range names {
+		sum, err := of[i].sum, of[i].err
 		if err != nil {
 			return nil, err
 		}
@@ -120,4 +169,12 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 		return 0
 	})
 	return fits, nil
+}
+
+// rankKey is what a replay's outcome depends on in a profile (neigh's
+// table reads its features, HZ and unres_qlen_bytes default; the name only
+// appears in words, which ranking does not build).
+type rankKey struct {
+	f        kernel.Features
+	hz, qlen int
 }

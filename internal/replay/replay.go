@@ -167,6 +167,9 @@ func ReplayReader(rd io.Reader, name string, opt Options, sink trace.Sink) (Summ
 	return r.run(cr, h)
 }
 
+// ProgressEvery is how many frames apart Options.Progress is called.
+const ProgressEvery = 1 << 16
+
 // run replays every frame of rd.
 func (r *replayer) run(rd *capture.Reader, h host) (Summary, error) {
 	r.start(h, rd)
@@ -174,6 +177,9 @@ func (r *replayer) run(rd *capture.Reader, h host) (Summary, error) {
 		if ctx := r.opt.Ctx; ctx != nil && n%1024 == 0 && ctx.Err() != nil {
 			r.finish(rd)
 			return r.sum, ctx.Err()
+		}
+		if r.opt.Progress != nil && n%ProgressEvery == 0 {
+			r.opt.Progress(r.sum.Frames, rd.Offset())
 		}
 		if r.opt.MaxFrames > 0 && r.sum.Frames >= r.opt.MaxFrames {
 			break

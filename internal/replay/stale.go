@@ -3,6 +3,8 @@ package replay
 import (
 	"net/netip"
 
+	"arplab/internal/addrmap"
+
 	"arplab/internal/wire/arp"
 )
 
@@ -55,24 +57,30 @@ type check struct {
 // staleTracker finds StaleSpans. Only MACs the host sent to are tracked,
 // so the per-frame cost for everything else is one map lookup.
 type staleTracker struct {
-	ips   map[netip.Addr]*ipTrack
+	ips   *addrmap.Map[*ipTrack]
 	macs  map[uint64]*macTrack // by macKey
 	queue []check
 	spans []StaleSpan
+	// off: nothing is tracked (profile ranking: spans never change the
+	// model, and tracking is a map lookup per frame).
+	off bool
 	// opened and closed report span changes to the replayer.
 	opened, closed func(t *ipTrack, now int64, why string)
 }
 
 func newStaleTracker() *staleTracker {
-	return &staleTracker{ips: map[netip.Addr]*ipTrack{}, macs: map[uint64]*macTrack{}}
+	return &staleTracker{ips: addrmap.New[*ipTrack](), macs: map[uint64]*macTrack{}}
 }
 
 // send records that the host sent a frame for next hop ip to mac at now.
 func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, now int64) {
-	t := s.ips[ip]
+	if s.off {
+		return
+	}
+	t, _ := s.ips.Get(ip)
 	if t == nil {
 		t = &ipTrack{ip: ip}
-		s.ips[ip] = t
+		s.ips.Set(ip, t)
 	} else if t.mac != mac {
 		s.end(t, now, "lladdr changed")
 		t.pending = false
@@ -123,7 +131,7 @@ func (s *staleTracker) heard(mac arp.MAC, now int64) {
 // is no longer evidence; if the host keeps sending to the old MAC anyway,
 // the next send starts over (the capture then shows the model was wrong).
 func (s *staleTracker) modelChanged(ip netip.Addr, mac arp.MAC, now int64) {
-	t := s.ips[ip]
+	t, _ := s.ips.Get(ip)
 	if t == nil || t.mac == mac {
 		return
 	}
@@ -175,7 +183,7 @@ func (s *staleTracker) end(t *ipTrack, now int64, why string) {
 func (s *staleTracker) finish(now int64) {
 	s.check(now)
 	var open []*ipTrack
-	for _, t := range s.ips {
+	for _, t := range s.ips.All() {
 		if t.open {
 			open = append(open, t)
 		}

@@ -95,6 +95,9 @@ type timeline struct {
 	// and the lab (they count from their epoch already), the first
 	// frame's stamp for a capture's Unix clock (replay).
 	Origin float64
+	// words, when set, is how many of Evs are events with words; the
+	// rest are a Digest's marks, drawn but never listed.
+	words int
 }
 
 // absoluteClock is the smallest time read as a wall clock rather than as

@@ -38,6 +38,11 @@ const maxKeyEvents = 40
 // seconds, a legend and the key events, every line within opt.Width
 // columns. It is the terminal twin of HTML and derives the same lanes.
 func Timeline(w io.Writer, evs []trace.Event, opt TextOptions) error {
+	return timelineOf(w, derive(evs), opt)
+}
+
+// timelineOf writes the timeline of a derived trace (Timeline, Digest).
+func timelineOf(w io.Writer, tl *timeline, opt TextOptions) error {
 	width := opt.Width
 	if width == 0 {
 		width = 100
@@ -45,7 +50,6 @@ func Timeline(w io.Writer, evs []trace.Event, opt TextOptions) error {
 	if width < minWidth {
 		return fmt.Errorf("report: a timeline needs at least %d columns, got %d", minWidth, width)
 	}
-	tl := derive(evs)
 	v, err := viewOf(tl, opt.From, opt.To)
 	if err != nil {
 		return err

@@ -17,7 +17,11 @@ import (
 // share a line ("kernel=model"); the ones that differ are flagged.
 func (tp *textPlot) events(b *bytes.Buffer) {
 	var idx []int
-	for i := range tp.tl.Evs {
+	n := len(tp.tl.Evs)
+	if tp.tl.words > 0 {
+		n = tp.tl.words // a Digest's marks follow its words
+	}
+	for i := range tp.tl.Evs[:n] {
 		ev := &tp.tl.Evs[i]
 		if keyEvent(ev) && ev.Time >= tp.v.From && ev.Time <= tp.v.To {
 			idx = append(idx, i)
