@@ -40,7 +40,9 @@ func (r *replayer) Observe(_ *stack.Host, in *stack.Input, res *neigh.Result) {
 		r.curIP = d.IP
 		switch {
 		case r.quiet:
-		case r.marker != nil:
+		case r.marker != nil && !d.IP.Is6():
+			// ND lines take the slow path below (their events, marked
+			// from the text by emit): markDecision knows ARP's lines only.
 			if !r.markDecision(in, d, ns) && d.Rule == neigh.RuleTableFull {
 				r.note(ns, d.Rule.Name(), d.IP, d.Explain(), nil)
 			}
