@@ -32,6 +32,7 @@ type hostSys struct {
 	mu    sync.Mutex // serialises use of nl
 	nl    *netlink.Handle
 	links []string // interfaces Attach made here
+	ipv6  bool     // EnableIPv6 ran
 }
 
 type segmentSys struct {
@@ -280,8 +281,7 @@ func (l *Lab) attach(h *Host, ifname string, seg *Segment, mac arp.MAC, addrs []
 		return fmt.Errorf("lab: %s: find %s: %w", h.ns, ifname, err)
 	}
 	for _, a := range addrs {
-		ipn := &net.IPNet{IP: net.IP(a.Addr().AsSlice()), Mask: net.CIDRMask(a.Bits(), 32)}
-		if err := h.sys.nl.AddrAdd(link, &netlink.Addr{IPNet: ipn}); err != nil {
+		if err := h.sys.nl.AddrAdd(link, nlAddr(a)); err != nil {
 			return labsys.PermErr(fmt.Sprintf("add %v to %s in %s", a, ifname, h.ns), err)
 		}
 	}
