@@ -22,6 +22,7 @@ var allowed = map[string][]string{
 	"wire/arp":   {},
 	"wire/ether": {"wire/arp"},
 	"wire/ipv4":  {},
+	"wire/ndisc": {"wire/arp", "wire/ether"},
 	"neigh":      {"vtime", "kernel", "trace", "wire/arp", "wire/ether"},
 	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
