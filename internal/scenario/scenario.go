@@ -142,6 +142,7 @@ type Event struct {
 	Flow   *Flow        `yaml:"flow"`
 	Neigh  *NeighCmd    `yaml:"neigh"`
 	Sysctl *SysctlWrite `yaml:"sysctl"`
+	ND     *ND          `yaml:"nd"`
 }
 
 // Move gives an IP to another station (a floating IP association, a VIP
@@ -289,14 +290,15 @@ func (m *MAC) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML prints the address.
 func (m MAC) MarshalYAML() (any, error) { return m.MAC.String(), nil }
 
-// Addr is a YAML IPv4 address.
+// Addr is a YAML IPv4 or IPv6 address.
 type Addr struct{ netip.Addr }
 
-// UnmarshalYAML parses a dotted IPv4 address.
+// UnmarshalYAML parses a dotted IPv4 address or a plain IPv6 address (no
+// zone, not IPv4-mapped).
 func (a *Addr) UnmarshalYAML(n *yaml.Node) error {
 	v, err := netip.ParseAddr(n.Value)
-	if err != nil || !v.Is4() {
-		return fmt.Errorf("line %d: %q is not an IPv4 address", n.Line, n.Value)
+	if err != nil || !(v.Is4() || isIPv6(v)) {
+		return fmt.Errorf("line %d: %q is not an IPv4 or IPv6 address", n.Line, n.Value)
 	}
 	a.Addr = v
 	return nil
@@ -305,14 +307,14 @@ func (a *Addr) UnmarshalYAML(n *yaml.Node) error {
 // MarshalYAML prints the address.
 func (a Addr) MarshalYAML() (any, error) { return a.Addr.String(), nil }
 
-// Prefix is a YAML IPv4 address with prefix length.
+// Prefix is a YAML IPv4 or IPv6 address with prefix length.
 type Prefix struct{ netip.Prefix }
 
-// UnmarshalYAML parses 10.0.0.1/24.
+// UnmarshalYAML parses 10.0.0.1/24 or 2001:db8::1/64.
 func (p *Prefix) UnmarshalYAML(n *yaml.Node) error {
 	v, err := netip.ParsePrefix(n.Value)
-	if err != nil || !v.Addr().Is4() {
-		return fmt.Errorf("line %d: %q is not an IPv4 address with prefix length (e.g. 10.0.0.1/24)", n.Line, n.Value)
+	if err != nil || !(v.Addr().Is4() || isIPv6(v.Addr())) {
+		return fmt.Errorf("line %d: %q is not an address with prefix length (e.g. 10.0.0.1/24, 2001:db8::1/64)", n.Line, n.Value)
 	}
 	p.Prefix = v
 	return nil
