@@ -84,6 +84,14 @@ func (b *runner) script() error {
 					what: fmt.Sprintf("garp %s #%d from %s", g.PresetName(), k+1, g.From),
 					fn:   func() { b.sendGARP(st, fr, idx, kk, g.PresetName()) }})
 			}
+		case e.ND != nil:
+			st := b.stations[e.ND.From]
+			frame, err := b.ndFrame(e.ND, st)
+			if err != nil {
+				return fmt.Errorf("%s:%d: nd: %w", b.s.File, e.Line, err)
+			}
+			add(action{at: at, event: i, check: -1, what: fmt.Sprintf("nd %s for %v from %s", e.ND.Type, e.ND.Target, e.ND.From),
+				fn: func() { b.sendFrame(st, frame, idx, 0, "nd-"+e.ND.Type) }})
 		case e.Flow != nil:
 			f := e.Flow
 			add(action{at: at, event: i, check: -1, what: "flow " + f.Name, fn: func() { b.startFlow(f, idx) }})
@@ -267,7 +275,13 @@ func (b *runner) sendGARP(st *station, f garp.Frame, event, k int, preset string
 	frame = append(frame, st.cfg.MAC.MAC[:]...)
 	frame = append(frame, 0x08, 0x06)
 	frame = f.Packet.Append(frame)
-	rec := RunSend{Station: st.cfg.Name, Event: event, Frame: k, Cause: preset, Data: frame}
+	b.sendFrame(st, frame, event, k, preset)
+}
+
+// sendFrame injects a whole Ethernet frame from the station's raw port and
+// records it.
+func (b *runner) sendFrame(st *station, frame []byte, event, k int, cause string) {
+	rec := RunSend{Station: st.cfg.Name, Event: event, Frame: k, Cause: cause, Data: frame}
 	rec.BeforeNs = kclock.MonoNs(time.Now())
 	after, err := st.port.Send(frame)
 	rec.AfterNs = kclock.MonoNs(after)
@@ -380,9 +394,9 @@ func (b *runner) watchPeriodic() {
 		prev = n
 		rec := RunPeriodic{AfterNs: prevNs, BeforeNs: now, Params: map[string]map[string]labnet.NeighParams{}, HostEntries: map[string]int{}}
 		for _, name := range b.observed {
-			info, ps, _, _ := b.params(name)
-			rec.Table = info
-			rec.Params[name] = ps
+			hp, _ := b.params(name)
+			rec.Table = hp.info
+			rec.Params[name] = hp.params
 			cnt := 0
 			for _, ifname := range b.devs[name] {
 				ns, _ := b.hosts[name].Neighbours(ifname)
