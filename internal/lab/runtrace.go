@@ -14,6 +14,8 @@ import (
 	"arplab/internal/neigh"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ndisc"
 )
 
 // This file reads a LabRun the way the kernel lived it: which tracepoint
@@ -35,8 +37,23 @@ func FrameARP(data []byte) (arp.Packet, arp.MAC, bool) {
 	return p, dst, true
 }
 
-// FrameVerdict is the kernel's handling of one ARP frame an observed host
-// received, read from the neigh:* tracepoints.
+// FrameND decodes a neighbour-discovery frame: the message and the
+// Ethernet header. Frames the capture cut short of the message do not
+// decode.
+func FrameND(data []byte) (ndisc.Message, ether.Header, bool) {
+	var m ndisc.Message
+	var h ether.Header
+	if len(data) < 14 || binary.BigEndian.Uint16(data[12:]) != ndisc.EtherTypeIPv6 {
+		return m, h, false
+	}
+	if ndisc.UnmarshalFrame(data, &h, &m) != nil {
+		return m, h, false
+	}
+	return m, h, true
+}
+
+// FrameVerdict is the kernel's handling of one ARP or ND frame an
+// observed host received, read from the neigh:* tracepoints.
 type FrameVerdict struct {
 	Frame int // index into LabRun.Frames
 	// Verdict is trace.Honoured, Ignored, Created or Dropped; "" when
@@ -87,12 +104,14 @@ func (r *LabRun) devEvents(ifname string) []int {
 	return out
 }
 
-// Verdicts matches every ARP frame the observed hosts received with the
-// tracepoint events it caused. A frame caused the first unclaimed
-// non-admin neigh_update for its sender IP asking for its sender MAC, at
-// or after its receive timestamp and before the next frame with the same
-// sender IP and MAC; no such event means arp_process never reached
-// neigh_update (dropped). Each device's events are indexed once (by the
+// Verdicts matches every ARP and ND frame the observed hosts received with
+// the tracepoint events it caused. A frame caused the first unclaimed
+// non-admin neigh_update for its sender IP asking for its sender MAC (for
+// an NA: its target and TLLAO; for an NS: its source and SLLAO; an ND
+// message without the option matches by IP), at or after its receive
+// timestamp and before the next frame with the same sender IP and MAC; no
+// such event means the receive path never reached neigh_update (dropped:
+// for ND also an NA to a FAILED or absent entry, ndisc §4.2). Each device's events are indexed once (by the
 // sender an update asks for, and by IP), so a long run is not rescanned
 // per frame.
 func (r *LabRun) Verdicts() []FrameVerdict {
@@ -116,8 +135,16 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	x := r.indexDevEvents(evs)
 	claimed := map[int]bool{}
 	type rx struct {
-		i   int
-		pkt arp.Packet
+		i int
+		// who the frame updates: the ARP sender, the NA's target or the
+		// NS's source, with the link-layer address it carries (hasMAC
+		// false: an ND message without the option, whose neigh_update
+		// prints no meaningful new lladdr).
+		who    arpSender
+		hasMAC bool
+		// none: the frame cannot reach the table (a DAD NS, or an ARP
+		// packet from 0.0.0.0).
+		none bool
 	}
 	var frames []rx
 	for i := range r.Frames {
@@ -126,7 +153,16 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			continue
 		}
 		if p, _, ok := FrameARP(f.Data); ok {
-			frames = append(frames, rx{i, p})
+			frames = append(frames, rx{i: i, who: arpSender{p.SIP, p.SHA}, hasMAC: true, none: p.SIP.IsUnspecified()})
+			continue
+		}
+		if m, _, ok := FrameND(f.Data); ok {
+			switch m.Type {
+			case ndisc.TypeNeighborAdvertisement:
+				frames = append(frames, rx{i: i, who: arpSender{m.Target, m.TargetLL}, hasMAC: m.HasTargetLL})
+			case ndisc.TypeNeighborSolicitation:
+				frames = append(frames, rx{i: i, who: arpSender{m.Src, m.SourceLL}, hasMAC: m.HasSourceLL, none: m.Src.IsUnspecified()})
+			}
 		}
 	}
 	// The next frame from the same sender bounds the window in which a
@@ -134,7 +170,10 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	limits := make([]int64, len(frames))
 	next := map[arpSender]int64{}
 	for k := len(frames) - 1; k >= 0; k-- {
-		s := arpSender{frames[k].pkt.SIP, frames[k].pkt.SHA}
+		s := frames[k].who
+		if !frames[k].hasMAC {
+			s.mac = arp.MAC{}
+		}
 		limits[k] = int64(1 << 62)
 		if at, ok := next[s]; ok {
 			limits[k] = at
@@ -150,12 +189,15 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			continue
 		}
 		v.Verdict = trace.Dropped
-		if f.Type == labnet.PacketOtherHost || fr.pkt.SIP.IsUnspecified() {
+		if f.Type == labnet.PacketOtherHost || fr.none {
 			out = append(out, v) // arp_rcv drops it / DAD updates nothing
 			continue
 		}
 		lo, hi := f.AtNs-int64(2e6), min(f.AtNs+int64(100e6), limits[k])
-		ups := x.updates[arpSender{fr.pkt.SIP, fr.pkt.SHA}]
+		ups := x.updates[fr.who]
+		if !fr.hasMAC {
+			ups = x.updatesByIP[fr.who.ip]
+		}
 		first := sort.Search(len(ups), func(i int) bool { return r.Trace[evs[ups[i]]].TimestampNs >= lo })
 		for _, n := range ups[first:] {
 			ei := evs[n]
@@ -222,18 +264,23 @@ type devIndex struct {
 	// updates: non-admin neigh_update events by the sender they ask for
 	// (IP and new lladdr).
 	updates map[arpSender][]int
-	dones   map[netip.Addr][]int // neigh_update_done by IP
-	creates map[netip.Addr][]int // neigh_create that allocated, by IP
+	// updatesByIP: the same by IP alone, for ND messages without a
+	// link-layer option.
+	updatesByIP map[netip.Addr][]int
+	dones       map[netip.Addr][]int // neigh_update_done by IP
+	creates     map[netip.Addr][]int // neigh_create that allocated, by IP
 }
 
 func (r *LabRun) indexDevEvents(evs []int) devIndex {
-	x := devIndex{updates: map[arpSender][]int{}, dones: map[netip.Addr][]int{}, creates: map[netip.Addr][]int{}}
+	x := devIndex{updates: map[arpSender][]int{}, updatesByIP: map[netip.Addr][]int{}, dones: map[netip.Addr][]int{},
+		creates: map[netip.Addr][]int{}}
 	for n, ei := range evs {
 		e := &r.Trace[ei]
 		switch {
 		case e.Event == "neigh_update" && e.UpdateFlags&ktrace.UpdateAdmin == 0:
 			k := arpSender{e.IP, e.NewLLAddr}
 			x.updates[k] = append(x.updates[k], n)
+			x.updatesByIP[e.IP] = append(x.updatesByIP[e.IP], n)
 		case e.Event == "neigh_update_done":
 			x.dones[e.IP] = append(x.dones[e.IP], n)
 		case e.Event == "neigh_create" && e.Created:
@@ -363,7 +410,10 @@ func (r *LabRun) Events() []trace.Event {
 	}
 	for _, v := range r.Verdicts() {
 		f := &r.Frames[v.Frame]
-		p, dst, _ := FrameARP(f.Data)
+		p, dst, ok := FrameARP(f.Data)
+		if !ok {
+			continue // ND: ndEvents
+		}
 		ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindARP, Source: src, Host: f.Host, Dev: f.Dev,
 			IP: p.SIP.String(), Frame: v.Frame + 1, ARP: arpFields(p, dst, f.Type.String()), Verdict: v.Verdict}
 		if ev.Verdict == "" {

@@ -439,6 +439,9 @@ var tableWide = []string{"gc_interval", "gc_thresh1", "gc_thresh2", "gc_thresh3"
 // checkSysctl validates "neigh.<dev>.<name>" / "conf.<dev>.<name>" keys
 // (also with a "net.ipv4." prefix).
 func checkSysctl(k, v string, devs map[string]bool) error {
+	if handled, err := checkSysctl6(k, v, devs); handled {
+		return err
+	}
 	kind, dev, name, err := SplitSysctl(k)
 	if err != nil {
 		return err
