@@ -26,7 +26,7 @@ var allowed = map[string][]string{
 	"neigh":      {"vtime", "kernel", "trace", "wire/arp", "wire/ether"},
 	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
-	"garp":       {"vtime", "wire/arp"},
+	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
 	"report":     {"trace"},
 	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},

@@ -99,6 +99,31 @@ type Options struct {
 	// GARPInterval is keepalived's garp_interval (vrrp_garp_interval): the
 	// minimum spacing of GARPs on one interface (default 0).
 	GARPInterval vtime.Duration
+
+	// The knobs of IPv6 announcements (NASchedule, spec §10.1).
+
+	// GNAInterval is keepalived's vrrp_gna_interval: the minimum spacing
+	// of unsolicited NAs on one interface (default 0 = back to back).
+	GNAInterval vtime.Duration
+	// Forwarding is the sending interface's IPv6 forwarding sysctl, which
+	// the kernel and keepalived copy into the NA's Router flag.
+	Forwarding bool
+	// Source overrides the IPv6 source: MetalLB's and ndsend's node
+	// link-local address (default: the EUI-64 link-local of the MAC, what
+	// addr_gen_mode eui64 gives), or a custom NA's (default the target).
+	Source *netip.Addr
+	// Dest is a custom NA's IPv6 destination (default ff02::1); a
+	// unicast one needs EthDst.
+	Dest *netip.Addr
+	// NAFlags are a custom NA's flags: letters of "RSO", or "none"
+	// (default "O", an announcement that overrides).
+	NAFlags string
+	// NoTLLAO leaves the target link-layer address option out of a custom
+	// NA (a receiver then has no address to install, spec §4.3).
+	NoTLLAO bool
+	// HopLimit is a custom NA's IPv6 hop limit (default 255; any other
+	// value makes ND drop it, spec §4.1).
+	HopLimit int
 }
 
 // Knob names, as they appear in Preset.Knobs and in errors.
@@ -117,6 +142,13 @@ const (
 	KnobMasterRefresh       = "MasterRefresh"
 	KnobMasterRefreshRepeat = "MasterRefreshRepeat"
 	KnobGARPInterval        = "GARPInterval"
+	KnobGNAInterval         = "GNAInterval"
+	KnobForwarding          = "Forwarding"
+	KnobSource              = "Source"
+	KnobDest                = "Dest"
+	KnobNAFlags             = "NAFlags"
+	KnobNoTLLAO             = "NoTLLAO"
+	KnobHopLimit            = "HopLimit"
 )
 
 // knobs lists the fields of o that are set (non-zero), in declaration order.
@@ -141,6 +173,13 @@ func (o Options) knobs() []string {
 	add(KnobMasterRefresh, o.MasterRefresh != 0)
 	add(KnobMasterRefreshRepeat, o.MasterRefreshRepeat != 0)
 	add(KnobGARPInterval, o.GARPInterval != 0)
+	add(KnobGNAInterval, o.GNAInterval != 0)
+	add(KnobForwarding, o.Forwarding)
+	add(KnobSource, o.Source != nil)
+	add(KnobDest, o.Dest != nil)
+	add(KnobNAFlags, o.NAFlags != "")
+	add(KnobNoTLLAO, o.NoTLLAO)
+	add(KnobHopLimit, o.HopLimit != 0)
 	return set
 }
 
@@ -160,10 +199,21 @@ func (o Options) validate() error {
 	}{
 		{KnobInterval, o.Interval}, {KnobDelay, o.Delay}, {KnobDeadline, o.Deadline},
 		{KnobStartupLatency, o.StartupLatency}, {KnobArpingLinger, o.ArpingLinger}, {KnobMasterDelay, o.MasterDelay},
-		{KnobMasterRefresh, o.MasterRefresh}, {KnobGARPInterval, o.GARPInterval},
+		{KnobMasterRefresh, o.MasterRefresh}, {KnobGARPInterval, o.GARPInterval}, {KnobGNAInterval, o.GNAInterval},
 	} {
 		if d.v < 0 && d.v != None {
 			return fmt.Errorf("garp: %s = %v: durations cannot be negative (garp.None asks for zero where the default is not)", d.name, d.v)
+		}
+	}
+	if o.HopLimit < 0 || o.HopLimit > 255 {
+		return fmt.Errorf("garp: %s = %d: want 1..255 (0 for the default, 255)", KnobHopLimit, o.HopLimit)
+	}
+	for _, a := range []struct {
+		name string
+		v    *netip.Addr
+	}{{KnobSource, o.Source}, {KnobDest, o.Dest}} {
+		if a.v != nil && (!a.v.Is6() || a.v.Is4In6()) {
+			return fmt.Errorf("garp: %s = %v: want an IPv6 address", a.name, *a.v)
 		}
 	}
 	return nil
@@ -227,27 +277,43 @@ func (p preset) run(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 	if !ip.Is4() {
 		return nil, fmt.Errorf("garp: %s: announced address %v is not IPv4", p.Name, ip)
 	}
+	return schedule(p.Preset, p.build, mac, ip, o, func(f *Frame) *vtime.Duration { return &f.At })
+}
+
+// check validates o and rejects a knob the preset p does not have.
+func (p Preset) check(o Options) error {
 	if err := o.validate(); err != nil {
-		return nil, err
+		return err
 	}
 	for _, k := range o.knobs() {
 		if !slices.Contains(p.Knobs, k) {
-			return nil, fmt.Errorf("garp: preset %q has no knob %s (it has: %s; the custom schedule takes any shape)",
+			return fmt.Errorf("garp: preset %q has no knob %s (it has: %s; the custom schedule takes any shape)",
 				p.Name, k, strings.Join(p.Knobs, ", "))
 		}
 	}
-	fs, err := p.build(mac, ip, o)
+	return nil
+}
+
+// schedule checks o against preset p, builds its frames (t = 0 at the
+// sender's first), applies Deadline and Delay, and sorts them by time,
+// stably; at says where a frame keeps its time. ARP and NA schedules share it.
+func schedule[F any](p Preset, build func(arp.MAC, netip.Addr, Options) ([]F, error), mac arp.MAC, ip netip.Addr,
+	o Options, at func(*F) *vtime.Duration) ([]F, error) {
+	if err := p.check(o); err != nil {
+		return nil, err
+	}
+	fs, err := build(mac, ip, o)
 	if err != nil {
 		return nil, fmt.Errorf("garp: %s: %w", p.Name, err)
 	}
 	if dl := pick(o.Deadline, 0); dl > 0 {
-		fs = slices.DeleteFunc(fs, func(f Frame) bool { return f.At > dl })
+		fs = slices.DeleteFunc(fs, func(f F) bool { return *at(&f) > dl })
 	}
 	delay := pick(o.Delay, 0)
 	for i := range fs {
-		fs[i].At += delay
+		*at(&fs[i]) += delay
 	}
-	slices.SortStableFunc(fs, func(a, b Frame) int { return cmp.Compare(a.At, b.At) })
+	slices.SortStableFunc(fs, func(a, b F) int { return cmp.Compare(*at(&a), *at(&b)) })
 	return fs, nil
 }
 

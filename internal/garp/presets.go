@@ -277,11 +277,25 @@ func neutron(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 // garp_refresh timers: bursts at 0, MasterDelay and k·MasterRefresh, every
 // GARP at least GARPInterval after the previous one on the interface.
 func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
+	at, err := keepalivedTimes(o, pick(o.GARPInterval, 0))
+	if err != nil {
+		return nil, err
+	}
+	fs := make([]Frame, 0, len(at))
+	for _, t := range at {
+		fs = append(fs, gratuitous(t, arp.OpRequest, mac, ip, arp.Broadcast))
+	}
+	return fs, nil
+}
+
+// keepalivedTimes is keepalived's announcement timing, shared by its GARPs
+// and its unsolicited NAs (which differ only in the spacing, gap:
+// vrrp_garp_interval or vrrp_gna_interval).
+func keepalivedTimes(o Options, gap vtime.Duration) ([]vtime.Duration, error) {
 	repeat := pickInt(o.MasterRepeat, keepalivedRepeat)
 	delay := pick(o.MasterDelay, keepalivedDelay)
 	refresh := pick(o.MasterRefresh, 0)
 	refreshRepeat := pickInt(o.MasterRefreshRepeat, keepalivedRefreshRepeat)
-	gap := pick(o.GARPInterval, 0)
 	deadline := pick(o.Deadline, 0)
 	if refresh > 0 && deadline == 0 {
 		return nil, errors.New("garp_master_refresh repeats for as long as the instance is master: set Deadline to bound the schedule")
@@ -303,16 +317,16 @@ func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 		}
 	}
 	slices.SortStableFunc(bursts, func(a, b burst) int { return cmp.Compare(a.at, b.at) })
-	var fs []Frame
-	next := vtime.Duration(0) // earliest time garp_interval allows the next GARP
+	var at []vtime.Duration
+	next := vtime.Duration(0) // earliest time the interval allows the next frame
 	for _, b := range bursts {
 		for range b.n {
-			at := max(b.at, next)
-			fs = append(fs, gratuitous(at, arp.OpRequest, mac, ip, arp.Broadcast))
-			next = at + gap
+			t := max(b.at, next)
+			at = append(at, t)
+			next = t + gap
 		}
 	}
-	return fs, nil
+	return at, nil
 }
 
 // metallb models spamLoop: a round at once, then a round on every 1100 ms
@@ -321,12 +335,21 @@ func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 // both built by arp.NewPacket(op, hw, ip, ethernet.Broadcast, ip).
 func metallb(mac arp.MAC, ip netip.Addr, _ Options) ([]Frame, error) {
 	var fs []Frame
-	for t := vtime.Duration(0); t <= metallbWindow; t += metallbInterval {
+	for _, t := range metallbTimes() {
 		fs = append(fs,
 			gratuitous(t, arp.OpRequest, mac, ip, arp.Broadcast),
 			gratuitous(t, arp.OpReply, mac, ip, arp.Broadcast))
 	}
 	return fs, nil
+}
+
+// metallbTimes are spamLoop's rounds, the same for ARP and NDP.
+func metallbTimes() []vtime.Duration {
+	var at []vtime.Duration
+	for t := vtime.Duration(0); t <= metallbWindow; t += metallbInterval {
+		at = append(at, t)
+	}
+	return at
 }
 
 // kubeVIP models gratuitousARP's global toggle, which starts at "request"

@@ -24,6 +24,10 @@ type Patch struct {
 	Spec string `json:"spec"`
 	// Note records doubts carried over from the spec ([R] facts, §11).
 	Note string `json:"note,omitempty"`
+	// Family is "ipv6" for a change to IPv6 neighbour discovery
+	// (../shared/spec/linux-ndisc.md §9), "" for the shared core and ARP.
+	// An IPv4-only scenario's what-if rows leave the IPv6 ones out.
+	Family string `json:"family,omitempty"`
 	// DocumentedOnly marks a patch the model has no behaviour for yet:
 	// profiles record whether a kernel carries it (and on what evidence),
 	// but adding or removing it changes nothing the simulator does.
@@ -66,10 +70,33 @@ const (
 	PIntervalProbe    = "interval-probe-time"
 	PForcedGCBudget   = "forced-gc-budget"
 	PExtValidated     = "ntf-ext-validated"
+
+	// IPv6 neighbour discovery (ndisc §9, I1–I22). Modelled:
+	PNDDropFragments         = "ndisc-drop-fragments"
+	PIPv6PcpuRoutes          = "ipv6-pcpu-routes"
+	PDropUnicastInL2Mcast6   = "ipv6-drop-unicast-in-l2-multicast"
+	PDropUnsolicitedNA       = "drop-unsolicited-na"
+	PNDEvictNoCarrier        = "ndisc-evict-nocarrier"
+	PAcceptUntrackedNA       = "accept-untracked-na"
+	PAcceptUntrackedNASubnet = "accept-untracked-na-subnet"
+	// Documented only: the kernel's own announcements and routing side
+	// effects, recorded per profile for the senders and `arplab profiles`.
+	PNDRouterToHost   = "ndisc-router-to-host"
+	PNDNoARPFlush     = "ndisc-noarp-flush"
+	PEnhancedDAD      = "enhanced-dad"
+	PNDiscNotifyAll   = "ndisc-notify-all"
+	PNDiscNotifyOnUp  = "ndisc-notify-on-up"
+	PNDiscNotifyDAD   = "ndisc-notify-after-dad"
+	PNDRouterNotify   = "ndisc-router-flag-notify"
+	PNDRARetransFloor = "ndisc-ra-retrans-floor"
 )
 
 // Patches is the patch table of spec §9, in release order.
 var Patches = []Patch{
+	{Name: PNDDropFragments, Title: "ipv6: drop fragmented ndisc packets by default (RFC 6980)", Family: "ipv6",
+		Commit: "", Release: "3.12", Flags: []string{"N18"}, Spec: "ndisc §4.1",
+		Effect: "a reassembled (fragmented) ND message is dropped while suppress_frag_ndisc=1 (the default)",
+		Note:   "commit id not retrieved (2013-08-29 in the log); absent in RHEL 7.3 and 7.8 (ndisc §9 I3)"},
 	{Name: PGARPRequestOverride, Title: "ipv4: arp: update neighbour address when a gratuitous arp is received and arp_accept is set",
 		Commit: "56022a8fdd87", Release: "3.14", Flags: []string{"F1"}, Spec: "§4.4(b)",
 		Effect: "with arp_accept, a GARP request (sip == tip) overrides inside locktime; replies excluded"},
@@ -87,12 +114,30 @@ var Patches = []Patch{
 		Commit: "765c9c639fbb", Release: "4.2", Spec: "§5 step 9",
 		Effect: "an update into PROBE resets the probe counter",
 		Note:   "committed 2015-05-21, so 4.2; cd28ca0a3dd1 (spec §11.1) is \"neigh: reduce arp latency\" (distro-kernels §0.1 item 2)"},
+	{Name: PIPv6PcpuRoutes, Title: "ipv6: Create percpu rt6_info (output routes no longer cloned per destination)", Family: "ipv6",
+		Commit: "", Release: "4.2", Flags: []string{"N12"}, Spec: "ndisc §6.1",
+		Effect: "before the 4.11 confirmation series, an IPv6 TCP confirmation lands on whichever neighbour next uses the shared per-CPU route (without it, IPv6 routes are per-destination clones and confirm the right neighbour)",
+		Note:   "series not pinned; bracketed by 3.14 (clones) and 4.4 (per-CPU); RHEL 7.3 carries it (ndisc §9 I4)"},
 	{Name: PDeadEntryNoop, Title: "neigh: do not modify unlinked entries",
 		Commit: "2c51a97f76d2", Release: "4.4", Spec: "§5 step 1",
 		Effect: "updates on unlinked entries are no-ops"},
+	{Name: PNDRouterToHost, Title: "ipv6: rt6_clean_tohost on a router→host NA", Family: "ipv6",
+		Commit: "", Release: "4.4", Spec: "N15; ndisc §4.2 step 10", DocumentedOnly: true,
+		Effect: "an NA clearing the router flag removes routes via its source instead of only the default route",
+		Note:   "between 3.15 and 4.4; in RHEL 7.3 (ndisc §9 I5)"},
+	{Name: PNDNoARPFlush, Title: "ipv6: flush the ND table when IFF_NOARP toggles", Family: "ipv6",
+		Commit: "", Release: "4.4", Spec: "N16; ndisc §7", DocumentedOnly: true,
+		Effect: "NETDEV_CHANGE with IFF_NOARP toggled flushes the device's ND entries",
+		Note:   "between 3.15 and 4.4; not in RHEL 7.3, in RHEL 7.8 (ndisc §9 I6)"},
 	{Name: PDropGratuitousARP, Title: "ipv4: add option to drop gratuitous ARP packets",
 		Commit: "97daf3314550", Release: "4.6", Flags: []string{"F11"}, Spec: "§4.2 step 6",
 		Effect: "drop_gratuitous_arp sysctl drops every ARP with sip == tip"},
+	{Name: PDropUnicastInL2Mcast6, Title: "ipv6: add option to drop unicast encapsulated in L2 multicast", Family: "ipv6",
+		Commit: "abbc30436d39", Release: "4.6", Flags: []string{"N6"}, Spec: "ndisc §4.1",
+		Effect: "drop_unicast_in_l2_multicast=1 drops a unicast NS/NA that arrived in an L2 multicast or broadcast frame"},
+	{Name: PDropUnsolicitedNA, Title: "ipv6: add option to drop unsolicited neighbor advertisements", Family: "ipv6",
+		Commit: "7a02bf892d8f", Release: "4.6", Flags: []string{"N5"}, Spec: "ndisc §4.2 step 3",
+		Effect: "drop_unsolicited_na=1 (per device) drops every NA with S=0 before any other test; not in RHEL 7.8"},
 	{Name: PTimerWheel, Title: "timers: Switch to a non-cascading wheel",
 		Commit: "", Release: "4.8", Spec: "§12.2",
 		Effect: "timers fire at the next level-granularity boundary strictly after expiry (late by up to 1/8 of the delay)",
@@ -100,9 +145,19 @@ var Patches = []Patch{
 	{Name: PSameMACKeepsState, Title: "net: neigh: disallow transition to NUD_STALE if lladdr is unchanged in neigh_update()",
 		Commit: "d1c2b5010d07", Release: "4.8", Flags: []string{"F7"}, Spec: "§5 step 7",
 		Effect: "a same-MAC STALE update keeps DELAY/PROBE/REACHABLE instead of knocking them to STALE"},
+	{Name: PEnhancedDAD, Title: "ipv6 addrconf: Implemented enhanced DAD (RFC7527)", Family: "ipv6",
+		Commit: "", Release: "4.10", Spec: "N11; ndisc §4.5 step 2", DocumentedOnly: true,
+		Effect: "DAD NS carry a nonce; our own looped-back DAD NS no longer fails DAD",
+		Note:   "commit id not retrieved (2016-12-03 in the log)"},
+	{Name: PNDiscNotifyAll, Title: "ipv6: ndisc_notify also honours conf/all", Family: "ipv6",
+		Commit: "fc1f8f4f310a", Release: "4.11", Spec: "N8; ndisc §8.2, §10.2", DocumentedOnly: true,
+		Effect: "the kernel's unsolicited NAs are sent when dev OR all ndisc_notify is set (before: the device's only)"},
 	{Name: PReplaceDstConfirm, Title: "Merge branch 'replace-dst_confirm'",
 		Commit: "b44700e97584", Release: "4.11", Flags: []string{"F6"}, Spec: "§6.2",
 		Effect: "upper-layer confirmation is per socket and lands on the packet's own next hop, not on a shared route"},
+	{Name: PNDiscNotifyOnUp, Title: "net: ipv6: send unsolicited NA on admin up", Family: "ipv6",
+		Commit: "4a6e3c5def13", Release: "4.12", Spec: "N9; ndisc §10.2", DocumentedOnly: true,
+		Effect: "with ndisc_notify, an NA for every address when the device comes up (tentative ones included until 4.16)"},
 	{Name: PGARPReply, Title: "arp: honour gratuitous ARP _replies_",
 		Commit: "23d268eb2409", Release: "4.12", Flags: []string{"F2"}, Spec: "§4.4(c)",
 		Effect: "a reply with tha == sha counts as gratuitous", Note: "commit id recalled (spec §11.1)"},
@@ -116,6 +171,10 @@ var Patches = []Patch{
 		Commit: "5071034e4af7", Release: "4.13", Spec: "§5 (admin)",
 		Effect: "`ip neigh del` unlinks the entry at once instead of leaving it FAILED for GC",
 		Note:   "absent in 4.12.0, present in 4.14.177 (distro-kernels §0.1 item 1; 5071a1e606b3 is an unrelated tls commit)"},
+	{Name: PNDiscNotifyDAD, Title: "net: ipv6: send unsolicited NA after DAD", Family: "ipv6",
+		Commit: "c76fe2d98c72", Release: "4.16", Spec: "N10; ndisc §10.2", DocumentedOnly: true,
+		Effect: "with ndisc_notify, tentative addresses are announced when DAD completes, not before; nodad addresses never",
+		Note:   "in 4.14.177 stable and RHEL 7.8"},
 	{Name: PExtLearned, Title: "neighbour: support for NTF_EXT_LEARNED flag",
 		Commit: "9ce33e46531d", Release: "4.18", Spec: "§9 #18", DocumentedOnly: true,
 		Effect: "externally learned entries (NTF_EXT_LEARNED) are exempt from GC"},
@@ -128,6 +187,10 @@ var Patches = []Patch{
 	{Name: PGCList, Title: "neighbor: Improve garbage collection",
 		Commit: "58956317c8de", Release: "5.0", Flags: []string{"F12"}, Spec: "§7.2",
 		Effect: "forced GC evicts only FAILED entries or those updated > 5 s ago, oldest first"},
+	{Name: PNDRouterNotify, Title: "neigh_update_is_router: netlink notification on a router-flag change", Family: "ipv6",
+		Commit: "", Release: "5.4", Spec: "N20; ndisc §4.3 notes", DocumentedOnly: true,
+		Effect: "a change of NTF_ROUTER alone sends RTM_NEWNEIGH (earlier kernels change it silently)",
+		Note:   "between 4.20 and 5.4; commit not identified"},
 	{Name: PPMTUNoConfirm, Title: "net: add bool confirm_neigh parameter for dst_ops.update_pmtu",
 		Commit: "", Release: "5.5", Spec: "distro-kernels §1", DocumentedOnly: true,
 		Effect: "a tunnel updating its PMTU no longer confirms the neighbour (stable 5.4.8)",
@@ -135,6 +198,10 @@ var Patches = []Patch{
 	{Name: PSmallRetrans, Title: "neigh: support smaller retrans_time settting",
 		Commit: "19e16d220f0a", Release: "5.7", Flags: []string{"F13"}, Spec: "§2.2 step 6",
 		Effect: "minimum timer re-arm lowered from HZ/2 to HZ/100"},
+	{Name: PNDRARetransFloor, Title: "RA RetransTimer floor HZ/10 → HZ/100", Family: "ipv6",
+		Commit: "19e16d220f0a", Release: "5.7", Spec: "N19; ndisc §2.4", DocumentedOnly: true,
+		Effect: "an RA's RetransTimer is floored at HZ/100 instead of HZ/10",
+		Note:   "commit suspected, not verified (ndisc §11.1); bracketed by 5.4 and 5.19"},
 	{Name: PDeadEntryNoStamp, Title: "(neigh_update on a dead entry keeps new = old)",
 		Commit: "", Release: "5.11", Spec: "distro-kernels §1", DocumentedOnly: true,
 		Effect: "an update on an unlinked entry moves no timestamps (the model's dead-entry-noop already moves none)",
@@ -153,6 +220,12 @@ var Patches = []Patch{
 	{Name: PEvictNoCarrierSysctl, Title: "net: arp: introduce arp_evict_nocarrier sysctl parameter",
 		Commit: "fcdb44d08a95", Release: "5.16", Flags: []string{"F15"}, Spec: "§8.2",
 		Effect: "arp_evict_nocarrier=0 keeps entries on carrier loss"},
+	{Name: PNDEvictNoCarrier, Title: "net: ndisc: introduce ndisc_evict_nocarrier sysctl parameter", Family: "ipv6",
+		Commit: "18ac597af25e", Release: "5.16", Flags: []string{"N17"}, Spec: "ndisc §7",
+		Effect: "ndisc_evict_nocarrier=0 (dev or all) keeps ND entries on carrier loss"},
+	{Name: PAcceptUntrackedNA, Title: "net/ipv6: Expand and rename accept_unsolicited_na to accept_untracked_na", Family: "ipv6",
+		Commit: "3e0b8f529c10", Release: "5.19", Flags: []string{"N4"}, Spec: "ndisc §4.4",
+		Effect: "on a forwarding interface, accept_untracked_na=1 makes an NA with a TLLAO for an unknown target create a STALE entry"},
 	{Name: PManagedRearmCap, Title: "net, neigh: Set lower cap for neigh_managed_work rearming",
 		Commit: "ed6cd6a17896", Release: "5.19", Spec: "§9 #26", DocumentedOnly: true,
 		Effect: "managed-entry work re-arms at least one tick apart",
@@ -163,6 +236,9 @@ var Patches = []Patch{
 	{Name: PARPAcceptSubnet, Title: "net: ipv4: new arp_accept option to accept garp only if in-network",
 		Commit: "e68c5dcf0aac", Release: "6.0", Flags: []string{"F14"}, Spec: "§4.4(d)",
 		Effect: "arp_accept=2 creates entries only for senders inside a subnet of the interface; all/dev combine as MAX"},
+	{Name: PAcceptUntrackedNASubnet, Title: "net: ipv6: new accept_untracked_na option to accept na only if in-network", Family: "ipv6",
+		Commit: "aaa5f515b16b", Release: "6.0", Flags: []string{"N4"}, Spec: "ndisc §4.4",
+		Effect: "accept_untracked_na=2: create only when the NA's source lies in a prefix of the interface (values 0–2)"},
 	{Name: PClampTimestamps, Title: "neigh: make sure used and confirmed times are valid",
 		Commit: "c1d2ecdf5e38", Release: "6.2", Flags: []string{"F16"}, Spec: "§1.2, §7.1",
 		Effect: "confirmed/used are clamped when timers are armed; GC stale test uses a range",

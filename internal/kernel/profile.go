@@ -30,6 +30,15 @@ type Features struct {
 	TimerWheel         bool // §12.2: timers fire late, at the wheel's granularity
 	EvictNoCarrierCtl  bool // patch 25: arp_evict_nocarrier sysctl exists
 	DeleteUnlinks      bool // `ip neigh del` removes the entry at once
+
+	// IPv6 neighbour discovery (../shared/spec/linux-ndisc.md §9.1, N-flags).
+	NDDropFragments         bool // N18: fragmented ND dropped with suppress_frag_ndisc (ndisc §4.1)
+	IPv6SharedRoutes        bool // N12: per-CPU IPv6 output routes, shared pending_confirm before 4.11 (ndisc §6.1)
+	NDDropUnicastInL2Mcast  bool // N6: drop_unicast_in_l2_multicast exists (ndisc §4.1)
+	DropUnsolicitedNA       bool // N5: drop_unsolicited_na exists (ndisc §4.2 step 3)
+	NDEvictNoCarrierCtl     bool // N17: ndisc_evict_nocarrier exists (ndisc §7)
+	AcceptUntrackedNA       bool // N4: accept_untracked_na 0–1 (ndisc §4.4)
+	AcceptUntrackedNASubnet bool // N4: accept_untracked_na value 2 (ndisc §4.4)
 }
 
 // FlagTable lists the §9.1 flags in order with a one-line meaning, for
@@ -123,6 +132,14 @@ func FeaturesOf(patches []string) Features {
 		TimerWheel:         has[PTimerWheel],
 		EvictNoCarrierCtl:  has[PEvictNoCarrierSysctl],
 		DeleteUnlinks:      has[PDeleteUnlinks],
+
+		NDDropFragments:         has[PNDDropFragments],
+		IPv6SharedRoutes:        has[PIPv6PcpuRoutes],
+		NDDropUnicastInL2Mcast:  has[PDropUnicastInL2Mcast6],
+		DropUnsolicitedNA:       has[PDropUnsolicitedNA],
+		NDEvictNoCarrierCtl:     has[PNDEvictNoCarrier],
+		AcceptUntrackedNA:       has[PAcceptUntrackedNA],
+		AcceptUntrackedNASubnet: has[PAcceptUntrackedNASubnet],
 	}
 }
 
@@ -210,14 +227,14 @@ func without(ps []string, drop ...string) []string {
 // stable trees list their back-ports explicitly.
 var Profiles = []Profile{
 	{Name: "3.10", Release: "3.10", Description: "mainline 3.10", Patches: nil, HZ: 1000, UnresQlenBytes: 65536, Source: "M310"},
-	{Name: "rhel7.3", Release: "3.10.0-514", Description: "RHEL 7.3 GA, the kernel of the Failure", Patches: nil, HZ: 1000, UnresQlenBytes: 65536, Source: "R73", Family: "el7",
+	{Name: "rhel7.3", Release: "3.10.0-514", Description: "RHEL 7.3 GA, the kernel of the Failure", Patches: rhel73IPv6, HZ: 1000, UnresQlenBytes: 65536, Source: "R73", Family: "el7",
 		Covers: "RHEL/CentOS 7.0–7.7 (3.10.0-*.el7 below build 1127): which 7.x first shipped the fixes is unknown (spec §11.3)"},
 	{Name: "3.14", Release: "3.14", Description: "mainline 3.14 (first GARP-request override)", Patches: upto("3.14"), HZ: 250, UnresQlenBytes: 65536, Source: "M314"},
 	{Name: "4.4", Release: "4.4", Description: "mainline 4.4", Patches: upto("4.4"), HZ: 250, UnresQlenBytes: 65536, Source: "M44"},
 	{Name: "4.9", Release: "4.9", Description: "mainline 4.9", Patches: upto("4.9"), HZ: 250, UnresQlenBytes: 65536, Source: "M49"},
 	{Name: "4.11", Release: "4.11", Description: "mainline 4.11 (per-socket confirmation)", Patches: upto("4.11"), HZ: 250, UnresQlenBytes: 65536, Source: "M411"},
 	{Name: "4.12", Release: "4.12", Description: "mainline 4.12 (the GARP and timestamp fixes)", Patches: upto("4.12"), HZ: 250, UnresQlenBytes: 65536, Source: "M412"},
-	{Name: "4.14", Release: "4.14.177", Description: "stable 4.14.177 (carries confirm-on-arp from 4.19)", Patches: with(upto("4.14"), PConfirmOnARP), HZ: 250, UnresQlenBytes: 65536, Source: "M414",
+	{Name: "4.14", Release: "4.14.177", Description: "stable 4.14.177 (carries confirm-on-arp from 4.19)", Patches: with(upto("4.14"), PConfirmOnARP, PNDiscNotifyDAD), HZ: 250, UnresQlenBytes: 65536, Source: "M414",
 		Covers: "Amazon Linux 2 kernel 4.14 [I]"},
 	mainline4_18(),
 	rhel8(),
@@ -233,9 +250,19 @@ var Profiles = []Profile{
 	lts6_12(),
 	{Name: "6.18", Release: "6.18", Description: "mainline 6.18 (latest)", Patches: upto("6.18"), HZ: 250, UnresQlenBytes: 212992, Source: "M618"},
 	{Name: "rhel7.8", Release: "3.10.0-1127", Description: "RHEL 7.8 (back-ported GARP, timestamp and confirmation fixes)",
-		Patches: []string{PGARPRequestOverride, PRerandomiseOnWrite, PReplaceDstConfirm, PGARPReply, PTimestampsOnChange, PGARPAlwaysOverride},
+		Patches: with([]string{PGARPRequestOverride, PRerandomiseOnWrite, PReplaceDstConfirm, PGARPReply, PTimestampsOnChange, PGARPAlwaysOverride}, rhel78IPv6...),
 		HZ:      1000, UnresQlenBytes: 65536, Source: "R78", Family: "el7", Covers: "RHEL/CentOS 7.8 and 7.9 (3.10.0-1127 and later)"},
 }
+
+// The RHEL 7 columns of ndisc §9.1: RHEL back-ported the 4.2 per-CPU
+// routes (N12) and the router→host cleanup (N15) into 7.3, but not the 3.12
+// fragment drop (N18), drop_unsolicited_na (N5) or
+// drop_unicast_in_l2_multicast (N6), which 7.8 still lacks; 7.8 adds the
+// announcement changes N8–N11 and the IFF_NOARP flush (N16).
+var (
+	rhel73IPv6 = []string{PIPv6PcpuRoutes, PNDRouterToHost}
+	rhel78IPv6 = []string{PIPv6PcpuRoutes, PNDRouterToHost, PNDNoARPFlush, PEnhancedDAD, PNDiscNotifyAll, PNDiscNotifyOnUp, PNDiscNotifyDAD}
+)
 
 // Latest is the profile "latest" and "auto" name.
 const Latest = "6.18"

@@ -43,7 +43,7 @@ func TestResolve(t *testing.T) {
 		{"6.8.0-45-generic", "6.8", nil},
 		{"6.1.102-111.182.amzn2023.x86_64", "6.1", []string{"Amazon Linux"}},
 		{"6.9.3", "6.8", []string{"no 6.9 profile", "newest at or below"}},
-		{"5.16.3", "5.15+ntf-managed+arp-evict-nocarrier", []string{"released up to 5.16"}},
+		{"5.16.3", "5.15+ntf-managed+arp-evict-nocarrier+ndisc-evict-nocarrier", []string{"released up to 5.16"}},
 		{"6.18.44-fc-v782", "6.18", []string{"not recognised"}},
 		{"6.19.0-rc2", "6.18", nil},
 		{"4.13.0", "4.12+delete-unlinks", nil},

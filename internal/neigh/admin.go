@@ -47,18 +47,21 @@ func (t *Table) Admin(now vtime.Jiffies, dev *Device, op AdminOp, ip netip.Addr,
 	r := t.begin(now)
 	if op == AdminFlush {
 		var es []*Entry
-		for _, e := range t.entries {
+		t.each(func(e *Entry) {
 			if e.dev == dev && e.state != Permanent && e.state != NoARP {
 				es = append(es, e)
 			}
-		}
+		})
 		sortEntries(es)
 		for _, e := range es {
 			t.adminDelete(now, e)
 		}
 		return r, nil
 	}
-	e := t.entries[key(dev, ip)]
+	if ip.Is4() != (t.Family == IPv4) || !ip.IsValid() {
+		return r, fmt.Errorf("ip neigh %s %v dev %s: address is not %s", op, ip, dev.Name, t.Family)
+	}
+	e := t.get(dev, ip)
 	switch op {
 	case AdminAdd:
 		if e != nil {

@@ -82,7 +82,7 @@ func (t *Table) ReceiveARP(now vtime.Jiffies, dev *Device, p *arp.Packet, pt Pkt
 			created = true
 		}
 		d.Rule = RuleRequestForUs
-		t.applyUpdate(now, e, p.SHA, Stale, Override, created, &d)
+		t.applyUpdate(now, e, &p.SHA, Stale, Override, created, &d)
 		t.reply(dev, p)
 		return r
 	}
@@ -150,21 +150,23 @@ func (t *Table) learn(now vtime.Jiffies, dev *Device, p *arp.Packet, pt PktType,
 	if d.Override {
 		flags = Override
 	}
-	t.applyUpdate(now, e, p.SHA, state, flags, created, d)
+	t.applyUpdate(now, e, &p.SHA, state, flags, created, d)
 	return r
 }
 
 // applyUpdate runs neigh_update for a received frame and records the
 // decision with its verdict.
-func (t *Table) applyUpdate(now vtime.Jiffies, e *Entry, sha arp.MAC, state State, flags UpdateFlags, created bool, d *Decision) {
+func (t *Table) applyUpdate(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, state State, flags UpdateFlags, created bool, d *Decision) {
 	d.Old, d.OldMAC, d.HadMAC = e.state, e.ha, e.state.Valid()
 	d.Requested = state
 	d.UpdatedBefore = e.updated
-	out := t.update(now, e, &sha, state, flags)
+	d.RouterOld = e.router
+	out := t.update(now, e, lladdr, state, flags)
 	d.New, d.NewMAC = e.state, e.ha
 	d.Updated, d.Confirmed = e.updated, e.confirmed
 	d.UpdatedMoved, d.ConfirmedMoved = out.updatedMoved, out.confirmedMoved
 	d.MACChanged, d.StateKept = out.macChanged, out.stateKept
+	d.RouterNew, d.RouterChanged, d.Weak = e.router, out.routerChanged, out.weak
 	switch {
 	case created:
 		d.Verdict = VerdictCreated

@@ -56,6 +56,29 @@ const (
 	RuleAdmin
 	RuleAdminDelete
 	RuleCarrierFlush
+
+	// IPv6 neighbour discovery (../shared/spec/linux-ndisc.md, "ndisc §").
+	RuleNAUpdate
+	RuleNSUpdate
+	RuleNDNotIPv6
+	RuleNDUnicastInL2Mcast
+	RuleNDHopLimit
+	RuleNDCode
+	RuleNDFragment
+	RuleNDBadOptions
+	RuleNDNotModelled
+	RuleNATargetMulticast
+	RuleNASolicitedMulticast
+	RuleNADropUnsolicited
+	RuleNAOurAddress
+	RuleNANoEntry
+	RuleNAUntracked
+	RuleNAFailed
+	RuleNSDADNotSolicitedNode
+	RuleNSDADWithSLLAO
+	RuleNSNotForUs
+	RuleNSDAD
+	RuleNSNoEntry
 )
 
 var ruleInfo = [...]struct{ name, section string }{
@@ -92,6 +115,28 @@ var ruleInfo = [...]struct{ name, section string }{
 	RuleAdmin:                   {"admin", "§5"},
 	RuleAdminDelete:             {"admin-delete", "§5"},
 	RuleCarrierFlush:            {"carrier-flush", "§7.3"},
+
+	RuleNAUpdate:              {"na-update", "ndisc §4.3"},
+	RuleNSUpdate:              {"ns-update", "ndisc §4.5"},
+	RuleNDNotIPv6:             {"nd-not-ipv6", "ndisc §4.1"},
+	RuleNDUnicastInL2Mcast:    {"drop-unicast-in-l2-multicast", "ndisc §4.1"},
+	RuleNDHopLimit:            {"nd-hop-limit", "ndisc §4.1"},
+	RuleNDCode:                {"nd-code", "ndisc §4.1"},
+	RuleNDFragment:            {"nd-fragment", "ndisc §4.1"},
+	RuleNDBadOptions:          {"nd-bad-options", "ndisc §4.1"},
+	RuleNDNotModelled:         {"nd-not-modelled", "ndisc §4.6"},
+	RuleNATargetMulticast:     {"nd-target-multicast", "ndisc §4.2"},
+	RuleNASolicitedMulticast:  {"na-solicited-multicast", "ndisc §4.2"},
+	RuleNADropUnsolicited:     {"drop-unsolicited-na", "ndisc §4.2"},
+	RuleNAOurAddress:          {"na-our-address", "ndisc §4.7"},
+	RuleNANoEntry:             {"na-no-entry", "ndisc §4.4"},
+	RuleNAUntracked:           {"accept-untracked-na", "ndisc §4.4"},
+	RuleNAFailed:              {"na-failed-entry", "ndisc §4.2"},
+	RuleNSDADNotSolicitedNode: {"dad-ns-not-solicited-node", "ndisc §4.5"},
+	RuleNSDADWithSLLAO:        {"dad-ns-with-sllao", "ndisc §4.5"},
+	RuleNSNotForUs:            {"ns-not-for-us", "ndisc §4.5"},
+	RuleNSDAD:                 {"dad-ns-defended", "ndisc §4.5"},
+	RuleNSNoEntry:             {"ns-no-entry", "ndisc §4.5"},
 }
 
 // Name is the rule's short machine name (the trace's cause).
@@ -138,6 +183,21 @@ type Decision struct {
 	Override   bool
 	LocktimeOK bool
 	ARPAccept  int
+
+	// Received-ND facts (IPv6): the message type, its flags (R/S/O and
+	// whether it carried a link-layer option), the NS target, the
+	// receiving device's accept_untracked_na and why an untracked NA
+	// created nothing, the router flag before and after, and whether
+	// WEAK_OVERRIDE demoted the entry.
+	NDType               NDType
+	NDSrc                netip.Addr
+	AdvMAC               arp.MAC // the message's link-layer option
+	NDFlags              NDFlags
+	Target               netip.Addr
+	Untracked            int
+	Why                  untrackedWhy
+	RouterOld, RouterNew bool
+	RouterChanged, Weak  bool
 }
 
 // IsGARP reports whether the receive path treated the frame as a
@@ -220,6 +280,12 @@ func (d *Decision) Explain() string {
 		b.WriteString("admin: deleted")
 	case RuleCarrierFlush:
 		b.WriteString("flushed: carrier lost on " + d.Dev)
+	case RuleNAUpdate, RuleNSUpdate, RuleNAUntracked, RuleNANoEntry, RuleNAFailed, RuleNSNoEntry:
+		d.explainND(&b)
+	case RuleNDNotIPv6, RuleNDUnicastInL2Mcast, RuleNDHopLimit, RuleNDCode, RuleNDFragment, RuleNDBadOptions,
+		RuleNDNotModelled, RuleNATargetMulticast, RuleNASolicitedMulticast, RuleNADropUnsolicited, RuleNAOurAddress,
+		RuleNSDADNotSolicitedNode, RuleNSDADWithSLLAO, RuleNSNotForUs, RuleNSDAD:
+		d.explainNDDrop(&b)
 	default:
 		b.WriteString(d.Rule.Name())
 	}
@@ -325,6 +391,12 @@ type Action struct {
 	// of a new resolution is Probe 4 (after ucast_solicit=3) but Nth 1.
 	Nth    int
 	Packet uint64 // the queued packet's id (Transmit, Unreachable, Discarded)
+	// ND is, for an IPv6 table's ActReply, the NA's flags (R/S/O) and
+	// whether it carries a TLLAO; Target is then the NA's IPv6
+	// destination and Src the advertised (target) address. An IPv6
+	// probe is an NS for Target from Src, unicast to DstMAC, or (not
+	// Unicast) to Target's solicited-node group, whose MAC DstMAC holds.
+	ND NDFlags
 }
 
 // ActionKind says what an Action asks for.

@@ -38,6 +38,9 @@ func (d *Decision) Event(host string, at float64, seconds func(vtime.Jiffies) fl
 	switch {
 	case d.Frame:
 		ev.Kind = trace.KindARP
+		if d.NDType != 0 {
+			ev.Kind = trace.KindND
+		}
 		ev.Verdict = d.Verdict
 		if d.Verdict == VerdictDropped && d.Rule != RuleRequestForUs {
 			ev.State, ev.LLAddr, ev.OldState, ev.OldLLAddr = "", "", "", ""

@@ -42,29 +42,41 @@ const (
 // later Transmit/Unreachable actions when it is queued.
 func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock *Socket, id uint64, size int) (TxVerdict, arp.MAC, *Result) {
 	r := t.begin(now)
-	e := t.entries[key(dev, nexthop)]
+	if nexthop.Is4() != (t.Family == IPv4) || !nexthop.IsValid() {
+		return TxDropped, arp.MAC{}, r // the other family's table
+	}
+	e := t.get(dev, nexthop)
 	if e == nil {
 		if e = t.create(now, dev, nexthop); e == nil {
 			return TxDropped, arp.MAC{}, r
 		}
-		// arp_constructor: multicast and broadcast destinations need no
-		// resolution; they start NOARP with the mapped address (§1.1).
-		if mac, ok := noARPAddr(dev, nexthop); ok {
+		// arp_constructor / ndisc_constructor: multicast (and IPv4
+		// broadcast) destinations need no resolution; they start NOARP
+		// with the mapped address (§1.1, ndisc §1.1).
+		if mac, ok := t.noARPAddr(dev, nexthop); ok {
 			t.setState(e, NoARP)
 			e.ha = mac
 		}
 	}
+	v, mac := t.output(now, e, sock, id, size)
+	return v, mac, r
+}
+
+// output is the part of the output path that runs on an existing entry:
+// a pending confirmation, then the fast or slow path (spec §3). nd_tbl's
+// own NA replies take it too (ndisc §3).
+func (t *Table) output(now vtime.Jiffies, e *Entry, sock *Socket, id uint64, size int) (TxVerdict, arp.MAC) {
 	t.applyPendingConfirm(now, e, sock)
 	// Fast path: CONNECTED with a cached header; `used` is not touched.
 	if e.state.Connected() && e.hh {
-		return TxSent, e.ha, r
+		return TxSent, e.ha
 	}
 	// Slow path (neigh_resolve_output → neigh_event_send).
 	e.used = now
 	switch e.state {
 	case Reachable, Permanent, NoARP, Delay, Probe:
 		e.hh = true
-		return TxSent, e.ha, r
+		return TxSent, e.ha
 	case Stale:
 		d := t.stateDecision(now, e, RuleStaleToDelay)
 		t.setState(e, Delay)
@@ -72,7 +84,7 @@ func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock 
 		t.addTimer(e, now, now+vtime.Jiffies(e.dev.Params.DelayProbeTime))
 		t.finish(&d, e)
 		e.hh = true
-		return TxSent, e.ha, r
+		return TxSent, e.ha
 	case None, Failed:
 		p := &e.dev.Params
 		if p.McastProbes+p.AppProbes == 0 {
@@ -80,7 +92,7 @@ func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock 
 			t.setState(e, Failed)
 			e.updated = now
 			t.finish(&d, e)
-			return TxDropped, arp.MAC{}, r
+			return TxDropped, arp.MAC{}
 		}
 		d := t.stateDecision(now, e, RuleStartResolution)
 		e.probes = p.UcastProbes
@@ -94,12 +106,12 @@ func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock 
 		t.finish(&d, e)
 		t.enqueue(now, e, id, size)
 		t.solicit(now, e)
-		return TxQueued, arp.MAC{}, r
+		return TxQueued, arp.MAC{}
 	case Incomplete:
 		t.enqueue(now, e, id, size)
-		return TxQueued, arp.MAC{}, r
+		return TxQueued, arp.MAC{}
 	}
-	return TxDropped, arp.MAC{}, r
+	return TxDropped, arp.MAC{}
 }
 
 // enqueue appends to arp_queue, dropping the oldest packets while the
@@ -180,7 +192,7 @@ func (t *Table) Confirm(now vtime.Jiffies, sock *Socket) *Result {
 // MSG_PROBE): confirm the entry for ip on dev now, if it exists.
 func (t *Table) ConfirmNeighbour(now vtime.Jiffies, dev *Device, ip netip.Addr, from string) *Result {
 	r := t.begin(now)
-	if e := t.entries[key(dev, ip)]; e != nil {
+	if e := t.get(dev, ip); e != nil {
 		t.confirm(now, e, RuleConfirmImmediate, from)
 	}
 	return r
@@ -189,7 +201,13 @@ func (t *Table) ConfirmNeighbour(now vtime.Jiffies, dev *Device, ip netip.Addr, 
 // noARPAddr is arp_mc_map for the destinations that never need ARP: the
 // limited or a directed broadcast (ff:ff:ff:ff:ff:ff) and IPv4 multicast
 // (01:00:5e + the low 23 bits).
-func noARPAddr(dev *Device, ip netip.Addr) (arp.MAC, bool) {
+func (t *Table) noARPAddr(dev *Device, ip netip.Addr) (arp.MAC, bool) {
+	if t.Family == IPv6 {
+		if ip.IsMulticast() {
+			return MulticastMAC(ip), true
+		}
+		return arp.MAC{}, false
+	}
 	if dev.IsBroadcast(ip) {
 		return arp.Broadcast, true
 	}
@@ -208,15 +226,20 @@ func (t *Table) CarrierDown(now vtime.Jiffies, dev *Device) *Result {
 	if !t.F.EvictOnCarrierDown {
 		return r
 	}
-	if t.F.EvictNoCarrierCtl && !(t.All.ARPEvictNoCarrier && dev.Conf.ARPEvictNoCarrier) {
+	if t.Family == IPv6 {
+		// ndisc_evict_nocarrier (5.16+) combines as AND (ndisc §7).
+		if t.F.NDEvictNoCarrierCtl && !(t.All6.NDiscEvictNoCarrier && dev.Conf6.NDiscEvictNoCarrier) {
+			return r
+		}
+	} else if t.F.EvictNoCarrierCtl && !(t.All.ARPEvictNoCarrier && dev.Conf.ARPEvictNoCarrier) {
 		return r // arp_evict_nocarrier combines as AND (spec §8.2)
 	}
 	var es []*Entry
-	for _, e := range t.entries {
+	t.each(func(e *Entry) {
 		if e.dev == dev && e.state != Permanent {
 			es = append(es, e)
 		}
-	}
+	})
 	sortEntries(es)
 	for _, e := range es {
 		t.decide(Decision{Rule: RuleCarrierFlush, Dev: dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha})

@@ -22,6 +22,9 @@ type Device struct {
 	Params Params
 	// Conf is the device's conf/<dev>/ settings.
 	Conf Conf
+	// Conf6 is the device's net/ipv6/conf/<dev>/ settings; only a
+	// device of an IPv6 table (nd_tbl) reads it (ndisc §8.2).
+	Conf6 Conf6
 	// ReachableTime is the randomised reachable_time of this parameter set
 	// (spec §2.4). It is drawn when the device is added and redrawn by the
 	// periodic work; a lab can overwrite it with what `ip ntable` shows.
@@ -93,6 +96,8 @@ type Entry struct {
 	// updated, confirmed and used are the three stamps of spec §1.2.
 	updated, confirmed, used vtime.Jiffies
 	probes                   int
+	// router is NTF_ROUTER (IPv6: an NA's R flag, an RA; ndisc §5.3).
+	router bool
 	// hh is the cached hardware header: filled by the first slow-path
 	// transmission, it enables the fast path in CONNECTED states (§3).
 	hh bool
@@ -129,6 +134,8 @@ type Snapshot struct {
 	Used      vtime.Jiffies
 	Probes    int
 	Queued    int
+	// Router is NTF_ROUTER (`ip -6 neigh` prints "router").
+	Router bool
 	// Timer is the tick the entry's timer runs next (when HasTimer): the
 	// expiry as the timer wheel rounds it.
 	Timer    vtime.Jiffies
@@ -137,7 +144,7 @@ type Snapshot struct {
 
 func (e *Entry) snapshot() Snapshot {
 	return Snapshot{Dev: e.dev.Name, IP: e.ip, State: e.state, LLAddr: e.ha, HasLLAddr: e.state.Valid(),
-		Updated: e.updated, Confirmed: e.confirmed, Used: e.used, Probes: e.probes, Queued: len(e.queue),
+		Updated: e.updated, Confirmed: e.confirmed, Used: e.used, Probes: e.probes, Queued: len(e.queue), Router: e.router,
 		Timer: e.fire, HasTimer: e.idx >= 0}
 }
 
@@ -161,6 +168,26 @@ type Config struct {
 	// never runs after the model's, and the host's own transmissions can
 	// pull the model's timer earlier (Table.RunTimerAt).
 	WheelLatest bool
+	// Family chooses the table: IPv4 (arp_tbl, the default) or IPv6
+	// (nd_tbl, ndisc §0.3): a second instance of the same core with
+	// 16-byte keys, its own devices' parameters and its own timers.
+	Family Family
+}
+
+// Family is the address family of a table.
+type Family uint8
+
+// Families.
+const (
+	IPv4 Family = iota // arp_tbl
+	IPv6               // nd_tbl (../shared/spec/linux-ndisc.md)
+)
+
+func (f Family) String() string {
+	if f == IPv6 {
+		return "ipv6"
+	}
+	return "ipv4"
 }
 
 // Table is the IPv4 neighbour table of one host (arp_tbl) with its devices.
@@ -181,14 +208,29 @@ type Table struct {
 	Default                         Params
 	GCThresh1, GCThresh2, GCThresh3 int
 
+	// Family is IPv4 (arp_tbl) or IPv6 (nd_tbl).
+	Family Family
+	// All6 is net/ipv6/conf/all (nd_tbl only).
+	All6 Conf6
+	// DefaultConf6 is net/ipv6/conf/default: the template of new devices.
+	DefaultConf6 Conf6
+
 	rng         *rand.Rand
 	wheelLatest bool
 	devs        []*Device
-	entries     map[uint64]*Entry
-	nEntries    int // all entries
-	nGC         int // entries counted by 5.0+ forced GC (non-permanent)
-	timers      timerHeap
-	seq         uint64
+	// entries holds IPv4 keys (device index and address in one word, the
+	// hot path); entries6 holds IPv6 keys and exists only in nd_tbl.
+	entries  map[uint64]*Entry
+	entries6 map[key6]*Entry
+	nEntries int // all entries
+	nGC      int // entries counted by 5.0+ forced GC (non-permanent)
+	timers   timerHeap
+	seq      uint64
+
+	// replySeq numbers the NA replies nd_tbl sends through an entry;
+	// replies holds those queued while the entry resolves (ndisc §3).
+	replySeq uint64
+	replies  map[uint64]Action
 
 	// cur is the tick of the input being handled; actions carry it.
 	cur vtime.Jiffies
@@ -204,6 +246,7 @@ type Table struct {
 // Stats are the table's counters.
 type Stats struct {
 	ARPReceived, ARPDropped, Honoured, Ignored, Created int
+	NDReceived, NDDropped, NDNoSource                   int
 	ProbesSent, UnicastProbes, BroadcastProbes          int
 	QueueDiscards, ForcedGC, PeriodicGCRemoved, Failed  int
 	TableFull                                           int
@@ -222,16 +265,25 @@ func NewTable(cfg Config) (*Table, error) {
 		return nil, fmt.Errorf("neigh: a random stream is required (reachable_time)")
 	}
 	t := &Table{
-		Profile:     cfg.Profile.Name,
-		F:           cfg.Profile.Features(),
-		HZ:          hz,
-		All:         DefaultConf(),
-		DefaultConf: DefaultConf(),
-		Default:     DefaultParams(hz, cfg.Profile.UnresQlenBytes),
-		GCThresh1:   128, GCThresh2: 512, GCThresh3: 1024,
+		Family:       cfg.Family,
+		All6:         DefaultConf6(),
+		DefaultConf6: DefaultConf6(),
+		Profile:      cfg.Profile.Name,
+		F:            cfg.Profile.Features(),
+		HZ:           hz,
+		All:          DefaultConf(),
+		DefaultConf:  DefaultConf(),
+		Default:      DefaultParams(hz, cfg.Profile.UnresQlenBytes),
+		GCThresh1:    128, GCThresh2: 512, GCThresh3: 1024,
 		rng:         cfg.Rand,
 		entries:     map[uint64]*Entry{},
 		wheelLatest: cfg.WheelLatest,
+	}
+	if cfg.Family == IPv6 {
+		t.entries6 = map[key6]*Entry{}
+		// nd_tbl never initialises locktime: it reads 0 and no IPv6 code
+		// reads it (ndisc §2.1, §5.5).
+		t.Default.Locktime = 0
 	}
 	now := cfg.Now
 	t.lastFlush = now
@@ -251,7 +303,7 @@ func NewTable(cfg Config) (*Table, error) {
 // AddDevice adds an interface with default parameters and draws its
 // reachable_time (spec §2.4: drawn when the parms are allocated).
 func (t *Table) AddDevice(name string, mac arp.MAC, addrs []netip.Prefix) *Device {
-	d := &Device{Name: name, Index: len(t.devs) + 1, MAC: mac, Addrs: addrs, Params: t.Default, Conf: t.DefaultConf}
+	d := &Device{Name: name, Index: len(t.devs) + 1, MAC: mac, Addrs: addrs, Params: t.Default, Conf: t.DefaultConf, Conf6: t.DefaultConf6}
 	d.ReachableTime = t.randReachable(d.Params.BaseReachableTime)
 	t.devs = append(t.devs, d)
 	return d
@@ -315,7 +367,13 @@ func (t *Table) SetParam(dev, name, value string) error {
 		}
 	}
 	// 4bf6980dd032: a write to base_reachable_time re-randomises at once.
-	if t.F.RerandomiseOnWrite && (name == "base_reachable_time" || name == "base_reachable_time_ms") {
+	// IPv6 always did, through ndisc_ifinfo_sysctl_change, for the
+	// retrans_time files too (ndisc §2.4, §8.1).
+	rerand := name == "base_reachable_time" || name == "base_reachable_time_ms"
+	if t.Family == IPv6 {
+		rerand = rerand || name == "retrans_time" || name == "retrans_time_ms"
+	}
+	if (t.F.RerandomiseOnWrite || t.Family == IPv6) && rerand {
 		for _, d := range devs {
 			d.ReachableTime = t.randReachable(d.Params.BaseReachableTime)
 		}
@@ -323,8 +381,12 @@ func (t *Table) SetParam(dev, name, value string) error {
 	return nil
 }
 
-// SetConf writes conf/<dev>/<name>; dev "all" writes conf/all.
+// SetConf writes conf/<dev>/<name>; dev "all" writes conf/all. On an IPv6
+// table the names are net/ipv6/conf's (SetConf6).
 func (t *Table) SetConf(dev, name, value string) error {
+	if t.Family == IPv6 {
+		return t.setConf6(dev, name, value)
+	}
 	if name == "drop_gratuitous_arp" && !t.F.DropGratuitousARP {
 		return fmt.Errorf("conf/%s/drop_gratuitous_arp does not exist on %s (added in 4.6)", dev, t.Profile)
 	}
@@ -372,9 +434,54 @@ func key(d *Device, ip netip.Addr) uint64 {
 	return uint64(d.Index)<<32 | uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
 }
 
+// key6 is an nd_tbl key: (device, 16-byte address), ndisc §0.3. A host's
+// link-local and global addresses are separate keys, so separate entries.
+type key6 struct {
+	dev  int
+	addr [16]byte
+}
+
+// get is the entry for ip on d, nil when there is none. An IPv4 table
+// keeps its one-word keys; only nd_tbl hashes 16-byte addresses.
+func (t *Table) get(d *Device, ip netip.Addr) *Entry {
+	if t.entries6 != nil {
+		return t.entries6[key6{d.Index, ip.As16()}]
+	}
+	if !ip.Is4() {
+		return nil // an IPv6 address asked of arp_tbl: never an entry
+	}
+	return t.entries[key(d, ip)]
+}
+
+func (t *Table) put(e *Entry) {
+	if t.entries6 != nil {
+		t.entries6[key6{e.dev.Index, e.ip.As16()}] = e
+		return
+	}
+	t.entries[key(e.dev, e.ip)] = e
+}
+
+func (t *Table) del(e *Entry) {
+	if t.entries6 != nil {
+		delete(t.entries6, key6{e.dev.Index, e.ip.As16()})
+		return
+	}
+	delete(t.entries, key(e.dev, e.ip))
+}
+
+// each calls fn for every entry, in map order (callers sort).
+func (t *Table) each(fn func(e *Entry)) {
+	for _, e := range t.entries {
+		fn(e)
+	}
+	for _, e := range t.entries6 {
+		fn(e)
+	}
+}
+
 // Lookup returns a snapshot of the entry for ip on dev.
 func (t *Table) Lookup(dev *Device, ip netip.Addr) (Snapshot, bool) {
-	e := t.entries[key(dev, ip)]
+	e := t.get(dev, ip)
 	if e == nil {
 		return Snapshot{}, false
 	}
@@ -386,11 +493,11 @@ func (t *Table) Entries() []Snapshot {
 	var out []Snapshot
 	for _, d := range t.devs {
 		var es []*Entry
-		for _, e := range t.entries {
+		t.each(func(e *Entry) {
 			if e.dev == d {
 				es = append(es, e)
 			}
-		}
+		})
 		sortEntries(es)
 		for _, e := range es {
 			out = append(out, e.snapshot())
@@ -402,7 +509,7 @@ func (t *Table) Entries() []Snapshot {
 // MaxProbes is how many probes the entry for ip on dev may send before it
 // fails (spec §2.3), 0 when there is no such entry.
 func (t *Table) MaxProbes(dev *Device, ip netip.Addr) int {
-	e := t.entries[key(dev, ip)]
+	e := t.get(dev, ip)
 	if e == nil {
 		return 0
 	}
@@ -431,7 +538,7 @@ func (t *Table) create(now vtime.Jiffies, d *Device, ip netip.Addr) *Entry {
 	t.seq++
 	e := &Entry{dev: d, ip: ip, state: None, updated: now, used: now,
 		confirmed: now - vtime.Jiffies(2*d.Params.BaseReachableTime), idx: -1, created: t.seq}
-	t.entries[key(d, ip)] = e
+	t.put(e)
 	t.nEntries++
 	t.nGC++
 	return e
@@ -440,7 +547,7 @@ func (t *Table) create(now vtime.Jiffies, d *Device, ip netip.Addr) *Entry {
 // remove unlinks e from the table.
 func (t *Table) remove(e *Entry) {
 	t.stopTimer(e)
-	delete(t.entries, key(e.dev, e.ip))
+	t.del(e)
 	t.nEntries--
 	if e.state != Permanent {
 		t.nGC--

@@ -72,7 +72,7 @@ func (t *Table) fireTick(now, expires vtime.Jiffies) vtime.Jiffies {
 // ticks, and that the model would run later than now. by is how many
 // ticks earlier than the model's placement it ran.
 func (t *Table) RunTimerAt(now vtime.Jiffies, dev *Device, ip netip.Addr, slack vtime.Jiffies) (r *Result, by vtime.Jiffies, ok bool) {
-	e := t.entries[key(dev, ip)]
+	e := t.get(dev, ip)
 	if e == nil || e.idx < 0 || (e.state != Delay && e.state != Probe && e.state != Incomplete) {
 		return nil, 0, false
 	}
@@ -258,7 +258,12 @@ func (t *Table) solicit(now vtime.Jiffies, e *Entry) {
 	p := &e.dev.Params
 	n := e.probes
 	e.probes++
-	a := Action{Kind: ActProbe, Dev: e.dev, Target: e.ip, Src: e.dev.sourceFor(e.ip), Probe: n + 1}
+	a := Action{Kind: ActProbe, Dev: e.dev, Target: e.ip, Probe: n + 1}
+	if t.Family == IPv6 {
+		a.Src = t.ndSource(e)
+	} else {
+		a.Src = e.dev.sourceFor(e.ip)
+	}
 	switch k := n - p.UcastProbes; {
 	case k < 0:
 		a.Unicast, a.DstMAC = true, e.ha
@@ -270,6 +275,16 @@ func (t *Table) solicit(now vtime.Jiffies, e *Entry) {
 	default:
 		a.Nth = k - p.AppProbes + 1
 		t.Stats.BroadcastProbes++
+		if t.Family == IPv6 {
+			// ndisc §2.3: to the solicited-node group of the target.
+			a.DstMAC = MulticastMAC(SolicitedNode(e.ip))
+		}
+	}
+	if a.Kind == ActProbe && !a.Src.IsValid() {
+		// ndisc §2.3: no usable source (no link-local address): the
+		// counter moved, but no NS goes out.
+		t.Stats.NDNoSource++
+		return
 	}
 	if a.Kind == ActProbe {
 		t.Stats.ProbesSent++
@@ -283,6 +298,10 @@ func (t *Table) invalidate(now vtime.Jiffies, e *Entry) {
 	e.updated = now
 	t.Stats.Failed++
 	for _, q := range e.queue {
+		if q.ID&replyBit != 0 {
+			delete(t.replies, q.ID) // our own NA reply: nobody to tell
+			continue
+		}
 		t.act(Action{Kind: ActUnreachable, Dev: e.dev, Target: e.ip, Packet: q.ID})
 	}
 	e.queue = e.queue[:0]
@@ -307,9 +326,9 @@ func (t *Table) periodicWork(now vtime.Jiffies) {
 		return
 	}
 	var victims []*Entry
-	for _, e := range t.entries {
+	t.each(func(e *Entry) {
 		if e.state == Permanent || e.state.InTimer() {
-			continue
+			return
 		}
 		if vtime.Before(e.used, e.confirmed) && (!t.F.ClampTimestamps || !vtime.After(e.confirmed, now)) {
 			e.used = e.confirmed
@@ -322,7 +341,7 @@ func (t *Table) periodicWork(now vtime.Jiffies) {
 		if e.state == Failed || stale {
 			victims = append(victims, e)
 		}
-	}
+	})
 	sortEntries(victims)
 	for _, e := range victims {
 		t.decide(Decision{Rule: RuleGCPeriodic, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha, Used: e.used})
@@ -335,9 +354,9 @@ func (t *Table) periodicWork(now vtime.Jiffies) {
 func (t *Table) forcedGC(now vtime.Jiffies) int {
 	t.Stats.ForcedGC++
 	var all []*Entry
-	for _, e := range t.entries {
+	t.each(func(e *Entry) {
 		all = append(all, e)
-	}
+	})
 	// Creation order: the 5.0+ gc_list walks oldest first; the old
 	// algorithm's order does not matter but sorting keeps output stable.
 	sort.Slice(all, func(i, j int) bool { return all[i].created < all[j].created })

@@ -16,6 +16,11 @@ const (
 	WeakOverride
 	// Admin marks an administrative change (ip neigh, arp -s).
 	Admin
+	// OverrideIsRouter lets the update write the router flag (NTF_ROUTER)
+	// from IsRouter (ndisc §5.3); IPv6 only.
+	OverrideIsRouter
+	// IsRouter is the new router flag (an NA's R bit, an RA).
+	IsRouter
 )
 
 // updateOutcome says what neigh_update did.
@@ -27,6 +32,8 @@ type updateOutcome struct {
 	macChanged     bool
 	stateKept      bool // a same-MAC STALE request kept the old state
 	release        bool // queued packets wait to be released (step 11)
+	weak           bool // WEAK_OVERRIDE demoted a CONNECTED entry to STALE, lladdr kept
+	routerChanged  bool // the router flag was written and changed
 }
 
 // update is neigh_update (spec §5). lladdr nil means "no address given".
@@ -72,11 +79,23 @@ func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState St
 	if !t.F.TimestampsOnChange {
 		e.updated = now
 	}
+	// The router flag is written on the way out unless the update is
+	// refused or a different lladdr comes without OVERRIDE (ndisc §5.3).
+	setRouter := flags&OverrideIsRouter != 0
+	defer func() {
+		if setRouter && !out.rejected {
+			isr := flags&IsRouter != 0
+			out.routerChanged = e.router != isr
+			e.router = isr
+		}
+	}()
 	// Step 7: override rules.
 	if old.Valid() {
 		if different && flags&Override == 0 {
+			setRouter = false
 			if flags&WeakOverride != 0 && old.Connected() {
 				addr, different, newState = e.ha, false, Stale
+				out.weak = true
 			} else {
 				return out // ignored
 			}
@@ -152,6 +171,15 @@ func (t *Table) releaseQueue(now vtime.Jiffies, e *Entry) {
 		}
 		if e.state.Valid() {
 			e.hh = true
+		}
+		if p.ID&replyBit != 0 {
+			// nd_tbl's own NA reply, queued while the entry resolved.
+			if a, ok := t.replies[p.ID]; ok {
+				delete(t.replies, p.ID)
+				a.DstMAC = e.ha
+				t.act(a)
+			}
+			continue
 		}
 		t.act(Action{Kind: ActTransmit, Dev: e.dev, Target: e.ip, DstMAC: e.ha, Packet: p.ID})
 	}

@@ -24,10 +24,14 @@ func (h *Host) Lines(in *Input, d *neigh.Decision, at float64, seconds func(vtim
 		ev.Frame = in.Frame
 		ev.ARP = ARPFields(in.ARP, in.EthDst, in.HasEthDst, in.PktType.String())
 	}
+	if d.Frame && in != nil && in.ND != nil {
+		ev.Frame = in.Frame
+		ev.ND = NDFields(in.ND, in.EthDst, in.HasEthDst, in.PktType.String())
+	}
 	emit(ev)
 	if d.Frame && d.StateChanged() {
 		st := ev
-		st.Kind, st.Verdict, st.ARP, st.Frame = trace.KindState, "", nil, 0
+		st.Kind, st.Verdict, st.ARP, st.ND, st.Frame = trace.KindState, "", nil, nil, 0
 		emit(st)
 	}
 	return true
@@ -35,6 +39,17 @@ func (h *Host) Lines(in *Input, d *neigh.Decision, at float64, seconds func(vtim
 
 // ProbeLine is the trace line of a probe the model sends (spec §2.3).
 func (h *Host) ProbeLine(a *neigh.Action, at float64) trace.Event {
+	if a.Target.Is6() {
+		// ndisc §2.3: unicast NS to the cached MAC, or multicast NS to
+		// the target's solicited-node group.
+		to := neigh.SolicitedNode(a.Target).String()
+		if a.Unicast {
+			to = a.DstMAC.String()
+		}
+		return trace.Event{Time: at, Kind: trace.KindProbe, Host: h.Name, Dev: a.Dev.Name, IP: a.Target.String(),
+			Cause: "probe", Rule: "ndisc §2.3", Attrs: map[string]string{"to": to},
+			Explanation: fmt.Sprintf("probe %d: NS for %v from %v, to %s", a.Nth, a.Target, a.Src, to)}
+	}
 	to := "broadcast"
 	if a.Unicast {
 		to = a.DstMAC.String()
@@ -52,4 +67,23 @@ func ARPFields(p *arp.Packet, dst arp.MAC, hasDst bool, pktType string) *trace.A
 		a.EthDst = dst.String()
 	}
 	return a
+}
+
+// NDFields is an ND message in the trace vocabulary.
+func NDFields(m *neigh.ND, dst arp.MAC, hasDst bool, pktType string) *trace.NDFrame {
+	f := &trace.NDFrame{Type: m.Type.String(), Src: m.Src.String(), Dst: m.Dst.String(), HopLimit: int(m.HopLimit),
+		Router: m.Router, Solicited: m.Solicited, Override: m.Override, PktType: pktType}
+	if m.Target.IsValid() {
+		f.Target = m.Target.String()
+	}
+	switch {
+	case m.Type == neigh.NDNeighAdvert && m.HasTargetLL:
+		f.LLAddr = m.TargetLL.String()
+	case m.Type != neigh.NDNeighAdvert && m.HasSourceLL:
+		f.LLAddr = m.SourceLL.String()
+	}
+	if hasDst {
+		f.EthDst = dst.String()
+	}
+	return f
 }

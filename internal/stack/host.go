@@ -34,6 +34,7 @@ const (
 	InAdmin                        // an `ip neigh` command (Admin)
 	InInstall                      // an entry that existed before the run (Install)
 	InCarrierDown                  // a device lost its carrier (CarrierDown)
+	InND                           // an IPv6 neighbour-discovery message received (ReceiveND)
 )
 
 // Input is what caused a result, as the Observer sees it.
@@ -52,6 +53,8 @@ type Input struct {
 	EthDst    arp.MAC
 	HasEthDst bool
 	PktType   neigh.PktType
+	// ND is the received ND message (InND).
+	ND *neigh.ND
 }
 
 // Observer receives every result the model produces, in order. The result
@@ -69,6 +72,10 @@ type Config struct {
 	HZ int
 	// Rand is the stream reachable_time is drawn from.
 	Rand *rand.Rand
+	// Rand6 is nd_tbl's stream (IPv6); nil: one seeded from Rand when
+	// the host gets its first IPv6 address, so an IPv4-only host draws
+	// exactly what it drew before IPv6 existed.
+	Rand6 *rand.Rand
 	// Start is the table's jiffies when it is created.
 	Start vtime.Jiffies
 	// PeriodicPhase places the periodic work within its period.
@@ -82,12 +89,18 @@ type Config struct {
 	WheelLatest bool
 }
 
-// Host is a Linux host: the neighbour table and the IPv4 stack around it.
+// Host is a Linux host: the neighbour tables and the IP stack around them.
 type Host struct {
 	Name string
 	// Table is the model. Drivers read it (Lookup, Entries, Params); they
 	// feed it only through the Host's methods.
 	Table *neigh.Table
+	// ND is the IPv6 table (nd_tbl, ndisc §0.3): the same core, its own
+	// entries, parameters and timers. Nil until the host has an IPv6
+	// address (AddDevice, SetAddrs).
+	ND *neigh.Table
+	// cfg builds ND when it is first needed.
+	cfg   Config
 	Clock Clock
 	Obs   Observer
 
@@ -101,10 +114,17 @@ type Host struct {
 }
 
 // Device is one interface: the model's device and the cached route of
-// its connected subnet, per CPU.
+// its connected subnet, per CPU. ND is the same interface in nd_tbl
+// (its IPv6 addresses, IPv6 parameters and conf), nil without IPv6;
+// Routes6 are the cached routes of its first IPv6 prefix.
 type Device struct {
 	*neigh.Device
-	Routes []*neigh.Route
+	Routes  []*neigh.Route
+	ND      *neigh.Device
+	Routes6 []*neigh.Route
+	// clones are the per-destination IPv6 routes of kernels without
+	// per-CPU IPv6 routes (ndisc §6.1).
+	clones map[netip.Addr]*neigh.Route
 }
 
 // Gateway is a route through a gateway and its cached copies per CPU.
@@ -126,7 +146,64 @@ func New(c Config) (*Host, error) {
 		return nil, err
 	}
 	return &Host{Name: c.Name, Table: tb, Clock: c.Clock, Obs: c.Observer, now: c.Start, cpus: max(c.CPUs, 1),
-		socks: map[FlowKey]*Flow{}}, nil
+		socks: map[FlowKey]*Flow{}, cfg: c}, nil
+}
+
+// enableIPv6 creates nd_tbl at the host's present tick.
+func (h *Host) enableIPv6() error {
+	if h.ND != nil {
+		return nil
+	}
+	c := h.cfg
+	r := c.Rand6
+	if r == nil {
+		r = rand.New(rand.NewPCG(c.Rand.Uint64(), c.Rand.Uint64()))
+	}
+	tb, err := neigh.NewTable(neigh.Config{Profile: c.Profile, HZ: h.Table.HZ, Rand: r, Now: h.now, PeriodicPhase: c.PeriodicPhase,
+		WheelLatest: c.WheelLatest, Family: neigh.IPv6})
+	if err != nil {
+		return err
+	}
+	h.ND = tb
+	return nil
+}
+
+// splitFamilies separates IPv4 from IPv6 prefixes.
+func splitFamilies(addrs []netip.Prefix) (v4, v6 []netip.Prefix) {
+	for _, a := range addrs {
+		if a.Addr().Is4() {
+			v4 = append(v4, a)
+		} else {
+			v6 = append(v6, a)
+		}
+	}
+	return v4, v6
+}
+
+// TableFor is the table that holds ip's entries: nd_tbl for IPv6
+// (nil while the host has none), arp_tbl otherwise.
+func (h *Host) TableFor(ip netip.Addr) *neigh.Table {
+	if ip.Is6() {
+		return h.ND
+	}
+	return h.Table
+}
+
+// devFor is d's device in the table of ip's family (nil: d has no IPv6).
+func (d *Device) devFor(ip netip.Addr) *neigh.Device {
+	if ip.Is6() {
+		return d.ND
+	}
+	return d.Device
+}
+
+// Lookup is the entry for ip on d in the table of ip's family.
+func (h *Host) Lookup(d *Device, ip netip.Addr) (neigh.Snapshot, bool) {
+	tb, nd := h.TableFor(ip), d.devFor(ip)
+	if tb == nil || nd == nil {
+		return neigh.Snapshot{}, false
+	}
+	return tb.Lookup(nd, ip)
 }
 
 // Now is the tick of the last input.
@@ -134,23 +211,62 @@ func (h *Host) Now() vtime.Jiffies { return h.now }
 
 // AddDevice adds an interface with its addresses; the first address's
 // subnet names its cached routes.
+// IPv6 addresses go to the device's nd_tbl twin (created with nd_tbl
+// itself when the host gets its first one).
 func (h *Host) AddDevice(name string, mac arp.MAC, addrs []netip.Prefix) *Device {
-	d := &Device{Device: h.Table.AddDevice(name, mac, addrs)}
+	v4, v6 := splitFamilies(addrs)
+	d := &Device{Device: h.Table.AddDevice(name, mac, v4)}
 	subnet := name
-	if len(addrs) > 0 {
-		subnet = addrs[0].Masked().String()
+	if len(v4) > 0 {
+		subnet = v4[0].Masked().String()
 	}
 	for cpu := 0; cpu < h.cpus; cpu++ {
 		d.Routes = append(d.Routes, &neigh.Route{Name: fmt.Sprintf("%s cpu%d", subnet, cpu)})
 	}
 	h.devs = append(h.devs, d)
+	if len(v6) > 0 {
+		h.addND(d, v6)
+	}
 	return d
+}
+
+// addND gives d its nd_tbl device (and the host nd_tbl if needed).
+func (h *Host) addND(d *Device, v6 []netip.Prefix) {
+	if err := h.enableIPv6(); err != nil {
+		return // NewTable failed on the same HZ arp_tbl accepted: cannot happen
+	}
+	for _, dd := range h.devs {
+		if dd.ND == nil && dd != d {
+			dd.ND = h.ND.AddDevice(dd.Name, dd.MAC, nil) // keep device indexes aligned
+		}
+	}
+	if d.ND == nil {
+		d.ND = h.ND.AddDevice(d.Name, d.MAC, v6)
+	} else {
+		d.ND.Addrs = v6
+	}
+	subnet := d.Name
+	for _, p := range v6 {
+		if !p.Addr().IsLinkLocalUnicast() {
+			subnet = p.Masked().String()
+			break
+		}
+	}
+	d.Routes6 = d.Routes6[:0]
+	for cpu := 0; cpu < h.cpus; cpu++ {
+		d.Routes6 = append(d.Routes6, &neigh.Route{Name: fmt.Sprintf("%s cpu%d", subnet, cpu)})
+	}
 }
 
 // SetAddrs replaces a device's addresses (replay learns them from the
 // capture).
 func (h *Host) SetAddrs(d *Device, mac arp.MAC, addrs []netip.Prefix) {
-	d.MAC, d.Addrs = mac, addrs
+	v4, v6 := splitFamilies(addrs)
+	d.MAC, d.Addrs = mac, v4
+	if len(v6) > 0 || d.ND != nil {
+		h.addND(d, v6)
+		d.ND.MAC = mac
+	}
 }
 
 // Devices are the host's interfaces in the order they were added.
@@ -169,7 +285,7 @@ func (h *Host) Device(name string) *Device {
 // DeviceOf finds the interface of a model device.
 func (h *Host) DeviceOf(nd *neigh.Device) *Device {
 	for _, d := range h.devs {
-		if d.Device == nd {
+		if d.Device == nd || (nd != nil && d.ND == nd) {
 			return d
 		}
 	}
@@ -203,6 +319,9 @@ func (h *Host) Gateway(via netip.Addr) *Gateway {
 // and the first device's subnet is returned, as a host whose only route is
 // its connected one would use.
 func (h *Host) Route(dst netip.Addr) (d *Device, nexthop netip.Addr, cached []*neigh.Route, ok bool) {
+	if dst.Is6() {
+		return h.route6(dst)
+	}
 	for _, c := range h.devs {
 		for _, p := range c.Addrs {
 			if p.Masked().Contains(dst) {
@@ -210,12 +329,7 @@ func (h *Host) Route(dst netip.Addr) (d *Device, nexthop netip.Addr, cached []*n
 			}
 		}
 	}
-	var best *Gateway
-	for _, g := range h.gateways {
-		if g.To.Contains(dst) && (best == nil || g.To.Bits() > best.To.Bits()) {
-			best = g
-		}
-	}
+	best := h.bestGateway(dst)
 	if best == nil {
 		if len(h.devs) == 0 {
 			return nil, dst, nil, false
@@ -223,6 +337,71 @@ func (h *Host) Route(dst netip.Addr) (d *Device, nexthop netip.Addr, cached []*n
 		return h.devs[0], dst, h.devs[0].Routes, false
 	}
 	return h.connected(best.Via), best.Via, best.Routes, true
+}
+
+func (h *Host) bestGateway(dst netip.Addr) *Gateway {
+	var best *Gateway
+	for _, g := range h.gateways {
+		if g.To.Contains(dst) && (best == nil || g.To.Bits() > best.To.Bits()) {
+			best = g
+		}
+	}
+	return best
+}
+
+// route6 is Route for IPv6 (ndisc §3, §6.1): on-link if a prefix of a
+// device holds dst (link-local destinations on the first IPv6 device),
+// else through the longest matching IPv6 gateway route. Kernels with
+// per-CPU IPv6 routes (N12) share one cached route per CPU and prefix;
+// before them every destination has its own clone, so a TCP confirmation
+// always lands on the right neighbour.
+func (h *Host) route6(dst netip.Addr) (*Device, netip.Addr, []*neigh.Route, bool) {
+	var on *Device
+	for _, c := range h.devs {
+		if c.ND == nil {
+			continue
+		}
+		for _, p := range c.ND.Addrs {
+			if p.Masked().Contains(dst) && (on == nil || !p.Addr().IsLinkLocalUnicast()) {
+				on = c
+			}
+		}
+	}
+	nh := dst
+	var cached []*neigh.Route
+	ok := on != nil
+	if on == nil {
+		if g := h.bestGateway(dst); g != nil {
+			nh, cached, ok = g.Via, g.Routes, true
+			on = h.connected(g.Via)
+		}
+	}
+	if on == nil {
+		for _, c := range h.devs {
+			if c.ND != nil {
+				on = c
+				break
+			}
+		}
+		if on == nil {
+			return nil, dst, nil, false
+		}
+	}
+	if cached == nil {
+		cached = on.Routes6
+	}
+	if !h.Table.F.IPv6SharedRoutes && !h.Table.F.PerSocketConfirm {
+		if on.clones == nil {
+			on.clones = map[netip.Addr]*neigh.Route{}
+		}
+		rt := on.clones[dst]
+		if rt == nil {
+			rt = &neigh.Route{Name: dst.String() + "/128 clone"}
+			on.clones[dst] = rt
+		}
+		cached = []*neigh.Route{rt}
+	}
+	return on, nh, cached, ok
 }
 
 // IsBroadcast reports the limited broadcast or a directed broadcast of
@@ -244,7 +423,14 @@ func (h *Host) IsBroadcast(ip netip.Addr) bool {
 // none does, as the simulator's hosts have always routed).
 func (h *Host) connected(ip netip.Addr) *Device {
 	for _, c := range h.devs {
-		for _, p := range c.Addrs {
+		addrs := c.Addrs
+		if ip.Is6() {
+			if c.ND == nil {
+				continue
+			}
+			addrs = c.ND.Addrs
+		}
+		for _, p := range addrs {
 			if p.Masked().Contains(ip) {
 				return c
 			}

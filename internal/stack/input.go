@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"fmt"
 	"net/netip"
 
 	"arplab/internal/neigh"
@@ -30,8 +31,29 @@ func (h *Host) Advance(j vtime.Jiffies) {
 		j = h.now
 	}
 	h.now = j
-	h.begin(InTimer, nil)
-	h.deliver(h.Table.Tick(j))
+	h.tick(j)
+}
+
+// tick runs both tables' timers due by j, in time order between them, so
+// an observer sees the host's timer work as the kernel would do it.
+func (h *Host) tick(j vtime.Jiffies) {
+	if h.ND == nil {
+		h.begin(InTimer, nil)
+		h.deliver(h.Table.Tick(j))
+		return
+	}
+	for {
+		a, b := h.Table.NextDeadline(), h.ND.NextDeadline()
+		next, tb := a, h.Table
+		if vtime.Before(b, a) {
+			next, tb = b, h.ND
+		}
+		if vtime.After(next, j) {
+			return
+		}
+		h.begin(InTimer, nil).At = next
+		h.deliver(tb.Tick(next))
+	}
 }
 
 // SetNow makes j the host's time for the inputs that follow, without
@@ -48,7 +70,28 @@ func (h *Host) SetNow(j vtime.Jiffies) {
 func (h *Host) AdvanceTo(t vtime.Time) { h.Advance(h.Clock.Jiffies(t)) }
 
 // NextDeadline is the tick at which Advance has work to do next.
-func (h *Host) NextDeadline() vtime.Jiffies { return h.Table.NextDeadline() }
+func (h *Host) NextDeadline() vtime.Jiffies {
+	next := h.Table.NextDeadline()
+	if h.ND != nil {
+		if n := h.ND.NextDeadline(); vtime.Before(n, next) {
+			next = n
+		}
+	}
+	return next
+}
+
+// ReceiveND feeds an IPv6 neighbour-discovery message the host received
+// on d (ndisc §4), decoded. frame, ethDst and hasDst are as for
+// ReceiveARP. A host without IPv6 on d has no nd_tbl device: the message
+// is ignored, as a kernel without the address family would.
+func (h *Host) ReceiveND(d *Device, m *neigh.ND, pt neigh.PktType, frame int, ethDst arp.MAC, hasDst bool) {
+	if h.ND == nil || d.ND == nil {
+		return
+	}
+	in := h.begin(InND, d)
+	in.ND, in.PktType, in.Frame, in.EthDst, in.HasEthDst = m, pt, frame, ethDst, hasDst
+	h.deliver(h.ND.ReceiveND(h.now, d.ND, m, pt))
+}
 
 // ReceiveARP feeds an ARP frame the host received on d (spec §4). frame is
 // the driver's number for it; ethDst, when hasDst, its Ethernet
@@ -71,7 +114,11 @@ func (h *Host) Output(d *Device, nexthop netip.Addr, sock *neigh.Socket, id uint
 	}
 	in := h.begin(InOutput, d)
 	in.Frame = frame
-	v, mac, r := h.Table.Output(h.now, d.Device, nexthop, sock, id, size)
+	tb, nd := h.TableFor(nexthop), d.devFor(nexthop)
+	if tb == nil || nd == nil {
+		return neigh.TxDropped, arp.MAC{}, id // no IPv6 on d
+	}
+	v, mac, r := tb.Output(h.now, nd, nexthop, sock, id, size)
 	h.deliver(r)
 	return v, mac, id
 }
@@ -88,7 +135,11 @@ func (h *Host) Confirm(sock *neigh.Socket, frame int) {
 // d. The table's refusal (an `ip neigh` error) is returned.
 func (h *Host) Admin(d *Device, op neigh.AdminOp, ip netip.Addr, lladdr *arp.MAC, state neigh.State) error {
 	h.begin(InAdmin, d)
-	r, err := h.Table.Admin(h.now, d.Device, op, ip, lladdr, state)
+	tb, nd, err := h.familyOf(d, ip)
+	if err != nil {
+		return err
+	}
+	r, err := tb.Admin(h.now, nd, op, ip, lladdr, state)
 	h.deliver(r)
 	return err
 }
@@ -99,40 +150,71 @@ func (h *Host) Admin(d *Device, op neigh.AdminOp, ip netip.Addr, lladdr *arp.MAC
 // before the first input, and with no observer when their setting-up is
 // not part of the trace.
 func (h *Host) Install(d *Device, ip netip.Addr, mac arp.MAC, state neigh.State, at vtime.Jiffies) error {
+	tb, nd, err := h.familyOf(d, ip)
+	if err != nil {
+		return err
+	}
 	h.begin(InTimer, nil).At = at
-	h.deliver(h.Table.Tick(at))
+	h.deliver(tb.Tick(at))
 	h.begin(InInstall, d).At = at
-	r, err := h.Table.Admin(at, d.Device, neigh.AdminReplace, ip, &mac, state)
+	r, err := tb.Admin(at, nd, neigh.AdminReplace, ip, &mac, state)
 	h.deliver(r)
 	return err
+}
+
+// familyOf is the table and device that hold ip's entries on d, or the
+// error an `ip -6 neigh` on a device without IPv6 gives.
+func (h *Host) familyOf(d *Device, ip netip.Addr) (*neigh.Table, *neigh.Device, error) {
+	tb, nd := h.TableFor(ip), d.devFor(ip)
+	if tb == nil || nd == nil {
+		return nil, nil, fmt.Errorf("ip -6 neigh %v dev %s: %s has no IPv6 address", ip, d.Name, d.Name)
+	}
+	return tb, nd, nil
 }
 
 // CarrierDown tells the table that d lost its carrier (spec §7.3, F15).
 func (h *Host) CarrierDown(d *Device) {
 	h.begin(InCarrierDown, d)
 	h.deliver(h.Table.CarrierDown(h.now, d.Device))
+	if h.ND != nil && d.ND != nil {
+		h.begin(InCarrierDown, d)
+		h.deliver(h.ND.CarrierDown(h.now, d.ND))
+	}
 }
 
 // Sysctl writes one of the host's ARP sysctls: neigh.<dev>.<name> or
 // conf.<dev>.<name>, with an optional net.ipv4. prefix and dots or
 // slashes (neigh.SplitSysctl is the one accepted syntax).
+//
+// IPv6 keys carry the net.ipv6. prefix (neigh.SplitSysctlFamily) and go
+// to nd_tbl; a host without IPv6 refuses them.
 func (h *Host) Sysctl(key, value string) error {
-	kind, dev, name, err := neigh.SplitSysctl(key)
+	fam, kind, dev, name, err := neigh.SplitSysctlFamily(key)
 	if err != nil {
 		return err
 	}
-	if kind == "neigh" {
-		return h.Table.SetParam(dev, name, value)
+	tb := h.Table
+	if fam == neigh.IPv6 {
+		if tb = h.ND; tb == nil {
+			return fmt.Errorf("sysctl %s: host %s has no IPv6 address", key, h.Name)
+		}
 	}
-	return h.Table.SetConf(dev, name, value)
+	if kind == "neigh" {
+		return tb.SetParam(dev, name, value)
+	}
+	return tb.SetConf(dev, name, value)
 }
 
 // ConfirmNeighbour confirms ip's entry on d directly, as dst_confirm_neigh
 // does on 4.11+ for UDP and raw sockets sending with MSG_CONFIRM or
 // MSG_PROBE (spec §6.2); from names the confirmer in the trace.
 func (h *Host) ConfirmNeighbour(d *Device, ip netip.Addr, from string) {
+	tb, nd := h.TableFor(ip), d.devFor(ip)
+	if tb == nil || nd == nil {
+		return
+	}
 	h.begin(InConfirm, d)
-	h.deliver(h.Table.ConfirmNeighbour(h.now, d.Device, ip, from))
+	h.deliver(tb.ConfirmNeighbour(h.now, nd, ip, from))
 }
 
 // AlignTimer runs the timer of ip's entry on d now, when the host's own
@@ -140,8 +222,12 @@ func (h *Host) ConfirmNeighbour(d *Device, ip netip.Addr, from string) {
 // it later (neigh.Table.RunTimerAt). It reports whether it did and by how
 // many ticks the model's timer moved.
 func (h *Host) AlignTimer(d *Device, ip netip.Addr, slack vtime.Jiffies) (vtime.Jiffies, bool) {
+	tb, nd := h.TableFor(ip), d.devFor(ip)
+	if tb == nil || nd == nil {
+		return 0, false
+	}
 	h.begin(InTimer, nil)
-	r, by, ok := h.Table.RunTimerAt(h.now, d.Device, ip, slack)
+	r, by, ok := tb.RunTimerAt(h.now, nd, ip, slack)
 	if ok {
 		h.deliver(r)
 	}

@@ -27,6 +27,9 @@ const (
 	// KindARP is an ARP frame received by an observed host, with the
 	// model's (or kernel's) verdict on it.
 	KindARP Kind = "arp"
+	// KindND is an IPv6 neighbour-discovery message (NS, NA, …)
+	// received by an observed host, with the verdict on it, like KindARP.
+	KindND Kind = "nd"
 	// KindState is a change of a neighbour entry's state or lladdr.
 	KindState Kind = "state"
 	// KindTouch records a timestamp change with no state change
@@ -51,7 +54,7 @@ const (
 )
 
 var kinds = map[Kind]bool{
-	KindHeader: true, KindARP: true, KindState: true, KindTouch: true, KindProbe: true,
+	KindHeader: true, KindARP: true, KindND: true, KindState: true, KindTouch: true, KindProbe: true,
 	KindConfirm: true, KindSend: true, KindFlow: true, KindMove: true, KindCheck: true,
 	KindVerdict: true, KindNote: true,
 }
@@ -77,6 +80,23 @@ type ARPFrame struct {
 	EthDst  string `json:"eth_dst,omitempty"`
 	PktType string `json:"pkt_type,omitempty"` // host, broadcast, multicast, otherhost
 	GARP    bool   `json:"garp,omitempty"`     // sip == tip
+}
+
+// NDFrame is the decoded content of an IPv6 neighbour-discovery message
+// in a trace (KindND, and KindSend for a simulated NA sender).
+type NDFrame struct {
+	Type      string `json:"type"` // "NS", "NA", "RS", "RA", "redirect"
+	Src       string `json:"src"`
+	Dst       string `json:"dst"`
+	Target    string `json:"target,omitempty"`
+	Router    bool   `json:"router,omitempty"`
+	Solicited bool   `json:"solicited,omitempty"`
+	Override  bool   `json:"override,omitempty"`
+	// LLAddr is the link-layer option: the SLLAO of an NS, the TLLAO of an NA.
+	LLAddr   string `json:"lladdr,omitempty"`
+	HopLimit int    `json:"hop_limit,omitempty"`
+	EthDst   string `json:"eth_dst,omitempty"`
+	PktType  string `json:"pkt_type,omitempty"`
 }
 
 // Event is one line of a trace. Fields that do not apply are omitted.
@@ -108,6 +128,8 @@ type Event struct {
 	// the run's frame log (sim, lab).
 	Frame int       `json:"frame,omitempty"`
 	ARP   *ARPFrame `json:"arp,omitempty"`
+	// ND is the received (KindND) or sent (KindSend) ND message.
+	ND *NDFrame `json:"nd,omitempty"`
 	// Jiffies is the host's tick counter at the event; Updated and
 	// Confirmed are the entry's stamps after it (ticks).
 	Jiffies   *uint64 `json:"jiffies,omitempty"`

@@ -75,7 +75,7 @@ func gopacketFrame(t *testing.T, dst, src arp.MAC, m Message, flags uint8, vlan 
 func TestAppendFrameMatchesGopacket(t *testing.T) {
 	ll := LinkLocal(macB)
 	cases := []struct {
-		name string
+		name  string
 		m     Message
 		dst   arp.MAC
 		flags uint8 // the NA's or RA's flag byte as the RFC lays it out

@@ -1,0 +1,121 @@
+package neigh
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Conf6 is a device's IPv6 settings from /proc/sys/net/ipv6/conf/<dev>/
+// that neighbour discovery reads (ndisc §8.2). Unless a field says
+// otherwise only the device's own value counts: conf/all is ignored and
+// conf/default only seeds new devices.
+type Conf6 struct {
+	Forwarding               bool // forwarding: router behaviour, R flag in our NAs, gate of accept_untracked_na
+	NDiscNotify              bool // ndisc_notify (dev OR all from 4.11, ndisc §10.2)
+	DropUnsolicitedNA        bool // drop_unsolicited_na (4.6+, ndisc §4.2 step 3)
+	DropUnicastInL2Multicast bool // drop_unicast_in_l2_multicast (4.6+, ndisc §4.1)
+	AcceptUntrackedNA        int  // accept_untracked_na: 0, 1 (5.19+), 2 (6.0+) (ndisc §4.4)
+	NDiscEvictNoCarrier      bool // ndisc_evict_nocarrier (5.16+, dev AND all, default 1, ndisc §7)
+	ForceTLLAO               bool // force_tllao: TLLAO in replies to unicast NS (ndisc §4.5 step 7)
+	SuppressFragNDisc        bool // suppress_frag_ndisc (3.12+, default 1, ndisc §4.1)
+}
+
+// DefaultConf6 returns the kernel defaults (ndisc §8.2).
+func DefaultConf6() Conf6 { return Conf6{NDiscEvictNoCarrier: true, SuppressFragNDisc: true} }
+
+// Conf6Names lists the net/ipv6/conf sysctl names the model reads.
+var Conf6Names = []string{"accept_untracked_na", "drop_unicast_in_l2_multicast", "drop_unsolicited_na", "force_tllao",
+	"forwarding", "ndisc_evict_nocarrier", "ndisc_notify", "suppress_frag_ndisc"}
+
+// Set writes a net/ipv6/conf sysctl by name.
+func (c *Conf6) Set(name, value string) error {
+	v, err := strconv.Atoi(strings.TrimSpace(value))
+	if err != nil {
+		return fmt.Errorf("ipv6 conf/%s: %q is not an integer", name, value)
+	}
+	if v < 0 {
+		return fmt.Errorf("ipv6 conf/%s: %d is negative", name, v)
+	}
+	switch name {
+	case "forwarding":
+		c.Forwarding = v != 0
+	case "ndisc_notify":
+		c.NDiscNotify = v != 0
+	case "drop_unsolicited_na":
+		c.DropUnsolicitedNA = v != 0
+	case "drop_unicast_in_l2_multicast":
+		c.DropUnicastInL2Multicast = v != 0
+	case "accept_untracked_na":
+		if v > 2 {
+			return fmt.Errorf("ipv6 conf/accept_untracked_na: %d is out of range (0 to 2)", v)
+		}
+		c.AcceptUntrackedNA = v
+	case "ndisc_evict_nocarrier":
+		c.NDiscEvictNoCarrier = v != 0
+	case "force_tllao":
+		c.ForceTLLAO = v != 0
+	case "suppress_frag_ndisc":
+		c.SuppressFragNDisc = v != 0
+	default:
+		return fmt.Errorf("unknown ipv6 conf sysctl %q (known: %s)", name, strings.Join(Conf6Names, ", "))
+	}
+	return nil
+}
+
+// setConf6 is SetConf on nd_tbl: a knob the profile's kernel lacks is an
+// error, as `sysctl -w` on that kernel would be (ndisc §8.2 "Since").
+func (t *Table) setConf6(dev, name, value string) error {
+	need := func(ok bool, since string) error {
+		if !ok {
+			return fmt.Errorf("net.ipv6.conf.%s.%s does not exist on %s (added in %s)", dev, name, t.Profile, since)
+		}
+		return nil
+	}
+	var err error
+	switch name {
+	case "drop_unsolicited_na":
+		err = need(t.F.DropUnsolicitedNA, "4.6")
+	case "drop_unicast_in_l2_multicast":
+		err = need(t.F.NDDropUnicastInL2Mcast, "4.6")
+	case "ndisc_evict_nocarrier":
+		err = need(t.F.NDEvictNoCarrierCtl, "5.16")
+	case "suppress_frag_ndisc":
+		err = need(t.F.NDDropFragments, "3.12")
+	case "accept_untracked_na":
+		if err = need(t.F.AcceptUntrackedNA, "5.19"); err == nil && strings.TrimSpace(value) == "2" && !t.F.AcceptUntrackedNASubnet {
+			err = fmt.Errorf("net.ipv6.conf.%s.accept_untracked_na=2 is not understood by %s (added in 6.0; 5.19 takes 0 or 1)", dev, t.Profile)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	switch dev {
+	case "all":
+		return t.All6.Set(name, value)
+	case "default":
+		return t.DefaultConf6.Set(name, value)
+	}
+	d, ok := t.Device(dev)
+	if !ok {
+		return fmt.Errorf("net.ipv6.conf.%s.%s: no device %q", dev, name, dev)
+	}
+	return d.Conf6.Set(name, value)
+}
+
+// SplitSysctlFamily is SplitSysctl for both tables: "net.ipv6.neigh.eth0.
+// retrans_time_ms" and "net.ipv6.conf.eth0.accept_untracked_na" (the
+// net.ipv6. prefix is required: the short forms are IPv4's) give IPv6;
+// everything else is SplitSysctl's IPv4 syntax.
+func SplitSysctlFamily(k string) (fam Family, kind, dev, name string, err error) {
+	s := strings.ReplaceAll(k, "/", ".")
+	if rest, ok := strings.CutPrefix(s, "net.ipv6."); ok {
+		parts := strings.Split(rest, ".")
+		if len(parts) != 3 || (parts[0] != "neigh" && parts[0] != "conf") || parts[1] == "" || parts[2] == "" {
+			return IPv6, "", "", "", fmt.Errorf("sysctl %q: want net.ipv6.neigh.<dev>.<name> or net.ipv6.conf.<dev>.<name>", k)
+		}
+		return IPv6, parts[0], parts[1], parts[2], nil
+	}
+	kind, dev, name, err = SplitSysctl(k)
+	return IPv4, kind, dev, name, err
+}
