@@ -33,6 +33,8 @@ const (
 	inSysctl                 // a sysctl write
 	inPeriodic               // the table's periodic work ran
 	inSnapshot               // the table was read
+	inND                     // an ND message the host received
+	inNDTx                   // an ND message the host sent (compared, not fed)
 )
 
 // input is one recorded event, placed on the kernel's jiffies.
@@ -157,8 +159,9 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		last: map[entryKey]neigh.Decision{}, lastNs: map[entryKey]int64{},
 		mTrans: map[entryKey][]transition{}, kTrans: map[entryKey][]transition{}, mFires: map[entryKey][]fire{},
 		now: vtime.Jiffies(startJ), reported: map[string]string{}}
-	for _, d := range rh.Devs {
-		dev := st.AddDevice(d.Name, d.MAC, d.Addrs)
+	for i := range rh.Devs {
+		d := &rh.Devs[i]
+		dev := st.AddDevice(d.Name, d.MAC, addrsWithLinkLocal(d))
 		applyParams(dev.Device, d.Params, run.HZ)
 		m.devs[d.Name] = dev
 	}
@@ -167,6 +170,7 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 	for _, d := range rh.Devs {
 		applyConf(tbl, d.Name, d.Conf)
 	}
+	m.setupND(rh)
 	return m, nil
 }
 
@@ -196,7 +200,7 @@ func (m *hostModel) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 	ns := m.curNs
 	for i := range r.Decisions {
 		d := r.Decisions[i]
-		if d.Frame && in.Kind == stack.InARP {
+		if d.Frame && (in.Kind == stack.InARP || in.Kind == stack.InND) {
 			m.frameDecision = &r.Decisions[i]
 		}
 		t := ns
@@ -324,6 +328,10 @@ func (m *hostModel) feed(ins []input) {
 			m.sendIP(in)
 		case inARPTx:
 			m.sentARP(in)
+		case inND:
+			m.receiveND(in)
+		case inNDTx:
+			m.sentND(in)
 		case inQueued:
 			m.queued(in)
 		case inAdmin:
@@ -445,6 +453,9 @@ func (m *hostModel) sendIP(in *input) {
 	f := &m.v.run.Frames[in.frame]
 	h, payload, ok := ipv4Of(f.Data)
 	if !ok {
+		if dst, ok6 := lab.FrameIPDst(f.Data); ok6 && dst.Is6() {
+			m.sendIP6(in, dst)
+		}
 		return
 	}
 	dev := m.devs[f.Dev]
@@ -539,6 +550,21 @@ func (m *hostModel) sysctl(in *input) {
 	}
 	for dev, c := range s.Conf {
 		applyConf(m.tbl, dev, c)
+	}
+	if m.st.ND != nil {
+		for dev, p := range s.Params6 {
+			if d := m.devs[dev]; d != nil && d.ND != nil {
+				applyParams(d.ND, p, m.v.run.HZ)
+			}
+		}
+		for k, v := range s.ConfAll6 {
+			m.st.ND.All6.Set(k, v)
+		}
+		for dev, c := range s.Conf6 {
+			if d := m.devs[dev]; d != nil && d.ND != nil {
+				applyConf6(d.ND, c)
+			}
+		}
 	}
 	m.v.res.Stats.Sysctls++
 }
