@@ -382,6 +382,11 @@ func (r *LabRun) Events() []trace.Event {
 	for _, s := range r.Sends {
 		p, dst, ok := FrameARP(s.Data)
 		if !ok {
+			if m, h, ok := FrameND(s.Data); ok {
+				evs = append(evs, trace.Event{Time: r.Seconds(s.BeforeNs), Kind: trace.KindSend, Source: src, Host: s.Station,
+					IP: m.Target.String(), Cause: s.Cause, ND: ndFields(&m, h.Dst, ""),
+					Explanation: fmt.Sprintf("%s sends %v", s.Station, &m)})
+			}
 			continue
 		}
 		evs = append(evs, trace.Event{Time: r.Seconds(s.BeforeNs), Kind: trace.KindSend, Source: src, Host: s.Station,
@@ -412,7 +417,8 @@ func (r *LabRun) Events() []trace.Event {
 		f := &r.Frames[v.Frame]
 		p, dst, ok := FrameARP(f.Data)
 		if !ok {
-			continue // ND: ndEvents
+			evs = append(evs, r.ndVerdictEvent(v))
+			continue
 		}
 		ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindARP, Source: src, Host: f.Host, Dev: f.Dev,
 			IP: p.SIP.String(), Frame: v.Frame + 1, ARP: arpFields(p, dst, f.Type.String()), Verdict: v.Verdict}
@@ -442,7 +448,20 @@ func (r *LabRun) Events() []trace.Event {
 			continue
 		}
 		p, dst, ok := FrameARP(f.Data)
-		if !ok || p.Op != arp.OpRequest {
+		if !ok {
+			if m, h, ok := FrameND(f.Data); ok && m.Type == ndisc.TypeNeighborSolicitation && !m.Src.IsUnspecified() {
+				kind, to := "multicast", m.Dst.String()
+				if h.Dst[0]&1 == 0 {
+					kind, to = "unicast", h.Dst.String()
+				}
+				evs = append(evs, trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindProbe, Source: src, Host: f.Host, Dev: f.Dev,
+					IP: m.Target.String(), Frame: i + 1, ND: ndFields(&m, h.Dst, f.Type.String()), Cause: kind,
+					Attrs: map[string]string{"to": to},
+					Explanation: fmt.Sprintf("%s sends a %s NS for %v", f.Host, kind, m.Target)})
+			}
+			continue
+		}
+		if p.Op != arp.OpRequest {
 			continue
 		}
 		kind := "broadcast"
@@ -564,4 +583,53 @@ func orNone(s string) string {
 		return "nobody"
 	}
 	return s
+}
+
+// ndVerdictEvent is the kernel's verdict on a received ND frame (KindND),
+// as verdictEvent is for ARP: the neigh_update it caused and the entry
+// neigh_update_done showed afterwards.
+func (r *LabRun) ndVerdictEvent(v FrameVerdict) trace.Event {
+	f := &r.Frames[v.Frame]
+	m, h, _ := FrameND(f.Data)
+	ip := m.Target
+	if m.Type == ndisc.TypeNeighborSolicitation {
+		ip = m.Src
+	}
+	ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindND, Source: "kernel", Host: f.Host, Dev: f.Dev,
+		IP: ip.String(), Frame: v.Frame + 1, ND: ndFields(&m, h.Dst, f.Type.String()), Verdict: v.Verdict}
+	switch {
+	case ev.Verdict == "":
+		ev.Verdict = trace.Dropped
+		ev.Explanation = "verdict unknown (no tracepoints)"
+	case v.Update != nil:
+		ev.OldState, ev.OldLLAddr = v.Update.State.String(), llString(v.Update.State, v.Update.LLAddr)
+		ev.Explanation = fmt.Sprintf("kernel: neigh_update %s→ %s, update_flags %02x", v.Update.State, v.Update.NewState, v.Update.UpdateFlags)
+		if v.Done != nil {
+			ev.State, ev.LLAddr = v.Done.State.String(), llString(v.Done.State, v.Done.LLAddr)
+			ev.Updated = trace.U64(v.Done.Updated)
+			ev.Confirmed = trace.U64(v.Done.Confirmed)
+		}
+	default:
+		ev.Explanation = "kernel: no neigh_update (the ND receive path did not reach the table update)"
+	}
+	if v.ExactJ {
+		ev.Jiffies = trace.U64(v.J)
+	}
+	return ev
+}
+
+// ndFields is an ND message in the trace vocabulary.
+func ndFields(m *ndisc.Message, dst arp.MAC, pkt string) *trace.NDFrame {
+	f := &trace.NDFrame{Type: m.Type.String(), Src: m.Src.String(), Dst: m.Dst.String(), HopLimit: int(m.HopLimit),
+		Router: m.Router, Solicited: m.Solicited, Override: m.Override, EthDst: dst.String(), PktType: pkt}
+	if m.Target.IsValid() {
+		f.Target = m.Target.String()
+	}
+	switch {
+	case m.HasTargetLL:
+		f.LLAddr = m.TargetLL.String()
+	case m.HasSourceLL:
+		f.LLAddr = m.SourceLL.String()
+	}
+	return f
 }

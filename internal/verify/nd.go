@@ -93,14 +93,22 @@ func (m *hostModel) receiveND(in *input) {
 	}
 	m.v.res.Stats.Verdicts++
 	key := ndKey(&msg)
-	after, has := m.st.Lookup(dev, key)
 	// A FAILED entry's NA never reaches neigh_update (ndisc §4.2 step 7):
 	// the tracepoints show nothing, which reads as dropped.
 	mv := d.Verdict
 	if d.Rule == neigh.RuleNAFailed {
 		mv = trace.Dropped
 	}
+	// The entry as neigh_update_done shows it: after the update, with the
+	// queued packets it released already sent through it (an INCOMPLETE
+	// entry resolved by an NA is DELAY by then, as for ARP), but before
+	// an NS's reply, which ndisc_recv_ns sends after the update returns
+	// (STALE → DELAY, ndisc §3).
+	after, has := m.st.Lookup(dev, key)
 	model := describe(mv, has, after.State.String(), after.LLAddr, after.State.Valid())
+	if msg.Type == ndisc.TypeNeighborSolicitation && mv != trace.Dropped {
+		model = describe(mv, true, d.New.String(), d.NewMAC, d.New.Valid())
+	}
 	kern := describe(v.Verdict, false, "", arp.MAC{}, false)
 	if kn, kll, ok := v.After(); ok {
 		kern = describe(v.Verdict, true, kn.String(), kll, kn.Valid())
