@@ -316,12 +316,18 @@ func hostExists(s *scenario.Scenario, name string) bool {
 	return false
 }
 
-// mattered keeps the events of the entries a reader needs: IPs that moved
-// or that failed flows talked to, plus flows, sends, moves and the verdict.
+// mattered keeps the events of the entries a reader needs: IPs that moved,
+// that failed flows talked to or that the scenario's checks read, plus
+// flows, sends, moves and the verdict.
 func mattered(evs []trace.Event, res *sim.Result) []trace.Event {
 	ips := map[string]bool{}
 	for _, sp := range res.Stale {
 		ips[sp.IP] = true
+	}
+	for _, ev := range evs {
+		if ev.Kind == trace.KindCheck && ev.IP != "" {
+			ips[ev.IP] = true
+		}
 	}
 	for _, f := range res.Flows {
 		if !f.OK || f.Kind == "ssh" {
@@ -379,8 +385,12 @@ func writeRunText(w io.Writer, s *scenario.Scenario, res *sim.Result, evs []trac
 		if sp.GARPNoop > 0 {
 			noop = fmt.Sprintf(" (%d more repeated the MAC it already had)", sp.GARPNoop)
 		}
-		fmt.Fprintf(w, "  entry %s %s: pointed at %s for %.1f s after the move (%s); GARPs %d ignored, %d honoured%s; %d false confirmations; %d probes\n",
-			sp.Host, sp.IP, orNone(sp.OldMAC), sp.Seconds(), h, sp.GARPIgnored, sp.GARPHonoured, noop, sp.FalseConfirms, sp.Probes)
+		ann := "GARPs"
+		if strings.Contains(sp.IP, ":") {
+			ann = "unsolicited NAs" // IPv6's announcements (ndisc §10)
+		}
+		fmt.Fprintf(w, "  entry %s %s: pointed at %s for %.1f s after the move (%s); %s %d ignored, %d honoured%s; %d false confirmations; %d probes\n",
+			sp.Host, sp.IP, orNone(sp.OldMAC), sp.Seconds(), h, ann, sp.GARPIgnored, sp.GARPHonoured, noop, sp.FalseConfirms, sp.Probes)
 	}
 	fmt.Fprintln(w)
 	opt := report.TextOptions{Width: a.width, Color: color}

@@ -24,13 +24,13 @@ var allowed = map[string][]string{
 	"wire/ipv4":  {},
 	"wire/ndisc": {"wire/arp", "wire/ether"},
 	"neigh":      {"vtime", "kernel", "trace", "wire/arp", "wire/ether"},
-	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4"},
+	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4", "wire/ndisc"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
 	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
 	"report":     {"trace"},
 	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
-	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp"},
+	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ndisc"},
 	"replay":     {"capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4"},
 
 	// The lab side: privileged plumbing at the bottom, the scenario runner

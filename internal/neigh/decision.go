@@ -259,7 +259,11 @@ func (d *Decision) Explain() string {
 	case RuleStaleToDelay:
 		fmt.Fprintf(&b, "STALE→DELAY: a packet used the entry (still sent to %v); updated=%d, probe decision in delay_first_probe_time", d.OldMAC, d.Updated)
 	case RuleStartResolution:
-		fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; broadcast probe now, packet queued", d.Old)
+		if d.IP.Is6() {
+			fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; multicast NS to %v now, packet queued (ndisc §2.3)", d.Old, SolicitedNode(d.IP))
+		} else {
+			fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; broadcast probe now, packet queued", d.Old)
+		}
 	case RuleNoProbesFailed:
 		b.WriteString("→FAILED: mcast_solicit + app_solicit = 0, no way to resolve; packet dropped")
 	case RuleConfirmRoute:

@@ -311,6 +311,15 @@ var sysctlRanges = map[string]Range{
 	"arp_notify":             {0, 1},
 	"drop_gratuitous_arp":    {0, 1},
 	"arp_evict_nocarrier":    {0, 1},
+	// net/ipv6/conf (ndisc §8.2)
+	"forwarding":                   {0, 1},
+	"ndisc_notify":                 {0, 1},
+	"drop_unsolicited_na":          {0, 1},
+	"drop_unicast_in_l2_multicast": {0, 1},
+	"accept_untracked_na":          {0, 2},
+	"ndisc_evict_nocarrier":        {0, 1},
+	"force_tllao":                  {0, 1},
+	"suppress_frag_ndisc":          {0, 1},
 }
 
 // SysctlRange returns the kernel's range for a neighbour or conf sysctl

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"fmt"
 	"math"
 	"sort"
 	"strconv"
@@ -117,6 +118,39 @@ func arpWords(a *trace.ARPFrame) string {
 	return b.String()
 }
 
+// ndWords is an ND message in a few words: "NA S=0 O=1 2001:db8::10 is-at
+// 02:… (multicast)".
+func ndWords(n *trace.NDFrame) string {
+	if n == nil {
+		return "nd"
+	}
+	var b strings.Builder
+	b.WriteString(orDash(n.Type))
+	if n.Type == "NA" {
+		fmt.Fprintf(&b, " S=%d O=%d", b2i(n.Solicited), b2i(n.Override))
+		if n.Router {
+			b.WriteString(" R=1")
+		}
+		b.WriteString(" " + orDash(n.Target) + " is-at " + orDash(n.LLAddr))
+	} else {
+		b.WriteString(" for " + orDash(n.Target) + " from " + orDash(n.Src))
+		if n.LLAddr != "" {
+			b.WriteString(" at " + n.LLAddr)
+		}
+	}
+	if n.PktType != "" {
+		b.WriteString(" (" + n.PktType + ")")
+	}
+	return b.String()
+}
+
+func b2i(v bool) int {
+	if v {
+		return 1
+	}
+	return 0
+}
+
 func orDash(s string) string {
 	if s == "" {
 		return "-"
@@ -129,6 +163,8 @@ func what(ev *trace.Event) string {
 	switch ev.Kind {
 	case trace.KindARP:
 		return "arp " + arpWords(ev.ARP)
+	case trace.KindND:
+		return "nd " + ndWords(ev.ND)
 	case trace.KindState:
 		s := orDash(ev.OldState) + "→" + orDash(ev.State)
 		switch {
@@ -278,7 +314,7 @@ func verdictText(tl *timeline) (text string, ok, have bool) {
 // busy flow confirms its entry many times a second.
 func keyEvent(ev *trace.Event) bool {
 	switch ev.Kind {
-	case trace.KindARP, trace.KindState, trace.KindMove, trace.KindFlow, trace.KindCheck,
+	case trace.KindARP, trace.KindND, trace.KindState, trace.KindMove, trace.KindFlow, trace.KindCheck,
 		trace.KindNote, trace.KindProbe:
 		return true
 	}
@@ -291,7 +327,7 @@ func urgent(ev *trace.Event) bool {
 	switch {
 	case ev.Attrs["disagree"] == "1":
 		return true
-	case ev.Kind == trace.KindARP:
+	case ev.Kind == trace.KindARP, ev.Kind == trace.KindND:
 		return true
 	case ev.Kind == trace.KindMove, ev.Kind == trace.KindNote:
 		return true

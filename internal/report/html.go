@@ -249,7 +249,7 @@ func keyIP(tl *timeline) string {
 		c := 0
 		for _, l := range g.Lanes {
 			for _, i := range l.Events {
-				if tl.Evs[i].Kind == trace.KindARP {
+				if k := tl.Evs[i].Kind; k == trace.KindARP || k == trace.KindND {
 					c++
 				}
 			}

@@ -127,7 +127,7 @@ func (t *macTable) add(m string) {
 // onLane reports whether events of kind k belong to an entry lane.
 func onLane(k trace.Kind) bool {
 	switch k {
-	case trace.KindState, trace.KindTouch, trace.KindARP, trace.KindProbe, trace.KindConfirm:
+	case trace.KindState, trace.KindTouch, trace.KindARP, trace.KindND, trace.KindProbe, trace.KindConfirm:
 		return true
 	}
 	return false

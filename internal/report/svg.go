@@ -457,7 +457,7 @@ func (sw *svgWriter) laneMark(i int, y float64) {
 	}
 	var shape string
 	switch ev.Kind {
-	case trace.KindARP:
+	case trace.KindARP, trace.KindND:
 		e := effectOf(ev)
 		sw.d.marks[e] = true
 		sw.at("arp verdict-"+e+extra, ev.Time, y+arpY,

@@ -257,7 +257,7 @@ func (tp *textPlot) laneRows(l *lane) {
 	for _, i := range l.Events {
 		ev := &tp.tl.Evs[i]
 		switch ev.Kind {
-		case trace.KindARP:
+		case trace.KindARP, trace.KindND:
 			e := effectOf(ev)
 			tp.mark(arp, ev.Time, rune(verdictMark[e]), verdictSGR(e), verdictRank(e))
 		case trace.KindProbe, trace.KindConfirm, trace.KindTouch:

@@ -28,6 +28,17 @@ func FuzzParse(f *testing.F) {
 	} {
 		f.Add([]byte(strings.Replace(string(vip), r[0], r[1], 1)))
 	}
+	// IPv6: addresses, NA senders and net.ipv6 sysctls at their edges
+	v6, _ := BuiltinSource("ipv6-vip-failover")
+	for _, r := range [][2]string{
+		{"gna_interval: 20ms", "gna_interval: 1e9"}, {"gna_interval: 20ms", "na_flags: RSOX"},
+		{"gna_interval: 20ms", "hop_limit: 300"}, {"preset: keepalived", "preset: custom, dest: \"2001:db8::9\""},
+		{`"2001:db8:50::10/64"`, `"::ffff:10.0.0.1/120"`}, {`ips: ["2001:db8:50::100"]`, `ips: ["ff02::1"]`},
+		{`profile: "6.18"`, "profile: \"5.4\"\n    sysctls: {net.ipv6.conf.eth0.accept_untracked_na: \"2\"}"},
+		{`profile: "6.18"`, "profile: \"6.18\"\n    neighbours: [{dev: eth0, ip: \"fe80::1\", lladdr: \"02:00:00:00:00:01\", state: STALE}]"},
+	} {
+		f.Add([]byte(strings.Replace(string(v6), r[0], r[1], 1)))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		s, err := Parse(b, "fuzz.yaml")
 		if err != nil {

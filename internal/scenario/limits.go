@@ -101,7 +101,8 @@ var (
 		{"garp_interval", 0, minute},
 		{"delay", 0, hour},
 	}
-	limGARPJitter = durRange{"jitter", 0, 10 * vtime.Second}
+	limGARPJitter  = durRange{"jitter", 0, 10 * vtime.Second}
+	limGNAInterval = durRange{"gna_interval", 0, minute}
 )
 
 // fmtDur prints a duration the way a scenario file writes it.
@@ -195,6 +196,13 @@ var garpKnobWords = strings.NewReplacer(
 	garp.KnobMasterRepeat, "garp_master_repeat",
 	garp.KnobMasterDelay, "garp_master_delay",
 	garp.KnobGARPInterval, "garp_interval",
+	garp.KnobGNAInterval, "gna_interval",
+	garp.KnobForwarding, "forwarding",
+	garp.KnobSource, "source",
+	garp.KnobDest, "dest",
+	garp.KnobNAFlags, "na_flags",
+	garp.KnobNoTLLAO, "no_tllao",
+	garp.KnobHopLimit, "hop_limit",
 	garp.KnobStartupLatency, "startup_latency",
 	garp.KnobArpingLinger, "arping_linger",
 	garp.KnobDeadline, "deadline",
@@ -216,7 +224,31 @@ func checkGARP(g *GARP, runEnd vtime.Duration) error {
 	if err := limGARPJitter.check(g.Jitter.D); err != nil {
 		return err
 	}
+	if g.IP.Is6() {
+		return checkNASender(g.presetName(), g.Options(), runEnd)
+	}
 	return CheckSender(g.presetName(), g.Options(), runEnd)
+}
+
+// checkNASender is CheckSender for an IPv6 announcement (garp.NASchedule):
+// the same limits, vrrp_gna_interval's, and a bounded schedule.
+func checkNASender(preset string, o garp.Options, end vtime.Duration) error {
+	if o.GNAInterval != garp.None {
+		if err := limGNAInterval.check(o.GNAInterval); err != nil {
+			return err
+		}
+	}
+	if err := senderLimits(o, end); err != nil {
+		return err
+	}
+	fs, err := garp.NASchedule(preset, [6]byte{2}, netip.MustParseAddr("2001:db8::1"), o)
+	if err != nil {
+		return errors.New(garpKnobWords.Replace(err.Error()))
+	}
+	if len(fs) > MaxGARPFrames {
+		return fmt.Errorf("the sender would send %d NAs (at most %d per sender)", len(fs), MaxGARPFrames)
+	}
+	return nil
 }
 
 // CheckSender checks a GARP sender's knobs (a scenario's garp event, or
@@ -224,6 +256,22 @@ func checkGARP(g *GARP, runEnd vtime.Duration) error {
 // them and that the schedule is bounded; a refresh without a deadline runs
 // until end. Errors use the scenario's field names.
 func CheckSender(preset string, o garp.Options, end vtime.Duration) error {
+	if err := senderLimits(o, end); err != nil {
+		return err
+	}
+	fs, err := garp.Schedule(preset, [6]byte{2}, netip.AddrFrom4([4]byte{192, 0, 2, 1}), o)
+	if err != nil {
+		return errors.New(garpKnobWords.Replace(err.Error()))
+	}
+	if len(fs) > MaxGARPFrames {
+		return fmt.Errorf("the sender would send %d GARPs (at most %d per sender)", len(fs), MaxGARPFrames)
+	}
+	return nil
+}
+
+// senderLimits checks the knobs every sender shares against their limits
+// and bounds keepalived's refresh before a schedule is built.
+func senderLimits(o garp.Options, end vtime.Duration) error {
 	for _, c := range []struct {
 		r intRange
 		v int
@@ -254,13 +302,6 @@ func CheckSender(preset string, o garp.Options, end vtime.Duration) error {
 			return fmt.Errorf("garp_master_refresh %s until %s would send about %d GARPs (at most %d per sender)",
 				fmtDur(o.MasterRefresh), fmtDur(dl), bursts*per, MaxGARPFrames)
 		}
-	}
-	fs, err := garp.Schedule(preset, [6]byte{2}, netip.AddrFrom4([4]byte{192, 0, 2, 1}), o)
-	if err != nil {
-		return errors.New(garpKnobWords.Replace(err.Error()))
-	}
-	if len(fs) > MaxGARPFrames {
-		return fmt.Errorf("the sender would send %d GARPs (at most %d per sender)", len(fs), MaxGARPFrames)
 	}
 	return nil
 }

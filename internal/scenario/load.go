@@ -248,6 +248,9 @@ func (s *Scenario) validate() error {
 				return fmt.Errorf("%s: host %s interface %s needs an address (addrs: [10.0.0.1/24])", h.at(f), h.Name, ifc.Name)
 			}
 		}
+		if err := checkFamilies(h); err != nil {
+			return fmt.Errorf("%s: host %s: %v", h.at(f), h.Name, err)
+		}
 		for _, r := range h.Routes {
 			onLink := false
 			for _, ifc := range h.Interfaces {
@@ -345,6 +348,9 @@ func (s *Scenario) validate() error {
 			if !fl.To.IsValid() {
 				return fmt.Errorf("%s: flow %s needs a destination (to: IP)", e.at(f), fl.Name)
 			}
+			if h := s.host(fl.From); fl.To.Is6() && !hasIPv6(h) {
+				return fmt.Errorf("%s: flow %s to %v: host %s has no IPv6 address (add one to its interface's addrs, e.g. 2001:db8::1/64)", e.at(f), fl.Name, fl.To, fl.From)
+			}
 			if err := checkFlow(fl, s.Duration.D); err != nil {
 				return fmt.Errorf("%s: flow %s: %v", e.at(f), fl.Name, err)
 			}
@@ -393,6 +399,9 @@ func (s *Scenario) validate() error {
 		if names[c.Host] != "host" {
 			return fmt.Errorf("%s: check: %q is not a Linux host", c.at(f), c.Host)
 		}
+		if c.IP.Is6() && !hasIPv6(s.host(c.Host)) {
+			return fmt.Errorf("%s: check %v: host %s has no IPv6 address", c.at(f), c.IP, c.Host)
+		}
 		if c.At.D < 0 || c.At.D > s.Duration.D {
 			return fmt.Errorf("%s: check at %s is outside the run (allowed: 0s to the duration, %s)", c.at(f), fmtDur(c.At.D), fmtDur(s.Duration.D))
 		}
@@ -420,7 +429,16 @@ func (g *GARP) Options() garp.Options {
 	o := garp.Options{Count: g.Count, Interval: g.Interval.D, Mode: g.Mode, Deadline: g.Deadline.D,
 		StartupLatency: g.StartupLatency.D, ArpingLinger: g.ArpingLinger.D,
 		MasterRepeat: g.MasterRepeat, MasterDelay: g.MasterDelay.D, MasterRefresh: g.MasterRefresh.D,
-		MasterRefreshRepeat: g.MasterRefreshRepeat, GARPInterval: g.GARPInterval.D}
+		MasterRefreshRepeat: g.MasterRefreshRepeat, GARPInterval: g.GARPInterval.D,
+		GNAInterval: g.GNAInterval.D, Forwarding: g.Forwarding, NAFlags: g.NAFlags, NoTLLAO: g.NoTLLAO, HopLimit: g.HopLimit}
+	if g.Source != nil {
+		a := g.Source.Addr
+		o.Source = &a
+	}
+	if g.Dest != nil {
+		a := g.Dest.Addr
+		o.Dest = &a
+	}
 	if g.THA != nil {
 		m := g.THA.MAC
 		o.THA = &m
@@ -437,14 +455,23 @@ func (g *GARP) Options() garp.Options {
 var tableWide = []string{"gc_interval", "gc_thresh1", "gc_thresh2", "gc_thresh3"}
 
 // checkSysctl validates "neigh.<dev>.<name>" / "conf.<dev>.<name>" keys
-// (also with a "net.ipv4." prefix).
+// (also with a "net.ipv4." prefix), and net.ipv6.neigh/conf keys.
 func checkSysctl(k, v string, devs map[string]bool) error {
-	if handled, err := checkSysctl6(k, v, devs); handled {
-		return err
-	}
-	kind, dev, name, err := SplitSysctl(k)
+	fam, kind, dev, name, err := neigh.SplitSysctlFamily(k)
 	if err != nil {
 		return err
+	}
+	if fam == neigh.IPv6 && kind == "conf" {
+		if dev != "all" && dev != "default" && !devs[dev] {
+			return fmt.Errorf("sysctl %s: no interface %q", k, dev)
+		}
+		if !slices.Contains(neigh.Conf6Names, name) {
+			return fmt.Errorf("sysctl %s: unknown IPv6 conf setting %q (known: %s)", k, name, strings.Join(neigh.Conf6Names, ", "))
+		}
+		if err := sysctlValue(name, v); err != nil {
+			return fmt.Errorf("sysctl %s: %v", k, err)
+		}
+		return nil
 	}
 	if dev != "all" && dev != "default" && !devs[dev] {
 		return fmt.Errorf("sysctl %s: no interface %q", k, dev)
@@ -467,6 +494,56 @@ func checkSysctl(k, v string, devs map[string]bool) error {
 	}
 	if err := sysctlValue(name, v); err != nil {
 		return fmt.Errorf("sysctl %s: %v", k, err)
+	}
+	return nil
+}
+
+// host is the host named name (nil if none).
+func (s *Scenario) host(name string) *Host {
+	for i := range s.Hosts {
+		if s.Hosts[i].Name == name {
+			return &s.Hosts[i]
+		}
+	}
+	return nil
+}
+
+// hasIPv6 reports whether h has an IPv6 address (and so nd_tbl).
+func hasIPv6(h *Host) bool {
+	if h == nil {
+		return false
+	}
+	for _, ifc := range h.Interfaces {
+		for _, a := range ifc.Addrs {
+			if a.Addr().Is6() {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkFamilies checks that a host's IPv6 routes, neighbours and sysctls
+// have IPv6 to stand on, and that a route's gateway is of its family.
+func checkFamilies(h *Host) error {
+	v6 := hasIPv6(h)
+	for _, r := range h.Routes {
+		if r.To.Addr().Is6() != r.Via.Is6() {
+			return fmt.Errorf("route to %v via %v: the gateway is not of the destination's family", r.To, r.Via)
+		}
+		if r.Via.Is6() && !v6 {
+			return fmt.Errorf("route to %v: no IPv6 address on any interface", r.To)
+		}
+	}
+	for _, n := range h.Neighbours {
+		if n.IP.Is6() && !v6 {
+			return fmt.Errorf("neighbour %v: no IPv6 address on any interface", n.IP)
+		}
+	}
+	for k := range h.Sysctls {
+		if fam, _, _, _, err := neigh.SplitSysctlFamily(k); err == nil && fam == neigh.IPv6 && !v6 {
+			return fmt.Errorf("sysctl %s: no IPv6 address on any interface", k)
+		}
 	}
 	return nil
 }

@@ -3,11 +3,6 @@ package scenario
 import (
 	"fmt"
 	"net/netip"
-	"slices"
-	"strconv"
-	"strings"
-
-	"arplab/internal/neigh"
 )
 
 // ND is one hand-built neighbour-discovery message a station sends: the
@@ -103,55 +98,3 @@ func checkND(n *ND) error {
 
 // isIPv6 is a plain IPv6 address: not IPv4-mapped, no zone.
 func isIPv6(a netip.Addr) bool { return a.Is6() && !a.Is4In6() && a.Zone() == "" }
-
-// conf6Names are the net.ipv6.conf settings a scenario may write, with
-// their ranges (the ones neighbour discovery reads, ndisc §8.2).
-var conf6Names = map[string][2]int64{
-	"forwarding": {0, 1}, "accept_untracked_na": {0, 2}, "drop_unsolicited_na": {0, 1},
-	"drop_unicast_in_l2_multicast": {0, 1}, "ndisc_notify": {0, 1}, "ndisc_evict_nocarrier": {0, 1},
-	"force_tllao": {0, 1},
-}
-
-// checkSysctl6 validates an IPv6 key, written in full:
-// net.ipv6.neigh.<dev>.<name> (the same settings as IPv4's) or
-// net.ipv6.conf.<dev>.<name>. handled is false for any other key.
-func checkSysctl6(k, v string, devs map[string]bool) (handled bool, err error) {
-	rest, ok := strings.CutPrefix(strings.ReplaceAll(k, "/", "."), "net.ipv6.")
-	if !ok {
-		return false, nil
-	}
-	parts := strings.Split(rest, ".")
-	if len(parts) != 3 || (parts[0] != "neigh" && parts[0] != "conf") {
-		return true, fmt.Errorf("sysctl %q: want net.ipv6.neigh.<dev>.<name> or net.ipv6.conf.<dev>.<name>", k)
-	}
-	kind, dev, name := parts[0], parts[1], parts[2]
-	if dev != "all" && dev != "default" && !devs[dev] {
-		return true, fmt.Errorf("sysctl %s: no interface %q", k, dev)
-	}
-	if kind == "neigh" {
-		if !slices.Contains(neigh.ParamNames(), name) {
-			return true, fmt.Errorf("sysctl %s: unknown neighbour setting %q (known: %s)", k, name, strings.Join(neigh.ParamNames(), ", "))
-		}
-		if dev == "all" {
-			return true, fmt.Errorf("sysctl %s: neigh has no \"all\" (per device or default)", k)
-		}
-		if err := sysctlValue(name, v); err != nil {
-			return true, fmt.Errorf("sysctl %s: %v", k, err)
-		}
-		return true, nil
-	}
-	r, ok := conf6Names[name]
-	if !ok {
-		names := make([]string, 0, len(conf6Names))
-		for n := range conf6Names {
-			names = append(names, n)
-		}
-		slices.Sort(names)
-		return true, fmt.Errorf("sysctl %s: unknown IPv6 conf setting %q (known: %s)", k, name, strings.Join(names, ", "))
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil || n < r[0] || n > r[1] {
-		return true, fmt.Errorf("sysctl %s: %q is not a whole number from %d to %d", k, v, r[0], r[1])
-	}
-	return true, nil
-}

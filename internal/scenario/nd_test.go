@@ -51,11 +51,6 @@ checks:
 		{`{at: 1s, nd: {from: st, type: ns, target: 2001:db8::1, src: "::", lladdr: "02:00:00:00:00:cc"}}`, `carries no source link-layer option`},
 		{`{at: 1s, nd: {from: st, type: na, target: 2001:db8::b, hop_limit: 256}}`, `hop_limit 256`},
 		{`{at: 1s, nd: {from: st, type: na, target: "fe80::1%eth0"}}`, `is not an IPv4 or IPv6 address`},
-		{`{at: 1s, sysctl: {host: obs, key: net.ipv6.conf.eth0.accept_untracked_na, value: "3"}}`, `from 0 to 2`},
-		{`{at: 1s, sysctl: {host: obs, key: net.ipv6.conf.eth9.forwarding, value: "1"}}`, `no interface "eth9"`},
-		{`{at: 1s, sysctl: {host: obs, key: net.ipv6.conf.eth0.arp_accept, value: "1"}}`, `unknown IPv6 conf setting "arp_accept"`},
-		{`{at: 1s, sysctl: {host: obs, key: net.ipv6.neigh.eth0.lock_time, value: "1"}}`, `unknown neighbour setting "lock_time"`},
-		{`{at: 1s, sysctl: {host: obs, key: net.ipv6.eth0.forwarding, value: "1"}}`, `want net.ipv6.neigh`},
 	} {
 		_, err := Parse([]byte(ndBase+"  - "+tc.item+"\n"), "bad.yaml")
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.HasPrefix(err.Error(), "bad.yaml:") {

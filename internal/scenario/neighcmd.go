@@ -38,7 +38,7 @@ func ParseNeighCmd(s string) (NeighCommand, error) {
 		if len(f) < 2 {
 			return c, fmt.Errorf("ip neigh %q: missing address", s)
 		}
-		if c.IP, err = netip.ParseAddr(f[1]); err != nil || !(c.IP.Is4() || isIPv6(c.IP)) {
+		if c.IP, err = netip.ParseAddr(f[1]); err != nil || c.IP.Is4In6() || c.IP.Zone() != "" {
 			return c, fmt.Errorf("ip neigh %q: %q is not an IPv4 or IPv6 address", s, f[1])
 		}
 		i = 2

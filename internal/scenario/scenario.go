@@ -173,6 +173,15 @@ type GARP struct {
 	MasterRefresh       Duration `yaml:"garp_master_refresh"`
 	MasterRefreshRepeat int      `yaml:"garp_master_refresh_repeat"`
 	GARPInterval        Duration `yaml:"garp_interval"`
+	// IPv6 announcements (an ip: that is IPv6 makes the event a sender
+	// of unsolicited NAs, garp.NASchedule; ndisc §10.1).
+	GNAInterval Duration `yaml:"gna_interval"` // keepalived vrrp_gna_interval
+	Forwarding  bool     `yaml:"forwarding"`   // the sender's IPv6 forwarding: the NA's R flag
+	Source      *Addr    `yaml:"source"`       // IPv6 source (MetalLB/ndsend link-local; custom)
+	Dest        *Addr    `yaml:"dest"`         // custom: IPv6 destination (default ff02::1)
+	NAFlags     string   `yaml:"na_flags"`     // custom: letters of RSO, or none (default O)
+	NoTLLAO     bool     `yaml:"no_tllao"`     // custom: leave the target link-layer option out
+	HopLimit    int      `yaml:"hop_limit"`    // custom: IPv6 hop limit (default 255)
 	// Jitter is the sender's per-frame scheduling latency, uniform in
 	// [0, jitter) (default 50µs: a user-space sender is never exact).
 	Jitter Duration `yaml:"jitter"`
@@ -293,12 +302,12 @@ func (m MAC) MarshalYAML() (any, error) { return m.MAC.String(), nil }
 // Addr is a YAML IPv4 or IPv6 address.
 type Addr struct{ netip.Addr }
 
-// UnmarshalYAML parses a dotted IPv4 address or a plain IPv6 address (no
-// zone, not IPv4-mapped).
+// UnmarshalYAML parses a dotted IPv4 or a colon IPv6 address (no zone:
+// a link-local address belongs to the interface it is written under).
 func (a *Addr) UnmarshalYAML(n *yaml.Node) error {
 	v, err := netip.ParseAddr(n.Value)
-	if err != nil || !(v.Is4() || isIPv6(v)) {
-		return fmt.Errorf("line %d: %q is not an IPv4 or IPv6 address", n.Line, n.Value)
+	if err != nil || v.Is4In6() || v.Zone() != "" {
+		return fmt.Errorf("line %d: %q is not an IPv4 or IPv6 address (10.0.0.1, 2001:db8::1)", n.Line, n.Value)
 	}
 	a.Addr = v
 	return nil
@@ -313,7 +322,7 @@ type Prefix struct{ netip.Prefix }
 // UnmarshalYAML parses 10.0.0.1/24 or 2001:db8::1/64.
 func (p *Prefix) UnmarshalYAML(n *yaml.Node) error {
 	v, err := netip.ParsePrefix(n.Value)
-	if err != nil || !(v.Addr().Is4() || isIPv6(v.Addr())) {
+	if err != nil || v.Addr().Is4In6() || v.Addr().Zone() != "" {
 		return fmt.Errorf("line %d: %q is not an address with prefix length (e.g. 10.0.0.1/24, 2001:db8::1/64)", n.Line, n.Value)
 	}
 	p.Prefix = v

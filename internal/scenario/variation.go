@@ -95,7 +95,7 @@ func (s *Scenario) Apply(v Variation) (*Scenario, error) {
 }
 
 // SetKeys documents the keys Set accepts besides sysctl names.
-const SetKeys = "profile, hz, cpus, preset, garp.count, garp.interval, garp.mode, garp.tha, segment.latency, segment.jitter, segment.loss, segment.flood_unknown, station.answer_foreign_probes, a neigh sysctl (locktime, base_reachable_time_ms, gc_thresh1, …), a conf sysctl (arp_accept, drop_gratuitous_arp, …) or a full key (neigh.eth0.locktime, net.ipv4.conf.all.arp_accept)"
+const SetKeys = "profile, hz, cpus, preset, garp.count, garp.interval, garp.mode, garp.tha, segment.latency, segment.jitter, segment.loss, segment.flood_unknown, station.answer_foreign_probes, a neigh sysctl (locktime, base_reachable_time_ms, gc_thresh1, …), a conf sysctl (arp_accept, drop_gratuitous_arp, …), an IPv6 conf sysctl set on every interface (accept_untracked_na, drop_unsolicited_na, forwarding, …) or a full key (neigh.eth0.locktime, net.ipv4.conf.all.arp_accept, net.ipv6.conf.eth0.accept_untracked_na)"
 
 // Set changes one knob of the scenario (the CLI's --set key=value). The
 // value is checked here against the same limits as the file's (limits.go),
@@ -161,11 +161,14 @@ func (s *Scenario) setGARP(key, value string) (err error) {
 	)
 	switch key {
 	case "preset":
-		known := slices.ContainsFunc(garp.Presets(), func(p garp.Preset) bool { return p.Name == value })
+		all := slices.Concat(garp.Presets(), garp.NAPresets())
+		known := slices.ContainsFunc(all, func(p garp.Preset) bool { return p.Name == value })
 		if !known && value != garp.Custom {
 			var names []string
-			for _, p := range garp.Presets() {
-				names = append(names, p.Name)
+			for _, p := range all {
+				if !slices.Contains(names, p.Name) {
+					names = append(names, p.Name)
+				}
 			}
 			return fmt.Errorf("unknown sender preset %q (known: %s)", value, strings.Join(names, ", "))
 		}
@@ -206,6 +209,7 @@ func (s *Scenario) setGARP(key, value string) (err error) {
 		switch key {
 		case "preset":
 			g.Preset, g.Mode, g.THA, g.Count, g.Interval = value, "", nil, 0, Duration{}
+			g.GNAInterval, g.Source, g.Dest, g.NAFlags, g.NoTLLAO, g.HopLimit = Duration{}, nil, nil, "", false, 0
 		case "garp.count":
 			g.Count = int(count)
 		case "garp.interval":
@@ -275,8 +279,10 @@ func (s *Scenario) setSysctl(key, value string, obs []int) error {
 		full = "neigh.default." + key
 	case slices.Contains(neigh.ConfNames, key):
 		full = "conf.all." + key
+	case slices.Contains(neigh.Conf6Names, key):
+		full = "" // IPv6 reads the device's own value (ndisc §8.2)
 	default:
-		if _, _, _, err := SplitSysctl(key); err != nil {
+		if _, _, _, _, err := neigh.SplitSysctlFamily(key); err != nil {
 			return fmt.Errorf("unknown key %q (accepted: %s)", key, SetKeys)
 		}
 	}
@@ -290,7 +296,11 @@ func (s *Scenario) setSysctl(key, value string, obs []int) error {
 		if full == "" {
 			keys = nil
 			for _, ifc := range h.Interfaces {
-				keys = append(keys, "neigh."+ifc.Name+"."+key)
+				if slices.Contains(neigh.Conf6Names, key) {
+					keys = append(keys, "net.ipv6.conf."+ifc.Name+"."+key)
+				} else {
+					keys = append(keys, "neigh."+ifc.Name+"."+key)
+				}
 			}
 		}
 		for _, k := range keys {

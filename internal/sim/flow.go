@@ -162,7 +162,7 @@ func newIPFrame(p ipPacket, size int) *frame {
 func (c *conn) send(seg tcpSeg, udp bool) {
 	f := c.f
 	ifc, nexthop, _ := f.h.route(f.cfg.To.Addr)
-	src := ifc.dev.Addrs[0].Addr()
+	src := f.h.source(ifc, f.cfg.To.Addr)
 	size := 54 + seg.data
 	if !udp {
 		if seg.syn {

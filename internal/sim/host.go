@@ -13,6 +13,8 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ndisc"
 )
 
 // host is a Linux host of the scenario: a stack.Host (the neighbour model
@@ -76,15 +78,24 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 	// No observer while the host is set up: what existed before t=0 is
 	// not part of the trace.
 	st, err := stack.New(stack.Config{Name: c.Name, Profile: prof, HZ: hz, Rand: w.rng.stream("reachable/" + c.Name),
-		Start: start, PeriodicPhase: vtime.Ticks(hz), CPUs: c.CPUs, Clock: clock})
+		Rand6: w.rng.stream("reachable6/" + c.Name), Start: start, PeriodicPhase: vtime.Ticks(hz), CPUs: c.CPUs, Clock: clock})
 	if err != nil {
 		return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
 	}
 	h := &host{w: w, cfg: c, name: c.Name, observe: observe, st: st, tb: st.Table, clock: clock, pending: map[uint64]*frame{}}
 	for _, ic := range c.Interfaces {
 		var addrs []netip.Prefix
+		v6, ll := false, false
 		for _, a := range ic.Addrs {
 			addrs = append(addrs, a.Prefix)
+			v6 = v6 || a.Addr().Is6()
+			ll = ll || a.Addr().IsLinkLocalUnicast()
+		}
+		if v6 && !ll {
+			// addrconf gives every IPv6 interface its EUI-64 link-local
+			// address (addr_gen_mode eui64): NUD probes come from it
+			// (ndisc §2.3).
+			addrs = append(addrs, netip.PrefixFrom(ndisc.LinkLocal(ic.MAC.MAC), 64))
 		}
 		d := st.AddDevice(ic.Name, ic.MAC.MAC, addrs)
 		ifc := &hostIf{h: h, st: d, dev: d.Device, seg: w.segs[ic.Segment]}
@@ -141,7 +152,11 @@ func (h *host) ifOf(d *stack.Device) *hostIf {
 // ifFor returns the interface whose subnet holds ip (on-link routing).
 func (h *host) ifFor(ip netip.Addr) (*hostIf, int) {
 	for i, ifc := range h.ifs {
-		for _, p := range ifc.dev.Addrs {
+		addrs := ifc.dev.Addrs
+		if ip.Is6() && ifc.st.ND != nil {
+			addrs = ifc.st.ND.Addrs
+		}
+		for _, p := range addrs {
 			if p.Masked().Contains(ip) {
 				return ifc, i
 			}
@@ -155,6 +170,40 @@ func (h *host) ifFor(ip netip.Addr) (*hostIf, int) {
 func (h *host) route(dst netip.Addr) (ifc *hostIf, nexthop netip.Addr, cached []*neigh.Route) {
 	d, nh, cached, _ := h.st.Route(dst)
 	return h.ifOf(d), nh, cached
+}
+
+// source is the source address of a packet to dst out of ifc: the
+// interface's first IPv4 address, or for IPv6 its address in dst's
+// prefix, else its first global one, else its link-local one (the
+// outcome of source-address selection for the simple cases simulated).
+func (h *host) source(ifc *hostIf, dst netip.Addr) netip.Addr {
+	if !dst.Is6() {
+		if len(ifc.dev.Addrs) == 0 {
+			return netip.IPv4Unspecified()
+		}
+		return ifc.dev.Addrs[0].Addr()
+	}
+	if ifc.st.ND == nil {
+		return netip.IPv6Unspecified()
+	}
+	var global, ll netip.Addr
+	for _, p := range ifc.st.ND.Addrs {
+		a := p.Addr()
+		switch {
+		case p.Masked().Contains(dst) && (!a.IsLinkLocalUnicast() || dst.IsLinkLocalUnicast()):
+			return a
+		case a.IsLinkLocalUnicast():
+			if !ll.IsValid() {
+				ll = a
+			}
+		case !global.IsValid():
+			global = a
+		}
+	}
+	if dst.IsLinkLocalUnicast() || !global.IsValid() {
+		return ll
+	}
+	return global
 }
 
 // at makes the simulator's present the host's time for the next input.
@@ -182,6 +231,15 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 	for i := range r.Actions {
 		a := &r.Actions[i]
 		ifc := h.ifOf(h.st.DeviceOf(a.Dev))
+		if m, dst, ok := stack.NDMessage(a, ifc.dev.MAC); ok {
+			// nd_tbl's NS probes and NA replies (ndisc §2.3, §4.5)
+			if a.Kind == neigh.ActProbe && h.observe {
+				w.emit(h.st.ProbeLine(a, now))
+				w.entry(h.name, a.Target).probes++
+			}
+			ifc.seg.transmit(ifc, &frame{src: ifc.dev.MAC, dst: dst, nd: &m, size: ndSize(&m)})
+			continue
+		}
 		switch a.Kind {
 		case neigh.ActProbe:
 			dst, tha := arp.Broadcast, arp.Zero
@@ -239,6 +297,22 @@ func (h *host) watchHeal(d *neigh.Decision) {
 	}
 }
 
+// announced counts one announcement (a GARP, an unsolicited NA) by what
+// it did to the entry.
+func (s *entryStats) announced(eff trace.Effect, d *neigh.Decision) {
+	switch eff {
+	case trace.EffectIgnored:
+		s.garpIgnored++
+		if s.firstIgnored == "" {
+			s.firstIgnored = d.Explain()
+		}
+	case trace.EffectNoop:
+		s.garpNoop++
+	case trace.EffectHonoured, trace.EffectCreated:
+		s.garpHonoured++
+	}
+}
+
 // account keeps the per-entry counters behind the verdict.
 func (h *host) account(d *neigh.Decision, in *stack.Input) {
 	if !h.observe {
@@ -246,18 +320,16 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 	}
 	s := h.w.entry(h.name, d.IP)
 	switch {
-	case d.Frame && in.ARP != nil && in.ARP.SIP == in.ARP.TIP:
-		switch trace.FrameEffect(d.Verdict, in.ARP.SHA, d.NewMAC) {
-		case trace.EffectIgnored:
-			s.garpIgnored++
-			if s.firstIgnored == "" {
-				s.firstIgnored = d.Explain()
-			}
-		case trace.EffectNoop:
-			s.garpNoop++
-		case trace.EffectHonoured, trace.EffectCreated:
-			s.garpHonoured++
+	case d.Frame && in.ND != nil && in.ND.Type == neigh.NDNeighAdvert && !in.ND.Solicited:
+		// an unsolicited NA is IPv6's GARP; one that left the entry on
+		// another MAC (a weak override keeps the old one) was ignored
+		eff := trace.FrameEffect(d.Verdict, in.ND.TargetLL, d.NewMAC)
+		if eff == trace.EffectHonoured && (!in.ND.HasTargetLL || in.ND.TargetLL != d.NewMAC) {
+			eff = trace.EffectIgnored
 		}
+		s.announced(eff, d)
+	case d.Frame && in.ARP != nil && in.ARP.SIP == in.ARP.TIP:
+		s.announced(trace.FrameEffect(d.Verdict, in.ARP.SHA, d.NewMAC), d)
 	case d.Rule == neigh.RuleConfirmRoute:
 		s.confirms++
 		if h.w.sockDst[d.Flow] != d.IP {
@@ -291,6 +363,13 @@ func (h *host) reschedule() {
 }
 
 func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
+	if f.nd != nil {
+		h.frameNo = h.w.frames
+		h.at()
+		h.st.ReceiveNDMessage(ifc.st, f.nd, pt, h.frameNo, f.dst, true)
+		h.reschedule()
+		return
+	}
 	if f.arp != nil {
 		h.frameNo = h.w.frames
 		p := *f.arp
@@ -299,7 +378,14 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 		h.reschedule()
 		return
 	}
-	if f.ip == nil || pt != neigh.PktHost || !ifc.dev.IsLocal(f.ip.dst) {
+	if f.ip == nil || pt != neigh.PktHost {
+		return
+	}
+	local := ifc.dev.IsLocal(f.ip.dst)
+	if f.ip.dst.Is6() {
+		local = ifc.st.ND != nil && ifc.st.ND.IsLocal(f.ip.dst)
+	}
+	if !local {
 		return
 	}
 	if c := f.ip.conn; c != nil {
@@ -366,6 +452,10 @@ type station struct {
 func (s *station) mac() arp.MAC { return s.cfg.MAC.MAC }
 
 func (s *station) receive(f *frame, pt neigh.PktType) {
+	if f.nd != nil {
+		s.receiveND(f, pt)
+		return
+	}
 	if f.arp != nil {
 		p := f.arp
 		if p.Op != arp.OpRequest || !s.ips[p.TIP] || p.SIP == p.TIP {
@@ -416,4 +506,65 @@ func (s *station) sendGARP(fr garp.Frame, preset string) {
 			SIP: p.SIP.String(), THA: p.THA.String(), TIP: p.TIP.String(), EthDst: fr.EthDst.String(), GARP: p.SIP == p.TIP},
 		Explanation: fmt.Sprintf("%s sends GARP %v for %v (tha %v)", s.cfg.Name, p.Op, p.SIP, p.THA)})
 	s.seg.transmit(s, f)
+}
+
+// receiveND answers an NS for one of the station's IPv6 addresses the way
+// Linux does (ndisc §4.5 step 7, §10.1): S=1, O=1 and a TLLAO only when
+// the NS was multicast; a unicast NUD probe gets S=1, O=0, no option.
+// DAD NS and NS for other targets get nothing; a station keeps no table.
+func (s *station) receiveND(f *frame, pt neigh.PktType) {
+	m := f.nd
+	if m.Type != ndisc.TypeNeighborSolicitation || !s.ips[m.Target] || m.Src.IsUnspecified() {
+		return
+	}
+	if pt == neigh.PktOtherHost && !s.cfg.AnswerForeignProbes {
+		return
+	}
+	mc := m.Dst.IsMulticast()
+	na := ndisc.Message{Type: ndisc.TypeNeighborAdvertisement, HopLimit: ndisc.NDHopLimit, Src: m.Target, Dst: m.Src,
+		Target: m.Target, Solicited: true, Override: mc}
+	if mc {
+		na.TargetLL, na.HasTargetLL = s.mac(), true
+	}
+	dst := f.src
+	if m.HasSourceLL {
+		dst = m.SourceLL
+	}
+	s.w.sch.transmit(s.cfg.Think.D, s.seg, s, &frame{src: s.mac(), dst: dst, nd: &na, size: ndSize(&na)})
+}
+
+// sendNA sends one unsolicited NA of an IPv6 announcement schedule.
+func (s *station) sendNA(fr garp.NAFrame, preset string) {
+	m := fr.Msg
+	f := &frame{src: s.mac(), dst: fr.EthDst, nd: &m, size: ndSize(&m)}
+	flags := ""
+	for _, x := range []struct {
+		on bool
+		c  string
+	}{{m.Router, "R"}, {m.Solicited, "S"}, {m.Override, "O"}} {
+		if x.on {
+			flags += x.c
+		}
+	}
+	if flags == "" {
+		flags = "no flags"
+	}
+	ll := "no TLLAO"
+	if m.HasTargetLL {
+		ll = "TLLAO " + m.TargetLL.String()
+	}
+	in := stack.NDInput(&m)
+	s.w.emit(trace.Event{Time: s.w.seconds(s.w.sch.now), Kind: trace.KindSend, Host: s.cfg.Name, IP: m.Target.String(),
+		LLAddr: m.TargetLL.String(), Cause: preset, ND: stack.NDFields(&in, fr.EthDst, true, ""),
+		Explanation: fmt.Sprintf("%s sends unsolicited NA for %v (%s, %s) from %v to %v", s.cfg.Name, m.Target, flags, ll, m.Src, m.Dst)})
+	s.seg.transmit(s, f)
+}
+
+// ndSize is the Ethernet frame size of an ND message.
+func ndSize(m *ndisc.Message) int {
+	n := ether.HeaderLen + ndisc.IPv6HeaderLen + ndisc.NALen
+	if m.HasSourceLL || m.HasTargetLL {
+		n += 8
+	}
+	return n
 }

@@ -13,6 +13,8 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ndisc"
 )
 
 // Options control one run.
@@ -254,7 +256,7 @@ func (w *world) staleSpans() []StaleSpan {
 			healedAt, healed := w.healed[healKey{h.name, m.ip}]
 			if !healed {
 				healedAt = end
-				if s, ok := h.tb.Lookup(ifc.dev, m.ip); !ok || !s.State.Valid() {
+				if s, ok := h.st.Lookup(ifc.st, m.ip); !ok || !s.State.Valid() {
 					// no entry at all at the end: not stale either
 					continue
 				}
@@ -318,7 +320,8 @@ func ProfileNames(s *scenario.Scenario) []string {
 }
 
 // bytes renders the frame as it would be on the wire (for pcap output):
-// an ARP packet, or IPv4 with a TCP or UDP header.
+// an ARP packet, an ND message (with its ICMPv6 checksum), or IPv4 or
+// IPv6 with a TCP or UDP header.
 func (f *frame) bytes() []byte {
 	b := make([]byte, 0, 64)
 	b = append(b, f.dst[:]...)
@@ -327,25 +330,44 @@ func (f *frame) bytes() []byte {
 		b = append(b, 0x08, 0x06)
 		return f.arp.Append(b)
 	}
-	b = append(b, 0x08, 0x00)
+	if f.nd != nil {
+		return ndisc.AppendFrame(b[:0], ether.Header{Dst: f.dst, Src: f.src}, f.nd)
+	}
 	ip := f.ip
 	l4 := 20
 	proto := byte(6)
 	if ip.udp {
 		l4, proto = 8, 17
 	}
-	total := 20 + l4 + ip.seg.data
-	h := make([]byte, 20)
-	h[0] = 0x45
-	binary.BigEndian.PutUint16(h[2:], uint16(total))
-	h[6] = 0x40 // DF
-	h[8] = 64
-	h[9] = proto
-	s4, d4 := ip.src.As4(), ip.dst.As4()
-	copy(h[12:], s4[:])
-	copy(h[16:], d4[:])
-	binary.BigEndian.PutUint16(h[10:], checksum(h))
-	b = append(b, h...)
+	reply := false
+	if ip.dst.Is6() {
+		// IPv6: a fixed header, hop limit 64, no extension headers.
+		b = append(b, 0x86, 0xdd)
+		h := make([]byte, 40)
+		h[0] = 0x60
+		binary.BigEndian.PutUint16(h[4:], uint16(l4+ip.seg.data))
+		h[6], h[7] = proto, 64
+		s16, d16 := ip.src.As16(), ip.dst.As16()
+		copy(h[8:], s16[:])
+		copy(h[24:], d16[:])
+		b = append(b, h...)
+		reply = ip.conn != nil && ip.src == ip.conn.f.cfg.To.Addr
+	} else {
+		b = append(b, 0x08, 0x00)
+		total := 20 + l4 + ip.seg.data
+		h := make([]byte, 20)
+		h[0] = 0x45
+		binary.BigEndian.PutUint16(h[2:], uint16(total))
+		h[6] = 0x40 // DF
+		h[8] = 64
+		h[9] = proto
+		s4, d4 := ip.src.As4(), ip.dst.As4()
+		copy(h[12:], s4[:])
+		copy(h[16:], d4[:])
+		binary.BigEndian.PutUint16(h[10:], checksum(h))
+		b = append(b, h...)
+		reply = ip.conn != nil && ip.dst == ip.conn.f.h.ifs[0].dev.Addrs[0].Addr()
+	}
 	if ip.udp {
 		u := make([]byte, 8)
 		binary.BigEndian.PutUint16(u[0:], 40000)
@@ -355,7 +377,7 @@ func (f *frame) bytes() []byte {
 	} else {
 		t := make([]byte, 20)
 		sport, dport := uint16(40000+connPort(ip.conn)), uint16(22)
-		if ip.conn != nil && ip.dst == ip.conn.f.h.ifs[0].dev.Addrs[0].Addr() {
+		if reply {
 			sport, dport = dport, sport
 		}
 		binary.BigEndian.PutUint16(t[0:], sport)

@@ -50,7 +50,11 @@ func Verdict(r *Result) string {
 		}
 		var why []string
 		if worst.GARPIgnored > 0 && worst.GARPHonoured == 0 {
-			why = append(why, fmt.Sprintf("all %d GARPs were ignored (%s)", worst.GARPIgnored, garpCause(worst)))
+			if isIPv6(worst.IP) {
+				why = append(why, fmt.Sprintf("all %d unsolicited NAs were ignored (%s)", worst.GARPIgnored, naCause(worst)))
+			} else {
+				why = append(why, fmt.Sprintf("all %d GARPs were ignored (%s)", worst.GARPIgnored, garpCause(worst)))
+			}
 		}
 		if worst.FalseConfirms > 0 {
 			why = append(why, fmt.Sprintf("%d confirmations from other flows' TCP ACKs through the shared route kept it out of PROBE", worst.FalseConfirms))
@@ -108,8 +112,28 @@ func garpCause(s *StaleSpan) string {
 	return "inside locktime"
 }
 
+// isIPv6 reports whether a span's address is IPv6.
+func isIPv6(ip string) bool { return strings.Contains(ip, ":") }
+
+// naCause is garpCause for IPv6 (ndisc §10.3): there is no locktime, so
+// an announcement is lost only to the entry's state or the NA's flags.
+func naCause(s *StaleSpan) string {
+	e := s.FirstIgnored
+	switch {
+	case strings.Contains(e, "is FAILED"):
+		return "the entry was FAILED, and an NA never updates a FAILED entry"
+	case strings.Contains(e, "WEAK_OVERRIDE"):
+		return "they carried O=0: a REACHABLE entry only turned STALE and kept the old MAC"
+	case strings.Contains(e, "without O"):
+		return "they carried O=0, and without the override flag an NA cannot change a known entry's MAC"
+	}
+	return "see the first ignored NA"
+}
+
 func healedBy(s *StaleSpan) string {
 	switch {
+	case s.GARPHonoured > 0 && isIPv6(s.IP):
+		return "healed by an unsolicited NA"
 	case s.GARPHonoured > 0:
 		return "healed by a GARP"
 	case s.Probes > 0:

@@ -102,9 +102,13 @@ func DefaultMatrix(s *scenario.Scenario) []scenario.Variation {
 		}
 	}
 	bp, _ := kernel.Lookup(base)
+	v6 := slices.ContainsFunc(s.Script, func(e scenario.Event) bool { return e.GARP != nil && e.GARP.IP.Is6() }) || usesIPv6(s)
 	for _, p := range kernel.Patches {
 		if p.DocumentedOnly {
 			continue // the model has no behaviour for it: the row could not differ
+		}
+		if p.Family == "ipv6" && !v6 {
+			continue // an IPv4-only scenario never reaches nd_tbl
 		}
 		sign := "+"
 		if bp.Has(p.Name) {
@@ -113,8 +117,16 @@ func DefaultMatrix(s *scenario.Scenario) []scenario.Variation {
 		rows = append(rows, scenario.Variation{Label: base + " " + sign + p.Name, Patches: []string{sign + p.Name}})
 	}
 	rows = append(rows, scenario.Variation{Label: "arp_accept=1", Set: []string{"arp_accept=1"}})
+	if v6 {
+		rows = append(rows, scenario.Variation{Label: "accept_untracked_na=1 on a router",
+			Set: []string{"forwarding=1", "accept_untracked_na=1"}})
+	}
+	presets := garp.Presets()
+	if hasNA(s) {
+		presets = garp.NAPresets() // IPv6 announcements take the NA senders
+	}
 	if hasGARP(s) {
-		for _, p := range garp.Presets() {
+		for _, p := range presets {
 			if p.Name == garp.Custom {
 				continue
 			}
@@ -126,6 +138,25 @@ func DefaultMatrix(s *scenario.Scenario) []scenario.Variation {
 
 func hasGARP(s *scenario.Scenario) bool {
 	return slices.ContainsFunc(s.Script, func(e scenario.Event) bool { return e.GARP != nil })
+}
+
+// hasNA reports whether every sender of the scenario announces IPv6.
+func hasNA(s *scenario.Scenario) bool {
+	return hasGARP(s) && !slices.ContainsFunc(s.Script, func(e scenario.Event) bool { return e.GARP != nil && !e.GARP.IP.Is6() })
+}
+
+// usesIPv6 reports whether a host of s has an IPv6 address.
+func usesIPv6(s *scenario.Scenario) bool {
+	for _, h := range s.Hosts {
+		for _, ifc := range h.Interfaces {
+			for _, a := range ifc.Addrs {
+				if a.Addr().Is6() {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // DefaultFixes are tried when a scenario lists none.

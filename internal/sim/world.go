@@ -13,6 +13,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // frame is one Ethernet frame on a segment: an ARP packet or an IPv4
@@ -21,6 +22,7 @@ import (
 type frame struct {
 	src, dst arp.MAC
 	arp      *arp.Packet
+	nd       *ndisc.Message // an IPv6 neighbour-discovery message
 	ip       *ipPacket
 	size     int
 }
@@ -266,6 +268,17 @@ func (w *world) schedule() error {
 		case e.Move != nil:
 			m := e.Move
 			w.sch.at(t, func() { w.doMove(m) })
+		case e.GARP != nil && e.GARP.IP.Is6():
+			g := e.GARP
+			st := w.station(g.From)
+			frames, err := garp.NASchedule(g.PresetName(), st.cfg.MAC.MAC, g.IP.Addr, g.Options())
+			if err != nil {
+				return fmt.Errorf("%s: %v", w.s.File, err)
+			}
+			for i, at := range w.senderTimes(t, g, len(frames), func(i int) vtime.Duration { return frames[i].At }) {
+				fr := frames[i]
+				w.sch.at(at, func() { st.sendNA(fr, g.PresetName()) })
+			}
 		case e.GARP != nil:
 			g := e.GARP
 			st := w.station(g.From)
@@ -273,14 +286,9 @@ func (w *world) schedule() error {
 			if err != nil {
 				return fmt.Errorf("%s: %v", w.s.File, err)
 			}
-			jit := w.rng.stream("garp/" + g.From + "/" + g.IP.String())
-			for _, fr := range frames {
-				fr := fr
-				d := fr.At
-				if g.Jitter.D > 0 {
-					d += vtime.Duration(jit.Int64N(int64(g.Jitter.D)))
-				}
-				w.sch.at(t.Add(d), func() { st.sendGARP(fr, g.PresetName()) })
+			for i, at := range w.senderTimes(t, g, len(frames), func(i int) vtime.Duration { return frames[i].At }) {
+				fr := frames[i]
+				w.sch.at(at, func() { st.sendGARP(fr, g.PresetName()) })
 			}
 		case e.Flow != nil:
 			fl := newFlow(w, e.Flow, len(w.flows))
@@ -306,6 +314,21 @@ func (w *world) schedule() error {
 	return nil
 }
 
+// senderTimes places a sender's n frames (offset(i) after t) with the
+// sender's per-frame jitter, drawn from the sender's own stream.
+func (w *world) senderTimes(t vtime.Time, g *scenario.GARP, n int, offset func(int) vtime.Duration) []vtime.Time {
+	jit := w.rng.stream("garp/" + g.From + "/" + g.IP.String())
+	out := make([]vtime.Time, n)
+	for i := range out {
+		d := offset(i)
+		if g.Jitter.D > 0 {
+			d += vtime.Duration(jit.Int64N(int64(g.Jitter.D)))
+		}
+		out[i] = t.Add(d)
+	}
+	return out
+}
+
 func (w *world) doMove(m *scenario.Move) {
 	to := w.station(m.To)
 	var from arp.MAC
@@ -317,7 +340,7 @@ func (w *world) doMove(m *scenario.Move) {
 		// the hosts last knew
 		for _, h := range w.hosts {
 			for _, ifc := range h.ifs {
-				if s, ok := h.tb.Lookup(ifc.dev, m.IP.Addr); ok && s.State.Valid() {
+				if s, ok := h.st.Lookup(ifc.st, m.IP.Addr); ok && s.State.Valid() {
 					from = s.LLAddr
 				}
 			}
@@ -346,7 +369,7 @@ func (w *world) check(c *scenario.Check) {
 			}
 		}
 	}
-	s, ok := h.tb.Lookup(dev.dev, c.IP.Addr)
+	s, ok := h.st.Lookup(dev.st, c.IP.Addr)
 	got, pass := c.Judge(ok, s.State, s.LLAddr)
 	want := c.State
 	if c.LLAddr != nil {

@@ -111,6 +111,7 @@ type Host struct {
 	pktID    uint64
 	socks    map[FlowKey]*Flow
 	in       Input
+	ndIn     neigh.ND
 }
 
 // Device is one interface: the model's device and the cached route of

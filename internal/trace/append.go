@@ -46,6 +46,31 @@ func (e *Event) AppendJSON(b []byte) []byte {
 		}
 		b = append(b, '}')
 	}
+	if n := e.ND; n != nil {
+		b = append(b, `,"nd":{"type":`...)
+		b = appendQuoted(b, n.Type)
+		b = appendReq(b, "src", n.Src)
+		b = appendReq(b, "dst", n.Dst)
+		b = appendStr(b, "target", n.Target)
+		for _, f := range []struct {
+			name string
+			on   bool
+		}{{"router", n.Router}, {"solicited", n.Solicited}, {"override", n.Override}} {
+			if f.on {
+				b = append(b, `,"`...)
+				b = append(b, f.name...)
+				b = append(b, `":true`...)
+			}
+		}
+		b = appendStr(b, "lladdr", n.LLAddr)
+		if n.HopLimit != 0 {
+			b = append(b, `,"hop_limit":`...)
+			b = strconv.AppendInt(b, int64(n.HopLimit), 10)
+		}
+		b = appendStr(b, "eth_dst", n.EthDst)
+		b = appendStr(b, "pkt_type", n.PktType)
+		b = append(b, '}')
+	}
 	b = appendU64(b, "jiffies", e.Jiffies)
 	b = appendU64(b, "updated", e.Updated)
 	b = appendU64(b, "confirmed", e.Confirmed)

@@ -24,6 +24,11 @@ func genEvent(t *rapid.T) Event {
 		e.ARP = &ARPFrame{Op: str.Draw(t, "op"), SHA: str.Draw(t, "sha"), SIP: str.Draw(t, "sip"), THA: str.Draw(t, "tha"),
 			TIP: str.Draw(t, "tip"), EthDst: str.Draw(t, "ethdst"), PktType: str.Draw(t, "pkt"), GARP: rapid.Bool().Draw(t, "garp")}
 	}
+	if rapid.Bool().Draw(t, "hasnd") {
+		e.ND = &NDFrame{Type: str.Draw(t, "ndtype"), Src: str.Draw(t, "ndsrc"), Dst: str.Draw(t, "nddst"), Target: str.Draw(t, "ndtarget"),
+			Router: rapid.Bool().Draw(t, "r"), Solicited: rapid.Bool().Draw(t, "s"), Override: rapid.Bool().Draw(t, "o"),
+			LLAddr: str.Draw(t, "ndll"), HopLimit: rapid.IntRange(0, 255).Draw(t, "hlim"), EthDst: str.Draw(t, "ndethdst"), PktType: str.Draw(t, "ndpkt")}
+	}
 	if rapid.Bool().Draw(t, "hasj") {
 		e.Jiffies, e.Updated = U64(rapid.Uint64().Draw(t, "j")), U64(rapid.Uint64().Draw(t, "u"))
 	}

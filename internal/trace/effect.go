@@ -38,14 +38,18 @@ func FrameEffect[M comparable](verdict string, sha, after M) Effect {
 	return EffectDropped
 }
 
-// Effect classifies a KindARP event with FrameEffect ("" for other kinds).
+// Effect classifies a KindARP or KindND event with FrameEffect ("" for
+// other kinds).
 func (e *Event) Effect() Effect {
-	if e.Kind != KindARP {
+	if e.Kind != KindARP && e.Kind != KindND {
 		return ""
 	}
 	sha := ""
 	if e.ARP != nil {
 		sha = e.ARP.SHA
+	}
+	if e.ND != nil {
+		sha = e.ND.LLAddr // an NA's TLLAO, an NS's SLLAO
 	}
 	return FrameEffect(e.Verdict, sha, e.LLAddr)
 }
