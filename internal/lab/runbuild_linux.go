@@ -4,13 +4,12 @@ import (
 	"fmt"
 	"net/netip"
 	"sort"
-	"strings"
 	"time"
 
 	"arplab/internal/kclock"
 	"arplab/internal/ktrace"
 	"arplab/internal/labnet"
-	"arplab/internal/scenario"
+	"arplab/internal/neigh"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -132,9 +131,13 @@ func (st *station) prefixFor(ip netip.Addr, subnets []netip.Prefix) netip.Prefix
 // labSysctl maps a scenario sysctl key to the lab's path, or says why it
 // cannot be set inside a namespace.
 func (b *runner) labSysctl(host, key string) (string, error) {
-	family, kind, dev, name, err := splitSysctl(key)
+	fam, kind, dev, name, err := neigh.SplitSysctlFamily(key)
 	if err != nil {
 		return "", err
+	}
+	family := "ipv4"
+	if fam == neigh.IPv6 {
+		family = "ipv6"
 	}
 	switch dev {
 	case "all", "default":
@@ -151,17 +154,6 @@ func (b *runner) labSysctl(host, key string) (string, error) {
 	return fmt.Sprintf("net/%s/%s/%s/%s", family, kind, dev, name), nil
 }
 
-// splitSysctl splits a scenario key into its family directory ("ipv4",
-// "ipv6") and scenario.SplitSysctl's parts: IPv6 keys are written in full,
-// net.ipv6.neigh.<dev>.<name> or net.ipv6.conf.<dev>.<name>.
-func splitSysctl(key string) (family, kind, dev, name string, err error) {
-	if rest, ok := strings.CutPrefix(strings.ReplaceAll(key, "/", "."), "net.ipv6."); ok {
-		kind, dev, name, err = scenario.SplitSysctl(rest)
-		return "ipv6", kind, dev, name, err
-	}
-	kind, dev, name, err = scenario.SplitSysctl(key)
-	return "ipv4", kind, dev, name, err
-}
 
 // configure applies the hosts' sysctls, starts the recorders, tracer,
 // servers and responders, and reads the parameters in force.

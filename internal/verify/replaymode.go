@@ -85,6 +85,10 @@ func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *
 		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: replay models one interface with an address; the host has %d", rh.Name, len(rh.Devs)))
 		return nil
 	}
+	if run.IPv6 {
+		res.Skipped = append(res.Skipped, fmt.Sprintf("%s: an IPv6 run: replay does not follow neighbour discovery yet", rh.Name))
+		return nil
+	}
 	dev := rh.Devs[0]
 	var pcap bytes.Buffer
 	w, err := capture.NewWriter(&pcap, capture.Ethernet, true)
