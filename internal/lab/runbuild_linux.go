@@ -154,7 +154,6 @@ func (b *runner) labSysctl(host, key string) (string, error) {
 	return fmt.Sprintf("net/%s/%s/%s/%s", family, kind, dev, name), nil
 }
 
-
 // configure applies the hosts' sysctls, starts the recorders, tracer,
 // servers and responders, and reads the parameters in force.
 func (b *runner) configure() error {

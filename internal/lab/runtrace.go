@@ -456,7 +456,7 @@ func (r *LabRun) Events() []trace.Event {
 				}
 				evs = append(evs, trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindProbe, Source: src, Host: f.Host, Dev: f.Dev,
 					IP: m.Target.String(), Frame: i + 1, ND: ndFields(&m, h.Dst, f.Type.String()), Cause: kind,
-					Attrs: map[string]string{"to": to},
+					Attrs:       map[string]string{"to": to},
 					Explanation: fmt.Sprintf("%s sends a %s NS for %v", f.Host, kind, m.Target)})
 			}
 			continue

@@ -369,15 +369,21 @@ func (m *hostModel) receiveARP(in *input) {
 	m.v.res.Stats.Verdicts++
 	after, has := m.tbl.Lookup(dev.Device, p.SIP)
 	model := describe(d.Verdict, has, after.State.String(), after.LLAddr, after.State.Valid())
-	kern := v.Verdict
+	m.compareVerdict(in, p.SIP, d.Verdict, model, frameDesc(&p, f), d)
+}
+
+// compareVerdict holds the model's verdict on a received frame and the
+// entry it left (model, as describe writes it) against the kernel's.
+func (m *hostModel) compareVerdict(in *input, ip netip.Addr, verdict, model, desc string, d *neigh.Decision) {
+	f := &m.v.run.Frames[in.frame]
+	v := in.verdict
+	kern := describe(v.Verdict, false, "", arp.MAC{}, false)
 	if kn, kll, ok := v.After(); ok {
 		kern = describe(v.Verdict, true, kn.String(), kll, kn.Valid())
-	} else {
-		kern = describe(v.Verdict, false, "", arp.MAC{}, false)
 	}
-	if d.Verdict != v.Verdict || (v.Done != nil && kern != model) {
-		m.v.diff(Diff{Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: f.Dev, IP: p.SIP, What: "frame",
-			Frame: in.frame + 1, FrameDesc: frameDesc(&p, f), Kernel: kern, Model: model, Explanation: d.Explain()}, "")
+	if verdict != v.Verdict || (v.Done != nil && kern != model) {
+		m.v.diff(Diff{Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: f.Dev, IP: ip, What: "frame",
+			Frame: in.frame + 1, FrameDesc: desc, Kernel: kern, Model: model, Explanation: d.Explain()}, "")
 		return
 	}
 	m.v.res.Stats.VerdictsAgree++

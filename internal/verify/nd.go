@@ -109,16 +109,7 @@ func (m *hostModel) receiveND(in *input) {
 	if msg.Type == ndisc.TypeNeighborSolicitation && mv != trace.Dropped {
 		model = describe(mv, true, d.New.String(), d.NewMAC, d.New.Valid())
 	}
-	kern := describe(v.Verdict, false, "", arp.MAC{}, false)
-	if kn, kll, ok := v.After(); ok {
-		kern = describe(v.Verdict, true, kn.String(), kll, kn.Valid())
-	}
-	if mv != v.Verdict || (v.Done != nil && kern != model) {
-		m.v.diff(Diff{Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: f.Dev, IP: key, What: "frame",
-			Frame: in.frame + 1, FrameDesc: ndFrameDesc(&msg, f), Kernel: kern, Model: model, Explanation: d.Explain()}, "")
-		return
-	}
-	m.v.res.Stats.VerdictsAgree++
+	m.compareVerdict(in, key, mv, model, ndFrameDesc(&msg, f), &d)
 }
 
 func ndFrameDesc(msg *ndisc.Message, f *lab.RunFrame) string {
@@ -205,4 +196,3 @@ func kernelNDProbe(f *lab.RunFrame) (netip.Addr, bool) {
 	}
 	return msg.Target, true
 }
-
