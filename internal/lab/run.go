@@ -159,7 +159,7 @@ func EvalChecks(r *LabRun, checks []scenario.Check) []RunCheck {
 }
 
 // UsesIPv6 reports whether a scenario needs IPv6 in the lab: an IPv6
-// address on an interface or a station, an nd step, or an IPv6 address in
+// address on an interface or a station, an ns step, or an IPv6 address in
 // a move, GARP, flow, initial neighbour or check.
 func UsesIPv6(s *scenario.Scenario) bool {
 	v6 := func(a netip.Addr) bool { return a.Is6() }
@@ -186,7 +186,7 @@ func UsesIPv6(s *scenario.Scenario) bool {
 	}
 	for _, e := range s.Script {
 		switch {
-		case e.ND != nil,
+		case e.NS != nil,
 			e.Move != nil && v6(e.Move.IP.Addr),
 			e.GARP != nil && v6(e.GARP.IP.Addr),
 			e.Flow != nil && v6(e.Flow.To.Addr):

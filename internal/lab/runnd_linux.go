@@ -10,44 +10,29 @@ import (
 	"arplab/internal/wire/ndisc"
 )
 
-// ndMessage builds the message of a scenario's nd step, with the defaults
-// scenario.ND documents: an NA from the target to ff02::1, an NS from the
-// station's link-local address (or :: for DAD) to the target's
-// solicited-node group, the station's MAC in the link-layer option, hop
-// limit 255.
-func ndMessage(n *scenario.ND, stationMAC arp.MAC) ndisc.Message {
-	m := ndisc.Message{HopLimit: n.Hops(), Target: n.Target.Addr}
-	switch n.Type {
-	case "na":
-		m.Type = ndisc.TypeNeighborAdvertisement
-		m.Src, m.Dst = n.Target.Addr, ndisc.AllNodes
-		m.Router, m.Solicited, m.Override = n.Router, n.Solicited, n.Override
-	default:
-		m.Type = ndisc.TypeNeighborSolicitation
-		m.Src, m.Dst = ndisc.LinkLocal(stationMAC), ndisc.SolicitedNode(n.Target.Addr)
-	}
+// nsMessage builds the solicitation of a scenario's ns step with the
+// defaults scenario.NS documents: from the station's link-local address
+// (or :: for DAD) to the target's solicited-node group, the station's MAC
+// in the source link-layer option, hop limit 255.
+func nsMessage(n *scenario.NS, stationMAC arp.MAC) ndisc.Message {
+	m := ndisc.Message{Type: ndisc.TypeNeighborSolicitation, HopLimit: n.Hops(), Target: n.Target.Addr,
+		Src: ndisc.LinkLocal(stationMAC), Dst: ndisc.SolicitedNode(n.Target.Addr)}
 	if n.Src != nil {
 		m.Src = n.Src.Addr
 	}
 	if n.Dst != nil {
 		m.Dst = n.Dst.Addr
 	}
-	if ll, ok := n.OptionLL(stationMAC); ok {
-		if m.Type == ndisc.TypeNeighborAdvertisement {
-			m.TargetLL, m.HasTargetLL = ll, true
-		} else {
-			m.SourceLL, m.HasSourceLL = ll, true
-		}
-	}
+	m.SourceLL, m.HasSourceLL = n.OptionLL(stationMAC)
 	return m
 }
 
-// ndFrame builds the Ethernet frame of an nd step. The destination MAC is
+// nsFrame builds the Ethernet frame of an ns step. The destination MAC is
 // the step's eth_dst, the group MAC of a multicast destination, or the MAC
 // of the host interface owning a unicast destination (one of its addresses
 // or its EUI-64 link-local address).
-func (b *runner) ndFrame(n *scenario.ND, st *station) ([]byte, error) {
-	m := ndMessage(n, st.cfg.MAC.MAC)
+func (b *runner) nsFrame(n *scenario.NS, st *station) ([]byte, error) {
+	m := nsMessage(n, st.cfg.MAC.MAC)
 	h := ether.Header{Src: st.cfg.MAC.MAC}
 	switch {
 	case n.EthDst != nil:

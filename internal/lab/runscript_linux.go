@@ -71,7 +71,7 @@ func (b *runner) script() error {
 		case e.Move != nil:
 			m := e.Move
 			add(action{at: at, event: i, check: -1, what: fmt.Sprintf("move %v to %s", m.IP, m.To), fn: func() { b.move(m.IP.Addr, m.To) }})
-		case e.GARP != nil:
+		case e.GARP != nil && !e.GARP.IP.Is6():
 			g := e.GARP
 			st := b.stations[g.From]
 			frames, err := garp.Schedule(g.PresetName(), st.cfg.MAC.MAC, g.IP.Addr, g.Options())
@@ -84,14 +84,28 @@ func (b *runner) script() error {
 					what: fmt.Sprintf("garp %s #%d from %s", g.PresetName(), k+1, g.From),
 					fn:   func() { b.sendGARP(st, fr, idx, kk, g.PresetName()) }})
 			}
-		case e.ND != nil:
-			st := b.stations[e.ND.From]
-			frame, err := b.ndFrame(e.ND, st)
+		case e.NS != nil:
+			st := b.stations[e.NS.From]
+			frame, err := b.nsFrame(e.NS, st)
 			if err != nil {
-				return fmt.Errorf("%s:%d: nd: %w", b.s.File, e.Line, err)
+				return fmt.Errorf("%s:%d: ns: %w", b.s.File, e.Line, err)
 			}
-			add(action{at: at, event: i, check: -1, what: fmt.Sprintf("nd %s for %v from %s", e.ND.Type, e.ND.Target, e.ND.From),
-				fn: func() { b.sendFrame(st, frame, idx, 0, "nd-"+e.ND.Type) }})
+			add(action{at: at, event: i, check: -1, what: fmt.Sprintf("ns for %v from %s", e.NS.Target, e.NS.From),
+				fn: func() { b.sendFrame(st, frame, idx, 0, "ns") }})
+		case e.GARP != nil && e.GARP.IP.Is6():
+			// IPv6: the sender's unsolicited NAs (ndisc §10.1).
+			g := e.GARP
+			st := b.stations[g.From]
+			frames, err := garp.NASchedule(g.PresetName(), st.cfg.MAC.MAC, g.IP.Addr, g.Options())
+			if err != nil {
+				return fmt.Errorf("%s:%d: garp: %w", b.s.File, e.Line, err)
+			}
+			for k, f := range frames {
+				frame, kk := f.Append(nil, st.cfg.MAC.MAC), k
+				add(action{at: at + int64(f.At), event: i, check: -1,
+					what: fmt.Sprintf("garp %s NA #%d from %s", g.PresetName(), k+1, g.From),
+					fn:   func() { b.sendFrame(st, frame, idx, kk, g.PresetName()) }})
+			}
 		case e.Flow != nil:
 			f := e.Flow
 			add(action{at: at, event: i, check: -1, what: "flow " + f.Name, fn: func() { b.startFlow(f, idx) }})

@@ -304,13 +304,13 @@ func (s *Scenario) validate() error {
 	for i := range s.Script {
 		e := &s.Script[i]
 		n := 0
-		for _, set := range []bool{e.Move != nil, e.GARP != nil, e.Flow != nil, e.Neigh != nil, e.Sysctl != nil, e.ND != nil} {
+		for _, set := range []bool{e.Move != nil, e.GARP != nil, e.Flow != nil, e.Neigh != nil, e.Sysctl != nil, e.NS != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			return fmt.Errorf("%s: a script event needs exactly one of move, garp, flow, neigh, sysctl, nd (found %d)", e.at(f), n)
+			return fmt.Errorf("%s: a script event needs exactly one of move, garp, flow, neigh, sysctl, ns (found %d)", e.at(f), n)
 		}
 		if e.At.D < 0 || e.At.D > s.Duration.D {
 			return fmt.Errorf("%s: at %s is outside the run (allowed: 0s to the duration, %s)", e.at(f), fmtDur(e.At.D), fmtDur(s.Duration.D))
@@ -361,12 +361,12 @@ func (s *Scenario) validate() error {
 			if _, err := ParseNeighCmd(e.Neigh.Cmd); err != nil {
 				return fmt.Errorf("%s: %v", e.at(f), err)
 			}
-		case e.ND != nil:
-			if names[e.ND.From] != "station" {
-				return fmt.Errorf("%s: nd from %q: no such station", e.at(f), e.ND.From)
+		case e.NS != nil:
+			if names[e.NS.From] != "station" {
+				return fmt.Errorf("%s: ns from %q: no such station", e.at(f), e.NS.From)
 			}
-			if err := checkND(e.ND); err != nil {
-				return fmt.Errorf("%s: nd from %s: %v", e.at(f), e.ND.From, err)
+			if err := checkNS(e.NS); err != nil {
+				return fmt.Errorf("%s: ns from %s: %v", e.at(f), e.NS.From, err)
 			}
 		case e.Sysctl != nil:
 			if names[e.Sysctl.Host] != "host" {

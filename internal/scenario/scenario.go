@@ -142,7 +142,7 @@ type Event struct {
 	Flow   *Flow        `yaml:"flow"`
 	Neigh  *NeighCmd    `yaml:"neigh"`
 	Sysctl *SysctlWrite `yaml:"sysctl"`
-	ND     *ND          `yaml:"nd"`
+	NS     *NS          `yaml:"ns"`
 }
 
 // Move gives an IP to another station (a floating IP association, a VIP
