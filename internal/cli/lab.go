@@ -83,7 +83,7 @@ by a killed run are found and removed first. Needs root.`,
 			if failed != nil {
 				// the scenario's expectations may be those of another kernel
 				// (a built-in's profile): the kernel's answer is the news
-				return expectError{fmt.Errorf("%s: check at line %d does not hold on the running kernel: want %s, kernel has %s", s.File, failed.Line, failed.Desc, failed.Got)}
+				return expectError{fmt.Errorf("%s: check at line %d does not hold on the running kernel: want %s, kernel has %s%s", s.File, failed.Line, failed.Desc, failed.Got, lab.LateNote(failed.Late))}
 			}
 			return nil
 		},

@@ -98,6 +98,19 @@ type RunCheck struct {
 	Desc  string // what the check wants
 	Got   string // what the kernel had
 	OK    bool
+	// Late is how long after the check's moment its table read began: on
+	// a busy machine the read, and the steps before it, can run late
+	// enough to see what the script meant for later (see LabRun.Slip).
+	Late time.Duration
+}
+
+// LateNote is a failed check's lateness (RunCheck.Late) in words, or ""
+// when its read ran within 10 ms of its moment.
+func LateNote(d time.Duration) string {
+	if d < 10*time.Millisecond {
+		return ""
+	}
+	return fmt.Sprintf(" (the read ran %v late: a busy machine)", d.Round(time.Millisecond))
 }
 
 // EvalChecks evaluates a scenario's checks on a run: entry checks against
@@ -138,6 +151,7 @@ func EvalChecks(r *LabRun, checks []scenario.Check) []RunCheck {
 			if sn.Check != ci || sn.Host != c.Host {
 				continue
 			}
+			cr.Late = time.Duration(sn.BeforeNs - r.EpochNs - sn.SchedNs)
 			var found *labnet.Neigh
 			for i, n := range sn.Entries {
 				if n.IP == c.IP.Addr && (c.Dev == "" || n.Dev == c.Dev) {
@@ -207,6 +221,30 @@ func UsesIPv6(s *scenario.Scenario) bool {
 
 // Seconds converts a CLOCK_MONOTONIC time to seconds since the epoch.
 func (r *LabRun) Seconds(ns int64) float64 { return float64(ns-r.EpochNs) / 1e9 }
+
+// Slip is how late the script ran at its worst: the longest delay between
+// the moment the script meant a step (or check) and the table read that
+// followed it, or between a flow's scheduled send and the send, and what
+// ran that late. The script's timings keep margins
+// of 100 ms or more to the kernel's timers; a run that slipped by half of
+// that may fail a check because the machine was busy, not because the
+// kernel did something else. Zero when the run has no scheduled reads.
+func (r *LabRun) Slip() (time.Duration, string) {
+	var worst time.Duration
+	why := ""
+	for i := range r.Snapshots {
+		sn := &r.Snapshots[i]
+		if late := time.Duration(sn.BeforeNs - r.EpochNs - sn.SchedNs); late > worst {
+			worst, why = late, sn.Reason
+		}
+	}
+	for _, f := range r.Flows {
+		if f.Late > worst {
+			worst, why = f.Late, "flow "+f.Name
+		}
+	}
+	return worst, why
+}
 
 // Host returns the record of the host named name.
 func (r *LabRun) Host(name string) *RunHost {
@@ -352,6 +390,9 @@ type RunFlow struct {
 	Answered    int
 	OK          bool
 	Err         string
+	// Late is how far behind its schedule the flow's latest-running
+	// send went out (a busy machine, or a TCP answer it waited for).
+	Late time.Duration
 }
 
 // RunPeriodic is one observed run of the table's periodic work
@@ -368,10 +409,14 @@ type RunPeriodic struct {
 
 // RunSnapshot is a host's neighbour table read at a step or a check.
 type RunSnapshot struct {
-	Host     string
-	Reason   string // "check 2", "step 4 (garp)", "end"
-	Check    int    // index into Scenario.Checks, -1 if none
-	Event    int    // index into Scenario.Script, -1 if none
+	Host   string
+	Reason string // "check 2", "step 4 (garp)", "end"
+	Check  int    // index into Scenario.Checks, -1 if none
+	Event  int    // index into Scenario.Script, -1 if none
+	// SchedNs is when the script meant the read, after t = 0: a read that
+	// began much later ran late (a loaded machine), and so may the action
+	// before it.
+	SchedNs  int64
 	BeforeNs int64
 	AfterNs  int64
 	Entries  []labnet.Neigh // Dev is the scenario's interface name

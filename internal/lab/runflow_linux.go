@@ -125,6 +125,13 @@ func (f *flowRunner) set(fn func(r *RunFlow)) {
 	fn(f.rec)
 }
 
+// late records how far behind its schedule (sched, mono ns) a send is.
+func (f *flowRunner) late(sched int64) {
+	if d := time.Duration(kclock.MonoNs(time.Now()) - sched); d > 0 {
+		f.set(func(r *RunFlow) { r.Late = max(r.Late, d) })
+	}
+}
+
 // sleepUntil waits until ns or stop.
 func sleepUntil(stop <-chan struct{}, ns int64) bool {
 	d := time.Duration(ns - kclock.MonoNs(time.Now()))
@@ -227,6 +234,7 @@ func (f *flowRunner) runTCP() {
 		if next >= f.until || !sleepUntil(f.stop, next) {
 			return
 		}
+		f.late(next)
 		next += int64(f.interval)
 		if _, err := c.Write([]byte("req " + strconv.Itoa(n) + "\n")); err != nil {
 			f.set(func(r *RunFlow) { r.Err = err.Error() })
@@ -274,6 +282,7 @@ func (f *flowRunner) runUDP() {
 		if (n > 0 && next >= f.until) || !sleepUntil(f.stop, next) {
 			return
 		}
+		f.late(next)
 		next += int64(f.interval)
 		msg := []byte("dgram " + strconv.Itoa(n))
 		var serr error

@@ -156,7 +156,7 @@ func (b *runner) script() error {
 		if a.check < 0 && a.event >= 0 {
 			reason = fmt.Sprintf("step %d (%s)", a.event, a.what)
 		}
-		b.snapshot(reason, a.check, a.event)
+		b.snapshot(reason, a.check, a.event, a.at)
 		b.logf("%8.4fs %s", float64(kclock.MonoNs(time.Now())-epoch)/1e9, a.what)
 	}
 	end := epoch + int64(b.s.Duration.D)
@@ -164,7 +164,7 @@ func (b *runner) script() error {
 		return b.ctx.Err()
 	}
 	b.run.EndNs = end
-	b.snapshot("end", -1, -1)
+	b.snapshot("end", -1, -1, int64(b.s.Duration.D))
 	close(b.stop)
 	b.wg.Wait()
 	return nil
@@ -172,11 +172,12 @@ func (b *runner) script() error {
 
 func (b *runner) ctxDone() <-chan struct{} { return b.ctx.Done() }
 
-// snapshot reads every observed host's table.
-func (b *runner) snapshot(reason string, check, event int) {
+// snapshot reads every observed host's table; sched is when the script
+// meant the read (ns after t = 0).
+func (b *runner) snapshot(reason string, check, event int, sched int64) {
 	for _, name := range b.observed {
 		h := b.hosts[name]
-		sn := RunSnapshot{Host: name, Reason: reason, Check: check, Event: event, BeforeNs: kclock.MonoNs(time.Now())}
+		sn := RunSnapshot{Host: name, Reason: reason, Check: check, Event: event, SchedNs: sched, BeforeNs: kclock.MonoNs(time.Now())}
 		for dev, ifname := range b.devs[name] {
 			ns, err := h.Neighbours(ifname)
 			if err != nil {

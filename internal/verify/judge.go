@@ -114,9 +114,14 @@ func (m *hostModel) tolerance() int64 {
 // may have caught on either side: timer-driven ones within the tolerance,
 // input-driven ones only while the read ran.
 func (m *hostModel) near(sn *lab.RunSnapshot, k entryKey) []transition {
+	return m.nearIn(sn, m.mTrans[k], m.kTrans[k])
+}
+
+// nearIn is near over the given lists of changes.
+func (m *hostModel) nearIn(sn *lab.RunSnapshot, lists ...[]transition) []transition {
 	tol := m.tolerance()
 	var out []transition
-	for _, list := range [][]transition{m.mTrans[k], m.kTrans[k]} {
+	for _, list := range lists {
 		for _, t := range list {
 			lo, hi := tol, tol
 			if t.input {
@@ -169,9 +174,19 @@ func (m *hostModel) judge() {
 }
 
 // tie reports whether a difference is explained by a change within the
-// tolerance of the read, and records it.
+// tolerance of the read, and records it. For an entry it is also a tie when
+// the model passed through the kernel's reading in a run of changes near
+// the read: a flow's first packet and the owner's reply can both land
+// while a read runs on a loaded machine, and which of the states the read
+// caught is then unknown (no entry → INCOMPLETE → REACHABLE).
 func (m *hostModel) tie(o observation, probes bool) bool {
-	for _, t := range m.near(o.sn, o.k) {
+	near := m.near(o.sn, o.k)
+	if !probes {
+		if t, ok := m.chainTie(o, m.nearIn(o.sn, m.mTrans[o.k])); ok {
+			near = []transition{t}
+		}
+	}
+	for _, t := range near {
 		ok := false
 		if probes {
 			d := o.kc.unicast + o.kc.broadcast - o.mc.unicast - o.mc.broadcast
@@ -195,6 +210,36 @@ func (m *hostModel) tie(o observation, probes bool) bool {
 		}
 	}
 	return false
+}
+
+// chainTie looks for the kernel's reading among the states the model went
+// through in its changes near a read (near: the model's only). It returns the change that reached
+// the kernel's reading (or left it) recast as a single transition between
+// the two sides, so the caller records it as any other tie.
+func (m *hostModel) chainTie(o observation, near []transition) (transition, bool) {
+	var model []transition
+	for _, t := range near {
+		if !t.probe && t.before != t.after {
+			model = append(model, t)
+		}
+	}
+	if len(model) < 2 {
+		return transition{}, false // one change: the plain rule covers it
+	}
+	sort.SliceStable(model, func(i, j int) bool { return model[i].ns < model[j].ns })
+	seen := map[string]bool{}
+	for _, t := range model {
+		seen[t.before], seen[t.after] = true, true
+	}
+	if !seen[o.ks] || !seen[o.ms] {
+		return transition{}, false
+	}
+	for _, t := range model {
+		if t.after == o.ks || t.before == o.ks {
+			return transition{ns: t.ns, what: t.what + " (in a run of changes during the read)", before: o.ms, after: o.ks}, true
+		}
+	}
+	return transition{}, false
 }
 
 func (m *hostModel) repKey(k entryKey, what string) string {

@@ -118,12 +118,6 @@ type hostModel struct {
 	reported map[string]string
 }
 
-// ticksOf is a kernel time read in milliseconds, in ticks.
-func ticksOf(d time.Duration, hz int) vtime.Ticks { return vtime.MsToTicks(d.Milliseconds(), hz) }
-
-// applyParams puts a parameter set read from the kernel into a device.
-func applyParams(d *neigh.Device, p labnet.NeighParams, hz int) { p.Apply(d, hz) }
-
 // applyConf sets conf/all and conf/<dev> as read from the kernel.
 func applyConf(t *neigh.Table, dev string, conf map[string]string) {
 	for _, k := range sortedKeys(conf) {
@@ -152,7 +146,7 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 	tbl := st.Table
 	tbl.GCThresh1, tbl.GCThresh2, tbl.GCThresh3 = run.Table.Thresh1, run.Table.Thresh2, run.Table.Thresh3
 	if run.Table.Default.BaseReachableTime > 0 {
-		tbl.Default.BaseReachableTime = ticksOf(run.Table.Default.BaseReachableTime, run.HZ)
+		tbl.Default.BaseReachableTime = vtime.MsToTicks(run.Table.Default.BaseReachableTime.Milliseconds(), run.HZ)
 	}
 	m := &hostModel{v: v, name: rh.Name, rh: rh, st: st, tbl: tbl, devs: map[string]*stack.Device{},
 		credits: map[entryKey]int{}, model: map[entryKey]*counts{}, kern: map[entryKey]*counts{},
@@ -162,7 +156,7 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 	for i := range rh.Devs {
 		d := &rh.Devs[i]
 		dev := st.AddDevice(d.Name, d.MAC, addrsWithLinkLocal(d))
-		applyParams(dev.Device, d.Params, run.HZ)
+		d.Params.Apply(dev.Device, run.HZ)
 		m.devs[d.Name] = dev
 	}
 	st.Obs = m
@@ -548,7 +542,7 @@ func (m *hostModel) sysctl(in *input) {
 	s := in.sysctl
 	for dev, p := range s.Params {
 		if d := m.devs[dev]; d != nil {
-			applyParams(d.Device, p, m.v.run.HZ)
+			p.Apply(d.Device, m.v.run.HZ)
 		}
 	}
 	if s.ConfAll != nil {
@@ -560,7 +554,7 @@ func (m *hostModel) sysctl(in *input) {
 	if m.st.ND != nil {
 		for dev, p := range s.Params6 {
 			if d := m.devs[dev]; d != nil && d.ND != nil {
-				applyParams(d.ND, p, m.v.run.HZ)
+				p.Apply(d.ND, m.v.run.HZ)
 			}
 		}
 		for k, v := range s.ConfAll6 {
@@ -591,7 +585,7 @@ func (m *hostModel) periodicBefore(in *input) {
 func (m *hostModel) periodicAfter(in *input) {
 	for dev, p := range in.periodic.Params[m.name] {
 		if d := m.devs[dev]; d != nil {
-			d.ReachableTime = ticksOf(p.ReachableTime, m.v.run.HZ)
+			d.ReachableTime = vtime.MsToTicks(p.ReachableTime.Milliseconds(), m.v.run.HZ)
 		}
 	}
 }

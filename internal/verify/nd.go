@@ -48,7 +48,7 @@ func (m *hostModel) setupND(rh *lab.RunHost) {
 	}
 	for _, d := range rh.Devs {
 		if dev := m.devs[d.Name]; dev != nil && dev.ND != nil {
-			applyParams(dev.ND, d.Params6, run.HZ)
+			d.Params6.Apply(dev.ND, run.HZ)
 			applyConf6(dev.ND, d.Conf6)
 		}
 	}

@@ -129,6 +129,8 @@ type CheckResult struct {
 	Desc  string
 	OK    bool
 	Got   string
+	// Late is how long after its moment the check's table read ran.
+	Late time.Duration
 }
 
 // Margin kinds.
@@ -439,7 +441,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 // checks evaluates the scenario's checks on the kernel's tables.
 func (v *verifier) checks() {
 	for _, c := range lab.EvalChecks(v.run, v.s.Checks) {
-		v.res.Checks = append(v.res.Checks, CheckResult{Index: c.Index, Line: c.Line, Desc: c.Desc, Got: c.Got, OK: c.OK})
+		v.res.Checks = append(v.res.Checks, CheckResult{Index: c.Index, Line: c.Line, Desc: c.Desc, Got: c.Got, OK: c.OK, Late: c.Late})
 	}
 }
 
@@ -519,7 +521,7 @@ func (r *Result) WriteText(w io.Writer) error {
 		fmt.Fprintf(&b, "  checks: %d/%d hold on the kernel\n", ok, len(r.Checks))
 		for _, c := range r.Checks {
 			if !c.OK {
-				fmt.Fprintf(&b, "    FAIL line %d: want %s, kernel has %s\n", c.Line, c.Desc, c.Got)
+				fmt.Fprintf(&b, "    FAIL line %d: want %s, kernel has %s%s\n", c.Line, c.Desc, c.Got, lab.LateNote(c.Late))
 			}
 		}
 	}

@@ -244,3 +244,51 @@ checks:
 		})
 	}
 }
+
+// TestTieInARunOfChanges: on a loaded machine a read can run while two
+// inputs change an entry (the admin command creates it, a GARP moves it a
+// few hundred microseconds later), and its midpoint can fall before both.
+// The kernel's reading (the state after both) is one the model passed
+// through during the read: a tie. The same reading from a read that ended
+// milliseconds before the inputs is a disagreement.
+func TestTieInARunOfChanges(t *testing.T) {
+	s, err := scenario.Parse([]byte(synthScenario), "synthetic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		before, after int64 // the read, relative to the admin command
+		wantTie       bool
+	}{
+		{"read running while both inputs land", -300e3, 150e3, true},
+		{"read that ended before them", -10e6, -9e6, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := synthRun()
+			adm := run.Admin[0].BeforeNs
+			garp := adm + 200e3
+			shift := garp - run.Frames[0].AtNs
+			run.Frames[0].AtNs = garp
+			for i := 3; i < len(run.Trace); i++ {
+				run.Trace[i].TimestampNs += shift
+			}
+			run.Trace[4].Updated = run.Clock.Jiffies(garp)
+			run.Snapshots[0].BeforeNs, run.Snapshots[0].AfterNs = adm+tc.before, adm+tc.after
+			res, err := Compare(run, s, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			res.WriteText(&b)
+			t.Logf("\n%s", b.String())
+			agree := res.Stats.Entries == 1 && res.Stats.EntriesAgree == 1
+			if tc.wantTie && (!agree || res.Ties == 0) {
+				t.Errorf("want a tie, got entries %d/%d ties=%d", res.Stats.EntriesAgree, res.Stats.Entries, res.Ties)
+			}
+			if !tc.wantTie && (agree || res.Ties != 0) {
+				t.Errorf("want a disagreement, got entries %d/%d ties=%d", res.Stats.EntriesAgree, res.Stats.Entries, res.Ties)
+			}
+		})
+	}
+}
