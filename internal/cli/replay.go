@@ -29,6 +29,7 @@ CAPTURE is pcap or pcapng (Ethernet, Linux cooked SLL/SLL2, VLAN tags).
 or by both as IP[/prefix]@MAC: a host that never speaks in the capture (it
 only receives GARPs or replies) needs both. Without --host, or when the
 capture does not show the host, the hosts that speak in it are listed.
+A capture without a single frame is an error (nothing to replay).
 The replay ends at the last frame, or runs the model's timers on to --until
 (+DURATION after the last frame, or a capture time); a pcapng capture's own
 end time is the default end. Timers still pending at the end are listed

@@ -3,6 +3,7 @@ package lab
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"arplab/internal/labsys"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
+	"arplab/internal/wire/arp"
 )
 
 const smokeScenario = `
@@ -147,5 +149,88 @@ func TestRunScenarioNoTrace(t *testing.T) {
 		if v.Verdict != "" {
 			t.Errorf("verdict %q without a tracer", v.Verdict)
 		}
+	}
+}
+
+// replyThinkScenario: a reply action (an unsolicited unicast reply, which
+// arp_accept=1 lets create a REACHABLE entry, spec §4.4), and a station
+// that answers a flooded probe after a think time of 30 ms.
+const replyThinkScenario = `
+name: reply-think
+duration: 2.6s
+segments: [{name: lan, flood_unknown: true}]
+hosts:
+  - name: obs
+    interfaces: [{name: eth0, segment: lan, mac: "02:00:00:00:01:01", addrs: [10.1.0.1/24]}]
+    sysctls: {conf.eth0.arp_accept: "1", neigh.eth0.delay_first_probe_time: "1"}
+    neighbours: [{dev: eth0, ip: 10.1.0.100, lladdr: "02:00:00:00:01:aa", state: STALE}]
+stations:
+  - {name: a, segment: lan, mac: "02:00:00:00:01:cc"}
+  - {name: new, segment: lan, mac: "02:00:00:00:01:bb", ips: [10.1.0.100], answer_foreign_probes: true, think: 30ms}
+script:
+  - {at: 0.3s, reply: {from: a, ip: 10.1.0.50, to: obs}}
+  - {at: 0.5s, flow: {name: one, kind: udp, from: obs, to: 10.1.0.100, until: 0.6s}}
+checks:
+  - {at: 0.4s, host: obs, ip: 10.1.0.50, state: REACHABLE, lladdr: "02:00:00:00:01:cc"}
+`
+
+// TestReplyActionAndThink: the reply action's frame reaches the host as
+// the scenario built it and creates the entry; a station's answer to a
+// flooded probe leaves no sooner than its think time after the probe.
+func TestReplyActionAndThink(t *testing.T) {
+	needRoot(t)
+	s, err := scenario.Parse([]byte(replyThinkScenario), "reply-think.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := RunScenario(context.Background(), s, RunOptions{}, nil)
+	if errors.Is(err, labsys.ErrNotPermitted) {
+		t.Skip(err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range EvalChecks(run, s.Checks) {
+		if !c.OK {
+			t.Errorf("check %+v failed on the kernel", c)
+		}
+	}
+	var reply, probe, answer *RunFrame
+	for i := range run.Frames {
+		f := &run.Frames[i]
+		p, _, ok := FrameARP(f.Data)
+		if !ok {
+			continue
+		}
+		switch {
+		case p.Op == arp.OpReply && p.SIP == netip.MustParseAddr("10.1.0.50"):
+			reply = f
+		case p.Op == arp.OpRequest && f.Type == labnet.PacketOutgoing && p.TIP == netip.MustParseAddr("10.1.0.100") && probe == nil:
+			probe = f
+		case p.Op == arp.OpReply && p.SIP == netip.MustParseAddr("10.1.0.100") && answer == nil:
+			answer = f
+		}
+	}
+	if reply == nil {
+		t.Fatal("the reply action's frame did not reach obs")
+	}
+	p, _, _ := FrameARP(reply.Data)
+	obsMAC := arp.MAC{2, 0, 0, 0, 1, 1}
+	if p.SHA != (arp.MAC{2, 0, 0, 0, 1, 0xcc}) || p.THA != obsMAC || p.TIP != netip.MustParseAddr("10.1.0.1") ||
+		[6]byte(reply.Data[:6]) != obsMAC || reply.Type != labnet.PacketHost {
+		t.Errorf("reply frame: %v (eth dst % x, pkt type %v), want a unicast reply from 02:00:00:00:01:cc to obs", p, reply.Data[:6], reply.Type)
+	}
+	if probe == nil || answer == nil {
+		t.Fatalf("no probe (%v) or no answer (%v) for 10.1.0.100", probe != nil, answer != nil)
+	}
+	if gap := time.Duration(answer.AtNs - probe.AtNs); gap < 30*time.Millisecond {
+		t.Errorf("the answer came %v after the probe, before the station's think time (30ms)", gap)
+	}
+	sent := false
+	for _, sd := range run.Sends {
+		sent = sent || sd.Cause == "reply" && sd.Station == "a" && sd.Err == ""
+	}
+	if !sent {
+		t.Errorf("the reply is not among the run's sends: %+v", run.Sends)
 	}
 }

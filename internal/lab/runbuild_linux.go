@@ -10,6 +10,7 @@ import (
 	"arplab/internal/ktrace"
 	"arplab/internal/labnet"
 	"arplab/internal/neigh"
+	"arplab/internal/scenario"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -95,6 +96,10 @@ func (b *runner) build() error {
 		}
 		if st.port, err = h.OpenRaw(st.ifname); err != nil {
 			return err
+		}
+		if sc.Think.D != scenario.DefaultThink && !sc.AnswerForeignProbes {
+			b.note("station %s: think %v applies to the answers the lab sends itself (answer_foreign_probes); "+
+				"the station's kernel answers ARP and TCP for its own MAC at once", sc.Name, time.Duration(sc.Think.D))
 		}
 		b.stations[sc.Name] = st
 	}

@@ -106,6 +106,15 @@ func (b *runner) script() error {
 					what: fmt.Sprintf("garp %s NA #%d from %s", g.PresetName(), k+1, g.From),
 					fn:   func() { b.sendFrame(st, frame, idx, kk, g.PresetName()) }})
 			}
+		case e.Reply != nil:
+			r := e.Reply
+			st := b.stations[r.From]
+			fr, err := b.s.ReplyFrame(r)
+			if err != nil {
+				return fmt.Errorf("%s:%d: %w", b.s.File, e.Line, err)
+			}
+			add(action{at: at, event: i, check: -1, what: fmt.Sprintf("reply %v from %s to %s", r.IP, r.From, r.To),
+				fn: func() { b.sendGARP(st, fr, idx, 0, "reply") }})
 		case e.Flow != nil:
 			f := e.Flow
 			add(action{at: at, event: i, check: -1, what: "flow " + f.Name, fn: func() { b.startFlow(f, idx) }})
@@ -310,7 +319,9 @@ func (b *runner) sendFrame(st *station, frame []byte, event, k int, cause string
 
 // answerForeign answers ARP requests for the station's IPs that reached
 // it only because the segment floods (unicast to another MAC), which the
-// kernel would drop (spec §11 Q5: answer_foreign_probes).
+// kernel would drop (spec §11 Q5: answer_foreign_probes). These answers
+// honour the station's think time; the answers its kernel gives to
+// requests for its own MAC go out at once.
 func (b *runner) answerForeign(st *station) {
 	defer b.wg.Done()
 	ctx, cancel := context.WithCancel(b.ctx)
@@ -339,6 +350,11 @@ func (b *runner) answerForeign(st *station) {
 		b.mu.Unlock()
 		if owner != st.cfg.Name {
 			continue
+		}
+		// The station answers after its think time, counted from when the
+		// request reached it, as the simulator's stations do.
+		if !sleepUntil(b.stop, kclock.MonoNs(f.At)+int64(st.cfg.Think.D)) {
+			return
 		}
 		mac := st.cfg.MAC.MAC
 		rep := arp.NewPacket(arp.OpReply, mac, p.TIP, p.SHA, p.SIP)

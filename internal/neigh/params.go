@@ -3,6 +3,7 @@ package neigh
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -254,17 +255,34 @@ func (c *Conf) Set(name, value string) error {
 }
 
 // SplitSysctl splits "net.ipv4.neigh.eth0.locktime" (or with '/', or
-// without the net.ipv4. prefix) into kind ("neigh" or "conf"), device and
-// name. It is the one syntax every input of sysctls accepts (scenario
-// files, --set, the lab, replay).
+// without the net.ipv4. or /proc/sys/ prefix) into kind ("neigh" or
+// "conf"), device and name. It is the one syntax every input of sysctls
+// accepts (scenario files, --set, the lab, replay); SplitSysctlKey is the
+// same parser for inputs that also take a bare name.
 func SplitSysctl(k string) (kind, dev, name string, err error) {
-	s := strings.ReplaceAll(k, "/", ".")
+	kind, dev, name, err = SplitSysctlKey(k)
+	if err == nil && kind == "" {
+		err = fmt.Errorf("sysctl %q: want neigh.<dev>.<name> or conf.<dev>.<name> (net.ipv4. prefix optional)", k)
+	}
+	return kind, dev, name, err
+}
+
+// SplitSysctlKey is SplitSysctl that also takes a bare name ("locktime",
+// "arp_accept"), returned with kind and dev empty, for inputs that apply a
+// name to a device of their own choosing (replay's --set). A device name
+// may itself contain dots (eth0.100): everything between the kind and the
+// last part is the device.
+func SplitSysctlKey(k string) (kind, dev, name string, err error) {
+	s := strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", ".")
 	s = strings.TrimPrefix(s, "net.ipv4.")
 	parts := strings.Split(s, ".")
-	if len(parts) != 3 || (parts[0] != "neigh" && parts[0] != "conf") {
-		return "", "", "", fmt.Errorf("sysctl %q: want neigh.<dev>.<name> or conf.<dev>.<name> (net.ipv4. prefix optional)", k)
+	if len(parts) == 1 && s != "" {
+		return "", "", s, nil
 	}
-	return parts[0], parts[1], parts[2], nil
+	if len(parts) < 3 || (parts[0] != "neigh" && parts[0] != "conf") || slices.Contains(parts, "") {
+		return "", "", "", fmt.Errorf("sysctl %q: want neigh.<dev>.<name>, conf.<dev>.<name> (net.ipv4. prefix optional) or a bare name", k)
+	}
+	return parts[0], strings.Join(parts[1:len(parts)-1], "."), parts[len(parts)-1], nil
 }
 
 // Range is the span of values the kernel's /proc handler accepts for one

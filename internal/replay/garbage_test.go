@@ -64,7 +64,7 @@ func TestGarbage(t *testing.T) {
 	}{
 		{name: "empty", data: nil, err: "not a pcap or pcapng file"},
 		{name: "text", data: []byte("this is not a capture, just text"), err: "not a pcap or pcapng file"},
-		{name: "header only", data: newRawPcap(1).b, err: "host not found"},
+		{name: "header only", data: newRawPcap(1).b, err: "holds no frames: nothing to replay"},
 		{name: "unsupported link type", data: newRawPcap(147).record(sec, 4, 4, []byte{1, 2, 3, 4}).b, err: "not supported"},
 		{name: "truncated last record", data: func() []byte {
 			b := newRawPcap(1).record(sec, 60, 60, hostARP).record(sec+1, 60, 60, hostARP).b

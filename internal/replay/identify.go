@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"maps"
 	"net/netip"
 	"slices"
 	"strings"
@@ -56,7 +57,10 @@ func sentByHostSide(f *capture.Frame) bool {
 // also sends other hosts' datagrams.
 //
 // A host given as IP@MAC needs no evidence: the first frame from, to or
-// about it names its link (the first frame of the capture when none does).
+// about it names its link (the first frame of the capture when none does:
+// a host that never appears is replayed as receiving what its link
+// carried). A capture without a single frame is ErrNoFrames, whatever the
+// host: it has no clock to run the model on.
 func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 	var (
 		p        arp.Packet
@@ -126,12 +130,12 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			}
 		}
 	}
+	if frames == 0 {
+		return host{}, fmt.Errorf("%w: %s%s: nothing to replay", ErrNoFrames, name, skippedText(rd.Skipped()))
+	}
 	if haveFB {
 		fallback.first = h.first
 		return fallback, nil
-	}
-	if spec.both {
-		return host{}, fmt.Errorf("%w: %s has no frames", ErrHostNotFound, name)
 	}
 	if spec.byMAC {
 		return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP or IPv4 frame from %v, so its IP address is unknown; "+
@@ -139,6 +143,22 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 	}
 	return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP frame from or to %v or an IPv4 frame from or to it, so its MAC is unknown; "+
 		"give it as --host %v@MAC%s", ErrHostNotFound, name, frames, spec.ip, spec.ip, cands.list())
+}
+
+// skippedText says what the capture reader skipped, for the no-frames
+// error: nothing is dropped without being counted.
+func skippedText(sk map[string]int) string {
+	if len(sk) == 0 {
+		return " holds no frames"
+	}
+	reasons := slices.Sorted(maps.Keys(sk))
+	n := 0
+	parts := make([]string, len(reasons))
+	for i, r := range reasons {
+		n += sk[r]
+		parts[i] = fmt.Sprintf("%d %s", sk[r], r)
+	}
+	return fmt.Sprintf(" holds no usable frames: the reader skipped all %d records (%s)", n, strings.Join(parts, ", "))
 }
 
 // Candidate is a host that speaks in a capture: an address and the MAC it

@@ -219,3 +219,34 @@ func TestSilentHost(t *testing.T) {
 		}
 	}
 }
+
+// TestNoFrames: a capture without a single frame cannot be replayed, for
+// any way of naming the host, and the error says so rather than "host not
+// found"; when the reader skipped every record, it says how many and why.
+// One frame is enough: a host given as IP@MAC that never appears in it is
+// replayed (TestSilentHost).
+func TestNoFrames(t *testing.T) {
+	empty := newCap(t, capture.Ethernet).bytes()
+	for _, host := range []string{"10.0.0.1", "10.0.0.1/24@02:00:00:00:00:01", "02:00:00:00:00:01"} {
+		_, err := ReplayReader(bytes.NewReader(empty), "empty.pcap", Options{Host: host}, nil)
+		if !errors.Is(err, ErrNoFrames) || errors.Is(err, ErrHostNotFound) || err.Error() != "replay: no frames: empty.pcap holds no frames: nothing to replay" {
+			t.Errorf("--host %s: err = %v, want ErrNoFrames naming the capture", host, err)
+		}
+	}
+	c := newCap(t, capture.Ethernet)
+	c.raw(t0, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}) // cut inside the Ethernet header
+	c.raw(t0+ms, []byte{1, 2, 3})
+	_, err := ReplayReader(bytes.NewReader(c.bytes()), "cut.pcap", Options{Host: "10.0.0.1@02:00:00:00:00:01"}, nil)
+	if !errors.Is(err, ErrNoFrames) || !strings.Contains(err.Error(), "the reader skipped all 2 records (2 ") {
+		t.Errorf("err = %v, want ErrNoFrames counting the 2 skipped records", err)
+	}
+	// What ErrNoFrames stops short of: one GARP for another host, and the
+	// host that never appears has the entry it made.
+	c = newCap(t, capture.Ethernet)
+	c.arp(t0, arp.Broadcast, macG, request(macG, ipG, ipG))
+	var rec trace.Recorder
+	sum, err := ReplayReader(bytes.NewReader(c.bytes()), "one.pcap", Options{Host: "10.0.0.1@02:00:00:00:00:01", Sysctls: []string{"arp_accept=1"}}, &rec)
+	if err != nil || sum.Frames != 1 || sum.Verdicts["created"] != 1 {
+		t.Errorf("one GARP: %d frames, verdicts %v, err %v; want the entry created", sum.Frames, sum.Verdicts, err)
+	}
+}

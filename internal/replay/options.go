@@ -110,6 +110,12 @@ func Check(opt Options) error {
 // IP) the observed host has.
 var ErrHostNotFound = errors.New("replay: host not found in the capture")
 
+// ErrNoFrames is returned for a capture that holds no frame at all (empty,
+// or every record skipped, the reasons counted in the message): without a
+// frame there is no capture time to run the model's timers on, and no
+// link to place the host on.
+var ErrNoFrames = errors.New("replay: no frames")
+
 // hostSpec is Options.Host parsed.
 type hostSpec struct {
 	byMAC bool
@@ -184,8 +190,10 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 		if !ok || k == "" {
 			return fmt.Errorf("replay: sysctl %q: want key=value", item)
 		}
-		table, scope, name := splitSysctl(k)
-		var err error
+		table, scope, name, err := neigh.SplitSysctlKey(k)
+		if err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
 		switch {
 		case name == "reachable_time_ms" && (table == "" || table == "neigh"):
 			err = setReachableTime(t, dev, v)
@@ -207,31 +215,12 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 				target = "default"
 			}
 			err = t.SetParam(target, name, v)
-		default:
-			return fmt.Errorf("replay: sysctl %q: unknown table %q (want neigh or conf)", item, table)
 		}
 		if err != nil {
 			return fmt.Errorf("replay: sysctl %q: %w", item, err)
 		}
 	}
 	return nil
-}
-
-// splitSysctl splits "net.ipv4.neigh.eth0.locktime" (or with slashes, or
-// without the net.ipv4 prefix, or a bare "locktime") into table, scope and
-// name.
-func splitSysctl(k string) (table, scope, name string) {
-	k = strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", ".")
-	k = strings.TrimPrefix(k, "net.ipv4.")
-	parts := strings.Split(k, ".")
-	if len(parts) == 3 {
-		return parts[0], parts[1], parts[2]
-	}
-	// An interface name may itself contain dots (eth0.100).
-	if len(parts) > 3 {
-		return parts[0], strings.Join(parts[1:len(parts)-1], "."), parts[len(parts)-1]
-	}
-	return "", "", k
 }
 
 // initialEntry is one parsed Options.Initial item.

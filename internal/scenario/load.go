@@ -155,7 +155,7 @@ func (s *Scenario) defaults() {
 	}
 	for i := range s.Stations {
 		if s.Stations[i].Think.D == 0 {
-			s.Stations[i].Think.D = 100 * vtime.Microsecond
+			s.Stations[i].Think.D = DefaultThink
 		}
 	}
 	for i := range s.Script {
@@ -304,13 +304,13 @@ func (s *Scenario) validate() error {
 	for i := range s.Script {
 		e := &s.Script[i]
 		n := 0
-		for _, set := range []bool{e.Move != nil, e.GARP != nil, e.Flow != nil, e.Neigh != nil, e.Sysctl != nil, e.NS != nil} {
+		for _, set := range []bool{e.Move != nil, e.GARP != nil, e.Flow != nil, e.Neigh != nil, e.Sysctl != nil, e.Reply != nil, e.NS != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			return fmt.Errorf("%s: a script event needs exactly one of move, garp, flow, neigh, sysctl, ns (found %d)", e.at(f), n)
+			return fmt.Errorf("%s: a script event needs exactly one of move, garp, reply, flow, neigh, sysctl, ns (found %d)", e.at(f), n)
 		}
 		if e.At.D < 0 || e.At.D > s.Duration.D {
 			return fmt.Errorf("%s: at %s is outside the run (allowed: 0s to the duration, %s)", e.at(f), fmtDur(e.At.D), fmtDur(s.Duration.D))
@@ -330,6 +330,10 @@ func (s *Scenario) validate() error {
 			}
 			if err := checkGARP(g, s.Duration.D); err != nil {
 				return fmt.Errorf("%s: garp from %s: %v", e.at(f), g.From, err)
+			}
+		case e.Reply != nil:
+			if _, err := s.ReplyFrame(e.Reply); err != nil {
+				return fmt.Errorf("%s: %v", e.at(f), err)
 			}
 		case e.Flow != nil:
 			fl := e.Flow

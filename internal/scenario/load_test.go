@@ -36,6 +36,10 @@ hosts:
 		{"TwoActions", base + "script:\n  - {at: 1s, move: {ip: 10.0.0.9, to: h}, neigh: {host: h, cmd: flush dev eth0}}\n", "x.yaml:10: a script event needs exactly one"},
 		{"BadDuration", strings.Replace(base, "10s", "ten", 1), `x.yaml:2: "ten" is not a duration`},
 		{"BadNeighCmd", base + "script:\n  - {at: 1s, neigh: {host: h, cmd: \"replace 10.0.0.9 dev\"}}\n", "x.yaml:10:"},
+		{"ReplyNoStation", base + "script:\n  - {at: 1s, reply: {from: r, ip: 10.0.0.9, to: h}}\n", `x.yaml:10: reply from "r": no such station`},
+		{"ReplyNoIP", base + "stations:\n  - {name: r, segment: s, mac: \"02:00:00:00:00:09\"}\nscript:\n  - {at: 1s, reply: {from: r, to: h}}\n", "x.yaml:12: reply from r needs the sender address"},
+		{"ReplyToStation", base + "stations:\n  - {name: r, segment: s, mac: \"02:00:00:00:00:09\"}\nscript:\n  - {at: 1s, reply: {from: r, ip: 10.0.0.9, to: r}}\n", `x.yaml:12: reply to "r": not a Linux host`},
+		{"ReplyOtherSegment", strings.Replace(base, "segments:\n  - name: s\n", "segments:\n  - name: s\n  - name: t\n", 1) + "stations:\n  - {name: r, segment: t, mac: \"02:00:00:00:00:09\"}\nscript:\n  - {at: 1s, reply: {from: r, ip: 10.0.0.9, to: h}}\n", "reply to h: the host has no addressed interface on segment t"},
 		{"BadPreset", base + "stations:\n  - {name: r, segment: s, mac: \"02:00:00:00:00:09\"}\nscript:\n  - {at: 1s, garp: {from: r, ip: 10.0.0.9, preset: nosuch}}\n", "x.yaml:12: garp from r: unknown preset"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,5 +58,37 @@ func TestParseNeighCmd(t *testing.T) {
 	}
 	if _, err := ParseNeighCmd("replace 10.0.0.2 nud bogus dev eth0"); err == nil {
 		t.Fatal("bad state accepted")
+	}
+}
+
+// TestReplyFrame: a reply action is a unicast reply from the station's MAC
+// to the host's interface on its segment; tha and eth_dst override.
+func TestReplyFrame(t *testing.T) {
+	s, err := Parse([]byte(`name: x
+duration: 2s
+segments: [{name: s}]
+hosts:
+  - name: h
+    interfaces: [{name: eth0, segment: s, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}]
+stations:
+  - {name: r, segment: s, mac: "02:00:00:00:00:09"}
+script:
+  - {at: 1s, reply: {from: r, ip: 192.168.7.7, to: h}}
+  - {at: 1s, reply: {from: r, ip: 10.0.0.9, to: h, tha: "00:00:00:00:00:00", eth_dst: "ff:ff:ff:ff:ff:ff"}}
+`), "x.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{
+		"eth_dst=02:00:00:00:00:01 reply sha=02:00:00:00:00:09 sip=192.168.7.7 tha=02:00:00:00:00:01 tip=10.0.0.1",
+		"eth_dst=ff:ff:ff:ff:ff:ff reply sha=02:00:00:00:00:09 sip=10.0.0.9 tha=00:00:00:00:00:00 tip=10.0.0.1",
+	} {
+		f, err := s.ReplyFrame(s.Script[i].Reply)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := f.String(); !strings.Contains(got, want) {
+			t.Errorf("reply %d = %q, want %q", i, got, want)
+		}
 	}
 }

@@ -126,9 +126,14 @@ type Station struct {
 	// when it was unicast to another MAC and reached us by flooding
 	// (spec §11 Q5: who answers a unicast probe sent to the old MAC).
 	AnswerForeignProbes bool `yaml:"answer_foreign_probes"`
-	// Think is the time a station takes to answer (default 100µs).
+	// Think is the time a station takes to answer (DefaultThink). The lab
+	// honours it for the answers it sends itself (answer_foreign_probes);
+	// a station's kernel answers for its own MAC at once.
 	Think Duration `yaml:"think"`
 }
+
+// DefaultThink is a station's think time when the scenario gives none.
+const DefaultThink = 100 * vtime.Microsecond
 
 // Event is one entry of the timed script. Exactly one action is set.
 type Event struct {
@@ -142,7 +147,23 @@ type Event struct {
 	Flow   *Flow        `yaml:"flow"`
 	Neigh  *NeighCmd    `yaml:"neigh"`
 	Sysctl *SysctlWrite `yaml:"sysctl"`
+	Reply  *Reply       `yaml:"reply"`
 	NS     *NS          `yaml:"ns"`
+}
+
+// Reply is one ARP reply a station sends to a Linux host without being
+// asked: the unsolicited answers that arp_accept decides about (spec §4.4)
+// and the late or foreign answers that reach an entry in the middle of its
+// timers. Unlike a GARP its sender and target addresses differ: sha is the
+// station's MAC, sip IP, tha and tip the host's (its interface on the
+// station's segment), and the frame is unicast to the host's MAC unless
+// tha or eth_dst say otherwise.
+type Reply struct {
+	From   string `yaml:"from"`
+	IP     Addr   `yaml:"ip"`
+	To     string `yaml:"to"`
+	THA    *MAC   `yaml:"tha"`
+	EthDst *MAC   `yaml:"eth_dst"`
 }
 
 // Move gives an IP to another station (a floating IP association, a VIP

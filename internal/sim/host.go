@@ -497,6 +497,17 @@ func (s *station) serves(ip netip.Addr) bool {
 	return false
 }
 
+// sendExplanation is a station's frame in words: a GARP (sip == tip), or
+// a reply action's ARP frame to one host.
+func sendExplanation(name string, p *arp.Packet) string {
+	if p.SIP == p.TIP {
+		return fmt.Sprintf("%s sends GARP %v for %v (tha %v)", name, p.Op, p.SIP, p.THA)
+	}
+	return fmt.Sprintf("%s sends ARP %v %v is-at %v to %v (tha %v)", name, p.Op, p.SIP, p.SHA, p.TIP, p.THA)
+}
+
+// sendGARP sends one frame of a GARP schedule, or a reply action's frame
+// (cause "reply").
 func (s *station) sendGARP(fr garp.Frame, preset string) {
 	p := fr.Packet
 	p.SHA = s.mac()
@@ -504,7 +515,7 @@ func (s *station) sendGARP(fr garp.Frame, preset string) {
 	s.w.emit(trace.Event{Time: s.w.seconds(s.w.sch.now), Kind: trace.KindSend, Host: s.cfg.Name, IP: p.SIP.String(),
 		LLAddr: p.SHA.String(), Cause: preset, ARP: &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(),
 			SIP: p.SIP.String(), THA: p.THA.String(), TIP: p.TIP.String(), EthDst: fr.EthDst.String(), GARP: p.SIP == p.TIP},
-		Explanation: fmt.Sprintf("%s sends GARP %v for %v (tha %v)", s.cfg.Name, p.Op, p.SIP, p.THA)})
+		Explanation: sendExplanation(s.cfg.Name, &p)})
 	s.seg.transmit(s, f)
 }
 

@@ -290,6 +290,13 @@ func (w *world) schedule() error {
 				fr := frames[i]
 				w.sch.at(at, func() { st.sendGARP(fr, g.PresetName()) })
 			}
+		case e.Reply != nil:
+			fr, err := w.s.ReplyFrame(e.Reply)
+			if err != nil {
+				return fmt.Errorf("%s: %v", w.s.File, err)
+			}
+			st := w.station(e.Reply.From)
+			w.sch.at(t, func() { st.sendGARP(fr, "reply") })
 		case e.Flow != nil:
 			fl := newFlow(w, e.Flow, len(w.flows))
 			w.flows = append(w.flows, fl)
