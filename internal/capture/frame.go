@@ -7,6 +7,7 @@ import (
 
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ndisc"
 )
 
 // PktType says how the capturing host classified a frame, in the terms of
@@ -281,4 +282,24 @@ func shortReason(f *Frame) string {
 
 func unsupportedReason(lt LinkType) string {
 	return fmt.Sprintf("unsupported link type %d (%s)", uint32(lt), lt)
+}
+
+// IsND reports whether the frame carries an ICMPv6 neighbour discovery
+// message directly after its IPv6 header, the shape every ND sender uses:
+// a cheap test before ND, as EtherType is before decoding ARP.
+func (f *Frame) IsND() bool {
+	return f.EtherType == ndisc.EtherTypeIPv6 && ndisc.IsND(f.Payload)
+}
+
+// ND decodes the frame's neighbour discovery message into m, the IPv6
+// counterpart of decoding Payload as ARP: Ethernet, SLL and SLL2 records
+// and VLAN-tagged ones alike, since Payload is what follows the link
+// header and the tags. A frame that is not IPv6 is ndisc.ErrNotICMPv6; an
+// IPv6 packet that is not ND gets ndisc's reason (ndisc.ErrNotND, …).
+// It does not allocate.
+func (f *Frame) ND(m *ndisc.Message) error {
+	if f.EtherType != ndisc.EtherTypeIPv6 {
+		return ndisc.ErrNotICMPv6
+	}
+	return m.Unmarshal(f.Payload)
 }

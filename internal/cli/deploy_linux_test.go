@@ -83,7 +83,7 @@ func TestServiceCapabilitiesSuffice(t *testing.T) {
 	}
 	waitFor(t, 10*time.Second, "the service's exporter", func() error {
 		body, err := scrape()
-		if err == nil && !strings.Contains(body, `arplab_neighbour_entries{dev="o0",state="STALE"} 1`) {
+		if err == nil && !strings.Contains(body, `arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`) {
 			err = fmt.Errorf("no seeded entry yet; stderr: %s", errb.String())
 		}
 		return err

@@ -67,7 +67,7 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"UnknownProfileFlag", args("run", "vip-failover", "--profile", "linux-next"), []string{`--profile linux-next: unknown kernel profile "linux-next"`}},
 		{"NegativeWidth", args("run", "failure", "--width", "-3"), []string{"--width -3 is out of range"}},
 		{"FromAfterTo", args("run", "failure", "--from", "50", "--to", "10"), []string{"--from 50 --to 10:"}},
-		{"ReplayBadHost", args("replay", "x.pcap", "--host", "999.1.1.1"), []string{`host "999.1.1.1" is neither an IPv4 address nor a MAC`}},
+		{"ReplayBadHost", args("replay", "x.pcap", "--host", "999.1.1.1"), []string{`host "999.1.1.1" is neither an IPv4 or IPv6 address nor a MAC`}},
 		{"NegativeSeed", args("run", "failure", "--seed", "-1"), []string{`--seed "-1": want a whole number, 0 or more`}},
 		{"MatrixZeroRuns", args("matrix", "failure", "--runs", "0"), []string{"--runs 0 is out of range"}},
 		{"ZeroBudget", args("run", "failure", "--max-events", "0"), []string{"--max-events 0:"}},

@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -17,7 +15,6 @@ import (
 	"arplab/internal/live/doctor"
 	livegarp "arplab/internal/live/garp"
 	"arplab/internal/live/watch"
-	"arplab/internal/nsexec"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
@@ -31,6 +28,7 @@ func garpCmd(e *env) *cobra.Command {
 		mode, preset, tha, netns, interval, delay string
 		count                                     int
 		dry, force                                bool
+		na                                        naFlags
 	)
 	c := &cobra.Command{
 		Use:   "garp IFACE IP",
@@ -42,6 +40,12 @@ ucarp); without a preset, --mode request|reply|both with --count,
 --interval (sub-second allowed) and --delay build a custom schedule.
 Frames are byte-identical to iputils arping -U / -A.
 
+An IPv6 IP (or --ipv6) sends unsolicited neighbour advertisements
+instead, as keepalived (VRRPv3), metallb (NDP mode), kernel-notify
+(ndisc_notify) and ndsend send them (spec linux-ndisc §10.1; frames
+byte-identical to the kernel's and keepalived's), or a custom schedule
+with --na-flags, --source and --router.
+
 Needs CAP_NET_RAW. Refuses when IFACE is missing or down, or when IP is
 not configured on it (--force sends anyway: announcing an address you do
 not own redirects your peers' traffic to you).
@@ -49,13 +53,14 @@ not own redirects your peers' traffic to you).
 Examples:
   arplab garp eth0 192.0.2.10 --preset arping-U --count 3
   arplab garp eth0 192.0.2.10 --mode both --count 5 --interval 1.1s
-  arplab garp eth0 192.0.2.10 --preset metallb --dry-run`,
+  arplab garp eth0 192.0.2.10 --preset metallb --dry-run
+  arplab garp eth0 2001:db8::10 --preset keepalived --dry-run`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ifname := args[0]
 			ip, err := netip.ParseAddr(args[1])
-			if err != nil || !ip.Is4() {
-				return usagef("%q is not an IPv4 address", args[1])
+			if err != nil || !(ip.Is4() || ip.Is6()) {
+				return usagef("%q is not an IP address", args[1])
 			}
 			o := garp.Options{Count: count}
 			if interval != "" {
@@ -79,6 +84,14 @@ Examples:
 				}
 				o.THA = &m
 			}
+			if na.ipv6 || (ip.Is6() && !ip.Is4In6()) {
+				return runNA(e, cmd, &na, ifname, ip, preset, netns, o, dry, force)
+			}
+			for _, f := range naOnly {
+				if cmd.Flags().Changed(f) {
+					return usagef("--%s is for IPv6 announcements (--ipv6)", f)
+				}
+			}
 			name := preset
 			if name == "" {
 				name = garp.Custom
@@ -94,33 +107,16 @@ Examples:
 			if err := scenario.CheckSender(name, o, 0); err != nil {
 				return usagef("%s", flagWords.Replace(err.Error()))
 			}
-			var mac arp.MAC
-			err = nsexec.Do(netns, func() error {
-				ifi, err := net.InterfaceByName(ifname)
-				if err != nil {
-					return err
-				}
-				copy(mac[:], ifi.HardwareAddr)
-				return nil
-			})
-			if err != nil && !dry {
-				return fmt.Errorf("interface %q: %v", ifname, err)
+			mac, err := interfaceMAC(netns, ifname, dry)
+			if err != nil {
+				return err
 			}
 			frames, err := garp.Schedule(name, mac, ip, o)
 			if err != nil {
 				return usageError{err}
 			}
 			sent, err := livegarp.Send(e.ctx, ifname, frames, livegarp.SendOptions{Netns: netns, Force: force, DryRun: dry, Out: e.stdout})
-			if err != nil {
-				if errors.Is(err, livegarp.ErrPermission) {
-					return fmt.Errorf("%v (try sudo)", err)
-				}
-				return err
-			}
-			if !dry {
-				fmt.Fprintf(e.stdout, "sent %d frame(s) on %s\n", len(sent), ifname)
-			}
-			return nil
+			return sendResult(e, len(sent), err, "frame(s)", ifname, dry)
 		},
 	}
 	f := c.Flags()
@@ -133,6 +129,7 @@ Examples:
 	f.StringVar(&netns, "netns", "", "send inside this named network namespace")
 	f.BoolVar(&dry, "dry-run", false, "print the frames (hex and decoded) without sending")
 	f.BoolVar(&force, "force", false, "send even if IP is not configured on IFACE")
+	na.register(f)
 	return c
 }
 
@@ -227,6 +224,8 @@ func watchLine(ev trace.Event) string {
 		return fmt.Sprintf("%s %-8s %-15s %-17s %s→%s  %s", t, ev.Dev, ev.IP, ev.LLAddr, orDash(ev.OldState), ev.State, ev.Explanation)
 	case trace.KindARP:
 		return fmt.Sprintf("%s %-8s %-15s %-17s %-8s %s", t, ev.Dev, ev.IP, ev.LLAddr, ev.Verdict, ev.Explanation)
+	case trace.KindND:
+		return fmt.Sprintf("%s %-8s %-15s %-17s %-8s %s: %s", t, ev.Dev, ev.IP, ev.LLAddr, ev.Verdict, ev.Cause, ev.Explanation)
 	}
 	return fmt.Sprintf("%s %-8s %s", t, ev.Kind, ev.Explanation)
 }

@@ -147,8 +147,12 @@ func replayCmd(e *env) *cobra.Command {
 			}
 			color := colorFor(e.stdout)
 			fmt.Fprintf(out, "arplab replay %s  host %v (%s)  profile %s HZ=%d\n", args[0], sum.Host, sum.HostMAC, sum.Profile, sum.HZ)
-			fmt.Fprintf(out, "%d frames, %d ARP; the host received %d and sent %d; GARPs %d, %d ignored; probes predicted %d, seen %d, missing %d, unexpected %d\n",
-				sum.Frames, sum.ARPFrames, sum.Received, sum.Sent, sum.GARPs, sum.GARPsIgnored, sum.PredictedProbes, sum.ObservedProbes, sum.MissingProbes, sum.UnexpectedProbes)
+			proto, frames, ann := "ARP", sum.ARPFrames, "GARPs"
+			if sum.Host.Is6() {
+				proto, frames, ann = "ND", sum.NDFrames, "unsolicited NAs" // nd_tbl (ndisc §10)
+			}
+			fmt.Fprintf(out, "%d frames, %d %s; the host received %d and sent %d; %s %d, %d ignored; probes predicted %d, seen %d, missing %d, unexpected %d\n",
+				sum.Frames, frames, proto, sum.Received, sum.Sent, ann, sum.GARPs, sum.GARPsIgnored, sum.PredictedProbes, sum.ObservedProbes, sum.MissingProbes, sum.UnexpectedProbes)
 			for _, reason := range slices.Sorted(maps.Keys(sum.Skipped)) {
 				fmt.Fprintf(out, "skipped %d record(s): %s\n", sum.Skipped[reason], reason)
 			}

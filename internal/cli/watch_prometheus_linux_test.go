@@ -123,7 +123,7 @@ func TestWatchMetricsScrapedByPrometheus(t *testing.T) {
 	})
 	waitFor(t, 10*time.Second, "the exporter's seeded state gauge", func() error {
 		body, err := get("http://" + exporter + "/metrics")
-		if err == nil && !strings.Contains(body, `arplab_neighbour_entries{dev="o0",state="STALE"} 1`) {
+		if err == nil && !strings.Contains(body, `arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`) {
 			err = fmt.Errorf("no seeded STALE entry yet")
 		}
 		return err
@@ -197,8 +197,8 @@ scrape_configs:
 		t.Errorf("GARP requests by verdict = %v, want 1 honoured (aa → bb) and 2 no-op (already bb)", byVerdict)
 	}
 	waitFor(t, 10*time.Second, "the state gauge", func() error {
-		s, err := promQuery(base, `arplab_neighbour_entries{dev="o0",state="STALE"}`)
-		if err == nil && s[`map[__name__:arplab_neighbour_entries dev:o0 instance:`+exporter+` job:arplab state:STALE]`] != 1 {
+		s, err := promQuery(base, `arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"}`)
+		if err == nil && s[`map[__name__:arplab_neighbour_entries dev:o0 family:ipv4 instance:`+exporter+` job:arplab state:STALE]`] != 1 {
 			err = fmt.Errorf("state gauge = %v, want the one STALE entry", s)
 		}
 		return err

@@ -28,10 +28,10 @@ var allowed = map[string][]string{
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
 	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
 	"report":     {"trace"},
-	"capture":    {"wire/arp", "wire/ether", "ext:github.com/gopacket/gopacket"},
+	"capture":    {"wire/arp", "wire/ether", "wire/ndisc", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ndisc"},
-	"replay":     {"capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4"},
+	"replay":     {"capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc"},
 
 	// The lab side: privileged plumbing at the bottom, the scenario runner
 	// and the verifier on top. ktrace knows nothing of namespaces or
@@ -50,9 +50,9 @@ var allowed = map[string][]string{
 
 	// The live tools: no scenario runner, no model driver.
 	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
-	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether",
+	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
-	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether",
+	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns",
 		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys", "ext:github.com/prometheus/client_golang"},
 	"live/doctor": {"kernel", "nsexec", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},

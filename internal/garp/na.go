@@ -57,9 +57,10 @@ var naPresets = []naPreset{
 		Preset: Preset{
 			Name: "keepalived",
 			Description: "keepalived (VRRPv3 IPv6 VIP) on becoming MASTER: vrrp_garp_master_repeat " +
-				"unsolicited NAs (default 5) at once, spaced by vrrp_gna_interval (default 0, back to " +
-				"back), a second burst vrrp_garp_master_delay later (default 5 s; None = none), optional " +
-				"garp_master_refresh bursts. Each NA: src = the VIP, dst ff02::1, eth dst 33:33:00:00:00:01, " +
+				"unsolicited NAs (default 5) back to back, a second burst vrrp_garp_master_delay later " +
+				"(default 5 s; None = none), optional garp_master_refresh bursts. With vrrp_gna_interval " +
+				"(default 0) a burst shrinks to one NA at once and one an interval later: keepalived keeps " +
+				"one pending flag per address, not a queue (measured on 2.2.7). Each NA: src = the VIP, dst ff02::1, eth dst 33:33:00:00:00:01, " +
 				"S=0 O=1, R = the interface's IPv6 forwarding (Forwarding), TLLAO = the interface MAC, hop limit 255, " +
 				"traffic class and flow label 0: 86 bytes written whole on an AF_PACKET SOCK_RAW socket.",
 			Source: "acassen/keepalived@055fcbf keepalived/vrrp/vrrp_ndisc.c ndisc_send_unsolicited_na_immediate; " +
@@ -68,7 +69,7 @@ var naPresets = []naPreset{
 				KnobGNAInterval, KnobForwarding, KnobDelay, KnobDeadline},
 		},
 		build: func(mac arp.MAC, target netip.Addr, o Options) ([]NAFrame, error) {
-			at, err := keepalivedTimes(o, pick(o.GNAInterval, 0))
+			at, err := keepalivedTimes(o, pick(o.GNAInterval, 0), true)
 			if err != nil {
 				return nil, err
 			}

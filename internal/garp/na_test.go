@@ -59,6 +59,12 @@ func TestNAPresetFrames(t *testing.T) {
 		{"keepalived", Options{}, wantKeepalivedNA, []vtime.Duration{0, 0, 0, 0, 0, 5 * s, 5 * s, 5 * s, 5 * s, 5 * s}},
 		{"keepalived", Options{Forwarding: true, MasterRepeat: 2, GNAInterval: 200 * ms, MasterDelay: None}, wantKeepalivedRouterNA,
 			[]vtime.Duration{0, 200 * ms}},
+		// vrrp_gna_interval: five repeats collapse into one at once and one
+		// pending; a burst inside the interval sends only its pending one
+		{"keepalived", Options{GNAInterval: 100 * ms, MasterDelay: 2 * s}, wantKeepalivedNA,
+			[]vtime.Duration{0, 100 * ms, 2 * s, 2*s + 100*ms}},
+		{"keepalived", Options{GNAInterval: 3 * s, MasterDelay: 2 * s, MasterRepeat: 1}, wantKeepalivedNA,
+			[]vtime.Duration{0, 3 * s}},
 		{"keepalived", Options{MasterRepeat: 1, MasterDelay: None, MasterRefresh: 10 * s, Deadline: 30 * s, Delay: s}, wantKeepalivedNA,
 			[]vtime.Duration{s, 11 * s, 21 * s, 31 * s}},
 		{"metallb", Options{}, wantMetalLBNA, []vtime.Duration{0, 1100 * ms, 2200 * ms, 3300 * ms, 4400 * ms}},

@@ -277,7 +277,7 @@ func neutron(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 // garp_refresh timers: bursts at 0, MasterDelay and k·MasterRefresh, every
 // GARP at least GARPInterval after the previous one on the interface.
 func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
-	at, err := keepalivedTimes(o, pick(o.GARPInterval, 0))
+	at, err := keepalivedTimes(o, pick(o.GARPInterval, 0), false)
 	if err != nil {
 		return nil, err
 	}
@@ -289,9 +289,16 @@ func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 }
 
 // keepalivedTimes is keepalived's announcement timing, shared by its GARPs
-// and its unsolicited NAs (which differ only in the spacing, gap:
-// vrrp_garp_interval or vrrp_gna_interval).
-func keepalivedTimes(o Options, gap vtime.Duration) ([]vtime.Duration, error) {
+// and its unsolicited NAs: gap is vrrp_garp_interval or vrrp_gna_interval.
+//
+// With pending, a frame the interval holds back is not queued one by one:
+// keepalived marks the address "pending" (a flag, vrrp_ndisc.c
+// queue_ndisc) and sends it once when the interval allows, so a burst of
+// any size becomes at most two frames, one at once and one a gap later.
+// Measured with keepalived 2.2.7: vrrp_garp_master_repeat 4 with
+// vrrp_gna_interval 0.1 sent 2 NAs per burst for the first VIP, 1 for the
+// second.
+func keepalivedTimes(o Options, gap vtime.Duration, pending bool) ([]vtime.Duration, error) {
 	repeat := pickInt(o.MasterRepeat, keepalivedRepeat)
 	delay := pick(o.MasterDelay, keepalivedDelay)
 	refresh := pick(o.MasterRefresh, 0)
@@ -320,6 +327,18 @@ func keepalivedTimes(o Options, gap vtime.Duration) ([]vtime.Duration, error) {
 	var at []vtime.Duration
 	next := vtime.Duration(0) // earliest time the interval allows the next frame
 	for _, b := range bursts {
+		if pending && gap > 0 {
+			n := b.n
+			if b.at >= next { // sent at once
+				at = append(at, b.at)
+				next, n = b.at+gap, n-1
+			}
+			if n > 0 { // the rest collapse into one pending frame
+				at = append(at, next)
+				next += gap
+			}
+			continue
+		}
 		for range b.n {
 			t := max(b.at, next)
 			at = append(at, t)

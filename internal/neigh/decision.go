@@ -79,6 +79,7 @@ const (
 	RuleNSNotForUs
 	RuleNSDAD
 	RuleNSNoEntry
+	RuleConfirmClone
 )
 
 var ruleInfo = [...]struct{ name, section string }{
@@ -137,6 +138,7 @@ var ruleInfo = [...]struct{ name, section string }{
 	RuleNSNotForUs:            {"ns-not-for-us", "ndisc §4.5"},
 	RuleNSDAD:                 {"dad-ns-defended", "ndisc §4.5"},
 	RuleNSNoEntry:             {"ns-no-entry", "ndisc §4.5"},
+	RuleConfirmClone:          {"confirm-route-clone", "ndisc §6.1"},
 }
 
 // Name is the rule's short machine name (the trace's cause).
@@ -175,29 +177,30 @@ type Decision struct {
 	Count             int
 	Flow              string
 
-	// Received-frame facts.
+	ARPAccept int
+	// Peer is, for an NA, its IPv6 source; for an NS, its target (ours).
+	Peer netip.Addr
+
+	// Received-frame facts (small fields together, so that the IPv6 ones
+	// cost the ARP path's copies few bytes).
 	Frame      bool
 	Op         arp.Op
 	PktType    PktType
 	GARP       garpWhy
 	Override   bool
 	LocktimeOK bool
-	ARPAccept  int
-
 	// Received-ND facts (IPv6): the message type, its flags (R/S/O and
-	// whether it carried a link-layer option), the NS target, the
-	// receiving device's accept_untracked_na and why an untracked NA
-	// created nothing, the router flag before and after, and whether
-	// WEAK_OVERRIDE demoted the entry.
+	// whether it carried a link-layer option), the receiving device's
+	// accept_untracked_na and why an untracked NA created nothing, the
+	// router flag before and after, whether WEAK_OVERRIDE demoted the
+	// entry, and the message's link-layer option.
 	NDType               NDType
-	NDSrc                netip.Addr
-	AdvMAC               arp.MAC // the message's link-layer option
 	NDFlags              NDFlags
-	Target               netip.Addr
-	Untracked            int
 	Why                  untrackedWhy
+	Untracked            uint8
 	RouterOld, RouterNew bool
 	RouterChanged, Weak  bool
+	AdvMAC               arp.MAC
 }
 
 // IsGARP reports whether the receive path treated the frame as a
@@ -270,6 +273,8 @@ func (d *Decision) Explain() string {
 		fmt.Fprintf(&b, "confirmed by a packet through the shared route whose pending_confirm was set by %s (pre-4.11 dst_confirm lands on whichever neighbour sends next)", orUnknown(d.Flow))
 	case RuleConfirmSocket:
 		fmt.Fprintf(&b, "confirmed by its own socket %s (4.11+ per-socket confirmation)", orUnknown(d.Flow))
+	case RuleConfirmClone:
+		fmt.Fprintf(&b, "confirmed through its own per-destination route, whose pending_confirm %s set (IPv6 before the 4.2 per-CPU routes clones a route per destination, so the confirmation is the right one)", orUnknown(d.Flow))
 	case RuleConfirmImmediate:
 		fmt.Fprintf(&b, "confirmed at once by %s (MSG_CONFIRM|MSG_PROBE)", orUnknown(d.Flow))
 	case RuleRerandomise:

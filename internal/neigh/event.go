@@ -46,7 +46,7 @@ func (d *Decision) Event(host string, at float64, seconds func(vtime.Jiffies) fl
 			ev.State, ev.LLAddr, ev.OldState, ev.OldLLAddr = "", "", "", ""
 			ev.Updated = nil
 		}
-	case d.Rule == RuleConfirmRoute || d.Rule == RuleConfirmSocket || d.Rule == RuleConfirmImmediate:
+	case d.Rule == RuleConfirmRoute || d.Rule == RuleConfirmSocket || d.Rule == RuleConfirmImmediate || d.Rule == RuleConfirmClone:
 		ev.Kind = trace.KindConfirm
 		ev.Flow = d.Flow
 	case d.Rule == RuleReachableStillConfirmed || d.Rule == RuleRetransmit || d.Rule == RuleRerandomise:

@@ -2,6 +2,7 @@ package neigh
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 
 	"arplab/internal/vtime"
@@ -19,14 +20,21 @@ func b01(v bool) int {
 func (d *Decision) ndHead(b *strings.Builder) {
 	f := d.NDFlags
 	if d.NDType == NDNeighSolicit {
-		fmt.Fprintf(b, "NS from %v", d.NDSrc)
+		src := d.IP
+		if d.IP == d.Peer {
+			src = netip.IPv6Unspecified() // DAD: the decision is about the address probed
+		}
+		fmt.Fprintf(b, "NS from %v", src)
 		if f&NATLLAO != 0 {
 			fmt.Fprintf(b, " with SLLAO %v", d.AdvMAC)
 		} else {
 			b.WriteString(" without SLLAO")
 		}
-		if d.Target.IsValid() {
-			fmt.Fprintf(b, " for our %v", d.Target)
+		switch {
+		case d.Rule == RuleNSNotForUs:
+			fmt.Fprintf(b, " for %v", d.Peer)
+		case d.Peer.IsValid():
+			fmt.Fprintf(b, " for our %v", d.Peer)
 		}
 		return
 	}
@@ -80,7 +88,7 @@ func (d *Decision) explainND(b *strings.Builder) {
 		case untrackedNoTLLAO:
 			b.WriteString("the NA carries no TLLAO")
 		case untrackedOffLink:
-			fmt.Fprintf(b, "accept_untracked_na=2 needs the NA's source %v inside a prefix of %s", d.NDSrc, d.Dev)
+			fmt.Fprintf(b, "accept_untracked_na=2 needs the NA's source %v inside a prefix of %s", d.Peer, d.Dev)
 		}
 		b.WriteString(" (ndisc §4.4)")
 		return
@@ -116,6 +124,9 @@ func (d *Decision) explainND(b *strings.Builder) {
 		case d.Weak:
 			fmt.Fprintf(b, "O=0 and a different lladdr: WEAK_OVERRIDE turns REACHABLE into STALE keeping %v (ndisc §5.2); "+
 				"the next packet goes DELAY, then PROBE re-verifies %v with unicast NS, and the advertised %v is not learnt", d.NewMAC, d.NewMAC, d.AdvMAC)
+			if d.Locktime > 0 {
+				fmt.Fprintf(b, "; the O flag alone decided: locktime=%d ticks plays no part, IPv6 never reads it (ndisc §5.5)", d.Locktime)
+			}
 		default:
 			fmt.Fprintf(b, "same lladdr %v, %v→%v", d.NewMAC, d.Old, d.New)
 		}
@@ -145,6 +156,9 @@ func (d *Decision) explainND(b *strings.Builder) {
 		if d.UpdatedMoved {
 			fmt.Fprintf(b, "; updated moved to %d (%s stamps ignored updates)", d.Updated, d.Profile)
 		}
+		if d.Locktime > 0 && !d.MACChanged && d.AdvMAC != d.OldMAC && d.NDFlags&NATLLAO != 0 {
+			fmt.Fprintf(b, "; locktime=%d ticks plays no part: IPv6 never reads it (ndisc §5.5)", d.Locktime)
+		}
 	}
 	d.routerNote(b)
 }
@@ -158,7 +172,7 @@ func (d *Decision) routerNote(b *strings.Builder) {
 		b.WriteString("; marked router (R=1)")
 		return
 	}
-	fmt.Fprintf(b, "; router flag cleared (R=0): routes via %v are removed (router→host, a routing side effect)", d.NDSrc)
+	fmt.Fprintf(b, "; router flag cleared (R=0): routes via %v are removed (router→host, a routing side effect)", d.Peer)
 }
 
 // explainNDDrop explains an ND message that never reached the cache.
@@ -168,7 +182,7 @@ func (d *Decision) explainNDDrop(b *strings.Builder) {
 		b.WriteString("dropped: not an IPv6 neighbour-discovery message for nd_tbl")
 		return
 	case RuleNDNotModelled:
-		fmt.Fprintf(b, "%v from %v: not modelled (router discovery and redirects need routes the model does not keep; ndisc §4.6); cache untouched here", d.NDType, d.NDSrc)
+		fmt.Fprintf(b, "%v from %v: not modelled (router discovery and redirects need routes the model does not keep; ndisc §4.6); cache untouched here", d.NDType, d.Peer)
 		return
 	}
 	d.ndHead(b)

@@ -2,6 +2,7 @@ package neigh
 
 import (
 	"net/netip"
+	"strconv"
 
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
@@ -32,7 +33,7 @@ func (t NDType) String() string {
 	case NDRedirect:
 		return "redirect"
 	}
-	return "icmpv6-" + itoa(int(t))
+	return "icmpv6-" + strconv.Itoa(int(t))
 }
 
 // ND is a received neighbour-discovery message in decoded terms: the IPv6
@@ -116,10 +117,12 @@ func (t *Table) ReceiveND(now vtime.Jiffies, dev *Device, m *ND, pt PktType) *Re
 	r := t.begin(now)
 	t.Stats.NDReceived++
 	d := Decision{Rule: RuleNAUpdate, Dev: dev.Name, IP: m.Target, Now: now, PktType: pt, Frame: true,
-		Locktime: dev.Params.Locktime, NDType: m.Type, NDFlags: ndFlagsOf(m), Untracked: dev.Conf6.AcceptUntrackedNA}
-	d.NDSrc = m.Src
+		Locktime: dev.Params.Locktime, NDType: m.Type, NDFlags: ndFlagsOf(m), Untracked: uint8(dev.Conf6.AcceptUntrackedNA), Peer: m.Src}
 	if m.Type == NDNeighSolicit {
-		d.Rule, d.IP = RuleNSUpdate, m.Src
+		d.Rule, d.IP, d.Peer = RuleNSUpdate, m.Src, m.Target
+		if m.Src.IsUnspecified() {
+			d.IP = m.Target // DAD: no sender entry; the decision is about the address probed
+		}
 		if m.HasSourceLL {
 			d.NewMAC, d.AdvMAC = m.SourceLL, m.SourceLL
 		}
@@ -161,7 +164,7 @@ func (t *Table) ReceiveND(now vtime.Jiffies, dev *Device, m *ND, pt PktType) *Re
 	case NDNeighSolicit:
 		return t.receiveNS(now, dev, m, &d, drop)
 	}
-	d.IP = m.Src
+	d.IP, d.Peer = m.Src, m.Src
 	return drop(RuleNDNotModelled)
 }
 
@@ -297,11 +300,8 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 	// Step 4: an NS for an address that is not ours never touches the
 	// cache (N3; anycast and proxy_ndp are not modelled).
 	if !dev.IsLocal(m.Target) {
-		d.Count = 0
-		d.Target = m.Target
 		return drop(RuleNSNotForUs)
 	}
-	d.Target = m.Target
 	o := NAOverride
 	fwd := NDFlags(0)
 	if dev.Conf6.Forwarding {
@@ -310,7 +310,6 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 	// Step 5: DAD for our (preferred) address: defend it, no cache update.
 	if dad {
 		d.Rule, d.Verdict = RuleNSDAD, VerdictDropped
-		d.IP = m.Target
 		t.decide(*d)
 		t.act(Action{Kind: ActReply, Dev: dev, Target: AllNodes, Src: m.Target, DstMAC: MulticastMAC(AllNodes), ND: o | NATLLAO | fwd})
 		return r
@@ -375,20 +374,6 @@ const replyBit = 1 << 63
 // IsReplyID reports whether a queued packet id is one of the table's own
 // NA replies (Output callers never see such an id in their actions).
 func IsReplyID(id uint64) bool { return id&replyBit != 0 }
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
-}
 
 // ndSource is the IPv6 source of an NS (ndisc §2.3): the source of the
 // packet waiting for the resolution if it is one of ours, else the

@@ -438,3 +438,17 @@ func TestDADNSDefended(t *testing.T) {
 		t.Errorf("DAD reply %+v", a)
 	}
 }
+
+// ndisc §5.5: when the user set a locktime, the explanations of NAs that
+// did not move the entry say that locktime was not the reason.
+func TestLocktimeNamedWhereUsersExpectIt(t *testing.T) {
+	h := newHarness6(t, "6.18")
+	h.tb.SetParam("eth0", "locktime", "1000")
+	h.seed(ip6B, mac0b, Reachable)
+	if d := h.nd(na(ip6B, "", &mac0c), PktMulticast); !strings.Contains(d.Explain(), "locktime=10000 ticks plays no part") {
+		t.Errorf("weak override: %s", d.Explain())
+	}
+	if d := h.nd(na(ip6B, "", &mac0c), PktMulticast); !strings.Contains(d.Explain(), "plays no part") {
+		t.Errorf("ignored NA: %s", d.Explain())
+	}
+}

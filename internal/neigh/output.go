@@ -16,6 +16,9 @@ type Route struct {
 	PendingConfirm bool
 	// PendingFrom names the socket whose confirmation set the bit.
 	PendingFrom string
+	// Clone marks a per-destination route (IPv6 before the 4.2 per-CPU
+	// routes, ndisc §6.1): its bit can only confirm its own neighbour.
+	Clone bool
 }
 
 // Socket is the upper-layer endpoint of a flow: the route it was connected
@@ -167,7 +170,11 @@ func (t *Table) applyPendingConfirm(now vtime.Jiffies, e *Entry, sock *Socket) {
 	}
 	if rt := sock.Route; rt != nil && rt.PendingConfirm {
 		rt.PendingConfirm = false
-		t.confirm(now, e, RuleConfirmRoute, rt.PendingFrom)
+		rule := RuleConfirmRoute
+		if rt.Clone {
+			rule = RuleConfirmClone
+		}
+		t.confirm(now, e, rule, rt.PendingFrom)
 	}
 }
 

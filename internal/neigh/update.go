@@ -79,20 +79,12 @@ func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState St
 	if !t.F.TimestampsOnChange {
 		e.updated = now
 	}
-	// The router flag is written on the way out unless the update is
-	// refused or a different lladdr comes without OVERRIDE (ndisc §5.3).
-	setRouter := flags&OverrideIsRouter != 0
-	defer func() {
-		if setRouter && !out.rejected {
-			isr := flags&IsRouter != 0
-			out.routerChanged = e.router != isr
-			e.router = isr
-		}
-	}()
-	// Step 7: override rules.
+	// Step 7: override rules. The router flag (ndisc §5.3) is written on
+	// the way out (writeRouter) unless a different lladdr came without
+	// OVERRIDE.
 	if old.Valid() {
 		if different && flags&Override == 0 {
-			setRouter = false
+			flags &^= OverrideIsRouter
 			if flags&WeakOverride != 0 && old.Connected() {
 				addr, different, newState = e.ha, false, Stale
 				out.weak = true
@@ -140,6 +132,11 @@ func (t *Table) update(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, newState St
 		}
 	}
 	out.effective = newState != old || different
+	if flags&OverrideIsRouter != 0 {
+		isr := flags&IsRouter != 0
+		out.routerChanged = e.router != isr
+		e.router = isr
+	}
 	if newState == old {
 		return out
 	}

@@ -13,6 +13,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // Observe turns one result of the model into counters and, unless quiet,
@@ -81,6 +82,19 @@ func (r *replayer) countFrame(d *neigh.Decision) {
 	default:
 		r.verdicts[3]++
 	}
+	if r.v6 {
+		// IPv6's announcement is the unsolicited NA (ndisc §10); one that
+		// left the entry on another MAC (a weak override keeps the old
+		// one) was ignored
+		if m := &r.nd; m.Type == ndisc.TypeNeighborAdvertisement && !m.Solicited {
+			r.sum.GARPs++
+			eff := trace.FrameEffect(d.Verdict, m.TargetLL, d.NewMAC)
+			if eff == trace.EffectIgnored || (eff == trace.EffectHonoured && (!m.HasTargetLL || m.TargetLL != d.NewMAC)) {
+				r.sum.GARPsIgnored++
+			}
+		}
+		return
+	}
 	if r.pkt.SIP == r.pkt.TIP {
 		r.sum.GARPs++
 		if trace.FrameEffect(d.Verdict, r.pkt.SHA, d.NewMAC) == trace.EffectIgnored {
@@ -112,6 +126,28 @@ func (r *replayer) stamps(ev *trace.Event, ip netip.Addr) {
 // emitSent writes an ARP frame the host sent.
 func (r *replayer) emitSent(f *capture.Frame, cause string) {
 	if r.quiet {
+		return
+	}
+	if r.v6 {
+		m := &r.nd
+		if cause == "" {
+			switch {
+			case m.Src.IsUnspecified():
+				cause = "dad"
+			case m.Type == ndisc.TypeNeighborAdvertisement && m.Solicited:
+				cause = "reply"
+			case m.Type == ndisc.TypeNeighborAdvertisement:
+				cause = "announce"
+			default:
+				cause = m.Type.String()
+			}
+		}
+		in := stack.NDInput(m)
+		ev := r.event(trace.KindSend, f.Time)
+		ev.IP, ev.Cause, ev.Frame = m.Target.String(), cause, f.Index
+		ev.ND = stack.NDFields(&in, f.Dst, f.HasEth, "outgoing")
+		ev.Explanation = fmt.Sprintf("the host sent an %v for %v (frame %d)", m.Type, m.Target, f.Index)
+		r.emit(ev)
 		return
 	}
 	p := &r.pkt
@@ -148,6 +184,9 @@ func (r *replayer) predict(a *neigh.Action, at vtime.Jiffies, ns int64) {
 	}
 	ev := r.event(trace.KindProbe, ns)
 	ev.IP, ev.Cause, ev.Rule = a.Target.String(), "predicted", "§2.3"
+	if a.Target.Is6() {
+		ev.Rule = "ndisc §2.3"
+	}
 	ev.Explanation = fmt.Sprintf("the model sends %s probe %d for %v", probeKind(&p), a.Nth, a.Target)
 	ev.Jiffies = trace.U64(uint64(at))
 	ev.Attrs = map[string]string{"to": probeTo(&p), "probe": fmt.Sprint(a.Probe)}
@@ -160,6 +199,8 @@ func probeKind(p *probe) string {
 		return "an"
 	case p.unicast:
 		return "unicast"
+	case p.ip.Is6():
+		return "multicast" // an NS to the solicited-node group (ndisc §2.3)
 	}
 	return "broadcast"
 }
@@ -170,6 +211,8 @@ func probeTo(p *probe) string {
 		return "?"
 	case p.unicast:
 		return p.mac.String()
+	case p.ip.Is6():
+		return neigh.SolicitedNode(p.ip).String()
 	}
 	return "broadcast"
 }
@@ -192,8 +235,8 @@ func (r *replayer) missing(p *probe) {
 		return
 	}
 	r.note(r.detectNs, "probe-missing", p.ip,
-		fmt.Sprintf("the model sent %s probe %d for %v at %.6f s; the host sent no matching ARP request within ±%g s",
-			probeKind(p), p.n, p.ip, seconds(p.ns), r.sum.ProbeTolerance),
+		fmt.Sprintf("the model sent %s probe %d for %v at %.6f s; the host sent no matching %s within ±%g s",
+			probeKind(p), p.n, p.ip, seconds(p.ns), solicitation(p.ip), r.sum.ProbeTolerance),
 		map[string]string{"at": fmt.Sprintf("%.6f", seconds(p.ns)), "to": probeTo(p), "probe": fmt.Sprint(p.n)})
 }
 
@@ -214,9 +257,17 @@ func (r *replayer) unexpected(o *probe) {
 		entry = strings.TrimSpace(s.State.String() + " " + macIf(s.LLAddr, s.HasLLAddr))
 	}
 	r.note(r.detectNs, "probe-unexpected", o.ip,
-		fmt.Sprintf("the host sent %s ARP request for %v at %.6f s (frame %d) that the model did not predict within ±%g s (model entry now: %s)",
-			probeKind(o), o.ip, seconds(o.ns), o.frame, r.sum.ProbeTolerance, entry),
+		fmt.Sprintf("the host sent %s %s for %v at %.6f s (frame %d) that the model did not predict within ±%g s (model entry now: %s)",
+			probeKind(o), solicitation(o.ip), o.ip, seconds(o.ns), o.frame, r.sum.ProbeTolerance, entry),
 		map[string]string{"at": fmt.Sprintf("%.6f", seconds(o.ns)), "to": probeTo(o), "frame": fmt.Sprint(o.frame)})
+}
+
+// solicitation is what a probe for ip is on the wire.
+func solicitation(ip netip.Addr) string {
+	if ip.Is6() {
+		return "neighbour solicitation"
+	}
+	return "ARP request"
 }
 
 func macIf(m arp.MAC, ok bool) string {
@@ -312,8 +363,12 @@ func (r *replayer) finish(rd *capture.Reader) {
 func (r *replayer) verdict(end int64) {
 	s := &r.sum
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d frames (%d ARP received) replayed for %v on %s, HZ=%d: ", s.Frames, s.Received, s.Host, s.Profile, s.HZ)
-	fmt.Fprintf(&b, "%s received, %d ignored while the entry kept another lladdr", plural(s.GARPs, "GARP"), s.GARPsIgnored)
+	proto, ann := "ARP", "GARP"
+	if r.v6 {
+		proto, ann = "ND", "unsolicited NA"
+	}
+	fmt.Fprintf(&b, "%d frames (%d %s received) replayed for %v on %s, HZ=%d: ", s.Frames, s.Received, proto, s.Host, s.Profile, s.HZ)
+	fmt.Fprintf(&b, "%s received, %d ignored while the entry kept another lladdr", plural(s.GARPs, ann), s.GARPsIgnored)
 	open, total, longest := 0, 0.0, 0.0
 	for _, sp := range s.Stale {
 		total += sp.Seconds

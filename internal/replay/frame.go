@@ -1,15 +1,18 @@
 package replay
 
 import (
+	"errors"
 	"fmt"
 	"net/netip"
 
 	"arplab/internal/capture"
 	"arplab/internal/neigh"
+	"arplab/internal/stack"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
+	"arplab/internal/wire/ndisc"
 )
 
 // Skip reasons replay adds to the capture reader's.
@@ -67,12 +70,58 @@ func (r *replayer) frame(f *capture.Frame) {
 	}
 	switch f.EtherType {
 	case ether.EtherTypeARP:
-		r.receiveARP(f, pt)
+		if !r.v6 {
+			r.receiveARP(f, pt)
+		}
 	case ether.EtherTypeIPv4:
-		if pt != neigh.PktOtherHost {
+		if pt != neigh.PktOtherHost && !r.v6 {
 			r.receiveIPv4(f)
 		}
+	case ndisc.EtherTypeIPv6:
+		if r.v6 {
+			r.receiveND(f, pt)
+		}
 	}
+}
+
+// receiveIPv6 gives the host a TCP segment for its address: its
+// acknowledgement may confirm a neighbour (ndisc §6.3, spec §6.3).
+func (r *replayer) receiveIPv6(f *capture.Frame) {
+	ih, ok := stack.ParseIPv6(f.Payload)
+	if !ok || ih.Dst != r.host.ip {
+		return
+	}
+	r.curNs, r.curFrame = f.Time, f.Index
+	if r.st.ReceiveIPv6(ih, f.Payload[40:], f.Index) {
+		r.sum.Confirmations++
+	}
+}
+
+// receiveND gives a received ND message to nd_tbl (ndisc §4); other IPv6
+// packets change nothing there (no IPv6 upper-layer confirmation from
+// received packets is modelled: docs/trace.md).
+func (r *replayer) receiveND(f *capture.Frame, pt neigh.PktType) {
+	m := &r.nd
+	if err := m.Unmarshal(f.Payload); err != nil {
+		switch {
+		case errors.Is(err, ndisc.ErrNotND), errors.Is(err, ndisc.ErrNotICMPv6):
+			if pt != neigh.PktOtherHost {
+				r.receiveIPv6(f)
+			}
+		default:
+			r.skipped[err.Error()]++
+		}
+		return
+	}
+	r.sum.Received++
+	r.sum.NDFrames++
+	if m.Src != r.host.ip && r.host.prefix.Contains(m.Src) && f.HasSrc && !f.Src.IsMulticast() {
+		if k := macKey(f.Src); r.macIP[k] != m.Src {
+			r.macIP[k] = m.Src
+		}
+	}
+	r.curNs, r.curFrame = f.Time, f.Index
+	r.st.ReceiveNDMessage(r.sd, m, pt, f.Index, f.Dst, f.HasEth)
 }
 
 // receiveARP gives a received ARP frame to the model (spec §4).
@@ -109,11 +158,66 @@ func (r *replayer) receiveIPv4(f *capture.Frame) {
 // sent handles a frame the host sent.
 func (r *replayer) sent(f *capture.Frame) {
 	r.sum.Sent++
-	switch f.EtherType {
-	case ether.EtherTypeARP:
+	switch {
+	case r.v6 && f.EtherType == ndisc.EtherTypeIPv6:
+		r.sentIPv6(f)
+	case r.v6:
+	case f.EtherType == ether.EtherTypeARP:
 		r.sentARP(f)
-	case ether.EtherTypeIPv4:
+	case f.EtherType == ether.EtherTypeIPv4:
 		r.sentIPv4(f)
+	}
+}
+
+// sentIPv6 is sentARP and sentIPv4 for an IPv6 host: an NS it sent is a
+// probe to match with the model's (ndisc §2.3); a data packet goes
+// through the output path on nd_tbl (ndisc §3).
+func (r *replayer) sentIPv6(f *capture.Frame) {
+	m := &r.nd
+	err := m.Unmarshal(f.Payload)
+	if err == nil {
+		r.sum.NDFrames++
+	}
+	switch {
+	case err == nil && m.Type == ndisc.TypeNeighborSolicitation && !m.Src.IsUnspecified():
+		r.sum.ObservedProbes++
+		o := probe{ip: m.Target, at: r.now, ns: f.Time, frame: f.Index}
+		if f.HasEth {
+			o.known, o.unicast = true, !f.Dst.IsMulticast()
+			if o.unicast {
+				o.mac = f.Dst
+			}
+		} else {
+			o.known, o.unicast = true, !m.Dst.IsMulticast()
+		}
+		r.probed(f, o)
+	case err == nil:
+		r.emitSent(f, "") // an NA (a reply or an announcement), DAD, RS …
+	case errors.Is(err, ndisc.ErrNotND), errors.Is(err, ndisc.ErrNotICMPv6):
+		_, dst, ok := ipv6Addrs(f.Payload)
+		if !ok || dst.IsMulticast() || !usableIP(dst) || dst == r.host.ip || (f.HasEth && f.Dst.IsMulticast()) {
+			return
+		}
+		nh := dst
+		if !r.host.prefix.Contains(dst) && !dst.IsLinkLocalUnicast() {
+			gw, ok := r.gatewayOf(f)
+			if !ok {
+				return
+			}
+			nh = gw
+		}
+		var sock *neigh.Socket
+		if ih, ok := stack.ParseIPv6(f.Payload); ok && ih.Src == r.host.ip {
+			_, _, cached, _ := r.st.Route(nh)
+			var route *neigh.Route
+			if len(cached) > 0 {
+				route = cached[0]
+			}
+			sock = r.st.SentIPv6(ih, f.Payload[40:], route)
+		}
+		r.output(f, nh, sock, f.OrigLen)
+	default:
+		r.skipped[err.Error()]++
 	}
 }
 
@@ -136,22 +240,29 @@ func (r *replayer) sentARP(f *capture.Frame) {
 			o.mac = f.Dst
 		}
 	}
+	r.probed(f, o)
+}
+
+// probed handles a solicitation the host sent (an ARP request, an NS),
+// o, whatever the family.
+func (r *replayer) probed(f *capture.Frame, o probe) {
 	// The host's probe shows when its timer ran: where the model placed
 	// that timer later, it runs now, with all its effects.
-	r.align(f, p)
-	// A broadcast request for a target without a usable entry means the
-	// host had a packet for it; the packet waits in arp_queue and so is not
-	// in the capture (spec §3). Hand the model such a packet first.
+	r.alignIP(f, o.ip)
+	// A broadcast request (multicast NS) for a target without a usable
+	// entry means the host had a packet for it; the packet waits in
+	// arp_queue and so is not in the capture (spec §3, ndisc §3). Hand the
+	// model such a packet first.
 	if !o.unicast {
-		if snap, ok := r.tbl.Lookup(r.dev, p.TIP); !ok || snap.State == neigh.None || snap.State == neigh.Failed {
+		if snap, ok := r.tbl.Lookup(r.dev, o.ip); !ok || snap.State == neigh.None || snap.State == neigh.Failed {
 			r.sum.InferredOutputs++
-			r.everHad[p.TIP] = true
+			r.everHad[o.ip] = true
 			r.curNs, r.curFrame = f.Time, f.Index
-			r.st.Output(r.sd, p.TIP, nil, uint64(f.Index), 0, f.Index)
+			r.st.Output(r.sd, o.ip, nil, uint64(f.Index), 0, f.Index)
 		}
 	}
 	if o.unicast {
-		r.stale.send(p.TIP, o.mac, r.capAnchor)
+		r.stale.send(o.ip, o.mac, r.capAnchor)
 	}
 	r.emitSent(f, "probe")
 	if r.match.observe(o) {
@@ -171,12 +282,8 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 	}
 	nh, route := dst, r.sd.Routes[0]
 	if !r.host.prefix.Contains(dst) {
-		gw, ok := netip.Addr{}, false
-		if f.HasEth {
-			gw, ok = r.macIP[macKey(f.Dst)]
-		}
+		gw, ok := r.gatewayOf(f)
 		if !ok {
-			r.sum.Unrouted++
 			return
 		}
 		nh, route = gw, r.st.Gateway(gw).Routes[0]
@@ -185,6 +292,24 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 	if ih.Src == r.host.ip.As4() {
 		sock = r.st.SentIPv4(ih, ih.Payload(f.Payload), route)
 	}
+	r.output(f, nh, sock, ih.TotalLen)
+}
+
+// gatewayOf is the next hop of an off-link packet the host sent: the
+// address whose MAC the frame went to (counted as unrouted when unknown).
+func (r *replayer) gatewayOf(f *capture.Frame) (netip.Addr, bool) {
+	if f.HasEth {
+		if gw, ok := r.macIP[macKey(f.Dst)]; ok {
+			return gw, true
+		}
+	}
+	r.sum.Unrouted++
+	return netip.Addr{}, false
+}
+
+// output runs the output path for a packet of size bytes the host sent to
+// next hop nh (spec §3, ndisc §3), inferring the entry it evidently had.
+func (r *replayer) output(f *capture.Frame, nh netip.Addr, sock *neigh.Socket, size int) {
 	if _, ok := r.tbl.Lookup(r.dev, nh); !ok {
 		if f.HasEth && !r.opt.NoInferEntries && !r.everHad[nh] {
 			r.infer(nh, f)
@@ -193,7 +318,7 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 	}
 	r.sum.Outputs++
 	r.curNs, r.curFrame = f.Time, f.Index
-	v, mac, _ := r.st.Output(r.sd, nh, sock, uint64(f.Index), ih.TotalLen, f.Index)
+	v, mac, _ := r.st.Output(r.sd, nh, sock, uint64(f.Index), size, f.Index)
 	// Where the frame went: its destination MAC, or for captures without
 	// one (SLL), where the model sent it.
 	switch {
@@ -216,19 +341,20 @@ func (r *replayer) infer(nh netip.Addr, f *capture.Frame) {
 // align runs the model's timer for the entry the host just probed at the
 // frame's time, when the model had placed it later within the timer
 // wheel's reach (Options.NoAlign turns it off), and says so in the trace.
-func (r *replayer) align(f *capture.Frame, p *arp.Packet) {
+// alignIP is align for a probe of ip (an ARP request's or an NS's target).
+func (r *replayer) alignIP(f *capture.Frame, ip netip.Addr) {
 	if r.opt.NoAlign {
 		return
 	}
 	r.curNs, r.curFrame = f.Time, f.Index
-	by, ok := r.st.AlignTimer(r.sd, p.TIP, alignSlack)
+	by, ok := r.st.AlignTimer(r.sd, ip, alignSlack)
 	if !ok {
 		return
 	}
 	r.sum.AlignedTimers++
 	r.sum.AlignedSeconds += float64(by) / float64(r.hz)
-	r.note(f.Time, "aligned", p.TIP, fmt.Sprintf("the host probed %v at %.6f s (frame %d): its timer ran %s earlier than the model had placed it, "+
-		"so the model runs it now", p.TIP, seconds(f.Time), f.Index, ticksText(by, r.hz)),
+	r.note(f.Time, "aligned", ip, fmt.Sprintf("the host probed %v at %.6f s (frame %d): its timer ran %s earlier than the model had placed it, "+
+		"so the model runs it now", ip, seconds(f.Time), f.Index, ticksText(by, r.hz)),
 		map[string]string{"ticks": fmt.Sprint(int64(by)), "frame": fmt.Sprint(f.Index)})
 }
 

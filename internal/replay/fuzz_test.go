@@ -37,12 +37,15 @@ func FuzzReplay(f *testing.F) {
 	c.sll2(t0+ms, 2, pktHost, macG, ether.EtherTypeARP, reply(macG, ipG, macHost, ipHost).Append(nil))
 	c.sll2(t0+ms, 3, pktBroadcast, macG, ether.EtherTypeARP, garpReply(ipG, macNew).Append(nil))
 	f.Add(c.bytes())
+	f.Add(ipv6Capture(f, capture.Ethernet, 0))
+	f.Add(ipv6Capture(f, capture.Ethernet, 7))
+	f.Add(ipv6Capture(f, capture.LinuxSLL2, 0))
 	prof, err := kernel.Lookup("rhel7.3")
 	if err != nil {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		for _, host := range []string{"10.0.0.1", guessHostIn(data)} {
+		for _, host := range []string{"10.0.0.1", "2001:db8::1", guessHostIn(data)} {
 			opt := Options{Host: host, Profile: prof, Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,STALE"}}
 			var rec trace.Recorder
 			loud, err := ReplayReader(bytes.NewReader(data), "fuzz", opt, &rec)

@@ -13,6 +13,7 @@ import (
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
+	"arplab/internal/wire/ndisc"
 )
 
 // linkKey names the link a frame was captured on: the pcapng interface, the
@@ -109,6 +110,19 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			if p.Op == arp.OpReply && p.TIP == spec.ip && f.PktType != capture.Outgoing && !p.THA.IsMulticast() && p.THA != arp.Zero {
 				return h.found(spec, spec.ip, p.THA, f, fmt.Sprintf("ARP reply to %v in frame %d", spec.ip, f.Index)), nil
 			}
+		case ndisc.EtherTypeIPv6:
+			// an IPv6 host shows itself by any packet from or to it
+			// (ND or data); a host named by MAC is found through ARP.
+			src, dst, ok := ipv6Addrs(f.Payload)
+			if !ok || spec.byMAC || !spec.ip.Is6() {
+				continue
+			}
+			if src == spec.ip && f.HasSrc && sentByHostSide(f) && !f.Src.IsMulticast() {
+				return h.found(spec, spec.ip, f.Src, f, fmt.Sprintf("IPv6 from %v in frame %d", spec.ip, f.Index)), nil
+			}
+			if dst == spec.ip && f.HasEth && f.PktType != capture.Outgoing && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
+				return h.found(spec, spec.ip, f.Dst, f, fmt.Sprintf("IPv6 to %v in frame %d", spec.ip, f.Index)), nil
+			}
 		case ether.EtherTypeIPv4:
 			ih, ok := ipv4.Parse(f.Payload)
 			if !ok {
@@ -141,7 +155,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 		return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP or IPv4 frame from %v, so its IP address is unknown; "+
 			"give it as --host IP@%v%s", ErrHostNotFound, name, frames, spec.mac, spec.mac, cands.list())
 	}
-	return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP frame from or to %v or an IPv4 frame from or to it, so its MAC is unknown; "+
+	return host{}, fmt.Errorf("%w: %s: none of its %d frames is an ARP frame from or to %v or an IP packet from or to it, so its MAC is unknown; "+
 		"give it as --host %v@MAC%s", ErrHostNotFound, name, frames, spec.ip, spec.ip, cands.list())
 }
 
@@ -196,6 +210,12 @@ func (c *candidates) add(f *capture.Frame, p *arp.Packet) {
 			return
 		}
 		k = Candidate{IP: ih.SrcAddr(), MAC: f.Src}
+	case ndisc.EtherTypeIPv6:
+		src, _, ok := ipv6Addrs(f.Payload)
+		if !ok || !f.HasSrc || f.Src.IsMulticast() || !usableIP(src) || src.IsLinkLocalUnicast() {
+			return
+		}
+		k = Candidate{IP: src, MAC: f.Src}
 	default:
 		return
 	}
@@ -232,7 +252,7 @@ func (c *candidates) sorted() []Candidate {
 func (c *candidates) list() string {
 	all := c.sorted()
 	if len(all) == 0 {
-		return " (no host sends ARP or IPv4 in the capture)"
+		return " (no host sends ARP, IPv4 or IPv6 in the capture)"
 	}
 	var b strings.Builder
 	b.WriteString("; hosts that send in the capture: ")
@@ -271,6 +291,14 @@ func Candidates(path string) ([]Candidate, error) {
 		}
 		c.add(f, &p)
 	}
+}
+
+// ipv6Addrs is the source and destination of an IPv6 packet.
+func ipv6Addrs(b []byte) (src, dst netip.Addr, ok bool) {
+	if len(b) < ndisc.IPv6HeaderLen || b[0]>>4 != 6 {
+		return src, dst, false
+	}
+	return netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40])), true
 }
 
 func (h host) found(spec hostSpec, ip netip.Addr, mac arp.MAC, f *capture.Frame, how string) host {

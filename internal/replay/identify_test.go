@@ -94,7 +94,8 @@ func TestOptionErrors(t *testing.T) {
 	}{
 		{"no host", Options{}, "no host given"},
 		{"host is neither", Options{Host: "banana"}, `"banana" is neither`},
-		{"host is IPv6", Options{Host: "::1"}, `"::1" is neither`},
+		{"host is IPv6 loopback", Options{Host: "::1"}, `"::1": not a unicast address`},
+		{"host is an IPv6 prefix too long", Options{Host: "2001:db8::1/128"}, "prefix length must be 1 to 126"},
 		{"host MAC is broadcast", Options{Host: "ff:ff:ff:ff:ff:ff"}, "unicast"},
 		{"bad prefix", Options{Host: "10.0.0.1/33"}, "10.0.0.1/33"},
 		{"bad HZ", Options{Host: "10.0.0.1", HZ: 123}, "HZ=123"},
@@ -107,7 +108,7 @@ func TestOptionErrors(t *testing.T) {
 		{"initial bad MAC", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:zz:ac:fb:f4"}}, `initial entry "10.0.0.10=52:54:zz:ac:fb:f4"`},
 		{"initial bad state", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,SLEEPY"}}, "SLEEPY"},
 		{"initial invalid state", Options{Host: "10.0.0.1", Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,FAILED"}}, "has no usable lladdr"},
-		{"initial bad IP", Options{Host: "10.0.0.1", Initial: []string{"224.0.0.1=52:54:00:ac:fb:f4"}}, "not a unicast IPv4"},
+		{"initial bad IP", Options{Host: "10.0.0.1", Initial: []string{"224.0.0.1=52:54:00:ac:fb:f4"}}, "not a unicast IP address"},
 	}
 	data := failureCapture(t)
 	for _, tt := range tests {

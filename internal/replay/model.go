@@ -15,6 +15,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // base is the model's jiffies at the first frame: far from zero, so that
@@ -58,6 +59,10 @@ type replayer struct {
 	now         vtime.Jiffies
 	installAt   vtime.Jiffies // when initial and inferred entries are installed
 
+	// v6: the host is an IPv6 host, replayed on nd_tbl; nd is the current
+	// frame's ND message.
+	v6 bool
+	nd ndisc.Message
 	// pkt is the current frame's ARP packet, curDst its Ethernet
 	// destination when the capture has one.
 	pkt arp.Packet
@@ -115,6 +120,12 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	// us; the sysctls are checked now, before any frame is read.
 	sd := st.AddDevice(devName, arp.MAC{}, nil)
 	dev := sd.Device
+	if spec.ip.Is6() {
+		// An IPv6 host is replayed on nd_tbl (ndisc §0.3): its address
+		// now, its MAC and link-local address once the capture says.
+		st.SetAddrs(sd, arp.MAC{}, []netip.Prefix{netip.PrefixFrom(spec.ip, spec.bits)})
+		tbl, dev = st.ND, sd.ND
+	}
 	if err := applySysctls(tbl, devName, opt.Sysctls); err != nil {
 		return nil, err
 	}
@@ -128,7 +139,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &replayer{until: u, opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
+	r := &replayer{v6: spec.ip.Is6(), until: u, opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
 		base: start, phase: int64(opt.Phase), macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	st.Obs = r
@@ -203,7 +214,12 @@ func (r *replayer) gapLimit() int64 {
 // start sets the host up in the model and writes the header.
 func (r *replayer) start(h host, rd *capture.Reader) {
 	r.host = h
-	r.st.SetAddrs(r.sd, h.mac, []netip.Prefix{h.prefix})
+	addrs := []netip.Prefix{h.prefix}
+	if h.ip.Is6() {
+		// the EUI-64 link-local address NUD probes come from (ndisc §2.3)
+		addrs = append(addrs, netip.PrefixFrom(ndisc.LinkLocal(h.mac), 64))
+	}
+	r.st.SetAddrs(r.sd, h.mac, addrs)
 	r.hostStr, r.macStr = h.ip.String(), h.mac.String()
 	r.st.Name = r.hostStr
 	r.sum = Summary{Capture: r.name, Host: h.ip, HostMAC: r.macStr, Prefix: h.prefix, Profile: r.tbl.Profile,

@@ -159,14 +159,28 @@ func parseHost(s string) (hostSpec, error) {
 		if err != nil {
 			return hostSpec{}, fmt.Errorf("replay: host %q: %v", s, err)
 		}
-		if p.Bits() < 1 || p.Bits() > 30 {
-			return hostSpec{}, fmt.Errorf("replay: host %q: prefix length must be 1 to 30", s)
+		if maxBits := 30; p.Addr().Is6() {
+			// an IPv6 host's on-link prefix; /127 and /128 leave no neighbour
+			if maxBits = 126; p.Bits() < 1 || p.Bits() > maxBits {
+				return hostSpec{}, fmt.Errorf("replay: host %q: prefix length must be 1 to %d", s, maxBits)
+			}
+		} else if p.Bits() < 1 || p.Bits() > maxBits {
+			return hostSpec{}, fmt.Errorf("replay: host %q: prefix length must be 1 to %d", s, maxBits)
 		}
 		addr, bits = p.Addr().String(), p.Bits()
 	}
 	ip, err := netip.ParseAddr(addr)
+	if err == nil && ip.Is6() && !ip.Is4In6() && ip.Zone() == "" {
+		if !strings.Contains(s, "/") {
+			bits = 64 // an IPv6 host's subnet is a /64 unless given
+		}
+		if !usableIP(ip) {
+			return hostSpec{}, fmt.Errorf("replay: host %q: not a unicast address", s)
+		}
+		return hostSpec{ip: ip, bits: bits}, nil
+	}
 	if err != nil || !ip.Is4() {
-		return hostSpec{}, fmt.Errorf("replay: host %q is neither an IPv4 address nor a MAC", s)
+		return hostSpec{}, fmt.Errorf("replay: host %q is neither an IPv4 or IPv6 address nor a MAC", s)
 	}
 	if !usableIP(ip) {
 		return hostSpec{}, fmt.Errorf("replay: host %q: not a unicast address", s)
@@ -176,6 +190,9 @@ func parseHost(s string) (hostSpec, error) {
 
 // usableIP reports whether ip can be a host's or a neighbour's address.
 func usableIP(ip netip.Addr) bool {
+	if ip.Is6() && !ip.Is4In6() {
+		return !ip.IsUnspecified() && !ip.IsMulticast() && !ip.IsLoopback()
+	}
 	return ip.Is4() && !ip.IsUnspecified() && !ip.IsMulticast() && !ip.IsLoopback() &&
 		ip != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
@@ -190,11 +207,24 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 		if !ok || k == "" {
 			return fmt.Errorf("replay: sysctl %q: want key=value", item)
 		}
-		table, scope, name, err := neigh.SplitSysctlKey(k)
+		// the table (arp or nd) is the host's family: net.ipv6. keys
+		// split as their IPv4 spelling would
+		key := k
+		if rest, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", "."), "net.ipv6."); ok {
+			key = rest
+		}
+		table, scope, name, err := neigh.SplitSysctlKey(key)
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
 		switch {
+		case t.Family == neigh.IPv6 && (table == "conf" || (table == "" && slices.Contains(neigh.Conf6Names, name))):
+			// net/ipv6/conf is read per device (ndisc §8.2)
+			target := dev
+			if scope == "all" || scope == "default" {
+				target = scope
+			}
+			err = t.SetConf(target, name, v)
 		case name == "reachable_time_ms" && (table == "" || table == "neigh"):
 			err = setReachableTime(t, dev, v)
 		case table == "conf" || (table == "" && slices.Contains(neigh.ConfNames, name)):
@@ -242,7 +272,7 @@ func parseInitial(item string) (initialEntry, error) {
 	}
 	ip, err := netip.ParseAddr(strings.TrimSpace(ipS))
 	if err != nil || !usableIP(ip) {
-		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %q is not a unicast IPv4 address", item, ipS)
+		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %q is not a unicast IP address", item, ipS)
 	}
 	macS, stS, hasState := strings.Cut(rest, ",")
 	mac, err := arp.ParseMAC(strings.TrimSpace(macS))

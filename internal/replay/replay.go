@@ -49,7 +49,10 @@ type Summary struct {
 	// GARPs is the received ARP frames with sender IP == target IP;
 	// GARPsIgnored those the model ignored while the entry kept another
 	// lladdr than the one they announced.
-	GARPs        int `json:"garps"`
+	GARPs int `json:"garps"`
+	// NDFrames is the ND messages (received and sent) of an IPv6 host's
+	// replay, whose GARPs and GARPsIgnored count unsolicited NAs.
+	NDFrames     int `json:"nd_frames,omitempty"`
 	GARPsIgnored int `json:"garps_ignored"`
 
 	// Probes: predicted by the model, sent by the host (ARP requests other

@@ -24,6 +24,7 @@ const captureEpoch = int64(1_700_000_000) * 1e9
 // TestSimulatorPcapRoundTrip: `arplab run --pcap` writes what the observed
 // host saw; replaying that capture through the model must give back the
 // simulator's timeline for the host — the same verdict on every ARP frame
+// (every ND message, for the IPv6 built-ins)
 // and the same sequence of state and address changes at the same times —
 // for every built-in scenario.
 func TestSimulatorPcapRoundTrip(t *testing.T) {
@@ -70,6 +71,10 @@ func TestSimulatorPcapRoundTrip(t *testing.T) {
 			o := replay.Options{Host: ifc.Addrs[0].String(), Profile: prof, HZ: hz, Seed: 1, NoInferEntries: true,
 				Jiffies: uint64(jf), Phase: time.Duration(into)}
 			for k, v := range h.Sysctls {
+				if strings.HasPrefix(k, "net.ipv6.") {
+					o.Sysctls = append(o.Sysctls, k+"="+v)
+					continue
+				}
 				o.Sysctls = append(o.Sysctls, "net.ipv4."+strings.TrimPrefix(k, "net.ipv4.")+"="+v)
 			}
 			if rt, ok := hdr["reachable_time_ms."+h.Name+"."+ifc.Name]; ok {
@@ -117,6 +122,8 @@ func timeline(evs []trace.Event, host string, epoch float64) []string {
 			out = append(out, fmt.Sprintf("%s %s %s→%s %s", tm, e.IP, e.OldState, e.State, e.LLAddr))
 		case e.Kind == trace.KindARP && e.Verdict != trace.Dropped:
 			out = append(out, fmt.Sprintf("%s %s arp %s %s", tm, e.IP, e.Verdict, e.LLAddr))
+		case e.Kind == trace.KindND && e.Verdict != trace.Dropped:
+			out = append(out, fmt.Sprintf("%s %s nd %s %s", tm, e.IP, e.Verdict, e.LLAddr))
 		}
 	}
 	return out

@@ -362,8 +362,12 @@ func (s *Scenario) validate() error {
 			if names[e.Neigh.Host] != "host" {
 				return fmt.Errorf("%s: neigh: %q is not a Linux host", e.at(f), e.Neigh.Host)
 			}
-			if _, err := ParseNeighCmd(e.Neigh.Cmd); err != nil {
+			c, err := ParseNeighCmd(e.Neigh.Cmd)
+			if err != nil {
 				return fmt.Errorf("%s: %v", e.at(f), err)
+			}
+			if c.IP.Is6() && !hasIPv6(s.host(e.Neigh.Host)) {
+				return fmt.Errorf("%s: neigh: %v: host %s has no IPv6 address", e.at(f), c.IP, e.Neigh.Host)
 			}
 		case e.NS != nil:
 			if names[e.NS.From] != "station" {
@@ -386,6 +390,9 @@ func (s *Scenario) validate() error {
 			}
 			if err := checkSysctl(e.Sysctl.Key, e.Sysctl.Value, devs); err != nil {
 				return fmt.Errorf("%s: sysctl on %s: %v", e.at(f), e.Sysctl.Host, err)
+			}
+			if fam, _, _, _, _ := neigh.SplitSysctlFamily(e.Sysctl.Key); fam == neigh.IPv6 && !hasIPv6(s.host(e.Sysctl.Host)) {
+				return fmt.Errorf("%s: sysctl %s: host %s has no IPv6 address", e.at(f), e.Sysctl.Key, e.Sysctl.Host)
 			}
 		}
 	}

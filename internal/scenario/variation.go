@@ -296,9 +296,15 @@ func (s *Scenario) setSysctl(key, value string, obs []int) error {
 		if full == "" {
 			keys = nil
 			for _, ifc := range h.Interfaces {
-				if slices.Contains(neigh.Conf6Names, key) {
+				switch {
+				case slices.Contains(neigh.Conf6Names, key):
 					keys = append(keys, "net.ipv6.conf."+ifc.Name+"."+key)
-				} else {
+				case hasIPv6(h):
+					// a neighbour parameter applies to both tables of a
+					// dual-stack host (locktime too: nd_tbl keeps it and
+					// never reads it, ndisc §5.5, and says so)
+					keys = append(keys, "neigh."+ifc.Name+"."+key, "net.ipv6.neigh."+ifc.Name+"."+key)
+				default:
 					keys = append(keys, "neigh."+ifc.Name+"."+key)
 				}
 			}

@@ -231,14 +231,17 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 	for i := range r.Actions {
 		a := &r.Actions[i]
 		ifc := h.ifOf(h.st.DeviceOf(a.Dev))
-		if m, dst, ok := stack.NDMessage(a, ifc.dev.MAC); ok {
-			// nd_tbl's NS probes and NA replies (ndisc §2.3, §4.5)
-			if a.Kind == neigh.ActProbe && h.observe {
-				w.emit(h.st.ProbeLine(a, now))
-				w.entry(h.name, a.Target).probes++
+		if a.Target.Is6() {
+			// nd_tbl's NS probes and NA replies (ndisc §2.3, §4.5); the
+			// IPv4 path below never builds an ND message
+			if m, dst, ok := stack.NDMessage(a, ifc.dev.MAC); ok {
+				if a.Kind == neigh.ActProbe && h.observe {
+					w.emit(h.st.ProbeLine(a, now))
+					w.entry(h.name, a.Target).probes++
+				}
+				ifc.seg.transmit(ifc, &frame{src: ifc.dev.MAC, dst: dst, nd: &m, size: ndSize(&m)})
+				continue
 			}
-			ifc.seg.transmit(ifc, &frame{src: ifc.dev.MAC, dst: dst, nd: &m, size: ndSize(&m)})
-			continue
 		}
 		switch a.Kind {
 		case neigh.ActProbe:
@@ -335,7 +338,7 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 		if h.w.sockDst[d.Flow] != d.IP {
 			s.falseConfirms++
 		}
-	case d.Rule == neigh.RuleConfirmSocket:
+	case d.Rule == neigh.RuleConfirmSocket, d.Rule == neigh.RuleConfirmClone:
 		s.confirms++
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 
 	"arplab/internal/kernel"
 	"arplab/internal/neigh"
@@ -110,6 +111,7 @@ type Host struct {
 	cpus     int
 	pktID    uint64
 	socks    map[FlowKey]*Flow
+	socks6   map[flowKey6]*Flow
 	in       Input
 	ndIn     neigh.ND
 }
@@ -171,6 +173,9 @@ func (h *Host) enableIPv6() error {
 
 // splitFamilies separates IPv4 from IPv6 prefixes.
 func splitFamilies(addrs []netip.Prefix) (v4, v6 []netip.Prefix) {
+	if !slices.ContainsFunc(addrs, func(a netip.Prefix) bool { return a.Addr().Is6() }) {
+		return addrs, nil // the IPv4-only host, as before
+	}
 	for _, a := range addrs {
 		if a.Addr().Is4() {
 			v4 = append(v4, a)
@@ -397,7 +402,7 @@ func (h *Host) route6(dst netip.Addr) (*Device, netip.Addr, []*neigh.Route, bool
 		}
 		rt := on.clones[dst]
 		if rt == nil {
-			rt = &neigh.Route{Name: dst.String() + "/128 clone"}
+			rt = &neigh.Route{Name: dst.String() + "/128 clone", Clone: true}
 			on.clones[dst] = rt
 		}
 		cached = []*neigh.Route{rt}

@@ -87,3 +87,28 @@ func TestIPv4OnlyHostHasNoND(t *testing.T) {
 	}
 	h.ReceiveND(d, &neigh.ND{Type: neigh.NDNeighAdvert}, neigh.PktHost, 1, arp.MAC{}, false)
 }
+
+// ndisc §6.1: before 4.11, IPv6 confirmations go through the route's
+// pending_confirm. RHEL 7.3 (per-CPU routes, N12) shares one route across
+// destinations of a prefix; mainline 3.14 clones one per destination.
+func TestIPv6RouteSharing(t *testing.T) {
+	for _, c := range []struct {
+		profile string
+		shared  bool
+	}{{"rhel7.3", true}, {"3.14", false}, {"6.18", true}} {
+		prof, _ := kernel.Lookup(c.profile)
+		h, err := New(Config{Name: "h", Profile: prof, Rand: rand.New(rand.NewPCG(1, 2)), Start: 1_000_000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h.AddDevice("eth0", testkit.MACHost, []netip.Prefix{netip.MustParsePrefix("2001:db8::1/64")})
+		_, _, a, _ := h.Route(netip.MustParseAddr("2001:db8::10"))
+		_, _, b, _ := h.Route(netip.MustParseAddr("2001:db8::20"))
+		if got := a[0] == b[0]; got != c.shared {
+			t.Errorf("%s: routes shared=%v, want %v", c.profile, got, c.shared)
+		}
+		if !c.shared && !a[0].Clone {
+			t.Errorf("%s: per-destination route not marked as a clone", c.profile)
+		}
+	}
+}

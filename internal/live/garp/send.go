@@ -42,17 +42,24 @@ type SendOptions struct {
 	// Out receives the DryRun listing (default: discarded) and, when
 	// sending, one line per frame sent.
 	Out io.Writer
+	// MAC is the Ethernet source a dry run of NAs prints (SendNA writes
+	// whole frames); sending always uses the interface's own address.
+	MAC arp.MAC
 }
 
-// Sent records one frame that left the socket.
-type Sent struct {
-	Frame sched.Frame
+// Sending records one frame that left the socket: an ARP frame (Sent) or
+// an NA (SentNA).
+type Sending[F any] struct {
+	Frame F
 	// Offset is when the frame was written, measured from the start of
 	// Send; compare it with Frame.At to see the pacing error.
 	Offset time.Duration
 	// Time is the wall-clock time of the write.
 	Time time.Time
 }
+
+// Sent records one ARP frame that left the socket.
+type Sent = Sending[sched.Frame]
 
 // Errors for the conditions a caller (the CLI) turns into advice.
 var (

@@ -18,6 +18,7 @@ import (
 
 	sched "arplab/internal/garp"
 	"arplab/internal/nsexec"
+	"arplab/internal/vtime"
 )
 
 // Send writes frames on ifname, each at its offset from the start of the
@@ -32,11 +33,15 @@ func Send(ctx context.Context, ifname string, frames []sched.Frame, opt SendOpti
 	}
 	var conn *packet.Conn
 	err := nsexec.Do(opt.Netns, func() error {
-		ifi, err := checkInterface(ifname, frames, opt.Force)
+		ips := make([]netip.Addr, len(frames))
+		for i, f := range frames {
+			ips[i] = f.Packet.SIP
+		}
+		ifi, err := checkInterface(ifname, ips, opt.Force)
 		if err != nil {
 			return err
 		}
-		conn, err = listen(ifi)
+		conn, err = listen(ifi, packet.Datagram, unix.ETH_P_ARP)
 		return err
 	})
 	if err != nil {
@@ -47,8 +52,9 @@ func Send(ctx context.Context, ifname string, frames []sched.Frame, opt SendOpti
 }
 
 // checkInterface applies arping's checks (check_ifflags: up, not NOARP or
-// loopback, has a link address) and ours (the address is configured).
-func checkInterface(ifname string, frames []sched.Frame, force bool) (*net.Interface, error) {
+// loopback, has a link address) and ours (the announced addresses ips are
+// configured on it).
+func checkInterface(ifname string, ips []netip.Addr, force bool) (*net.Interface, error) {
 	ifi, err := net.InterfaceByName(ifname)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrNoInterface, ifname, err)
@@ -74,10 +80,10 @@ func checkInterface(ifname string, frames []sched.Frame, force bool) (*net.Inter
 			}
 		}
 	}
-	for _, f := range frames {
-		if !have[f.Packet.SIP] {
+	for _, ip := range ips {
+		if !have[ip] {
 			return nil, fmt.Errorf("%w: %v is not on %s; announcing an address this host does not own "+
-				"redirects its peers' traffic here (Force sends anyway)", ErrAddressNotOnLink, f.Packet.SIP, ifname)
+				"redirects its peers' traffic here (Force sends anyway)", ErrAddressNotOnLink, ip, ifname)
 		}
 	}
 	return ifi, nil
@@ -87,10 +93,12 @@ func checkInterface(ifname string, frames []sched.Frame, force bool) (*net.Inter
 // sends, so it must not queue every ARP frame the interface receives.
 var dropAll = []bpf.RawInstruction{{Op: 0x06 /* BPF_RET|BPF_K */, K: 0}}
 
-// listen opens the socket arping uses: AF_PACKET, SOCK_DGRAM, bound to
-// ETH_P_ARP on the interface, so the kernel writes the Ethernet header.
-func listen(ifi *net.Interface) (*packet.Conn, error) {
-	conn, err := packet.Listen(ifi, packet.Datagram, unix.ETH_P_ARP, &packet.Config{Filter: dropAll})
+// listen opens an AF_PACKET socket bound to proto on the interface, as
+// the senders do: arping's SOCK_DGRAM with ETH_P_ARP, so the kernel writes
+// the Ethernet header, and keepalived's SOCK_RAW with ETH_P_IPV6 for NAs,
+// which carry their own.
+func listen(ifi *net.Interface, typ packet.Type, proto int) (*packet.Conn, error) {
+	conn, err := packet.Listen(ifi, typ, proto, &packet.Config{Filter: dropAll})
 	if errors.Is(err, os.ErrPermission) {
 		return nil, fmt.Errorf("%w: %v", ErrPermission, err)
 	}
@@ -102,13 +110,30 @@ func listen(ifi *net.Interface) (*packet.Conn, error) {
 
 // pace writes each frame at start + frame.At.
 func pace(ctx context.Context, conn *packet.Conn, ifname string, frames []sched.Frame, out io.Writer) ([]Sent, error) {
+	return paced(ctx, frames, func(f sched.Frame) vtime.Duration { return f.At }, func(i int, f sched.Frame) error {
+		payload, err := f.Packet.Marshal()
+		if err != nil {
+			return fmt.Errorf("garp: frame %d: %w", i+1, err)
+		}
+		dst := &packet.Addr{HardwareAddr: net.HardwareAddr(f.EthDst[:])}
+		if _, err := conn.WriteTo(payload, dst); err != nil {
+			return fmt.Errorf("garp: sending frame %d on %s: %w", i+1, ifname, err)
+		}
+		return nil
+	}, out)
+}
+
+// paced calls write for each frame at start + at(frame), the pacing both
+// the ARP and the NA sender use, and returns the frames written with when.
+// It stops at the first error, or when ctx ends, returning what was sent.
+func paced[F fmt.Stringer](ctx context.Context, frames []F, at func(F) vtime.Duration, write func(int, F) error, out io.Writer) ([]Sending[F], error) {
 	start := time.Now()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	<-timer.C
-	sent := make([]Sent, 0, len(frames))
+	sent := make([]Sending[F], 0, len(frames))
 	for i, f := range frames {
-		if wait := time.Until(start.Add(time.Duration(f.At))); wait > 0 {
+		if wait := time.Until(start.Add(time.Duration(at(f)))); wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-ctx.Done():
@@ -118,19 +143,14 @@ func pace(ctx context.Context, conn *packet.Conn, ifname string, frames []sched.
 		} else if err := ctx.Err(); err != nil {
 			return sent, err
 		}
-		payload, err := f.Packet.Marshal()
-		if err != nil {
-			return sent, fmt.Errorf("garp: frame %d: %w", i+1, err)
-		}
-		dst := &packet.Addr{HardwareAddr: net.HardwareAddr(f.EthDst[:])}
-		if _, err := conn.WriteTo(payload, dst); err != nil {
-			return sent, fmt.Errorf("garp: sending frame %d on %s: %w", i+1, ifname, err)
+		if err := write(i, f); err != nil {
+			return sent, err
 		}
 		now := time.Now()
-		s := Sent{Frame: f, Offset: now.Sub(start), Time: now}
+		s := Sending[F]{Frame: f, Offset: now.Sub(start), Time: now}
 		sent = append(sent, s)
 		if out != nil {
-			fmt.Fprintf(out, "sent %d/%d at +%.6fs (scheduled +%v): %v\n", i+1, len(frames), s.Offset.Seconds(), f.At, f)
+			fmt.Fprintf(out, "sent %d/%d at +%.6fs (scheduled +%v): %v\n", i+1, len(frames), s.Offset.Seconds(), at(f), f)
 		}
 	}
 	return sent, nil

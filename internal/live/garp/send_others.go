@@ -21,3 +21,17 @@ func Send(ctx context.Context, ifname string, frames []sched.Frame, opt SendOpti
 	}
 	return nil, errUnimplemented
 }
+
+// SendNA prints frames with DryRun and fails otherwise: only Linux can send.
+func SendNA(ctx context.Context, ifname string, frames []sched.NAFrame, opt SendOptions) ([]SentNA, error) {
+	if err := validateNA(frames); err != nil {
+		return nil, err
+	}
+	if opt.DryRun {
+		return nil, dryRunNA(opt.Out, ifname, opt.MAC, frames)
+	}
+	return nil, errUnimplemented
+}
+
+// IPv6Forwarding needs Linux's /proc.
+func IPv6Forwarding(netns, ifname string) (bool, error) { return false, errUnimplemented }

@@ -273,3 +273,48 @@ func ReadPcap(b []byte) ([][]byte, error) {
 	}
 	return frames, nil
 }
+
+// IPv6 addresses of a Pair after EnableIPv6.
+var (
+	VIP6        = netip.MustParseAddr("2001:db8:99::100")
+	ObserverIP6 = netip.MustParseAddr("2001:db8:99::1")
+)
+
+// EnableIPv6 turns IPv6 back on in both namespaces (NewPair turns it off)
+// and, unless noAddrs, configures VIP6 on the sender and ObserverIP6 on the
+// observer without DAD, so that they are usable at once. The link-local
+// addresses still go through DAD, so expect their NS, RS and MLD frames.
+func (p *Pair) EnableIPv6(t testing.TB, noAddrs bool) {
+	t.Helper()
+	for _, end := range [][2]string{{p.Sender, p.SenderDev}, {p.Observer, p.ObserverDev}} {
+		for _, key := range []string{"all", "default", end[1]} {
+			Sysctl(t, end[0], "net/ipv6/conf/"+key+"/disable_ipv6", "0")
+		}
+	}
+	if noAddrs {
+		return
+	}
+	IP(t, p.Sender, "-6", "addr", "add", VIP6.String()+"/64", "dev", p.SenderDev, "nodad")
+	IP(t, p.Observer, "-6", "addr", "add", ObserverIP6.String()+"/64", "dev", p.ObserverDev, "nodad")
+}
+
+// Stop ends the capture before its count (tcpdump flushes its file on
+// SIGINT) and returns the frames it has; use it when the test does not
+// know how many frames will come.
+func (c *Capture) Stop(t testing.TB) [][]byte {
+	t.Helper()
+	time.Sleep(100 * time.Millisecond) // let frames in flight reach the socket
+	if c.cmd.ProcessState == nil {
+		c.cmd.Process.Signal(os.Interrupt)
+		c.cmd.Wait()
+	}
+	b, err := os.ReadFile(c.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frames, err := ReadPcap(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return frames
+}

@@ -30,6 +30,8 @@ func families(t *testing.T) []string {
 	e.Frame(watch.FrameVerdict{Dev: "o0", IP: ip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictIgnored, Rule: watch.RuleLocktime})
 	e.Entry(watch.EntryChange{Dev: "o0", IP: ip, From: watch.StateProbe, To: watch.StateFailed})
 	e.Probe("o0", true)
+	e.ND(watch.NDVerdict{Dev: "o0", Type: 136, Target: netip.MustParseAddr("2001:db8::10"), Verdict: watch.VerdictIgnored, Reason: "failed"})
+	e.NDProbe("o0", false)
 	e.IgnoredUpdate("o0", watch.RuleLocktime)
 	e.Dead(watch.DeadChange{Dev: "o0", IP: ip, Since: time.Now(), MAC: "02:00:00:00:00:aa", Dead: true})
 	e.Health(watch.Health{Tracepoint: true, EventsLost: 1, FramesLost: 1, Resync: true})

@@ -66,6 +66,8 @@ type Exporter struct {
 	probes      *prometheus.CounterVec
 	ignored     *prometheus.CounterVec
 	garpByIP    *prometheus.CounterVec
+	nd          *prometheus.CounterVec
+	ndProbes    *prometheus.CounterVec
 
 	tpAvailable prometheus.Gauge
 	eventsLost  prometheus.Counter
@@ -73,15 +75,16 @@ type Exporter struct {
 	resyncs     [2]prometheus.Counter // other, enobufs
 	overflow    prometheus.Counter
 
-	// trans caches transitions[from][to]; only the loop goroutine
-	// touches the caches.
-	trans [watch.NumStates][watch.NumStates]prometheus.Counter
+	// trans caches transitions[family][from][to]; only the loop
+	// goroutine touches the caches.
+	trans [2][watch.NumStates][watch.NumStates]prometheus.Counter
+	ndc   map[ndKey]prometheus.Counter
 	devs  map[string]*device
 	ips   map[ipKey]*ipSeries
 
 	// mu guards the table-derived state read by scrapes.
 	mu      sync.Mutex
-	entries map[string]*[watch.NumStates]int64
+	entries map[famKey]*[watch.NumStates]int64
 	spells  map[ipKey]spell
 	closed  map[deadKey]float64 // seconds of ended spells
 	tracked int                 // admitted per-IP pairs (for the gauge)
@@ -99,8 +102,32 @@ type device struct {
 	garp     [3][watch.NumVerdicts][watch.NumRules]prometheus.Counter // by announcement shape
 	frames   [watch.NumVerdicts]prometheus.Counter
 	probes   [2]prometheus.Counter // broadcast, unicast
-	failures prometheus.Counter
+	ndProbes [2]prometheus.Counter
+	failures [2]prometheus.Counter // by family (ipv4, ipv6)
 	ignored  [watch.NumRules]prometheus.Counter
+}
+
+// familyNames are the values of the family label: arp_tbl's entries and
+// nd_tbl's (spec linux-ndisc §0.3).
+var familyNames = [2]string{"ipv4", "ipv6"}
+
+// family is the index in families of ip's table.
+func family(ip netip.Addr) int {
+	if ip.Is4() || ip.Is4In6() {
+		return 0
+	}
+	return 1
+}
+
+// famKey is a device's table of one family.
+type famKey struct {
+	dev    string
+	family int
+}
+
+// ndKey is one combination of the ND counter's labels.
+type ndKey struct {
+	dev, typ, verdict, reason string
 }
 
 type ipKey struct {
@@ -138,7 +165,7 @@ func New(opt Options) *Exporter {
 	}
 	e := &Exporter{opt: opt, reg: prometheus.NewRegistry(),
 		devs: map[string]*device{}, ips: map[ipKey]*ipSeries{},
-		entries: map[string]*[watch.NumStates]int64{}, spells: map[ipKey]spell{}, closed: map[deadKey]float64{}}
+		ndc: map[ndKey]prometheus.Counter{}, entries: map[famKey]*[watch.NumStates]int64{}, spells: map[ipKey]spell{}, closed: map[deadKey]float64{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
 		e.reg.MustRegister(v)
@@ -149,8 +176,12 @@ func New(opt Options) *Exporter {
 		"dev", "shape", "verdict", "rule")
 	e.frames = counter("arp_frames_received_total", "ARP frames received by the watched host, by verdict.", "dev", "verdict")
 	e.transitions = counter("neighbour_transitions_total",
-		"Neighbour entry state changes seen on netlink (NONE: appeared or deleted).", "from", "to")
-	e.failures = counter("neighbour_resolution_failures_total", "Entries that became FAILED (resolution gave up).", "dev")
+		"Neighbour entry state changes seen on netlink (NONE: appeared or deleted), by family (ipv4: ARP, ipv6: ND).", "family", "from", "to")
+	e.failures = counter("neighbour_resolution_failures_total", "Entries that became FAILED (resolution gave up).", "dev", "family")
+	e.nd = counter("nd_received_total",
+		"IPv6 neighbour discovery messages received (NA, NS, RS, RA, redirect), by type, verdict and the reason for one other than honoured.",
+		"dev", "type", "verdict", "reason")
+	e.ndProbes = counter("nd_solicitations_sent_total", "Neighbour solicitations this host sent (unicast: to the cached MAC).", "dev", "kind")
 	e.probes = counter("arp_probes_sent_total", "ARP solicitations this host sent (unicast: to the cached MAC).", "dev", "kind")
 	e.ignored = counter("tracepoint_ignored_updates_total",
 		"neigh_update calls the kernel ignored, seen on the neigh:neigh_update tracepoint.", "dev", "rule")
@@ -183,9 +214,14 @@ func (e *Exporter) dev(name string) *device {
 	if d, ok := e.devs[name]; ok {
 		return d
 	}
-	d := &device{name: name, failures: e.failures.WithLabelValues(name)}
+	d := &device{name: name}
 	d.probes[0] = e.probes.WithLabelValues(name, "broadcast")
 	d.probes[1] = e.probes.WithLabelValues(name, "unicast")
+	d.ndProbes[0] = e.ndProbes.WithLabelValues(name, "multicast")
+	d.ndProbes[1] = e.ndProbes.WithLabelValues(name, "unicast")
+	for i, f := range familyNames {
+		d.failures[i] = e.failures.WithLabelValues(name, f)
+	}
 	e.devs[name] = d
 	return d
 }
@@ -241,11 +277,12 @@ func (e *Exporter) perIP(k ipKey) *ipSeries {
 
 // Entry implements watch.Observer.
 func (e *Exporter) Entry(c watch.EntryChange) {
+	fam := family(c.IP)
 	e.mu.Lock()
-	n, ok := e.entries[c.Dev]
+	n, ok := e.entries[famKey{c.Dev, fam}]
 	if !ok {
 		n = new([watch.NumStates]int64)
-		e.entries[c.Dev] = n
+		e.entries[famKey{c.Dev, fam}] = n
 	}
 	if c.From != watch.StateNone {
 		n[c.From]--
@@ -257,15 +294,35 @@ func (e *Exporter) Entry(c watch.EntryChange) {
 	if c.Seed {
 		return
 	}
-	t := e.trans[c.From][c.To]
+	t := e.trans[fam][c.From][c.To]
 	if t == nil {
-		t = e.transitions.WithLabelValues(c.From.String(), c.To.String())
-		e.trans[c.From][c.To] = t
+		t = e.transitions.WithLabelValues(familyNames[fam], c.From.String(), c.To.String())
+		e.trans[fam][c.From][c.To] = t
 	}
 	t.Inc()
 	if c.To == watch.StateFailed {
-		e.dev(c.Dev).failures.Inc()
+		e.dev(c.Dev).failures[fam].Inc()
 	}
+}
+
+// ND implements watch.NDObserver.
+func (e *Exporter) ND(v watch.NDVerdict) {
+	k := ndKey{v.Dev, v.Type.String(), v.Verdict.String(), v.Reason}
+	c, ok := e.ndc[k]
+	if !ok {
+		c = e.nd.WithLabelValues(k.dev, k.typ, k.verdict, k.reason)
+		e.ndc[k] = c
+	}
+	c.Inc()
+}
+
+// NDProbe implements watch.NDObserver.
+func (e *Exporter) NDProbe(dev string, unicast bool) {
+	i := 0
+	if unicast {
+		i = 1
+	}
+	e.dev(dev).ndProbes[i].Inc()
 }
 
 // Probe implements watch.Observer.
@@ -332,7 +389,7 @@ func (e *Exporter) Health(h watch.Health) {
 
 var (
 	entriesDesc = prometheus.NewDesc(Namespace+"_neighbour_entries",
-		"IPv4 neighbour entries of the watched interfaces, by state (from netlink).", []string{"dev", "state"}, nil)
+		"Neighbour entries of the watched interfaces, by family (ipv4: arp_tbl, ipv6: nd_tbl) and state (from netlink).", []string{"dev", "family", "state"}, nil)
 	deadDesc = prometheus.NewDesc(Namespace+"_dead_mac_entries",
 		"Entries pointing at a MAC the watcher believes is gone: superseded (a GARP announced another MAC and was ignored or dropped) or unanswered (unicast probes to it went unanswered).",
 		[]string{"dev", "reason"}, nil)
@@ -362,10 +419,10 @@ func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
 	now := e.opt.Now()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for dev, n := range e.entries {
+	for k, n := range e.entries {
 		for s, v := range n {
 			if v != 0 || alwaysShown(watch.State(s)) {
-				ch <- prometheus.MustNewConstMetric(entriesDesc, prometheus.GaugeValue, float64(v), dev, watch.State(s).String())
+				ch <- prometheus.MustNewConstMetric(entriesDesc, prometheus.GaugeValue, float64(v), k.dev, familyNames[k.family], watch.State(s).String())
 			}
 		}
 	}
@@ -399,9 +456,9 @@ func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	// every device with entries has all reasons, so alerts compare with 0
-	for dev := range e.entries {
+	for k := range e.entries {
 		for r := range watch.NumDeadReasons {
-			get(deadKey{dev, r})
+			get(deadKey{k.dev, r})
 		}
 	}
 	for k, a := range per {

@@ -12,6 +12,7 @@ import (
 
 	"arplab/internal/live/doctor"
 	"arplab/internal/live/watch"
+	"arplab/internal/wire/ndisc"
 )
 
 var (
@@ -74,12 +75,12 @@ func TestExporterCountsWhatTheWatcherSaw(t *testing.T) {
 		`arplab_garp_received_total{dev="o0",rule="not-gratuitous",shape="unsolicited-reply",verdict="ignored"} 1`,
 		`arplab_arp_frames_received_total{dev="o0",verdict="honoured"} 3`,
 		`arplab_arp_frames_received_total{dev="o0",verdict="dropped"} 1`,
-		`arplab_neighbour_entries{dev="o0",state="STALE"} 1`,
-		`arplab_neighbour_entries{dev="o0",state="REACHABLE"} 0`,
-		`arplab_neighbour_entries{dev="o0",state="FAILED"} 1`,
-		`arplab_neighbour_transitions_total{from="REACHABLE",to="STALE"} 1`,
-		`arplab_neighbour_transitions_total{from="NONE",to="INCOMPLETE"} 1`,
-		`arplab_neighbour_resolution_failures_total{dev="o0"} 1`,
+		`arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`,
+		`arplab_neighbour_entries{dev="o0",family="ipv4",state="REACHABLE"} 0`,
+		`arplab_neighbour_entries{dev="o0",family="ipv4",state="FAILED"} 1`,
+		`arplab_neighbour_transitions_total{family="ipv4",from="REACHABLE",to="STALE"} 1`,
+		`arplab_neighbour_transitions_total{family="ipv4",from="NONE",to="INCOMPLETE"} 1`,
+		`arplab_neighbour_resolution_failures_total{dev="o0",family="ipv4"} 1`,
 		`arplab_arp_probes_sent_total{dev="o0",kind="unicast"} 1`,
 		`arplab_tracepoint_ignored_updates_total{dev="o0",rule="locktime"} 1`,
 		`arplab_watch_tracepoint_available 1`,
@@ -224,5 +225,38 @@ func BenchmarkScrape(b *testing.B) {
 		if _, err := e.Registry().Gather(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestExporterIPv6: nd_tbl entries and transitions are told apart from
+// arp_tbl's by the family label, and ND verdicts and solicitations have
+// their own counters (the ARP ones do not move).
+func TestExporterIPv6(t *testing.T) {
+	e := New(Options{})
+	v6 := netip.MustParseAddr("2001:db8::10")
+	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: vip, To: watch.StateReachable, Seed: true})
+	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: v6, To: watch.StateReachable, Seed: true})
+	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: v6, From: watch.StateReachable, To: watch.StateStale})
+	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: v6, From: watch.StateStale, To: watch.StateFailed})
+	for range 2 {
+		e.ND(watch.NDVerdict{At: t0, Dev: "o0", Type: ndisc.TypeNeighborAdvertisement, Target: v6, Verdict: watch.VerdictIgnored, Reason: "failed"})
+	}
+	e.ND(watch.NDVerdict{At: t0, Dev: "o0", Type: ndisc.TypeNeighborAdvertisement, Target: v6, Verdict: watch.VerdictHonoured})
+	e.NDProbe("o0", true)
+	body := scrape(t, e)
+	has(t, body,
+		`arplab_neighbour_entries{dev="o0",family="ipv4",state="REACHABLE"} 1`,
+		`arplab_neighbour_entries{dev="o0",family="ipv6",state="REACHABLE"} 0`,
+		`arplab_neighbour_entries{dev="o0",family="ipv6",state="FAILED"} 1`,
+		`arplab_neighbour_transitions_total{family="ipv6",from="REACHABLE",to="STALE"} 1`,
+		`arplab_neighbour_resolution_failures_total{dev="o0",family="ipv6"} 1`,
+		`arplab_neighbour_resolution_failures_total{dev="o0",family="ipv4"} 0`,
+		`arplab_nd_received_total{dev="o0",reason="failed",type="NA",verdict="ignored"} 2`,
+		`arplab_nd_received_total{dev="o0",reason="",type="NA",verdict="honoured"} 1`,
+		`arplab_nd_solicitations_sent_total{dev="o0",kind="unicast"} 1`,
+		`arplab_arp_probes_sent_total{dev="o0",kind="unicast"} 0`,
+	)
+	if strings.Contains(body, `family="ipv4",from="REACHABLE"`) {
+		t.Error("an nd_tbl transition was counted as ipv4")
 	}
 }

@@ -94,29 +94,29 @@ func TestMetricsSurviveInterfaceChurnAndOverruns(t *testing.T) {
 	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", livetest.OldMAC.String(), "nud", "stale", "dev", p.ObserverDev)
 	e := New(Options{PerIP: true})
 	startWatch(t, e, watch.WatchOptions{Netns: p.Observer, Interfaces: []string{p.ObserverDev}, NetlinkBuffer: 1, TraceBestEffort: true, Trace: true})
-	waitScrape(t, e, `arplab_neighbour_entries{dev="o0",state="STALE"} 1`)
+	waitScrape(t, e, `arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`)
 
 	sendGARP(t, p, sched.Options{Mode: sched.ModeRequest, Count: 1})
 	waitScrape(t, e,
 		`arplab_garp_received_total{dev="o0",rule="none",shape="garp-request",verdict="honoured"} 1`,
 		`arplab_garp_received_by_ip_total{dev="o0",ip="10.99.0.100",verdict="honoured"} 1`,
-		`arplab_neighbour_transitions_total{from="STALE",to="STALE"} 1`) // lladdr aa → bb, state kept
+		`arplab_neighbour_transitions_total{family="ipv4",from="STALE",to="STALE"} 1`) // lladdr aa → bb, state kept
 
 	// The interface goes: the kernel flushes its entries.
 	livetest.IP(t, p.Observer, "link", "del", p.ObserverDev)
-	waitScrape(t, e, `arplab_neighbour_entries{dev="o0",state="STALE"} 0`, `arplab_neighbour_transitions_total{from="STALE",to="NONE"} 1`)
+	waitScrape(t, e, `arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 0`, `arplab_neighbour_transitions_total{family="ipv4",from="STALE",to="NONE"} 1`)
 	// …and comes back with a new index.
 	link(t, p)
 	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", livetest.OldMAC.String(), "nud", "stale", "dev", p.ObserverDev)
 	// netlink notifications carry no kernel timestamp: let the watcher
 	// see the new entry before the GARP that changes it
-	waitScrape(t, e, `arplab_neighbour_entries{dev="o0",state="STALE"} 1`)
+	waitScrape(t, e, `arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`)
 	sendGARP(t, p, sched.Options{Mode: sched.ModeRequest, Count: 1})
 	waitScrape(t, e, `arplab_garp_received_total{dev="o0",rule="none",shape="garp-request",verdict="honoured"} 2`)
 
 	// A burst of 600 changes overruns the 1-byte netlink buffer.
 	livetest.AddPermanentBurst(t, p.Observer, p.ObserverDev, 600)
-	body := waitScrape(t, e, `arplab_neighbour_entries{dev="o0",state="PERMANENT"} 600`)
+	body := waitScrape(t, e, `arplab_neighbour_entries{dev="o0",family="ipv4",state="PERMANENT"} 600`)
 	if strings.Contains(body, `arplab_watch_netlink_resyncs_total{cause="enobufs"} 0`) {
 		t.Errorf("600 changes through a 1-byte buffer and no ENOBUFS resync counted")
 	}

@@ -19,6 +19,7 @@ import (
 	"arplab/internal/nsexec"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ndisc"
 )
 
 func mustAssemble(insns ...bpf.Instruction) []bpf.RawInstruction {
@@ -115,7 +116,8 @@ func readFrames(conn *packet.Conn, batches chan<- []input) error {
 const frameBatch = 64
 
 // decodeFrame turns one received frame into an input; ok is false for
-// what arp_process would not take either (not Ethernet/IPv4 ARP).
+// what arp_process or ndisc_rcv would not take either (not Ethernet/IPv4
+// ARP, not a well-formed ND message).
 func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
 	sll, ok := from.(*unix.SockaddrLinklayer)
 	if !ok {
@@ -123,25 +125,41 @@ func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
 	}
 	var eh ether.Header
 	off, err := eh.Unmarshal(b)
-	if err != nil || eh.EtherType != ether.EtherTypeARP {
-		return input{}, false
-	}
-	var p arp.Packet
-	if err := p.Unmarshal(b[off:]); err != nil {
+	if err != nil {
 		return input{}, false
 	}
 	at := time.Now()
 	if ts, ok := timestamp(oob); ok {
 		at = ts
 	}
-	// one allocation for the observation and its frame: at 10,000
-	// frames/s the garbage collector notices
-	both := &struct {
-		o obs
-		f frameObs
-	}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}
-	both.o.frame = &both.f
-	return input{ifindex: sll.Ifindex, o: &both.o}, true
+	switch eh.EtherType {
+	case ether.EtherTypeARP:
+		var p arp.Packet
+		if err := p.Unmarshal(b[off:]); err != nil {
+			return input{}, false
+		}
+		// one allocation for the observation and its frame: at 10,000
+		// frames/s the garbage collector notices
+		both := &struct {
+			o obs
+			f frameObs
+		}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}
+		both.o.frame = &both.f
+		return input{ifindex: sll.Ifindex, o: &both.o}, true
+	case ndisc.EtherTypeIPv6:
+		all := &struct {
+			o obs
+			f frameObs
+			m ndisc.Message
+		}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, ethSrc: eh.Src}}
+		if err := all.m.Unmarshal(b[off:]); err != nil {
+			return input{}, false
+		}
+		all.f.nd = &all.m
+		all.o.frame = &all.f
+		return input{ifindex: sll.Ifindex, o: &all.o}, true
+	}
+	return input{}, false
 }
 
 // timestamp extracts SCM_TIMESTAMPNS.

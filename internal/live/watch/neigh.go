@@ -5,11 +5,13 @@ package watch
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 func transition(before entry, had bool, n *neighObs) string {
@@ -62,6 +64,8 @@ func (c *correlator) emitNeigh(o *obs) {
 	ev.Cause, ev.Rule, ev.Explanation = c.cause(o, before, had)
 	if f := c.causedBy(o.at, n); f != nil && !n.resync && !n.deleted {
 		ev.Frame = f.num
+	} else if f := c.weakNA(o, before, had); f != nil && !n.resync {
+		ev.Frame = f.num
 	}
 	c.out(ev)
 }
@@ -75,16 +79,24 @@ func (c *correlator) cause(o *obs, before entry, had bool) (cause, rule, expl st
 		return "resync", "", tr + ", found when the table was re-read after a netlink overrun (the moment and cause were missed)"
 	}
 	if f := c.causedBy(o.at, n); f != nil && !n.deleted {
-		cls := c.class(f)
-		return cls, "§4.4", fmt.Sprintf("%s, %.1f ms after a %s from %v (frame %d)",
-			tr, float64(o.at.Sub(f.at))/1e6, cls, f.frame.pkt.SHA, f.num)
+		cls, rule := c.class(f), "§4.4"
+		if f.frame.nd != nil {
+			rule = "ndisc §4"
+		}
+		_, mac, _ := announce(f.frame)
+		return cls, rule, fmt.Sprintf("%s, %.1f ms after a %s from %v (frame %d)",
+			tr, float64(o.at.Sub(f.at))/1e6, cls, mac, f.num)
+	}
+	if f := c.weakNA(o, before, had); f != nil {
+		_, mac, _ := announce(f.frame)
+		return "na", "ndisc §4.3", fmt.Sprintf("%s, %.1f ms after a non-override NA from %v (frame %d): the weak override "+
+			"makes a REACHABLE entry STALE and keeps its MAC", tr, float64(o.at.Sub(f.at))/1e6, mac, f.num)
 	}
 	for _, h := range c.history[c.since(o.at.Add(-c.window)):] {
 		if h.at.After(o.at.Add(c.window)) {
 			break
 		}
-		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.pkt.Op == arp.OpRequest && f.pkt.SIP != f.pkt.TIP &&
-			f.dev == n.dev && f.pkt.TIP == n.ip && !h.at.Before(o.at.Add(-c.window)) {
+		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.dev == n.dev && solicits(f) == n.ip && !h.at.Before(o.at.Add(-c.window)) {
 			return "probe", "§2.2", fmt.Sprintf("%s; this host probed %v (frame %d)", tr, n.ip, h.num)
 		}
 	}
@@ -145,4 +157,20 @@ func absDur(d time.Duration) time.Duration {
 		return -d
 	}
 	return d
+}
+
+// solicits returns the address an outgoing frame asks for: the target of
+// an ARP request that is not a GARP, or of an NS that is not DAD (spec
+// linux-ndisc §2.3); the zero Addr for other frames.
+func solicits(f *frameObs) netip.Addr {
+	if m := f.nd; m != nil {
+		if m.Type == ndisc.TypeNeighborSolicitation && !m.Src.IsUnspecified() {
+			return m.Target
+		}
+		return netip.Addr{}
+	}
+	if f.pkt.Op == arp.OpRequest && f.pkt.SIP != f.pkt.TIP {
+		return f.pkt.TIP
+	}
+	return netip.Addr{}
 }

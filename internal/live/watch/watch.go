@@ -31,6 +31,7 @@ import (
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // WatchOptions configure Watch.
@@ -104,12 +105,17 @@ func pktTypeName(t uint8) string {
 	return fmt.Sprintf("pkttype(%d)", t)
 }
 
-// frameObs is an ARP frame seen on the AF_PACKET socket.
+// frameObs is an ARP frame seen on the AF_PACKET socket, or an ND one
+// (nd set, pkt zero).
 type frameObs struct {
 	dev     string
 	pktType uint8
 	ethDst  arp.MAC
 	pkt     arp.Packet
+	// nd is an IPv6 neighbour discovery message (nil for ARP) and ethSrc
+	// its Ethernet source, the MAC of an NA without a target option.
+	nd     *ndisc.Message
+	ethSrc arp.MAC
 }
 
 // neighObs is a netlink notification, or a difference found by a re-read.
@@ -338,6 +344,9 @@ func (c *correlator) event(at time.Time, kind trace.Kind, dev string, ip netip.A
 
 // class names a frame's shape, as Event.Cause.
 func (c *correlator) class(o *obs) string {
+	if o.frame.nd != nil {
+		return ndClass(o.frame.nd)
+	}
 	if s := c.shape(o); s != ShapeOther {
 		return s.String()
 	}
@@ -396,10 +405,11 @@ func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 	lo, hi := c.since(at.Add(-c.window)), c.since(at.Add(1))
 	for _, h := range c.history[lo:hi] {
 		f := h.frame
-		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev || f.pkt.SIP != n.ip {
+		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev {
 			continue
 		}
-		if !anyMAC && f.pkt.SHA != mac {
+		ip, fmac, ok := announce(f)
+		if !ok || ip != n.ip || (!anyMAC && fmac != mac) {
 			continue
 		}
 		best = h
@@ -426,6 +436,10 @@ func (c *correlator) after(o *obs, k key) (change, tp *obs) {
 
 func (c *correlator) emitFrame(o *obs) {
 	f := o.frame
+	if f.nd != nil {
+		c.emitND(o)
+		return
+	}
 	p := f.pkt
 	shape := c.shape(o)
 	if f.pktType == pktOutgoing {

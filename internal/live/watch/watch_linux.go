@@ -23,6 +23,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ndisc"
 )
 
 // OverrunNote is the KindNote explanation emitted after a netlink overrun.
@@ -341,10 +342,13 @@ func (s *linkSet) resolve(in input) *obs {
 	return in.o
 }
 
-// neigh converts a netlink notification for a watched IPv4 entry.
+// neigh converts a netlink notification for a watched entry of arp_tbl
+// (AF_INET) or nd_tbl (AF_INET6, spec linux-ndisc §0.3). nd_tbl's
+// multicast entries (NOARP, the RFC 2464 mapping, §1.1) never change and
+// are left out, as `ip -6 neigh` leaves them out.
 func (s *linkSet) neigh(u netlink.NeighUpdate) (neighObs, bool) {
 	n := u.Neigh
-	if n.Family != unix.AF_INET {
+	if n.Family != unix.AF_INET && n.Family != unix.AF_INET6 {
 		return neighObs{}, false
 	}
 	dev, ok := s.name(n.LinkIndex)
@@ -352,10 +356,16 @@ func (s *linkSet) neigh(u netlink.NeighUpdate) (neighObs, bool) {
 		return neighObs{}, false
 	}
 	ip, ok := netip.AddrFromSlice(n.IP)
-	if !ok {
+	if !ok || (n.Family == unix.AF_INET6 && ip.IsMulticast()) {
 		return neighObs{}, false
 	}
-	o := neighObs{dev: dev, ip: ip.Unmap(), state: stateName(n.State)}
+	if n.Family == unix.AF_INET6 {
+		ip = netip.AddrFrom16(ip.As16()) // an IPv4-mapped IPv6 key stays IPv6
+	}
+	if n.Family == unix.AF_INET {
+		ip = ip.Unmap()
+	}
+	o := neighObs{dev: dev, ip: ip, state: stateName(n.State)}
 	if len(n.HardwareAddr) == 6 {
 		o.lladdr = arp.MAC(n.HardwareAddr).String()
 	}
@@ -387,22 +397,26 @@ func stateName(s int) string {
 	return strings.Join(out, "|")
 }
 
-// listTable reads the IPv4 entries of the watched interfaces, retrying a
-// dump the kernel interrupted (NLM_F_DUMP_INTR).
+// listTable reads the IPv4 and IPv6 entries of the watched interfaces,
+// retrying a dump the kernel interrupted (NLM_F_DUMP_INTR).
 func listTable(h *netlink.Handle, links *linkSet) ([]neighObs, error) {
-	var ns []netlink.Neigh
-	var err error
-	for range 5 {
-		ns, err = h.NeighList(0, netlink.FAMILY_V4)
-		if !errors.Is(err, netlink.ErrDumpInterrupted) {
-			break
+	var all []netlink.Neigh
+	for _, family := range []int{netlink.FAMILY_V4, netlink.FAMILY_V6} {
+		var ns []netlink.Neigh
+		var err error
+		for range 5 {
+			ns, err = h.NeighList(0, family)
+			if !errors.Is(err, netlink.ErrDumpInterrupted) {
+				break
+			}
 		}
-	}
-	if err != nil {
-		return nil, fmt.Errorf("watch: listing the neighbour table: %w", err)
+		if err != nil {
+			return nil, fmt.Errorf("watch: listing the neighbour table: %w", err)
+		}
+		all = append(all, ns...)
 	}
 	var out []neighObs
-	for _, n := range ns {
+	for _, n := range all {
 		if o, ok := links.neigh(netlink.NeighUpdate{Type: unix.RTM_NEWNEIGH, Neigh: n}); ok {
 			out = append(out, o)
 		}
@@ -457,10 +471,19 @@ func (s *subscription) stop() {
 	}()
 }
 
-// arpOnly accepts Ethernet frames of type ARP (ldh [12]; jeq #0x806).
+// arpOnly accepts Ethernet frames of type ARP, and untagged IPv6 frames
+// carrying ICMPv6 neighbour discovery right after the IPv6 header (the
+// only shape ND senders use): ldh [12]; jeq #0x806 → accept; jeq #0x86dd;
+// ldb [20] (next header) == 58; ldb [54] (ICMPv6 type) in 133..137.
 var arpOnly = mustAssemble(
 	bpf.LoadAbsolute{Off: 12, Size: 2},
-	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ether.EtherTypeARP), SkipFalse: 1},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ether.EtherTypeARP), SkipTrue: 6},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ndisc.EtherTypeIPv6), SkipFalse: 6},
+	bpf.LoadAbsolute{Off: 20, Size: 1},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ndisc.ProtoICMPv6), SkipFalse: 4},
+	bpf.LoadAbsolute{Off: 54, Size: 1},
+	bpf.JumpIf{Cond: bpf.JumpGreaterOrEqual, Val: uint32(ndisc.TypeRouterSolicitation), SkipFalse: 2},
+	bpf.JumpIf{Cond: bpf.JumpGreaterThan, Val: uint32(ndisc.TypeRedirect), SkipTrue: 1},
 	bpf.RetConstant{Val: 0xffff},
 	bpf.RetConstant{Val: 0},
 )
