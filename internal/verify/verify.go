@@ -1,10 +1,10 @@
 // Package verify checks the model against the running kernel: it runs a
 // scenario in the lab (internal/lab), feeds the model of every observed host
-// exactly the inputs that host's kernel received — ARP and IPv4 frames at
-// their kernel timestamps, `ip neigh` commands, sysctl writes, runs of the
-// periodic work — on the kernel's own jiffies, and compares the two at
-// every ARP frame (the verdict and the entry afterwards) and at every table
-// read (state, lladdr, probes sent). The model uses the profile matching
+// exactly the inputs that host's kernel received — ARP, IPv4, IPv6 and ND
+// frames at their kernel timestamps, `ip neigh` commands, sysctl writes,
+// runs of the periodic work — on the kernel's own jiffies, and compares the
+// two at every ARP and ND frame (the verdict and the entry afterwards) and
+// at every table read (state, lladdr, probes sent; nd.go for IPv6). The model uses the profile matching
 // the running kernel and the parameters the kernel had in force, including
 // its randomised reachable_time.
 //
