@@ -55,7 +55,7 @@ type LabRun struct {
 
 	Hosts []RunHost
 	Table labnet.TableInfo // the ARP table's global settings at t = 0
-	// IPv6 is true when the scenario uses IPv6 (an address, an nd step):
+	// IPv6 is true when the scenario uses IPv6 (an address, an ns step):
 	// IPv6 was then on in every namespace (labnet.EnableIPv6), and ND is
 	// the ND table's global settings at t = 0.
 	IPv6 bool
