@@ -278,7 +278,8 @@ func keepalived(h float64) *Announcer {
 	a := &Announcer{
 		Name: "keepalived", Preset: "keepalived",
 		Description: "keepalived on becoming MASTER: garp_master_repeat GARP requests, a second burst after " +
-			"garp_master_delay, optional refresh bursts, garp_interval between frames",
+			"garp_master_delay, optional refresh bursts, garp_interval between frames (a burst it holds " +
+			"back shrinks to one pending GARP)",
 		Knobs: keepalivedKnobs(h, "vrrp_garp_interval"),
 		start: fixedStart(50*vtime.Millisecond, 100*vtime.Millisecond),
 	}

@@ -34,6 +34,15 @@ func TestGarpIPv6DryRunMatchesKernel(t *testing.T) {
 	if !bytes.Equal(ours[0], got[0]) {
 		t.Errorf("dry run differs from the kernel's NA:\n ours   % x\n kernel % x\n%s", ours[0], got[0], out)
 	}
+	// and sending it for real puts those bytes on the wire
+	c = livetest.StartCapture(t, p.Observer, p.ObserverDev, 1, "icmp6 and ip6[40] == 136 and src host "+livetest.VIP6.String())
+	out, errs, code = run(t, "garp", p.SenderDev, livetest.VIP6.String(), "--preset", "kernel-notify", "--netns", p.Sender)
+	if code != 0 || !strings.Contains(out, "sent 1 NA(s) on "+p.SenderDev) {
+		t.Fatalf("sending: exit %d: %s%s", code, out, errs)
+	}
+	if sent := c.Frames(t); len(sent) != 1 || !bytes.Equal(sent[0], got[0]) {
+		t.Errorf("sent NA differs from the kernel's:\n sent   % x\n kernel % x", sent, got[0])
+	}
 	// the Router flag follows the interface's forwarding, read at send time
 	livetest.Sysctl(t, p.Sender, "net/ipv6/conf/"+p.SenderDev+"/forwarding", "1")
 	out, _, _ = run(t, "garp", p.SenderDev, livetest.VIP6.String(), "--preset", "kernel-notify", "--netns", p.Sender, "--dry-run")

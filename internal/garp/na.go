@@ -82,8 +82,9 @@ var naPresets = []naPreset{
 			Description: "MetalLB NDP mode on taking an IP: an NA at once, then one every 1100 ms while " +
 				"within 5 s (0, 1.1, 2.2, 3.3, 4.4 s). Each NA: src = the node's link-local address (Source; " +
 				"default the EUI-64 one of the MAC), dst ff02::1, S=0 O=1 R=0, TLLAO = the node MAC. MetalLB " +
-				"writes through an ICMPv6 socket, so the kernel fills the IPv6 header: with auto_flowlabels " +
-				"(the default) its flow label is a per-boot hash that arplab sends as 0.",
+				"writes through an ICMPv6 socket (mdlayher/ndp), so the kernel fills the IPv6 header: with " +
+				"auto_flowlabels (the default) its flow label is a hash that arplab sends as 0; with " +
+				"net.ipv6.auto_flowlabels=0 the frames are identical (tested).",
 			Source: "metallb/metallb@b7cd6b0 internal/layer2/ndp.go, announcer.go spamLoop; spec linux-ndisc §10.1",
 			Knobs:  []string{KnobSource, KnobDelay},
 		},

@@ -104,7 +104,9 @@ var presets = []preset{
 				"broadcast) at once, a second burst garp_master_delay later (default 5 s; None = " +
 				"no second burst, as with vrrp_min_garp), optional garp_master_refresh bursts of " +
 				"garp_master_refresh_repeat while master (bounded by Deadline). garp_interval " +
-				"spaces consecutive GARPs on the interface. Refresh is checked on the advert " +
+				"spaces consecutive GARPs on the interface, and the GARPs it holds back collapse into " +
+				"one pending GARP (a flag per address, not a queue: a burst becomes at most two " +
+				"GARPs; measured on keepalived 2.2.7). Refresh is checked on the advert " +
 				"timer in real keepalived, so it drifts by up to advert_int (keepalived#1214).",
 			Source: "acassen/keepalived@9cbce3e2 keepalived/vrrp/vrrp_arp.c, doc/man/man5/keepalived.conf.5.in",
 			Knobs: []string{KnobMasterRepeat, KnobMasterDelay, KnobMasterRefresh, KnobMasterRefreshRepeat,
@@ -275,9 +277,10 @@ func neutron(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 
 // keepalived models vrrp_state_become_master and the garp_delay and
 // garp_refresh timers: bursts at 0, MasterDelay and k·MasterRefresh, every
-// GARP at least GARPInterval after the previous one on the interface.
+// GARP at least GARPInterval after the previous one on the interface, a
+// held-back burst shrinking to one pending GARP (see keepalivedTimes).
 func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
-	at, err := keepalivedTimes(o, pick(o.GARPInterval, 0), false)
+	at, err := keepalivedTimes(o, pick(o.GARPInterval, 0), true)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +300,8 @@ func keepalived(mac arp.MAC, ip netip.Addr, o Options) ([]Frame, error) {
 // any size becomes at most two frames, one at once and one a gap later.
 // Measured with keepalived 2.2.7: vrrp_garp_master_repeat 4 with
 // vrrp_gna_interval 0.1 sent 2 NAs per burst for the first VIP, 1 for the
-// second.
+// second; vrrp_garp_interval 0.1 with the default repeat of 5, 2 GARPs per
+// burst (queue_garp sets the same flag).
 func keepalivedTimes(o Options, gap vtime.Duration, pending bool) ([]vtime.Duration, error) {
 	repeat := pickInt(o.MasterRepeat, keepalivedRepeat)
 	delay := pick(o.MasterDelay, keepalivedDelay)
@@ -325,19 +329,24 @@ func keepalivedTimes(o Options, gap vtime.Duration, pending bool) ([]vtime.Durat
 	}
 	slices.SortStableFunc(bursts, func(a, b burst) int { return cmp.Compare(a.at, b.at) })
 	var at []vtime.Duration
-	next := vtime.Duration(0) // earliest time the interval allows the next frame
+	next := vtime.Duration(0)  // earliest time the interval allows the next frame
+	pend := vtime.Duration(-1) // when the pending frame goes; -1: none pending
 	for _, b := range bursts {
 		if pending && gap > 0 {
 			n := b.n
+			if pend >= 0 && b.at >= pend {
+				pend = -1 // sent by now
+			}
 			if b.at >= next { // sent at once
 				at = append(at, b.at)
 				next, n = b.at+gap, n-1
 			}
-			if n > 0 { // the rest collapse into one pending frame
-				at = append(at, next)
-				next += gap
+			if n > 0 && pend < 0 { // the rest become the one pending frame
+				pend = next
+				at = append(at, pend)
+				next = pend + gap
 			}
-			continue
+			continue // (or merge into the frame already pending)
 		}
 		for range b.n {
 			t := max(b.at, next)

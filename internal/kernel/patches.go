@@ -199,7 +199,7 @@ var Patches = []Patch{
 		Commit: "19e16d220f0a", Release: "5.7", Flags: []string{"F13"}, Spec: "§2.2 step 6",
 		Effect: "minimum timer re-arm lowered from HZ/2 to HZ/100"},
 	{Name: PNDRARetransFloor, Title: "RA RetransTimer floor HZ/10 → HZ/100", Family: "ipv6",
-		Commit: "19e16d220f0a", Release: "5.7", Spec: "N19; ndisc §2.4", DocumentedOnly: true,
+		Commit: "19e16d220f0a", Release: "5.7", Flags: []string{"N19"}, Spec: "ndisc §2.4",
 		Effect: "an RA's RetransTimer is floored at HZ/100 instead of HZ/10",
 		Note:   "commit suspected, not verified (ndisc §11.1); bracketed by 5.4 and 5.19"},
 	{Name: PDeadEntryNoStamp, Title: "(neigh_update on a dead entry keeps new = old)",

@@ -39,6 +39,7 @@ type Features struct {
 	NDEvictNoCarrierCtl     bool // N17: ndisc_evict_nocarrier exists (ndisc §7)
 	AcceptUntrackedNA       bool // N4: accept_untracked_na 0–1 (ndisc §4.4)
 	AcceptUntrackedNASubnet bool // N4: accept_untracked_na value 2 (ndisc §4.4)
+	RARetransSmallFloor     bool // N19: an RA's RetransTimer floored at HZ/100, not HZ/10 (ndisc §2.4)
 }
 
 // FlagTable lists the §9.1 flags in order with a one-line meaning, for
@@ -140,6 +141,7 @@ func FeaturesOf(patches []string) Features {
 		NDEvictNoCarrierCtl:     has[PNDEvictNoCarrier],
 		AcceptUntrackedNA:       has[PAcceptUntrackedNA],
 		AcceptUntrackedNASubnet: has[PAcceptUntrackedNASubnet],
+		RARetransSmallFloor:     has[PNDRARetransFloor],
 	}
 }
 

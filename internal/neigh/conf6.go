@@ -19,13 +19,16 @@ type Conf6 struct {
 	NDiscEvictNoCarrier      bool // ndisc_evict_nocarrier (5.16+, dev AND all, default 1, ndisc §7)
 	ForceTLLAO               bool // force_tllao: TLLAO in replies to unicast NS (ndisc §4.5 step 7)
 	SuppressFragNDisc        bool // suppress_frag_ndisc (3.12+, default 1, ndisc §4.1)
+	AcceptRA                 int  // accept_ra: 0, 1 (default), 2 (also when forwarding) (ndisc §4.6)
 }
 
 // DefaultConf6 returns the kernel defaults (ndisc §8.2).
-func DefaultConf6() Conf6 { return Conf6{NDiscEvictNoCarrier: true, SuppressFragNDisc: true} }
+func DefaultConf6() Conf6 {
+	return Conf6{NDiscEvictNoCarrier: true, SuppressFragNDisc: true, AcceptRA: 1}
+}
 
 // Conf6Names lists the net/ipv6/conf sysctl names the model reads.
-var Conf6Names = []string{"accept_untracked_na", "drop_unicast_in_l2_multicast", "drop_unsolicited_na", "force_tllao",
+var Conf6Names = []string{"accept_ra", "accept_untracked_na", "drop_unicast_in_l2_multicast", "drop_unsolicited_na", "force_tllao",
 	"forwarding", "ndisc_evict_nocarrier", "ndisc_notify", "suppress_frag_ndisc"}
 
 // Set writes a net/ipv6/conf sysctl by name.
@@ -57,6 +60,11 @@ func (c *Conf6) Set(name, value string) error {
 		c.ForceTLLAO = v != 0
 	case "suppress_frag_ndisc":
 		c.SuppressFragNDisc = v != 0
+	case "accept_ra":
+		if v > 2 {
+			return fmt.Errorf("ipv6 conf/accept_ra: %d is out of range (0 to 2)", v)
+		}
+		c.AcceptRA = v
 	default:
 		return fmt.Errorf("unknown ipv6 conf sysctl %q (known: %s)", name, strings.Join(Conf6Names, ", "))
 	}

@@ -80,6 +80,10 @@ const (
 	RuleNSDAD
 	RuleNSNoEntry
 	RuleConfirmClone
+	RuleRDUpdate
+	RuleRDUnspecified
+	RuleRSNotRouter
+	RuleRANotLinkLocal
 )
 
 var ruleInfo = [...]struct{ name, section string }{
@@ -139,6 +143,10 @@ var ruleInfo = [...]struct{ name, section string }{
 	RuleNSDAD:                 {"dad-ns-defended", "ndisc §4.5"},
 	RuleNSNoEntry:             {"ns-no-entry", "ndisc §4.5"},
 	RuleConfirmClone:          {"confirm-route-clone", "ndisc §6.1"},
+	RuleRDUpdate:              {"router-discovery", "ndisc §4.6"},
+	RuleRDUnspecified:         {"rs-unspecified", "ndisc §4.6"},
+	RuleRSNotRouter:           {"rs-not-router", "ndisc §4.6"},
+	RuleRANotLinkLocal:        {"ra-not-link-local", "ndisc §4.6"},
 }
 
 // Name is the rule's short machine name (the trace's cause).
@@ -291,6 +299,8 @@ func (d *Decision) Explain() string {
 		b.WriteString("flushed: carrier lost on " + d.Dev)
 	case RuleNAUpdate, RuleNSUpdate, RuleNAUntracked, RuleNANoEntry, RuleNAFailed, RuleNSNoEntry:
 		d.explainND(&b)
+	case RuleRDUpdate, RuleRDUnspecified, RuleRSNotRouter, RuleRANotLinkLocal:
+		d.explainRD(&b)
 	case RuleNDNotIPv6, RuleNDUnicastInL2Mcast, RuleNDHopLimit, RuleNDCode, RuleNDFragment, RuleNDBadOptions,
 		RuleNDNotModelled, RuleNATargetMulticast, RuleNASolicitedMulticast, RuleNADropUnsolicited, RuleNAOurAddress,
 		RuleNSDADNotSolicitedNode, RuleNSDADWithSLLAO, RuleNSNotForUs, RuleNSDAD:

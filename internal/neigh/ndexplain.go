@@ -216,3 +216,45 @@ func (d *Decision) explainNDDrop(b *strings.Builder) {
 		b.WriteString("DAD for our address: defended with an NA to ff02::1 (O=1); cache untouched")
 	}
 }
+
+// explainRD explains an RS or RA (ndisc §4.6).
+func (d *Decision) explainRD(b *strings.Builder) {
+	fmt.Fprintf(b, "%v from %v", d.NDType, d.Peer)
+	if d.NDFlags&NATLLAO != 0 {
+		fmt.Fprintf(b, " with SLLAO %v", d.AdvMAC)
+	}
+	b.WriteString(": ")
+	switch d.Rule {
+	case RuleRDUnspecified:
+		b.WriteString("from ::, no sender entry to update")
+		return
+	case RuleRSNotRouter:
+		fmt.Fprintf(b, "ignored: %s does not forward, and only routers process RS", d.Dev)
+		return
+	case RuleRANotLinkLocal:
+		b.WriteString("dropped: an RA must come from a link-local address")
+		return
+	}
+	switch {
+	case d.Verdict == VerdictCreated && d.New.Valid():
+		fmt.Fprintf(b, "sender's entry created %v %v", d.NewMAC, d.New)
+	case d.Verdict == VerdictCreated:
+		b.WriteString("sender's entry created with no lladdr (NONE)")
+	case d.MACChanged && d.HadMAC:
+		fmt.Fprintf(b, "overrides at once (OVERRIDE, no locktime in IPv6): %v→%v, %v→%v", d.OldMAC, d.NewMAC, d.Old, d.New)
+	case d.MACChanged:
+		fmt.Fprintf(b, "%v had no lladdr; now %v %v", d.Old, d.NewMAC, d.New)
+	case d.Old != d.New:
+		fmt.Fprintf(b, "same lladdr, %v→%v", d.Old, d.New)
+	default:
+		fmt.Fprintf(b, "no change to the entry (%v)", d.New)
+	}
+	if d.NDType == NDRouterAdvert {
+		if d.Count == 1 {
+			b.WriteString("; RA accepted: its non-zero RetransTimer/ReachableTime now set the device's timers (ndisc §2.4)")
+		} else {
+			b.WriteString("; RA not accepted (accept_ra), but the sender's entry is updated all the same")
+		}
+	}
+	d.routerNote(b)
+}

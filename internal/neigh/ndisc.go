@@ -55,6 +55,9 @@ type ND struct {
 	HasSourceLL, HasTargetLL bool
 	// HasNonce: an NS carries an enhanced-DAD nonce option (RFC 7527).
 	HasNonce bool
+	// An RA's ReachableTime and RetransTimer in milliseconds (0:
+	// unspecified); an accepted RA applies them (ndisc §2.4).
+	ReachableTime, RetransTimer uint32
 	// BadOptions: the option set is malformed, or a link-layer option
 	// does not fit the device; the kernel drops the whole message (§4.1).
 	BadOptions bool
@@ -163,9 +166,86 @@ func (t *Table) ReceiveND(now vtime.Jiffies, dev *Device, m *ND, pt PktType) *Re
 		return t.receiveNA(now, dev, m, &d, drop)
 	case NDNeighSolicit:
 		return t.receiveNS(now, dev, m, &d, drop)
+	case NDRouterSolicit, NDRouterAdvert:
+		return t.receiveRouterDiscovery(now, dev, m, &d, drop)
 	}
 	d.IP, d.Peer = m.Src, m.Src
 	return drop(RuleNDNotModelled)
+}
+
+// receiveRouterDiscovery is ndisc_recv_rs and ndisc_router_discovery
+// (ndisc §4.6): the sender's entry, and for an accepted RA the device's
+// retrans and reachable times (ndisc §2.4). Routes, prefixes and the
+// default router list are not modelled.
+func (t *Table) receiveRouterDiscovery(now vtime.Jiffies, dev *Device, m *ND, d *Decision, drop func(Rule) *Result) *Result {
+	r := &t.res
+	d.IP, d.Peer = m.Src, m.Src
+	if m.HasSourceLL {
+		d.NewMAC, d.AdvMAC = m.SourceLL, m.SourceLL
+	}
+	rs := m.Type == NDRouterSolicit
+	switch {
+	case m.Src.IsUnspecified():
+		return drop(RuleRDUnspecified) // RS from ::, nothing to learn
+	case rs && !dev.Conf6.Forwarding:
+		return drop(RuleRSNotRouter)
+	case !rs && !m.Src.IsLinkLocalUnicast():
+		return drop(RuleRANotLinkLocal)
+	}
+	flags := WeakOverride | Override | OverrideIsRouter // RS: clears NTF_ROUTER
+	if !rs {
+		flags |= IsRouter
+		d.Count = b01(t.raAccepted(dev))
+		if d.Count == 1 {
+			t.applyRAParams(dev, m)
+		}
+	}
+	e := t.get(dev, m.Src)
+	created := false
+	if e == nil {
+		if e = t.create(now, dev, m.Src); e == nil {
+			return drop(RuleTableFull)
+		}
+		created = true
+	}
+	var lladdr *arp.MAC
+	if m.HasSourceLL {
+		ll := m.SourceLL
+		lladdr = &ll
+	}
+	d.Rule = RuleRDUpdate
+	t.applyUpdate(now, e, lladdr, Stale, flags, created, d)
+	return r
+}
+
+// raAccepted is the accept_ra test of ndisc_router_discovery: a host with
+// accept_ra=1, or any device with accept_ra=2.
+func (t *Table) raAccepted(dev *Device) bool {
+	c := &dev.Conf6
+	return (c.AcceptRA == 1 && !c.Forwarding) || c.AcceptRA >= 2
+}
+
+// applyRAParams applies an accepted RA's timers (ndisc §2.4): a non-zero
+// RetransTimer sets retrans_time (floor HZ/10, HZ/100 from 5.19), a
+// non-zero ReachableTime that differs sets base_reachable_time (floor
+// HZ/10), gc_stale_time = 3 × it, and re-randomises reachable_time.
+func (t *Table) applyRAParams(dev *Device, m *ND) {
+	p := &dev.Params
+	if m.RetransTimer != 0 {
+		floor := vtime.Ticks(max(t.HZ/10, 1))
+		if t.F.RARetransSmallFloor {
+			floor = vtime.Ticks(max(t.HZ/100, 1))
+		}
+		p.RetransTime = max(vtime.MsToTicks(int64(m.RetransTimer), t.HZ), floor)
+	}
+	if m.ReachableTime != 0 {
+		rt := max(vtime.MsToTicks(int64(m.ReachableTime), t.HZ), vtime.Ticks(max(t.HZ/10, 1)))
+		if rt != p.BaseReachableTime {
+			p.BaseReachableTime = rt
+			p.GCStaleTime = 3 * rt
+			dev.ReachableTime = t.randReachable(rt)
+		}
+	}
 }
 
 func ndFlagsOf(m *ND) NDFlags {

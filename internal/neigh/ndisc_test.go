@@ -452,3 +452,47 @@ func TestLocktimeNamedWhereUsersExpectIt(t *testing.T) {
 		t.Errorf("ignored NA: %s", d.Explain())
 	}
 }
+
+// ndisc §4.6: an RA from a link-local source creates or overrides the
+// router's entry (STALE, router flag) whether or not RAs are accepted;
+// an accepted one sets the device's timers (§2.4) with the version's
+// RetransTimer floor. An RS counts only on a router and clears the flag.
+func TestRouterDiscovery(t *testing.T) {
+	h := newHarness6(t, "6.18")
+	ra := &ND{Type: NDRouterAdvert, Src: ll6B, Dst: AllNodes, HopLimit: 255, SourceLL: mac0b, HasSourceLL: true,
+		RetransTimer: 2, ReachableTime: 10000}
+	d := h.nd(ra, PktMulticast)
+	s := h.want6(ll6B, Stale, mac0b)
+	if !s.Router || d.Verdict != VerdictCreated {
+		t.Errorf("RA: router=%v verdict %s: %s", s.Router, d.Verdict, d.Explain())
+	}
+	p := h.dev.Params
+	if p.RetransTime != 10 || p.BaseReachableTime != 10000 || p.GCStaleTime != 30000 {
+		t.Errorf("RA timers: retrans %d (want the HZ/100 floor, 10), base_reachable %d, gc_stale %d", p.RetransTime, p.BaseReachableTime, p.GCStaleTime)
+	}
+	// a new SLLAO moves the entry at once
+	ra.SourceLL = mac0c
+	h.nd(ra, PktMulticast)
+	h.want6(ll6B, Stale, mac0c)
+	// not from link-local: dropped
+	ra.Src = ip6B
+	if d := h.nd(ra, PktMulticast); d.Rule != RuleRANotLinkLocal {
+		t.Errorf("global-source RA: %s", d.Rule.Name())
+	}
+	// RS on a host: ignored; on a router: clears the router flag
+	rs := &ND{Type: NDRouterSolicit, Src: ll6B, Dst: netip.MustParseAddr("ff02::2"), HopLimit: 255, SourceLL: mac0c, HasSourceLL: true}
+	if d := h.nd(rs, PktMulticast); d.Rule != RuleRSNotRouter {
+		t.Errorf("RS on a host: %s", d.Rule.Name())
+	}
+	h.tb.SetConf("eth0", "forwarding", "1")
+	h.nd(rs, PktMulticast)
+	if s := h.want6(ll6B, Stale, mac0c); s.Router {
+		t.Error("RS on a router left the router flag")
+	}
+	// RHEL 7.3 floors RetransTimer at HZ/10
+	h7 := newHarness6(t, "rhel7.3")
+	h7.nd(&ND{Type: NDRouterAdvert, Src: ll6B, Dst: AllNodes, HopLimit: 255, RetransTimer: 2}, PktMulticast)
+	if h7.dev.Params.RetransTime != 100 {
+		t.Errorf("rhel7.3 RA retrans floor: %d, want HZ/10 = 100", h7.dev.Params.RetransTime)
+	}
+}

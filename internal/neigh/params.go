@@ -338,6 +338,7 @@ var sysctlRanges = map[string]Range{
 	"ndisc_evict_nocarrier":        {0, 1},
 	"force_tllao":                  {0, 1},
 	"suppress_frag_ndisc":          {0, 1},
+	"accept_ra":                    {0, 2},
 }
 
 // SysctlRange returns the kernel's range for a neighbour or conf sysctl

@@ -207,12 +207,9 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 		if !ok || k == "" {
 			return fmt.Errorf("replay: sysctl %q: want key=value", item)
 		}
-		// the table (arp or nd) is the host's family: net.ipv6. keys
-		// split as their IPv4 spelling would
-		key := k
-		if rest, ok := strings.CutPrefix(strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", "."), "net.ipv6."); ok {
-			key = rest
-		}
+		// The table (arp or nd) is the host's family: net.ipv6. is as
+		// optional as net.ipv4.
+		key := strings.TrimPrefix(strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", "."), "net.ipv6.")
 		table, scope, name, err := neigh.SplitSysctlKey(key)
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)

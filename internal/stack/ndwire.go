@@ -13,7 +13,7 @@ func NDInput(m *ndisc.Message) neigh.ND {
 	return neigh.ND{Type: neigh.NDType(m.Type), Code: m.Code, Src: m.Src, Dst: m.Dst, HopLimit: m.HopLimit,
 		Target: m.Target, Router: m.Router, Solicited: m.Solicited, Override: m.Override,
 		SourceLL: m.SourceLL, TargetLL: m.TargetLL, HasSourceLL: m.HasSourceLL, HasTargetLL: m.HasTargetLL,
-		HasNonce: m.HasNonce}
+		HasNonce: m.HasNonce, ReachableTime: m.ReachableTime, RetransTimer: m.RetransTimer}
 }
 
 // ReceiveNDMessage is ReceiveND for a decoded wire message.

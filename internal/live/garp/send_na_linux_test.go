@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,10 +16,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mdlayher/ndp"
+
 	sched "arplab/internal/garp"
 	"arplab/internal/live/livetest"
+	"arplab/internal/nsexec"
 	"arplab/internal/vtime"
-	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -125,9 +130,10 @@ func TestNAByteIdentityWithKernel(t *testing.T) {
 }
 
 // keepalived runs keepalived (VRRP only, no fork) in the sender namespace
-// with one IPv6 VIP and the given global settings, waits until it is
-// MASTER, lets its first burst go out, then stops it.
-func keepalived(t *testing.T, p *livetest.Pair, globals string, after time.Duration) {
+// with one VIP (IPv4 or IPv6, with its prefix length) and the given global
+// settings, waits until it is MASTER, lets its first burst go out, then
+// stops it.
+func keepalived(t *testing.T, p *livetest.Pair, globals, vip string, after time.Duration) {
 	t.Helper()
 	bin, err := exec.LookPath("keepalived")
 	if err != nil {
@@ -146,10 +152,10 @@ vrrp_instance V6 {
   priority 200
   advert_int 1
   virtual_ipaddress {
-    %v/64
+    %s
   }
 }
-`, globals, p.SenderDev, livetest.VIP6)
+`, globals, p.SenderDev, vip)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -182,45 +188,117 @@ vrrp_instance V6 {
 	t.Logf("keepalived log:\n%s", log.String())
 }
 
-// TestNAByteIdentityWithKeepalived runs the real keepalived as the
-// reference sender: its NAs for an IPv6 VIP equal the keepalived preset's
-// byte for byte, and their number matches the schedule, with and without
-// vrrp_gna_interval (whose pending flag shrinks a burst to two NAs).
-func TestNAByteIdentityWithKeepalived(t *testing.T) {
+// TestNAByteIdentityWithMetalLBLibrary sends MetalLB's gratuitous NA the
+// way MetalLB does — mdlayher/ndp's Conn on the link-local address,
+// writing NeighborAdvertisement{Override, TargetAddress, target
+// link-layer option} to ff02::1 (internal/layer2/ndp.go advertise) — and
+// compares the captured frame with the metallb preset's, byte for byte.
+// The kernel fills the IPv6 header of that socket; with auto_flowlabels
+// (the default) its flow label is a hash, so the namespace turns it off
+// (net.ipv6.auto_flowlabels=0), which makes the label 0 as the preset has it.
+func TestNAByteIdentityWithMetalLBLibrary(t *testing.T) {
+	p := livetest.NewPair(t)
+	p.EnableIPv6(t, false)
+	p.WaitReady(t)
+	livetest.Sysctl(t, p.Sender, "net/ipv6/auto_flowlabels", "0")
+	ll := ndisc.LinkLocal(livetest.SenderMAC)
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Contains(livetest.IP(t, p.Sender, "-6", "addr", "show", "dev", p.SenderDev), "tentative") {
+		if time.Now().After(deadline) {
+			t.Fatal("the link-local address did not finish DAD in 10 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	c := livetest.StartCapture(t, p.Observer, p.ObserverDev, 1, naFilter(ll.String()))
+	err := nsexec.Do(p.Sender, func() error {
+		ifi, err := net.InterfaceByName(p.SenderDev)
+		if err != nil {
+			return err
+		}
+		conn, src, err := ndp.Listen(ifi, ndp.LinkLocal)
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		if src.WithZone("") != ll {
+			return fmt.Errorf("ndp chose source %v, want the EUI-64 link-local %v", src, ll)
+		}
+		na := &ndp.NeighborAdvertisement{Override: true, TargetAddress: livetest.VIP6,
+			Options: []ndp.Option{&ndp.LinkLayerAddress{Direction: ndp.Target, Addr: ifi.HardwareAddr}}}
+		return conn.WriteTo(na, nil, netip.MustParseAddr("ff02::1"))
+	})
+	if err != nil {
+		t.Fatalf("sending with mdlayher/ndp: %v", err)
+	}
+	got := c.Frames(t)
+	want := naFrame(t, "metallb", sched.Options{})
+	if len(got) != 1 || !bytes.Equal(got[0], want) {
+		t.Errorf("MetalLB's NA (mdlayher/ndp) differs from the metallb preset:\nndp    % x\npreset % x", got, want)
+	}
+}
+
+// TestByteIdentityWithKeepalived runs the real keepalived as the reference
+// sender: its NAs for an IPv6 VIP and its GARPs for an IPv4 one equal the
+// keepalived presets' frames byte for byte (GARPs padded to Ethernet's
+// minimum), and their number matches the schedule, with and without
+// vrrp_gna_interval / vrrp_garp_interval (whose pending flag shrinks a
+// burst of 5 to 2).
+func TestByteIdentityWithKeepalived(t *testing.T) {
+	vip4 := netip.MustParseAddr("10.99.0.200")
+	na := func(o sched.Options) ([][]byte, error) {
+		fs, err := sched.NASchedule("keepalived", livetest.SenderMAC, livetest.VIP6, o)
+		var out [][]byte
+		for _, f := range fs {
+			out = append(out, f.Append(nil, livetest.SenderMAC))
+		}
+		return out, err
+	}
+	garp := func(o sched.Options) ([][]byte, error) {
+		fs, err := sched.Schedule("keepalived", livetest.SenderMAC, vip4, o)
+		var out [][]byte
+		for _, f := range fs {
+			out = append(out, f.Packet.Append(ether.Header{Dst: f.EthDst, Src: livetest.SenderMAC, EtherType: ether.EtherTypeARP}.Append(nil)))
+		}
+		return out, err
+	}
+	ms200 := 200 * vtime.Millisecond
 	for _, tt := range []struct {
-		name, globals string
-		o             sched.Options
+		name, globals, vip, filter string
+		ipv6                       bool
+		frames                     func(sched.Options) ([][]byte, error)
+		o                          sched.Options
 	}{
-		{"defaults, one burst", "  vrrp_garp_master_delay 0", sched.Options{MasterDelay: sched.None}},
-		{"vrrp_gna_interval 0.2", "  vrrp_garp_master_delay 0\n  vrrp_gna_interval 0.2", sched.Options{MasterDelay: sched.None, GNAInterval: 200 * vtime.Millisecond}},
+		{"NA, defaults", "", livetest.VIP6.String() + "/64", naFilter(livetest.VIP6.String()), true, na, sched.Options{MasterDelay: sched.None}},
+		{"NA, vrrp_gna_interval 0.2", "  vrrp_gna_interval 0.2", livetest.VIP6.String() + "/64", naFilter(livetest.VIP6.String()), true, na,
+			sched.Options{MasterDelay: sched.None, GNAInterval: ms200}},
+		{"GARP, defaults", "", vip4.String() + "/24", "arp and arp[14:4] = 0x0a6300c8", false, garp, sched.Options{MasterDelay: sched.None}},
+		{"GARP, vrrp_garp_interval 0.2", "  vrrp_garp_interval 0.2", vip4.String() + "/24", "arp and arp[14:4] = 0x0a6300c8", false, garp,
+			sched.Options{MasterDelay: sched.None, GARPInterval: ms200}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			p := livetest.NewPair(t)
-			p.EnableIPv6(t, true)
+			if tt.ipv6 {
+				p.EnableIPv6(t, true)
+			}
 			p.WaitReady(t)
-			fs, err := sched.NASchedule("keepalived", livetest.SenderMAC, livetest.VIP6, tt.o)
+			want, err := tt.frames(tt.o)
 			if err != nil {
 				t.Fatal(err)
 			}
 			// tcpdump stops after one frame more than the schedule, or
-			// is stopped by the deadline of Frames
-			c := livetest.StartCapture(t, p.Observer, p.ObserverDev, len(fs)+1, naFilter(livetest.VIP6.String()))
-			keepalived(t, p, tt.globals, 1500*time.Millisecond)
+			// is stopped once keepalived is
+			c := livetest.StartCapture(t, p.Observer, p.ObserverDev, len(want)+1, tt.filter)
+			keepalived(t, p, "  vrrp_garp_master_delay 0\n"+tt.globals, tt.vip, 1500*time.Millisecond)
 			got := c.Stop(t)
-			t.Logf("keepalived sent %d NAs in its first 1.5 s as MASTER", len(got))
-			if len(got) != len(fs) {
-				t.Errorf("keepalived sent %d NAs, the preset schedules %d", len(got), len(fs))
+			t.Logf("keepalived sent %d frames in its first 1.5 s as MASTER", len(got))
+			if len(got) != len(want) {
+				t.Errorf("keepalived sent %d frames, the preset schedules %d", len(got), len(want))
 			}
 			for i, f := range got {
-				want := fs[min(i, len(fs)-1)].Append(nil, livetest.SenderMAC)
-				if !bytes.Equal(f, want) {
-					t.Errorf("NA %d:\nkeepalived % x\npreset     % x", i+1, f, want)
-				}
-			}
-			var m ndisc.Message
-			if len(got) > 0 {
-				if err := m.Unmarshal(got[0][14:]); err != nil || !m.ChecksumOK || m.Src != livetest.VIP6 || !m.Override || m.TargetLL != arp.MAC(livetest.SenderMAC) {
-					t.Errorf("keepalived's NA decodes to %v, %v", &m, err)
+				w := want[min(i, len(want)-1)]
+				// keepalived pads a GARP to Ethernet's 60-byte minimum
+				if len(f) < len(w) || !bytes.Equal(f[:len(w)], w) || !bytes.Equal(f[len(w):], make([]byte, len(f)-len(w))) {
+					t.Errorf("frame %d:\nkeepalived % x\npreset     % x", i+1, f, w)
 				}
 			}
 		})

@@ -58,6 +58,11 @@ func TestWatchND(t *testing.T) {
 	}
 
 	freshEntry6(t, p, "reachable")
+	// The watcher must have seen the entry back on the old MAC before the
+	// NA arrives: its netlink and packet sockets are read apart.
+	w.wait(t, "the entry back on aa", func(e trace.Event) bool {
+		return e.Kind == trace.KindState && e.IP == vip && e.LLAddr == aa && e.State == "REACHABLE" && e.Time > st.Time
+	})
 	sendNA(t, p, sched.Custom, sched.Options{NAFlags: "none"})
 	weak := w.wait(t, "the non-override NA", func(e trace.Event) bool {
 		return e.Kind == trace.KindND && e.ND != nil && e.ND.Type == "NA" && e.ND.Target == vip && !e.ND.Override && e.Frame > st.Frame
@@ -73,6 +78,9 @@ func TestWatchND(t *testing.T) {
 	}
 
 	livetest.IP(t, p.Observer, "-6", "neigh", "del", vip, "dev", p.ObserverDev)
+	w.wait(t, "the entry's deletion", func(e trace.Event) bool {
+		return e.Kind == trace.KindState && e.IP == vip && e.State == "NONE" && e.Time > ws.Time
+	})
 	sendNA(t, p, "keepalived", sched.Options{MasterRepeat: 1, MasterDelay: sched.None})
 	none := w.wait(t, "the NA without an entry", func(e trace.Event) bool {
 		return e.Kind == trace.KindND && e.Frame > weak.Frame && e.ND != nil && e.ND.Type == "NA" && e.ND.Target == vip && e.ND.Override
