@@ -32,11 +32,6 @@ func needRoot(t *testing.T) {
 // removed) while every other scenario must agree.
 var knownModelGaps = map[string]string{}
 
-// replayPendingND is why an IPv6 scenario's replay mode is logged, not
-// asserted: internal/replay reads no ND frames and takes no IPv6 host
-// address yet. Remove it when replay follows nd_tbl.
-const replayPendingND = "replay does not follow IPv6 neighbour discovery yet (no ND frames, no IPv6 host address)"
-
 // needsOracle are scenarios whose inputs only the tracepoints reveal; they
 // are skipped when the suite runs without them (ARPLAB_VERIFY_NOTRACE).
 var needsOracle = map[string]string{
@@ -252,10 +247,6 @@ func labRun(t *testing.T, name string) (*lab.LabRun, *scenario.Scenario) {
 // the kernel's table reads (verify --replay).
 func checkReplayMode(t *testing.T, name string, run *lab.LabRun, s *scenario.Scenario, profile string) {
 	t.Helper()
-	if run.IPv6 {
-		t.Logf("replay mode not held: %s", replayPendingND)
-		return
-	}
 	prof, err := kernel.Lookup(profile)
 	if err != nil {
 		t.Fatal(err)
