@@ -63,7 +63,7 @@ func TestKeepalivedRecommendationHoldsWithFreshSeeds(t *testing.T) {
 	}
 
 	// Fresh seeds: the same setting, the same groups, another master seed.
-	a, _ := LookupAnnouncer("keepalived", DefaultMaxStale)
+	a, _ := LookupAnnouncer("keepalived", DefaultMaxStale, false)
 	var s Setting
 	for _, k := range a.Knobs {
 		s = append(s, rec.Settings[k.Name].(float64))
@@ -72,7 +72,7 @@ func TestKeepalivedRecommendationHoldsWithFreshSeeds(t *testing.T) {
 	defer stop()
 	tg := target{maxFailure: 0.01, horizon: DefaultMaxStale.Seconds(), capRuns: capFor(0.01), seed: 987654321}
 	for _, g := range mustFleet(t, "rhel7.3,4.9,6.18").Groups {
-		base, err := groupScenario(g, DefaultMaxStale)
+		base, err := groupScenario(g, DefaultMaxStale, false)
 		if err != nil {
 			t.Fatal(err)
 		}

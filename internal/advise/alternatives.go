@@ -6,6 +6,7 @@ import (
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 
 	"arplab/internal/kernel"
 	"arplab/internal/live/doctor"
@@ -128,6 +129,18 @@ func (e *engine) alternatives(ctx context.Context, def *candidate) (*Alternative
 			continue
 		}
 		fg := e.fleet.Groups[gi]
+		if e.opt.IPv6 {
+			tr, c, err := e.trial6(fg, gi)
+			if err != nil {
+				return nil, err
+			}
+			if c != nil {
+				trials = append(trials, c)
+				trialIdx = append(trialIdx, len(alt.Sysctls))
+				alt.Sysctls = append(alt.Sysctls, tr)
+			}
+			continue
+		}
 		r, prof, err := doctorReport(fg)
 		if err != nil {
 			return nil, err
@@ -177,7 +190,10 @@ func sysctlLine(set map[string]string) string {
 		if s != "" {
 			s += " "
 		}
-		s += "net.ipv4." + k + "=" + set[k]
+		if !strings.HasPrefix(k, "net.") {
+			s += "net.ipv4."
+		}
+		s += k + "=" + set[k]
 	}
 	return "sysctl -w " + s
 }
@@ -190,7 +206,7 @@ func (e *engine) trial(fg Group, gi int, set map[string]string) (*candidate, err
 		g.Sysctls = map[string]string{}
 	}
 	maps.Copy(g.Sysctls, set)
-	base, err := groupScenario(g, e.opt.MaxStale)
+	base, err := groupScenario(g, e.opt.MaxStale, e.opt.IPv6)
 	if err != nil {
 		return nil, err
 	}
@@ -224,6 +240,13 @@ func (e *engine) supplementary(ctx context.Context, def *candidate) (*Supplement
 				apply: func(g *scenario.GARP) {
 					g.Preset, g.Count, g.Interval.D = "arping-U", n, vtime.Duration(iv)*vtime.Second
 				}}
+			if e.opt.IPv6 {
+				// unsolicited NAs with O = 1, one ndsend call each
+				x.label = fmt.Sprintf("for i in $(seq %d); do ndsend VIP IFACE; sleep %d; done", n, iv)
+				x.apply = func(g *scenario.GARP) {
+					g.Preset, g.NAFlags, g.Count, g.Interval.D = "custom", "O", n, vtime.Duration(iv)*vtime.Second
+				}
+			}
 			c, err := e.newCandidate(e.a, def.setting, x)
 			if err != nil {
 				return nil, err
@@ -245,5 +268,32 @@ func (e *engine) supplementary(ctx context.Context, def *candidate) (*Supplement
 	best := cs[0]
 	hook := "keepalived: notify_master \"/usr/local/bin/arplab garp IFACE VIP …\" in the vrrp_instance; " +
 		"Kubernetes: a controller or sidecar that runs it when this node takes the VIP (lease or leader change)"
-	return &Supplementary{Command: best.extra[0].label, Hook: hook, Result: e.evaluated(best, "announcer default + "+strconv.Itoa(best.extra[0].frames)+" GARP request(s)")}, nil
+	what := " GARP request(s)"
+	if e.opt.IPv6 {
+		hook = "keepalived: notify_master running the loop in the vrrp_instance; Kubernetes: a controller or sidecar " +
+			"that runs it when this node takes the VIP (lease or leader change)"
+		what = " unsolicited NA(s), O=1"
+	}
+	return &Supplementary{Command: best.extra[0].label, Hook: hook, Result: e.evaluated(best, "announcer default + "+strconv.Itoa(best.extra[0].frames)+what)}, nil
+}
+
+// trial6 is the host-side change tried on a failing group of an IPv6
+// fleet: the one IPv6 setting that stops a client from taking any
+// announcement, drop_unsolicited_na (ndisc §4.2 step 3), turned off. A
+// group without it has no host-side setting to try (nil candidate):
+// O = 1 NAs need no sysctl anywhere else (no locktime, ndisc §5.5).
+func (e *engine) trial6(fg Group, gi int) (SysctlTrial, *candidate, error) {
+	key := "net.ipv6.conf." + clientDev + ".drop_unsolicited_na"
+	if v, ok := fg.Sysctls[key]; !ok || v == "0" {
+		return SysctlTrial{}, nil, nil
+	}
+	tr := SysctlTrial{Group: fg.Name, Mechanism: "drop_unsolicited_na",
+		Finding: "drop_unsolicited_na is 1: every NA with S=0 is dropped before anything else, so no announcement reaches the table",
+		Change:  "sysctl -w net.ipv6.conf.IFACE.drop_unsolicited_na=0",
+		Why:     "ndisc §4.2 step 3: only the interface's own value counts (conf/all is ignored)",
+		TradeOff: "unsolicited NAs from any node on the link are taken again (an O=1 NA moves a valid entry at once); " +
+			"RFC 9131 routers that set it to ignore them lose that",
+		Sysctl: "sysctl -w net.ipv6.conf." + clientDev + ".drop_unsolicited_na=0"}
+	c, err := e.trial(fg, gi, map[string]string{key: "0"})
+	return tr, c, err
 }

@@ -54,6 +54,8 @@ type Announcer struct {
 	apply     func(Setting, *scenario.GARP, vtime.Duration)
 	baselines []baseline
 	config    func(Setting) []Snippet
+	// v6: the announcer sends unsolicited NAs for an IPv6 VIP.
+	v6 bool
 }
 
 // baseline is a setting of another sender worth comparing with the
@@ -124,24 +126,38 @@ func (a *Announcer) Config(s Setting) []Snippet { return a.config(s) }
 // Modelled addresses of the failover scenario: the VIP and the two
 // stations that own it before and after the move.
 var (
-	vipAddr = netip.MustParseAddr("192.168.50.100")
-	oldMAC  = arp.MAC{0x00, 0x00, 0x5e, 0x00, 0x01, 0x01}
-	newMAC  = arp.MAC{0x00, 0x00, 0x5e, 0x00, 0x01, 0x02}
+	vipAddr  = netip.MustParseAddr(plan4.vip)
+	vip6Addr = netip.MustParseAddr(plan6.vip)
+	oldMAC   = arp.MAC{0x00, 0x00, 0x5e, 0x00, 0x01, 0x01}
+	newMAC   = arp.MAC{0x00, 0x00, 0x5e, 0x00, 0x01, 0x02}
 )
 
-// frames returns the schedule a setting sends within horizon, for
+// frames returns the schedule a setting sends within horizon, one
+// string per frame (its time and what tells it apart on the wire), for
 // counting and for telling identical candidates apart.
-func (a *Announcer) frames(s Setting, horizon vtime.Duration) ([]garp.Frame, error) {
+func (a *Announcer) frames(s Setting, horizon vtime.Duration) ([]string, error) {
 	var g scenario.GARP
 	a.apply(s, &g, horizon)
+	var in []string
+	if a.v6 {
+		fs, err := garp.NASchedule(g.PresetName(), newMAC, vip6Addr, g.Options())
+		if err != nil {
+			return nil, err
+		}
+		for _, f := range fs {
+			if f.At <= horizon {
+				in = append(in, fmt.Sprintf("%d/%v/R%v S%v O%v/%v", f.At, f.Msg.Src, f.Msg.Router, f.Msg.Solicited, f.Msg.Override, f.Msg.HasTargetLL))
+			}
+		}
+		return in, nil
+	}
 	fs, err := garp.Schedule(g.PresetName(), newMAC, vipAddr, g.Options())
 	if err != nil {
 		return nil, err
 	}
-	var in []garp.Frame
 	for _, f := range fs {
 		if f.At <= horizon {
-			in = append(in, f)
+			in = append(in, fmt.Sprintf("%d/%d/%v", f.At, f.Packet.Op, f.Packet.THA))
 		}
 	}
 	return in, nil
@@ -158,7 +174,7 @@ func (a *Announcer) signature(s Setting, horizon vtime.Duration) (string, int, e
 	var b strings.Builder
 	fmt.Fprintf(&b, "%d+%d:", at, vary)
 	for _, f := range fs {
-		fmt.Fprintf(&b, "%d/%d/%v;", f.At, f.Packet.Op, f.Packet.THA)
+		b.WriteString(f + ";")
 	}
 	return b.String(), len(fs), nil
 }
@@ -188,16 +204,71 @@ func Announcers(horizon vtime.Duration) []*Announcer {
 	}
 }
 
-// LookupAnnouncer returns the announcer named name.
-func LookupAnnouncer(name string, horizon vtime.Duration) (*Announcer, error) {
+// Announcers6 returns the announcers of an IPv6 VIP: senders of
+// unsolicited Neighbour Advertisements (../shared/spec/linux-ndisc.md
+// §10.1).
+func Announcers6(horizon vtime.Duration) []*Announcer {
+	h := horizon.Seconds()
+	return []*Announcer{keepalived6(h), metalLB6(), custom6(h)}
+}
+
+// LookupAnnouncer returns the announcer named name, of an IPv6 VIP with v6.
+func LookupAnnouncer(name string, horizon vtime.Duration, v6 bool) (*Announcer, error) {
 	var names []string
-	for _, a := range Announcers(horizon) {
+	list := Announcers(horizon)
+	if v6 {
+		list = Announcers6(horizon)
+	}
+	for _, a := range list {
 		if a.Name == name {
 			return a, nil
 		}
 		names = append(names, a.Name)
 	}
+	if v6 {
+		return nil, fmt.Errorf("unknown IPv6 announcer %q (known: %s)", name, strings.Join(names, ", "))
+	}
 	return nil, fmt.Errorf("unknown announcer %q (known: %s)", name, strings.Join(names, ", "))
+}
+
+// keepalivedKnobs are keepalived's vrrp_garp_* knobs; interval names the
+// spacing knob (vrrp_garp_interval for GARPs, vrrp_gna_interval for NAs).
+func keepalivedKnobs(h float64, interval string) []Knob {
+	return []Knob{
+		{Name: "vrrp_garp_master_repeat", Default: 5, Values: []float64{1, 2, 3, 4, 5, 6, 8}, coarse: []float64{1, 2, 3, 5}},
+		{Name: "vrrp_garp_master_delay", Unit: "s", Default: 5,
+			Values: grid(0, h, 0, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 15, 20, 30, 60),
+			coarse: grid(0, h, 0, 1, 2, 3, 5)},
+		{Name: interval, Unit: "s", Default: 0,
+			Values: grid(0, h, 0, 0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 2.5, 3),
+			coarse: grid(0, h, 0, 0.5, 1, 1.5, 2)},
+		{Name: "vrrp_garp_master_refresh", Unit: "s", Default: 0,
+			Values: grid(0, h, 0, 1, 2, 3, 4, 5, 10, 30, 60), coarse: grid(0, h, 0, 2)},
+		{Name: "vrrp_garp_master_refresh_repeat", Default: 1, Values: []float64{1, 2, 3}, coarse: []float64{1}},
+	}
+}
+
+// keepalivedApply sets a keepalived sender from a setting of
+// keepalivedKnobs; na: the spacing is vrrp_gna_interval.
+func keepalivedApply(na bool) func(Setting, *scenario.GARP, vtime.Duration) {
+	return func(s Setting, g *scenario.GARP, horizon vtime.Duration) {
+		g.Preset = "keepalived"
+		g.MasterRepeat = int(s[0])
+		g.MasterDelay.D = secs(s[1])
+		if s[1] == 0 {
+			g.MasterDelay.D = garp.None
+		}
+		if na {
+			g.GNAInterval.D = secs(s[2])
+		} else {
+			g.GARPInterval.D = secs(s[2])
+		}
+		g.MasterRefresh.D = secs(s[3])
+		if s[3] > 0 {
+			g.MasterRefreshRepeat = int(s[4])
+		}
+		g.Deadline.D = horizon
+	}
 }
 
 // keepalived: keepalived.conf(5) global vrrp_garp_* (and per-instance
@@ -209,34 +280,10 @@ func keepalived(h float64) *Announcer {
 		Description: "keepalived on becoming MASTER: garp_master_repeat GARP requests, a second burst after " +
 			"garp_master_delay, optional refresh bursts, garp_interval between frames (a burst it holds " +
 			"back shrinks to one pending GARP)",
-		Knobs: []Knob{
-			{Name: "vrrp_garp_master_repeat", Default: 5, Values: []float64{1, 2, 3, 4, 5, 6, 8}, coarse: []float64{1, 2, 3, 5}},
-			{Name: "vrrp_garp_master_delay", Unit: "s", Default: 5,
-				Values: grid(0, h, 0, 0.5, 1, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10, 15, 20, 30, 60),
-				coarse: grid(0, h, 0, 1, 2, 3, 5)},
-			{Name: "vrrp_garp_interval", Unit: "s", Default: 0,
-				Values: grid(0, h, 0, 0.1, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 2.5, 3),
-				coarse: grid(0, h, 0, 0.5, 1, 1.5, 2)},
-			{Name: "vrrp_garp_master_refresh", Unit: "s", Default: 0,
-				Values: grid(0, h, 0, 1, 2, 3, 4, 5, 10, 30, 60), coarse: grid(0, h, 0, 2)},
-			{Name: "vrrp_garp_master_refresh_repeat", Default: 1, Values: []float64{1, 2, 3}, coarse: []float64{1}},
-		},
+		Knobs: keepalivedKnobs(h, "vrrp_garp_interval"),
 		start: fixedStart(50*vtime.Millisecond, 100*vtime.Millisecond),
 	}
-	a.apply = func(s Setting, g *scenario.GARP, horizon vtime.Duration) {
-		g.Preset = "keepalived"
-		g.MasterRepeat = int(s[0])
-		g.MasterDelay.D = secs(s[1])
-		if s[1] == 0 {
-			g.MasterDelay.D = garp.None
-		}
-		g.GARPInterval.D = secs(s[2])
-		g.MasterRefresh.D = secs(s[3])
-		if s[3] > 0 {
-			g.MasterRefreshRepeat = int(s[4])
-		}
-		g.Deadline.D = horizon
-	}
+	a.apply = keepalivedApply(false)
 	a.config = func(s Setting) []Snippet {
 		f := a.Knobs
 		val := func(i int) string { return f[i].Format(s[i]) }
@@ -347,25 +394,24 @@ func kubeVIP(h float64) *Announcer {
 }
 
 func metalLB() *Announcer {
-	return &Announcer{
-		Name: "metallb", Preset: "metallb",
-		Description: "MetalLB layer 2: a request and a reply (THA broadcast) every 1100 ms for 5 s",
-		NoKnob: "MetalLB's layer-2 announcer has no GARP knob in the modelled release: the 1100 ms rounds for 5 s " +
-			"are hard-coded (internal/layer2/announcer.go spamLoop)",
-		start:  fixedStart(0, 100*vtime.Millisecond),
-		apply:  func(_ Setting, g *scenario.GARP, _ vtime.Duration) { g.Preset = "metallb" },
-		config: func(Setting) []Snippet { return nil },
-	}
+	return fixedSchedule("metallb", "MetalLB layer 2: a request and a reply (THA broadcast) every 1100 ms for 5 s",
+		"MetalLB's layer-2 announcer has no GARP knob in the modelled release: the 1100 ms rounds for 5 s "+
+			"are hard-coded (internal/layer2/announcer.go spamLoop)")
 }
 
 func cilium() *Announcer {
+	return fixedSchedule("cilium", "Cilium L2 announcer: one reply with THA broadcast when a node takes the lease",
+		"Cilium's L2 announcer sends one GARP reply when it takes the lease and has no knob for it "+
+			"(pkg/datapath/garp); lease timing decides when, not how often")
+}
+
+// fixedSchedule is an announcer without a knob: its preset's schedule,
+// starting within 100 ms of the move.
+func fixedSchedule(preset, description, noKnob string) *Announcer {
 	return &Announcer{
-		Name: "cilium", Preset: "cilium",
-		Description: "Cilium L2 announcer: one reply with THA broadcast when a node takes the lease",
-		NoKnob: "Cilium's L2 announcer sends one GARP reply when it takes the lease and has no knob for it " +
-			"(pkg/datapath/garp); lease timing decides when, not how often",
+		Name: preset, Preset: preset, Description: description, NoKnob: noKnob,
 		start:  fixedStart(0, 100*vtime.Millisecond),
-		apply:  func(_ Setting, g *scenario.GARP, _ vtime.Duration) { g.Preset = "cilium" },
+		apply:  func(_ Setting, g *scenario.GARP, _ vtime.Duration) { g.Preset = preset },
 		config: func(Setting) []Snippet { return nil },
 	}
 }
@@ -399,6 +445,14 @@ func arping(h float64) *Announcer {
 	return a
 }
 
+// countKnob and intervalKnob are a custom schedule's count and spacing.
+var countKnob = Knob{Name: "count", Default: 1, Values: []float64{1, 2, 3, 4, 5, 6, 8}, coarse: []float64{1, 2, 3, 5}}
+
+func intervalKnob(h float64) Knob {
+	return Knob{Name: "interval", Unit: "s", Default: 1,
+		Values: grid(0.1, h, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 2.5, 3), coarse: grid(0.1, h, 0.5, 1, 1.5, 2)}
+}
+
 // custom: any request/reply schedule, sent by `arplab garp`.
 func custom(h float64) *Announcer {
 	a := &Announcer{
@@ -407,9 +461,7 @@ func custom(h float64) *Announcer {
 		Knobs: []Knob{
 			{Name: "mode", Default: 0, Values: []float64{0, 1, 2}, coarse: []float64{0, 2},
 				Labels: map[float64]string{0: "request", 1: "reply", 2: "both"}},
-			{Name: "count", Default: 1, Values: []float64{1, 2, 3, 4, 5, 6, 8}, coarse: []float64{1, 2, 3, 5}},
-			{Name: "interval", Unit: "s", Default: 1,
-				Values: grid(0.1, h, 0.25, 0.5, 0.75, 1, 1.1, 1.25, 1.5, 2, 2.5, 3), coarse: grid(0.1, h, 0.5, 1, 1.5, 2)},
+			countKnob, intervalKnob(h),
 		},
 		start: fixedStart(0, 100*vtime.Millisecond),
 	}

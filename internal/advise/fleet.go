@@ -65,6 +65,17 @@ type Group struct {
 	Hosts int `json:"hosts,omitempty"`
 }
 
+// ipv6 reports whether the group sets IPv6 settings, which only an IPv6
+// failover (Options.IPv6) has.
+func (g Group) ipv6() bool {
+	for k := range g.Sysctls {
+		if strings.HasPrefix(k, "net.ipv6.") {
+			return true
+		}
+	}
+	return false
+}
+
 // Fleet is the parsed --fleet argument.
 type Fleet struct {
 	// Source says what was read: "profiles", a YAML file or a directory.
@@ -238,7 +249,7 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 		if g.Sysctls, err = sysctlKeys(fg.Sysctls); err != nil {
 			return nil, fmt.Errorf("%s: %v", at, err)
 		}
-		if _, err := groupScenario(g, 10e9); err != nil {
+		if _, err := groupScenario(g, 10e9, g.ipv6()); err != nil {
 			return nil, fmt.Errorf("%s: group %s: %v", at, g.Name, clientError(err))
 		}
 		f.Groups = append(f.Groups, g)
@@ -306,6 +317,18 @@ func sysctlKeys(in map[string]string) (map[string]string, error) {
 			full = "neigh." + clientDev + "." + k
 		case slices.Contains(neigh.ConfNames, k):
 			full = "conf.all." + k
+		case slices.Contains(neigh.Conf6Names, k):
+			// IPv6 reads the device's own value (ndisc §8.2)
+			full = "net.ipv6.conf." + clientDev + "." + k
+		case strings.HasPrefix(strings.ReplaceAll(k, "/", "."), "net.ipv6."):
+			_, kind, dev, name, err := neigh.SplitSysctlFamily(k)
+			if err != nil {
+				return nil, fmt.Errorf("sysctl %q: %v", k, err)
+			}
+			if dev != "all" && dev != "default" || kind == "neigh" {
+				dev = clientDev
+			}
+			full = "net.ipv6." + kind + "." + dev + "." + name
 		default:
 			kind, dev, name, err := scenario.SplitSysctl(k)
 			if err != nil {
@@ -467,7 +490,7 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 	if len(set) > 0 {
 		g.Sysctls = set
 	}
-	if _, err := groupScenario(g, 10e9); err != nil {
+	if _, err := groupScenario(g, 10e9, g.ipv6()); err != nil {
 		return Group{}, nil, fmt.Errorf("%s: %v", file, clientError(err))
 	}
 	return g, notes, nil

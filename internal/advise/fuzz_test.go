@@ -27,7 +27,7 @@ func FuzzParseFleetYAML(f *testing.F) {
 		sum := 0.0
 		for _, g := range fl.Groups {
 			sum += g.Share
-			if _, err := groupScenario(g, DefaultMaxStale); err != nil {
+			if _, err := groupScenario(g, DefaultMaxStale, g.ipv6()); err != nil {
 				t.Fatalf("group %s parsed but its scenario does not: %v", g.Name, err)
 			}
 		}

@@ -37,7 +37,7 @@ func TestLabRecommendationConverges(t *testing.T) {
 	if r.Recommendation == nil {
 		t.Fatalf("no recommendation for %s", fleet)
 	}
-	a, _ := LookupAnnouncer("keepalived", DefaultMaxStale)
+	a, _ := LookupAnnouncer("keepalived", DefaultMaxStale, false)
 	var s Setting
 	for _, k := range a.Knobs {
 		s = append(s, r.Recommendation.Settings[k.Name].(float64))

@@ -105,6 +105,13 @@ func runOnce(s *scenario.Scenario, seed uint64, horizon float64) outcome {
 	if err != nil {
 		return outcome{err: err}
 	}
+	if len(spans) == 0 && ipv6Scenario(s) {
+		// The entry never took the new MAC and was not valid at the
+		// horizon: an NA without O left it on the old MAC until NUD
+		// probed that MAC in vain and it FAILED (ndisc §4.3, §10.3).
+		// The client cannot reach the VIP: not converged.
+		return outcome{conv: math.Inf(1), fail: &failure{Seed: seed, StaleSeconds: horizon}}
+	}
 	var worst *sim.StaleSpan
 	conv := 0.0
 	for i := range spans {
@@ -123,6 +130,13 @@ func runOnce(s *scenario.Scenario, seed uint64, horizon float64) outcome {
 	return outcome{conv: math.Inf(1), fail: &failure{Seed: seed, StaleSeconds: worst.Seconds(), Healed: worst.Healed,
 		GARPIgnored: worst.GARPIgnored, GARPHonoured: worst.GARPHonoured, FalseConfirms: worst.FalseConfirms,
 		Probes: worst.Probes, FirstIgnored: worst.FirstIgnored}}
+}
+
+// ipv6Scenario reports whether a group scenario is an IPv6 failover: its
+// one client's one address (groupScenario) is IPv6.
+func ipv6Scenario(s *scenario.Scenario) bool {
+	return len(s.Hosts) > 0 && len(s.Hosts[0].Interfaces) > 0 && len(s.Hosts[0].Interfaces[0].Addrs) > 0 &&
+		s.Hosts[0].Interfaces[0].Addrs[0].Addr().Is6()
 }
 
 // pool runs jobs on a fixed number of workers.

@@ -120,7 +120,7 @@ func (e *engine) evaluated(c *candidate, label string) Evaluated {
 				f := *g.first
 				gr.FirstFailure = &f
 				if g.decision != passed {
-					gr.Why = why(f, e.opt.MaxStale.Seconds())
+					gr.Why = why(f, e.opt.MaxStale.Seconds(), e.opt.IPv6)
 				}
 			}
 		} else {
@@ -133,8 +133,14 @@ func (e *engine) evaluated(c *candidate, label string) Evaluated {
 }
 
 // why says, from the model's own explanation of the first ignored GARP,
-// which rule kept the old MAC (spec §4.4, §5 step 8, §6.1).
-func why(f failure, horizon float64) string {
+// which rule kept the old MAC (spec §4.4, §5 step 8, §6.1); for an IPv6
+// VIP, of the first ignored unsolicited NA (ndisc §4.2, §4.3; no
+// locktime).
+func why(f failure, horizon float64, v6 bool) string {
+	one, many, spec, ruleOf := "GARP", "GARPs", "§6.1", rule
+	if v6 {
+		one, many, spec, ruleOf = "NA", "NAs", "ndisc §6.1", rule6
+	}
 	var b strings.Builder
 	if f.Healed {
 		fmt.Fprintf(&b, "kept the old MAC for %.1f s (> %g s)", f.StaleSeconds, horizon)
@@ -143,24 +149,34 @@ func why(f failure, horizon float64) string {
 	}
 	switch {
 	case f.GARPIgnored == 1 && f.GARPHonoured == 0:
-		fmt.Fprintf(&b, ": its one GARP was ignored — %s", rule(f.FirstIgnored))
+		fmt.Fprintf(&b, ": its one %s was ignored — %s", one, ruleOf(f.FirstIgnored))
 	case f.GARPIgnored > 0 && f.GARPHonoured == 0:
-		fmt.Fprintf(&b, ": all %d GARPs were ignored — %s", f.GARPIgnored, rule(f.FirstIgnored))
+		fmt.Fprintf(&b, ": all %d %s were ignored — %s", f.GARPIgnored, many, ruleOf(f.FirstIgnored))
 	case f.GARPIgnored > 0:
-		fmt.Fprintf(&b, ": %d GARPs ignored and %d honoured too late — %s", f.GARPIgnored, f.GARPHonoured, rule(f.FirstIgnored))
+		fmt.Fprintf(&b, ": %d %s ignored and %d honoured too late — %s", f.GARPIgnored, many, f.GARPHonoured, ruleOf(f.FirstIgnored))
 	case f.GARPHonoured == 0:
-		b.WriteString(": no GARP reached the entry's update (dropped before the table, or none sent in time)")
+		fmt.Fprintf(&b, ": no %s reached the entry's update (dropped before the table, or none sent in time)", one)
 	}
 	if f.FalseConfirms > 0 {
-		fmt.Fprintf(&b, "; %d confirmations from other sessions through the shared route kept it out of PROBE (§6.1)", f.FalseConfirms)
+		fmt.Fprintf(&b, "; %d confirmations from other sessions through the shared route kept it out of PROBE (%s)", f.FalseConfirms, spec)
 	}
 	if f.FirstIgnored != "" {
-		b.WriteString(". First ignored GARP: " + f.FirstIgnored)
+		fmt.Fprintf(&b, ". First ignored %s: %s", one, f.FirstIgnored)
 	}
 	return b.String()
 }
 
-// rule names the mechanism behind an ignored GARP's explanation.
+// rule6 names the ND rule behind an ignored NA, from the model's words.
+func rule6(expl string) string {
+	switch {
+	case strings.Contains(expl, "FAILED"):
+		return "a FAILED entry ignores every NA, whatever its flags (ndisc §4.2 step 7)"
+	case strings.Contains(expl, "without O"), strings.Contains(expl, "WEAK_OVERRIDE"):
+		return "an NA without the O flag never replaces a valid entry's MAC (ndisc §4.3)"
+	}
+	return "see the model's explanation below"
+}
+
 func rule(expl string) string {
 	moving := strings.Contains(expl, "bumps it even on ignored")
 	var r string

@@ -23,11 +23,19 @@ const moveAt = 10 * vtime.Second
 // (uniform over one request interval), the SSH connection's start after the
 // move, the sender's start, every frame's sender latency and link jitter,
 // each host's HZ phase and reachable_time draws (internal/sim).
-func groupScenario(g Group, horizon vtime.Duration) (*scenario.Scenario, error) {
+//
+// With v6 the VIP, the client and its peers are IPv6 addresses, the client
+// runs nd_tbl (../shared/spec/linux-ndisc.md) and the placeholder sender is
+// an unsolicited NA.
+func groupScenario(g Group, horizon vtime.Duration, v6 bool) (*scenario.Scenario, error) {
+	ad := plan4
+	if v6 {
+		ad = plan6
+	}
 	var b strings.Builder
 	w := func(format string, a ...any) { fmt.Fprintf(&b, format+"\n", a...) }
 	w("name: advise-%s", yamlName(g.Name))
-	w("description: failover of 192.168.50.100 seen by a %s client (%s traffic)", g.Profile, g.Traffic)
+	w("description: failover of %s seen by a %s client (%s traffic)", ad.vip, g.Profile, g.Traffic)
 	w("duration: %s", sec(moveAt+horizon+50*vtime.Millisecond))
 	w("segments: [{name: lan, latency: 150us, jitter: 100us}]")
 	w("hosts:")
@@ -43,7 +51,7 @@ func groupScenario(g Group, horizon vtime.Duration) (*scenario.Scenario, error) 
 	if g.Entries > 0 {
 		w("    entries: %d", g.Entries)
 	}
-	w("    interfaces: [{name: %s, segment: lan, mac: \"52:54:00:00:00:01\", addrs: [192.168.50.10/24]}]", clientDev)
+	w("    interfaces: [{name: %s, segment: lan, mac: \"52:54:00:00:00:01\", addrs: [%q]}]", clientDev, ad.client)
 	if len(g.Sysctls) > 0 {
 		w("    sysctls:")
 		for _, k := range sortedKeys(g.Sysctls) {
@@ -52,32 +60,42 @@ func groupScenario(g Group, horizon vtime.Duration) (*scenario.Scenario, error) 
 	}
 	if g.Traffic != TrafficVIP {
 		// the client talked to the VIP a while ago: its entry is STALE
-		w("    neighbours: [{dev: %s, ip: 192.168.50.100, lladdr: %q, state: STALE, age: 40s}]", clientDev, oldMAC.String())
+		w("    neighbours: [{dev: %s, ip: %q, lladdr: %q, state: STALE, age: 40s}]", clientDev, ad.vip, oldMAC.String())
 	}
 	w("stations:")
-	w("  - {name: old-owner, segment: lan, mac: %q, ips: [192.168.50.100]}", oldMAC.String())
+	w("  - {name: old-owner, segment: lan, mac: %q, ips: [%q]}", oldMAC.String(), ad.vip)
 	w("  - {name: new-owner, segment: lan, mac: %q}", newMAC.String())
 	if g.Traffic == TrafficSubnet {
 		for i := 1; i <= 3; i++ {
-			w("  - {name: peer-%d, segment: lan, mac: \"fa:16:3e:00:00:2%d\", ips: [192.168.50.2%d]}", i, i, i)
+			w("  - {name: peer-%d, segment: lan, mac: \"fa:16:3e:00:00:2%d\", ips: [\"%s2%d\"]}", i, i, ad.peer, i)
 		}
 	}
 	w("script:")
 	switch g.Traffic {
 	case TrafficVIP:
-		w("  - {at: 0s, vary: 300ms, flow: {name: app, kind: tcp, from: client, to: 192.168.50.100, interval: 300ms}}")
+		w("  - {at: 0s, vary: 300ms, flow: {name: app, kind: tcp, from: client, to: %q, interval: 300ms}}", ad.vip)
 	case TrafficSubnet:
 		// interactive sessions to other hosts of the subnet: their ACKs
 		// confirm the shared route (spec §6.1) on kernels before 4.11
 		for i, iv := range []string{"130ms", "170ms", "150ms"} {
-			w("  - {at: 0s, vary: %s, flow: {name: peer-%d, kind: tcp, from: client, to: 192.168.50.2%d, interval: %s, ack_delay: 200ms}}", iv, i+1, i+1, iv)
+			w("  - {at: 0s, vary: %s, flow: {name: peer-%d, kind: tcp, from: client, to: \"%s2%d\", interval: %s, ack_delay: 200ms}}", iv, i+1, ad.peer, i+1, iv)
 		}
-		w("  - {at: %s, vary: 200ms, flow: {name: app, kind: ssh, from: client, to: 192.168.50.100}}", sec(moveAt))
+		w("  - {at: %s, vary: 200ms, flow: {name: app, kind: ssh, from: client, to: %q}}", sec(moveAt), ad.vip)
 	}
-	w("  - {at: %s, move: {ip: 192.168.50.100, to: new-owner}}", sec(moveAt))
-	w("  - {at: %s, garp: {from: new-owner, ip: 192.168.50.100, preset: arping-U, count: 1}}", sec(moveAt))
+	w("  - {at: %s, move: {ip: %q, to: new-owner}}", sec(moveAt), ad.vip)
+	w("  - {at: %s, garp: {from: new-owner, ip: %q, preset: %s, count: 1}}", sec(moveAt), ad.vip, ad.sender)
 	return scenario.Parse([]byte(b.String()), "fleet group "+g.Name)
 }
+
+// addrPlan is the failover scenario's addressing in one family: the
+// client's address, the VIP, the peers' common prefix (peer i is prefix
+// + "2i") and the placeholder sender candidates replace.
+type addrPlan struct{ client, vip, peer, sender string }
+
+var (
+	plan4 = addrPlan{client: "192.168.50.10/24", vip: "192.168.50.100", peer: "192.168.50.", sender: "arping-U"}
+	plan6 = addrPlan{client: "2001:db8:50::10/64", vip: "2001:db8:50::100", peer: "2001:db8:50::", sender: "custom"}
+)
 
 // baseProfile is the group's profile without the patch edits that
 // WithPatches appended to its name.

@@ -30,6 +30,10 @@ type Options struct {
 	// Workers is how many simulations run at once (default: every core).
 	// It changes nothing in the result.
 	Workers int
+	// IPv6 makes the VIP an IPv6 address: the clients run nd_tbl and the
+	// announcers send unsolicited Neighbour Advertisements
+	// (../shared/spec/linux-ndisc.md §10).
+	IPv6 bool
 }
 
 // Defaults of Options.
@@ -111,17 +115,22 @@ func Advise(ctx context.Context, fleet *Fleet, announcer string, opt Options) (*
 	if err := opt.fill(); err != nil {
 		return nil, err
 	}
-	a, err := LookupAnnouncer(announcer, opt.MaxStale)
+	a, err := LookupAnnouncer(announcer, opt.MaxStale, opt.IPv6)
 	if err != nil {
 		return nil, err
 	}
 	if len(fleet.Groups) == 0 {
 		return nil, errors.New("advise: the fleet has no groups")
 	}
+	for _, g := range fleet.Groups {
+		if g.ipv6() && !opt.IPv6 {
+			return nil, fmt.Errorf("group %s sets IPv6 settings: advise an IPv6 failover with --ipv6", g.Name)
+		}
+	}
 	e := &engine{fleet: fleet, a: a, opt: opt, seen: map[string]*candidate{},
 		t: target{maxFailure: opt.MaxFailure, horizon: opt.MaxStale.Seconds(), capRuns: capFor(opt.MaxFailure), seed: opt.Seed}}
 	for _, g := range fleet.Groups {
-		s, err := groupScenario(g, opt.MaxStale)
+		s, err := groupScenario(g, opt.MaxStale, opt.IPv6)
 		if err != nil {
 			return nil, fmt.Errorf("group %s: %v", g.Name, err)
 		}
@@ -341,7 +350,7 @@ func (e *engine) run(ctx context.Context) (*Result, error) {
 	defs := []*candidate{def}
 	labels := []string{e.a.Name + " default"}
 	for _, b := range e.a.baselines {
-		ba, err := LookupAnnouncer(b.announcer, e.opt.MaxStale)
+		ba, err := LookupAnnouncer(b.announcer, e.opt.MaxStale, e.opt.IPv6)
 		if err != nil {
 			return nil, err
 		}

@@ -17,7 +17,7 @@ type adviseArgs struct {
 	maxFailure                       float64
 	maxFrames, workers               int
 	seed                             uint64
-	json                             bool
+	json, ipv6                       bool
 }
 
 const adviseLong = `Find the announcement that makes every client of a fleet switch to the
@@ -42,13 +42,21 @@ the announcer's default group by group with the rule that made it fail,
 and the configuration to paste. MetalLB and Cilium have no knob: the
 alternatives (host sysctls, a supplementary announcement) are given.
 
+--ipv6 advises an IPv6 VIP: the clients run IPv6 neighbour discovery and
+the announcers (keepalived's VRRPv3 NAs with vrrp_gna_interval, metallb's
+NDP mode, custom NAs with their count, interval and O flag) send
+unsolicited Neighbour Advertisements. IPv6 settings in a fleet file are
+bare net/ipv6/conf names (drop_unsolicited_na, accept_untracked_na, …) or
+full net.ipv6.* keys.
+
 Exit status 3 when no setting meets the target.
 
 Examples:
   arplab advise --fleet rhel7.3,4.9,6.18 --announcer keepalived
   arplab advise --fleet rhel7.3 --announcer neutron --max-failure 0.01 --json
   arplab advise --fleet fleet.yaml --announcer kube-vip --html advise.html
-  arplab advise --fleet ./doctor-reports/ --announcer metallb`
+  arplab advise --fleet ./doctor-reports/ --announcer metallb
+  arplab advise --fleet 4.19,6.18 --announcer keepalived --ipv6`
 
 func adviseCmd(e *env) *cobra.Command {
 	a := &adviseArgs{}
@@ -69,6 +77,7 @@ func adviseCmd(e *env) *cobra.Command {
 	f.IntVar(&a.workers, "workers", 0, "simulations at once (default: every core; the result does not depend on it)")
 	f.BoolVar(&a.json, "json", false, "print one JSON document")
 	f.StringVar(&a.html, "html", "", "also write an HTML report with the frontier chart to this file")
+	f.BoolVar(&a.ipv6, "ipv6", false, "the VIP is IPv6: unsolicited NA announcers (keepalived, metallb, custom)")
 	return c
 }
 
@@ -84,11 +93,11 @@ func runAdvise(e *env, a *adviseArgs) error {
 	if err != nil {
 		return usageError{err}
 	}
-	opt := advise.Options{MaxFailure: a.maxFailure, MaxStale: stale, MaxFrames: a.maxFrames, Seed: a.seed, Workers: a.workers}
+	opt := advise.Options{MaxFailure: a.maxFailure, MaxStale: stale, MaxFrames: a.maxFrames, Seed: a.seed, Workers: a.workers, IPv6: a.ipv6}
 	if a.maxFailure == 0 {
 		return usagef("--max-failure 0: no finite number of runs can show a zero failure probability; give e.g. 0.01")
 	}
-	if _, err := advise.LookupAnnouncer(a.announcer, stale); err != nil {
+	if _, err := advise.LookupAnnouncer(a.announcer, stale, a.ipv6); err != nil {
 		return usageError{err}
 	}
 	if err := advise.CheckOptions(opt); err != nil {

@@ -110,8 +110,9 @@ func verifyCmd(e *env) *cobra.Command {
 		Short: "hold the model against the running kernel, frame by frame (root)",
 		Long: `Run each scenario in the lab and in the model (the profile closest to
 the running kernel, the sysctls actually in force, the kernel's own
-reachable_time, the recorded send times) and compare at every ARP frame
-and every checkpoint: entry state, lladdr, and the verdict on each frame.
+reachable_time, the recorded send times) and compare at every ARP and
+IPv6 ND frame and every checkpoint: entry state, lladdr, and the verdict
+on each frame.
 Disagreements are printed as a diff with the model's explanation; the
 output says how close any comparison came to a jiffy or locktime
 boundary. With no SCENARIO, the whole verify suite (scenarios/verify)

@@ -44,9 +44,10 @@ var allowed = map[string][]string{
 	"labnet": {"labsys", "kclock", "ktrace", "neigh", "nsexec", "vtime", "wire/arp",
 		"ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns", "ext:github.com/mdlayher/packet",
 		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
-	"lab": {"labnet", "ktrace", "kclock", "labsys", "neigh", "scenario", "garp", "trace", "wire/arp", "wire/ipv4", "ext:golang.org/x/sys"},
+	"lab": {"labnet", "ktrace", "kclock", "labsys", "neigh", "scenario", "garp", "trace", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc",
+		"ext:golang.org/x/sys"},
 	"verify": {"capture", "replay", "lab", "labnet", "ktrace", "kclock", "labsys", "neigh", "kernel", "scenario", "stack", "trace", "vtime", "wire/arp",
-		"wire/ether", "wire/ipv4", "../scenarios/verify"},
+		"wire/ether", "wire/ipv4", "wire/ndisc", "../scenarios/verify"},
 
 	// The live tools: no scenario runner, no model driver.
 	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},

@@ -1,7 +1,7 @@
 package lab
 
 import (
-	"arplab/internal/wire/ipv4"
+	"encoding/binary"
 	"net/netip"
 	"sort"
 	"time"
@@ -10,6 +10,8 @@ import (
 	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
+	"arplab/internal/wire/ndisc"
 )
 
 // InputKind is a kind of recorded input (or observation) of one host.
@@ -26,6 +28,8 @@ const (
 	InSysctl                    // a sysctl write
 	InPeriodic                  // the table's periodic work ran
 	InSnapshot                  // the table was read
+	InND                        // an ND message (NS, NA, …) the host received
+	InNDTx                      // an ND message the host sent (to compare, not to feed)
 )
 
 // Input is one recorded input of a host, placed on the kernel's jiffies:
@@ -37,8 +41,8 @@ type Input struct {
 	Exact bool
 	Kind  InputKind
 
-	Frame    int           // index into LabRun.Frames (InARP, InIPRx, InIPTx, InARPTx)
-	Verdict  *FrameVerdict // InARP: the kernel's verdict, nil if unknown
+	Frame    int           // index into LabRun.Frames (InARP, InND, InIPRx, InIPTx, InARPTx, InNDTx)
+	Verdict  *FrameVerdict // InARP, InND: the kernel's verdict, nil if unknown
 	Admin    *RunAdmin
 	Sysctl   *RunSysctl
 	Periodic *RunPeriodic
@@ -75,12 +79,18 @@ func (r *LabRun) Inputs(host string, verdicts map[int]*FrameVerdict, stamps []St
 		if f.Host != host {
 			continue
 		}
-		if _, _, ok := FrameARP(f.Data); ok {
+		_, _, isARP := FrameARP(f.Data)
+		_, _, isND := FrameND(f.Data)
+		if isARP || isND {
+			kind, tx := InARP, InARPTx
+			if isND {
+				kind, tx = InND, InNDTx
+			}
 			if f.Type == labnet.PacketOutgoing {
-				add(Input{Ns: f.AtNs, Kind: InARPTx, Frame: i})
+				add(Input{Ns: f.AtNs, Kind: tx, Frame: i})
 				continue
 			}
-			in := Input{Ns: f.AtNs, Kind: InARP, Frame: i, Verdict: verdicts[i]}
+			in := Input{Ns: f.AtNs, Kind: kind, Frame: i, Verdict: verdicts[i]}
 			if vd := in.Verdict; vd != nil && vd.ExactJ {
 				in.J, in.Exact = vd.J, true
 			} else if vd != nil && vd.Update != nil {
@@ -89,11 +99,10 @@ func (r *LabRun) Inputs(host string, verdicts map[int]*FrameVerdict, stamps []St
 			add(in)
 			continue
 		}
-		hd, _, ok := ipv4.OfEthernet(f.Data)
-		if !ok {
-			continue
+		dst, ok := FrameIPDst(f.Data)
+		if !ok || dst.Is6() && dst.IsMulticast() {
+			continue // not IP, or IPv6 to a group (MLD reports): NOARP mappings, no neighbour
 		}
-		dst := hd.DstAddr()
 		if f.Type != labnet.PacketOutgoing {
 			add(Input{Ns: f.AtNs, Kind: InIPRx, Frame: i})
 			continue
@@ -225,6 +234,9 @@ func (r *LabRun) indexHost(rh *RunHost, stamps []Stamp) *hostIndex {
 		if p, _, ok := FrameARP(f.Data); ok && p.Op == arp.OpRequest {
 			k := entryAt{f.Dev, p.TIP}
 			x.probes[k] = append(x.probes[k], stampAt{ns: f.AtNs})
+		} else if m, _, ok := FrameND(f.Data); ok && m.Type == ndisc.TypeNeighborSolicitation && !m.Src.IsUnspecified() {
+			k := entryAt{f.Dev, m.Target}
+			x.probes[k] = append(x.probes[k], stampAt{ns: f.AtNs})
 		}
 	}
 	pending := map[entryAt]int{} // neigh_create waiting for the entry's next event
@@ -328,4 +340,16 @@ func adminCreated(r *LabRun, rh *RunHost, e *ktrace.Event) bool {
 		}
 	}
 	return false
+}
+
+// FrameIPDst is the destination address of an IPv4 or IPv6 frame (no VLAN
+// tags: the lab's links carry none).
+func FrameIPDst(data []byte) (netip.Addr, bool) {
+	if hd, _, ok := ipv4.OfEthernet(data); ok {
+		return hd.DstAddr(), true
+	}
+	if len(data) < 14+ndisc.IPv6HeaderLen || binary.BigEndian.Uint16(data[12:]) != ndisc.EtherTypeIPv6 || data[14]>>4 != 6 {
+		return netip.Addr{}, false
+	}
+	return netip.AddrFrom16([16]byte(data[14+24 : 14+40])), true
 }

@@ -55,6 +55,11 @@ type LabRun struct {
 
 	Hosts []RunHost
 	Table labnet.TableInfo // the ARP table's global settings at t = 0
+	// IPv6 is true when the scenario uses IPv6 (an address, an ns step):
+	// IPv6 was then on in every namespace (labnet.EnableIPv6), and ND is
+	// the ND table's global settings at t = 0.
+	IPv6 bool
+	ND   labnet.TableInfo
 
 	// Frames are the ARP and IPv4 frames seen on the observed hosts'
 	// interfaces, both directions, in time order.
@@ -167,6 +172,53 @@ func EvalChecks(r *LabRun, checks []scenario.Check) []RunCheck {
 	return out
 }
 
+// UsesIPv6 reports whether a scenario needs IPv6 in the lab: an IPv6
+// address on an interface or a station, an ns step, or an IPv6 address in
+// a move, GARP, flow, initial neighbour or check.
+func UsesIPv6(s *scenario.Scenario) bool {
+	v6 := func(a netip.Addr) bool { return a.Is6() }
+	for _, h := range s.Hosts {
+		for _, ic := range h.Interfaces {
+			for _, a := range ic.Addrs {
+				if v6(a.Addr()) {
+					return true
+				}
+			}
+		}
+		for _, n := range h.Neighbours {
+			if v6(n.IP.Addr) {
+				return true
+			}
+		}
+	}
+	for _, st := range s.Stations {
+		for _, ip := range st.IPs {
+			if v6(ip.Addr) {
+				return true
+			}
+		}
+	}
+	for _, e := range s.Script {
+		switch {
+		case e.NS != nil,
+			e.Move != nil && v6(e.Move.IP.Addr),
+			e.GARP != nil && v6(e.GARP.IP.Addr),
+			e.Flow != nil && v6(e.Flow.To.Addr):
+			return true
+		case e.Neigh != nil:
+			if c, err := scenario.ParseNeighCmd(e.Neigh.Cmd); err == nil && v6(c.IP) {
+				return true
+			}
+		}
+	}
+	for _, c := range s.Checks {
+		if v6(c.IP.Addr) {
+			return true
+		}
+	}
+	return false
+}
+
 // Seconds converts a CLOCK_MONOTONIC time to seconds since the epoch.
 func (r *LabRun) Seconds(ns int64) float64 { return float64(ns-r.EpochNs) / 1e9 }
 
@@ -222,8 +274,10 @@ type RunHost struct {
 	NS       string
 	Observed bool
 	Devs     []RunDev
-	// ConfAll is conf/all as in force at t = 0.
-	ConfAll map[string]string
+	// ConfAll is conf/all as in force at t = 0; ConfAll6 is
+	// net/ipv6/conf/all (IPv6 runs only).
+	ConfAll  map[string]string
+	ConfAll6 map[string]string
 }
 
 // Dev returns the interface the scenario calls name.
@@ -246,6 +300,11 @@ type RunDev struct {
 	// t = 0 (Params read over netlink, exact to the jiffy).
 	Params labnet.NeighParams
 	Conf   map[string]string
+	// Params6 and Conf6 are the same under net/ipv6 (the ND table), and
+	// LinkLocal the interface's link-local address, in IPv6 runs.
+	Params6   labnet.NeighParams
+	Conf6     map[string]string
+	LinkLocal netip.Addr
 }
 
 // RunFrame is a frame seen on an observed host's interface.
@@ -295,10 +354,14 @@ type RunSysctl struct {
 	BeforeNs int64
 	AfterNs  int64
 	Err      string
-	// Params and Conf per interface (scenario name) after the write.
-	Params  map[string]labnet.NeighParams
-	Conf    map[string]map[string]string
-	ConfAll map[string]string
+	// Params and Conf per interface (scenario name) after the write, and
+	// their IPv6 counterparts in IPv6 runs.
+	Params   map[string]labnet.NeighParams
+	Conf     map[string]map[string]string
+	ConfAll  map[string]string
+	Params6  map[string]labnet.NeighParams
+	Conf6    map[string]map[string]string
+	ConfAll6 map[string]string
 }
 
 // RunMove is a floating IP moved between stations.

@@ -136,6 +136,7 @@ func (b *runner) do() error {
 	if r.HZ, r.HZMethod, err = kclock.DetectHZ(); err != nil {
 		return err
 	}
+	r.IPv6 = UsesIPv6(b.s)
 	b.notes()
 	if err := b.build(); err != nil {
 		return err

@@ -9,7 +9,9 @@ import (
 	"arplab/internal/kclock"
 	"arplab/internal/ktrace"
 	"arplab/internal/labnet"
+	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/wire/ndisc"
 )
 
 // build creates the namespaces, bridges and links.
@@ -35,6 +37,11 @@ func (b *runner) build() error {
 		h, err := l.AddHost("h-" + hc.Name)
 		if err != nil {
 			return err
+		}
+		if b.run.IPv6 {
+			if err := h.EnableIPv6(); err != nil {
+				return err
+			}
 		}
 		b.hosts[hc.Name] = h
 		rh := RunHost{Name: hc.Name, NS: h.NSName(), Observed: observed[hi]}
@@ -63,12 +70,17 @@ func (b *runner) build() error {
 		if err != nil {
 			return err
 		}
+		if b.run.IPv6 {
+			if err := h.EnableIPv6(); err != nil {
+				return err
+			}
+		}
 		st := &station{cfg: sc, host: h, ifname: l.IfName(fmt.Sprintf("s%d", si)), bits: map[netip.Addr]int{}}
 		var addrs []netip.Prefix
 		for _, ip := range sc.IPs {
 			p := st.prefixFor(ip.Addr, segPrefixes[sc.Segment])
-			if p.Bits() == 32 {
-				b.note("station %s: %v is in no host subnet of segment %s: added as /32", sc.Name, ip, sc.Segment)
+			if p.Bits() == ip.Addr.BitLen() {
+				b.note("station %s: %v is in no host subnet of segment %s: added as /%d", sc.Name, ip, sc.Segment, p.Bits())
 			}
 			addrs = append(addrs, p)
 			b.owners[ip.Addr] = sc.Name
@@ -105,12 +117,12 @@ func (b *runner) build() error {
 }
 
 // prefixFor gives a station address the prefix length of the host subnet
-// that contains it (so the station can answer TCP), else /32.
+// that contains it (so the station can answer TCP), else /32 (/128).
 func (st *station) prefixFor(ip netip.Addr, subnets []netip.Prefix) netip.Prefix {
 	if bits, ok := st.bits[ip]; ok {
 		return netip.PrefixFrom(ip, bits)
 	}
-	bits := 32
+	bits := ip.BitLen()
 	for _, p := range subnets {
 		if p.Contains(ip) {
 			bits = p.Bits()
@@ -124,9 +136,13 @@ func (st *station) prefixFor(ip netip.Addr, subnets []netip.Prefix) netip.Prefix
 // labSysctl maps a scenario sysctl key to the lab's path, or says why it
 // cannot be set inside a namespace.
 func (b *runner) labSysctl(host, key string) (string, error) {
-	kind, dev, name, err := scenario.SplitSysctl(key)
+	fam, kind, dev, name, err := neigh.SplitSysctlFamily(key)
 	if err != nil {
 		return "", err
+	}
+	family := "ipv4"
+	if fam == neigh.IPv6 {
+		family = "ipv6"
 	}
 	switch dev {
 	case "all", "default":
@@ -140,7 +156,7 @@ func (b *runner) labSysctl(host, key string) (string, error) {
 		}
 		dev = ifname
 	}
-	return fmt.Sprintf("net/ipv4/%s/%s/%s", kind, dev, name), nil
+	return fmt.Sprintf("net/%s/%s/%s/%s", family, kind, dev, name), nil
 }
 
 // configure applies the hosts' sysctls, starts the recorders, tracer,
@@ -218,57 +234,79 @@ func (b *runner) configure() error {
 func (b *runner) readParams() error {
 	for i := range b.run.Hosts {
 		rh := &b.run.Hosts[i]
-		h := b.hosts[rh.Name]
-		info, parms, err := h.NeighTable()
+		hp, err := b.params(rh.Name)
 		if err != nil {
 			return err
 		}
 		if i == 0 {
-			b.run.Table = info
+			b.run.Table, b.run.ND = hp.info, hp.info6
 		}
-		links, err := h.Links()
-		if err != nil {
-			return err
-		}
-		if rh.ConfAll, err = h.ReadConf("all"); err != nil {
-			return err
-		}
+		rh.ConfAll, rh.ConfAll6 = hp.all, hp.all6
 		for j := range rh.Devs {
 			d := &rh.Devs[j]
-			for _, ln := range links {
-				if ln.Name == d.IfName {
-					d.Params = parms[ln.Index]
-				}
-			}
-			if d.Conf, err = h.ReadConf(d.IfName); err != nil {
-				return err
+			d.Params, d.Conf = hp.params[d.Name], hp.conf[d.Name]
+			if b.run.IPv6 {
+				d.Params6, d.Conf6 = hp.params6[d.Name], hp.conf6[d.Name]
+				d.LinkLocal = ndisc.LinkLocal(d.MAC) // addr_gen_mode eui64, the default
 			}
 		}
 	}
 	return nil
 }
 
-// params reads every interface's parameters and conf of one host, keyed
-// by scenario interface name.
-func (b *runner) params(host string) (labnet.TableInfo, map[string]labnet.NeighParams, map[string]map[string]string, map[string]string) {
+// hostParams are one host's parameters and conf, per scenario interface
+// name; the IPv6 ones only in IPv6 runs.
+type hostParams struct {
+	info, info6     labnet.TableInfo
+	params, params6 map[string]labnet.NeighParams
+	conf, conf6     map[string]map[string]string
+	all, all6       map[string]string
+}
+
+// params reads every interface's parameters and conf of one host.
+func (b *runner) params(host string) (hostParams, error) {
 	h := b.hosts[host]
-	info, parms, err := h.NeighTable()
-	if err != nil {
-		return info, nil, nil, nil
+	hp := hostParams{params: map[string]labnet.NeighParams{}, conf: map[string]map[string]string{}}
+	var parms, parms6 map[int]labnet.NeighParams
+	var err error
+	if hp.info, parms, err = h.NeighTable(); err != nil {
+		return hp, err
 	}
-	links, _ := h.Links()
+	if b.run.IPv6 {
+		if hp.info6, parms6, err = h.NDTable(); err != nil {
+			return hp, err
+		}
+		hp.params6, hp.conf6 = map[string]labnet.NeighParams{}, map[string]map[string]string{}
+	}
+	links, err := h.Links()
+	if err != nil {
+		return hp, err
+	}
 	idx := map[string]int{}
 	for _, ln := range links {
 		idx[ln.Name] = ln.Index
 	}
-	out := map[string]labnet.NeighParams{}
-	conf := map[string]map[string]string{}
 	for dev, ifname := range b.devs[host] {
-		out[dev] = parms[idx[ifname]]
-		conf[dev], _ = h.ReadConf(ifname)
+		hp.params[dev] = parms[idx[ifname]]
+		if hp.conf[dev], err = h.ReadConf(ifname); err != nil {
+			return hp, err
+		}
+		if b.run.IPv6 {
+			hp.params6[dev] = parms6[idx[ifname]]
+			if hp.conf6[dev], err = h.ReadConf6(ifname); err != nil {
+				return hp, err
+			}
+		}
 	}
-	all, _ := h.ReadConf("all")
-	return info, out, conf, all
+	if hp.all, err = h.ReadConf("all"); err != nil {
+		return hp, err
+	}
+	if b.run.IPv6 {
+		if hp.all6, err = h.ReadConf6("all"); err != nil {
+			return hp, err
+		}
+	}
+	return hp, nil
 }
 
 func (b *runner) writeSysctl(host, key, value string, event int) RunSysctl {
@@ -283,7 +321,12 @@ func (b *runner) writeSysctl(host, key, value string, event int) RunSysctl {
 	if err != nil {
 		rec.Err = err.Error()
 	}
-	_, rec.Params, rec.Conf, rec.ConfAll = b.params(host)
+	hp, perr := b.params(host)
+	if perr != nil {
+		b.note("host %s: parameters after sysctl %s not read: %v", host, key, perr)
+	}
+	rec.Params, rec.Conf, rec.ConfAll = hp.params, hp.conf, hp.all
+	rec.Params6, rec.Conf6, rec.ConfAll6 = hp.params6, hp.conf6, hp.all6
 	b.mu.Lock()
 	b.run.Sysctls = append(b.run.Sysctls, rec)
 	b.mu.Unlock()

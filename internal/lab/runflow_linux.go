@@ -38,13 +38,18 @@ type servers struct {
 
 func startServers(h *labnet.Host) (*servers, error) {
 	s := &servers{}
+	// With IPv6 on, one dual-stack socket ([::]) serves both families.
+	tcp, udp := "tcp4", "udp4"
+	if h.IPv6() {
+		tcp, udp = "tcp", "udp"
+	}
 	err := h.Do(func() error {
 		var lc net.ListenConfig
 		var err error
-		if s.ln, err = lc.Listen(context.Background(), "tcp4", ":"+strconv.Itoa(flowTCPPort)); err != nil {
+		if s.ln, err = lc.Listen(context.Background(), tcp, ":"+strconv.Itoa(flowTCPPort)); err != nil {
 			return err
 		}
-		s.udp, err = lc.ListenPacket(context.Background(), "udp4", ":"+strconv.Itoa(flowUDPPort))
+		s.udp, err = lc.ListenPacket(context.Background(), udp, ":"+strconv.Itoa(flowUDPPort))
 		return err
 	})
 	if err != nil {
@@ -180,7 +185,7 @@ func (f *flowRunner) dialTCP(deadline int64) (net.Conn, error) {
 		}()
 		err := f.h.Do(func() error {
 			var d net.Dialer
-			c, derr = d.DialContext(ctx, "tcp4", addr)
+			c, derr = d.DialContext(ctx, "tcp", addr) // the address's family
 			return nil
 		})
 		cancel()
@@ -247,7 +252,7 @@ func (f *flowRunner) runUDP() {
 	var c net.Conn
 	err := f.h.Do(func() error {
 		var err error
-		c, err = net.Dial("udp4", netip.AddrPortFrom(f.rec.To, flowUDPPort).String())
+		c, err = net.Dial("udp", netip.AddrPortFrom(f.rec.To, flowUDPPort).String()) // the address's family
 		return err
 	})
 	if err != nil {

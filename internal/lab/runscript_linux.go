@@ -71,7 +71,7 @@ func (b *runner) script() error {
 		case e.Move != nil:
 			m := e.Move
 			add(action{at: at, event: i, check: -1, what: fmt.Sprintf("move %v to %s", m.IP, m.To), fn: func() { b.move(m.IP.Addr, m.To) }})
-		case e.GARP != nil:
+		case e.GARP != nil && !e.GARP.IP.Is6():
 			g := e.GARP
 			st := b.stations[g.From]
 			frames, err := garp.Schedule(g.PresetName(), st.cfg.MAC.MAC, g.IP.Addr, g.Options())
@@ -83,6 +83,28 @@ func (b *runner) script() error {
 				add(action{at: at + int64(f.At), event: i, check: -1,
 					what: fmt.Sprintf("garp %s #%d from %s", g.PresetName(), k+1, g.From),
 					fn:   func() { b.sendGARP(st, fr, idx, kk, g.PresetName()) }})
+			}
+		case e.NS != nil:
+			st := b.stations[e.NS.From]
+			frame, err := b.nsFrame(e.NS, st)
+			if err != nil {
+				return fmt.Errorf("%s:%d: ns: %w", b.s.File, e.Line, err)
+			}
+			add(action{at: at, event: i, check: -1, what: fmt.Sprintf("ns for %v from %s", e.NS.Target, e.NS.From),
+				fn: func() { b.sendFrame(st, frame, idx, 0, "ns") }})
+		case e.GARP != nil && e.GARP.IP.Is6():
+			// IPv6: the sender's unsolicited NAs (ndisc §10.1).
+			g := e.GARP
+			st := b.stations[g.From]
+			frames, err := garp.NASchedule(g.PresetName(), st.cfg.MAC.MAC, g.IP.Addr, g.Options())
+			if err != nil {
+				return fmt.Errorf("%s:%d: garp: %w", b.s.File, e.Line, err)
+			}
+			for k, f := range frames {
+				frame, kk := f.Append(nil, st.cfg.MAC.MAC), k
+				add(action{at: at + int64(f.At), event: i, check: -1,
+					what: fmt.Sprintf("garp %s NA #%d from %s", g.PresetName(), k+1, g.From),
+					fn:   func() { b.sendFrame(st, frame, idx, kk, g.PresetName()) }})
 			}
 		case e.Reply != nil:
 			r := e.Reply
@@ -277,7 +299,13 @@ func (b *runner) sendGARP(st *station, f garp.Frame, event, k int, preset string
 	frame = append(frame, st.cfg.MAC.MAC[:]...)
 	frame = append(frame, 0x08, 0x06)
 	frame = f.Packet.Append(frame)
-	rec := RunSend{Station: st.cfg.Name, Event: event, Frame: k, Cause: preset, Data: frame}
+	b.sendFrame(st, frame, event, k, preset)
+}
+
+// sendFrame injects a whole Ethernet frame from the station's raw port and
+// records it.
+func (b *runner) sendFrame(st *station, frame []byte, event, k int, cause string) {
+	rec := RunSend{Station: st.cfg.Name, Event: event, Frame: k, Cause: cause, Data: frame}
 	rec.BeforeNs = kclock.MonoNs(time.Now())
 	after, err := st.port.Send(frame)
 	rec.AfterNs = kclock.MonoNs(after)
@@ -397,9 +425,9 @@ func (b *runner) watchPeriodic() {
 		prev = n
 		rec := RunPeriodic{AfterNs: prevNs, BeforeNs: now, Params: map[string]map[string]labnet.NeighParams{}, HostEntries: map[string]int{}}
 		for _, name := range b.observed {
-			info, ps, _, _ := b.params(name)
-			rec.Table = info
-			rec.Params[name] = ps
+			hp, _ := b.params(name)
+			rec.Table = hp.info
+			rec.Params[name] = hp.params
 			cnt := 0
 			for _, ifname := range b.devs[name] {
 				ns, _ := b.hosts[name].Neighbours(ifname)

@@ -14,6 +14,8 @@ import (
 	"arplab/internal/neigh"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ndisc"
 )
 
 // This file reads a LabRun the way the kernel lived it: which tracepoint
@@ -35,8 +37,23 @@ func FrameARP(data []byte) (arp.Packet, arp.MAC, bool) {
 	return p, dst, true
 }
 
-// FrameVerdict is the kernel's handling of one ARP frame an observed host
-// received, read from the neigh:* tracepoints.
+// FrameND decodes a neighbour-discovery frame: the message and the
+// Ethernet header. Frames the capture cut short of the message do not
+// decode.
+func FrameND(data []byte) (ndisc.Message, ether.Header, bool) {
+	var m ndisc.Message
+	var h ether.Header
+	if len(data) < 14 || binary.BigEndian.Uint16(data[12:]) != ndisc.EtherTypeIPv6 {
+		return m, h, false
+	}
+	if ndisc.UnmarshalFrame(data, &h, &m) != nil {
+		return m, h, false
+	}
+	return m, h, true
+}
+
+// FrameVerdict is the kernel's handling of one ARP or ND frame an
+// observed host received, read from the neigh:* tracepoints.
 type FrameVerdict struct {
 	Frame int // index into LabRun.Frames
 	// Verdict is trace.Honoured, Ignored, Created or Dropped; "" when
@@ -87,12 +104,14 @@ func (r *LabRun) devEvents(ifname string) []int {
 	return out
 }
 
-// Verdicts matches every ARP frame the observed hosts received with the
-// tracepoint events it caused. A frame caused the first unclaimed
-// non-admin neigh_update for its sender IP asking for its sender MAC, at
-// or after its receive timestamp and before the next frame with the same
-// sender IP and MAC; no such event means arp_process never reached
-// neigh_update (dropped). Each device's events are indexed once (by the
+// Verdicts matches every ARP and ND frame the observed hosts received with
+// the tracepoint events it caused. A frame caused the first unclaimed
+// non-admin neigh_update for its sender IP asking for its sender MAC (for
+// an NA: its target and TLLAO; for an NS: its source and SLLAO; an ND
+// message without the option matches by IP), at or after its receive
+// timestamp and before the next frame with the same sender IP and MAC; no
+// such event means the receive path never reached neigh_update (dropped:
+// for ND also an NA to a FAILED or absent entry, ndisc §4.2). Each device's events are indexed once (by the
 // sender an update asks for, and by IP), so a long run is not rescanned
 // per frame.
 func (r *LabRun) Verdicts() []FrameVerdict {
@@ -116,8 +135,16 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	x := r.indexDevEvents(evs)
 	claimed := map[int]bool{}
 	type rx struct {
-		i   int
-		pkt arp.Packet
+		i int
+		// who the frame updates: the ARP sender, the NA's target or the
+		// NS's source, with the link-layer address it carries (hasMAC
+		// false: an ND message without the option, whose neigh_update
+		// prints no meaningful new lladdr).
+		who    arpSender
+		hasMAC bool
+		// none: the frame cannot reach the table (a DAD NS, or an ARP
+		// packet from 0.0.0.0).
+		none bool
 	}
 	var frames []rx
 	for i := range r.Frames {
@@ -126,7 +153,16 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			continue
 		}
 		if p, _, ok := FrameARP(f.Data); ok {
-			frames = append(frames, rx{i, p})
+			frames = append(frames, rx{i: i, who: arpSender{p.SIP, p.SHA}, hasMAC: true, none: p.SIP.IsUnspecified()})
+			continue
+		}
+		if m, _, ok := FrameND(f.Data); ok {
+			switch m.Type {
+			case ndisc.TypeNeighborAdvertisement:
+				frames = append(frames, rx{i: i, who: arpSender{m.Target, m.TargetLL}, hasMAC: m.HasTargetLL})
+			case ndisc.TypeNeighborSolicitation:
+				frames = append(frames, rx{i: i, who: arpSender{m.Src, m.SourceLL}, hasMAC: m.HasSourceLL, none: m.Src.IsUnspecified()})
+			}
 		}
 	}
 	// The next frame from the same sender bounds the window in which a
@@ -134,7 +170,10 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	limits := make([]int64, len(frames))
 	next := map[arpSender]int64{}
 	for k := len(frames) - 1; k >= 0; k-- {
-		s := arpSender{frames[k].pkt.SIP, frames[k].pkt.SHA}
+		s := frames[k].who
+		if !frames[k].hasMAC {
+			s.mac = arp.MAC{}
+		}
 		limits[k] = int64(1 << 62)
 		if at, ok := next[s]; ok {
 			limits[k] = at
@@ -150,12 +189,15 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			continue
 		}
 		v.Verdict = trace.Dropped
-		if f.Type == labnet.PacketOtherHost || fr.pkt.SIP.IsUnspecified() {
+		if f.Type == labnet.PacketOtherHost || fr.none {
 			out = append(out, v) // arp_rcv drops it / DAD updates nothing
 			continue
 		}
 		lo, hi := f.AtNs-int64(2e6), min(f.AtNs+int64(100e6), limits[k])
-		ups := x.updates[arpSender{fr.pkt.SIP, fr.pkt.SHA}]
+		ups := x.updates[fr.who]
+		if !fr.hasMAC {
+			ups = x.updatesByIP[fr.who.ip]
+		}
 		first := sort.Search(len(ups), func(i int) bool { return r.Trace[evs[ups[i]]].TimestampNs >= lo })
 		for _, n := range ups[first:] {
 			ei := evs[n]
@@ -222,18 +264,23 @@ type devIndex struct {
 	// updates: non-admin neigh_update events by the sender they ask for
 	// (IP and new lladdr).
 	updates map[arpSender][]int
-	dones   map[netip.Addr][]int // neigh_update_done by IP
-	creates map[netip.Addr][]int // neigh_create that allocated, by IP
+	// updatesByIP: the same by IP alone, for ND messages without a
+	// link-layer option.
+	updatesByIP map[netip.Addr][]int
+	dones       map[netip.Addr][]int // neigh_update_done by IP
+	creates     map[netip.Addr][]int // neigh_create that allocated, by IP
 }
 
 func (r *LabRun) indexDevEvents(evs []int) devIndex {
-	x := devIndex{updates: map[arpSender][]int{}, dones: map[netip.Addr][]int{}, creates: map[netip.Addr][]int{}}
+	x := devIndex{updates: map[arpSender][]int{}, updatesByIP: map[netip.Addr][]int{}, dones: map[netip.Addr][]int{},
+		creates: map[netip.Addr][]int{}}
 	for n, ei := range evs {
 		e := &r.Trace[ei]
 		switch {
 		case e.Event == "neigh_update" && e.UpdateFlags&ktrace.UpdateAdmin == 0:
 			k := arpSender{e.IP, e.NewLLAddr}
 			x.updates[k] = append(x.updates[k], n)
+			x.updatesByIP[e.IP] = append(x.updatesByIP[e.IP], n)
 		case e.Event == "neigh_update_done":
 			x.dones[e.IP] = append(x.dones[e.IP], n)
 		case e.Event == "neigh_create" && e.Created:
@@ -335,6 +382,11 @@ func (r *LabRun) Events() []trace.Event {
 	for _, s := range r.Sends {
 		p, dst, ok := FrameARP(s.Data)
 		if !ok {
+			if m, h, ok := FrameND(s.Data); ok {
+				evs = append(evs, trace.Event{Time: r.Seconds(s.BeforeNs), Kind: trace.KindSend, Source: src, Host: s.Station,
+					IP: m.Target.String(), Cause: s.Cause, ND: ndFields(&m, h.Dst, ""),
+					Explanation: fmt.Sprintf("%s sends %v", s.Station, &m)})
+			}
 			continue
 		}
 		evs = append(evs, trace.Event{Time: r.Seconds(s.BeforeNs), Kind: trace.KindSend, Source: src, Host: s.Station,
@@ -363,7 +415,11 @@ func (r *LabRun) Events() []trace.Event {
 	}
 	for _, v := range r.Verdicts() {
 		f := &r.Frames[v.Frame]
-		p, dst, _ := FrameARP(f.Data)
+		p, dst, ok := FrameARP(f.Data)
+		if !ok {
+			evs = append(evs, r.ndVerdictEvent(v))
+			continue
+		}
 		ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindARP, Source: src, Host: f.Host, Dev: f.Dev,
 			IP: p.SIP.String(), Frame: v.Frame + 1, ARP: arpFields(p, dst, f.Type.String()), Verdict: v.Verdict}
 		if ev.Verdict == "" {
@@ -392,7 +448,20 @@ func (r *LabRun) Events() []trace.Event {
 			continue
 		}
 		p, dst, ok := FrameARP(f.Data)
-		if !ok || p.Op != arp.OpRequest {
+		if !ok {
+			if m, h, ok := FrameND(f.Data); ok && m.Type == ndisc.TypeNeighborSolicitation && !m.Src.IsUnspecified() {
+				kind, to := "multicast", m.Dst.String()
+				if h.Dst[0]&1 == 0 {
+					kind, to = "unicast", h.Dst.String()
+				}
+				evs = append(evs, trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindProbe, Source: src, Host: f.Host, Dev: f.Dev,
+					IP: m.Target.String(), Frame: i + 1, ND: ndFields(&m, h.Dst, f.Type.String()), Cause: kind,
+					Attrs:       map[string]string{"to": to},
+					Explanation: fmt.Sprintf("%s sends a %s NS for %v", f.Host, kind, m.Target)})
+			}
+			continue
+		}
+		if p.Op != arp.OpRequest {
 			continue
 		}
 		kind := "broadcast"
@@ -514,4 +583,53 @@ func orNone(s string) string {
 		return "nobody"
 	}
 	return s
+}
+
+// ndVerdictEvent is the kernel's verdict on a received ND frame (KindND),
+// as verdictEvent is for ARP: the neigh_update it caused and the entry
+// neigh_update_done showed afterwards.
+func (r *LabRun) ndVerdictEvent(v FrameVerdict) trace.Event {
+	f := &r.Frames[v.Frame]
+	m, h, _ := FrameND(f.Data)
+	ip := m.Target
+	if m.Type == ndisc.TypeNeighborSolicitation {
+		ip = m.Src
+	}
+	ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindND, Source: "kernel", Host: f.Host, Dev: f.Dev,
+		IP: ip.String(), Frame: v.Frame + 1, ND: ndFields(&m, h.Dst, f.Type.String()), Verdict: v.Verdict}
+	switch {
+	case ev.Verdict == "":
+		ev.Verdict = trace.Dropped
+		ev.Explanation = "verdict unknown (no tracepoints)"
+	case v.Update != nil:
+		ev.OldState, ev.OldLLAddr = v.Update.State.String(), llString(v.Update.State, v.Update.LLAddr)
+		ev.Explanation = fmt.Sprintf("kernel: neigh_update %s→ %s, update_flags %02x", v.Update.State, v.Update.NewState, v.Update.UpdateFlags)
+		if v.Done != nil {
+			ev.State, ev.LLAddr = v.Done.State.String(), llString(v.Done.State, v.Done.LLAddr)
+			ev.Updated = trace.U64(v.Done.Updated)
+			ev.Confirmed = trace.U64(v.Done.Confirmed)
+		}
+	default:
+		ev.Explanation = "kernel: no neigh_update (the ND receive path did not reach the table update)"
+	}
+	if v.ExactJ {
+		ev.Jiffies = trace.U64(v.J)
+	}
+	return ev
+}
+
+// ndFields is an ND message in the trace vocabulary.
+func ndFields(m *ndisc.Message, dst arp.MAC, pkt string) *trace.NDFrame {
+	f := &trace.NDFrame{Type: m.Type.String(), Src: m.Src.String(), Dst: m.Dst.String(), HopLimit: int(m.HopLimit),
+		Router: m.Router, Solicited: m.Solicited, Override: m.Override, EthDst: dst.String(), PktType: pkt}
+	if m.Target.IsValid() {
+		f.Target = m.Target.String()
+	}
+	switch {
+	case m.HasTargetLL:
+		f.LLAddr = m.TargetLL.String()
+	case m.HasSourceLL:
+		f.LLAddr = m.SourceLL.String()
+	}
+	return f
 }

@@ -18,24 +18,29 @@ import (
 	"arplab/internal/labsys"
 )
 
-// capSnap is how much of an IPv4 frame a Capture keeps: Ethernet, IPv4
-// with options and the TCP header with options fit.
+// capSnap is how much of an IPv4 or IPv6 frame a Capture keeps: Ethernet,
+// IPv4 with options and the TCP header with options fit, and so do an
+// IPv6 header and any neighbour-discovery message the lab sends or the
+// kernel answers with (an NS or NA with its link-layer and nonce options
+// is under 100 bytes).
 const capSnap = 14 + 60 + 60
 
-// arpOrIPv4 accepts frames with EtherType 0x0806 or 0x0800.
-var arpOrIPv4 = mustAssemble([]bpf.Instruction{
+// arpOrIP accepts frames with EtherType 0x0806, 0x0800 or 0x86dd.
+var arpOrIP = mustAssemble([]bpf.Instruction{
 	bpf.LoadAbsolute{Off: 12, Size: 2},
-	bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_ARP, SkipTrue: 1},
-	bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_IP, SkipFalse: 1},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_ARP, SkipTrue: 2},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_IP, SkipTrue: 1},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.ETH_P_IPV6, SkipFalse: 1},
 	bpf.RetConstant{Val: 1 << 16},
 	bpf.RetConstant{Val: 0},
 })
 
-// Capture records every ARP and IPv4 frame of one interface, in both
-// directions, with the kernel's timestamp: for received frames the moment
-// the driver handed them to the stack (just before arp_rcv or ip_rcv), for
-// sent ones the moment they were handed to the driver (just after the
-// neighbour output path). IPv4 frames are cut after their headers.
+// Capture records every ARP, IPv4 and IPv6 frame of one interface, in
+// both directions, with the kernel's timestamp: for received frames the
+// moment the driver handed them to the stack (just before arp_rcv,
+// ip_rcv or ipv6_rcv), for sent ones the moment they were handed to the
+// driver (just after the neighbour output path). IP frames are cut after
+// capSnap bytes.
 type Capture struct {
 	conn       *packet.Conn
 	rc         syscall.RawConn
@@ -75,7 +80,7 @@ func (h *Host) StartCapture(ifname string) (*Capture, error) {
 		if err != nil {
 			return fmt.Errorf("lab: %s: find %s: %w", h.ns, ifname, err)
 		}
-		r.conn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ALL, &packet.Config{Filter: arpOrIPv4})
+		r.conn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ALL, &packet.Config{Filter: arpOrIP})
 		if err != nil {
 			return labsys.PermErr(fmt.Sprintf("%s: open AF_PACKET on %s", h.ns, ifname), err)
 		}
@@ -140,7 +145,7 @@ func (r *Capture) read() {
 			f.AtNs, f.Stamped = ts+r.realToMono, true
 		}
 		keep := n
-		if n >= 14 && binary.BigEndian.Uint16(buf[12:]) == unix.ETH_P_IP && keep > capSnap {
+		if et := etherType(buf[:n]); (et == unix.ETH_P_IP || et == unix.ETH_P_IPV6) && keep > capSnap {
 			keep = capSnap
 		}
 		f.Data = append([]byte(nil), buf[:keep]...)
@@ -196,4 +201,12 @@ func (r *Capture) Stop() ([]Captured, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.frames, r.err
+}
+
+// etherType is the frame's EtherType, 0 if it is too short to have one.
+func etherType(b []byte) uint16 {
+	if len(b) < 14 {
+		return 0
+	}
+	return binary.BigEndian.Uint16(b[12:])
 }

@@ -6,6 +6,8 @@
 //
 //   - hosts: named network namespaces ("<prefix>-<name>") with lo up and
 //     IPv6 disabled, so the only neighbour traffic is the ARP we cause;
+//     EnableIPv6 (or an IPv6 address given to Attach) turns it on without
+//     DAD, router solicitations or RAs, for neighbour-discovery scenarios;
 //   - segments: a Linux bridge, each in its own namespace
 //     ("<prefix>-sw-<name>"), so nothing is ever created in the root
 //     namespace;
@@ -13,15 +15,15 @@
 //     MAC and addresses and whose other end is a bridge port;
 //   - raw ports (AF_PACKET sockets opened inside a host namespace) for
 //     injecting hand-built frames and for capturing ARP with its
-//     sll_pkttype, and captures that record ARP and IPv4 frames with the
-//     kernel's timestamps;
+//     sll_pkttype, and captures that record ARP, IPv4 and IPv6 frames with
+//     the kernel's timestamps;
 //   - tracers (internal/ktrace) named after the lab, so that a killed
 //     run's trace instances are found and removed like its namespaces.
 //
-// A host's neighbour table is read and written over netlink (Neighbours,
-// NeighSet with the model's neigh.AdminOp and neigh.State, NeighTable for
-// the parameters in force), its sysctls through /proc/sys inside the
-// namespace.
+// A host's neighbour tables (ARP, and ND once IPv6 is on) are read and
+// written over netlink (Neighbours, NeighSet with the model's neigh.AdminOp
+// and neigh.State, NeighTable and NDTable for the parameters in force),
+// its sysctls through /proc/sys inside the namespace.
 //
 // Namespaces are entered only on goroutines locked to their OS thread, and
 // the thread is switched back before it is unlocked; if switching back fails

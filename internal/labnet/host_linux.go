@@ -62,8 +62,13 @@ func (h *Host) withNL(fn func(*netlink.Handle) error) error {
 	return fn(h.sys.nl)
 }
 
-// Neighbours dumps the IPv4 neighbour table of ifname. A dump the kernel
-// marks as interrupted (the table changed under it) is retried.
+// Neighbours dumps the neighbour tables of ifname: the ARP table, and the
+// ND table (AF_INET6) when IPv6 is on in the host. A dump the kernel marks
+// as interrupted (the table changed under it) is retried. The ND table's
+// entries for multicast addresses are left out: they are the fixed
+// NOARP mappings the output path makes for every group the host sends to
+// (ff02::1, solicited-node groups, MLD's ff02::16; spec ndisc §1.1), not
+// neighbours.
 func (h *Host) Neighbours(ifname string) ([]Neigh, error) {
 	var out []Neigh
 	err := h.withNL(func(hd *netlink.Handle) error {
@@ -71,20 +76,29 @@ func (h *Host) Neighbours(ifname string) ([]Neigh, error) {
 		if err != nil {
 			return fmt.Errorf("lab: %s: find %s: %w", h.ns, ifname, err)
 		}
-		var list []netlink.Neigh
-		for try := 0; ; try++ {
-			list, err = hd.NeighList(link.Attrs().Index, netlink.FAMILY_V4)
-			if errors.Is(err, netlink.ErrDumpInterrupted) && try < 10 {
-				continue
+		families := []int{netlink.FAMILY_V4}
+		if h.sys.ipv6 {
+			families = append(families, netlink.FAMILY_V6)
+		}
+		for _, fam := range families {
+			var list []netlink.Neigh
+			for try := 0; ; try++ {
+				list, err = hd.NeighList(link.Attrs().Index, fam)
+				if errors.Is(err, netlink.ErrDumpInterrupted) && try < 10 {
+					continue
+				}
+				break
 			}
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("lab: %s: dump neighbours of %s: %w", h.ns, ifname, err)
-		}
-		out = make([]Neigh, 0, len(list))
-		for _, n := range list {
-			out = append(out, convertNeigh(ifname, n))
+			if err != nil {
+				return fmt.Errorf("lab: %s: dump neighbours of %s: %w", h.ns, ifname, err)
+			}
+			for _, n := range list {
+				c := convertNeigh(ifname, n)
+				if c.IP.Is6() && c.IP.IsMulticast() {
+					continue
+				}
+				out = append(out, c)
+			}
 		}
 		return nil
 	})
@@ -129,8 +143,9 @@ func (h *Host) NeighSet(op neigh.AdminOp, s NeighSpec) error {
 	default:
 		return fmt.Errorf("lab: NeighSet: op %v is not add, change or replace", op)
 	}
-	if !s.IP.Is4() {
-		return fmt.Errorf("lab: NeighSet: %v is not an IPv4 address", s.IP)
+	family, err := neighFamily(s.IP)
+	if err != nil {
+		return fmt.Errorf("lab: NeighSet: %w", err)
 	}
 	ndmFlags := uint8(0)
 	if s.Router {
@@ -145,9 +160,8 @@ func (h *Host) NeighSet(op neigh.AdminOp, s NeighSpec) error {
 	}
 	err = h.do(func() error {
 		req := nl.NewNetlinkRequest(unix.RTM_NEWNEIGH, flags|unix.NLM_F_ACK)
-		req.AddData(&netlink.Ndmsg{Family: unix.AF_INET, Index: uint32(idx), State: uint16(s.State), Flags: ndmFlags})
-		ip := s.IP.As4()
-		req.AddData(nl.NewRtAttr(unix.NDA_DST, ip[:]))
+		req.AddData(&netlink.Ndmsg{Family: family, Index: uint32(idx), State: uint16(s.State), Flags: ndmFlags})
+		req.AddData(nl.NewRtAttr(unix.NDA_DST, s.IP.AsSlice()))
 		if s.HasLLAddr {
 			req.AddData(nl.NewRtAttr(unix.NDA_LLADDR, s.LLAddr[:]))
 		}
@@ -170,11 +184,12 @@ func (h *Host) NeighDel(ifname string, ip netip.Addr) error {
 }
 
 func (h *Host) neighDel(idx int, ip netip.Addr) error {
-	if !ip.Is4() {
-		return fmt.Errorf("lab: NeighDel: %v is not an IPv4 address", ip)
+	family, err := neighFamily(ip)
+	if err != nil {
+		return fmt.Errorf("lab: NeighDel: %w", err)
 	}
-	err := h.withNL(func(hd *netlink.Handle) error {
-		return hd.NeighDel(&netlink.Neigh{LinkIndex: idx, Family: unix.AF_INET, IP: net.IP(ip.AsSlice())})
+	err = h.withNL(func(hd *netlink.Handle) error {
+		return hd.NeighDel(&netlink.Neigh{LinkIndex: idx, Family: int(family), IP: net.IP(ip.AsSlice())})
 	})
 	if err != nil {
 		return labsys.PermErr(fmt.Sprintf("%s: neigh del %v", h.ns, ip), err)
@@ -249,18 +264,46 @@ func (h *Host) Links() ([]Link, error) {
 	return out, err
 }
 
-// SetAddr adds (add) or removes an IPv4 address of ifname, like
-// `ip addr add|del PREFIX dev IFNAME`.
+// SetAddr adds (add) or removes an address of ifname, like
+// `ip addr add|del PREFIX dev IFNAME` (IPv6 ones with `nodad`; IPv6 must
+// be on in the host, see EnableIPv6).
 func (h *Host) SetAddr(ifname string, p netip.Prefix, add bool) error {
 	return h.withNL(func(hd *netlink.Handle) error {
 		link, err := hd.LinkByName(ifname)
 		if err != nil {
 			return err
 		}
-		a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), 32)}}
 		if add {
-			return hd.AddrAdd(link, a)
+			return hd.AddrAdd(link, nlAddr(p))
 		}
-		return hd.AddrDel(link, a)
+		return hd.AddrDel(link, nlAddr(p))
 	})
+}
+
+// nlAddr is p as netlink adds it: an IPv6 address without duplicate
+// address detection (IFA_F_NODAD), so it is never tentative and the
+// kernel neither sends a DAD solicitation nor, later, an unsolicited NA
+// for it (spec ndisc §10.2).
+func nlAddr(p netip.Prefix) *netlink.Addr {
+	bits := 32
+	if p.Addr().Is6() {
+		bits = 128
+	}
+	a := &netlink.Addr{IPNet: &net.IPNet{IP: net.IP(p.Addr().AsSlice()), Mask: net.CIDRMask(p.Bits(), bits)}}
+	if p.Addr().Is6() {
+		a.Flags = unix.IFA_F_NODAD
+	}
+	return a
+}
+
+// neighFamily is the neighbour table an address belongs to: AF_INET (ARP)
+// or AF_INET6 (ND). IPv4-mapped and zoned IPv6 addresses have none.
+func neighFamily(ip netip.Addr) (uint8, error) {
+	switch {
+	case ip.Is4():
+		return unix.AF_INET, nil
+	case ip.Is6() && !ip.Is4In6() && ip.Zone() == "":
+		return unix.AF_INET6, nil
+	}
+	return 0, fmt.Errorf("%v is neither an IPv4 nor a plain IPv6 address", ip)
 }

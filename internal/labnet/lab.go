@@ -148,7 +148,9 @@ func (l *Lab) AddSegmentWith(name string, opts SegmentOptions) (*Segment, error)
 
 // Attach connects h to seg with a veth pair: the end in h is called ifname
 // and gets mac and addrs; the other end becomes a port of seg's bridge.
-// Both ends are up when Attach returns.
+// Both ends are up when Attach returns. An IPv6 address turns IPv6 on in
+// the host first (EnableIPv6) and is added without duplicate address
+// detection, so it is usable at once.
 func (l *Lab) Attach(h *Host, ifname string, seg *Segment, mac arp.MAC, addrs []netip.Prefix) error {
 	if h == nil || seg == nil || h.lab != l || seg.lab != l {
 		return fmt.Errorf("lab: Attach needs a host and a segment of this lab")
@@ -156,9 +158,16 @@ func (l *Lab) Attach(h *Host, ifname string, seg *Segment, mac arp.MAC, addrs []
 	if err := labsys.ValidIfName(ifname); err != nil {
 		return err
 	}
+	v6 := false
 	for _, a := range addrs {
-		if !a.Addr().Is4() {
-			return fmt.Errorf("lab: Attach %s: address %v is not IPv4", ifname, a)
+		if !a.IsValid() || a.Addr().Is4In6() || a.Addr().Zone() != "" {
+			return fmt.Errorf("lab: Attach %s: address %v is neither IPv4 nor a plain IPv6 prefix", ifname, a)
+		}
+		v6 = v6 || a.Addr().Is6()
+	}
+	if v6 {
+		if err := h.EnableIPv6(); err != nil {
+			return err
 		}
 	}
 	l.mu.Lock()

@@ -32,6 +32,7 @@ type hostSys struct {
 	mu    sync.Mutex // serialises use of nl
 	nl    *netlink.Handle
 	links []string // interfaces Attach made here
+	ipv6  bool     // EnableIPv6 ran
 }
 
 type segmentSys struct {
@@ -280,8 +281,7 @@ func (l *Lab) attach(h *Host, ifname string, seg *Segment, mac arp.MAC, addrs []
 		return fmt.Errorf("lab: %s: find %s: %w", h.ns, ifname, err)
 	}
 	for _, a := range addrs {
-		ipn := &net.IPNet{IP: net.IP(a.Addr().AsSlice()), Mask: net.CIDRMask(a.Bits(), 32)}
-		if err := h.sys.nl.AddrAdd(link, &netlink.Addr{IPNet: ipn}); err != nil {
+		if err := h.sys.nl.AddrAdd(link, nlAddr(a)); err != nil {
 			return labsys.PermErr(fmt.Sprintf("add %v to %s in %s", a, ifname, h.ns), err)
 		}
 	}
@@ -317,7 +317,54 @@ func (l *Lab) attach(h *Host, ifname string, seg *Segment, mac arp.MAC, addrs []
 	if err := waitOperUp(seg.sys.nl, peer); err != nil {
 		return fmt.Errorf("lab: %s: %w", seg.ns, err)
 	}
+	if h.sys.ipv6 {
+		if err := waitIPv6Ready(h.sys.nl, ifname, addrs); err != nil {
+			return fmt.Errorf("lab: %s: %w", h.ns, err)
+		}
+	}
 	return nil
+}
+
+// waitIPv6Ready polls until the interface has its link-local address and
+// every IPv6 address of addrs, none tentative (at most 3 s): addrconf
+// finishes bringing IPv6 up on a carrier change, which linkwatch reports
+// in the same pass as operstate, so an address can still be unusable for
+// a moment after the link is UP.
+func waitIPv6Ready(hd *netlink.Handle, name string, addrs []netip.Prefix) error {
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		link, err := hd.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("find %s: %w", name, err)
+		}
+		list, err := hd.AddrList(link, netlink.FAMILY_V6)
+		if err != nil {
+			return fmt.Errorf("list IPv6 addresses of %s: %w", name, err)
+		}
+		ready := map[netip.Addr]bool{}
+		linkLocal := false
+		for _, a := range list {
+			ip, ok := netip.AddrFromSlice(a.IP)
+			if !ok || a.Flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) != 0 {
+				continue
+			}
+			ready[ip] = true
+			linkLocal = linkLocal || ip.IsLinkLocalUnicast()
+		}
+		missing := !linkLocal
+		for _, p := range addrs {
+			if p.Addr().Is6() && !ready[p.Addr()] {
+				missing = true
+			}
+		}
+		if !missing {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s: IPv6 addresses not usable after 3 s (have %v)", name, list)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitOperUp polls until the link's operstate is UP (at most 3 s).

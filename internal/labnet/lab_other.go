@@ -57,6 +57,20 @@ func (h *Host) NeighTable() (TableInfo, map[int]NeighParams, error) {
 	return TableInfo{}, nil, errUnsupported
 }
 
+// NDTable is unsupported on this system.
+func (h *Host) NDTable() (TableInfo, map[int]NeighParams, error) {
+	return TableInfo{}, nil, errUnsupported
+}
+
+// EnableIPv6 is unsupported on this system.
+func (h *Host) EnableIPv6() error { return errUnsupported }
+
+// IPv6 reports false on this system.
+func (h *Host) IPv6() bool { return false }
+
+// ReadConf6 is unsupported on this system.
+func (h *Host) ReadConf6(dev string) (map[string]string, error) { return nil, errUnsupported }
+
 // ReadConf is unsupported on this system.
 func (h *Host) ReadConf(dev string) (map[string]string, error) { return nil, errUnsupported }
 

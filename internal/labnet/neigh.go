@@ -22,7 +22,7 @@ const (
 	NTFRouter uint8 = 0x80
 )
 
-// Neigh is one IPv4 neighbour entry as a netlink dump reports it.
+// Neigh is one neighbour entry (ARP or ND) as a netlink dump reports it.
 type Neigh struct {
 	Dev       string
 	IP        netip.Addr
@@ -34,7 +34,7 @@ type Neigh struct {
 
 	// Ages from NDA_CACHEINFO: how long ago each timestamp was set, at
 	// USER_HZ (10 ms) resolution. Updated is the locktime reference
-	// (spec §1.2).
+	// (spec §1.2; IPv6 has no locktime, ndisc §5.5).
 	Confirmed, Used, Updated time.Duration
 }
 

@@ -53,17 +53,29 @@ const (
 // to milliseconds, and every HZ divides 1000 ms into whole ticks except
 // 300, where the value is within a millisecond.
 func (h *Host) NeighTable() (TableInfo, map[int]NeighParams, error) {
+	return h.neighTable(unix.AF_INET, "arp_cache")
+}
+
+// NDTable is NeighTable for the IPv6 neighbour-discovery table
+// (ndisc_cache): its own thresholds and, per interface, the parameters of
+// neigh/<dev> under net/ipv6 (locktime reads 0 there, and no IPv6 code
+// reads it; spec ndisc §2.1). It needs IPv6 on in the host.
+func (h *Host) NDTable() (TableInfo, map[int]NeighParams, error) {
+	return h.neighTable(unix.AF_INET6, "ndisc_cache")
+}
+
+func (h *Host) neighTable(family uint8, table string) (TableInfo, map[int]NeighParams, error) {
 	var info TableInfo
 	parms := map[int]NeighParams{}
 	err := h.do(func() error {
 		req := nl.NewNetlinkRequest(unix.RTM_GETNEIGHTBL, unix.NLM_F_DUMP)
-		req.AddData(ndtmsg{family: unix.AF_INET})
+		req.AddData(ndtmsg{family: family})
 		msgs, err := req.Execute(unix.NETLINK_ROUTE, unix.RTM_NEWNEIGHTBL)
 		if err != nil {
 			return err
 		}
 		for _, m := range msgs {
-			if len(m) < 4 || m[0] != unix.AF_INET {
+			if len(m) < 4 || m[0] != family {
 				continue
 			}
 			attrs, err := nl.ParseRouteAttr(m[4:])
@@ -79,7 +91,7 @@ func (h *Host) NeighTable() (TableInfo, map[int]NeighParams, error) {
 					name = strings.TrimRight(string(a.Value), "\x00")
 				}
 			}
-			if name != "arp_cache" {
+			if name != table {
 				continue
 			}
 			for _, a := range attrs {
@@ -123,7 +135,7 @@ func (h *Host) NeighTable() (TableInfo, map[int]NeighParams, error) {
 		return nil
 	})
 	if err != nil {
-		return info, nil, labsys.PermErr(h.ns+": read neighbour table parameters", err)
+		return info, nil, labsys.PermErr(h.ns+": read "+table+" parameters", err)
 	}
 	return info, parms, nil
 }
@@ -205,12 +217,27 @@ func u64(b []byte) uint64 {
 // confNames are the conf/<dev>/ settings the ARP code reads (spec §8.2).
 var confNames = []string{"arp_accept", "arp_announce", "arp_evict_nocarrier", "arp_filter", "arp_ignore", "arp_notify", "drop_gratuitous_arp"}
 
+// confNames6 are the conf/<dev>/ settings under net/ipv6 the ND code reads
+// for the cache (spec ndisc §8.2). A kernel that lacks one (an older
+// release) simply does not report it.
+var confNames6 = []string{"accept_dad", "accept_ra", "accept_untracked_na", "drop_unicast_in_l2_multicast",
+	"drop_unsolicited_na", "force_tllao", "forwarding", "ndisc_evict_nocarrier", "ndisc_notify", "proxy_ndp"}
+
 // ReadConf reads conf/<dev>/ (dev may be "all") inside the host's namespace.
 func (h *Host) ReadConf(dev string) (map[string]string, error) {
+	return h.readConf("ipv4", confNames, dev)
+}
+
+// ReadConf6 reads net/ipv6/conf/<dev>/ (dev may be "all").
+func (h *Host) ReadConf6(dev string) (map[string]string, error) {
+	return h.readConf("ipv6", confNames6, dev)
+}
+
+func (h *Host) readConf(family string, names []string, dev string) (map[string]string, error) {
 	out := map[string]string{}
 	err := h.do(func() error {
-		for _, n := range confNames {
-			b, err := os.ReadFile(filepath.Join("/proc/sys/net/ipv4/conf", dev, n))
+		for _, n := range names {
+			b, err := os.ReadFile(filepath.Join("/proc/sys/net", family, "conf", dev, n))
 			if err != nil {
 				if os.IsNotExist(err) {
 					continue

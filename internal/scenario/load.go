@@ -304,13 +304,13 @@ func (s *Scenario) validate() error {
 	for i := range s.Script {
 		e := &s.Script[i]
 		n := 0
-		for _, set := range []bool{e.Move != nil, e.GARP != nil, e.Flow != nil, e.Neigh != nil, e.Sysctl != nil, e.Reply != nil} {
+		for _, set := range []bool{e.Move != nil, e.GARP != nil, e.Flow != nil, e.Neigh != nil, e.Sysctl != nil, e.Reply != nil, e.NS != nil} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			return fmt.Errorf("%s: a script event needs exactly one of move, garp, reply, flow, neigh, sysctl (found %d)", e.at(f), n)
+			return fmt.Errorf("%s: a script event needs exactly one of move, garp, reply, flow, neigh, sysctl, ns (found %d)", e.at(f), n)
 		}
 		if e.At.D < 0 || e.At.D > s.Duration.D {
 			return fmt.Errorf("%s: at %s is outside the run (allowed: 0s to the duration, %s)", e.at(f), fmtDur(e.At.D), fmtDur(s.Duration.D))
@@ -368,6 +368,13 @@ func (s *Scenario) validate() error {
 			}
 			if c.IP.Is6() && !hasIPv6(s.host(e.Neigh.Host)) {
 				return fmt.Errorf("%s: neigh: %v: host %s has no IPv6 address", e.at(f), c.IP, e.Neigh.Host)
+			}
+		case e.NS != nil:
+			if names[e.NS.From] != "station" {
+				return fmt.Errorf("%s: ns from %q: no such station", e.at(f), e.NS.From)
+			}
+			if err := checkNS(e.NS); err != nil {
+				return fmt.Errorf("%s: ns from %s: %v", e.at(f), e.NS.From, err)
 			}
 		case e.Sysctl != nil:
 			if names[e.Sysctl.Host] != "host" {

@@ -148,6 +148,7 @@ type Event struct {
 	Neigh  *NeighCmd    `yaml:"neigh"`
 	Sysctl *SysctlWrite `yaml:"sysctl"`
 	Reply  *Reply       `yaml:"reply"`
+	NS     *NS          `yaml:"ns"`
 }
 
 // Reply is one ARP reply a station sends to a Linux host without being

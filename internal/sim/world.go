@@ -307,6 +307,8 @@ func (w *world) schedule() error {
 		case e.Sysctl != nil:
 			sy := e.Sysctl
 			w.sch.at(t, func() { w.host(sy.Host).sysctl(sy.Key, sy.Value) })
+		case e.NS != nil:
+			return fmt.Errorf("%s:%d: ns: the simulator does not send hand-built solicitations; run this scenario with arplab lab or verify", w.s.File, e.Line)
 		}
 	}
 	for i := range w.s.Checks {

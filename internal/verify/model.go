@@ -33,6 +33,8 @@ const (
 	inSysctl                 // a sysctl write
 	inPeriodic               // the table's periodic work ran
 	inSnapshot               // the table was read
+	inND                     // an ND message the host received
+	inNDTx                   // an ND message the host sent (compared, not fed)
 )
 
 // input is one recorded event, placed on the kernel's jiffies.
@@ -151,8 +153,9 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		last: map[entryKey]neigh.Decision{}, lastNs: map[entryKey]int64{},
 		mTrans: map[entryKey][]transition{}, kTrans: map[entryKey][]transition{}, mFires: map[entryKey][]fire{},
 		now: vtime.Jiffies(startJ), reported: map[string]string{}}
-	for _, d := range rh.Devs {
-		dev := st.AddDevice(d.Name, d.MAC, d.Addrs)
+	for i := range rh.Devs {
+		d := &rh.Devs[i]
+		dev := st.AddDevice(d.Name, d.MAC, addrsWithLinkLocal(d))
 		d.Params.Apply(dev.Device, run.HZ)
 		m.devs[d.Name] = dev
 	}
@@ -161,6 +164,7 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 	for _, d := range rh.Devs {
 		applyConf(tbl, d.Name, d.Conf)
 	}
+	m.setupND(rh)
 	return m, nil
 }
 
@@ -190,7 +194,7 @@ func (m *hostModel) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 	ns := m.curNs
 	for i := range r.Decisions {
 		d := r.Decisions[i]
-		if d.Frame && in.Kind == stack.InARP {
+		if d.Frame && (in.Kind == stack.InARP || in.Kind == stack.InND) {
 			m.frameDecision = &r.Decisions[i]
 		}
 		t := ns
@@ -318,6 +322,10 @@ func (m *hostModel) feed(ins []input) {
 			m.sendIP(in)
 		case inARPTx:
 			m.sentARP(in)
+		case inND:
+			m.receiveND(in)
+		case inNDTx:
+			m.sentND(in)
 		case inQueued:
 			m.queued(in)
 		case inAdmin:
@@ -355,15 +363,21 @@ func (m *hostModel) receiveARP(in *input) {
 	m.v.res.Stats.Verdicts++
 	after, has := m.tbl.Lookup(dev.Device, p.SIP)
 	model := describe(d.Verdict, has, after.State.String(), after.LLAddr, after.State.Valid())
-	kern := v.Verdict
+	m.compareVerdict(in, p.SIP, d.Verdict, model, frameDesc(&p, f), d)
+}
+
+// compareVerdict holds the model's verdict on a received frame and the
+// entry it left (model, as describe writes it) against the kernel's.
+func (m *hostModel) compareVerdict(in *input, ip netip.Addr, verdict, model, desc string, d *neigh.Decision) {
+	f := &m.v.run.Frames[in.frame]
+	v := in.verdict
+	kern := describe(v.Verdict, false, "", arp.MAC{}, false)
 	if kn, kll, ok := v.After(); ok {
 		kern = describe(v.Verdict, true, kn.String(), kll, kn.Valid())
-	} else {
-		kern = describe(v.Verdict, false, "", arp.MAC{}, false)
 	}
-	if d.Verdict != v.Verdict || (v.Done != nil && kern != model) {
-		m.v.diff(Diff{Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: f.Dev, IP: p.SIP, What: "frame",
-			Frame: in.frame + 1, FrameDesc: frameDesc(&p, f), Kernel: kern, Model: model, Explanation: d.Explain()}, "")
+	if verdict != v.Verdict || (v.Done != nil && kern != model) {
+		m.v.diff(Diff{Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: f.Dev, IP: ip, What: "frame",
+			Frame: in.frame + 1, FrameDesc: desc, Kernel: kern, Model: model, Explanation: d.Explain()}, "")
 		return
 	}
 	m.v.res.Stats.VerdictsAgree++
@@ -439,6 +453,9 @@ func (m *hostModel) sendIP(in *input) {
 	f := &m.v.run.Frames[in.frame]
 	h, payload, ok := ipv4Of(f.Data)
 	if !ok {
+		if dst, ok6 := lab.FrameIPDst(f.Data); ok6 && dst.Is6() {
+			m.sendIP6(in, dst)
+		}
 		return
 	}
 	dev := m.devs[f.Dev]
@@ -533,6 +550,21 @@ func (m *hostModel) sysctl(in *input) {
 	}
 	for dev, c := range s.Conf {
 		applyConf(m.tbl, dev, c)
+	}
+	if m.st.ND != nil {
+		for dev, p := range s.Params6 {
+			if d := m.devs[dev]; d != nil && d.ND != nil {
+				p.Apply(d.ND, m.v.run.HZ)
+			}
+		}
+		for k, v := range s.ConfAll6 {
+			m.st.ND.All6.Set(k, v)
+		}
+		for dev, c := range s.Conf6 {
+			if d := m.devs[dev]; d != nil && d.ND != nil {
+				applyConf6(d.ND, c)
+			}
+		}
 	}
 	m.v.res.Stats.Sysctls++
 }

@@ -131,7 +131,7 @@ func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *
 	frames := 0
 	for i := range run.Frames {
 		f := &run.Frames[i]
-		if f.Host != rh.Name {
+		if f.Host != rh.Name || groupTraffic(f) {
 			continue
 		}
 		if err := w.WritePacket(f.AtNs, f.Data); err != nil {
@@ -284,11 +284,25 @@ func adminDuringCapture(run *lab.LabRun, host string, first int64) adminTouched 
 
 func firstFrame(run *lab.LabRun, host string) int64 {
 	for i := range run.Frames {
-		if run.Frames[i].Host == host {
-			return run.Frames[i].AtNs
+		if f := &run.Frames[i]; f.Host == host && !groupTraffic(f) {
+			return f.AtNs
 		}
 	}
 	return run.EpochNs
+}
+
+// groupTraffic is an IPv6 frame to a multicast group that is not neighbour
+// discovery: the MLD reports a host sends as its interfaces join groups,
+// from the moment IPv6 comes up. They are left out of the replay mode's
+// capture, as a user capturing ND and data would (`icmp6 and ip6[40] >=
+// 133 and ip6[40] <= 137`): otherwise the capture would start before the
+// scenario's own `ip neigh` set-up, making it unseen.
+func groupTraffic(f *lab.RunFrame) bool {
+	if _, _, ok := lab.FrameND(f.Data); ok {
+		return false
+	}
+	dst, ok := lab.FrameIPDst(f.Data)
+	return ok && dst.Is6() && dst.IsMulticast()
 }
 
 func union(a, b map[netip.Addr]string) map[netip.Addr]bool {

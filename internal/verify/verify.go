@@ -1,10 +1,10 @@
 // Package verify checks the model against the running kernel: it runs a
 // scenario in the lab (internal/lab), feeds the model of every observed host
-// exactly the inputs that host's kernel received — ARP and IPv4 frames at
-// their kernel timestamps, `ip neigh` commands, sysctl writes, runs of the
-// periodic work — on the kernel's own jiffies, and compares the two at
-// every ARP frame (the verdict and the entry afterwards) and at every table
-// read (state, lladdr, probes sent). The model uses the profile matching
+// exactly the inputs that host's kernel received — ARP, IPv4, IPv6 and ND
+// frames at their kernel timestamps, `ip neigh` commands, sysctl writes,
+// runs of the periodic work — on the kernel's own jiffies, and compares the
+// two at every ARP and ND frame (the verdict and the entry afterwards) and
+// at every table read (state, lladdr, probes sent; nd.go for IPv6). The model uses the profile matching
 // the running kernel and the parameters the kernel had in force, including
 // its randomised reachable_time.
 //
@@ -319,7 +319,8 @@ func Compare(run *lab.LabRun, s *scenario.Scenario, opt Options) (*Result, error
 
 // inKinds maps the lab's input kinds onto the model's.
 var inKinds = [...]inKind{lab.InARP: inARP, lab.InIPRx: inIPRx, lab.InIPTx: inIPTx, lab.InARPTx: inARPTx,
-	lab.InQueued: inQueued, lab.InAdmin: inAdmin, lab.InSysctl: inSysctl, lab.InPeriodic: inPeriodic, lab.InSnapshot: inSnapshot}
+	lab.InQueued: inQueued, lab.InAdmin: inAdmin, lab.InSysctl: inSysctl, lab.InPeriodic: inPeriodic, lab.InSnapshot: inSnapshot,
+	lab.InND: inND, lab.InNDTx: inNDTx}
 
 // inputs takes one host's recorded inputs in time order from the lab and
 // records how close the ones placed by the fitted clock came to a jiffy
@@ -337,7 +338,7 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 	unc := c.Uncertainty() + 20*time.Microsecond
 	for _, in := range ins {
 		switch in.kind {
-		case inSnapshot, inPeriodic, inSysctl, inARPTx:
+		case inSnapshot, inPeriodic, inSysctl, inARPTx, inNDTx:
 			continue // not fed to the model at a jiffy of their own
 		}
 		if in.exact {
@@ -365,6 +366,11 @@ func inputDesc(run *lab.LabRun, in *input) string {
 		return fmt.Sprintf("sent IPv4 frame #%d", in.frame+1)
 	case inARPTx:
 		return fmt.Sprintf("sent ARP frame #%d", in.frame+1)
+	case inND:
+		msg, _, _ := lab.FrameND(run.Frames[in.frame].Data)
+		return fmt.Sprintf("received ND frame #%d (%v)", in.frame+1, &msg)
+	case inNDTx:
+		return fmt.Sprintf("sent ND frame #%d", in.frame+1)
 	case inQueued:
 		return fmt.Sprintf("queued packet to %v", in.ev.IP)
 	case inAdmin:
@@ -412,15 +418,19 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 		if f.Host != m.name || f.Type != labnet.PacketOutgoing {
 			continue
 		}
-		p, _, ok := lab.FrameARP(f.Data)
-		if !ok || p.Op != arp.OpRequest {
+		var target netip.Addr
+		if p, _, ok := lab.FrameARP(f.Data); ok && p.Op == arp.OpRequest {
+			target = p.TIP
+		} else if t, ok := kernelNDProbe(f); ok {
+			target = t
+		} else {
 			continue
 		}
 		d := m.rh.Dev(f.Dev)
 		for _, e := range run.Trace {
-			if e.Event == "neigh_timer_handler" && e.Dev == d.IfName && e.IP == p.TIP &&
+			if e.Event == "neigh_timer_handler" && e.Dev == d.IfName && e.IP == target &&
 				e.TimestampNs >= f.AtNs && e.TimestampNs <= f.AtNs+int64(2*time.Millisecond) {
-				k := entryKey{f.Dev, p.TIP}
+				k := entryKey{f.Dev, target}
 				m.kTrans[k] = append(m.kTrans[k], transition{ns: f.AtNs, what: "kernel probe", probe: true})
 				break
 			}
