@@ -146,13 +146,26 @@ type conn struct {
 	nextReq     vtime.Time // when the next request of a tcp session is due
 }
 
-// ipFrame allocates a frame and its IPv4 packet together.
+// ipFrame is a frame and its IPv4 packet in one allocation.
 type ipFrame struct {
 	frame
 	pkt ipPacket
 }
 
-func newIPFrame(p ipPacket, size int) *frame {
+// newIPFrame takes an IPv4 frame from the world's free list (or allocates
+// one): a run has only a few frames in flight at a time, while a long run
+// sends millions, so recycling them keeps the allocator and the garbage
+// collector out of the per-packet path. See world.release for when a
+// frame goes back.
+func (w *world) newIPFrame(p ipPacket, size int) *frame {
+	if n := len(w.freeFrames); n > 0 {
+		f := w.freeFrames[n-1]
+		w.freeFrames = w.freeFrames[:n-1]
+		pkt := f.ip
+		*pkt = p
+		*f = frame{ip: pkt, size: size}
+		return f
+	}
 	x := &ipFrame{pkt: p}
 	x.frame.size = size
 	x.frame.ip = &x.pkt
@@ -176,7 +189,7 @@ func (c *conn) send(seg tcpSeg, udp bool) {
 			c.seq += uint32(seg.data)
 		}
 	}
-	f.h.output(c, newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
+	f.h.output(c, f.w.newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
 }
 
 func (c *conn) sendSYN() {
@@ -307,7 +320,7 @@ func (c *conn) respond(fr *frame) *frame {
 	default:
 		return nil
 	}
-	return newIPFrame(ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, 54+seg.data)
+	return c.f.w.newIPFrame(ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, 54+seg.data)
 }
 
 // unreachable is the neighbour layer failing a queued packet: ICMP host

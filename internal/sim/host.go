@@ -211,6 +211,7 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 					c, unreachable := f.ip.conn, a.Kind == neigh.ActUnreachable
 					w.sch.after(0, func() { c.unreachable(unreachable) })
 				}
+				w.release(f)
 			}
 		}
 	}
@@ -321,6 +322,7 @@ func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
 		h.pending[id] = f
 	case neigh.TxDropped:
 		h.w.sch.after(0, func() { c.unreachable(true) })
+		h.w.release(f)
 	}
 	h.reschedule()
 }

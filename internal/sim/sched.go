@@ -182,6 +182,8 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		case evDeliver:
 			s.w.frameReceived(e.to, e.f, e.pt)
 			e.to.receive(e.f, e.pt)
+			e.f.refs--
+			s.w.release(e.f)
 		case evTransmit:
 			e.seg.transmit(e.to, e.f)
 		case evRTO:

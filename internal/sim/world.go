@@ -23,6 +23,10 @@ type frame struct {
 	arp      *arp.Packet
 	ip       *ipPacket
 	size     int
+	// refs counts the deliveries of the frame still scheduled; an IPv4
+	// frame goes back to the world's free list when the last one is done
+	// (world.release).
+	refs int32
 }
 
 type ipPacket struct {
@@ -73,10 +77,12 @@ func (g *segment) transmit(src port, f *frame) {
 			if target != src {
 				g.send(target, f, neigh.PktHost)
 			}
+			w.release(f)
 			return
 		}
 		if !g.cfg.FloodUnknown {
 			w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+			w.release(f)
 			return
 		}
 	}
@@ -92,6 +98,7 @@ func (g *segment) transmit(src port, f *frame) {
 			g.send(p, f, pt)
 		}
 	}
+	w.release(f)
 }
 
 // send schedules f's arrival at p, or its loss.
@@ -104,6 +111,7 @@ func (g *segment) send(p port, f *frame, pt neigh.PktType) {
 	if g.cfg.Jitter.D > 0 {
 		d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
 	}
+	f.refs++
 	g.w.sch.deliver(d, p, f, pt)
 }
 
@@ -124,6 +132,9 @@ type world struct {
 	stats    map[entryKey]*entryStats
 	checks   []CheckOutcome
 	healed   map[healKey]vtime.Time
+	// freeFrames are IPv4 frames no delivery refers to any more
+	// (newIPFrame, release).
+	freeFrames []*frame
 	// sockDst maps a socket's name to its destination, to tell a
 	// confirmation that landed on the wrong neighbour.
 	sockDst map[string]netip.Addr
@@ -153,6 +164,18 @@ func (w *world) emit(ev trace.Event) {
 	}
 	ev.Source = "sim"
 	w.sink.Emit(ev)
+}
+
+// release gives an IPv4 frame back to the free list once no delivery is
+// scheduled for it (refs is 0): after the segment scheduled its deliveries,
+// after each delivery, and where a queued packet is dropped. A frame is
+// never kept by a receiver (a reply is a new frame; a pcap gets a copy of
+// the bytes), and ARP frames, which are few, are left to the collector.
+func (w *world) release(f *frame) {
+	if f.refs > 0 || f.ip == nil {
+		return
+	}
+	w.freeFrames = append(w.freeFrames, f)
 }
 
 func (w *world) seconds(t vtime.Time) float64 { return t.Seconds() }
