@@ -22,15 +22,14 @@ import (
 // of a frame to a port, which is most events and is kept closure-free.
 type event struct {
 	at   vtime.Time
-	seq  uint64
-	kind eventKind
 	fn   func()
 	to   port
 	f    *frame
-	pt   neigh.PktType
 	seg  *segment
 	c    *conn
 	tok  uint64
+	kind eventKind
+	pt   neigh.PktType
 }
 
 // eventKind selects what a closure-free event does; the hot events of a
@@ -64,14 +63,33 @@ func (a slot) before(b slot) bool {
 }
 
 // scheduler runs events in (time, insertion) order.
+//
+// An event due now, when nothing on the heap is due now, is the next one
+// to run whatever is scheduled after it (everything later has a larger
+// key), so it waits in next instead of going through the heap: a
+// station's immediate answer is such an event.
 type scheduler struct {
-	now    vtime.Time
-	seq    uint64
-	q      []slot
-	slab   []event
-	free   []int32
-	events int // events run, for the figures
-	w      *world
+	now     vtime.Time
+	seq     uint64
+	next    slot
+	hasNext bool
+	q       []slot
+	slab    []event
+	free    []int32
+	events  int // events run, for the figures
+	w       *world
+}
+
+// store puts e in the slab and returns its index.
+func (s *scheduler) store(e *event) int32 {
+	if n := len(s.free); n > 0 {
+		idx := s.free[n-1]
+		s.free = s.free[:n-1]
+		s.slab[idx] = *e
+		return idx
+	}
+	s.slab = append(s.slab, *e)
+	return int32(len(s.slab) - 1)
 }
 
 func (s *scheduler) push(e event) {
@@ -79,17 +97,17 @@ func (s *scheduler) push(e event) {
 		e.at = s.now
 	}
 	s.seq++
-	e.seq = s.seq
-	var idx int32
-	if n := len(s.free); n > 0 {
-		idx = s.free[n-1]
-		s.free = s.free[:n-1]
-		s.slab[idx] = e
-	} else {
-		idx = int32(len(s.slab))
-		s.slab = append(s.slab, e)
+	k := slot{at: e.at, seq: s.seq, idx: s.store(&e)}
+	if e.at == s.now && !s.hasNext && (len(s.q) == 0 || s.q[0].at > s.now) {
+		s.next, s.hasNext = k, true
+		return
 	}
-	s.q = append(s.q, slot{at: e.at, seq: e.seq, idx: idx})
+	s.insert(k)
+}
+
+// insert puts k on the heap.
+func (s *scheduler) insert(k slot) {
+	s.q = append(s.q, k)
 	q := s.q
 	i := len(q) - 1
 	for i > 0 {
@@ -102,7 +120,8 @@ func (s *scheduler) push(e event) {
 	}
 }
 
-func (s *scheduler) pop() event {
+// pop removes the heap's first slot.
+func (s *scheduler) pop() slot {
 	q := s.q
 	top := q[0]
 	n := len(q) - 1
@@ -125,10 +144,7 @@ func (s *scheduler) pop() event {
 		i = m
 	}
 	s.q = q
-	e := s.slab[top.idx]
-	s.slab[top.idx] = event{}
-	s.free = append(s.free, top.idx)
-	return e
+	return top
 }
 
 // at schedules fn at t (never in the past).
@@ -161,11 +177,20 @@ const ctxEvery = 1 << 12
 // stops early with the context's error when ctx is cancelled, and with a
 // *BudgetError once more than max events have run (max ≤ 0: no budget).
 func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
-	for len(s.q) > 0 {
-		if s.q[0].at > end {
-			break
+	for {
+		var k slot
+		if s.hasNext {
+			k, s.hasNext = s.next, false
+		} else {
+			if len(s.q) == 0 || s.q[0].at > end {
+				break
+			}
+			k = s.pop()
 		}
-		e := s.pop()
+		// e points into the slab: the slot is freed only after the
+		// event ran, and a slab the event's own pushes reallocate
+		// leaves the old array, which e still reads, as it was.
+		e := &s.slab[k.idx]
 		s.now = e.at
 		s.events++
 		if max > 0 && s.events > max {
@@ -180,10 +205,11 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		case evFunc:
 			e.fn()
 		case evDeliver:
-			s.w.frameReceived(e.to, e.f, e.pt)
-			e.to.receive(e.f, e.pt)
-			e.f.refs--
-			s.w.release(e.f)
+			f := e.f
+			s.w.frameReceived(e.to, f, e.pt)
+			e.to.receive(f, e.pt)
+			f.refs--
+			s.w.release(f)
 		case evTransmit:
 			e.seg.transmit(e.to, e.f)
 		case evRTO:
@@ -195,6 +221,7 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		case evRequest:
 			e.c.request()
 		}
+		s.free = append(s.free, k.idx)
 	}
 	s.now = end
 	return nil
