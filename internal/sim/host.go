@@ -33,6 +33,18 @@ type host struct {
 	wakeAt  vtime.Time
 	wakeSet bool
 	frameNo int
+	// stats are the observed entries' counters behind the verdict.
+	stats map[netip.Addr]*entryStats
+}
+
+// entry is the counters of the entry for ip.
+func (h *host) entry(ip netip.Addr) *entryStats {
+	s := h.stats[ip]
+	if s == nil {
+		s = &entryStats{}
+		h.stats[ip] = s
+	}
+	return s
 }
 
 type hostIf struct {
@@ -80,7 +92,8 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
 	}
-	h := &host{w: w, cfg: c, name: c.Name, observe: observe, st: st, tb: st.Table, clock: clock, pending: map[uint64]*frame{}}
+	h := &host{w: w, cfg: c, name: c.Name, observe: observe, st: st, tb: st.Table, clock: clock, pending: map[uint64]*frame{},
+		stats: map[netip.Addr]*entryStats{}}
 	for _, ic := range c.Interfaces {
 		var addrs []netip.Prefix
 		for _, a := range ic.Addrs {
@@ -192,7 +205,7 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 			f := &frame{src: ifc.dev.MAC, dst: dst, arp: &p, size: 42}
 			if h.observe {
 				w.emit(h.st.ProbeLine(a, now))
-				w.entry(h.name, a.Target).probes++
+				h.entry(a.Target).probes++
 			}
 			ifc.seg.transmit(ifc, f)
 		case neigh.ActReply:
@@ -224,6 +237,18 @@ func (h *host) watchHeal(d *neigh.Decision) {
 		return
 	}
 	w := h.w
+	// most decisions are about IPs that never moved: the moves are few,
+	// so look there before any map
+	moved := false
+	for i := range w.moves {
+		if w.moves[i].ip == d.IP {
+			moved = true
+			break
+		}
+	}
+	if !moved {
+		return
+	}
 	owner := w.owners[d.IP]
 	if owner == nil || d.NewMAC != owner.mac() {
 		return
@@ -240,14 +265,16 @@ func (h *host) watchHeal(d *neigh.Decision) {
 	}
 }
 
-// account keeps the per-entry counters behind the verdict.
+// account keeps the per-entry counters behind the verdict: what GARPs did
+// to the entry, and confirmations through a shared route that landed on
+// it for another destination's socket.
 func (h *host) account(d *neigh.Decision, in *stack.Input) {
 	if !h.observe {
 		return
 	}
-	s := h.w.entry(h.name, d.IP)
 	switch {
 	case d.Frame && in.ARP != nil && in.ARP.SIP == in.ARP.TIP:
+		s := h.entry(d.IP)
 		switch trace.FrameEffect(d.Verdict, in.ARP.SHA, d.NewMAC) {
 		case trace.EffectIgnored:
 			s.garpIgnored++
@@ -260,12 +287,9 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 			s.garpHonoured++
 		}
 	case d.Rule == neigh.RuleConfirmRoute:
-		s.confirms++
 		if h.w.sockDst[d.Flow] != d.IP {
-			s.falseConfirms++
+			h.entry(d.IP).falseConfirms++
 		}
-	case d.Rule == neigh.RuleConfirmSocket:
-		s.confirms++
 	}
 }
 

@@ -260,7 +260,7 @@ func (w *world) staleSpans() []StaleSpan {
 				}
 			}
 			sp.To, sp.Healed = healedAt.Seconds(), healed
-			st := w.entry(h.name, m.ip)
+			st := h.entry(m.ip)
 			sp.GARPIgnored, sp.GARPNoop, sp.GARPHonoured = st.garpIgnored, st.garpNoop, st.garpHonoured
 			sp.FalseConfirms, sp.Probes = st.falseConfirms, st.probes
 			sp.FirstIgnored = st.firstIgnored

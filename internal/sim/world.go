@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"sort"
 
 	"arplab/internal/garp"
 	"arplab/internal/kernel"
@@ -52,9 +51,44 @@ type port interface {
 type segment struct {
 	cfg   scenario.Segment
 	ports []port
-	byMAC map[arp.MAC]port // built at the first frame; ports do not change
+	// macs[i] is ports[i]'s MAC, and byMAC maps them when there are many
+	// (a scan of a few MACs is quicker than hashing one); both are built
+	// at the first frame: ports do not change.
+	macs  []arp.MAC
+	byMAC map[arp.MAC]port
 	rng   *rand.Rand
 	w     *world
+}
+
+// scanPorts is how many ports a segment looks a MAC up among by scanning.
+const scanPorts = 16
+
+// portOf is the port with MAC m, where a learning switch sends a unicast
+// frame (a MAC two ports share goes to the last, as a switch that learnt
+// it last would).
+func (g *segment) portOf(m arp.MAC) (port, bool) {
+	if g.macs == nil {
+		g.macs = make([]arp.MAC, len(g.ports))
+		for i, p := range g.ports {
+			g.macs[i] = p.mac()
+		}
+		if len(g.ports) > scanPorts {
+			g.byMAC = make(map[arp.MAC]port, len(g.ports))
+			for _, p := range g.ports {
+				g.byMAC[p.mac()] = p
+			}
+		}
+	}
+	if g.byMAC != nil {
+		p, ok := g.byMAC[m]
+		return p, ok
+	}
+	for i := len(g.macs) - 1; i >= 0; i-- {
+		if g.macs[i] == m {
+			return g.ports[i], true
+		}
+	}
+	return nil, false
 }
 
 // transmit delivers f from src to the ports it reaches, after latency and
@@ -66,14 +100,8 @@ func (g *segment) transmit(src port, f *frame) {
 	if w.opt.Capture != nil {
 		w.frameSent(src, f)
 	}
-	if g.byMAC == nil {
-		g.byMAC = make(map[arp.MAC]port, len(g.ports))
-		for _, p := range g.ports {
-			g.byMAC[p.mac()] = p
-		}
-	}
 	if !f.dst.IsMulticast() {
-		if target, ok := g.byMAC[f.dst]; ok {
+		if target, ok := g.portOf(f.dst); ok {
 			if target != src {
 				g.send(target, f, neigh.PktHost)
 			}
@@ -129,7 +157,6 @@ type world struct {
 	flows    []*flow
 	frames   int
 	moves    []move
-	stats    map[entryKey]*entryStats
 	checks   []CheckOutcome
 	healed   map[healKey]vtime.Time
 	// freeFrames are IPv4 frames no delivery refers to any more
@@ -146,16 +173,11 @@ type move struct {
 	from, to arp.MAC
 }
 
-type entryKey struct {
-	host string
-	ip   netip.Addr
-}
-
 // entryStats counts what happened to one observed entry, for the verdict.
 type entryStats struct {
-	garpIgnored, garpNoop, garpHonoured, falseConfirms, confirms, probes int
-	firstIgnored                                                         string
-	ignoredWhy                                                           string
+	garpIgnored, garpNoop, garpHonoured, falseConfirms, probes int
+	firstIgnored                                               string
+	ignoredWhy                                                 string
 }
 
 func (w *world) emit(ev trace.Event) {
@@ -179,16 +201,6 @@ func (w *world) release(f *frame) {
 }
 
 func (w *world) seconds(t vtime.Time) float64 { return t.Seconds() }
-
-func (w *world) entry(h string, ip netip.Addr) *entryStats {
-	k := entryKey{h, ip}
-	s := w.stats[k]
-	if s == nil {
-		s = &entryStats{}
-		w.stats[k] = s
-	}
-	return s
-}
 
 // frameSent/frameReceived feed the optional pcap of one host.
 func (w *world) frameSent(src port, f *frame) {
@@ -228,7 +240,7 @@ func (w *world) lost(f *frame, why string) {
 // build creates the world's topology from the scenario.
 func build(s *scenario.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, rng: streams{master: opt.Seed}, sink: opt.Sink,
-		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, stats: map[entryKey]*entryStats{}, healed: map[healKey]vtime.Time{}, sockDst: map[string]netip.Addr{}}
+		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, healed: map[healKey]vtime.Time{}, sockDst: map[string]netip.Addr{}}
 	w.sch.w = w
 	for _, g := range s.Segments {
 		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
@@ -398,18 +410,4 @@ func profileOf(h *scenario.Host) (kernel.Profile, error) {
 		return p, err
 	}
 	return p.WithPatches(h.Patches)
-}
-
-func sortedKeys[V any](m map[entryKey]V) []entryKey {
-	var ks []entryKey
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Slice(ks, func(i, j int) bool {
-		if ks[i].host != ks[j].host {
-			return ks[i].host < ks[j].host
-		}
-		return ks[i].ip.Less(ks[j].ip)
-	})
-	return ks
 }
