@@ -80,29 +80,32 @@ type scheduler struct {
 	w       *world
 }
 
-// store puts e in the slab and returns its index.
-func (s *scheduler) store(e *event) int32 {
-	if n := len(s.free); n > 0 {
-		idx := s.free[n-1]
-		s.free = s.free[:n-1]
-		s.slab[idx] = *e
-		return idx
-	}
-	s.slab = append(s.slab, *e)
-	return int32(len(s.slab) - 1)
-}
-
-func (s *scheduler) push(e event) {
-	if e.at < s.now {
-		e.at = s.now
+// push queues an event at t (never in the past) and returns it, in the
+// slab, for the caller to fill in at once (the pointer is good until the
+// next push). A reused slot keeps the fields of the event it held before;
+// each kind reads only its own.
+func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
+	if t < s.now {
+		t = s.now
 	}
 	s.seq++
-	k := slot{at: e.at, seq: s.seq, idx: s.store(&e)}
-	if e.at == s.now && !s.hasNext && (len(s.q) == 0 || s.q[0].at > s.now) {
-		s.next, s.hasNext = k, true
-		return
+	var idx int32
+	if n := len(s.free); n > 0 {
+		idx = s.free[n-1]
+		s.free = s.free[:n-1]
+	} else {
+		s.slab = append(s.slab, event{})
+		idx = int32(len(s.slab) - 1)
 	}
-	s.insert(k)
+	k := slot{at: t, seq: s.seq, idx: idx}
+	if t == s.now && !s.hasNext && (len(s.q) == 0 || s.q[0].at > s.now) {
+		s.next, s.hasNext = k, true
+	} else {
+		s.insert(k)
+	}
+	e := &s.slab[idx]
+	e.at, e.kind = t, kind
+	return e
 }
 
 // insert puts k on the heap.
@@ -148,16 +151,18 @@ func (s *scheduler) pop() slot {
 }
 
 // at schedules fn at t (never in the past).
-func (s *scheduler) at(t vtime.Time, fn func()) { s.push(event{at: t, kind: evFunc, fn: fn}) }
+func (s *scheduler) at(t vtime.Time, fn func()) { s.push(t, evFunc).fn = fn }
 
 // connEvent schedules a TCP timer of c after d.
 func (s *scheduler) connEvent(d vtime.Duration, k eventKind, c *conn, tok uint64) {
-	s.push(event{at: s.now.Add(d), kind: k, c: c, tok: tok})
+	e := s.push(s.now.Add(d), k)
+	e.c, e.tok = c, tok
 }
 
 // transmit schedules src sending f on g after d.
 func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
-	s.push(event{at: s.now.Add(d), kind: evTransmit, seg: g, to: src, f: f})
+	e := s.push(s.now.Add(d), evTransmit)
+	e.seg, e.to, e.f = g, src, f
 }
 
 // after schedules fn d from now.
@@ -165,7 +170,8 @@ func (s *scheduler) after(d vtime.Duration, fn func()) { s.at(s.now.Add(d), fn) 
 
 // deliver schedules the arrival of f at port to after d.
 func (s *scheduler) deliver(d vtime.Duration, to port, f *frame, pt neigh.PktType) {
-	s.push(event{at: s.now.Add(d), kind: evDeliver, to: to, f: f, pt: pt})
+	e := s.push(s.now.Add(d), evDeliver)
+	e.to, e.f, e.pt = to, f, pt
 }
 
 // ctxEvery is how many events run between looks at the context: a few
