@@ -63,7 +63,7 @@ func (f *flow) start() {
 	case "udp":
 		f.conn = &conn{f: f, sock: &neigh.Socket{Name: f.name + "→" + f.cfg.To.String(), Route: f.route}}
 		_, nh, _ := f.h.route(f.cfg.To.Addr)
-		f.w.sockDst[f.conn.sock.Name] = nh
+		f.w.setSockDst(f.conn.sock.Name, nh)
 		f.udpTick()
 	default:
 		if f.cfg.Kind == "ssh" {
@@ -92,7 +92,7 @@ func (f *flow) connect() {
 	f.attempts++
 	c := &conn{f: f, sock: &neigh.Socket{Name: fmt.Sprintf("%s#%d→%v", f.name, f.attempts, f.cfg.To), Route: f.route}}
 	_, nh, _ := f.h.route(f.cfg.To.Addr)
-	f.w.sockDst[c.sock.Name] = nh
+	f.w.setSockDst(c.sock.Name, nh)
 	f.conn = c
 	if f.cfg.Kind == "ssh" {
 		f.event("connect", fmt.Sprintf("%s: connect to %v:22 (attempt %d)", f.name, f.cfg.To, f.attempts), nil)

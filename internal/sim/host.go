@@ -33,17 +33,29 @@ type host struct {
 	wakeAt  vtime.Time
 	wakeSet bool
 	frameNo int
-	// stats are the observed entries' counters behind the verdict.
-	stats map[netip.Addr]*entryStats
+	// stats are the observed entries' counters behind the verdict, and
+	// recent the last few looked up (a false confirmation is counted per
+	// packet, on the same few entries).
+	stats  map[netip.Addr]*entryStats
+	recent [8]struct {
+		ip netip.Addr
+		s  *entryStats
+	}
 }
 
 // entry is the counters of the entry for ip.
 func (h *host) entry(ip netip.Addr) *entryStats {
+	b := ip.As16()
+	r := &h.recent[b[15]%uint8(len(h.recent))]
+	if r.s != nil && r.ip == ip {
+		return r.s
+	}
 	s := h.stats[ip]
 	if s == nil {
 		s = &entryStats{}
 		h.stats[ip] = s
 	}
+	r.ip, r.s = ip, s
 	return s
 }
 
@@ -287,7 +299,7 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 			s.garpHonoured++
 		}
 	case d.Rule == neigh.RuleConfirmRoute:
-		if h.w.sockDst[d.Flow] != d.IP {
+		if h.w.sockDest(d.Flow) != d.IP {
 			h.entry(d.IP).falseConfirms++
 		}
 	}
@@ -386,7 +398,7 @@ type station struct {
 	w   *world
 	cfg *scenario.Station
 	seg *segment
-	ips map[netip.Addr]bool
+	ips addrSet
 }
 
 func (s *station) mac() arp.MAC { return s.cfg.MAC.MAC }
@@ -394,7 +406,7 @@ func (s *station) mac() arp.MAC { return s.cfg.MAC.MAC }
 func (s *station) receive(f *frame, pt neigh.PktType) {
 	if f.arp != nil {
 		p := f.arp
-		if p.Op != arp.OpRequest || !s.ips[p.TIP] || p.SIP == p.TIP {
+		if p.Op != arp.OpRequest || !s.ips.has(p.TIP) || p.SIP == p.TIP {
 			return
 		}
 		if pt == neigh.PktOtherHost && !s.cfg.AnswerForeignProbes {
@@ -407,7 +419,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 	if f.ip == nil || pt != neigh.PktHost {
 		return
 	}
-	if !s.ips[f.ip.dst] && !s.serves(f.ip.dst) {
+	if !s.ips.has(f.ip.dst) && !s.serves(f.ip.dst) {
 		s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
 		return
 	}
@@ -422,7 +434,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 // serves reports whether the station routes for ip: a gateway routes
 // only while it holds an address (a router that lost its VIP is down).
 func (s *station) serves(ip netip.Addr) bool {
-	if len(s.ips) == 0 {
+	if s.ips.len() == 0 {
 		return false
 	}
 	for _, p := range s.cfg.Serves {

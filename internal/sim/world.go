@@ -165,6 +165,34 @@ type world struct {
 	// sockDst maps a socket's name to its destination, to tell a
 	// confirmation that landed on the wrong neighbour.
 	sockDst map[string]netip.Addr
+	// recentSocks caches the last sockDst lookups: a confirmation
+	// decision names a socket, and the same few sockets keep coming.
+	recentSocks [4]sockDest
+	recentNext  int
+}
+
+type sockDest struct {
+	name string
+	dst  netip.Addr
+}
+
+// setSockDst records the destination of socket name.
+func (w *world) setSockDst(name string, dst netip.Addr) {
+	w.sockDst[name] = dst
+	w.recentSocks = [4]sockDest{}
+}
+
+// sockDest is the destination of socket name (the zero Addr if unknown).
+func (w *world) sockDest(name string) netip.Addr {
+	for i := range w.recentSocks {
+		if r := &w.recentSocks[i]; r.name == name && name != "" {
+			return r.dst
+		}
+	}
+	dst := w.sockDst[name]
+	w.recentSocks[w.recentNext] = sockDest{name, dst}
+	w.recentNext = (w.recentNext + 1) % len(w.recentSocks)
+	return dst
 }
 
 type move struct {
@@ -257,11 +285,11 @@ func build(s *scenario.Scenario, opt Options) (*world, error) {
 		w.hosts = append(w.hosts, h)
 	}
 	for i := range s.Stations {
-		st := &station{w: w, cfg: &s.Stations[i], ips: map[netip.Addr]bool{}}
+		st := &station{w: w, cfg: &s.Stations[i]}
 		st.seg = w.segs[st.cfg.Segment]
 		st.seg.ports = append(st.seg.ports, st)
 		for _, ip := range st.cfg.IPs {
-			st.ips[ip.Addr] = true
+			st.ips.add(ip.Addr)
 			w.owners[ip.Addr] = st
 		}
 		w.stations = append(w.stations, st)
@@ -343,7 +371,7 @@ func (w *world) doMove(m *scenario.Move) {
 	to := w.station(m.To)
 	var from arp.MAC
 	if old := w.owners[m.IP.Addr]; old != nil {
-		delete(old.ips, m.IP.Addr)
+		old.ips.remove(m.IP.Addr)
 		from = old.cfg.MAC.MAC
 	} else {
 		// an IP nobody owned: the entries that matter hold whatever MAC
@@ -356,7 +384,7 @@ func (w *world) doMove(m *scenario.Move) {
 			}
 		}
 	}
-	to.ips[m.IP.Addr] = true
+	to.ips.add(m.IP.Addr)
 	w.owners[m.IP.Addr] = to
 	w.moves = append(w.moves, move{ip: m.IP.Addr, at: w.sch.now, from: from, to: to.cfg.MAC.MAC})
 	ev := trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindMove, Host: to.cfg.Name, IP: m.IP.String(),
@@ -410,4 +438,63 @@ func profileOf(h *scenario.Host) (kernel.Profile, error) {
 		return p, err
 	}
 	return p.WithPatches(h.Patches)
+}
+
+// addrSet is the set of IPs a station owns, asked about with every frame
+// it receives: a few IPs are scanned (quicker than hashing one), many go
+// in a map.
+type addrSet struct {
+	few  []netip.Addr
+	many map[netip.Addr]bool
+}
+
+// scanAddrs is how many IPs an addrSet scans before it uses a map.
+const scanAddrs = 16
+
+func (a *addrSet) has(ip netip.Addr) bool {
+	if a.many != nil {
+		return a.many[ip]
+	}
+	for _, x := range a.few {
+		if x == ip {
+			return true
+		}
+	}
+	return false
+}
+
+func (a *addrSet) add(ip netip.Addr) {
+	switch {
+	case a.has(ip):
+	case a.many != nil:
+		a.many[ip] = true
+	case len(a.few) < scanAddrs:
+		a.few = append(a.few, ip)
+	default:
+		a.many = map[netip.Addr]bool{ip: true}
+		for _, x := range a.few {
+			a.many[x] = true
+		}
+		a.few = nil
+	}
+}
+
+func (a *addrSet) remove(ip netip.Addr) {
+	if a.many != nil {
+		delete(a.many, ip)
+		return
+	}
+	for i, x := range a.few {
+		if x == ip {
+			a.few = append(a.few[:i], a.few[i+1:]...)
+			return
+		}
+	}
+}
+
+func (a *addrSet) len() int {
+	if a.many != nil {
+		return len(a.many)
+	}
+	return len(a.few)
 }
