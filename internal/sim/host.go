@@ -198,7 +198,9 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 	now := w.seconds(w.sch.now)
 	for i := range r.Decisions {
 		d := &r.Decisions[i]
-		h.account(d, in)
+		if !w.opt.verdictOnly {
+			h.account(d, in)
+		}
 		h.watchHeal(d)
 		if h.observe && w.sink != nil {
 			h.st.Lines(in, d, now, h.toSeconds, w.emit)
@@ -216,8 +218,12 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 			p := arp.NewPacket(arp.OpRequest, ifc.dev.MAC, a.Src, tha, a.Target)
 			f := &frame{src: ifc.dev.MAC, dst: dst, arp: &p, size: 42}
 			if h.observe {
-				w.emit(h.st.ProbeLine(a, now))
-				h.entry(a.Target).probes++
+				if w.sink != nil {
+					w.emit(h.st.ProbeLine(a, now))
+				}
+				if !w.opt.verdictOnly {
+					h.entry(a.Target).probes++
+				}
 			}
 			ifc.seg.transmit(ifc, f)
 		case neigh.ActReply:
