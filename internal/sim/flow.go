@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"net/netip"
 
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
@@ -22,11 +23,15 @@ const (
 
 // flow is upper-layer traffic from a Linux host to an IP.
 type flow struct {
-	w        *world
-	cfg      *scenario.Flow
-	name     string
-	h        *host
-	route    *neigh.Route
+	w     *world
+	cfg   *scenario.Flow
+	name  string
+	h     *host
+	route *neigh.Route
+	// ifc and nexthop are the flow's output route: a host's addresses
+	// and routes are set up before the run and never change in it.
+	ifc      *hostIf
+	nexthop  netip.Addr
 	started  vtime.Time
 	conn     *conn
 	attempts int
@@ -40,12 +45,12 @@ type flow struct {
 
 func newFlow(w *world, c *scenario.Flow, idx int) *flow {
 	h := w.host(c.From)
-	_, _, cached := h.route(c.To.Addr)
+	ifc, nh, cached := h.route(c.To.Addr)
 	cpu := idx % h.cfg.CPUs
 	if c.CPU != nil {
 		cpu = *c.CPU % h.cfg.CPUs
 	}
-	return &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu]}
+	return &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu], ifc: ifc, nexthop: nh}
 }
 
 // notable reports whether losses of this flow are worth a trace line: SSH
@@ -62,8 +67,7 @@ func (f *flow) start() {
 	switch f.cfg.Kind {
 	case "udp":
 		f.conn = &conn{f: f, sock: &neigh.Socket{Name: f.name + "→" + f.cfg.To.String(), Route: f.route}}
-		_, nh, _ := f.h.route(f.cfg.To.Addr)
-		f.w.setSockDst(f.conn.sock.Name, nh)
+		f.w.setSockDst(f.conn.sock.Name, f.nexthop)
 		f.udpTick()
 	default:
 		if f.cfg.Kind == "ssh" {
@@ -91,8 +95,7 @@ func (f *flow) connect() {
 	}
 	f.attempts++
 	c := &conn{f: f, sock: &neigh.Socket{Name: fmt.Sprintf("%s#%d→%v", f.name, f.attempts, f.cfg.To), Route: f.route}}
-	_, nh, _ := f.h.route(f.cfg.To.Addr)
-	f.w.setSockDst(c.sock.Name, nh)
+	f.w.setSockDst(c.sock.Name, f.nexthop)
 	f.conn = c
 	if f.cfg.Kind == "ssh" {
 		f.event("connect", fmt.Sprintf("%s: connect to %v:22 (attempt %d)", f.name, f.cfg.To, f.attempts), nil)
@@ -174,7 +177,7 @@ func (w *world) newIPFrame(p ipPacket, size int) *frame {
 
 func (c *conn) send(seg tcpSeg, udp bool) {
 	f := c.f
-	ifc, nexthop, _ := f.h.route(f.cfg.To.Addr)
+	ifc, nexthop := f.ifc, f.nexthop
 	src := ifc.dev.Addrs[0].Addr()
 	size := 54 + seg.data
 	if !udp {

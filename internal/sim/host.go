@@ -32,6 +32,7 @@ type host struct {
 	wakeTok uint64
 	wakeAt  vtime.Time
 	wakeSet bool
+	wakeFor vtime.Jiffies // the deadline the wake was set for
 	frameNo int
 	// stats are the observed entries' counters behind the verdict, and
 	// recent the last few looked up (a false confirmation is counted per
@@ -312,11 +313,19 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 }
 
 // reschedule makes sure the host wakes at the table's next deadline.
+// While a wake is set for the deadline it last saw, there is nothing to
+// do (the wake is at or after now, where the deadline's time would put
+// it again).
 func (h *host) reschedule() {
-	t := h.clock.TimeOf(h.st.NextDeadline())
+	dl := h.st.NextDeadline()
+	if h.wakeSet && dl == h.wakeFor {
+		return
+	}
+	t := h.clock.TimeOf(dl)
 	if t < h.w.sch.now {
 		t = h.w.sch.now
 	}
+	h.wakeFor = dl
 	if h.wakeSet && h.wakeAt == t {
 		return
 	}
