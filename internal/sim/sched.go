@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"arplab/internal/neigh"
 	"arplab/internal/vtime"
@@ -73,7 +74,8 @@ type scheduler struct {
 	seq     uint64
 	next    slot
 	hasNext bool
-	q       []slot
+	q       []slot // sorted latest first, or (heap) a binary heap
+	heap    bool
 	slab    []event
 	free    []int32
 	events  int // events run, for the figures
@@ -98,7 +100,7 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		idx = int32(len(s.slab) - 1)
 	}
 	k := slot{at: t, seq: s.seq, idx: idx}
-	if t == s.now && !s.hasNext && (len(s.q) == 0 || s.q[0].at > s.now) {
+	if t == s.now && !s.hasNext && (len(s.q) == 0 || s.first().at > s.now) {
 		s.next, s.hasNext = k, true
 	} else {
 		s.insert(k)
@@ -108,11 +110,31 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 	return e
 }
 
-// insert puts k on the heap.
+// sortedMax is how long the queue stays a sorted array. A simulation's
+// queue is usually a handful of events, most of them due within a frame's
+// latency: in an array sorted latest first, taking the next event is
+// taking the last element, and inserting one due soon moves one or two.
+// A queue that grows past this becomes a binary heap (the array in
+// earliest-first order already is one) for the rest of the run.
+const sortedMax = 32
+
+// insert puts k on the queue.
 func (s *scheduler) insert(k slot) {
+	if !s.heap && len(s.q) == sortedMax {
+		slices.Reverse(s.q)
+		s.heap = true
+	}
 	s.q = append(s.q, k)
 	q := s.q
 	i := len(q) - 1
+	if !s.heap {
+		for i > 0 && q[i-1].before(k) {
+			q[i] = q[i-1]
+			i--
+		}
+		q[i] = k
+		return
+	}
 	for i > 0 {
 		p := (i - 1) / 2
 		if !q[i].before(q[p]) {
@@ -123,11 +145,23 @@ func (s *scheduler) insert(k slot) {
 	}
 }
 
-// pop removes the heap's first slot.
+// first is the queue's earliest slot (the queue is not empty).
+func (s *scheduler) first() slot {
+	if s.heap {
+		return s.q[0]
+	}
+	return s.q[len(s.q)-1]
+}
+
+// pop removes the queue's earliest slot.
 func (s *scheduler) pop() slot {
 	q := s.q
-	top := q[0]
 	n := len(q) - 1
+	if !s.heap {
+		s.q = q[:n]
+		return q[n]
+	}
+	top := q[0]
 	q[0] = q[n]
 	q = q[:n]
 	i := 0
@@ -188,7 +222,7 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		if s.hasNext {
 			k, s.hasNext = s.next, false
 		} else {
-			if len(s.q) == 0 || s.q[0].at > end {
+			if len(s.q) == 0 || s.first().at > end {
 				break
 			}
 			k = s.pop()
