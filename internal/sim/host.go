@@ -435,7 +435,9 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 		return
 	}
 	if !s.ips.has(f.ip.dst) && !s.serves(f.ip.dst) {
-		s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
+		if s.w.tellsLoss(f) {
+			s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
+		}
 		return
 	}
 	if c := f.ip.conn; c != nil {

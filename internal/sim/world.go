@@ -109,7 +109,9 @@ func (g *segment) transmit(src port, f *frame) {
 			return
 		}
 		if !g.cfg.FloodUnknown {
-			w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+			if w.tellsLoss(f) {
+				w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+			}
 			w.release(f)
 			return
 		}
@@ -132,7 +134,9 @@ func (g *segment) transmit(src port, f *frame) {
 // send schedules f's arrival at p, or its loss.
 func (g *segment) send(p port, f *frame, pt neigh.PktType) {
 	if g.cfg.Loss > 0 && g.rng.Float64() < g.cfg.Loss {
-		g.w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
+		if g.w.tellsLoss(f) {
+			g.w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
+		}
 		return
 	}
 	d := g.cfg.Latency.D
@@ -248,14 +252,18 @@ func (w *world) frameReceived(dst port, f *frame, pt neigh.PktType) {
 	}
 }
 
+// tellsLoss reports whether the loss of f makes a trace line (lost): only
+// with a sink, and for a flow whose losses are notable. The callers build
+// the reason only then.
+func (w *world) tellsLoss(f *frame) bool {
+	return w.sink != nil && f.ip != nil && f.ip.conn != nil && f.ip.conn.f.notable()
+}
+
 func (w *world) lost(f *frame, why string) {
-	if f.ip == nil || f.ip.conn == nil {
+	if !w.tellsLoss(f) {
 		return
 	}
 	c := f.ip.conn
-	if !c.f.notable() {
-		return
-	}
 	what := "segment"
 	if f.ip.seg.syn && !f.ip.seg.ack {
 		what = "SYN"
