@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"net/netip"
 
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
@@ -22,11 +23,15 @@ const (
 
 // flow is upper-layer traffic from a Linux host to an IP.
 type flow struct {
-	w        *world
-	cfg      *scenario.Flow
-	name     string
-	h        *host
-	route    *neigh.Route
+	w     *world
+	cfg   *scenario.Flow
+	name  string
+	h     *host
+	route *neigh.Route
+	// ifc and nexthop are the flow's output route: a host's addresses
+	// and routes are set up before the run and never change in it.
+	ifc      *hostIf
+	nexthop  netip.Addr
 	started  vtime.Time
 	conn     *conn
 	attempts int
@@ -40,12 +45,12 @@ type flow struct {
 
 func newFlow(w *world, c *scenario.Flow, idx int) *flow {
 	h := w.host(c.From)
-	_, _, cached := h.route(c.To.Addr)
+	ifc, nh, cached := h.route(c.To.Addr)
 	cpu := idx % h.cfg.CPUs
 	if c.CPU != nil {
 		cpu = *c.CPU % h.cfg.CPUs
 	}
-	return &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu]}
+	return &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu], ifc: ifc, nexthop: nh}
 }
 
 // notable reports whether losses of this flow are worth a trace line: SSH
@@ -62,8 +67,7 @@ func (f *flow) start() {
 	switch f.cfg.Kind {
 	case "udp":
 		f.conn = &conn{f: f, sock: &neigh.Socket{Name: f.name + "→" + f.cfg.To.String(), Route: f.route}}
-		_, nh, _ := f.h.route(f.cfg.To.Addr)
-		f.w.sockDst[f.conn.sock.Name] = nh
+		f.w.setSockDst(f.conn.sock.Name, f.nexthop)
 		f.udpTick()
 	default:
 		if f.cfg.Kind == "ssh" {
@@ -91,8 +95,7 @@ func (f *flow) connect() {
 	}
 	f.attempts++
 	c := &conn{f: f, sock: &neigh.Socket{Name: fmt.Sprintf("%s#%d→%v", f.name, f.attempts, f.cfg.To), Route: f.route}}
-	_, nh, _ := f.h.route(f.cfg.To.Addr)
-	f.w.sockDst[c.sock.Name] = nh
+	f.w.setSockDst(c.sock.Name, f.nexthop)
 	f.conn = c
 	if f.cfg.Kind == "ssh" {
 		f.event("connect", fmt.Sprintf("%s: connect to %v:22 (attempt %d)", f.name, f.cfg.To, f.attempts), nil)
@@ -146,13 +149,26 @@ type conn struct {
 	nextReq     vtime.Time // when the next request of a tcp session is due
 }
 
-// ipFrame allocates a frame and its IPv4 packet together.
+// ipFrame is a frame and its IPv4 packet in one allocation.
 type ipFrame struct {
 	frame
 	pkt ipPacket
 }
 
-func newIPFrame(p ipPacket, size int) *frame {
+// newIPFrame takes an IPv4 frame from the world's free list (or allocates
+// one): a run has only a few frames in flight at a time, while a long run
+// sends millions, so recycling them keeps the allocator and the garbage
+// collector out of the per-packet path. See world.release for when a
+// frame goes back.
+func (w *world) newIPFrame(p ipPacket, size int) *frame {
+	if n := len(w.freeFrames); n > 0 {
+		f := w.freeFrames[n-1]
+		w.freeFrames = w.freeFrames[:n-1]
+		pkt := f.ip
+		*pkt = p
+		*f = frame{ip: pkt, size: size}
+		return f
+	}
 	x := &ipFrame{pkt: p}
 	x.frame.size = size
 	x.frame.ip = &x.pkt
@@ -161,7 +177,7 @@ func newIPFrame(p ipPacket, size int) *frame {
 
 func (c *conn) send(seg tcpSeg, udp bool) {
 	f := c.f
-	ifc, nexthop, _ := f.h.route(f.cfg.To.Addr)
+	ifc, nexthop := f.ifc, f.nexthop
 	src := f.h.source(ifc, f.cfg.To.Addr)
 	size := 54 + seg.data
 	if !udp {
@@ -176,7 +192,7 @@ func (c *conn) send(seg tcpSeg, udp bool) {
 			c.seq += uint32(seg.data)
 		}
 	}
-	f.h.output(c, newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
+	f.h.output(c, f.w.newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
 }
 
 func (c *conn) sendSYN() {
@@ -307,7 +323,7 @@ func (c *conn) respond(fr *frame) *frame {
 	default:
 		return nil
 	}
-	return newIPFrame(ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, 54+seg.data)
+	return c.f.w.newIPFrame(ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, 54+seg.data)
 }
 
 // unreachable is the neighbour layer failing a queued packet: ICMP host

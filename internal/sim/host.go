@@ -34,7 +34,32 @@ type host struct {
 	wakeTok uint64
 	wakeAt  vtime.Time
 	wakeSet bool
+	wakeFor vtime.Jiffies // the deadline the wake was set for
 	frameNo int
+	// stats are the observed entries' counters behind the verdict, and
+	// recent the last few looked up (a false confirmation is counted per
+	// packet, on the same few entries).
+	stats  map[netip.Addr]*entryStats
+	recent [8]struct {
+		ip netip.Addr
+		s  *entryStats
+	}
+}
+
+// entry is the counters of the entry for ip.
+func (h *host) entry(ip netip.Addr) *entryStats {
+	b := ip.As16()
+	r := &h.recent[b[15]%uint8(len(h.recent))]
+	if r.s != nil && r.ip == ip {
+		return r.s
+	}
+	s := h.stats[ip]
+	if s == nil {
+		s = &entryStats{}
+		h.stats[ip] = s
+	}
+	r.ip, r.s = ip, s
+	return s
 }
 
 type hostIf struct {
@@ -82,7 +107,8 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: host %s: %v", w.s.File, c.Name, err)
 	}
-	h := &host{w: w, cfg: c, name: c.Name, observe: observe, st: st, tb: st.Table, clock: clock, pending: map[uint64]*frame{}}
+	h := &host{w: w, cfg: c, name: c.Name, observe: observe, st: st, tb: st.Table, clock: clock, pending: map[uint64]*frame{},
+		stats: map[netip.Addr]*entryStats{}}
 	for _, ic := range c.Interfaces {
 		var addrs []netip.Prefix
 		v6, ll := false, false
@@ -222,7 +248,9 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 	now := w.seconds(w.sch.now)
 	for i := range r.Decisions {
 		d := &r.Decisions[i]
-		h.account(d, in)
+		if !w.opt.verdictOnly {
+			h.account(d, in)
+		}
 		h.watchHeal(d)
 		if h.observe && w.sink != nil {
 			h.st.Lines(in, d, now, h.toSeconds, w.emit)
@@ -237,7 +265,7 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 			if m, dst, ok := stack.NDMessage(a, ifc.dev.MAC); ok {
 				if a.Kind == neigh.ActProbe && h.observe {
 					w.emit(h.st.ProbeLine(a, now))
-					w.entry(h.name, a.Target).probes++
+					h.entry(a.Target).probes++
 				}
 				ifc.seg.transmit(ifc, &frame{src: ifc.dev.MAC, dst: dst, nd: &m, size: ndSize(&m)})
 				continue
@@ -252,8 +280,12 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 			p := arp.NewPacket(arp.OpRequest, ifc.dev.MAC, a.Src, tha, a.Target)
 			f := &frame{src: ifc.dev.MAC, dst: dst, arp: &p, size: 42}
 			if h.observe {
-				w.emit(h.st.ProbeLine(a, now))
-				w.entry(h.name, a.Target).probes++
+				if w.sink != nil {
+					w.emit(h.st.ProbeLine(a, now))
+				}
+				if !w.opt.verdictOnly {
+					h.entry(a.Target).probes++
+				}
 			}
 			ifc.seg.transmit(ifc, f)
 		case neigh.ActReply:
@@ -272,6 +304,7 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 					c, unreachable := f.ip.conn, a.Kind == neigh.ActUnreachable
 					w.sch.after(0, func() { c.unreachable(unreachable) })
 				}
+				w.release(f)
 			}
 		}
 	}
@@ -284,6 +317,18 @@ func (h *host) watchHeal(d *neigh.Decision) {
 		return
 	}
 	w := h.w
+	// most decisions are about IPs that never moved: the moves are few,
+	// so look there before any map
+	moved := false
+	for i := range w.moves {
+		if w.moves[i].ip == d.IP {
+			moved = true
+			break
+		}
+	}
+	if !moved {
+		return
+	}
 	owner := w.owners[d.IP]
 	if owner == nil || d.NewMAC != owner.mac() {
 		return
@@ -316,12 +361,13 @@ func (s *entryStats) announced(eff trace.Effect, d *neigh.Decision) {
 	}
 }
 
-// account keeps the per-entry counters behind the verdict.
+// account keeps the per-entry counters behind the verdict: what GARPs and
+// unsolicited NAs did to the entry, and confirmations through a shared
+// route that landed on it for another destination's socket.
 func (h *host) account(d *neigh.Decision, in *stack.Input) {
 	if !h.observe {
 		return
 	}
-	s := h.w.entry(h.name, d.IP)
 	switch {
 	case d.Frame && in.ND != nil && in.ND.Type == neigh.NDNeighAdvert && !in.ND.Solicited:
 		// an unsolicited NA is IPv6's GARP; one that left the entry on
@@ -330,25 +376,30 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 		if eff == trace.EffectHonoured && (!in.ND.HasTargetLL || in.ND.TargetLL != d.NewMAC) {
 			eff = trace.EffectIgnored
 		}
-		s.announced(eff, d)
+		h.entry(d.IP).announced(eff, d)
 	case d.Frame && in.ARP != nil && in.ARP.SIP == in.ARP.TIP:
-		s.announced(trace.FrameEffect(d.Verdict, in.ARP.SHA, d.NewMAC), d)
+		h.entry(d.IP).announced(trace.FrameEffect(d.Verdict, in.ARP.SHA, d.NewMAC), d)
 	case d.Rule == neigh.RuleConfirmRoute:
-		s.confirms++
-		if h.w.sockDst[d.Flow] != d.IP {
-			s.falseConfirms++
+		if h.w.sockDest(d.Flow) != d.IP {
+			h.entry(d.IP).falseConfirms++
 		}
-	case d.Rule == neigh.RuleConfirmSocket, d.Rule == neigh.RuleConfirmClone:
-		s.confirms++
 	}
 }
 
 // reschedule makes sure the host wakes at the table's next deadline.
+// While a wake is set for the deadline it last saw, there is nothing to
+// do (the wake is at or after now, where the deadline's time would put
+// it again).
 func (h *host) reschedule() {
-	t := h.clock.TimeOf(h.st.NextDeadline())
+	dl := h.st.NextDeadline()
+	if h.wakeSet && dl == h.wakeFor {
+		return
+	}
+	t := h.clock.TimeOf(dl)
 	if t < h.w.sch.now {
 		t = h.w.sch.now
 	}
+	h.wakeFor = dl
 	if h.wakeSet && h.wakeAt == t {
 		return
 	}
@@ -410,6 +461,7 @@ func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
 		h.pending[id] = f
 	case neigh.TxDropped:
 		h.w.sch.after(0, func() { c.unreachable(true) })
+		h.w.release(f)
 	}
 	h.reschedule()
 }
@@ -449,7 +501,7 @@ type station struct {
 	w   *world
 	cfg *scenario.Station
 	seg *segment
-	ips map[netip.Addr]bool
+	ips addrSet
 }
 
 func (s *station) mac() arp.MAC { return s.cfg.MAC.MAC }
@@ -461,7 +513,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 	}
 	if f.arp != nil {
 		p := f.arp
-		if p.Op != arp.OpRequest || !s.ips[p.TIP] || p.SIP == p.TIP {
+		if p.Op != arp.OpRequest || !s.ips.has(p.TIP) || p.SIP == p.TIP {
 			return
 		}
 		if pt == neigh.PktOtherHost && !s.cfg.AnswerForeignProbes {
@@ -474,8 +526,10 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 	if f.ip == nil || pt != neigh.PktHost {
 		return
 	}
-	if !s.ips[f.ip.dst] && !s.serves(f.ip.dst) {
-		s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
+	if !s.ips.has(f.ip.dst) && !s.serves(f.ip.dst) {
+		if s.w.tellsLoss(f) {
+			s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
+		}
 		return
 	}
 	if c := f.ip.conn; c != nil {
@@ -489,7 +543,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 // serves reports whether the station routes for ip: a gateway routes
 // only while it holds an address (a router that lost its VIP is down).
 func (s *station) serves(ip netip.Addr) bool {
-	if len(s.ips) == 0 {
+	if s.ips.len() == 0 {
 		return false
 	}
 	for _, p := range s.cfg.Serves {
@@ -528,7 +582,7 @@ func (s *station) sendGARP(fr garp.Frame, preset string) {
 // DAD NS and NS for other targets get nothing; a station keeps no table.
 func (s *station) receiveND(f *frame, pt neigh.PktType) {
 	m := f.nd
-	if m.Type != ndisc.TypeNeighborSolicitation || !s.ips[m.Target] || m.Src.IsUnspecified() {
+	if m.Type != ndisc.TypeNeighborSolicitation || !s.ips.has(m.Target) || m.Src.IsUnspecified() {
 		return
 	}
 	if pt == neigh.PktOtherHost && !s.cfg.AnswerForeignProbes {

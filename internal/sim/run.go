@@ -35,6 +35,11 @@ type Options struct {
 	Ctx context.Context
 	// MaxEvents is the run's event budget (0: DefaultMaxEvents; < 0: none).
 	MaxEvents int
+	// verdictOnly (a Monte Carlo run, which keeps only whether the run met
+	// its expectations and how long entries were stale) skips the
+	// per-entry counters the verdict's sentence is made of: the
+	// StaleSpans' GARP, confirmation and probe counts stay 0.
+	verdictOnly bool
 }
 
 // budget is the event budget the options ask for.
@@ -125,30 +130,13 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{Scenario: s.Name, Seed: opt.Seed, Profiles: map[string]string{}, Duration: s.Duration.D.Seconds()}
-	hosts := ""
 	for _, h := range w.hosts {
 		p, _ := profileOf(h.cfg)
 		res.Profiles[h.name] = p.Name
-		if hosts != "" {
-			hosts += ","
-		}
-		hosts += fmt.Sprintf("%s(%s HZ=%d)", h.name, p.Name, h.clock.HZ)
 	}
-	attrs := map[string]string{
-		"source": "sim", "scenario": s.Name, "seed": strconv.FormatUint(opt.Seed, 10),
-		"hosts": hosts, "profile": res.Profiles[firstObserved(w)], "duration": vtime.Duration(s.Duration.D).String(),
-		"description": s.Description}
-	// Each device's randomised reachable_time at t=0 (what `ip ntable`
-	// shows), so that a replay of a --pcap can use the same value.
-	for _, h := range w.hosts {
-		for _, ifc := range h.ifs {
-			attrs["reachable_time_ms."+h.name+"."+ifc.dev.Name] = strconv.FormatInt(int64(ifc.dev.ReachableTime)*1000/int64(h.clock.HZ), 10)
-		}
-		// the host's clock: HZ, jiffies at t=0, phase (ns) — a replay of
-		// a --pcap needs it to place ticks where the simulation did
-		attrs["clock."+h.name] = fmt.Sprintf("%d,%d,%d", h.clock.HZ, uint64(h.clock.Jiffies(0)), int64(h.clock.Phase))
+	if w.sink != nil {
+		w.emit(header(s, w, res, opt))
 	}
-	w.emit(trace.Event{Kind: trace.KindHeader, Attrs: attrs})
 	if err := w.schedule(); err != nil {
 		return nil, err
 	}
@@ -181,9 +169,38 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 	for _, c := range res.Checks {
 		res.OK = res.OK && c.OK
 	}
-	w.emit(trace.Event{Time: res.Duration, Kind: trace.KindVerdict, OK: trace.Bool(res.FlowsOK),
-		Explanation: Verdict(res), Attrs: verdictAttrs(res)})
+	if w.sink != nil {
+		w.emit(trace.Event{Time: res.Duration, Kind: trace.KindVerdict, OK: trace.Bool(res.FlowsOK),
+			Explanation: Verdict(res), Attrs: verdictAttrs(res)})
+	}
 	return res, nil
+}
+
+// header is the trace's first event: the run's scenario, seed, hosts and
+// what a replay of its --pcap needs to place ticks as the run did.
+func header(s *scenario.Scenario, w *world, res *Result, opt Options) trace.Event {
+	hosts := ""
+	for _, h := range w.hosts {
+		if hosts != "" {
+			hosts += ","
+		}
+		hosts += fmt.Sprintf("%s(%s HZ=%d)", h.name, res.Profiles[h.name], h.clock.HZ)
+	}
+	attrs := map[string]string{
+		"source": "sim", "scenario": s.Name, "seed": strconv.FormatUint(opt.Seed, 10),
+		"hosts": hosts, "profile": res.Profiles[firstObserved(w)], "duration": vtime.Duration(s.Duration.D).String(),
+		"description": s.Description}
+	// Each device's randomised reachable_time at t=0 (what `ip ntable`
+	// shows), so that a replay of a --pcap can use the same value.
+	for _, h := range w.hosts {
+		for _, ifc := range h.ifs {
+			attrs["reachable_time_ms."+h.name+"."+ifc.dev.Name] = strconv.FormatInt(int64(ifc.dev.ReachableTime)*1000/int64(h.clock.HZ), 10)
+		}
+		// the host's clock: HZ, jiffies at t=0, phase (ns) — a replay of
+		// a --pcap needs it to place ticks where the simulation did
+		attrs["clock."+h.name] = fmt.Sprintf("%d,%d,%d", h.clock.HZ, uint64(h.clock.Jiffies(0)), int64(h.clock.Phase))
+	}
+	return trace.Event{Kind: trace.KindHeader, Attrs: attrs}
 }
 
 func firstObserved(w *world) string {
@@ -262,7 +279,7 @@ func (w *world) staleSpans() []StaleSpan {
 				}
 			}
 			sp.To, sp.Healed = healedAt.Seconds(), healed
-			st := w.entry(h.name, m.ip)
+			st := h.entry(m.ip)
 			sp.GARPIgnored, sp.GARPNoop, sp.GARPHonoured = st.garpIgnored, st.garpNoop, st.garpHonoured
 			sp.FalseConfirms, sp.Probes = st.falseConfirms, st.probes
 			sp.FirstIgnored = st.firstIgnored

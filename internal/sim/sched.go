@@ -13,6 +13,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 
 	"arplab/internal/neigh"
 	"arplab/internal/vtime"
@@ -22,15 +23,14 @@ import (
 // of a frame to a port, which is most events and is kept closure-free.
 type event struct {
 	at   vtime.Time
-	seq  uint64
-	kind eventKind
 	fn   func()
 	to   port
 	f    *frame
-	pt   neigh.PktType
 	seg  *segment
 	c    *conn
 	tok  uint64
+	kind eventKind
+	pt   neigh.PktType
 }
 
 // eventKind selects what a closure-free event does; the hot events of a
@@ -64,34 +64,77 @@ func (a slot) before(b slot) bool {
 }
 
 // scheduler runs events in (time, insertion) order.
+//
+// An event due now, when nothing on the heap is due now, is the next one
+// to run whatever is scheduled after it (everything later has a larger
+// key), so it waits in next instead of going through the heap: a
+// station's immediate answer is such an event.
 type scheduler struct {
-	now    vtime.Time
-	seq    uint64
-	q      []slot
-	slab   []event
-	free   []int32
-	events int // events run, for the figures
-	w      *world
+	now     vtime.Time
+	seq     uint64
+	next    slot
+	hasNext bool
+	q       []slot // sorted latest first, or (heap) a binary heap
+	heap    bool
+	slab    []event
+	free    []int32
+	events  int // events run, for the figures
+	w       *world
 }
 
-func (s *scheduler) push(e event) {
-	if e.at < s.now {
-		e.at = s.now
+// push queues an event at t (never in the past) and returns it, in the
+// slab, for the caller to fill in at once (the pointer is good until the
+// next push). A reused slot keeps the fields of the event it held before;
+// each kind reads only its own.
+func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
+	if t < s.now {
+		t = s.now
 	}
 	s.seq++
-	e.seq = s.seq
 	var idx int32
 	if n := len(s.free); n > 0 {
 		idx = s.free[n-1]
 		s.free = s.free[:n-1]
-		s.slab[idx] = e
 	} else {
-		idx = int32(len(s.slab))
-		s.slab = append(s.slab, e)
+		s.slab = append(s.slab, event{})
+		idx = int32(len(s.slab) - 1)
 	}
-	s.q = append(s.q, slot{at: e.at, seq: e.seq, idx: idx})
+	k := slot{at: t, seq: s.seq, idx: idx}
+	if t == s.now && !s.hasNext && (len(s.q) == 0 || s.first().at > s.now) {
+		s.next, s.hasNext = k, true
+	} else {
+		s.insert(k)
+	}
+	e := &s.slab[idx]
+	e.at, e.kind = t, kind
+	return e
+}
+
+// sortedMax is how long the queue stays a sorted array. A simulation's
+// queue is usually a handful of events, most of them due within a frame's
+// latency: in an array sorted latest first, taking the next event is
+// taking the last element, and inserting one due soon moves one or two.
+// A queue that grows past this becomes a binary heap (the array in
+// earliest-first order already is one) for the rest of the run.
+const sortedMax = 32
+
+// insert puts k on the queue.
+func (s *scheduler) insert(k slot) {
+	if !s.heap && len(s.q) == sortedMax {
+		slices.Reverse(s.q)
+		s.heap = true
+	}
+	s.q = append(s.q, k)
 	q := s.q
 	i := len(q) - 1
+	if !s.heap {
+		for i > 0 && q[i-1].before(k) {
+			q[i] = q[i-1]
+			i--
+		}
+		q[i] = k
+		return
+	}
 	for i > 0 {
 		p := (i - 1) / 2
 		if !q[i].before(q[p]) {
@@ -102,10 +145,23 @@ func (s *scheduler) push(e event) {
 	}
 }
 
-func (s *scheduler) pop() event {
+// first is the queue's earliest slot (the queue is not empty).
+func (s *scheduler) first() slot {
+	if s.heap {
+		return s.q[0]
+	}
+	return s.q[len(s.q)-1]
+}
+
+// pop removes the queue's earliest slot.
+func (s *scheduler) pop() slot {
 	q := s.q
-	top := q[0]
 	n := len(q) - 1
+	if !s.heap {
+		s.q = q[:n]
+		return q[n]
+	}
+	top := q[0]
 	q[0] = q[n]
 	q = q[:n]
 	i := 0
@@ -125,23 +181,22 @@ func (s *scheduler) pop() event {
 		i = m
 	}
 	s.q = q
-	e := s.slab[top.idx]
-	s.slab[top.idx] = event{}
-	s.free = append(s.free, top.idx)
-	return e
+	return top
 }
 
 // at schedules fn at t (never in the past).
-func (s *scheduler) at(t vtime.Time, fn func()) { s.push(event{at: t, kind: evFunc, fn: fn}) }
+func (s *scheduler) at(t vtime.Time, fn func()) { s.push(t, evFunc).fn = fn }
 
 // connEvent schedules a TCP timer of c after d.
 func (s *scheduler) connEvent(d vtime.Duration, k eventKind, c *conn, tok uint64) {
-	s.push(event{at: s.now.Add(d), kind: k, c: c, tok: tok})
+	e := s.push(s.now.Add(d), k)
+	e.c, e.tok = c, tok
 }
 
 // transmit schedules src sending f on g after d.
 func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
-	s.push(event{at: s.now.Add(d), kind: evTransmit, seg: g, to: src, f: f})
+	e := s.push(s.now.Add(d), evTransmit)
+	e.seg, e.to, e.f = g, src, f
 }
 
 // after schedules fn d from now.
@@ -149,7 +204,8 @@ func (s *scheduler) after(d vtime.Duration, fn func()) { s.at(s.now.Add(d), fn) 
 
 // deliver schedules the arrival of f at port to after d.
 func (s *scheduler) deliver(d vtime.Duration, to port, f *frame, pt neigh.PktType) {
-	s.push(event{at: s.now.Add(d), kind: evDeliver, to: to, f: f, pt: pt})
+	e := s.push(s.now.Add(d), evDeliver)
+	e.to, e.f, e.pt = to, f, pt
 }
 
 // ctxEvery is how many events run between looks at the context: a few
@@ -161,11 +217,20 @@ const ctxEvery = 1 << 12
 // stops early with the context's error when ctx is cancelled, and with a
 // *BudgetError once more than max events have run (max ≤ 0: no budget).
 func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
-	for len(s.q) > 0 {
-		if s.q[0].at > end {
-			break
+	for {
+		var k slot
+		if s.hasNext {
+			k, s.hasNext = s.next, false
+		} else {
+			if len(s.q) == 0 || s.first().at > end {
+				break
+			}
+			k = s.pop()
 		}
-		e := s.pop()
+		// e points into the slab: the slot is freed only after the
+		// event ran, and a slab the event's own pushes reallocate
+		// leaves the old array, which e still reads, as it was.
+		e := &s.slab[k.idx]
 		s.now = e.at
 		s.events++
 		if max > 0 && s.events > max {
@@ -180,8 +245,11 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		case evFunc:
 			e.fn()
 		case evDeliver:
-			s.w.frameReceived(e.to, e.f, e.pt)
-			e.to.receive(e.f, e.pt)
+			f := e.f
+			s.w.frameReceived(e.to, f, e.pt)
+			e.to.receive(f, e.pt)
+			f.refs--
+			s.w.release(f)
 		case evTransmit:
 			e.seg.transmit(e.to, e.f)
 		case evRTO:
@@ -193,6 +261,7 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		case evRequest:
 			e.c.request()
 		}
+		s.free = append(s.free, k.idx)
 	}
 	s.now = end
 	return nil

@@ -304,6 +304,11 @@ const MaxRuns = 1_000_000
 // run. When opt.Ctx is cancelled it stops within a run and returns what
 // the finished runs found, marked Partial, with the context's error.
 func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(done, total int)) (MonteCarlo, error) {
+	return runMonteCarlo(s, runs, opt, progress, runtime.GOMAXPROCS(0))
+}
+
+// runMonteCarlo is RunMonteCarlo on a given number of workers.
+func runMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(done, total int), workers int) (MonteCarlo, error) {
 	mc := MonteCarlo{Runs: runs}
 	if runs <= 0 || runs > MaxRuns {
 		return mc, fmt.Errorf("--runs %d is out of range (allowed: 1 to %d)", runs, MaxRuns)
@@ -327,7 +332,7 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(do
 	results := make([]out, runs)
 	jobs := make(chan int)
 	done := make(chan int)
-	workers := max(1, runtime.GOMAXPROCS(0))
+	workers = max(1, workers)
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
@@ -335,7 +340,7 @@ func RunMonteCarlo(s *scenario.Scenario, runs int, opt Options, progress func(do
 			defer wg.Done()
 			for i := range jobs {
 				o := opt
-				o.Seed, o.Vary, o.Sink, o.Capture, o.Ctx = seed*1_000_003+uint64(i)+1, true, nil, nil, ctx
+				o.Seed, o.Vary, o.Sink, o.Capture, o.Ctx, o.verdictOnly = seed*1_000_003+uint64(i)+1, true, nil, nil, ctx, true
 				res, err := Run(s, o)
 				if err != nil && ctx.Err() == nil {
 					stopAll(err)

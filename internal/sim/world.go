@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
-	"sort"
 
 	"arplab/internal/garp"
 	"arplab/internal/kernel"
@@ -25,6 +24,10 @@ type frame struct {
 	nd       *ndisc.Message // an IPv6 neighbour-discovery message
 	ip       *ipPacket
 	size     int
+	// refs counts the deliveries of the frame still scheduled; an IPv4
+	// frame goes back to the world's free list when the last one is done
+	// (world.release).
+	refs int32
 }
 
 type ipPacket struct {
@@ -50,9 +53,44 @@ type port interface {
 type segment struct {
 	cfg   scenario.Segment
 	ports []port
-	byMAC map[arp.MAC]port // built at the first frame; ports do not change
+	// macs[i] is ports[i]'s MAC, and byMAC maps them when there are many
+	// (a scan of a few MACs is quicker than hashing one); both are built
+	// at the first frame: ports do not change.
+	macs  []arp.MAC
+	byMAC map[arp.MAC]port
 	rng   *rand.Rand
 	w     *world
+}
+
+// scanPorts is how many ports a segment looks a MAC up among by scanning.
+const scanPorts = 16
+
+// portOf is the port with MAC m, where a learning switch sends a unicast
+// frame (a MAC two ports share goes to the last, as a switch that learnt
+// it last would).
+func (g *segment) portOf(m arp.MAC) (port, bool) {
+	if g.macs == nil {
+		g.macs = make([]arp.MAC, len(g.ports))
+		for i, p := range g.ports {
+			g.macs[i] = p.mac()
+		}
+		if len(g.ports) > scanPorts {
+			g.byMAC = make(map[arp.MAC]port, len(g.ports))
+			for _, p := range g.ports {
+				g.byMAC[p.mac()] = p
+			}
+		}
+	}
+	if g.byMAC != nil {
+		p, ok := g.byMAC[m]
+		return p, ok
+	}
+	for i := len(g.macs) - 1; i >= 0; i-- {
+		if g.macs[i] == m {
+			return g.ports[i], true
+		}
+	}
+	return nil, false
 }
 
 // transmit delivers f from src to the ports it reaches, after latency and
@@ -64,21 +102,19 @@ func (g *segment) transmit(src port, f *frame) {
 	if w.opt.Capture != nil {
 		w.frameSent(src, f)
 	}
-	if g.byMAC == nil {
-		g.byMAC = make(map[arp.MAC]port, len(g.ports))
-		for _, p := range g.ports {
-			g.byMAC[p.mac()] = p
-		}
-	}
 	if !f.dst.IsMulticast() {
-		if target, ok := g.byMAC[f.dst]; ok {
+		if target, ok := g.portOf(f.dst); ok {
 			if target != src {
 				g.send(target, f, neigh.PktHost)
 			}
+			w.release(f)
 			return
 		}
 		if !g.cfg.FloodUnknown {
-			w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+			if w.tellsLoss(f) {
+				w.lost(f, fmt.Sprintf("no port on %s has MAC %v", g.cfg.Name, f.dst))
+			}
+			w.release(f)
 			return
 		}
 	}
@@ -94,18 +130,22 @@ func (g *segment) transmit(src port, f *frame) {
 			g.send(p, f, pt)
 		}
 	}
+	w.release(f)
 }
 
 // send schedules f's arrival at p, or its loss.
 func (g *segment) send(p port, f *frame, pt neigh.PktType) {
 	if g.cfg.Loss > 0 && g.rng.Float64() < g.cfg.Loss {
-		g.w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
+		if g.w.tellsLoss(f) {
+			g.w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
+		}
 		return
 	}
 	d := g.cfg.Latency.D
 	if g.cfg.Jitter.D > 0 {
 		d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
 	}
+	f.refs++
 	g.w.sch.deliver(d, p, f, pt)
 }
 
@@ -123,12 +163,42 @@ type world struct {
 	flows    []*flow
 	frames   int
 	moves    []move
-	stats    map[entryKey]*entryStats
 	checks   []CheckOutcome
 	healed   map[healKey]vtime.Time
+	// freeFrames are IPv4 frames no delivery refers to any more
+	// (newIPFrame, release).
+	freeFrames []*frame
 	// sockDst maps a socket's name to its destination, to tell a
 	// confirmation that landed on the wrong neighbour.
 	sockDst map[string]netip.Addr
+	// recentSocks caches the last sockDst lookups: a confirmation
+	// decision names a socket, and the same few sockets keep coming.
+	recentSocks [4]sockDest
+	recentNext  int
+}
+
+type sockDest struct {
+	name string
+	dst  netip.Addr
+}
+
+// setSockDst records the destination of socket name.
+func (w *world) setSockDst(name string, dst netip.Addr) {
+	w.sockDst[name] = dst
+	w.recentSocks = [4]sockDest{}
+}
+
+// sockDest is the destination of socket name (the zero Addr if unknown).
+func (w *world) sockDest(name string) netip.Addr {
+	for i := range w.recentSocks {
+		if r := &w.recentSocks[i]; r.name == name && name != "" {
+			return r.dst
+		}
+	}
+	dst := w.sockDst[name]
+	w.recentSocks[w.recentNext] = sockDest{name, dst}
+	w.recentNext = (w.recentNext + 1) % len(w.recentSocks)
+	return dst
 }
 
 type move struct {
@@ -137,16 +207,11 @@ type move struct {
 	from, to arp.MAC
 }
 
-type entryKey struct {
-	host string
-	ip   netip.Addr
-}
-
 // entryStats counts what happened to one observed entry, for the verdict.
 type entryStats struct {
-	garpIgnored, garpNoop, garpHonoured, falseConfirms, confirms, probes int
-	firstIgnored                                                         string
-	ignoredWhy                                                           string
+	garpIgnored, garpNoop, garpHonoured, falseConfirms, probes int
+	firstIgnored                                               string
+	ignoredWhy                                                 string
 }
 
 func (w *world) emit(ev trace.Event) {
@@ -157,17 +222,19 @@ func (w *world) emit(ev trace.Event) {
 	w.sink.Emit(ev)
 }
 
-func (w *world) seconds(t vtime.Time) float64 { return t.Seconds() }
-
-func (w *world) entry(h string, ip netip.Addr) *entryStats {
-	k := entryKey{h, ip}
-	s := w.stats[k]
-	if s == nil {
-		s = &entryStats{}
-		w.stats[k] = s
+// release gives an IPv4 frame back to the free list once no delivery is
+// scheduled for it (refs is 0): after the segment scheduled its deliveries,
+// after each delivery, and where a queued packet is dropped. A frame is
+// never kept by a receiver (a reply is a new frame; a pcap gets a copy of
+// the bytes), and ARP frames, which are few, are left to the collector.
+func (w *world) release(f *frame) {
+	if f.refs > 0 || f.ip == nil {
+		return
 	}
-	return s
+	w.freeFrames = append(w.freeFrames, f)
 }
+
+func (w *world) seconds(t vtime.Time) float64 { return t.Seconds() }
 
 // frameSent/frameReceived feed the optional pcap of one host.
 func (w *world) frameSent(src port, f *frame) {
@@ -187,14 +254,18 @@ func (w *world) frameReceived(dst port, f *frame, pt neigh.PktType) {
 	}
 }
 
+// tellsLoss reports whether the loss of f makes a trace line (lost): only
+// with a sink, and for a flow whose losses are notable. The callers build
+// the reason only then.
+func (w *world) tellsLoss(f *frame) bool {
+	return w.sink != nil && f.ip != nil && f.ip.conn != nil && f.ip.conn.f.notable()
+}
+
 func (w *world) lost(f *frame, why string) {
-	if f.ip == nil || f.ip.conn == nil {
+	if !w.tellsLoss(f) {
 		return
 	}
 	c := f.ip.conn
-	if !c.f.notable() {
-		return
-	}
 	what := "segment"
 	if f.ip.seg.syn && !f.ip.seg.ack {
 		what = "SYN"
@@ -207,7 +278,7 @@ func (w *world) lost(f *frame, why string) {
 // build creates the world's topology from the scenario.
 func build(s *scenario.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, rng: streams{master: opt.Seed}, sink: opt.Sink,
-		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, stats: map[entryKey]*entryStats{}, healed: map[healKey]vtime.Time{}, sockDst: map[string]netip.Addr{}}
+		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, healed: map[healKey]vtime.Time{}, sockDst: map[string]netip.Addr{}}
 	w.sch.w = w
 	for _, g := range s.Segments {
 		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
@@ -224,11 +295,11 @@ func build(s *scenario.Scenario, opt Options) (*world, error) {
 		w.hosts = append(w.hosts, h)
 	}
 	for i := range s.Stations {
-		st := &station{w: w, cfg: &s.Stations[i], ips: map[netip.Addr]bool{}}
+		st := &station{w: w, cfg: &s.Stations[i]}
 		st.seg = w.segs[st.cfg.Segment]
 		st.seg.ports = append(st.seg.ports, st)
 		for _, ip := range st.cfg.IPs {
-			st.ips[ip.Addr] = true
+			st.ips.add(ip.Addr)
 			w.owners[ip.Addr] = st
 		}
 		w.stations = append(w.stations, st)
@@ -340,7 +411,7 @@ func (w *world) doMove(m *scenario.Move) {
 	to := w.station(m.To)
 	var from arp.MAC
 	if old := w.owners[m.IP.Addr]; old != nil {
-		delete(old.ips, m.IP.Addr)
+		old.ips.remove(m.IP.Addr)
 		from = old.cfg.MAC.MAC
 	} else {
 		// an IP nobody owned: the entries that matter hold whatever MAC
@@ -353,7 +424,7 @@ func (w *world) doMove(m *scenario.Move) {
 			}
 		}
 	}
-	to.ips[m.IP.Addr] = true
+	to.ips.add(m.IP.Addr)
 	w.owners[m.IP.Addr] = to
 	w.moves = append(w.moves, move{ip: m.IP.Addr, at: w.sch.now, from: from, to: to.cfg.MAC.MAC})
 	ev := trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindMove, Host: to.cfg.Name, IP: m.IP.String(),
@@ -409,16 +480,61 @@ func profileOf(h *scenario.Host) (kernel.Profile, error) {
 	return p.WithPatches(h.Patches)
 }
 
-func sortedKeys[V any](m map[entryKey]V) []entryKey {
-	var ks []entryKey
-	for k := range m {
-		ks = append(ks, k)
+// addrSet is the set of IPs a station owns, asked about with every frame
+// it receives: a few IPs are scanned (quicker than hashing one), many go
+// in a map.
+type addrSet struct {
+	few  []netip.Addr
+	many map[netip.Addr]bool
+}
+
+// scanAddrs is how many IPs an addrSet scans before it uses a map.
+const scanAddrs = 16
+
+func (a *addrSet) has(ip netip.Addr) bool {
+	if a.many != nil {
+		return a.many[ip]
 	}
-	sort.Slice(ks, func(i, j int) bool {
-		if ks[i].host != ks[j].host {
-			return ks[i].host < ks[j].host
+	for _, x := range a.few {
+		if x == ip {
+			return true
 		}
-		return ks[i].ip.Less(ks[j].ip)
-	})
-	return ks
+	}
+	return false
+}
+
+func (a *addrSet) add(ip netip.Addr) {
+	switch {
+	case a.has(ip):
+	case a.many != nil:
+		a.many[ip] = true
+	case len(a.few) < scanAddrs:
+		a.few = append(a.few, ip)
+	default:
+		a.many = map[netip.Addr]bool{ip: true}
+		for _, x := range a.few {
+			a.many[x] = true
+		}
+		a.few = nil
+	}
+}
+
+func (a *addrSet) remove(ip netip.Addr) {
+	if a.many != nil {
+		delete(a.many, ip)
+		return
+	}
+	for i, x := range a.few {
+		if x == ip {
+			a.few = append(a.few[:i], a.few[i+1:]...)
+			return
+		}
+	}
+}
+
+func (a *addrSet) len() int {
+	if a.many != nil {
+		return len(a.many)
+	}
+	return len(a.few)
 }
