@@ -2,7 +2,6 @@ package neigh
 
 import (
 	"fmt"
-	"strconv"
 	"strings"
 )
 
@@ -33,12 +32,9 @@ var Conf6Names = []string{"accept_ra", "accept_untracked_na", "drop_unicast_in_l
 
 // Set writes a net/ipv6/conf sysctl by name.
 func (c *Conf6) Set(name, value string) error {
-	v, err := strconv.Atoi(strings.TrimSpace(value))
+	v, err := confInt("ipv6 conf", name, value)
 	if err != nil {
-		return fmt.Errorf("ipv6 conf/%s: %q is not an integer", name, value)
-	}
-	if v < 0 {
-		return fmt.Errorf("ipv6 conf/%s: %d is negative", name, v)
+		return err
 	}
 	switch name {
 	case "forwarding":

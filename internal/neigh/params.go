@@ -224,14 +224,25 @@ func DefaultConf() Conf { return Conf{ARPEvictNoCarrier: true} }
 // ConfNames lists the conf sysctl names SetConf accepts.
 var ConfNames = []string{"arp_accept", "arp_announce", "arp_evict_nocarrier", "arp_filter", "arp_ignore", "arp_notify", "drop_gratuitous_arp"}
 
-// Set writes a conf sysctl by name.
-func (c *Conf) Set(name, value string) error {
+// confInt reads a conf switch's value: a non-negative integer, as every
+// conf sysctl the model reads (spec §8.2, ndisc §8.2). table names it in
+// errors ("conf", "ipv6 conf").
+func confInt(table, name, value string) (int, error) {
 	v, err := strconv.Atoi(strings.TrimSpace(value))
 	if err != nil {
-		return fmt.Errorf("conf/%s: %q is not an integer", name, value)
+		return 0, fmt.Errorf("%s/%s: %q is not an integer", table, name, value)
 	}
 	if v < 0 {
-		return fmt.Errorf("conf/%s: %d is negative", name, v)
+		return 0, fmt.Errorf("%s/%s: %d is negative", table, name, v)
+	}
+	return v, nil
+}
+
+// Set writes a conf sysctl by name.
+func (c *Conf) Set(name, value string) error {
+	v, err := confInt("conf", name, value)
+	if err != nil {
+		return err
 	}
 	switch name {
 	case "arp_accept":
