@@ -108,6 +108,7 @@ type textPlot struct {
 	cols   int
 	dt     float64
 	rows   []*textRow
+	nd     bool // an nd_tbl lane is drawn: the legend names its row
 }
 
 // layout sizes the label column and fills the plot rows.
@@ -247,7 +248,13 @@ func (tp *textPlot) laneRows(l *lane) {
 			ll.cells[c] = cell{ch: '.'}
 		}
 	}
-	arp := tp.newRow("  arp/lock")
+	// nd_tbl entries get the same marks for NAs and NSs; IPv6 has no
+	// locktime (ndisc §5.5), so their row never shows a window.
+	frameRow := "  arp/lock"
+	if strings.Contains(l.Key.IP, ":") {
+		frameRow, tp.nd = "  nd", true
+	}
+	arp := tp.newRow(frameRow)
 	for _, w := range l.Locktimes {
 		c0, c1 := tp.col(math.Max(w.From, tp.v.From)), tp.col(math.Min(w.To, tp.v.To))
 		if w.To < tp.v.From || w.From > tp.v.To || c0 < 0 {
@@ -456,6 +463,9 @@ func (tp *textPlot) legend(b *bytes.Buffer) {
 	tp.wrap(b, "state: "+strings.Join(parts, " "), 7, "")
 	tp.wrap(b, "arp/lock: + honoured, x ignored (kept another MAC), o no-op (same MAC), c created, - dropped, = locktime window;"+
 		" probe/conf: p probe sent, c confirmation, t touch", 4, "")
+	if tp.nd {
+		tp.wrap(b, "nd: the same marks for neighbour advertisements and solicitations (IPv6 has no locktime)", 4, "")
+	}
 	tp.wrap(b, "flow: S syn, L syn lost, E established, X failed, D data lost; moves: M", 4, "")
 	drawn := tp.tl.drawnMACs()
 	for i, m := range tp.tl.MACs.List {

@@ -248,3 +248,24 @@ func TestWrapWords(t *testing.T) {
 		})
 	}
 }
+
+// TestTimelineNDLane: an nd_tbl entry's frame row is "nd", not "arp/lock"
+// (IPv6 has no locktime, ndisc §5.5), and the legend says so; an ARP-only
+// timeline's legend does not mention it.
+func TestTimelineNDLane(t *testing.T) {
+	evs := []trace.Event{
+		{Time: 1, Kind: trace.KindState, Source: "sim", Host: "h", IP: "2001:db8::5", State: "STALE", OldState: "NONE", LLAddr: "02:00:00:00:00:05"},
+		{Time: 3, Kind: trace.KindState, Source: "sim", Host: "h", IP: "2001:db8::5", State: "REACHABLE", OldState: "STALE", LLAddr: "02:00:00:00:00:05"},
+	}
+	out := renderText(t, evs, TextOptions{})
+	rowOf(t, out, "h 2001:db8::5", "  nd")
+	if strings.Contains(out, "arp/lock ") && !strings.Contains(out, "arp/lock:") {
+		t.Errorf("an nd_tbl lane drew an arp/lock row:\n%s", out)
+	}
+	if !strings.Contains(out, "IPv6 has no locktime") {
+		t.Errorf("the legend does not explain the nd row:\n%s", out)
+	}
+	if plain := renderText(t, failureTrace(), TextOptions{}); strings.Contains(plain, "IPv6 has no locktime") {
+		t.Errorf("an ARP-only timeline explains the nd row")
+	}
+}
