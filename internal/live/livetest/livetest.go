@@ -57,7 +57,7 @@ type Pair struct {
 
 var seq atomic.Int32
 
-// NewPair creates the namespaces and the link, both ends up, IPv6 off so
+// NewPair creates the namespaces and the link, both ends up and carrying frames, IPv6 off so
 // that no DAD or MLD traffic mixes with the ARP under test.
 func NewPair(t testing.TB) *Pair {
 	t.Helper()
@@ -85,6 +85,9 @@ func NewPair(t testing.TB) *Pair {
 	IP(t, p.Observer, "addr", "add", ObserverIP.String()+"/24", "dev", p.ObserverDev)
 	IP(t, p.Sender, "link", "set", p.SenderDev, "up")
 	IP(t, p.Observer, "link", "set", p.ObserverDev, "up")
+	// Frames sent before linkwatch activates the devices are dropped: a
+	// test's first GARP could vanish on a busy machine.
+	p.WaitReady(t)
 	return p
 }
 
