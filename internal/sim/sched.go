@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 
 	"arplab/internal/neigh"
 	"arplab/internal/vtime"
@@ -65,21 +64,31 @@ func (a slot) before(b slot) bool {
 
 // scheduler runs events in (time, insertion) order.
 //
-// An event due now, when nothing on the heap is due now, is the next one
+// An event due now, when nothing on the queue is due now, is the next one
 // to run whatever is scheduled after it (everything later has a larger
-// key), so it waits in next instead of going through the heap: a
+// key), so it waits in next instead of going through the queue: a
 // station's immediate answer is such an event.
+//
+// The queue itself is two: a short ring sorted earliest first for events
+// due within nearHorizon (frames in flight, TCP timers, flows' next
+// requests: nearly all of a run's events), and a binary heap for the
+// rest (script events, a connection's timeout, checks: a handful that
+// wait long) and for any near event the full ring has no room for. The
+// next event is the earlier of the two heads.
 type scheduler struct {
 	now     vtime.Time
 	seq     uint64
 	next    slot
 	hasNext bool
-	q       []slot // sorted latest first, or (heap) a binary heap
-	heap    bool
-	slab    []event
-	free    []int32
-	events  int // events run, for the figures
-	w       *world
+	// ring[ringHead%ringSize], … are the ring's ringLen slots in order
+	ring     [ringSize]slot
+	ringHead uint
+	ringLen  int
+	q        []slot // the heap
+	slab     []event
+	free     []int32
+	events   int // events run, for the figures
+	w        *world
 }
 
 // push queues an event at t (never in the past) and returns it, in the
@@ -100,7 +109,7 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		idx = int32(len(s.slab) - 1)
 	}
 	k := slot{at: t, seq: s.seq, idx: idx}
-	if t == s.now && !s.hasNext && (len(s.q) == 0 || s.first().at > s.now) {
+	if t == s.now && !s.hasNext && s.nothingDueBy(s.now) {
 		s.next, s.hasNext = k, true
 	} else {
 		s.insert(k)
@@ -110,31 +119,67 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 	return e
 }
 
-// sortedMax is how long the queue stays a sorted array. A simulation's
-// queue is usually a handful of events, most of them due within a frame's
-// latency: in an array sorted latest first, taking the next event is
-// taking the last element, and inserting one due soon moves one or two.
-// A queue that grows past this becomes a binary heap (the array in
-// earliest-first order already is one) for the rest of the run.
-const sortedMax = 32
+// nearHorizon is how far ahead an event goes to the ring, ringSize how
+// many it holds. In a ring sorted earliest first, taking the next event
+// is taking the head, and an event goes in from whichever end is nearer
+// its place: a frame due within a segment's latency from the head, a
+// timer or a next request due a good part of a second later from the
+// tail, each moving a slot or two. Events due later than the horizon
+// would sit at the tail for most of a run, to be stepped over by every
+// timer: they wait in the heap instead.
+const (
+	nearHorizon = vtime.Time(vtime.Second)
+	ringSize    = 32 // a power of two
+)
+
+// ringAt is the ring's i-th earliest slot.
+func (s *scheduler) ringAt(i int) *slot { return &s.ring[(s.ringHead+uint(i))%ringSize] }
+
+// nothingDueBy reports whether no queued event (next aside) is due at or
+// before t.
+func (s *scheduler) nothingDueBy(t vtime.Time) bool {
+	return (s.ringLen == 0 || s.ring[s.ringHead%ringSize].at > t) && (len(s.q) == 0 || s.q[0].at > t)
+}
 
 // insert puts k on the queue.
 func (s *scheduler) insert(k slot) {
-	if !s.heap && len(s.q) == sortedMax {
-		slices.Reverse(s.q)
-		s.heap = true
+	n := s.ringLen
+	if n == ringSize || k.at-s.now > nearHorizon {
+		s.heapPush(k)
+		return
 	}
+	switch {
+	case n == 0 || !k.before(*s.ringAt(n - 1)):
+		// the latest: at the tail
+		*s.ringAt(n) = k
+	case n < 2 || k.before(*s.ringAt(n / 2)):
+		// in the first half: the slots before its place move one
+		// towards the head
+		s.ringHead--
+		i := 0
+		for i < n && s.ringAt(i+1).before(k) {
+			*s.ringAt(i) = *s.ringAt(i + 1)
+			i++
+		}
+		*s.ringAt(i) = k
+	default:
+		// in the second half: the slots after its place move one
+		// towards the tail
+		i := n
+		for k.before(*s.ringAt(i - 1)) {
+			*s.ringAt(i) = *s.ringAt(i - 1)
+			i--
+		}
+		*s.ringAt(i) = k
+	}
+	s.ringLen++
+}
+
+// heapPush puts k on the heap.
+func (s *scheduler) heapPush(k slot) {
 	s.q = append(s.q, k)
 	q := s.q
 	i := len(q) - 1
-	if !s.heap {
-		for i > 0 && q[i-1].before(k) {
-			q[i] = q[i-1]
-			i--
-		}
-		q[i] = k
-		return
-	}
 	for i > 0 {
 		p := (i - 1) / 2
 		if !q[i].before(q[p]) {
@@ -145,22 +190,30 @@ func (s *scheduler) insert(k slot) {
 	}
 }
 
-// first is the queue's earliest slot (the queue is not empty).
-func (s *scheduler) first() slot {
-	if s.heap {
-		return s.q[0]
+// popDueBy removes and returns the queue's earliest slot if it is due at
+// or before end.
+func (s *scheduler) popDueBy(end vtime.Time) (slot, bool) {
+	if s.ringLen > 0 {
+		k := s.ring[s.ringHead%ringSize]
+		if len(s.q) == 0 || k.before(s.q[0]) {
+			if k.at > end {
+				return slot{}, false
+			}
+			s.ringHead++
+			s.ringLen--
+			return k, true
+		}
 	}
-	return s.q[len(s.q)-1]
+	if len(s.q) == 0 || s.q[0].at > end {
+		return slot{}, false
+	}
+	return s.heapPop(), true
 }
 
-// pop removes the queue's earliest slot.
-func (s *scheduler) pop() slot {
+// heapPop removes the heap's earliest slot.
+func (s *scheduler) heapPop() slot {
 	q := s.q
 	n := len(q) - 1
-	if !s.heap {
-		s.q = q[:n]
-		return q[n]
-	}
 	top := q[0]
 	q[0] = q[n]
 	q = q[:n]
@@ -222,10 +275,10 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		if s.hasNext {
 			k, s.hasNext = s.next, false
 		} else {
-			if len(s.q) == 0 || s.first().at > end {
+			var ok bool
+			if k, ok = s.popDueBy(end); !ok {
 				break
 			}
-			k = s.pop()
 		}
 		// e points into the slab: the slot is freed only after the
 		// event ran, and a slab the event's own pushes reallocate
