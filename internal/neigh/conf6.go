@@ -107,19 +107,29 @@ func (t *Table) setConf6(dev, name, value string) error {
 	return d.Conf6.Set(name, value)
 }
 
-// SplitSysctlFamily is SplitSysctl for both tables: "net.ipv6.neigh.eth0.
-// retrans_time_ms" and "net.ipv6.conf.eth0.accept_untracked_na" (the
-// net.ipv6. prefix is required: the short forms are IPv4's) give IPv6;
-// everything else is SplitSysctl's IPv4 syntax.
-func SplitSysctlFamily(k string) (fam Family, kind, dev, name string, err error) {
-	s := strings.ReplaceAll(k, "/", ".")
-	if rest, ok := strings.CutPrefix(s, "net.ipv6."); ok {
-		parts := strings.Split(rest, ".")
-		if len(parts) != 3 || (parts[0] != "neigh" && parts[0] != "conf") || parts[1] == "" || parts[2] == "" {
-			return IPv6, "", "", "", fmt.Errorf("sysctl %q: want net.ipv6.neigh.<dev>.<name> or net.ipv6.conf.<dev>.<name>", k)
-		}
-		return IPv6, parts[0], parts[1], parts[2], nil
+// SplitSysctlKeyFamily is SplitSysctlKey for both tables: with the
+// net.ipv6. prefix the key is IPv6's ("net.ipv6.neigh.eth0.retrans_time_ms",
+// "/proc/sys/net/ipv6/conf/eth0.100/accept_untracked_na"), without it IPv4's
+// (the short forms and bare names). One parser: the rest of the key is
+// SplitSysctlKey's.
+func SplitSysctlKeyFamily(k string) (fam Family, kind, dev, name string, err error) {
+	s := strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", ".")
+	rest, v6 := strings.CutPrefix(s, "net.ipv6.")
+	if !v6 {
+		kind, dev, name, err = SplitSysctlKey(k)
+		return IPv4, kind, dev, name, err
 	}
-	kind, dev, name, err = SplitSysctl(k)
-	return IPv4, kind, dev, name, err
+	if kind, dev, name, err = SplitSysctlKey(rest); err != nil || kind == "" {
+		return IPv6, "", "", "", fmt.Errorf("sysctl %q: want net.ipv6.neigh.<dev>.<name> or net.ipv6.conf.<dev>.<name>", k)
+	}
+	return IPv6, kind, dev, name, nil
+}
+
+// SplitSysctlFamily is SplitSysctl for both tables (SplitSysctlKeyFamily
+// without bare names).
+func SplitSysctlFamily(k string) (fam Family, kind, dev, name string, err error) {
+	if fam, kind, dev, name, err = SplitSysctlKeyFamily(k); err == nil && kind == "" {
+		_, _, _, err = SplitSysctl(k)
+	}
+	return fam, kind, dev, name, err
 }

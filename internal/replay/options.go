@@ -215,8 +215,7 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 		}
 		// The table (arp or nd) is the host's family: net.ipv6. is as
 		// optional as net.ipv4.
-		key := strings.TrimPrefix(strings.ReplaceAll(strings.TrimPrefix(k, "/proc/sys/"), "/", "."), "net.ipv6.")
-		table, scope, name, err := neigh.SplitSysctlKey(key)
+		_, table, scope, name, err := neigh.SplitSysctlKeyFamily(k)
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
