@@ -399,7 +399,11 @@ type RunFlow struct {
 // (neigh_periodic_work): the counter moved between two polls.
 type RunPeriodic struct {
 	AfterNs, BeforeNs int64 // it ran in (AfterNs, BeforeNs]
-	Table             labnet.TableInfo
+	// EntriesBefore is the machine-wide count at the poll before the run
+	// (/proc/net/stat/arp_cache), the nearest reading of what the work
+	// compared with gc_thresh1.
+	EntriesBefore int
+	Table         labnet.TableInfo
 	// Params per observed host and interface afterwards (the work
 	// re-randomises reachable_time every 300 s).
 	Params map[string]map[string]labnet.NeighParams

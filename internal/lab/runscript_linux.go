@@ -400,7 +400,7 @@ func (b *runner) startFlow(f *scenario.Flow, event int) {
 // parameters after each (it may re-randomise reachable_time).
 func (b *runner) watchPeriodic() {
 	defer b.wg.Done()
-	prev, err := labnet.ReadArpCacheRuns()
+	prev, err := labnet.ReadArpCacheStat()
 	if err != nil {
 		b.note("periodic work not watched: %v", err)
 		return
@@ -416,14 +416,21 @@ func (b *runner) watchPeriodic() {
 			return
 		case <-tk.C:
 		}
-		n, err := labnet.ReadArpCacheRuns()
+		n, err := labnet.ReadArpCacheStat()
 		now := kclock.MonoNs(time.Now())
-		if err != nil || n == prev {
+		if err != nil {
 			prevNs = now
 			continue
 		}
+		if n.PeriodicRuns == prev.PeriodicRuns {
+			prev, prevNs = n, now
+			continue
+		}
+		// The count the work compared with gc_thresh1 is the one before
+		// it ran: afterwards it may have removed entries of every
+		// namespace.
+		rec := RunPeriodic{AfterNs: prevNs, BeforeNs: now, EntriesBefore: prev.Entries, Params: map[string]map[string]labnet.NeighParams{}, HostEntries: map[string]int{}}
 		prev = n
-		rec := RunPeriodic{AfterNs: prevNs, BeforeNs: now, Params: map[string]map[string]labnet.NeighParams{}, HostEntries: map[string]int{}}
 		for _, name := range b.observed {
 			hp, _ := b.params(name)
 			rec.Table = hp.info

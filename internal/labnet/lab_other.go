@@ -74,8 +74,8 @@ func (h *Host) ReadConf6(dev string) (map[string]string, error) { return nil, er
 // ReadConf is unsupported on this system.
 func (h *Host) ReadConf(dev string) (map[string]string, error) { return nil, errUnsupported }
 
-// ReadArpCacheRuns is unsupported on this system.
-func ReadArpCacheRuns() (uint64, error) { return 0, errUnsupported }
+// ReadArpCacheStat is unsupported on this system.
+func ReadArpCacheStat() (ArpCacheStat, error) { return ArpCacheStat{}, errUnsupported }
 
 // Link describes an interface of a host.
 type Link struct {

@@ -88,6 +88,13 @@ type NeighParams struct {
 	ProxyQlen         int
 }
 
+// ArpCacheStat is what /proc/net/stat/arp_cache says of the machine-wide
+// IPv4 neighbour table.
+type ArpCacheStat struct {
+	PeriodicRuns uint64 // runs of the periodic work (neigh_periodic_work)
+	Entries      int    // entries of every namespace (tbl->entries)
+}
+
 // TableInfo is the ARP table's global part (`ip ntable show name arp_cache`):
 // it is shared by every namespace on the machine.
 type TableInfo struct {

@@ -251,36 +251,48 @@ func (h *Host) readConf(family string, names []string, dev string) (map[string]s
 	return out, err
 }
 
-// ReadArpCacheRuns sums periodic_gc_runs over the CPUs of
-// /proc/net/stat/arp_cache (the table is global, so any namespace will do).
-func ReadArpCacheRuns() (uint64, error) {
+// ReadArpCacheStat reads /proc/net/stat/arp_cache (the table is global,
+// so any namespace will do): periodic_gc_runs summed over the CPUs, and the
+// table's entries of every namespace.
+func ReadArpCacheStat() (ArpCacheStat, error) {
+	var st ArpCacheStat
 	b, err := os.ReadFile("/proc/net/stat/arp_cache")
 	if err != nil {
-		return 0, err
+		return st, err
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	if len(lines) < 2 {
-		return 0, fmt.Errorf("lab: /proc/net/stat/arp_cache: no data")
+		return st, fmt.Errorf("lab: /proc/net/stat/arp_cache: no data")
 	}
-	col := -1
+	runs, entries := -1, -1
 	for i, f := range strings.Fields(lines[0]) {
-		if f == "periodic_gc_runs" {
-			col = i
+		switch f {
+		case "periodic_gc_runs":
+			runs = i
+		case "entries":
+			entries = i
 		}
 	}
-	if col < 0 {
-		return 0, fmt.Errorf("lab: /proc/net/stat/arp_cache has no periodic_gc_runs column")
+	if runs < 0 || entries < 0 {
+		return st, fmt.Errorf("lab: /proc/net/stat/arp_cache lacks the periodic_gc_runs or entries column")
 	}
-	var sum uint64
-	for _, l := range lines[1:] {
+	for n, l := range lines[1:] {
 		f := strings.Fields(l)
-		if col < len(f) {
-			v, err := strconv.ParseUint(f[col], 16, 64)
+		if runs >= len(f) || entries >= len(f) {
+			continue
+		}
+		v, err := strconv.ParseUint(f[runs], 16, 64)
+		if err != nil {
+			return st, fmt.Errorf("lab: /proc/net/stat/arp_cache: %w", err)
+		}
+		st.PeriodicRuns += v
+		if n == 0 { // the same global count on every CPU's line
+			e, err := strconv.ParseUint(f[entries], 16, 32)
 			if err != nil {
-				return 0, fmt.Errorf("lab: /proc/net/stat/arp_cache: %w", err)
+				return st, fmt.Errorf("lab: /proc/net/stat/arp_cache: %w", err)
 			}
-			sum += v
+			st.Entries = int(e)
 		}
 	}
-	return sum, nil
+	return st, nil
 }

@@ -570,13 +570,14 @@ func (m *hostModel) sysctl(in *input) {
 }
 
 // periodicBefore aligns the model's gc_thresh1 test with the kernel's,
-// which counts the entries of every namespace on the machine.
+// which counts the entries of every namespace on the machine: the others
+// are the machine-wide count read just before the work ran, less this
+// host's own (the model's, which agree with the kernel's until a read says
+// otherwise). The count after the run would do only on a quiet machine:
+// the work removes old entries of every namespace.
 func (m *hostModel) periodicBefore(in *input) {
 	p := in.periodic
-	others := p.Table.Entries - p.HostEntries[m.name]
-	if others < 0 {
-		others = 0
-	}
+	others := max(p.EntriesBefore-m.tbl.Len(), 0)
 	m.tbl.GCThresh1 = max(m.v.run.Table.Thresh1-others, 0)
 }
 
