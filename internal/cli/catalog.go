@@ -86,11 +86,13 @@ feature flags and its default neighbour sysctls. With NAME OTHER: the two
 kernels side by side, patch by patch, then the flags and sysctls that
 differ.
 
-NAME may also be a ` + "`uname -r`" + ` string or a RHEL minor; arplab says which
+NAME may also be a ` + "`uname -r`" + ` string, a RHEL minor or a distribution
+release (ubuntu22.04, debian12, al2023, …); arplab says which
 profile it picked and why:
   arplab profiles 5.14.0-427.13.1.el9_4.x86_64    # rhel9
   arplab profiles 6.1.0-27-amd64                  # 6.1 (Debian 12)
   arplab profiles rhel9.2                         # rhel9 without the 9.3/9.4 back-ports
+  arplab profiles ubuntu24.04                     # 6.8
   arplab profiles rhel7.3 4.12                    # compared patch by patch`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
