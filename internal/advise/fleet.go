@@ -221,6 +221,9 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 			return nil, fmt.Errorf("%s: %v", at, err)
 		}
 		g := Group{Name: fg.Name, Profile: p.Name, Patches: fg.Patches, HZ: fg.HZ, Traffic: fg.Traffic, Entries: fg.Entries, Share: 1}
+		if base, _ := ResolveProfile(fg.Profile); base.Name != fg.Profile {
+			g.Release = fg.Profile // a uname -r string or RHEL minor: resolved again for the scenario
+		}
 		if g.Name == "" {
 			g.Name = fmt.Sprintf("%s-%d", p.Name, i+1)
 		}
@@ -436,9 +439,15 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 	if r == nil || r.Profile == "" {
 		return Group{}, nil, fmt.Errorf("%s: no report.profile (want the output of `arplab doctor --json`)", file)
 	}
-	p, err := ResolveProfile(r.Profile)
+	// The release, resolved as doctor resolved it, is what the scenario
+	// uses; report.profile is a resolved name (e.g. "5.15-forced-gc-budget"
+	// for an older Ubuntu ABI) that only the release reproduces.
+	p, err := ResolveProfile(r.Release)
 	if err != nil {
-		return Group{}, nil, fmt.Errorf("%s: report.profile: %v", file, err)
+		if p, err = ResolveProfile(r.Profile); err != nil {
+			return Group{}, nil, fmt.Errorf("%s: report.release %q and report.profile: %v", file, r.Release, err)
+		}
+		r.Release = ""
 	}
 	name := strings.TrimSuffix(filepath.Base(file), ".json")
 	g := Group{Name: name, Profile: p.Name, Release: r.Release, Traffic: DefaultTraffic, Share: 1, Hosts: 1}
