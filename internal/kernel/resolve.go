@@ -39,6 +39,9 @@ func Resolve(s string) (p Profile, why string, err error) {
 	if m := rhelAlias.FindStringSubmatch(strings.ToLower(s)); m != nil {
 		return resolveAlias(s, m)
 	}
+	if p, why, ok := resolvedName(s); ok {
+		return p, why, nil
+	}
 	if k := distroKey(s); k == "al2" || k == "amzn2" || k == "amazonlinux2" {
 		return Profile{}, "", fmt.Errorf("kernel profile %q: Amazon Linux 2 ships kernel 4.14 and kernel-5.10 side by side; give profile 4.14 or 5.10, or the host's `uname -r`", s)
 	}
@@ -54,6 +57,58 @@ func Resolve(s string) (p Profile, why string, err error) {
 
 // rhelAlias matches "rhel9", "rhel9.2", "el8_6", "centos7", "rocky-9.4".
 var rhelAlias = regexp.MustCompile(`^(?:rhel|el|centos|alma|almalinux|rocky)[-_ ]?([0-9]{1,2})(?:[._]([0-9]{1,2}))?$`)
+
+// resolvedName reads back a name Resolve or WithPatches made: a profile
+// name and patch edits, "-patch" for a back-port the kernel predates and
+// "+patch" for one released after the profile ("rhel9-clamp-timestamps",
+// "5.15+ntf-managed+arp-evict-nocarrier"). Such names appear in every
+// output that names a profile (run, verify, doctor --json, advise), so they
+// must resolve to the same profile when fed back; without this,
+// "5.15-forced-gc-budget" would read as an upstream 5.15 with an unknown
+// suffix, back-port and all.
+func resolvedName(s string) (Profile, string, bool) {
+	for _, base := range Profiles {
+		rest, ok := strings.CutPrefix(s, base.Name)
+		if !ok || rest == "" || (rest[0] != '-' && rest[0] != '+') {
+			continue
+		}
+		edits, ok := patchEdits(rest)
+		if !ok {
+			continue
+		}
+		q, err := base.WithPatches(edits)
+		if err != nil || q.Name != s {
+			continue
+		}
+		return q, fmt.Sprintf("%s is profile %s with the patch edits %s", s, base.Name, strings.Join(edits, " ")), true
+	}
+	return Profile{}, "", false
+}
+
+// patchEdits splits "-a-b+c" into edits of known patch names, which may
+// themselves contain dashes ("-accept-untracked-na-subnet" is one edit, not
+// "-accept-untracked-na" and "-subnet"): it tries the longest name first
+// and backs off.
+func patchEdits(s string) ([]string, bool) {
+	if s == "" {
+		return nil, true
+	}
+	if s[0] != '-' && s[0] != '+' {
+		return nil, false
+	}
+	for end := len(s); end > 1; end-- {
+		if end < len(s) && s[end] != '-' && s[end] != '+' {
+			continue
+		}
+		if _, ok := PatchByName(s[1:end]); !ok {
+			continue
+		}
+		if more, ok := patchEdits(s[end:]); ok {
+			return append([]string{s[:end]}, more...), true
+		}
+	}
+	return nil, false
+}
 
 // distroRelease is a distribution release operators name instead of a
 // kernel ("ubuntu22.04", "debian12", "al2023"): the profile of its GA

@@ -71,6 +71,7 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Resolve(%q) why = %q, want it to say %q", tc.in, why, w)
 			}
 		}
+		roundTrip(t, tc.in, p)
 		// A dropped back-port's evidence row says why.
 		for _, c := range p.Carries() {
 			if !p.Has(c.Patch) && c.Status == Present {
@@ -131,5 +132,19 @@ func FuzzResolve(f *testing.F) {
 				t.Fatalf("Resolve(%q): unknown patch %q", s, n)
 			}
 		}
+		roundTrip(t, s, p)
 	})
+}
+
+// roundTrip: the name Resolve gave p resolves to p again (outputs print
+// it, and users and scenario files feed it back).
+func roundTrip(t *testing.T, in string, p Profile) {
+	t.Helper()
+	q, _, err := Resolve(p.Name)
+	if err != nil {
+		t.Fatalf("Resolve(%q) = %s, which does not resolve: %v", in, p.Name, err)
+	}
+	if q.Name != p.Name || strings.Join(q.Patches, ",") != strings.Join(p.Patches, ",") {
+		t.Fatalf("Resolve(%q) = %s %v, but %s resolves to %s %v", in, p.Name, p.Patches, p.Name, q.Name, q.Patches)
+	}
 }
