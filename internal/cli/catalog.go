@@ -144,6 +144,12 @@ profile it picked and why:
 					fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Covers)
 				}
 			}
+			fmt.Fprintln(tw, "\nPROFILE\tEVIDENCE (patch rows by tag; `arplab profiles NAME` shows each row)\tREAD FROM")
+			for _, p := range kernel.Profiles {
+				if len(p.Evidence) > 0 {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, evidenceSummary(p), p.Source)
+				}
+			}
 			fmt.Fprintln(tw, "\nPATCH\tRELEASE\tCOMMIT\tEFFECT")
 			for _, p := range kernel.Patches {
 				commit := p.Commit
@@ -308,4 +314,33 @@ func yn(b bool) string {
 		return "Y"
 	}
 	return "-"
+}
+
+// evidenceTags are distro-kernels.md's evidence tags, strongest first.
+var evidenceTags = []string{"V-src", "V-cl", "V-ml", "V-doc", "D", "I", "U"}
+
+// evidenceSummary counts a distribution or LTS profile's patch rows by the
+// tags their evidence carries (a row may carry several) and its unknowns:
+// "47 rows: V-src 30, V-cl 6, D 12; 1 unknown".
+func evidenceSummary(p kernel.Profile) string {
+	var parts []string
+	for _, tag := range evidenceTags {
+		n := 0
+		for _, c := range p.Evidence {
+			if strings.Contains(c.Evidence, "["+tag+"]") {
+				n++
+			}
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", tag, n))
+		}
+	}
+	s := fmt.Sprintf("%d rows: %s", len(p.Evidence), strings.Join(parts, ", "))
+	if u := len(p.Unknowns()); u > 0 {
+		s += fmt.Sprintf("; %d unknown", u)
+	}
+	if len(p.Caveats) > 0 {
+		s += fmt.Sprintf("; %d caveat(s)", len(p.Caveats))
+	}
+	return s
 }
