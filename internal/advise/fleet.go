@@ -429,6 +429,31 @@ func groupKey(g Group) string {
 // settings the model knows for its first interface (conf/all and the
 // interface's own). Settings the model does not have are counted in the
 // notes.
+// clientInterface picks the interface whose settings model the host's
+// client: the first with an IPv4 address, as doctor advises only on those
+// (an addressless bond slave or ifb listed first never resolves the VIP);
+// the first interface when none has one; "default" for a report without
+// interfaces. When several carry addresses the others are not modelled,
+// and a note says which was.
+func clientInterface(r *doctor.Report, file string, notes *[]string) string {
+	var withAddr []string
+	for _, i := range r.Interfaces {
+		if len(i.Addrs) > 0 {
+			withAddr = append(withAddr, i.Name)
+		}
+	}
+	switch {
+	case len(withAddr) > 1:
+		*notes = append(*notes, fmt.Sprintf("%s: %d interfaces with IPv4 (%s); modelled %s's settings", file, len(withAddr), strings.Join(withAddr, ", "), withAddr[0]))
+		return withAddr[0]
+	case len(withAddr) == 1:
+		return withAddr[0]
+	case len(r.Interfaces) > 0:
+		return r.Interfaces[0].Name
+	}
+	return "default"
+}
+
 func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 	var df doctorFile
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -459,10 +484,7 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 		notes = append(notes, fmt.Sprintf("%s: %d neighbour entries modelled as %d", file, r.Entries, maxEntries))
 	}
 	g.Entries = min(max(r.Entries, 0), maxEntries)
-	dev := "default"
-	if len(r.Interfaces) > 0 {
-		dev = r.Interfaces[0].Name
-	}
+	dev := clientInterface(r, file, &notes)
 	set := map[string]string{}
 	unknown := 0
 	take := func(kind, scope string, m map[string]doctor.Setting, known []string) {

@@ -204,3 +204,33 @@ func TestGroupsFromReleasesKeepTheirBackports(t *testing.T) {
 		}
 	}
 }
+
+// TestDoctorReportPicksTheAddressedInterface: a host whose first interface
+// has no IPv4 address (an ifb, a bond slave) is modelled with the settings
+// of its first interface that has one, as doctor advises; a second
+// addressed interface is named in a note, not silently dropped.
+func TestDoctorReportPicksTheAddressedInterface(t *testing.T) {
+	set := func(v string) doctor.Setting { return doctor.Setting{Path: "/proc/sys/x", Value: v} }
+	r := doctorHost("6.18", "0")
+	r.Release = "6.18.2"
+	r.Interfaces = []doctor.Interface{{Name: "ifb0", Up: true}, {Name: "bond0", Up: true, Addrs: []string{"10.1.0.5/24"}},
+		{Name: "eth9", Up: true, Addrs: []string{"10.2.0.5/24"}}}
+	r.Conf["ifb0"] = map[string]doctor.Setting{"arp_accept": set("0")}
+	r.Conf["bond0"] = map[string]doctor.Setting{"arp_accept": set("1")}
+	r.Conf["eth9"] = map[string]doctor.Setting{"arp_accept": set("2")}
+	r.Neigh["bond0"] = map[string]doctor.Setting{"locktime": set("250")}
+	b, err := json.Marshal(map[string]any{"report": r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, notes, err := ParseDoctorReport(b, "h.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Sysctls["conf.eth0.arp_accept"] != "1" || g.Sysctls["neigh.eth0.locktime"] != "250" {
+		t.Errorf("modelled %v, want bond0's arp_accept 1 and locktime 250", g.Sysctls)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "h.json: 2 interfaces with IPv4 (bond0, eth9); modelled bond0's settings") {
+		t.Errorf("notes %q do not name the interface left out", notes)
+	}
+}
