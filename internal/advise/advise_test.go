@@ -3,6 +3,8 @@ package advise
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -175,6 +177,42 @@ func TestNoKnobGivesAlternatives(t *testing.T) {
 	}
 	if tried == 0 {
 		t.Error("no host-side sysctl was tried")
+	}
+}
+
+// TestAlternativesReadTheGroupsSysctls: MetalLB has no knob, and a group
+// that sets drop_gratuitous_arp (conf/all, as a fleet file's bare name
+// does) takes none of its frames; the alternatives must name that sysctl
+// with doctor's wording, for the client's interface, and its trial must
+// meet the target. (They once described the client as a host without an
+// address, so doctor read conf/default only and never saw conf/all.)
+func TestAlternativesReadTheGroupsSysctls(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	if err := os.WriteFile(file, []byte("groups:\n  - {name: dropper, profile: \"6.18\", traffic: vip, sysctls: {drop_gratuitous_arp: \"1\"}}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := mustAdvise(t, file, "metallb", Options{MaxFailure: 0.01})
+	if r.Recommendation != nil || r.Alternatives == nil {
+		t.Fatalf("metallb met the target on a host dropping every GARP: %+v", r.Recommendation)
+	}
+	var found *SysctlTrial
+	for i, s := range r.Alternatives.Sysctls {
+		if s.Mechanism == "drop_gratuitous_arp" {
+			found = &r.Alternatives.Sysctls[i]
+		}
+		if s.Mechanism == "arp_accept" && strings.Contains(s.Finding, "on default") {
+			t.Errorf("arp_accept advice about conf/default, not the client's interface: %q", s.Finding)
+		}
+	}
+	if found == nil {
+		t.Fatalf("no drop_gratuitous_arp alternative: %+v", r.Alternatives.Sysctls)
+	}
+	if !strings.Contains(found.Finding, "drop_gratuitous_arp is on for eth0") || !strings.Contains(found.TradeOff, "spoofing") ||
+		!strings.Contains(found.Sysctl, "net.ipv4.conf.all.drop_gratuitous_arp=0") {
+		t.Errorf("drop_gratuitous_arp alternative: %+v", found)
+	}
+	if found.Result == nil || found.Result.Verdict != "meets" {
+		t.Errorf("turning drop_gratuitous_arp off does not meet the target: %+v", found.Result)
 	}
 }
 

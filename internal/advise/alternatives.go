@@ -80,7 +80,10 @@ func doctorReport(g Group) (doctor.Report, kernel.Profile, error) {
 	}
 	f := p.Features()
 	r := doctor.Report{Release: p.Release, Profile: p.Name, Flags: map[string]bool{}, HZ: g.HZ,
-		Interfaces: []doctor.Interface{{Name: clientDev, Up: true}}, Entries: g.Entries,
+		// the client's address as the failover scenario gives it: doctor
+		// advises on interfaces with an IPv4 address (all combined with
+		// the device), and on conf/default only for a host without one
+		Interfaces: []doctor.Interface{{Name: clientDev, Up: true, Addrs: []string{plan4.client}}}, Entries: g.Entries,
 		Conf: map[string]map[string]doctor.Setting{}, Neigh: map[string]map[string]doctor.Setting{}, GC: map[string]doctor.Setting{}}
 	for _, fl := range kernel.FlagTable {
 		r.Flags[fl.ID] = f.Flag(fl.ID)

@@ -221,6 +221,9 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 			return nil, fmt.Errorf("%s: %v", at, err)
 		}
 		g := Group{Name: fg.Name, Profile: p.Name, Patches: fg.Patches, HZ: fg.HZ, Traffic: fg.Traffic, Entries: fg.Entries, Share: 1}
+		if base, _ := ResolveProfile(fg.Profile); base.Name != fg.Profile {
+			g.Release = fg.Profile // a uname -r string or RHEL minor: resolved again for the scenario
+		}
 		if g.Name == "" {
 			g.Name = fmt.Sprintf("%s-%d", p.Name, i+1)
 		}
@@ -426,6 +429,31 @@ func groupKey(g Group) string {
 // settings the model knows for its first interface (conf/all and the
 // interface's own). Settings the model does not have are counted in the
 // notes.
+// clientInterface picks the interface whose settings model the host's
+// client: the first with an IPv4 address, as doctor advises only on those
+// (an addressless bond slave or ifb listed first never resolves the VIP);
+// the first interface when none has one; "default" for a report without
+// interfaces. When several carry addresses the others are not modelled,
+// and a note says which was.
+func clientInterface(r *doctor.Report, file string, notes *[]string) string {
+	var withAddr []string
+	for _, i := range r.Interfaces {
+		if len(i.Addrs) > 0 {
+			withAddr = append(withAddr, i.Name)
+		}
+	}
+	switch {
+	case len(withAddr) > 1:
+		*notes = append(*notes, fmt.Sprintf("%s: %d interfaces with IPv4 (%s); modelled %s's settings", file, len(withAddr), strings.Join(withAddr, ", "), withAddr[0]))
+		return withAddr[0]
+	case len(withAddr) == 1:
+		return withAddr[0]
+	case len(r.Interfaces) > 0:
+		return r.Interfaces[0].Name
+	}
+	return "default"
+}
+
 func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 	var df doctorFile
 	dec := json.NewDecoder(bytes.NewReader(b))
@@ -436,9 +464,15 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 	if r == nil || r.Profile == "" {
 		return Group{}, nil, fmt.Errorf("%s: no report.profile (want the output of `arplab doctor --json`)", file)
 	}
-	p, err := ResolveProfile(r.Profile)
+	// The release, resolved as doctor resolved it, is what the scenario
+	// uses; report.profile is a resolved name (e.g. "5.15-forced-gc-budget"
+	// for an older Ubuntu ABI) that only the release reproduces.
+	p, err := ResolveProfile(r.Release)
 	if err != nil {
-		return Group{}, nil, fmt.Errorf("%s: report.profile: %v", file, err)
+		if p, err = ResolveProfile(r.Profile); err != nil {
+			return Group{}, nil, fmt.Errorf("%s: report.release %q and report.profile: %v", file, r.Release, err)
+		}
+		r.Release = ""
 	}
 	name := strings.TrimSuffix(filepath.Base(file), ".json")
 	g := Group{Name: name, Profile: p.Name, Release: r.Release, Traffic: DefaultTraffic, Share: 1, Hosts: 1}
@@ -450,10 +484,7 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 		notes = append(notes, fmt.Sprintf("%s: %d neighbour entries modelled as %d", file, r.Entries, maxEntries))
 	}
 	g.Entries = min(max(r.Entries, 0), maxEntries)
-	dev := "default"
-	if len(r.Interfaces) > 0 {
-		dev = r.Interfaces[0].Name
-	}
+	dev := clientInterface(r, file, &notes)
 	set := map[string]string{}
 	unknown := 0
 	take := func(kind, scope string, m map[string]doctor.Setting, known []string) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"arplab/internal/kernel"
 	"arplab/internal/live/doctor"
 )
 
@@ -158,5 +159,78 @@ func TestSysctlKeys(t *testing.T) {
 	}
 	if _, err := sysctlKeys(map[string]string{"locktime": "1", "neigh.eth0.locktime": "2"}); err == nil {
 		t.Error("the same sysctl set twice was accepted")
+	}
+}
+
+// TestGroupsFromReleasesKeepTheirBackports: a release that resolves to a
+// profile minus back-ports it predates (RHEL 9.2, an Ubuntu ABI before
+// 5.15.0-102) names that profile "rhel9-…" or "5.15-forced-gc-budget",
+// which is no input to the resolver. Whichever way the fleet gives it (a
+// comma list, a fleet file, a doctor report), the client's scenario must
+// resolve to the same profile, not fail and not fall back to the line's
+// full profile.
+func TestGroupsFromReleasesKeepTheirBackports(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "fleet.yaml")
+	if err := os.WriteFile(file, []byte("groups:\n  - {name: u, profile: 5.15.0-91-generic}\n  - {name: r, profile: rhel9.2, patches: [+arp-accept-subnet]}\n  - {name: p, profile: \"6.1\", patches: [-clamp-timestamps]}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rep := doctorHost("5.15-forced-gc-budget", "0")
+	rep.Release = "5.15.0-91-generic"
+	docs := t.TempDir()
+	writeDoctor(t, docs, "ubuntu.json", rep)
+	for _, arg := range []string{"5.15.0-91-generic,rhel9.2", file, docs} {
+		f, err := ParseFleet(arg)
+		if err != nil {
+			t.Fatalf("%s: %v", arg, err)
+		}
+		for _, g := range f.Groups {
+			want, err := kernel.Lookup(baseProfile(g))
+			if err != nil {
+				t.Fatalf("%s: group %s: %v", arg, g.Name, err)
+			}
+			if want, err = want.WithPatches(g.Patches); err != nil {
+				t.Fatal(err)
+			}
+			if want.Name != g.Profile {
+				t.Errorf("%s: group %s is %s, but its scenario resolves %q to %s", arg, g.Name, g.Profile, baseProfile(g), want.Name)
+			}
+			if !strings.ContainsAny(g.Profile, "+-") {
+				t.Errorf("%s: group %s: profile %s has lost its patch edits", arg, g.Name, g.Profile)
+			}
+			if _, err := groupScenario(g, DefaultMaxStale, false); err != nil {
+				t.Errorf("%s: group %s: %v", arg, g.Name, err)
+			}
+		}
+	}
+}
+
+// TestDoctorReportPicksTheAddressedInterface: a host whose first interface
+// has no IPv4 address (an ifb, a bond slave) is modelled with the settings
+// of its first interface that has one, as doctor advises; a second
+// addressed interface is named in a note, not silently dropped.
+func TestDoctorReportPicksTheAddressedInterface(t *testing.T) {
+	set := func(v string) doctor.Setting { return doctor.Setting{Path: "/proc/sys/x", Value: v} }
+	r := doctorHost("6.18", "0")
+	r.Release = "6.18.2"
+	r.Interfaces = []doctor.Interface{{Name: "ifb0", Up: true}, {Name: "bond0", Up: true, Addrs: []string{"10.1.0.5/24"}},
+		{Name: "eth9", Up: true, Addrs: []string{"10.2.0.5/24"}}}
+	r.Conf["ifb0"] = map[string]doctor.Setting{"arp_accept": set("0")}
+	r.Conf["bond0"] = map[string]doctor.Setting{"arp_accept": set("1")}
+	r.Conf["eth9"] = map[string]doctor.Setting{"arp_accept": set("2")}
+	r.Neigh["bond0"] = map[string]doctor.Setting{"locktime": set("250")}
+	b, err := json.Marshal(map[string]any{"report": r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, notes, err := ParseDoctorReport(b, "h.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Sysctls["conf.eth0.arp_accept"] != "1" || g.Sysctls["neigh.eth0.locktime"] != "250" {
+		t.Errorf("modelled %v, want bond0's arp_accept 1 and locktime 250", g.Sysctls)
+	}
+	if !strings.Contains(strings.Join(notes, "\n"), "h.json: 2 interfaces with IPv4 (bond0, eth9); modelled bond0's settings") {
+		t.Errorf("notes %q do not name the interface left out", notes)
 	}
 }

@@ -97,9 +97,15 @@ var (
 	plan6 = addrPlan{client: "2001:db8:50::10/64", vip: "2001:db8:50::100", peer: "2001:db8:50::", sender: "custom"}
 )
 
-// baseProfile is the group's profile without the patch edits that
-// WithPatches appended to its name.
+// baseProfile is what the client's scenario resolves, before the group's
+// patch edits: the user's own words when they were not a profile name (a
+// `uname -r` string or a RHEL minor, whose resolved name, such as
+// "rhel9-clamp-timestamps", names back-ports it lacks and is no input to
+// the resolver), else the profile without the edits WithPatches appended.
 func baseProfile(g Group) string {
+	if g.Release != "" {
+		return g.Release
+	}
 	if i := strings.IndexAny(g.Profile, "+-"); i > 0 && len(g.Patches) > 0 {
 		return g.Profile[:i]
 	}

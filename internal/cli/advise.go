@@ -89,6 +89,14 @@ func runAdvise(e *env, a *adviseArgs) error {
 	if err != nil {
 		return usagef("--max-stale: %v", err)
 	}
+	// 0 means "the default" to advise.Options; from the command line it is
+	// a value, and out of range like any other below 100 ms.
+	if stale <= 0 {
+		return usagef("--max-stale %s: want 100ms..300s", a.maxStale)
+	}
+	if a.workers < 0 {
+		return usagef("--workers %d: want a count of simulations at once (0: every core)", a.workers)
+	}
 	fleet, err := advise.ParseFleet(a.fleet)
 	if err != nil {
 		return usageError{err}

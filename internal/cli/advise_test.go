@@ -59,6 +59,8 @@ func TestAdviseUsageErrors(t *testing.T) {
 		{[]string{"advise", "--fleet", "6.18", "--announcer", "vrrpd"}, `unknown announcer "vrrpd"`, ExitUsage},
 		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--max-failure", "2"}, "--max-failure 2", ExitUsage},
 		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--max-stale", "soon"}, "--max-stale", ExitUsage},
+		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--max-stale", "0s"}, "--max-stale 0s: want 100ms..300s", ExitUsage},
+		{[]string{"advise", "--fleet", "6.18", "--announcer", "keepalived", "--workers", "-1"}, "--workers -1", ExitUsage},
 		{[]string{"advise", "--fleet", "rhel7.3", "--announcer", "cilium", "--max-failure", "0.05"}, "no setting of cilium", ExitExpected},
 	} {
 		_, errs, code := run(t, c.args...)

@@ -86,11 +86,13 @@ feature flags and its default neighbour sysctls. With NAME OTHER: the two
 kernels side by side, patch by patch, then the flags and sysctls that
 differ.
 
-NAME may also be a ` + "`uname -r`" + ` string or a RHEL minor; arplab says which
+NAME may also be a ` + "`uname -r`" + ` string, a RHEL minor or a distribution
+release (ubuntu22.04, debian12, al2023, …); arplab says which
 profile it picked and why:
   arplab profiles 5.14.0-427.13.1.el9_4.x86_64    # rhel9
   arplab profiles 6.1.0-27-amd64                  # 6.1 (Debian 12)
   arplab profiles rhel9.2                         # rhel9 without the 9.3/9.4 back-ports
+  arplab profiles ubuntu24.04                     # 6.8
   arplab profiles rhel7.3 4.12                    # compared patch by patch`,
 		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -140,6 +142,12 @@ profile it picked and why:
 			for _, p := range kernel.Profiles {
 				if p.Covers != "" {
 					fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Covers)
+				}
+			}
+			fmt.Fprintln(tw, "\nPROFILE\tEVIDENCE (patch rows by tag; `arplab profiles NAME` shows each row)\tREAD FROM")
+			for _, p := range kernel.Profiles {
+				if len(p.Evidence) > 0 {
+					fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, evidenceSummary(p), p.Source)
 				}
 			}
 			fmt.Fprintln(tw, "\nPATCH\tRELEASE\tCOMMIT\tEFFECT")
@@ -306,4 +314,33 @@ func yn(b bool) string {
 		return "Y"
 	}
 	return "-"
+}
+
+// evidenceTags are distro-kernels.md's evidence tags, strongest first.
+var evidenceTags = []string{"V-src", "V-cl", "V-ml", "V-doc", "D", "I", "U"}
+
+// evidenceSummary counts a distribution or LTS profile's patch rows by the
+// tags their evidence carries (a row may carry several) and its unknowns:
+// "47 rows: V-src 30, V-cl 6, D 12; 1 unknown".
+func evidenceSummary(p kernel.Profile) string {
+	var parts []string
+	for _, tag := range evidenceTags {
+		n := 0
+		for _, c := range p.Evidence {
+			if strings.Contains(c.Evidence, "["+tag+"]") {
+				n++
+			}
+		}
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%s %d", tag, n))
+		}
+	}
+	s := fmt.Sprintf("%d rows: %s", len(p.Evidence), strings.Join(parts, ", "))
+	if u := len(p.Unknowns()); u > 0 {
+		s += fmt.Sprintf("; %d unknown", u)
+	}
+	if len(p.Caveats) > 0 {
+		s += fmt.Sprintf("; %d caveat(s)", len(p.Caveats))
+	}
+	return s
 }

@@ -277,3 +277,14 @@ func TestProbesCountFromOne(t *testing.T) {
 		t.Errorf("replay's first predicted probe is not probe 1")
 	}
 }
+
+// wantAll fails t for every one of wants that out does not contain, naming
+// what out is.
+func wantAll(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, w := range wants {
+		if !strings.Contains(out, w) {
+			t.Errorf("%s lacks %q:\n%s", what, w, out)
+		}
+	}
+}

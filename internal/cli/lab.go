@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -116,7 +117,9 @@ on each frame.
 Disagreements are printed as a diff with the model's explanation; the
 output says how close any comparison came to a jiffy or locktime
 boundary. With no SCENARIO, the whole verify suite (scenarios/verify)
-runs. Exits 0 only when everything agrees (3 otherwise).
+runs. A scenario that sets a sysctl (or value) the kernel's own profile
+lacks, such as arp_accept=2 before 6.0, is skipped with the patch it
+needs. Exits 0 only when everything that ran agrees (3 otherwise).
 
 --replay also runs the suite's replay mode: each observed host's frames
 are written as the capture a user would have and replayed with only what
@@ -161,10 +164,24 @@ runs the replay mode too.`,
 			var replayTotal replayCount
 			var replayResults []*verify.ReplayResult
 			failed := 0
+			// The kernel's own profile (not --profile/--patch): a scenario
+			// setting a sysctl this kernel lacks is skipped with the reason.
+			release, _ := kernelRelease()
+			here := kernel.Closest(release)
+			var skipped []string
 			for _, n := range names {
 				s, err := verify.LoadScenario(n)
 				if err != nil {
 					return err
+				}
+				if why := verify.Lacks(s, here); len(why) > 0 {
+					skipped = append(skipped, n)
+					w := e.stdout
+					if asJSON {
+						w = e.stderr
+					}
+					fmt.Fprintf(w, "verify %s: SKIPPED: kernel %s (profile %s): %s\n", n, release, here.Name, strings.Join(why, "; "))
+					continue
 				}
 				r, err := verify.Verify(e.ctx, s, verify.Options{Profile: profile, Patches: patches, Lab: lab.RunOptions{NoTrace: noTrace}})
 				if err != nil && e.ctx.Err() != nil {
@@ -236,9 +253,16 @@ runs the replay mode too.`,
 						replayTotal.agree+replayTotal.boundary, replayTotal.reads, replayTotal.boundary, replayTotal.n)
 				}
 			}
-			if len(results) < len(names) {
+			if len(skipped) > 0 {
+				w := e.stdout
+				if asJSON {
+					w = e.stderr
+				}
+				fmt.Fprintf(w, "skipped %d scenario(s) that set what kernel %s lacks: %s\n", len(skipped), release, strings.Join(skipped, ", "))
+			}
+			if len(results)+len(skipped) < len(names) {
 				if !asJSON {
-					fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d scenarios\n", len(results), len(names))
+					fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d scenarios\n", len(results)+len(skipped), len(names))
 				}
 				return e.ctx.Err()
 			}
@@ -267,3 +291,7 @@ func (c *replayCount) add(r *verify.ReplayResult) {
 	c.agree += r.Agree
 	c.boundary += r.Boundary
 }
+
+// kernelRelease is `uname -r` of the kernel verify runs on (a variable so
+// that a test can stand in an older kernel for the skip).
+var kernelRelease = labsys.KernelRelease

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+
+	"arplab/internal/kernel"
 )
 
 // A `uname -r` string picks the profile and the run says which and why.
@@ -37,5 +41,19 @@ func TestProfilesShowsEvidence(t *testing.T) {
 	out, _, _ = run(t, "profiles")
 	if !strings.Contains(out, "Debian 12 bookworm") || !strings.Contains(out, "(documented only: not modelled)") {
 		t.Errorf("profiles list lacks the covers table or documented-only marks")
+	}
+	// the list gives every distribution and LTS profile's evidence, by tag
+	for _, name := range []string{"4.18", "rhel8", "5.10", "5.14", "rhel9", "5.15", "6.1", "6.6", "6.8", "6.12"} {
+		p, err := kernel.Lookup(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		row := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` +(\d+) rows: (.*V-src \d+|.*D \d+).*  ` + regexp.QuoteMeta(p.Source) + `$`).FindStringSubmatch(out)
+		if row == nil || row[1] != strconv.Itoa(len(p.Evidence)) {
+			t.Errorf("profiles list: no evidence row for %s with %d rows read from %q:\n%s", name, len(p.Evidence), p.Source, out)
+		}
+	}
+	if !strings.Contains(out, "4.18 ") || !regexp.MustCompile(`(?m)^4\.18 .*; 1 unknown`).MatchString(out) {
+		t.Error("profiles list does not count 4.18's unknown confirm-on-arp")
 	}
 }

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"fmt"
+	"strings"
 )
 
 // Features are the behaviour switches the model reads at its decision points
@@ -364,11 +365,23 @@ func Names() []string {
 }
 
 // Closest returns the profile Resolve picks for a running kernel's release
-// (doctor and verify), or the latest one when the release does not parse.
+// (doctor and verify); for a release Resolve refuses, the oldest profile
+// when it is older than every profile (a RHEL 6 kernel, 2.6.32, is nearer
+// 3.10 than 6.18), else the latest.
 func Closest(release string) Profile {
 	p, _, err := Resolve(release)
-	if err != nil {
-		p, _ = byName(Latest)
+	if err == nil {
+		return p
 	}
+	if m := versionRE.FindStringSubmatch(strings.TrimSpace(release)); m != nil {
+		oldest, _ := byName(Oldest)
+		if cmpNums(nums(m[1]+"."+m[2]), nums(oldest.Release)) < 0 {
+			return oldest
+		}
+	}
+	p, _ = byName(Latest)
 	return p
 }
+
+// Oldest is the profile of the oldest kernel line modelled.
+const Oldest = "3.10"

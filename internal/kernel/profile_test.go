@@ -78,6 +78,8 @@ func TestClosest(t *testing.T) {
 		"6.18.44-fc-v782":            "6.18",
 		"4.13.0":                     "4.12+delete-unlinks",
 		"not a release":              "6.18",
+		"2.6.32-754.el6.x86_64":      "3.10", // older than every profile: the oldest, not the latest
+		"3.2.0-4-amd64":              "3.10",
 	} {
 		if got := Closest(rel).Name; got != want {
 			t.Errorf("Closest(%s) = %s, want %s", rel, got, want)

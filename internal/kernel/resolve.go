@@ -2,7 +2,9 @@ package kernel
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -37,6 +39,16 @@ func Resolve(s string) (p Profile, why string, err error) {
 	if m := rhelAlias.FindStringSubmatch(strings.ToLower(s)); m != nil {
 		return resolveAlias(s, m)
 	}
+	if p, why, ok := resolvedName(s); ok {
+		return p, why, nil
+	}
+	if k := distroKey(s); k == "al2" || k == "amzn2" || k == "amazonlinux2" {
+		return Profile{}, "", fmt.Errorf("kernel profile %q: Amazon Linux 2 ships kernel 4.14 and kernel-5.10 side by side; give profile 4.14 or 5.10, or the host's `uname -r`", s)
+	}
+	if d, ok := distroAlias(s); ok {
+		p, _ := byName(d.profile)
+		return p, fmt.Sprintf("%s is %s, whose kernel is the %s line: profile %s (for one host's exact kernel, give its `uname -r`)", s, d.desc, d.profile, d.profile), nil
+	}
 	if m := versionRE.FindStringSubmatch(s); m != nil {
 		return resolveRelease(s, m)
 	}
@@ -45,6 +57,106 @@ func Resolve(s string) (p Profile, why string, err error) {
 
 // rhelAlias matches "rhel9", "rhel9.2", "el8_6", "centos7", "rocky-9.4".
 var rhelAlias = regexp.MustCompile(`^(?:rhel|el|centos|alma|almalinux|rocky)[-_ ]?([0-9]{1,2})(?:[._]([0-9]{1,2}))?$`)
+
+// resolvedName reads back a name Resolve or WithPatches made: a profile
+// name and patch edits, "-patch" for a back-port the kernel predates and
+// "+patch" for one released after the profile ("rhel9-clamp-timestamps",
+// "5.15+ntf-managed+arp-evict-nocarrier"). Such names appear in every
+// output that names a profile (run, verify, doctor --json, advise), so they
+// must resolve to the same profile when fed back; without this,
+// "5.15-forced-gc-budget" would read as an upstream 5.15 with an unknown
+// suffix, back-port and all.
+func resolvedName(s string) (Profile, string, bool) {
+	for _, base := range Profiles {
+		rest, ok := strings.CutPrefix(s, base.Name)
+		if !ok || rest == "" || (rest[0] != '-' && rest[0] != '+') {
+			continue
+		}
+		edits, ok := patchEdits(rest)
+		if !ok {
+			continue
+		}
+		q, err := base.WithPatches(edits)
+		if err != nil || q.Name != s {
+			continue
+		}
+		return q, fmt.Sprintf("%s is profile %s with the patch edits %s", s, base.Name, strings.Join(edits, " ")), true
+	}
+	return Profile{}, "", false
+}
+
+// patchEdits splits "-a-b+c" into edits of known patch names, which may
+// themselves contain dashes ("-accept-untracked-na-subnet" is one edit, not
+// "-accept-untracked-na" and "-subnet"): it tries the longest name first
+// and backs off.
+func patchEdits(s string) ([]string, bool) {
+	if s == "" {
+		return nil, true
+	}
+	if s[0] != '-' && s[0] != '+' {
+		return nil, false
+	}
+	for end := len(s); end > 1; end-- {
+		if end < len(s) && s[end] != '-' && s[end] != '+' {
+			continue
+		}
+		if _, ok := PatchByName(s[1:end]); !ok {
+			continue
+		}
+		if more, ok := patchEdits(s[end:]); ok {
+			return append([]string{s[:end]}, more...), true
+		}
+	}
+	return nil, false
+}
+
+// distroRelease is a distribution release operators name instead of a
+// kernel ("ubuntu22.04", "debian12", "al2023"): the profile of its GA
+// kernel line, as the profiles' Covers fields list them.
+type distroRelease struct{ profile, desc string }
+
+// distroReleases are the releases issue 15 names and their neighbours.
+// Amazon Linux 2 is left out on purpose: it ships kernel 4.14 and
+// kernel-5.10 side by side, so only its `uname -r` says which.
+var distroReleases = map[string]distroRelease{
+	"ubuntu20.04": {"5.4", "Ubuntu 20.04 focal"},
+	"ubuntu22.04": {"5.15", "Ubuntu 22.04 jammy"},
+	"ubuntu24.04": {"6.8", "Ubuntu 24.04 noble"},
+	"debian10":    {"4.19", "Debian 10 buster"},
+	"debian11":    {"5.10", "Debian 11 bullseye"},
+	"debian12":    {"6.1", "Debian 12 bookworm"},
+	"debian13":    {"6.12", "Debian 13 trixie"},
+	"al2023":      {"6.1", "Amazon Linux 2023 (its default kernel)"},
+}
+
+// distroCodenames are the same releases by code name.
+var distroCodenames = map[string]string{
+	"focal": "ubuntu20.04", "jammy": "ubuntu22.04", "noble": "ubuntu24.04",
+	"buster": "debian10", "bullseye": "debian11", "bookworm": "debian12", "trixie": "debian13",
+	"amzn2023": "al2023", "amazonlinux2023": "al2023",
+}
+
+// distroAlias looks s up among distroReleases, ignoring case, a space,
+// dash or underscore after the distribution's name ("Ubuntu 22.04",
+// "debian-12") and a code name ("jammy").
+func distroAlias(s string) (distroRelease, bool) {
+	k := distroKey(s)
+	if c, ok := distroCodenames[k]; ok {
+		k = c
+	}
+	d, ok := distroReleases[k]
+	return d, ok
+}
+
+// distroKey folds a distribution release name for lookup: lower case,
+// without spaces, dashes and underscores.
+func distroKey(s string) string {
+	k := strings.ToLower(s)
+	for _, sep := range []string{" ", "-", "_"} {
+		k = strings.ReplaceAll(k, sep, "")
+	}
+	return k
+}
 
 // versionRE matches a release: major.minor[.sublevel] and the rest of a
 // uname -r string, which must start with a separator.
@@ -332,6 +444,16 @@ func joinNums(n []int) string {
 // unknownName is the error for a name that is neither a profile nor a
 // release: it suggests the nearest profile name by edit distance.
 func unknownName(s string) error {
-	return fmt.Errorf("unknown kernel profile %q (%sknown: %s; or a `uname -r` string such as 5.14.0-427.13.1.el9_4.x86_64)",
-		s, didYouMean(strings.ToLower(s), append(Names(), "latest")), strings.Join(Names(), ", "))
+	return fmt.Errorf("unknown kernel profile %q (%sknown: %s; or a distribution release such as ubuntu22.04, debian12, al2023; or a `uname -r` string such as 5.14.0-427.13.1.el9_4.x86_64)",
+		s, didYouMean(strings.ToLower(s), suggestible()), strings.Join(Names(), ", "))
+}
+
+// suggestible is every name an unknown one may be a typo of: the
+// profiles, "latest" and the distribution releases.
+func suggestible() []string {
+	names := append(Names(), "latest")
+	for _, k := range slices.Sorted(maps.Keys(distroReleases)) {
+		names = append(names, k)
+	}
+	return names
 }

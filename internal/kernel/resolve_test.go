@@ -47,6 +47,13 @@ func TestResolve(t *testing.T) {
 		{"6.18.44-fc-v782", "6.18", []string{"not recognised"}},
 		{"6.19.0-rc2", "6.18", nil},
 		{"4.13.0", "4.12+delete-unlinks", nil},
+		{"ubuntu22.04", "5.15", []string{"Ubuntu 22.04 jammy", "the 5.15 line", "uname -r"}},
+		{"Ubuntu 24.04", "6.8", []string{"Ubuntu 24.04 noble"}},
+		{"debian-12", "6.1", []string{"Debian 12 bookworm"}},
+		{"bookworm", "6.1", nil},
+		{"trixie", "6.12", nil},
+		{"buster", "4.19", nil},
+		{"AL2023", "6.1", []string{"Amazon Linux 2023"}},
 	} {
 		p, why, err := Resolve(tc.in)
 		if err != nil {
@@ -64,6 +71,7 @@ func TestResolve(t *testing.T) {
 				t.Errorf("Resolve(%q) why = %q, want it to say %q", tc.in, why, w)
 			}
 		}
+		roundTrip(t, tc.in, p)
 		// A dropped back-port's evidence row says why.
 		for _, c := range p.Carries() {
 			if !p.Has(c.Patch) && c.Status == Present {
@@ -83,6 +91,10 @@ func TestResolveErrors(t *testing.T) {
 		"2.6.32":    "older than every profile",
 		"lastest":   `did you mean "latest"`,
 		"1.0-el9_4": "older than every profile",
+		"al2":       "kernel 4.14 and kernel-5.10 side by side",
+		"ubuntu":    `did you mean "ubuntu`,
+		"debain12":  `did you mean "debian12"`,
+		"linux":     "or a distribution release such as ubuntu22.04",
 	} {
 		_, _, err := Resolve(in)
 		if err == nil || !strings.Contains(err.Error(), want) {
@@ -95,7 +107,7 @@ func TestResolveErrors(t *testing.T) {
 // list and an explanation, or fails with a one-line error; never a panic.
 func FuzzResolve(f *testing.F) {
 	for _, s := range []string{"rhel9", "5.14.0-427.13.1.el9_4.x86_64", "4.18.0-553.el8_10.x86_64", "3.10.0-514.el7",
-		"6.1.0-27-amd64", "6.9.3", "5.15.0-91-generic", "el8_6", "6.12.0-55.el10", "9.99999.1", "3.10.0-99999999999999.el7", "rhel", ""} {
+		"6.1.0-27-amd64", "6.9.3", "5.15.0-91-generic", "el8_6", "6.12.0-55.el10", "ubuntu22.04", "al2", "9.99999.1", "3.10.0-99999999999999.el7", "rhel", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -120,5 +132,19 @@ func FuzzResolve(f *testing.F) {
 				t.Fatalf("Resolve(%q): unknown patch %q", s, n)
 			}
 		}
+		roundTrip(t, s, p)
 	})
+}
+
+// roundTrip: the name Resolve gave p resolves to p again (outputs print
+// it, and users and scenario files feed it back).
+func roundTrip(t *testing.T, in string, p Profile) {
+	t.Helper()
+	q, _, err := Resolve(p.Name)
+	if err != nil {
+		t.Fatalf("Resolve(%q) = %s, which does not resolve: %v", in, p.Name, err)
+	}
+	if q.Name != p.Name || strings.Join(q.Patches, ",") != strings.Join(p.Patches, ",") {
+		t.Fatalf("Resolve(%q) = %s %v, but %s resolves to %s %v", in, p.Name, p.Patches, p.Name, q.Name, q.Patches)
+	}
 }

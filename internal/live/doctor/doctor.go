@@ -19,6 +19,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"arplab/internal/kernel"
 )
 
 // Conf lists the per-interface IPv4 settings read from
@@ -60,6 +62,31 @@ func (s Setting) Int() (v int64, ok bool) {
 	}
 	v, err := strconv.ParseInt(s.Value, 10, 64)
 	return v, err == nil
+}
+
+// DescribeKernel fills Profile, ProfileWhy, Unknown and Flags from
+// Release through kernel.Resolve, the resolver --profile uses, so doctor
+// picks the profile `arplab run --profile $(uname -r)` would. A release
+// Resolve refuses gets the nearest profile (kernel.Closest), and the
+// reason says so.
+// Unknown lists the profile's patches of unknown presence with their
+// evidence, then its caveats (what nobody read for that kernel).
+func (r *Report) DescribeKernel() {
+	p, why, err := kernel.Resolve(r.Release)
+	if err != nil {
+		p = kernel.Closest(r.Release)
+		why = err.Error() + "; doctor uses the nearest profile, " + p.Name
+	}
+	r.Profile, r.ProfileWhy, r.Unknown = p.Name, why, nil
+	for _, c := range p.Unknowns() {
+		r.Unknown = append(r.Unknown, c.Patch+": "+c.String()+" — "+c.Evidence)
+	}
+	r.Unknown = append(r.Unknown, p.Caveats...)
+	r.Flags = map[string]bool{}
+	f := p.Features()
+	for _, fl := range kernel.FlagTable {
+		r.Flags[fl.ID] = f.Flag(fl.ID)
+	}
 }
 
 // Interface is one ARP-capable interface of the inspected namespace.

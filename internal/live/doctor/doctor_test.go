@@ -275,3 +275,47 @@ func TestAdvicePerInterface(t *testing.T) {
 		t.Errorf("merged finding: %q", accept[0].Finding)
 	}
 }
+
+// TestDescribeKernel: doctor maps a release with the resolver --profile
+// uses (the same profile and the same reason) and carries what is unknown
+// for that profile: a patch of unknown presence with its evidence, and the
+// profile's caveats.
+func TestDescribeKernel(t *testing.T) {
+	for _, c := range []struct {
+		release, profile string
+		why, unknown     []string
+	}{
+		{"4.18.0-553.el8_10.x86_64", "rhel8", []string{"RHEL 8 kernel"},
+			[]string{"pmtu-no-confirm: unknown (modelled as absent) — ", "were not scanned"}},
+		{"4.18.0", "4.18", []string{"upstream kernel"}, []string{"confirm-on-arp: unknown (modelled as absent) — "}},
+		{"6.1.0-27-amd64", "6.1", []string{"Debian kernel of the 6.1 line"}, []string{"Amazon Linux 2023's 6.1 is inferred"}},
+		{"5.14.0-427.13.1.el9_4.x86_64", "rhel9", []string{"RHEL 9 kernel"}, []string{"RHEL 9.7"}},
+		{"2.6.32-754.el6.x86_64", kernel.Oldest, []string{"no profile for RHEL 6", "doctor uses the nearest profile, 3.10"}, nil},
+		{"2.6.32", kernel.Oldest, []string{"older than every profile"}, nil},
+		{"not-a-release", kernel.Latest, []string{"unknown kernel profile", "nearest profile, " + kernel.Latest}, nil},
+	} {
+		r := Report{Release: c.release}
+		r.DescribeKernel()
+		want, wantWhy, err := kernel.Resolve(c.release)
+		if err == nil && (r.Profile != want.Name || r.ProfileWhy != wantWhy) {
+			t.Errorf("%s: doctor says %s (%q), --profile's resolver %s (%q)", c.release, r.Profile, r.ProfileWhy, want.Name, wantWhy)
+		}
+		if r.Profile != c.profile {
+			t.Errorf("%s: profile %s, want %s", c.release, r.Profile, c.profile)
+		}
+		for _, w := range c.why {
+			if !strings.Contains(r.ProfileWhy, w) {
+				t.Errorf("%s: why %q lacks %q", c.release, r.ProfileWhy, w)
+			}
+		}
+		all := strings.Join(r.Unknown, "\n")
+		for _, w := range c.unknown {
+			if !strings.Contains(all, w) {
+				t.Errorf("%s: unknown %q lacks %q", c.release, all, w)
+			}
+		}
+		if len(r.Flags) != len(kernel.FlagTable) {
+			t.Errorf("%s: %d flags, want %d", c.release, len(r.Flags), len(kernel.FlagTable))
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
 
-	"arplab/internal/kernel"
 	"arplab/internal/nsexec"
 )
 
@@ -33,20 +32,7 @@ func Inspect(netns string) (Report, error) {
 		return r, fmt.Errorf("doctor: uname: %w", err)
 	}
 	r.Release = unix.ByteSliceToString(u.Release[:])
-	p, why, rerr := kernel.Resolve(r.Release)
-	if rerr != nil {
-		p, why = kernel.Closest(r.Release), rerr.Error()+"; using the latest profile"
-	}
-	r.Profile, r.ProfileWhy = p.Name, why
-	for _, c := range p.Unknowns() {
-		r.Unknown = append(r.Unknown, c.Patch+": "+c.String()+" — "+c.Evidence)
-	}
-	r.Unknown = append(r.Unknown, p.Caveats...)
-	r.Flags = map[string]bool{}
-	f := p.Features()
-	for _, fl := range kernel.FlagTable {
-		r.Flags[fl.ID] = f.Flag(fl.ID)
-	}
+	r.DescribeKernel()
 	r.HZ, r.HZSource = kernelHZ(r.Release)
 
 	err := nsexec.Do(netns, func() error {
