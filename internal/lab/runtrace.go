@@ -384,13 +384,13 @@ func (r *LabRun) Events() []trace.Event {
 		if !ok {
 			if m, h, ok := FrameND(s.Data); ok {
 				evs = append(evs, trace.Event{Time: r.Seconds(s.BeforeNs), Kind: trace.KindSend, Source: src, Host: s.Station,
-					IP: m.Target.String(), Cause: s.Cause, ND: ndFields(&m, h.Dst, ""),
+					IP: m.Target.String(), Cause: s.Cause, ND: trace.NDFields(&m, h.Dst, true, ""),
 					Explanation: fmt.Sprintf("%s sends %v", s.Station, &m)})
 			}
 			continue
 		}
 		evs = append(evs, trace.Event{Time: r.Seconds(s.BeforeNs), Kind: trace.KindSend, Source: src, Host: s.Station,
-			IP: p.SIP.String(), LLAddr: p.SHA.String(), Cause: s.Cause, ARP: arpFields(p, dst, ""),
+			IP: p.SIP.String(), LLAddr: p.SHA.String(), Cause: s.Cause, ARP: trace.ARPFields(&p, dst, true, ""),
 			Explanation: fmt.Sprintf("%s sends %v for %v (tha %v) to %v", s.Station, p.Op, p.SIP, p.THA, dst)})
 	}
 	for _, m := range r.Moves {
@@ -421,7 +421,7 @@ func (r *LabRun) Events() []trace.Event {
 			continue
 		}
 		ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindARP, Source: src, Host: f.Host, Dev: f.Dev,
-			IP: p.SIP.String(), Frame: v.Frame + 1, ARP: arpFields(p, dst, f.Type.String()), Verdict: v.Verdict}
+			IP: p.SIP.String(), Frame: v.Frame + 1, ARP: trace.ARPFields(&p, dst, true, f.Type.String()), Verdict: v.Verdict}
 		if ev.Verdict == "" {
 			ev.Verdict = trace.Dropped
 			ev.Explanation = "verdict unknown (no tracepoints)"
@@ -455,7 +455,7 @@ func (r *LabRun) Events() []trace.Event {
 					kind, to = "unicast", h.Dst.String()
 				}
 				evs = append(evs, trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindProbe, Source: src, Host: f.Host, Dev: f.Dev,
-					IP: m.Target.String(), Frame: i + 1, ND: ndFields(&m, h.Dst, f.Type.String()), Cause: kind,
+					IP: m.Target.String(), Frame: i + 1, ND: trace.NDFields(&m, h.Dst, true, f.Type.String()), Cause: kind,
 					Attrs:       map[string]string{"to": to},
 					Explanation: fmt.Sprintf("%s sends a %s NS for %v", f.Host, kind, m.Target)})
 			}
@@ -469,7 +469,7 @@ func (r *LabRun) Events() []trace.Event {
 			kind = "unicast"
 		}
 		evs = append(evs, trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindProbe, Source: src, Host: f.Host, Dev: f.Dev,
-			IP: p.TIP.String(), Frame: i + 1, ARP: arpFields(p, dst, f.Type.String()), Cause: kind,
+			IP: p.TIP.String(), Frame: i + 1, ARP: trace.ARPFields(&p, dst, true, f.Type.String()), Cause: kind,
 			Explanation: fmt.Sprintf("%s sends a %s request for %v", f.Host, kind, p.TIP)})
 	}
 	evs = append(evs, r.stateEvents()...)
@@ -564,11 +564,6 @@ func (r *LabRun) stateEvents() []trace.Event {
 	return out
 }
 
-func arpFields(p arp.Packet, dst arp.MAC, pkt string) *trace.ARPFrame {
-	return &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
-		TIP: p.TIP.String(), EthDst: dst.String(), PktType: pkt, GARP: p.SIP == p.TIP}
-}
-
 func llString(st neigh.State, m arp.MAC) string {
 	if !st.Valid() {
 		return ""
@@ -596,7 +591,7 @@ func (r *LabRun) ndVerdictEvent(v FrameVerdict) trace.Event {
 		ip = m.Src
 	}
 	ev := trace.Event{Time: r.Seconds(f.AtNs), Kind: trace.KindND, Source: "kernel", Host: f.Host, Dev: f.Dev,
-		IP: ip.String(), Frame: v.Frame + 1, ND: ndFields(&m, h.Dst, f.Type.String()), Verdict: v.Verdict}
+		IP: ip.String(), Frame: v.Frame + 1, ND: trace.NDFields(&m, h.Dst, true, f.Type.String()), Verdict: v.Verdict}
 	switch {
 	case ev.Verdict == "":
 		ev.Verdict = trace.Dropped
@@ -616,20 +611,4 @@ func (r *LabRun) ndVerdictEvent(v FrameVerdict) trace.Event {
 		ev.Jiffies = trace.U64(v.J)
 	}
 	return ev
-}
-
-// ndFields is an ND message in the trace vocabulary.
-func ndFields(m *ndisc.Message, dst arp.MAC, pkt string) *trace.NDFrame {
-	f := &trace.NDFrame{Type: m.Type.String(), Src: m.Src.String(), Dst: m.Dst.String(), HopLimit: int(m.HopLimit),
-		Router: m.Router, Solicited: m.Solicited, Override: m.Override, EthDst: dst.String(), PktType: pkt}
-	if m.Target.IsValid() {
-		f.Target = m.Target.String()
-	}
-	switch {
-	case m.HasTargetLL:
-		f.LLAddr = m.TargetLL.String()
-	case m.HasSourceLL:
-		f.LLAddr = m.SourceLL.String()
-	}
-	return f
 }

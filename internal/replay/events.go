@@ -192,7 +192,7 @@ func (r *replayer) emitSent(f *capture.Frame, cause string) {
 	}
 	ev := r.event(trace.KindSend, f.Time)
 	ev.IP, ev.Cause, ev.Frame = p.TIP.String(), cause, f.Index
-	ev.ARP = stack.ARPFields(p, f.Dst, f.HasEth, "outgoing")
+	ev.ARP = trace.ARPFields(p, f.Dst, f.HasEth, "outgoing")
 	ev.Explanation = fmt.Sprintf("the host sent an ARP %v for %v (frame %d)", p.Op, p.TIP, f.Index)
 	r.emit(ev)
 }
@@ -239,7 +239,7 @@ func probeTo(p *probe) string {
 	case p.unicast:
 		return p.mac.String()
 	case p.ip.Is6():
-		return neigh.SolicitedNode(p.ip).String()
+		return ndisc.SolicitedNode(p.ip).String()
 	}
 	return "broadcast"
 }

@@ -570,8 +570,7 @@ func (s *station) sendGARP(fr garp.Frame, preset string) {
 	p.SHA = s.mac()
 	f := &frame{src: s.mac(), dst: fr.EthDst, arp: &p, size: 42}
 	s.w.emit(trace.Event{Time: s.w.seconds(s.w.sch.now), Kind: trace.KindSend, Host: s.cfg.Name, IP: p.SIP.String(),
-		LLAddr: p.SHA.String(), Cause: preset, ARP: &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(),
-			SIP: p.SIP.String(), THA: p.THA.String(), TIP: p.TIP.String(), EthDst: fr.EthDst.String(), GARP: p.SIP == p.TIP},
+		LLAddr: p.SHA.String(), Cause: preset, ARP: trace.ARPFields(&p, fr.EthDst, true, ""),
 		Explanation: sendExplanation(s.cfg.Name, &p)})
 	s.seg.transmit(s, f)
 }
