@@ -39,16 +39,16 @@ func TestNDInEveryLinkType(t *testing.T) {
 	files := []struct {
 		name string
 		file []byte
-		pt   PktType
+		pt   string // the packet type, "unknown" when not recorded
 		vlan int
 	}{
-		{"ethernet", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0, ethNA, 0).bytes(), Unknown, 0},
+		{"ethernet", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0, ethNA, 0).bytes(), "unknown", 0},
 		{"ethernet vlan", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0,
-			testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, tag, na6), 0).bytes(), Unknown, 1},
+			testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, tag, na6), 0).bytes(), "unknown", 1},
 		{"sll", newPcapFile(beOrder, magicNano, uint32(LinuxSLL)).record(1, 0,
-			append(testkit.SLL(2, 1, macA[:], ndisc.EtherTypeIPv6), na6...), 0).bytes(), Multicast, 0},
+			append(testkit.SLL(2, 1, macA[:], ndisc.EtherTypeIPv6), na6...), 0).bytes(), "multicast", 0},
 		{"sll2 vlan", newNgFile().section(leOrder).iface(LinuxSLL2, 0).epb(0, 1,
-			append(testkit.SLL2(ether.EtherTypeVLAN, 3, 1, 2, macA[:]), vlanPayload...)).bytes(), Multicast, 1},
+			append(testkit.SLL2(ether.EtherTypeVLAN, 3, 1, 2, macA[:]), vlanPayload...)).bytes(), "multicast", 1},
 	}
 	for _, c := range files {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,8 +67,8 @@ func TestNDInEveryLinkType(t *testing.T) {
 			if err := f.ND(&m); err != nil || !m.ChecksumOK || m.Target != ip6A || m.TargetLL != macA || !m.Override {
 				t.Fatalf("ND: %v, %v", &m, err)
 			}
-			if f.PktType != c.pt || f.VLANs != c.vlan || !f.HasSrc || f.Src != macA {
-				t.Errorf("pkttype %v, %d VLANs, src %v (%v); want %v, %d, %v", f.PktType, f.VLANs, f.Src, f.HasSrc, c.pt, c.vlan, macA)
+			if pktName(f) != c.pt || f.VLANs != c.vlan || !f.HasSrc || f.Src != macA {
+				t.Errorf("pkttype %v, %d VLANs, src %v (%v); want %v, %d, %v", pktName(f), f.VLANs, f.Src, f.HasSrc, c.pt, c.vlan, macA)
 			}
 			if _, err := r.Next(); err != io.EOF {
 				t.Errorf("after the NA: %v, want io.EOF", err)
@@ -205,7 +205,7 @@ func TestKernelNDCaptures(t *testing.T) {
 			if got := m.String(); got != w || !m.ChecksumOK {
 				t.Errorf("%s frame %d:\n got %s (checksum ok %v)\nwant %s", file, f.Index, got, m.ChecksumOK, w)
 			}
-			if f.PktType != Unknown && (f.PktType == Outgoing) != outgoing[f.Index] {
+			if f.HasPktType && (f.PktType == ether.PktOutgoing) != outgoing[f.Index] {
 				t.Errorf("%s frame %d: packet type %v", file, f.Index, f.PktType)
 			}
 		}
@@ -214,4 +214,13 @@ func TestKernelNDCaptures(t *testing.T) {
 			t.Errorf("%s: %d ND frames and %d others, want %d and 3", file, nd, notND, len(want))
 		}
 	}
+}
+
+// pktName is a frame's packet type as tcpdump names it, "unknown" when
+// the capture did not record one.
+func pktName(f *Frame) string {
+	if !f.HasPktType {
+		return "unknown"
+	}
+	return f.PktType.String()
 }

@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 	"labsys": {"ext:golang.org/x/sys"},
 	"kclock": {"labsys", "ext:golang.org/x/sys"},
 	"ktrace": {"labsys", "neigh", "wire/arp", "ext:golang.org/x/sys"},
-	"labnet": {"labsys", "kclock", "ktrace", "neigh", "nsexec", "vtime", "wire/arp",
+	"labnet": {"labsys", "kclock", "ktrace", "neigh", "nsexec", "vtime", "wire/arp", "wire/ether",
 		"ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns", "ext:github.com/mdlayher/packet",
 		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"lab": {"labnet", "ktrace", "kclock", "labsys", "neigh", "scenario", "garp", "trace", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc",

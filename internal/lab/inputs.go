@@ -7,9 +7,9 @@ import (
 	"time"
 
 	"arplab/internal/ktrace"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
 	"arplab/internal/wire/ndisc"
 )
@@ -86,7 +86,7 @@ func (r *LabRun) Inputs(host string, verdicts map[int]*FrameVerdict, stamps []St
 			if isND {
 				kind, tx = InND, InNDTx
 			}
-			if f.Type == labnet.PacketOutgoing {
+			if f.Type == ether.PktOutgoing {
 				add(Input{Ns: f.AtNs, Kind: tx, Frame: i})
 				continue
 			}
@@ -103,7 +103,7 @@ func (r *LabRun) Inputs(host string, verdicts map[int]*FrameVerdict, stamps []St
 		if !ok || dst.Is6() && dst.IsMulticast() {
 			continue // not IP, or IPv6 to a group (MLD reports): NOARP mappings, no neighbour
 		}
-		if f.Type != labnet.PacketOutgoing {
+		if f.Type != ether.PktOutgoing {
 			add(Input{Ns: f.AtNs, Kind: InIPRx, Frame: i})
 			continue
 		}
@@ -228,7 +228,7 @@ func (r *LabRun) indexHost(rh *RunHost, stamps []Stamp) *hostIndex {
 	}
 	for i := range r.Frames {
 		f := &r.Frames[i]
-		if f.Host != rh.Name || f.Type != labnet.PacketOutgoing {
+		if f.Host != rh.Name || f.Type != ether.PktOutgoing {
 			continue
 		}
 		if p, _, ok := FrameARP(f.Data); ok && p.Op == arp.OpRequest {

@@ -10,7 +10,6 @@ import (
 
 	"arplab/internal/kclock"
 	"arplab/internal/ktrace"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
@@ -149,7 +148,7 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 	var frames []rx
 	for i := range r.Frames {
 		f := &r.Frames[i]
-		if f.Host != host || f.Dev != d.Name || f.Type == labnet.PacketOutgoing {
+		if f.Host != host || f.Dev != d.Name || f.Type == ether.PktOutgoing {
 			continue
 		}
 		if p, _, ok := FrameARP(f.Data); ok {
@@ -189,7 +188,7 @@ func (r *LabRun) devVerdicts(host string, d *RunDev) []FrameVerdict {
 			continue
 		}
 		v.Verdict = trace.Dropped
-		if f.Type == labnet.PacketOtherHost || fr.none {
+		if f.Type == ether.PktOtherHost || fr.none {
 			out = append(out, v) // arp_rcv drops it / DAD updates nothing
 			continue
 		}
@@ -444,7 +443,7 @@ func (r *LabRun) Events() []trace.Event {
 	}
 	for i := range r.Frames {
 		f := &r.Frames[i]
-		if f.Type != labnet.PacketOutgoing {
+		if f.Type != ether.PktOutgoing {
 			continue
 		}
 		p, dst, ok := FrameARP(f.Data)

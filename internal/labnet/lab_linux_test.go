@@ -19,6 +19,7 @@ import (
 	"arplab/internal/labsys"
 	"arplab/internal/neigh"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 const skipMsg = "lab tests need root (CAP_NET_ADMIN, CAP_NET_RAW): run as root"
@@ -212,7 +213,7 @@ func TestGARPRequestOverridesStaleEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(f.Data[:len(frame)]) != string(frame) || f.Type != PacketBroadcast {
+	if string(f.Data[:len(frame)]) != string(frame) || f.Type != ether.PktBroadcast {
 		t.Errorf("observer got %x type %v, want %x broadcast", f.Data, f.Type, frame)
 	}
 
@@ -384,21 +385,21 @@ func TestSegmentFlooding(t *testing.T) {
 			if _, err := thirdPort.Send(arpFrame(arp.Broadcast, arp.OpRequest, macOther, ipOther.Addr(), arp.Zero)); err != nil {
 				t.Fatal(err)
 			}
-			if f, err := obsPort.Recv(ctxT(t)); err != nil || f.Type != PacketBroadcast {
+			if f, err := obsPort.Recv(ctxT(t)); err != nil || f.Type != ether.PktBroadcast {
 				t.Fatalf("broadcast: %v %v", f.Type, err)
 			}
 			uni := arpFrame(macOther, arp.OpReply, macNew, ipSnd.Addr(), macOther)
 			if _, err := p.sndPort.Send(uni); err != nil {
 				t.Fatal(err)
 			}
-			if f, err := thirdPort.Recv(ctxT(t)); err != nil || f.Type != PacketHost {
+			if f, err := thirdPort.Recv(ctxT(t)); err != nil || f.Type != ether.PktHost {
 				t.Fatalf("destination got %v, %v; want host", f.Type, err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			f, err := obsPort.Recv(ctx)
 			gotOther := err == nil
-			if gotOther && f.Type != PacketOtherHost {
+			if gotOther && f.Type != ether.PktOtherHost {
 				t.Errorf("bystander got type %v, want otherhost", f.Type)
 			}
 			if gotOther != tc.wantOther {
@@ -409,7 +410,7 @@ func TestSegmentFlooding(t *testing.T) {
 }
 
 // TestOutgoingARPIsCaptured checks that a raw port sees the host kernel's
-// own ARP (PacketOutgoing): an `ip neigh ... use` on an unknown address
+// own ARP (ether.PktOutgoing): an `ip neigh ... use` on an unknown address
 // makes the kernel broadcast a request.
 func TestOutgoingARPIsCaptured(t *testing.T) {
 	p := newPair(t, SegmentOptions{}, false)
@@ -429,7 +430,7 @@ func TestOutgoingARPIsCaptured(t *testing.T) {
 	if err := pkt.Unmarshal(f.Data[14:]); err != nil {
 		t.Fatal(err)
 	}
-	if f.Type != PacketOutgoing || pkt.Op != arp.OpRequest || pkt.TIP != target || pkt.SHA != macObs {
+	if f.Type != ether.PktOutgoing || pkt.Op != arp.OpRequest || pkt.TIP != target || pkt.SHA != macObs {
 		t.Errorf("captured %v %+v, want the kernel's outgoing request for %v", f.Type, pkt, target)
 	}
 }

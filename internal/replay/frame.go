@@ -41,12 +41,9 @@ func (r *replayer) frame(f *capture.Frame) {
 		r.sum.OtherLink++
 		return
 	}
-	var pt neigh.PktType
-	switch f.PktType {
-	case capture.Outgoing:
-		r.sent(f)
-		return
-	case capture.Unknown:
+	pt := f.PktType
+	switch {
+	case !f.HasPktType:
 		if !f.HasEth {
 			r.skipped[skipNoDirection]++
 			return
@@ -56,15 +53,10 @@ func (r *replayer) frame(f *capture.Frame) {
 			return
 		}
 		pt = ether.Classify(f.Dst, r.host.mac)
-	case capture.Host:
-		pt = neigh.PktHost
-	case capture.Broadcast:
-		pt = neigh.PktBroadcast
-	case capture.Multicast:
-		pt = neigh.PktMulticast
-	case capture.OtherHost:
-		pt = neigh.PktOtherHost
-	default: // Loopback
+	case pt == ether.PktOutgoing:
+		r.sent(f)
+		return
+	case pt == ether.PktLoopback:
 		r.skipped[skipLoopback]++
 		return
 	}

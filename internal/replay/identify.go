@@ -48,7 +48,7 @@ type host struct {
 // sentByHostSide reports whether f may have been sent by the capturing
 // host: it is marked outgoing, or the link layer does not say.
 func sentByHostSide(f *capture.Frame) bool {
-	return f.PktType == capture.Outgoing || f.PktType == capture.Unknown
+	return !f.HasPktType || f.PktType == ether.PktOutgoing
 }
 
 // identify reads rd until a frame says who spec is. Direct evidence (an ARP
@@ -99,7 +99,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 				continue
 			}
 			if spec.byMAC {
-				if p.SHA == spec.mac && usableIP(p.SIP) && f.PktType != capture.OtherHost {
+				if p.SHA == spec.mac && usableIP(p.SIP) && !(f.HasPktType && f.PktType == ether.PktOtherHost) {
 					return h.found(spec, p.SIP, spec.mac, f, fmt.Sprintf("ARP %v from %v in frame %d", p.Op, spec.mac, f.Index)), nil
 				}
 				continue
@@ -107,7 +107,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			if p.SIP == spec.ip && sentByHostSide(f) && !p.SHA.IsMulticast() && p.SHA != arp.Zero {
 				return h.found(spec, spec.ip, p.SHA, f, fmt.Sprintf("ARP %v from %v in frame %d", p.Op, spec.ip, f.Index)), nil
 			}
-			if p.Op == arp.OpReply && p.TIP == spec.ip && f.PktType != capture.Outgoing && !p.THA.IsMulticast() && p.THA != arp.Zero {
+			if p.Op == arp.OpReply && p.TIP == spec.ip && !(f.HasPktType && f.PktType == ether.PktOutgoing) && !p.THA.IsMulticast() && p.THA != arp.Zero {
 				return h.found(spec, spec.ip, p.THA, f, fmt.Sprintf("ARP reply to %v in frame %d", spec.ip, f.Index)), nil
 			}
 		case ndisc.EtherTypeIPv6:
@@ -120,7 +120,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			if src == spec.ip && f.HasSrc && sentByHostSide(f) && !f.Src.IsMulticast() {
 				return h.found(spec, spec.ip, f.Src, f, fmt.Sprintf("IPv6 from %v in frame %d", spec.ip, f.Index)), nil
 			}
-			if dst == spec.ip && f.HasEth && f.PktType != capture.Outgoing && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
+			if dst == spec.ip && f.HasEth && !(f.HasPktType && f.PktType == ether.PktOutgoing) && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
 				return h.found(spec, spec.ip, f.Dst, f, fmt.Sprintf("IPv6 to %v in frame %d", spec.ip, f.Index)), nil
 			}
 		case ether.EtherTypeIPv4:
@@ -139,7 +139,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			if src == spec.ip && f.HasSrc && sentByHostSide(f) && !f.Src.IsMulticast() {
 				return h.found(spec, spec.ip, f.Src, f, fmt.Sprintf("IPv4 from %v in frame %d", spec.ip, f.Index)), nil
 			}
-			if dst == spec.ip && f.HasEth && f.PktType != capture.Outgoing && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
+			if dst == spec.ip && f.HasEth && !(f.HasPktType && f.PktType == ether.PktOutgoing) && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
 				return h.found(spec, spec.ip, f.Dst, f, fmt.Sprintf("IPv4 to %v in frame %d", spec.ip, f.Index)), nil
 			}
 		}

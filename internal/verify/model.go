@@ -10,13 +10,13 @@ import (
 	"arplab/internal/kernel"
 	"arplab/internal/ktrace"
 	"arplab/internal/lab"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
 )
 
@@ -345,7 +345,7 @@ func (m *hostModel) receiveARP(in *input) {
 	dev := m.devs[f.Dev]
 	p, dst, _ := lab.FrameARP(f.Data)
 	m.frameDecision = nil
-	m.st.ReceiveARP(dev, &p, neigh.PktType(f.Type), in.frame+1, dst, true)
+	m.st.ReceiveARP(dev, &p, f.Type, in.frame+1, dst, true)
 	var d *neigh.Decision
 	if m.frameDecision != nil {
 		dd := *m.frameDecision
@@ -428,7 +428,7 @@ var ipv4Of = ipv4.OfEthernet
 func (m *hostModel) receiveIP(in *input) {
 	f := &m.v.run.Frames[in.frame]
 	h, payload, ok := ipv4Of(f.Data)
-	if !ok || f.Type != labnet.PacketHost {
+	if !ok || f.Type != ether.PktHost {
 		return
 	}
 	if m.st.ReceiveIPv4(h, payload, in.frame+1) {

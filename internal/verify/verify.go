@@ -27,10 +27,10 @@ import (
 	"arplab/internal/kclock"
 	"arplab/internal/kernel"
 	"arplab/internal/lab"
-	"arplab/internal/labnet"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 // Options configures Verify.
@@ -415,7 +415,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 	// tracepoint fires): probe counts are compared too.
 	for i := range run.Frames {
 		f := &run.Frames[i]
-		if f.Host != m.name || f.Type != labnet.PacketOutgoing {
+		if f.Host != m.name || f.Type != ether.PktOutgoing {
 			continue
 		}
 		var target netip.Addr

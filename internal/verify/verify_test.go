@@ -14,6 +14,7 @@ import (
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
 )
 
@@ -67,7 +68,7 @@ func synthRun() *lab.LabRun {
 				Params: params, Conf: map[string]string{"arp_accept": "0"}}}}},
 		Admin: []lab.RunAdmin{{Host: "obs", Cmd: admCmd, Command: admParsed, Parsed: true, Event: 0,
 			BeforeNs: adm, AfterNs: adm + 50e3}},
-		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: labnet.PacketBroadcast, Data: frame, Len: len(frame)}},
+		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: ether.PktBroadcast, Data: frame, Len: len(frame)}},
 		Trace: []ktrace.Event{
 			{Event: "neigh_create", Dev: "h0i0abc", IP: vip, Created: true, TimestampNs: adm + 10e3},
 			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, State: neigh.None, NewLLAddr: macOld, NewState: neigh.Reachable,
