@@ -228,7 +228,7 @@ func unsupportedReason(lt LinkType) string {
 // message directly after its IPv6 header, the shape every ND sender uses:
 // a cheap test before ND, as EtherType is before decoding ARP.
 func (f *Frame) IsND() bool {
-	return f.EtherType == ndisc.EtherTypeIPv6 && ndisc.IsND(f.Payload)
+	return f.EtherType == ether.EtherTypeIPv6 && ndisc.IsND(f.Payload)
 }
 
 // ND decodes the frame's neighbour discovery message into m, the IPv6
@@ -238,7 +238,7 @@ func (f *Frame) IsND() bool {
 // IPv6 packet that is not ND gets ndisc's reason (ndisc.ErrNotND, …).
 // It does not allocate.
 func (f *Frame) ND(m *ndisc.Message) error {
-	if f.EtherType != ndisc.EtherTypeIPv6 {
+	if f.EtherType != ether.EtherTypeIPv6 {
 		return ndisc.ErrNotICMPv6
 	}
 	return m.Unmarshal(f.Payload)

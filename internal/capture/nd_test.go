@@ -24,7 +24,7 @@ var (
 			Target: ip6A, Override: true, TargetLL: macA, HasTargetLL: true}
 		return m.Append(nil)
 	}()
-	ethNA = testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, nil, na6)
+	ethNA = testkit.Ether(ndisc.AllNodesMAC, macA, ether.EtherTypeIPv6, nil, na6)
 )
 
 // TestNDInEveryLinkType: an NA in an Ethernet record, a VLAN-tagged one,
@@ -44,9 +44,9 @@ func TestNDInEveryLinkType(t *testing.T) {
 	}{
 		{"ethernet", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0, ethNA, 0).bytes(), "unknown", 0},
 		{"ethernet vlan", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0,
-			testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, tag, na6), 0).bytes(), "unknown", 1},
+			testkit.Ether(ndisc.AllNodesMAC, macA, ether.EtherTypeIPv6, tag, na6), 0).bytes(), "unknown", 1},
 		{"sll", newPcapFile(beOrder, magicNano, uint32(LinuxSLL)).record(1, 0,
-			append(testkit.SLL(2, 1, macA[:], ndisc.EtherTypeIPv6), na6...), 0).bytes(), "multicast", 0},
+			append(testkit.SLL(2, 1, macA[:], ether.EtherTypeIPv6), na6...), 0).bytes(), "multicast", 0},
 		{"sll2 vlan", newNgFile().section(leOrder).iface(LinuxSLL2, 0).epb(0, 1,
 			append(testkit.SLL2(ether.EtherTypeVLAN, 3, 1, 2, macA[:]), vlanPayload...)).bytes(), "multicast", 1},
 	}
@@ -76,7 +76,7 @@ func TestNDInEveryLinkType(t *testing.T) {
 		})
 	}
 	other := newPcapFile(leOrder, magicMicro, uint32(Ethernet)).
-		record(1, 0, testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, nil, echo), 0).
+		record(1, 0, testkit.Ether(ndisc.AllNodesMAC, macA, ether.EtherTypeIPv6, nil, echo), 0).
 		record(2, 0, ethGARP, 0).bytes()
 	r, err := NewReader(bytes.NewReader(other), "other")
 	if err != nil {
@@ -110,7 +110,7 @@ func TestSharedCapturesND(t *testing.T) {
 			if err != nil {
 				break
 			}
-			if f.EtherType != ndisc.EtherTypeIPv6 {
+			if f.EtherType != ether.EtherTypeIPv6 {
 				continue
 			}
 			ipv6++

@@ -23,16 +23,17 @@ var allowed = map[string][]string{
 	"wire/arp":   {},
 	"wire/ether": {"wire/arp"},
 	"wire/ipv4":  {},
-	"wire/ndisc": {"wire/arp", "wire/ether"},
+	"wire/ipv6":  {"wire/ether", "wire/ipv4"},
+	"wire/ndisc": {"wire/arp", "wire/ether", "wire/ipv6"},
 	"neigh":      {"vtime", "kernel", "trace", "wire/arp", "wire/ether", "wire/ndisc"},
-	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4", "wire/ndisc"},
+	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4"},
 	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
 	"report":     {"trace", "addrmap"},
 	"capture":    {"wire/arp", "wire/ether", "wire/ndisc", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
-	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ndisc"},
-	"replay":     {"addrmap", "capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc"},
+	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ndisc", "wire/ipv6"},
+	"replay":     {"addrmap", "capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
 
 	// The lab side: privileged plumbing at the bottom, the scenario runner
 	// and the verifier on top. ktrace knows nothing of namespaces or
@@ -44,14 +45,14 @@ var allowed = map[string][]string{
 	"labnet": {"labsys", "kclock", "ktrace", "neigh", "nsexec", "vtime", "wire/arp", "wire/ether",
 		"ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns", "ext:github.com/mdlayher/packet",
 		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
-	"lab": {"labnet", "ktrace", "kclock", "labsys", "neigh", "scenario", "garp", "trace", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc",
+	"lab": {"labnet", "ktrace", "kclock", "labsys", "neigh", "scenario", "garp", "trace", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc", "wire/ipv6",
 		"ext:golang.org/x/sys"},
 	"verify": {"capture", "replay", "lab", "labnet", "ktrace", "kclock", "labsys", "neigh", "kernel", "scenario", "stack", "trace", "vtime", "wire/arp",
 		"wire/ether", "wire/ipv4", "wire/ndisc", "../scenarios/verify"},
 
 	// The live tools: no scenario runner, no model driver.
 	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
-	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether", "wire/ndisc",
+	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether", "wire/ndisc", "wire/ipv6",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns",

@@ -1,7 +1,6 @@
 package lab
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"sort"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
+	"arplab/internal/wire/ipv6"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -348,8 +348,8 @@ func FrameIPDst(data []byte) (netip.Addr, bool) {
 	if hd, _, ok := ipv4.OfEthernet(data); ok {
 		return hd.DstAddr(), true
 	}
-	if len(data) < 14+ndisc.IPv6HeaderLen || binary.BigEndian.Uint16(data[12:]) != ndisc.EtherTypeIPv6 || data[14]>>4 != 6 {
-		return netip.Addr{}, false
+	if hd, _, ok := ipv6.OfEthernet(data); ok {
+		return hd.Dst, true
 	}
-	return netip.AddrFrom16([16]byte(data[14+24 : 14+40])), true
+	return netip.Addr{}, false
 }

@@ -42,7 +42,7 @@ func FrameARP(data []byte) (arp.Packet, arp.MAC, bool) {
 func FrameND(data []byte) (ndisc.Message, ether.Header, bool) {
 	var m ndisc.Message
 	var h ether.Header
-	if len(data) < 14 || binary.BigEndian.Uint16(data[12:]) != ndisc.EtherTypeIPv6 {
+	if len(data) < 14 || binary.BigEndian.Uint16(data[12:]) != ether.EtherTypeIPv6 {
 		return m, h, false
 	}
 	if ndisc.UnmarshalFrame(data, &h, &m) != nil {

@@ -13,7 +13,7 @@ import (
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
-	"arplab/internal/wire/ndisc"
+	"arplab/internal/wire/ipv6"
 )
 
 // linkKey names the link a frame was captured on: the pcapng interface, the
@@ -110,10 +110,11 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			if p.Op == arp.OpReply && p.TIP == spec.ip && !(f.HasPktType && f.PktType == ether.PktOutgoing) && !p.THA.IsMulticast() && p.THA != arp.Zero {
 				return h.found(spec, spec.ip, p.THA, f, fmt.Sprintf("ARP reply to %v in frame %d", spec.ip, f.Index)), nil
 			}
-		case ndisc.EtherTypeIPv6:
+		case ether.EtherTypeIPv6:
 			// an IPv6 host shows itself by any packet from or to it
 			// (ND or data); a host named by MAC is found through ARP.
-			src, dst, ok := ipv6Addrs(f.Payload)
+			h6, ok := ipv6.Parse(f.Payload)
+			src, dst := h6.Src, h6.Dst
 			if !ok || spec.byMAC || !spec.ip.Is6() {
 				continue
 			}
@@ -210,8 +211,9 @@ func (c *candidates) add(f *capture.Frame, p *arp.Packet) {
 			return
 		}
 		k = Candidate{IP: ih.SrcAddr(), MAC: f.Src}
-	case ndisc.EtherTypeIPv6:
-		src, _, ok := ipv6Addrs(f.Payload)
+	case ether.EtherTypeIPv6:
+		h6, ok := ipv6.Parse(f.Payload)
+		src := h6.Src
 		if !ok || !f.HasSrc || f.Src.IsMulticast() || !usableIP(src) || src.IsLinkLocalUnicast() {
 			return
 		}
@@ -291,14 +293,6 @@ func Candidates(path string) ([]Candidate, error) {
 		}
 		c.add(f, &p)
 	}
-}
-
-// ipv6Addrs is the source and destination of an IPv6 packet.
-func ipv6Addrs(b []byte) (src, dst netip.Addr, ok bool) {
-	if len(b) < ndisc.IPv6HeaderLen || b[0]>>4 != 6 {
-		return src, dst, false
-	}
-	return netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40])), true
 }
 
 func (h host) found(spec hostSpec, ip netip.Addr, mac arp.MAC, f *capture.Frame, how string) host {

@@ -51,9 +51,9 @@ func ipv6Capture(t testing.TB, link capture.LinkType, tag uint16) []byte {
 			case dst.IsMulticast():
 				pt = 2 // PACKET_MULTICAST
 			}
-			c.sll2(ts, 2, pt, src, ndisc.EtherTypeIPv6, payload)
+			c.sll2(ts, 2, pt, src, ether.EtherTypeIPv6, payload)
 		default:
-			c.raw(ts, testkit.Ether(dst, src, ndisc.EtherTypeIPv6, tags, payload))
+			c.raw(ts, testkit.Ether(dst, src, ether.EtherTypeIPv6, tags, payload))
 		}
 	}
 	sn := ndisc.SolicitedNode(ip6V)

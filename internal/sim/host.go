@@ -14,6 +14,7 @@ import (
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv6"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -629,7 +630,7 @@ func (s *station) sendNA(fr garp.NAFrame, preset string) {
 
 // ndSize is the Ethernet frame size of an ND message.
 func ndSize(m *ndisc.Message) int {
-	n := ether.HeaderLen + ndisc.IPv6HeaderLen + ndisc.NALen
+	n := ether.HeaderLen + ipv6.HeaderLen + ndisc.NALen
 	if m.HasSourceLL || m.HasTargetLL {
 		n += 8
 	}

@@ -146,7 +146,7 @@ func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
 		}{o: obs{at: at}, f: frameObs{pktType: ether.PktType(sll.Pkttype), ethDst: eh.Dst, pkt: p}}
 		both.o.frame = &both.f
 		return input{ifindex: sll.Ifindex, o: &both.o}, true
-	case ndisc.EtherTypeIPv6:
+	case ether.EtherTypeIPv6:
 		all := &struct {
 			o obs
 			f frameObs

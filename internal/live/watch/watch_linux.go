@@ -478,7 +478,7 @@ func (s *subscription) stop() {
 var arpOnly = mustAssemble(
 	bpf.LoadAbsolute{Off: 12, Size: 2},
 	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ether.EtherTypeARP), SkipTrue: 6},
-	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ndisc.EtherTypeIPv6), SkipFalse: 6},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ether.EtherTypeIPv6), SkipFalse: 6},
 	bpf.LoadAbsolute{Off: 20, Size: 1},
 	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ndisc.ProtoICMPv6), SkipFalse: 4},
 	bpf.LoadAbsolute{Off: 54, Size: 1},

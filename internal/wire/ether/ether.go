@@ -29,6 +29,7 @@ import (
 const (
 	EtherTypeIPv4 uint16 = 0x0800
 	EtherTypeARP  uint16 = 0x0806
+	EtherTypeIPv6 uint16 = 0x86dd // RFC 2464 §3
 	// EtherTypeVLAN is the 802.1Q customer tag (C-tag) TPID.
 	EtherTypeVLAN uint16 = 0x8100
 	// EtherTypeQinQ is the 802.1ad service tag (S-tag) TPID.
