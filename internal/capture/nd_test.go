@@ -19,11 +19,7 @@ var (
 	ip6A = netip.MustParseAddr("2001:db8::a")
 	// na6 is the unsolicited NA announcing ip6A at macA (spec
 	// linux-ndisc §10.1), as its IPv6 packet.
-	na6 = func() []byte {
-		m := ndisc.Message{HopLimit: 255, Src: ip6A, Dst: ndisc.AllNodes, Type: ndisc.TypeNeighborAdvertisement,
-			Target: ip6A, Override: true, TargetLL: macA, HasTargetLL: true}
-		return m.Append(nil)
-	}()
+	na6   = testkit.NA(ip6A, ndisc.AllNodes, false, true, macA)
 	ethNA = testkit.Ether(ndisc.AllNodesMAC, macA, ether.EtherTypeIPv6, nil, na6)
 )
 

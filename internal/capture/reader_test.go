@@ -19,8 +19,8 @@ import (
 
 // Canonical frames used by the synthetic files.
 var (
-	garpReq   = garp(arp.OpRequest, macA, ipA)
-	garpReply = garp(arp.OpReply, macA, ipA)
+	garpReq   = testkit.GARPRequest(ipA, macA).Append(nil)
+	garpReply = testkit.GARPReply(ipA, macA).Append(nil)
 	ethGARP   = testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garpReq)
 	ethReply  = testkit.Ether(macB, macA, ether.EtherTypeARP, nil, garpReply)
 	ethTagged = testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, []ether.Tag{{TPID: ether.EtherTypeVLAN, ID: 10}}, garpReq)

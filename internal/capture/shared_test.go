@@ -502,13 +502,13 @@ func TestPcapgoNgReaderPanics(t *testing.T) {
 			name: "TsresolDivideByZero",
 			file: newNgFile().section(leOrder).
 				iface(Ethernet, 0, ngOpt{optIfTsresol, []byte{0xc0}}).
-				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA))).bytes(),
+				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, testkit.GARPRequest(ipA, macA).Append(nil))).bytes(),
 		},
 		{
 			// A 1-byte epb_flags option: pcapgo reads 4 bytes from it.
 			name: "ShortEpbFlags",
 			file: newNgFile().section(leOrder).iface(Ethernet, 0).
-				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA)),
+				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, testkit.GARPRequest(ipA, macA).Append(nil)),
 					ngOpt{optEpbFlags, []byte{1}}).bytes(),
 		},
 	}

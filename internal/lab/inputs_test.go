@@ -1,9 +1,9 @@
 package lab
 
 import (
+	"arplab/internal/testkit"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
-	"encoding/binary"
 	"net/netip"
 	"testing"
 
@@ -22,22 +22,14 @@ var (
 	ipH  = netip.MustParseAddr("10.0.0.1")
 )
 
+// ipv4Frame is a TCP SYN from h to dst, as h sends it to its peer P.
 func ipv4Frame(dst netip.Addr) []byte {
-	b := make([]byte, 14+20+20)
-	copy(b[0:], macP[:])
-	copy(b[6:], macH[:])
-	binary.BigEndian.PutUint16(b[12:], 0x0800)
-	ip := b[14:]
-	ip[0], ip[9] = 0x45, 6
-	binary.BigEndian.PutUint16(ip[2:], 40)
-	copy(ip[12:], ipH.AsSlice())
-	copy(ip[16:], dst.AsSlice())
-	return b
+	return testkit.Ether(macP, macH, ether.EtherTypeIPv4, nil, testkit.TCP(ipH, dst, 40000, 80, 1, 0, ipv4.FlagSYN, 0))
 }
 
+// probeFrame is h's broadcast who-has for target.
 func probeFrame(target netip.Addr) []byte {
-	b := append(append(append([]byte{}, arp.Broadcast[:]...), macH[:]...), 0x08, 0x06)
-	return arp.NewPacket(arp.OpRequest, macH, ipH, arp.MAC{}, target).Append(b)
+	return testkit.ARPFrame(arp.Broadcast, macH, testkit.Request(macH, ipH, target))
 }
 
 // inputsRun is one observed host "h" (eth0 is ifname "h0i0x") with one of

@@ -6,15 +6,15 @@ import (
 
 	"arplab/internal/ktrace"
 	"arplab/internal/neigh"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 )
 
-// garpFrom builds a broadcast ARP request from sha for ip (sip == tip).
+// garpFrom is a broadcast GARP request from sha for ip (sip == tip).
 func garpFrom(sha arp.MAC, ip netip.Addr) []byte {
-	b := append(append(append([]byte{}, arp.Broadcast[:]...), sha[:]...), 0x08, 0x06)
-	return arp.NewPacket(arp.OpRequest, sha, ip, arp.MAC{}, ip).Append(b)
+	return testkit.ARPFrame(arp.Broadcast, sha, testkit.GARPRequest(ip, sha))
 }
 
 // TestVerdicts matches received frames with the tracepoints they caused:

@@ -18,6 +18,7 @@ import (
 	"arplab/internal/ktrace"
 	"arplab/internal/labsys"
 	"arplab/internal/neigh"
+	"arplab/internal/testkit"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 )
@@ -139,16 +140,6 @@ func newPair(t *testing.T, opts SegmentOptions, trace bool) *pair {
 	return p
 }
 
-// arpFrame builds an Ethernet frame carrying one ARP packet with sip == tip
-// (a gratuitous ARP in the RFC 2002 sense).
-func arpFrame(ethDst arp.MAC, op arp.Op, sha arp.MAC, ip netip.Addr, tha arp.MAC) []byte {
-	b := make([]byte, 0, 14+arp.Len)
-	b = append(b, ethDst[:]...)
-	b = append(b, sha[:]...)
-	b = append(b, 0x08, 0x06) // EtherType ARP
-	return arp.NewPacket(op, sha, ip, tha, ip).Append(b)
-}
-
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testLimit)
 	t.Cleanup(cancel)
@@ -193,7 +184,7 @@ func TestGARPRequestOverridesStaleEntry(t *testing.T) {
 	p.setEntry(t, macOld, neigh.Stale)
 	before := kclock.MonoNs(time.Now())
 
-	frame := arpFrame(arp.Broadcast, arp.OpRequest, macNew, vip, arp.Broadcast)
+	frame := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip))
 	sentAt, err := p.sndPort.Send(frame)
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +233,7 @@ func TestMetalLBReplyIgnoredWithinLocktime(t *testing.T) {
 	if err := p.obs.SetSysctl("net/ipv4/neigh/"+p.obsIf+"/locktime", "100"); err != nil {
 		t.Fatal(err)
 	}
-	frame := arpFrame(arp.Broadcast, arp.OpReply, macNew, vip, arp.Broadcast)
+	frame := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpReply, macNew, vip, arp.Broadcast, vip))
 
 	p.setEntry(t, macOld, neigh.Reachable)
 	before := kclock.MonoNs(time.Now())
@@ -382,13 +373,13 @@ func TestSegmentFlooding(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Let the bridge learn where macOther lives.
-			if _, err := thirdPort.Send(arpFrame(arp.Broadcast, arp.OpRequest, macOther, ipOther.Addr(), arp.Zero)); err != nil {
+			if _, err := thirdPort.Send(testkit.ARPFrame(arp.Broadcast, macOther, arp.NewPacket(arp.OpRequest, macOther, ipOther.Addr(), arp.Zero, ipOther.Addr()))); err != nil {
 				t.Fatal(err)
 			}
 			if f, err := obsPort.Recv(ctxT(t)); err != nil || f.Type != ether.PktBroadcast {
 				t.Fatalf("broadcast: %v %v", f.Type, err)
 			}
-			uni := arpFrame(macOther, arp.OpReply, macNew, ipSnd.Addr(), macOther)
+			uni := testkit.ARPFrame(macOther, macNew, arp.NewPacket(arp.OpReply, macNew, ipSnd.Addr(), macOther, ipSnd.Addr()))
 			if _, err := p.sndPort.Send(uni); err != nil {
 				t.Fatal(err)
 			}

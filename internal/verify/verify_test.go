@@ -13,6 +13,7 @@ import (
 	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/testkit"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
@@ -57,8 +58,7 @@ func synthRun() *lab.LabRun {
 		GCStaleTime: time.Minute, DelayProbeTime: 5 * time.Second, Locktime: time.Second, AnycastDelay: time.Second,
 		ProxyDelay: 800 * time.Millisecond, QueueLenBytes: 212992, UcastProbes: 3, McastProbes: 3, ProxyQlen: 64}
 	adm, garpAt, readAt := epoch+500e6, epoch+800e6, epoch+1000e6
-	frame := append(append(append([]byte{}, arp.Broadcast[:]...), macNew[:]...), 0x08, 0x06)
-	frame = arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip).Append(frame)
+	frame := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip))
 	return &lab.LabRun{
 		Scenario: "synthetic", File: "synthetic.yaml", Release: "6.18.44", HZ: 250, HZMethod: "test",
 		EpochNs: epoch, EndNs: epoch + 3e9, Clock: c, TraceOK: true,
