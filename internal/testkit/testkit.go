@@ -5,6 +5,9 @@
 // IPv4/TCP datagrams, ND messages (NS, NA), Linux cooked (SLL, SLL2)
 // headers. Only tests import it; it imports wire/* and the standard
 // library only.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package testkit
 
 import (

@@ -8,6 +8,9 @@
 //
 // A trace is a sequence of Events in time order, serialised as JSON lines.
 // The first line is a KindHeader event describing the run.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package trace
 
 import (

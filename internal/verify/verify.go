@@ -12,6 +12,10 @@
 // a time boundary (locktime, a timer's limit, a timer firing near a table
 // read, an input near a jiffy edge) reports how far it was from flipping,
 // and Result.WriteText prints the closest of each kind.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package verify
 
 import (

@@ -20,6 +20,10 @@
 // trace vocabulary (arplab/internal/trace) with Source "watch", in time
 // order, about a quarter of a second after they happen: decisions need to
 // see a little of what followed.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package watch
 
 import (

@@ -12,6 +12,9 @@
 // Decoding never allocates, so the capture reader can call it once per frame
 // on its hot path. Only the standard library and wire/arp (for MAC) are
 // imported, as design.md requires of wire/*.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package ether
 
 import (

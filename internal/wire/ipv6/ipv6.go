@@ -5,6 +5,10 @@
 // same), replay reads a frame's addresses from it to identify the host,
 // and the lab to tell which neighbour a packet needed. Decoding works in
 // place on the caller's bytes and never allocates.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package ipv6
 
 import (
