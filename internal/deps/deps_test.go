@@ -56,7 +56,7 @@ var allowed = map[string][]string{
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns",
-		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys", "ext:github.com/prometheus/client_golang"},
+		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"live/doctor": {"kernel", "nsexec", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
 
 	"deps": {},
