@@ -133,7 +133,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		st.SetAddrs(sd, arp.MAC{}, []netip.Prefix{netip.PrefixFrom(spec.ip, spec.bits)})
 		tbl, dev = st.ND, sd.ND
 	}
-	if err := applySysctls(tbl, devName, opt.Sysctls); err != nil {
+	if err := applySysctls(st, tbl, devName, opt.Sysctls); err != nil {
 		return nil, err
 	}
 	if err := dev.Params.Validate(); err != nil {

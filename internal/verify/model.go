@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sort"
+	"strconv"
 	"time"
 
 	"arplab/internal/kernel"
@@ -118,10 +119,11 @@ type hostModel struct {
 	reported map[string]string
 }
 
-// applyConf sets conf/all and conf/<dev> as read from the kernel.
-func applyConf(t *neigh.Table, dev string, conf map[string]string) {
+// applyConf sets conf/all and conf/<dev> as read from the kernel,
+// through the host's sysctl input.
+func applyConf(st *stack.Host, dev string, conf map[string]string) {
 	for _, k := range sortedKeys(conf) {
-		t.SetConf(dev, k, conf[k]) // a setting this profile lacks is simply absent
+		st.Sysctl("net.ipv4.conf."+dev+"."+k, conf[k]) // a setting this profile lacks is simply absent
 	}
 }
 
@@ -144,9 +146,15 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		return nil, err
 	}
 	tbl := st.Table
-	tbl.GCThresh1, tbl.GCThresh2, tbl.GCThresh3 = run.Table.Thresh1, run.Table.Thresh2, run.Table.Thresh3
-	if run.Table.Default.BaseReachableTime > 0 {
-		tbl.Default.BaseReachableTime = vtime.MsToTicks(run.Table.Default.BaseReachableTime.Milliseconds(), run.HZ)
+	for i, v := range []int{run.Table.Thresh1, run.Table.Thresh2, run.Table.Thresh3} {
+		if err := st.Sysctl(fmt.Sprintf("neigh.default.gc_thresh%d", i+1), strconv.Itoa(v)); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+	}
+	if ms := run.Table.Default.BaseReachableTime.Milliseconds(); ms > 0 {
+		if err := st.Sysctl("neigh.default.base_reachable_time_ms", strconv.FormatInt(ms, 10)); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
 	}
 	m := &hostModel{v: v, name: rh.Name, rh: rh, st: st, tbl: tbl, devs: map[string]*stack.Device{},
 		credits: map[entryKey]int{}, model: map[entryKey]*counts{}, kern: map[entryKey]*counts{},
@@ -160,9 +168,9 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		m.devs[d.Name] = dev
 	}
 	st.Obs = m
-	applyConf(tbl, "all", rh.ConfAll)
+	applyConf(st, "all", rh.ConfAll)
 	for _, d := range rh.Devs {
-		applyConf(tbl, d.Name, d.Conf)
+		applyConf(st, d.Name, d.Conf)
 	}
 	m.setupND(rh)
 	return m, nil
@@ -546,10 +554,10 @@ func (m *hostModel) sysctl(in *input) {
 		}
 	}
 	if s.ConfAll != nil {
-		applyConf(m.tbl, "all", s.ConfAll)
+		applyConf(m.st, "all", s.ConfAll)
 	}
 	for dev, c := range s.Conf {
-		applyConf(m.tbl, dev, c)
+		applyConf(m.st, dev, c)
 	}
 	if m.st.ND != nil {
 		for dev, p := range s.Params6 {
