@@ -38,10 +38,11 @@ type replayer struct {
 	sd  *stack.Device
 	dev *neigh.Device // sd.Device
 	hz  int64
-	// base is the host's jiffies at the first frame and phase how far
-	// into that tick the first frame fell (Options.Jiffies, .Phase).
+	// base is the host's jiffies at the first frame; clock counts them
+	// from model time (ns since the first frame, which falls opt.Phase
+	// into its tick: Options.Jiffies, .Phase).
 	base    vtime.Jiffies
-	phase   int64
+	clock   vtime.Clock
 	initial []initialEntry
 	sec44   string // the §4.4 subsection this kernel follows
 	tol     vtime.Jiffies
@@ -147,7 +148,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		return nil, err
 	}
 	r := &replayer{v6: spec.ip.Is6(), until: u, opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
-		base: start, phase: int64(opt.Phase), macIP: map[uint64]netip.Addr{},
+		base: start, clock: vtime.Clock{HZ: tbl.HZ, Base: start, Phase: vtime.Duration(opt.Phase)}, macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	st.Obs = r
 	switch sink.(type) {
@@ -332,7 +333,7 @@ func (r *replayer) advance(t int64) {
 // observations, in tick order, up to and including now.
 func (r *replayer) runUntil(now vtime.Jiffies) {
 	for {
-		next := r.tbl.NextDeadline()
+		next := r.st.NextDeadline()
 		if md, ok := r.match.deadline(); ok && !vtime.After(md, now) && !vtime.After(md, next) {
 			r.detectNs = r.capOf(md)
 			r.match.expire(md, r.missing, r.unexpected)
@@ -346,25 +347,12 @@ func (r *replayer) runUntil(now vtime.Jiffies) {
 	}
 }
 
-// jiffiesAt converts model ns (≥ 0) to the model's jiffies without
-// overflowing for long captures.
-func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies {
-	ns += r.phase
-	return r.base + vtime.Jiffies((ns/1e9)*r.hz+(ns%1e9)*r.hz/1e9)
-}
+// jiffiesAt converts model ns (≥ 0) to the model's jiffies (vtime's
+// clock: no overflow for long captures).
+func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies { return r.clock.Jiffies(vtime.Time(ns)) }
 
 // capOf is the capture time (ns) at which tick j starts, by the current
 // anchor.
 func (r *replayer) capOf(j vtime.Jiffies) int64 {
-	ticks := vtime.Since(j, r.base)
-	q, rem := ticks/r.hz, ticks%r.hz
-	ns := q*1e9 + ceilDiv(rem*1e9, r.hz) - r.phase
-	return r.capAnchor + (ns - r.modelAnchor)
-}
-
-func ceilDiv(a, d int64) int64 {
-	if a >= 0 {
-		return (a + d - 1) / d
-	}
-	return a / d
+	return r.capAnchor + (int64(r.clock.TimeOf(j)) - r.modelAnchor)
 }
