@@ -192,7 +192,7 @@ func (r *replayer) tolerance() vtime.Jiffies {
 	if d := r.opt.ProbeTolerance; d > 0 {
 		return vtime.Jiffies(max((int64(d)*r.hz+999_999_999)/1e9, 1))
 	}
-	t := 2 + (10*r.hz+999)/1000
+	t := 2 + int64(vtime.MsToTicks(10, int(r.hz)))
 	if r.tbl.F.TimerWheel {
 		p := &r.dev.Params
 		t += wheelGranularity(int64(max(p.DelayProbeTime, p.RetransTime)))
