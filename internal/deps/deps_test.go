@@ -54,7 +54,7 @@ var allowed = map[string][]string{
 	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
 	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether", "wire/ndisc", "wire/ipv6",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
-	"live/watch": {"kclock", "ktrace", "nsexec", "trace", "wire/arp", "wire/ether", "wire/ndisc",
+	"live/watch": {"kclock", "ktrace", "neigh", "nsexec", "trace", "wire/arp", "wire/ether", "wire/ndisc",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netlink", "ext:github.com/vishvananda/netns",
 		"ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"live/doctor": {"kernel", "nsexec", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
