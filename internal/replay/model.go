@@ -117,7 +117,10 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	if hz == 0 {
 		hz = prof.HZ
 	}
-	st, err := stack.New(stack.Config{Profile: prof, HZ: hz,
+	// capture time → the host's jiffies: model ns since the first frame,
+	// which falls opt.Phase into tick start (checked below)
+	clock := vtime.Clock{HZ: hz, Base: start, Phase: vtime.Duration(opt.Phase)}
+	st, err := stack.New(stack.Config{Profile: prof, HZ: hz, Clock: clock,
 		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Start: start,
 		WheelLatest: opt.Jiffies == 0 && !opt.NoAlign})
 	if err != nil {
@@ -148,7 +151,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		return nil, err
 	}
 	r := &replayer{v6: spec.ip.Is6(), until: u, opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
-		base: start, clock: vtime.Clock{HZ: tbl.HZ, Base: start, Phase: vtime.Duration(opt.Phase)}, macIP: map[uint64]netip.Addr{},
+		base: start, clock: clock, macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	st.Obs = r
 	switch sink.(type) {

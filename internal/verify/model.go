@@ -91,11 +91,13 @@ type hostModel struct {
 	reported map[string]string
 }
 
-// applyConf sets conf/all and conf/<dev> as read from the kernel,
-// through the host's sysctl input.
-func applyConf(st *stack.Host, dev string, conf map[string]string) {
+// applyConf writes net/ipv{4,6}/conf/<dev> (dev may be all) as read from
+// the kernel through the host's sysctl input; prefix is the key up to the
+// name. A setting this profile lacks is refused there and left out: the
+// model does not read it.
+func applyConf(st *stack.Host, prefix string, conf map[string]string) {
 	for _, k := range sortedKeys(conf) {
-		st.Sysctl("net.ipv4.conf."+dev+"."+k, conf[k]) // a setting this profile lacks is simply absent
+		st.Sysctl(prefix+k, conf[k])
 	}
 }
 
@@ -140,9 +142,9 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		m.devs[d.Name] = dev
 	}
 	st.Obs = m
-	applyConf(st, "all", rh.ConfAll)
+	applyConf(st, "net.ipv4.conf.all.", rh.ConfAll)
 	for _, d := range rh.Devs {
-		applyConf(st, d.Name, d.Conf)
+		applyConf(st, "net.ipv4.conf."+d.Name+".", d.Conf)
 	}
 	m.setupND(rh)
 	return m, nil
@@ -526,10 +528,10 @@ func (m *hostModel) sysctl(in *input) {
 		}
 	}
 	if s.ConfAll != nil {
-		applyConf(m.st, "all", s.ConfAll)
+		applyConf(m.st, "net.ipv4.conf.all.", s.ConfAll)
 	}
 	for dev, c := range s.Conf {
-		applyConf(m.st, dev, c)
+		applyConf(m.st, "net.ipv4.conf."+dev+".", c)
 	}
 	if m.st.ND != nil {
 		for dev, p := range s.Params6 {
@@ -537,12 +539,10 @@ func (m *hostModel) sysctl(in *input) {
 				p.Apply(d.ND, m.v.run.HZ)
 			}
 		}
-		for k, v := range s.ConfAll6 {
-			m.st.ND.All6.Set(k, v)
-		}
+		applyConf(m.st, "net.ipv6.conf.all.", s.ConfAll6)
 		for dev, c := range s.Conf6 {
 			if d := m.devs[dev]; d != nil && d.ND != nil {
-				applyConf6(d.ND, c)
+				applyConf(m.st, "net.ipv6.conf."+dev+".", c)
 			}
 		}
 	}

@@ -8,6 +8,7 @@ package verify
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"arplab/internal/lab"
 	"arplab/internal/neigh"
@@ -41,22 +42,15 @@ func (m *hostModel) setupND(rh *lab.RunHost) {
 		return
 	}
 	run := m.v.run
-	tb := m.st.ND
-	tb.GCThresh1, tb.GCThresh2, tb.GCThresh3 = run.ND.Thresh1, run.ND.Thresh2, run.ND.Thresh3
-	for k, v := range rh.ConfAll6 {
-		tb.All6.Set(k, v) // the lab reads the names the model reads (neigh.Conf6Names)
+	for i, v := range []int{run.ND.Thresh1, run.ND.Thresh2, run.ND.Thresh3} {
+		m.st.Sysctl(fmt.Sprintf("net.ipv6.neigh.default.gc_thresh%d", i+1), strconv.Itoa(v))
 	}
+	applyConf(m.st, "net.ipv6.conf.all.", rh.ConfAll6)
 	for _, d := range rh.Devs {
 		if dev := m.devs[d.Name]; dev != nil && dev.ND != nil {
 			d.Params6.Apply(dev.ND, run.HZ)
-			applyConf6(dev.ND, d.Conf6)
+			applyConf(m.st, "net.ipv6.conf."+d.Name+".", d.Conf6)
 		}
-	}
-}
-
-func applyConf6(d *neigh.Device, conf map[string]string) {
-	for _, k := range sortedKeys(conf) {
-		d.Conf6.Set(k, conf[k]) // settings the model does not read are refused
 	}
 }
 
