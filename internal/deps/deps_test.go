@@ -32,7 +32,7 @@ var allowed = map[string][]string{
 	"report":     {"trace", "addrmap"},
 	"capture":    {"wire/arp", "wire/ether", "wire/ndisc", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
-	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ndisc", "wire/ipv6"},
+	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
 	"replay":     {"addrmap", "capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
 
 	// The lab side: privileged plumbing at the bottom, the scenario runner

@@ -30,7 +30,7 @@ func (h *Host) SentIPv6(hd ipv6.Header, payload []byte, route *neigh.Route) *nei
 		h.socks6[k] = f
 	}
 	if s, ok := hd.TCP(payload); ok {
-		f.tcp.sent(s)
+		f.tcp.Sent(s)
 	}
 	return &f.Sock
 }
@@ -38,14 +38,14 @@ func (h *Host) SentIPv6(hd ipv6.Header, payload []byte, route *neigh.Route) *nei
 // ReceiveIPv6 is ReceiveIPv4 for IPv6: a TCP segment whose
 // acknowledgement tcp_ack acts on confirms the socket's neighbour (ndisc
 // §6.3: IPv6 TCP shares tcp_input.c, so the rule is spec §6.3's, in
-// tcpSend.received for both families).
+// TCPSend.Received for both families).
 func (h *Host) ReceiveIPv6(hd ipv6.Header, payload []byte, frame int) bool {
 	s, ok := hd.TCP(payload)
 	if !ok {
 		return false
 	}
 	f := h.socks6[flowKey6{proto: ipv4.ProtoTCP, local: hd.Dst, remote: hd.Src, lport: s.DstPort, rport: s.SrcPort}]
-	if f == nil || !f.tcp.received(s) {
+	if f == nil || !f.tcp.Received(s) {
 		return false
 	}
 	h.Confirm(&f.Sock, frame)
