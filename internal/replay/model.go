@@ -272,7 +272,7 @@ func (r *replayer) start(h host, rd *capture.Reader) {
 	for _, e := range r.initial {
 		at, why := r.installAt, "given as an initial entry: installed locktime+1 ticks before the first frame"
 		if e.hasAge {
-			ticks := vtime.Jiffies((int64(e.age)/1e9)*r.hz + (int64(e.age)%1e9)*r.hz/1e9)
+			ticks := vtime.Clock{HZ: int(r.hz)}.Jiffies(vtime.Time(e.age)) // whole ticks in age
 			at, why = r.base-ticks, fmt.Sprintf("given as an initial entry set %v before the first frame", e.age)
 		}
 		r.install(e.ip, e.mac, e.state, at, r.capOf(at), "initial", why)
