@@ -22,4 +22,8 @@
 // Why a default fails is read from the model itself: the explanation of the
 // first GARP the group's kernel ignored (spec §4.4, §5 step 8), as the
 // simulator recorded it.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package advise

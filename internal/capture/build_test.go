@@ -28,16 +28,6 @@ type byteOrder interface {
 	binary.AppendByteOrder
 }
 
-// garp returns a gratuitous ARP packet (RFC 5227 §3 announcement) from
-// mac/ip: a request or reply whose SIP and TIP are both ip.
-func garp(op arp.Op, mac arp.MAC, ip netip.Addr) []byte {
-	tha := arp.Zero
-	if op == arp.OpReply {
-		tha = mac // Linux only treats a reply as gratuitous when THA == SHA (spec §4.4)
-	}
-	return arp.NewPacket(op, mac, ip, tha, ip).Append(nil)
-}
-
 // pcapFile builds a classic pcap file in the given byte order.
 type pcapFile struct {
 	order byteOrder

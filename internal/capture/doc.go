@@ -18,4 +18,8 @@
 // frame must not stop the replay of a long capture. Damage that makes the rest
 // of the file unreadable is an *Error naming the file and byte offset. No
 // input makes the reader panic; FuzzReader checks that.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package capture

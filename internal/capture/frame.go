@@ -10,81 +10,17 @@ import (
 	"arplab/internal/wire/ndisc"
 )
 
-// PktType says how the capturing host classified a frame, in the terms of
-// Linux's skb->pkt_type. arp_rcv drops OtherHost and Loopback frames before
-// any cache logic runs, and the state arp_process picks for a new entry
-// depends on Host versus Broadcast (spec §4.1, §4.4), so replay needs this
-// for every frame.
-//
-// The zero value is Unknown on purpose: an Ethernet capture carries no
-// classification, and a caller must then derive one from the destination
-// address with Classify rather than silently get "Host".
-type PktType uint8
-
-// Packet types. Apart from Unknown they mirror the kernel's PACKET_* values
-// (include/uapi/linux/if_packet.h), which is also what Linux SLL and SLL2
-// headers record.
-const (
-	// Unknown means the link layer did not say (Ethernet captures).
-	Unknown PktType = iota
-	// Host is PACKET_HOST: unicast to the capturing host's address.
-	Host
-	// Broadcast is PACKET_BROADCAST: sent to ff:ff:ff:ff:ff:ff.
-	Broadcast
-	// Multicast is PACKET_MULTICAST: sent to a group address.
-	Multicast
-	// OtherHost is PACKET_OTHERHOST: unicast to someone else, seen only
-	// because the interface was promiscuous. arp_rcv drops these.
-	OtherHost
-	// Outgoing is PACKET_OUTGOING: sent by the capturing host itself.
-	Outgoing
-	// Loopback is PACKET_LOOPBACK: a multicast or broadcast frame looped
-	// back to the sender. arp_rcv drops these too.
-	Loopback
-)
-
-var pktTypeNames = [...]string{
-	Unknown:   "unknown",
-	Host:      "host",
-	Broadcast: "broadcast",
-	Multicast: "multicast",
-	OtherHost: "otherhost",
-	Outgoing:  "outgoing",
-	Loopback:  "loopback",
-}
-
-// String returns the lower-case PACKET_* name ("host", "otherhost", ...).
-func (p PktType) String() string {
-	if int(p) < len(pktTypeNames) {
-		return pktTypeNames[p]
+// pktTypeFromLinux reads a PACKET_* number from an SLL header (or a
+// Kuznetzov record): the skb packet type, ether.PktType, which arp_rcv
+// drops OtherHost and Loopback frames by and the state arp_process picks
+// for a new entry depends on (Host versus Broadcast, spec §4.1, §4.4).
+// PACKET_USER and PACKET_KERNEL (6, 7) only occur on netlink captures and
+// say nothing: ok is false for them and anything else.
+func pktTypeFromLinux(v uint16) (ether.PktType, bool) {
+	if v <= uint16(ether.PktLoopback) {
+		return ether.PktType(v), true
 	}
-	return fmt.Sprintf("pkttype(%d)", uint8(p))
-}
-
-// pktTypeFromLinux maps a PACKET_* number from an SLL header. PACKET_USER
-// and PACKET_KERNEL (6, 7) only occur on netlink captures and map to
-// Unknown along with anything else.
-func pktTypeFromLinux(v uint16) PktType {
-	if v <= 5 {
-		return PktType(v + 1)
-	}
-	return Unknown
-}
-
-// Classify derives the packet type of a received Ethernet frame from its
-// destination address, as eth_type_trans does for a host whose interface
-// address is local. It is what a caller does with Unknown frames. It cannot
-// detect Outgoing or Loopback: an Ethernet capture does not record direction.
-func Classify(dst, local arp.MAC) PktType {
-	switch {
-	case dst.IsBroadcast():
-		return Broadcast
-	case dst.IsMulticast():
-		return Multicast
-	case dst == local:
-		return Host
-	}
-	return OtherHost
+	return 0, false
 }
 
 // Frame is one capture record normalised to what the ARP receive path looks
@@ -98,10 +34,14 @@ type Frame struct {
 	// the capturing host's clock. pcapng simple packet blocks carry no
 	// timestamp and report 0.
 	Time int64
-	// PktType comes from the SLL/SLL2 packet type, a pcapng epb_flags
-	// option, or a Kuznetzov-patched pcap record; it is Unknown for plain
-	// Ethernet records, and the caller decides from Dst (see Classify).
-	PktType PktType
+	// PktType is the skb packet type the capture recorded, set when
+	// HasPktType: from the SLL/SLL2 packet type, a pcapng epb_flags option,
+	// or a Kuznetzov-patched pcap record. Plain Ethernet records carry
+	// none (HasPktType false, the zero value on purpose, so that a caller
+	// never silently gets "host"), and the caller decides from Dst
+	// (ether.Classify, as eth_type_trans does).
+	PktType    ether.PktType
+	HasPktType bool
 	// HasEth says Dst and Src are set: the link type has Ethernet addresses.
 	HasEth bool
 	// HasSrc says Src is set. It is true with HasEth, and for SLL/SLL2
@@ -211,7 +151,7 @@ func decodeLink(f *Frame, tags *[ether.MaxTags]ether.Tag, lt LinkType, data []by
 		proto uint16
 		off   int
 	)
-	f.PktType = Unknown
+	f.PktType, f.HasPktType = 0, false
 	switch lt {
 	case Ethernet:
 		if len(data) < ether.HeaderLen {
@@ -229,7 +169,7 @@ func decodeLink(f *Frame, tags *[ether.MaxTags]ether.Tag, lt LinkType, data []by
 			if len(data) < sllLen {
 				return shortReason(f)
 			}
-			f.PktType = pktTypeFromLinux(binary.BigEndian.Uint16(data[0:2]))
+			f.PktType, f.HasPktType = pktTypeFromLinux(binary.BigEndian.Uint16(data[0:2]))
 			f.HardwareType = binary.BigEndian.Uint16(data[2:4])
 			addr = data[6:14][:min(int(binary.BigEndian.Uint16(data[4:6])), 8)]
 			f.IfIndex = 0
@@ -241,7 +181,7 @@ func decodeLink(f *Frame, tags *[ether.MaxTags]ether.Tag, lt LinkType, data []by
 			}
 			f.IfIndex = int(binary.BigEndian.Uint32(data[4:8]))
 			f.HardwareType = binary.BigEndian.Uint16(data[8:10])
-			f.PktType = pktTypeFromLinux(uint16(data[10]))
+			f.PktType, f.HasPktType = pktTypeFromLinux(uint16(data[10]))
 			addr = data[12:20][:min(int(data[11]), 8)]
 			proto, off = binary.BigEndian.Uint16(data[0:2]), sll2Len
 		}
@@ -288,7 +228,7 @@ func unsupportedReason(lt LinkType) string {
 // message directly after its IPv6 header, the shape every ND sender uses:
 // a cheap test before ND, as EtherType is before decoding ARP.
 func (f *Frame) IsND() bool {
-	return f.EtherType == ndisc.EtherTypeIPv6 && ndisc.IsND(f.Payload)
+	return f.EtherType == ether.EtherTypeIPv6 && ndisc.IsND(f.Payload)
 }
 
 // ND decodes the frame's neighbour discovery message into m, the IPv6
@@ -298,7 +238,7 @@ func (f *Frame) IsND() bool {
 // IPv6 packet that is not ND gets ndisc's reason (ndisc.ErrNotND, …).
 // It does not allocate.
 func (f *Frame) ND(m *ndisc.Message) error {
-	if f.EtherType != ndisc.EtherTypeIPv6 {
+	if f.EtherType != ether.EtherTypeIPv6 {
 		return ndisc.ErrNotICMPv6
 	}
 	return m.Unmarshal(f.Payload)

@@ -19,12 +19,8 @@ var (
 	ip6A = netip.MustParseAddr("2001:db8::a")
 	// na6 is the unsolicited NA announcing ip6A at macA (spec
 	// linux-ndisc §10.1), as its IPv6 packet.
-	na6 = func() []byte {
-		m := ndisc.Message{HopLimit: 255, Src: ip6A, Dst: ndisc.AllNodes, Type: ndisc.TypeNeighborAdvertisement,
-			Target: ip6A, Override: true, TargetLL: macA, HasTargetLL: true}
-		return m.Append(nil)
-	}()
-	ethNA = testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, nil, na6)
+	na6   = testkit.NA(ip6A, ndisc.AllNodes, false, true, macA)
+	ethNA = testkit.Ether(ndisc.AllNodesMAC, macA, ether.EtherTypeIPv6, nil, na6)
 )
 
 // TestNDInEveryLinkType: an NA in an Ethernet record, a VLAN-tagged one,
@@ -39,16 +35,16 @@ func TestNDInEveryLinkType(t *testing.T) {
 	files := []struct {
 		name string
 		file []byte
-		pt   PktType
+		pt   string // the packet type, "unknown" when not recorded
 		vlan int
 	}{
-		{"ethernet", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0, ethNA, 0).bytes(), Unknown, 0},
+		{"ethernet", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0, ethNA, 0).bytes(), "unknown", 0},
 		{"ethernet vlan", newPcapFile(leOrder, magicMicro, uint32(Ethernet)).record(1, 0,
-			testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, tag, na6), 0).bytes(), Unknown, 1},
+			testkit.Ether(ndisc.AllNodesMAC, macA, ether.EtherTypeIPv6, tag, na6), 0).bytes(), "unknown", 1},
 		{"sll", newPcapFile(beOrder, magicNano, uint32(LinuxSLL)).record(1, 0,
-			append(testkit.SLL(2, 1, macA[:], ndisc.EtherTypeIPv6), na6...), 0).bytes(), Multicast, 0},
+			append(testkit.SLL(2, 1, macA[:], ether.EtherTypeIPv6), na6...), 0).bytes(), "multicast", 0},
 		{"sll2 vlan", newNgFile().section(leOrder).iface(LinuxSLL2, 0).epb(0, 1,
-			append(testkit.SLL2(ether.EtherTypeVLAN, 3, 1, 2, macA[:]), vlanPayload...)).bytes(), Multicast, 1},
+			append(testkit.SLL2(ether.EtherTypeVLAN, 3, 1, 2, macA[:]), vlanPayload...)).bytes(), "multicast", 1},
 	}
 	for _, c := range files {
 		t.Run(c.name, func(t *testing.T) {
@@ -67,8 +63,8 @@ func TestNDInEveryLinkType(t *testing.T) {
 			if err := f.ND(&m); err != nil || !m.ChecksumOK || m.Target != ip6A || m.TargetLL != macA || !m.Override {
 				t.Fatalf("ND: %v, %v", &m, err)
 			}
-			if f.PktType != c.pt || f.VLANs != c.vlan || !f.HasSrc || f.Src != macA {
-				t.Errorf("pkttype %v, %d VLANs, src %v (%v); want %v, %d, %v", f.PktType, f.VLANs, f.Src, f.HasSrc, c.pt, c.vlan, macA)
+			if pktName(f) != c.pt || f.VLANs != c.vlan || !f.HasSrc || f.Src != macA {
+				t.Errorf("pkttype %v, %d VLANs, src %v (%v); want %v, %d, %v", pktName(f), f.VLANs, f.Src, f.HasSrc, c.pt, c.vlan, macA)
 			}
 			if _, err := r.Next(); err != io.EOF {
 				t.Errorf("after the NA: %v, want io.EOF", err)
@@ -76,7 +72,7 @@ func TestNDInEveryLinkType(t *testing.T) {
 		})
 	}
 	other := newPcapFile(leOrder, magicMicro, uint32(Ethernet)).
-		record(1, 0, testkit.Ether(ndisc.AllNodesMAC, macA, ndisc.EtherTypeIPv6, nil, echo), 0).
+		record(1, 0, testkit.Ether(ndisc.AllNodesMAC, macA, ether.EtherTypeIPv6, nil, echo), 0).
 		record(2, 0, ethGARP, 0).bytes()
 	r, err := NewReader(bytes.NewReader(other), "other")
 	if err != nil {
@@ -110,7 +106,7 @@ func TestSharedCapturesND(t *testing.T) {
 			if err != nil {
 				break
 			}
-			if f.EtherType != ndisc.EtherTypeIPv6 {
+			if f.EtherType != ether.EtherTypeIPv6 {
 				continue
 			}
 			ipv6++
@@ -205,7 +201,7 @@ func TestKernelNDCaptures(t *testing.T) {
 			if got := m.String(); got != w || !m.ChecksumOK {
 				t.Errorf("%s frame %d:\n got %s (checksum ok %v)\nwant %s", file, f.Index, got, m.ChecksumOK, w)
 			}
-			if f.PktType != Unknown && (f.PktType == Outgoing) != outgoing[f.Index] {
+			if f.HasPktType && (f.PktType == ether.PktOutgoing) != outgoing[f.Index] {
 				t.Errorf("%s frame %d: packet type %v", file, f.Index, f.PktType)
 			}
 		}
@@ -214,4 +210,13 @@ func TestKernelNDCaptures(t *testing.T) {
 			t.Errorf("%s: %d ND frames and %d others, want %d and 3", file, nd, notND, len(want))
 		}
 	}
+}
+
+// pktName is a frame's packet type as tcpdump names it, "unknown" when
+// the capture did not record one.
+func pktName(f *Frame) string {
+	if !f.HasPktType {
+		return "unknown"
+	}
+	return f.PktType.String()
 }

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"arplab/internal/wire/ether"
 	"encoding/binary"
 	"io"
 	"math/bits"
@@ -356,8 +357,8 @@ func (r *Reader) ngPacket(off int64, typ uint32, body []byte) (bool, error) {
 		r.skipped[reason]++
 		return false, nil
 	}
-	if f.PktType == Unknown && len(opts) > 0 {
-		f.PktType = r.ngFlags(opts)
+	if !f.HasPktType && len(opts) > 0 {
+		f.PktType, f.HasPktType = r.ngFlags(opts)
 	}
 	return true, nil
 }
@@ -366,30 +367,30 @@ func (r *Reader) ngPacket(off int64, typ uint32, body []byte) (bool, error) {
 // direction (2 = outbound), bits 2-4 the reception type (1 unicast, 2
 // multicast, 3 broadcast, 4 promiscuous). dumpcap derives these from the
 // same PACKET_* value SLL records. Damaged options only lose the flags.
-func (r *Reader) ngFlags(opts []byte) PktType {
+func (r *Reader) ngFlags(opts []byte) (ether.PktType, bool) {
 	for len(opts) >= 4 {
 		code, n := r.u16(opts), int(r.u16(opts[2:]))
 		if code == 0 || 4+n > len(opts) {
-			return Unknown
+			return 0, false
 		}
 		if code == optEpbFlags && n == 4 {
 			fl := r.u32(opts[4:8])
 			if fl&3 == 2 {
-				return Outgoing
+				return ether.PktOutgoing, true
 			}
 			switch (fl >> 2) & 7 {
 			case 1:
-				return Host
+				return ether.PktHost, true
 			case 2:
-				return Multicast
+				return ether.PktMulticast, true
 			case 3:
-				return Broadcast
+				return ether.PktBroadcast, true
 			case 4:
-				return OtherHost
+				return ether.PktOtherHost, true
 			}
-			return Unknown
+			return 0, false
 		}
 		opts = opts[min(len(opts), 4+(n+3)&^3):]
 	}
-	return Unknown
+	return 0, false
 }

@@ -293,7 +293,7 @@ func (r *Reader) nextPcap() (*Frame, error) {
 			continue
 		}
 		if r.recHdr == kuzRecHdrLen && r.link == Ethernet {
-			f.PktType = pktTypeFromLinux(uint16(rec[22]))
+			f.PktType, f.HasPktType = pktTypeFromLinux(uint16(rec[22]))
 		}
 		return f, nil
 	}

@@ -344,8 +344,8 @@ func TestKnownCaptures(t *testing.T) {
 					t.Errorf("frame 2 THA = %v, want 00:55:00:00:00:00", p.THA)
 				}
 				// "4 ... 00:1f:29:da:2d:79 > ff:ff:ff:ff:6b:ff": not broadcast, but multicast.
-				if got := fs[3].Dst; got != mustMAC(t, "ff:ff:ff:ff:6b:ff") || Classify(got, macA) != Multicast {
-					t.Errorf("frame 4 Dst = %v (%v), want ff:ff:ff:ff:6b:ff (multicast)", got, Classify(got, macA))
+				if got := fs[3].Dst; got != mustMAC(t, "ff:ff:ff:ff:6b:ff") || ether.Classify(got, macA) != ether.PktMulticast {
+					t.Errorf("frame 4 Dst = %v (%v), want ff:ff:ff:ff:6b:ff (multicast)", got, ether.Classify(got, macA))
 				}
 			},
 		},
@@ -397,13 +397,13 @@ func TestKnownCaptures(t *testing.T) {
 					t.Errorf("frame 1 Time = %d, want %d (nanosecond resolution)", f.Time, want)
 				}
 				// A PPP device (ARPHRD_PPP, 512) has no link-layer address.
-				if f.PktType != Outgoing || f.HardwareType != 512 || f.HasSrc || f.HasEth || f.EtherType != ether.EtherTypeIPv4 {
+				if !f.HasPktType || f.PktType != ether.PktOutgoing || f.HardwareType != 512 || f.HasSrc || f.HasEth || f.EtherType != ether.EtherTypeIPv4 {
 					t.Errorf("frame 1 = %+v, want outgoing, hatype 512, no addresses, IPv4", f)
 				}
 				if len(f.Payload) != f.CapLen-16 || f.Payload[0] != 0x45 {
 					t.Errorf("frame 1 Payload starts % x (%d bytes), want an IPv4 header after the 16-byte SLL header", f.Payload[:4], len(f.Payload))
 				}
-				if fs[1].PktType != Host {
+				if !fs[1].HasPktType || fs[1].PktType != ether.PktHost {
 					t.Errorf("frame 2 PktType = %v, want host (tcpdump: In)", fs[1].PktType)
 				}
 			},
@@ -502,13 +502,13 @@ func TestPcapgoNgReaderPanics(t *testing.T) {
 			name: "TsresolDivideByZero",
 			file: newNgFile().section(leOrder).
 				iface(Ethernet, 0, ngOpt{optIfTsresol, []byte{0xc0}}).
-				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA))).bytes(),
+				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, testkit.GARPRequest(ipA, macA).Append(nil))).bytes(),
 		},
 		{
 			// A 1-byte epb_flags option: pcapgo reads 4 bytes from it.
 			name: "ShortEpbFlags",
 			file: newNgFile().section(leOrder).iface(Ethernet, 0).
-				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, garp(arp.OpRequest, macA, ipA)),
+				epb(0, 0, testkit.Ether(arp.Broadcast, macA, ether.EtherTypeARP, nil, testkit.GARPRequest(ipA, macA).Append(nil)),
 					ngOpt{optEpbFlags, []byte{1}}).bytes(),
 		},
 	}

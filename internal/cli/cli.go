@@ -1,6 +1,10 @@
 // Package cli is arplab's command line: one file per subcommand, each a
 // thin layer that parses flags, calls the package that does the work and
 // renders its result as text, JSON or HTML.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package cli
 
 import (

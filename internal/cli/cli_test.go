@@ -273,7 +273,7 @@ func TestProbesCountFromOne(t *testing.T) {
 	pcap := filepath.Join(t.TempDir(), "vip.pcap")
 	run(t, "run", "vip-failover", "--pcap", pcap, "--no-fixes")
 	rep, _, _ := run(t, "replay", pcap, "--host", "192.168.50.10", "--json")
-	if !strings.Contains(rep, "the model sends broadcast probe 1 for 192.168.50.100") {
+	if !strings.Contains(rep, `"explanation":"probe 1: who-has 192.168.50.100`) {
 		t.Errorf("replay's first predicted probe is not probe 1")
 	}
 }

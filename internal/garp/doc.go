@@ -16,4 +16,8 @@
 // offsets from the sender's start (vtime.Duration); jitter and process
 // scheduling noise belong to the simulator. The live sender
 // (arplab/internal/live/garp) paces the same frames on a real interface.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package garp

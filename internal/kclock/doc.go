@@ -7,4 +7,7 @@
 // With the grid known, an input the lab recorded in nanoseconds can be fed
 // to the model at the jiffy the kernel processed it, and a comparison can
 // say how far it was from a tick edge (Clock.Edge).
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package kclock

@@ -3,6 +3,10 @@
 // §9.1, F1–F16), and named profiles that bundle patches the way a release
 // did. The model reads Features at its decision points; nothing in arplab
 // tests a version number.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package kernel
 
 // Patch is one upstream change that altered neighbour/ARP behaviour.

@@ -14,6 +14,7 @@ import (
 	"arplab/internal/labnet"
 	"arplab/internal/labsys"
 	"arplab/internal/neigh"
+	"arplab/internal/testkit"
 	"arplab/internal/wire/arp"
 )
 
@@ -25,15 +26,6 @@ var (
 	macNew = arp.MAC{0x02, 0, 0, 0, 0, 0xbb}
 	vip    = netip.MustParseAddr("10.99.0.100")
 )
-
-// arpFrame builds an Ethernet frame carrying one ARP packet with sip == tip.
-func arpFrame(ethDst arp.MAC, op arp.Op, sha arp.MAC, ip netip.Addr, tha arp.MAC) []byte {
-	b := make([]byte, 0, 14+arp.Len)
-	b = append(b, ethDst[:]...)
-	b = append(b, sha[:]...)
-	b = append(b, 0x08, 0x06)
-	return arp.NewPacket(op, sha, ip, tha, ip).Append(b)
-}
 
 // TestCaptureTrace records real neigh:* lines and format files for the
 // parser tests. Run `go test ./internal/ktrace -run TestCaptureTrace
@@ -88,12 +80,12 @@ func TestCaptureTrace(t *testing.T) {
 	if err := obs.NeighSet(neigh.AdminReplace, labnet.NeighSpec{Dev: obsIf, IP: vip, LLAddr: macOld, HasLLAddr: true, State: neigh.Reachable}); err != nil {
 		t.Fatal(err)
 	}
-	reply := arpFrame(arp.Broadcast, arp.OpReply, macNew, vip, arp.Broadcast)
+	reply := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpReply, macNew, vip, arp.Broadcast, vip))
 	if _, err := sndPort.Send(reply); err != nil { // ignored: flags 00
 		t.Fatal(err)
 	}
 	time.Sleep(1100 * time.Millisecond) // past locktime; REACHABLE timed out
-	req := arpFrame(arp.Broadcast, arp.OpRequest, macNew, vip, arp.Broadcast)
+	req := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip))
 	if _, err := sndPort.Send(req); err != nil { // GARP: flags 01
 		t.Fatal(err)
 	}

@@ -9,4 +9,8 @@
 // host (Inputs), which internal/verify feeds to the model.
 //
 // Scenario checks are judged by scenario.Check.Judge, as in the simulator.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package lab

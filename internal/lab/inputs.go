@@ -1,16 +1,16 @@
 package lab
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"sort"
 	"time"
 
 	"arplab/internal/ktrace"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
+	"arplab/internal/wire/ipv6"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -86,7 +86,7 @@ func (r *LabRun) Inputs(host string, verdicts map[int]*FrameVerdict, stamps []St
 			if isND {
 				kind, tx = InND, InNDTx
 			}
-			if f.Type == labnet.PacketOutgoing {
+			if f.Type == ether.PktOutgoing {
 				add(Input{Ns: f.AtNs, Kind: tx, Frame: i})
 				continue
 			}
@@ -103,7 +103,7 @@ func (r *LabRun) Inputs(host string, verdicts map[int]*FrameVerdict, stamps []St
 		if !ok || dst.Is6() && dst.IsMulticast() {
 			continue // not IP, or IPv6 to a group (MLD reports): NOARP mappings, no neighbour
 		}
-		if f.Type != labnet.PacketOutgoing {
+		if f.Type != ether.PktOutgoing {
 			add(Input{Ns: f.AtNs, Kind: InIPRx, Frame: i})
 			continue
 		}
@@ -228,7 +228,7 @@ func (r *LabRun) indexHost(rh *RunHost, stamps []Stamp) *hostIndex {
 	}
 	for i := range r.Frames {
 		f := &r.Frames[i]
-		if f.Host != rh.Name || f.Type != labnet.PacketOutgoing {
+		if f.Host != rh.Name || f.Type != ether.PktOutgoing {
 			continue
 		}
 		if p, _, ok := FrameARP(f.Data); ok && p.Op == arp.OpRequest {
@@ -348,8 +348,8 @@ func FrameIPDst(data []byte) (netip.Addr, bool) {
 	if hd, _, ok := ipv4.OfEthernet(data); ok {
 		return hd.DstAddr(), true
 	}
-	if len(data) < 14+ndisc.IPv6HeaderLen || binary.BigEndian.Uint16(data[12:]) != ndisc.EtherTypeIPv6 || data[14]>>4 != 6 {
-		return netip.Addr{}, false
+	if hd, _, ok := ipv6.OfEthernet(data); ok {
+		return hd.Dst, true
 	}
-	return netip.AddrFrom16([16]byte(data[14+24 : 14+40])), true
+	return netip.Addr{}, false
 }

@@ -1,14 +1,14 @@
 package lab
 
 import (
+	"arplab/internal/testkit"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
-	"encoding/binary"
 	"net/netip"
 	"testing"
 
 	"arplab/internal/kclock"
 	"arplab/internal/ktrace"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
@@ -22,22 +22,14 @@ var (
 	ipH  = netip.MustParseAddr("10.0.0.1")
 )
 
+// ipv4Frame is a TCP SYN from h to dst, as h sends it to its peer P.
 func ipv4Frame(dst netip.Addr) []byte {
-	b := make([]byte, 14+20+20)
-	copy(b[0:], macP[:])
-	copy(b[6:], macH[:])
-	binary.BigEndian.PutUint16(b[12:], 0x0800)
-	ip := b[14:]
-	ip[0], ip[9] = 0x45, 6
-	binary.BigEndian.PutUint16(ip[2:], 40)
-	copy(ip[12:], ipH.AsSlice())
-	copy(ip[16:], dst.AsSlice())
-	return b
+	return testkit.Ether(macP, macH, ether.EtherTypeIPv4, nil, testkit.TCP(ipH, dst, 40000, 80, 1, 0, ipv4.FlagSYN, 0))
 }
 
+// probeFrame is h's broadcast who-has for target.
 func probeFrame(target netip.Addr) []byte {
-	b := append(append(append([]byte{}, arp.Broadcast[:]...), macH[:]...), 0x08, 0x06)
-	return arp.NewPacket(arp.OpRequest, macH, ipH, arp.MAC{}, target).Append(b)
+	return testkit.ARPFrame(arp.Broadcast, macH, testkit.Request(macH, ipH, target))
 }
 
 // inputsRun is one observed host "h" (eth0 is ifname "h0i0x") with one of
@@ -56,11 +48,11 @@ func inputsRun(t *testing.T) *LabRun {
 		Hosts: []RunHost{{Name: "h", Observed: true, Devs: []RunDev{{Name: "eth0", IfName: dev}}},
 			{Name: "o", Observed: true, Devs: []RunDev{{Name: "eth0", IfName: "o0i0x"}}}},
 		Frames: []RunFrame{
-			{Host: "h", Dev: "eth0", AtNs: 10 * ms, Type: labnet.PacketOutgoing, Data: ipv4Frame(ip("10.0.0.2"))},
-			{Host: "o", Dev: "eth0", AtNs: 11 * ms, Type: labnet.PacketOutgoing, Data: ipv4Frame(ip("10.0.0.2"))},
-			{Host: "h", Dev: "eth0", AtNs: 20 * ms, Type: labnet.PacketOutgoing, Data: ipv4Frame(ip("10.0.0.2"))},
-			{Host: "h", Dev: "eth0", AtNs: 29 * ms, Type: labnet.PacketOutgoing, Data: probeFrame(ip("10.0.0.3"))},
-			{Host: "h", Dev: "eth0", AtNs: 35 * ms, Type: labnet.PacketHost, Data: []byte{1, 2, 3}}, // neither ARP nor IPv4
+			{Host: "h", Dev: "eth0", AtNs: 10 * ms, Type: ether.PktOutgoing, Data: ipv4Frame(ip("10.0.0.2"))},
+			{Host: "o", Dev: "eth0", AtNs: 11 * ms, Type: ether.PktOutgoing, Data: ipv4Frame(ip("10.0.0.2"))},
+			{Host: "h", Dev: "eth0", AtNs: 20 * ms, Type: ether.PktOutgoing, Data: ipv4Frame(ip("10.0.0.2"))},
+			{Host: "h", Dev: "eth0", AtNs: 29 * ms, Type: ether.PktOutgoing, Data: probeFrame(ip("10.0.0.3"))},
+			{Host: "h", Dev: "eth0", AtNs: 35 * ms, Type: ether.PktHost, Data: []byte{1, 2, 3}}, // neither ARP nor IPv4
 		},
 		Trace: []ktrace.Event{
 			{Event: "neigh_update", Dev: dev, IP: ip("10.0.0.2"), State: neigh.Stale, TimestampNs: 9 * ms},
@@ -146,7 +138,7 @@ func BenchmarkInputs(b *testing.B) {
 	for i := 0; i < 20000; i++ {
 		at := int64(i) * ms
 		dst := netip.AddrFrom4([4]byte{10, 0, byte(i >> 8), byte(i)})
-		r.Frames = append(r.Frames, RunFrame{Host: "h", Dev: "eth0", AtNs: at, Type: labnet.PacketOutgoing, Data: ipv4Frame(dst)})
+		r.Frames = append(r.Frames, RunFrame{Host: "h", Dev: "eth0", AtNs: at, Type: ether.PktOutgoing, Data: ipv4Frame(dst)})
 		r.Trace = append(r.Trace,
 			ktrace.Event{Event: "neigh_update", Dev: "x", IP: dst, TimestampNs: at - 2e5},
 			ktrace.Event{Event: "neigh_event_send_done", Dev: "x", IP: dst, State: neigh.Delay, Updated: uint64(i), TimestampNs: at - 1e5})

@@ -6,7 +6,6 @@ import (
 
 	"arplab/internal/kclock"
 	"arplab/internal/ktrace"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
@@ -47,7 +46,7 @@ func TestNDVerdicts(t *testing.T) {
 	probe := ndFrame(m1, ndisc.Message{Type: ndisc.TypeNeighborSolicitation, Src: self, Dst: a, Target: a, SourceLL: m2, HasSourceLL: true})
 	mld := ndFrame(arp.MAC{0x33, 0x33, 0, 0, 0, 0x16}, ndisc.Message{Type: ndisc.TypeNeighborSolicitation, Src: self, Dst: netip.MustParseAddr("ff02::16"), Target: self})
 	mld[14+6] = 0 // next header: hop-by-hop, as an MLD report's
-	frame := func(at int64, typ labnet.PacketType, data []byte) RunFrame {
+	frame := func(at int64, typ ether.PktType, data []byte) RunFrame {
 		return RunFrame{Host: "h", Dev: "eth0", AtNs: at, Type: typ, Data: data}
 	}
 	r := &LabRun{
@@ -55,13 +54,13 @@ func TestNDVerdicts(t *testing.T) {
 		HZ:      250, Clock: kclock.Clock{HZ: 250, RefJ: 1000},
 		Hosts: []RunHost{{Name: "h", Observed: true, Devs: []RunDev{{Name: "eth0", IfName: dev}}}},
 		Frames: []RunFrame{
-			frame(10*ms, labnet.PacketMulticast, na(a, &m1, true)),                 // 0: honoured
-			frame(20*ms, labnet.PacketMulticast, ns(b, &m2)),                       // 1: created, by the NS's source
-			frame(30*ms, labnet.PacketMulticast, ns(netip.IPv6Unspecified(), nil)), // 2: DAD: dropped
-			frame(40*ms, labnet.PacketMulticast, na(a, nil, false)),                // 3: ignored, matched by target alone
-			frame(50*ms, labnet.PacketMulticast, na(b, &m1, true)),                 // 4: FAILED entry: no update, dropped
-			frame(60*ms, labnet.PacketOutgoing, probe),                             // sent NS: InNDTx
-			frame(70*ms, labnet.PacketOutgoing, mld),                               // to a group: no input
+			frame(10*ms, ether.PktMulticast, na(a, &m1, true)),                 // 0: honoured
+			frame(20*ms, ether.PktMulticast, ns(b, &m2)),                       // 1: created, by the NS's source
+			frame(30*ms, ether.PktMulticast, ns(netip.IPv6Unspecified(), nil)), // 2: DAD: dropped
+			frame(40*ms, ether.PktMulticast, na(a, nil, false)),                // 3: ignored, matched by target alone
+			frame(50*ms, ether.PktMulticast, na(b, &m1, true)),                 // 4: FAILED entry: no update, dropped
+			frame(60*ms, ether.PktOutgoing, probe),                             // sent NS: InNDTx
+			frame(70*ms, ether.PktOutgoing, mld),                               // to a group: no input
 		},
 		Trace: []ktrace.Event{
 			{Event: "neigh_update", Family: 10, Dev: dev, IP: a, State: neigh.Reachable, LLAddr: m2, NewLLAddr: m1, TimestampNs: 10*ms + 10e3},

@@ -11,6 +11,7 @@ import (
 	"arplab/internal/labnet"
 	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 // This file holds the record of a scenario run on the running kernel
@@ -314,9 +315,9 @@ type RunFrame struct {
 	// Stamped is false when the kernel gave no timestamp and AtNs is the
 	// time the lab read the frame.
 	Stamped bool
-	Type    labnet.PacketType // labnet.PacketOutgoing for what the host sent
-	Data    []byte            // the frame from the Ethernet header (IPv4 frames cut after 96 bytes)
-	Len     int               // the frame's full length
+	Type    ether.PktType // ether.PktOutgoing for what the host sent
+	Data    []byte        // the frame from the Ethernet header (IPv4 frames cut after 96 bytes)
+	Len     int           // the frame's full length
 }
 
 // RunSend is a frame a station injected.

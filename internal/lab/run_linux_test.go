@@ -16,6 +16,7 @@ import (
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 const smokeScenario = `
@@ -205,7 +206,7 @@ func TestReplyActionAndThink(t *testing.T) {
 		switch {
 		case p.Op == arp.OpReply && p.SIP == netip.MustParseAddr("10.1.0.50"):
 			reply = f
-		case p.Op == arp.OpRequest && f.Type == labnet.PacketOutgoing && p.TIP == netip.MustParseAddr("10.1.0.100") && probe == nil:
+		case p.Op == arp.OpRequest && f.Type == ether.PktOutgoing && p.TIP == netip.MustParseAddr("10.1.0.100") && probe == nil:
 			probe = f
 		case p.Op == arp.OpReply && p.SIP == netip.MustParseAddr("10.1.0.100") && answer == nil:
 			answer = f
@@ -217,7 +218,7 @@ func TestReplyActionAndThink(t *testing.T) {
 	p, _, _ := FrameARP(reply.Data)
 	obsMAC := arp.MAC{2, 0, 0, 0, 1, 1}
 	if p.SHA != (arp.MAC{2, 0, 0, 0, 1, 0xcc}) || p.THA != obsMAC || p.TIP != netip.MustParseAddr("10.1.0.1") ||
-		[6]byte(reply.Data[:6]) != obsMAC || reply.Type != labnet.PacketHost {
+		[6]byte(reply.Data[:6]) != obsMAC || reply.Type != ether.PktHost {
 		t.Errorf("reply frame: %v (eth dst % x, pkt type %v), want a unicast reply from 02:00:00:00:01:cc to obs", p, reply.Data[:6], reply.Type)
 	}
 	if probe == nil || answer == nil {

@@ -13,6 +13,7 @@ import (
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 // action is one timed step of the script.
@@ -338,7 +339,7 @@ func (b *runner) answerForeign(st *station) {
 		if err != nil {
 			return
 		}
-		if f.Type != labnet.PacketOtherHost || len(f.Data) < 14+arp.Len {
+		if f.Type != ether.PktOtherHost || len(f.Data) < 14+arp.Len {
 			continue
 		}
 		var p arp.Packet

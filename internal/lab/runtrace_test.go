@@ -5,16 +5,16 @@ import (
 	"testing"
 
 	"arplab/internal/ktrace"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
-// garpFrom builds a broadcast ARP request from sha for ip (sip == tip).
+// garpFrom is a broadcast GARP request from sha for ip (sip == tip).
 func garpFrom(sha arp.MAC, ip netip.Addr) []byte {
-	b := append(append(append([]byte{}, arp.Broadcast[:]...), sha[:]...), 0x08, 0x06)
-	return arp.NewPacket(arp.OpRequest, sha, ip, arp.MAC{}, ip).Append(b)
+	return testkit.ARPFrame(arp.Broadcast, sha, testkit.GARPRequest(ip, sha))
 }
 
 // TestVerdicts matches received frames with the tracepoints they caused:
@@ -26,20 +26,20 @@ func TestVerdicts(t *testing.T) {
 	dev := "h0i0x"
 	a, b, c := netip.MustParseAddr("10.0.0.10"), netip.MustParseAddr("10.0.0.11"), netip.MustParseAddr("10.0.0.12")
 	m1, m2 := arp.MAC{2, 0, 0, 0, 0, 0xa1}, arp.MAC{2, 0, 0, 0, 0, 0xa2}
-	frame := func(at int64, typ labnet.PacketType, data []byte) RunFrame {
+	frame := func(at int64, typ ether.PktType, data []byte) RunFrame {
 		return RunFrame{Host: "h", Dev: "eth0", AtNs: at, Type: typ, Data: data}
 	}
 	r := &LabRun{
 		TraceOK: true,
 		Hosts:   []RunHost{{Name: "h", Observed: true, Devs: []RunDev{{Name: "eth0", IfName: dev}}}},
 		Frames: []RunFrame{
-			frame(10*ms, labnet.PacketBroadcast, garpFrom(m1, a)), // 0: honoured
-			frame(20*ms, labnet.PacketBroadcast, garpFrom(m2, a)), // 1: ignored
-			frame(30*ms, labnet.PacketBroadcast, garpFrom(m1, b)), // 2: created
-			frame(40*ms, labnet.PacketBroadcast, garpFrom(m1, c)), // 3: dropped: its update comes after frame 4
-			frame(50*ms, labnet.PacketBroadcast, garpFrom(m1, c)), // 4: honoured
-			frame(60*ms, labnet.PacketOtherHost, garpFrom(m2, c)), // 5: not for us
-			frame(70*ms, labnet.PacketOutgoing, garpFrom(m2, c)),  // sent: no verdict
+			frame(10*ms, ether.PktBroadcast, garpFrom(m1, a)), // 0: honoured
+			frame(20*ms, ether.PktBroadcast, garpFrom(m2, a)), // 1: ignored
+			frame(30*ms, ether.PktBroadcast, garpFrom(m1, b)), // 2: created
+			frame(40*ms, ether.PktBroadcast, garpFrom(m1, c)), // 3: dropped: its update comes after frame 4
+			frame(50*ms, ether.PktBroadcast, garpFrom(m1, c)), // 4: honoured
+			frame(60*ms, ether.PktOtherHost, garpFrom(m2, c)), // 5: not for us
+			frame(70*ms, ether.PktOutgoing, garpFrom(m2, c)),  // sent: no verdict
 		},
 		Trace: []ktrace.Event{
 			{Event: "neigh_update", Dev: dev, IP: a, State: neigh.Stale, NewLLAddr: m1, TimestampNs: 10*ms + 10e3},

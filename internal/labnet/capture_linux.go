@@ -16,6 +16,7 @@ import (
 
 	"arplab/internal/kclock"
 	"arplab/internal/labsys"
+	"arplab/internal/wire/ether"
 )
 
 // capSnap is how much of an IPv4 or IPv6 frame a Capture keeps: Ethernet,
@@ -139,7 +140,7 @@ func (r *Capture) read() {
 		now := kclock.MonoNs(time.Now())
 		f := Captured{AtNs: now, Len: n}
 		if sll, ok := from.(*unix.SockaddrLinklayer); ok {
-			f.Type = PacketType(sll.Pkttype)
+			f.Type = ether.PktType(sll.Pkttype)
 		}
 		if ts, ok := cmsgTimestamp(oob[:oobn]); ok {
 			f.AtNs, f.Stamped = ts+r.realToMono, true

@@ -38,4 +38,8 @@
 // Runs that were killed leave namespaces, trace instances and tracefs mounts
 // behind; their names all start with "arplab-<pid>", and CleanStale removes
 // those whose process is gone.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package labnet

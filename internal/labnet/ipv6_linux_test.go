@@ -12,6 +12,7 @@ import (
 	"arplab/internal/ktrace"
 	"arplab/internal/neigh"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 var (
@@ -179,7 +180,7 @@ func TestIPv6NeighbourDiscovery(t *testing.T) {
 	}
 	nas := 0
 	for _, f := range frames {
-		if etherType(f.Data) == 0x86dd && len(f.Data) > 54 && f.Data[54] == 136 && f.Type == PacketMulticast && f.Stamped {
+		if etherType(f.Data) == 0x86dd && len(f.Data) > 54 && f.Data[54] == 136 && f.Type == ether.PktMulticast && f.Stamped {
 			nas++
 		}
 	}

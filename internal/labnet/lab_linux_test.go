@@ -18,7 +18,9 @@ import (
 	"arplab/internal/ktrace"
 	"arplab/internal/labsys"
 	"arplab/internal/neigh"
+	"arplab/internal/testkit"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 const skipMsg = "lab tests need root (CAP_NET_ADMIN, CAP_NET_RAW): run as root"
@@ -138,16 +140,6 @@ func newPair(t *testing.T, opts SegmentOptions, trace bool) *pair {
 	return p
 }
 
-// arpFrame builds an Ethernet frame carrying one ARP packet with sip == tip
-// (a gratuitous ARP in the RFC 2002 sense).
-func arpFrame(ethDst arp.MAC, op arp.Op, sha arp.MAC, ip netip.Addr, tha arp.MAC) []byte {
-	b := make([]byte, 0, 14+arp.Len)
-	b = append(b, ethDst[:]...)
-	b = append(b, sha[:]...)
-	b = append(b, 0x08, 0x06) // EtherType ARP
-	return arp.NewPacket(op, sha, ip, tha, ip).Append(b)
-}
-
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), testLimit)
 	t.Cleanup(cancel)
@@ -192,7 +184,7 @@ func TestGARPRequestOverridesStaleEntry(t *testing.T) {
 	p.setEntry(t, macOld, neigh.Stale)
 	before := kclock.MonoNs(time.Now())
 
-	frame := arpFrame(arp.Broadcast, arp.OpRequest, macNew, vip, arp.Broadcast)
+	frame := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip))
 	sentAt, err := p.sndPort.Send(frame)
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +204,7 @@ func TestGARPRequestOverridesStaleEntry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(f.Data[:len(frame)]) != string(frame) || f.Type != PacketBroadcast {
+	if string(f.Data[:len(frame)]) != string(frame) || f.Type != ether.PktBroadcast {
 		t.Errorf("observer got %x type %v, want %x broadcast", f.Data, f.Type, frame)
 	}
 
@@ -241,7 +233,7 @@ func TestMetalLBReplyIgnoredWithinLocktime(t *testing.T) {
 	if err := p.obs.SetSysctl("net/ipv4/neigh/"+p.obsIf+"/locktime", "100"); err != nil {
 		t.Fatal(err)
 	}
-	frame := arpFrame(arp.Broadcast, arp.OpReply, macNew, vip, arp.Broadcast)
+	frame := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpReply, macNew, vip, arp.Broadcast, vip))
 
 	p.setEntry(t, macOld, neigh.Reachable)
 	before := kclock.MonoNs(time.Now())
@@ -381,24 +373,24 @@ func TestSegmentFlooding(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Let the bridge learn where macOther lives.
-			if _, err := thirdPort.Send(arpFrame(arp.Broadcast, arp.OpRequest, macOther, ipOther.Addr(), arp.Zero)); err != nil {
+			if _, err := thirdPort.Send(testkit.ARPFrame(arp.Broadcast, macOther, arp.NewPacket(arp.OpRequest, macOther, ipOther.Addr(), arp.Zero, ipOther.Addr()))); err != nil {
 				t.Fatal(err)
 			}
-			if f, err := obsPort.Recv(ctxT(t)); err != nil || f.Type != PacketBroadcast {
+			if f, err := obsPort.Recv(ctxT(t)); err != nil || f.Type != ether.PktBroadcast {
 				t.Fatalf("broadcast: %v %v", f.Type, err)
 			}
-			uni := arpFrame(macOther, arp.OpReply, macNew, ipSnd.Addr(), macOther)
+			uni := testkit.ARPFrame(macOther, macNew, arp.NewPacket(arp.OpReply, macNew, ipSnd.Addr(), macOther, ipSnd.Addr()))
 			if _, err := p.sndPort.Send(uni); err != nil {
 				t.Fatal(err)
 			}
-			if f, err := thirdPort.Recv(ctxT(t)); err != nil || f.Type != PacketHost {
+			if f, err := thirdPort.Recv(ctxT(t)); err != nil || f.Type != ether.PktHost {
 				t.Fatalf("destination got %v, %v; want host", f.Type, err)
 			}
 			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 			defer cancel()
 			f, err := obsPort.Recv(ctx)
 			gotOther := err == nil
-			if gotOther && f.Type != PacketOtherHost {
+			if gotOther && f.Type != ether.PktOtherHost {
 				t.Errorf("bystander got type %v, want otherhost", f.Type)
 			}
 			if gotOther != tc.wantOther {
@@ -409,7 +401,7 @@ func TestSegmentFlooding(t *testing.T) {
 }
 
 // TestOutgoingARPIsCaptured checks that a raw port sees the host kernel's
-// own ARP (PacketOutgoing): an `ip neigh ... use` on an unknown address
+// own ARP (ether.PktOutgoing): an `ip neigh ... use` on an unknown address
 // makes the kernel broadcast a request.
 func TestOutgoingARPIsCaptured(t *testing.T) {
 	p := newPair(t, SegmentOptions{}, false)
@@ -429,7 +421,7 @@ func TestOutgoingARPIsCaptured(t *testing.T) {
 	if err := pkt.Unmarshal(f.Data[14:]); err != nil {
 		t.Fatal(err)
 	}
-	if f.Type != PacketOutgoing || pkt.Op != arp.OpRequest || pkt.TIP != target || pkt.SHA != macObs {
+	if f.Type != ether.PktOutgoing || pkt.Op != arp.OpRequest || pkt.TIP != target || pkt.SHA != macObs {
 		t.Errorf("captured %v %+v, want the kernel's outgoing request for %v", f.Type, pkt, target)
 	}
 }

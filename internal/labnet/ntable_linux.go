@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arplab/internal/labsys"
+	"arplab/internal/neigh"
 )
 
 // Neighbour-table attributes (include/uapi/linux/neighbour.h); x/sys/unix
@@ -214,23 +215,17 @@ func u64(b []byte) uint64 {
 	return 0
 }
 
-// confNames are the conf/<dev>/ settings the ARP code reads (spec §8.2).
-var confNames = []string{"arp_accept", "arp_announce", "arp_evict_nocarrier", "arp_filter", "arp_ignore", "arp_notify", "drop_gratuitous_arp"}
-
-// confNames6 are the conf/<dev>/ settings under net/ipv6 the ND code reads
-// for the cache (spec ndisc §8.2). A kernel that lacks one (an older
-// release) simply does not report it.
-var confNames6 = []string{"accept_dad", "accept_ra", "accept_untracked_na", "drop_unicast_in_l2_multicast",
-	"drop_unsolicited_na", "force_tllao", "forwarding", "ndisc_evict_nocarrier", "ndisc_notify", "proxy_ndp"}
-
-// ReadConf reads conf/<dev>/ (dev may be "all") inside the host's namespace.
+// ReadConf reads conf/<dev>/ (dev may be "all") inside the host's
+// namespace: the settings the model reads (neigh.ConfNames, spec §8.2).
 func (h *Host) ReadConf(dev string) (map[string]string, error) {
-	return h.readConf("ipv4", confNames, dev)
+	return h.readConf("ipv4", neigh.ConfNames, dev)
 }
 
-// ReadConf6 reads net/ipv6/conf/<dev>/ (dev may be "all").
+// ReadConf6 reads net/ipv6/conf/<dev>/ (dev may be "all"): the settings
+// the model reads (neigh.Conf6Names, ndisc §8.2). A kernel that lacks one
+// (an older release) simply does not report it.
 func (h *Host) ReadConf6(dev string) (map[string]string, error) {
-	return h.readConf("ipv6", confNames6, dev)
+	return h.readConf("ipv6", neigh.Conf6Names, dev)
 }
 
 func (h *Host) readConf(family string, names []string, dev string) (map[string]string, error) {

@@ -15,11 +15,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"arplab/internal/labsys"
+	"arplab/internal/wire/ether"
 )
 
 // RawPort is an AF_PACKET socket bound to one interface of a host. It sees
 // every ARP frame on the interface in both directions, including the ones
-// the host's kernel sends (PacketOutgoing), but not the ones sent through
+// the host's kernel sends (ether.PktOutgoing), but not the ones sent through
 // the port itself. Send may be called concurrently with Recv; Recv is for
 // one reader at a time.
 type RawPort struct {
@@ -137,7 +138,7 @@ func (p *RawPort) Recv(ctx context.Context) (Frame, error) {
 	}
 	f := Frame{Data: buf[:n:n], At: at}
 	if sll, ok := from.(*unix.SockaddrLinklayer); ok {
-		f.Type = PacketType(sll.Pkttype)
+		f.Type = ether.PktType(sll.Pkttype)
 	}
 	return f, nil
 }

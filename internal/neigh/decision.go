@@ -8,6 +8,7 @@ import (
 
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // Verdicts on received frames: the trace vocabulary's (trace owns them).
@@ -271,7 +272,7 @@ func (d *Decision) Explain() string {
 		fmt.Fprintf(&b, "STALE→DELAY: a packet used the entry (still sent to %v); updated=%d, probe decision in delay_first_probe_time", d.OldMAC, d.Updated)
 	case RuleStartResolution:
 		if d.IP.Is6() {
-			fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; multicast NS to %v now, packet queued (ndisc §2.3)", d.Old, SolicitedNode(d.IP))
+			fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; multicast NS to %v now, packet queued (ndisc §2.3)", d.Old, ndisc.SolicitedNode(d.IP))
 		} else {
 			fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; broadcast probe now, packet queued", d.Old)
 		}

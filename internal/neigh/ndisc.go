@@ -2,39 +2,24 @@ package neigh
 
 import (
 	"net/netip"
-	"strconv"
 
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
-// NDType is the ICMPv6 type of a neighbour-discovery message.
-type NDType uint8
+// NDType is the ICMPv6 type of a neighbour-discovery message: the wire
+// codec's type (internal/wire/ndisc), named here in the model's words.
+type NDType = ndisc.Type
 
 // ND message types (RFC 4861).
 const (
-	NDRouterSolicit NDType = 133
-	NDRouterAdvert  NDType = 134
-	NDNeighSolicit  NDType = 135
-	NDNeighAdvert   NDType = 136
-	NDRedirect      NDType = 137
+	NDRouterSolicit = ndisc.TypeRouterSolicitation
+	NDRouterAdvert  = ndisc.TypeRouterAdvertisement
+	NDNeighSolicit  = ndisc.TypeNeighborSolicitation
+	NDNeighAdvert   = ndisc.TypeNeighborAdvertisement
+	NDRedirect      = ndisc.TypeRedirect
 )
-
-func (t NDType) String() string {
-	switch t {
-	case NDRouterSolicit:
-		return "RS"
-	case NDRouterAdvert:
-		return "RA"
-	case NDNeighSolicit:
-		return "NS"
-	case NDNeighAdvert:
-		return "NA"
-	case NDRedirect:
-		return "redirect"
-	}
-	return "icmpv6-" + strconv.Itoa(int(t))
-}
 
 // ND is a received neighbour-discovery message in decoded terms: the IPv6
 // header fields the receive path reads and the ICMPv6 body. The wire codec
@@ -76,30 +61,13 @@ const (
 	NATLLAO
 )
 
-// AllNodes is ff02::1, where unsolicited NAs go.
-var AllNodes = netip.AddrFrom16([16]byte{0xff, 0x02, 15: 1})
-
-// SolicitedNode is the solicited-node multicast group of ip:
-// ff02::1:ffXX:XXXX from its last 24 bits (ndisc §2.3).
-func SolicitedNode(ip netip.Addr) netip.Addr {
-	b := ip.As16()
-	return netip.AddrFrom16([16]byte{0xff, 0x02, 11: 0x01, 12: 0xff, 13: b[13], 14: b[14], 15: b[15]})
-}
-
-// IsSolicitedNode reports whether ip is a solicited-node group.
-func IsSolicitedNode(ip netip.Addr) bool {
+// isSolicitedNode reports whether ip is a solicited-node group.
+func isSolicitedNode(ip netip.Addr) bool {
 	if !ip.Is6() {
 		return false
 	}
 	b := ip.As16()
-	return SolicitedNode(ip) == ip && b[12] == 0xff
-}
-
-// MulticastMAC is the RFC 2464 mapping of an IPv6 multicast address:
-// 33:33 and its low 32 bits (ndisc §1.1).
-func MulticastMAC(ip netip.Addr) arp.MAC {
-	b := ip.As16()
-	return arp.MAC{0x33, 0x33, b[12], b[13], b[14], b[15]}
+	return ndisc.SolicitedNode(ip) == ip && b[12] == 0xff
 }
 
 // linkLocal is the device's link-local address (fe80::/10), if any.
@@ -372,7 +340,7 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 	switch {
 	case !m.Target.Is6() || m.Target.IsMulticast():
 		return drop(RuleNATargetMulticast)
-	case dad && !IsSolicitedNode(m.Dst):
+	case dad && !isSolicitedNode(m.Dst):
 		return drop(RuleNSDADNotSolicitedNode)
 	case dad && m.HasSourceLL:
 		return drop(RuleNSDADWithSLLAO)
@@ -391,7 +359,7 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 	if dad {
 		d.Rule, d.Verdict = RuleNSDAD, VerdictDropped
 		t.decide(*d)
-		t.act(Action{Kind: ActReply, Dev: dev, Target: AllNodes, Src: m.Target, DstMAC: MulticastMAC(AllNodes), ND: o | NATLLAO | fwd})
+		t.act(Action{Kind: ActReply, Dev: dev, Target: ndisc.AllNodes, Src: m.Target, DstMAC: ndisc.AllNodesMAC, ND: o | NATLLAO | fwd})
 		return r
 	}
 	// Step 6: the sender's entry; created only for a unicast NS, or one

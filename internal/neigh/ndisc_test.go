@@ -8,6 +8,7 @@ import (
 
 	"arplab/internal/kernel"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // The cases follow the lab measurements of ndisc §12 (6.18.44) and the
@@ -43,7 +44,7 @@ func na(target netip.Addr, flags string, tllao *arp.MAC) *ND {
 	m := &ND{Type: NDNeighAdvert, Src: ip6B, Dst: ip6Self, HopLimit: 255, Target: target,
 		Solicited: strings.Contains(flags, "S"), Override: strings.Contains(flags, "O"), Router: strings.Contains(flags, "R")}
 	if !m.Solicited {
-		m.Dst = AllNodes
+		m.Dst = ndisc.AllNodes
 	}
 	if tllao != nil {
 		m.TargetLL, m.HasTargetLL = *tllao, true
@@ -150,7 +151,7 @@ func TestNAIgnoredWhileFailed(t *testing.T) {
 		}
 	}
 	// row 4b: an NS with SLLAO revives it; our reply makes it DELAY.
-	ns := &ND{Type: NDNeighSolicit, Src: ip6B, Dst: SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self, SourceLL: mac0c, HasSourceLL: true}
+	ns := &ND{Type: NDNeighSolicit, Src: ip6B, Dst: ndisc.SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self, SourceLL: mac0c, HasSourceLL: true}
 	h.nd(ns, PktMulticast)
 	h.want6(ip6B, Delay, mac0c)
 	var reply *Action
@@ -271,7 +272,7 @@ func TestNSUpdatesSender(t *testing.T) {
 		t.Fatal(err)
 	}
 	h.seed(ip6B, mac0b, Reachable)
-	ns := &ND{Type: NDNeighSolicit, Src: ip6B, Dst: SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self, SourceLL: mac0c, HasSourceLL: true}
+	ns := &ND{Type: NDNeighSolicit, Src: ip6B, Dst: ndisc.SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self, SourceLL: mac0c, HasSourceLL: true}
 	d := h.nd(ns, PktMulticast)
 	h.want6(ip6B, Delay, mac0c)
 	if !strings.Contains(d.Explain(), "never reads locktime") {
@@ -292,12 +293,12 @@ func TestNSUpdatesSender(t *testing.T) {
 	}
 	// 7c: multicast NS without SLLAO from an unknown source → nothing
 	third := netip.MustParseAddr("2001:db8::d")
-	h.nd(&ND{Type: NDNeighSolicit, Src: third, Dst: SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self}, PktMulticast)
+	h.nd(&ND{Type: NDNeighSolicit, Src: third, Dst: ndisc.SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self}, PktMulticast)
 	if _, ok := h.tb.Lookup(h.dev, third); ok {
 		t.Error("7c created an entry")
 	}
 	// 7d: NS for another target
-	ns7d := &ND{Type: NDNeighSolicit, Src: third, Dst: SolicitedNode(other), HopLimit: 255, Target: netip.MustParseAddr("2001:db8::5"), SourceLL: mac0c, HasSourceLL: true}
+	ns7d := &ND{Type: NDNeighSolicit, Src: third, Dst: ndisc.SolicitedNode(other), HopLimit: 255, Target: netip.MustParseAddr("2001:db8::5"), SourceLL: mac0c, HasSourceLL: true}
 	if d := h.nd(ns7d, PktMulticast); d.Rule != RuleNSNotForUs {
 		t.Errorf("7d rule %s", d.Rule.Name())
 	}
@@ -429,12 +430,12 @@ func TestNDCarrierDown(t *testing.T) {
 // The DAD NS for our address is defended with an NA to ff02::1.
 func TestDADNSDefended(t *testing.T) {
 	h := newHarness6(t, "6.18")
-	d := h.nd(&ND{Type: NDNeighSolicit, Src: netip.IPv6Unspecified(), Dst: SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self}, PktMulticast)
+	d := h.nd(&ND{Type: NDNeighSolicit, Src: netip.IPv6Unspecified(), Dst: ndisc.SolicitedNode(ip6Self), HopLimit: 255, Target: ip6Self}, PktMulticast)
 	if d.Rule != RuleNSDAD || len(h.tb.Entries()) != 0 {
 		t.Fatalf("%s, %d entries", d.Rule.Name(), len(h.tb.Entries()))
 	}
 	a := h.act[len(h.act)-1]
-	if a.Kind != ActReply || a.Target != AllNodes || a.ND&NAOverride == 0 || a.ND&NASolicited != 0 {
+	if a.Kind != ActReply || a.Target != ndisc.AllNodes || a.ND&NAOverride == 0 || a.ND&NASolicited != 0 {
 		t.Errorf("DAD reply %+v", a)
 	}
 }
@@ -459,7 +460,7 @@ func TestLocktimeNamedWhereUsersExpectIt(t *testing.T) {
 // RetransTimer floor. An RS counts only on a router and clears the flag.
 func TestRouterDiscovery(t *testing.T) {
 	h := newHarness6(t, "6.18")
-	ra := &ND{Type: NDRouterAdvert, Src: ll6B, Dst: AllNodes, HopLimit: 255, SourceLL: mac0b, HasSourceLL: true,
+	ra := &ND{Type: NDRouterAdvert, Src: ll6B, Dst: ndisc.AllNodes, HopLimit: 255, SourceLL: mac0b, HasSourceLL: true,
 		RetransTimer: 2, ReachableTime: 10000}
 	d := h.nd(ra, PktMulticast)
 	s := h.want6(ll6B, Stale, mac0b)
@@ -491,7 +492,7 @@ func TestRouterDiscovery(t *testing.T) {
 	}
 	// RHEL 7.3 floors RetransTimer at HZ/10
 	h7 := newHarness6(t, "rhel7.3")
-	h7.nd(&ND{Type: NDRouterAdvert, Src: ll6B, Dst: AllNodes, HopLimit: 255, RetransTimer: 2}, PktMulticast)
+	h7.nd(&ND{Type: NDRouterAdvert, Src: ll6B, Dst: ndisc.AllNodes, HopLimit: 255, RetransTimer: 2}, PktMulticast)
 	if h7.dev.Params.RetransTime != 100 {
 		t.Errorf("rhel7.3 RA retrans floor: %d, want HZ/10 = 100", h7.dev.Params.RetransTime)
 	}

@@ -5,6 +5,7 @@ import (
 
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // Route is a cached output route (struct rtable) that several sockets may
@@ -211,7 +212,7 @@ func (t *Table) ConfirmNeighbour(now vtime.Jiffies, dev *Device, ip netip.Addr, 
 func (t *Table) noARPAddr(dev *Device, ip netip.Addr) (arp.MAC, bool) {
 	if t.Family == IPv6 {
 		if ip.IsMulticast() {
-			return MulticastMAC(ip), true
+			return ndisc.MulticastMAC(ip), true
 		}
 		return arp.MAC{}, false
 	}

@@ -7,6 +7,7 @@ import (
 	"sort"
 
 	"arplab/internal/vtime"
+	"arplab/internal/wire/ndisc"
 )
 
 // timerHeap orders armed entries by (fire tick, arming order), so entries
@@ -277,7 +278,7 @@ func (t *Table) solicit(now vtime.Jiffies, e *Entry) {
 		t.Stats.BroadcastProbes++
 		if t.Family == IPv6 {
 			// ndisc §2.3: to the solicited-node group of the target.
-			a.DstMAC = MulticastMAC(SolicitedNode(e.ip))
+			a.DstMAC = ndisc.MulticastMAC(ndisc.SolicitedNode(e.ip))
 		}
 	}
 	if a.Kind == ActProbe && !a.Src.IsValid() {

@@ -88,4 +88,8 @@
 // the explanations are formatted only for a sink that keeps them, and the
 // replay of a capture of ARP frames runs at several million frames per
 // second (BenchmarkReplay, bench/replay.sh).
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package replay

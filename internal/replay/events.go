@@ -192,7 +192,7 @@ func (r *replayer) emitSent(f *capture.Frame, cause string) {
 	}
 	ev := r.event(trace.KindSend, f.Time)
 	ev.IP, ev.Cause, ev.Frame = p.TIP.String(), cause, f.Index
-	ev.ARP = stack.ARPFields(p, f.Dst, f.HasEth, "outgoing")
+	ev.ARP = trace.ARPFields(p, f.Dst, f.HasEth, "outgoing")
 	ev.Explanation = fmt.Sprintf("the host sent an ARP %v for %v (frame %d)", p.Op, p.TIP, f.Index)
 	r.emit(ev)
 }
@@ -209,14 +209,12 @@ func (r *replayer) predict(a *neigh.Action, at vtime.Jiffies, ns int64) {
 	if r.quiet {
 		return
 	}
-	ev := r.event(trace.KindProbe, ns)
-	ev.IP, ev.Cause, ev.Rule = a.Target.String(), "predicted", "§2.3"
-	if a.Target.Is6() {
-		ev.Rule = "ndisc §2.3"
-	}
-	ev.Explanation = fmt.Sprintf("the model sends %s probe %d for %v", probeKind(&p), a.Nth, a.Target)
+	// the host's one spelling of a probe line, with what replay adds: the
+	// source, the host's address, the tick and the probe's number
+	ev := r.st.ProbeLine(a, seconds(ns))
+	ev.Source, ev.Host, ev.Dev = "replay", r.hostStr, devName
 	ev.Jiffies = trace.U64(uint64(at))
-	ev.Attrs = map[string]string{"to": probeTo(&p), "probe": fmt.Sprint(a.Probe)}
+	ev.Attrs["probe"] = fmt.Sprint(a.Probe)
 	r.emit(ev)
 }
 
@@ -239,7 +237,7 @@ func probeTo(p *probe) string {
 	case p.unicast:
 		return p.mac.String()
 	case p.ip.Is6():
-		return neigh.SolicitedNode(p.ip).String()
+		return ndisc.SolicitedNode(p.ip).String()
 	}
 	return "broadcast"
 }

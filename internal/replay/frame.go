@@ -7,11 +7,11 @@ import (
 
 	"arplab/internal/capture"
 	"arplab/internal/neigh"
-	"arplab/internal/stack"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
+	"arplab/internal/wire/ipv6"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -41,12 +41,9 @@ func (r *replayer) frame(f *capture.Frame) {
 		r.sum.OtherLink++
 		return
 	}
-	var pt neigh.PktType
-	switch f.PktType {
-	case capture.Outgoing:
-		r.sent(f)
-		return
-	case capture.Unknown:
+	pt := f.PktType
+	switch {
+	case !f.HasPktType:
 		if !f.HasEth {
 			r.skipped[skipNoDirection]++
 			return
@@ -56,15 +53,10 @@ func (r *replayer) frame(f *capture.Frame) {
 			return
 		}
 		pt = ether.Classify(f.Dst, r.host.mac)
-	case capture.Host:
-		pt = neigh.PktHost
-	case capture.Broadcast:
-		pt = neigh.PktBroadcast
-	case capture.Multicast:
-		pt = neigh.PktMulticast
-	case capture.OtherHost:
-		pt = neigh.PktOtherHost
-	default: // Loopback
+	case pt == ether.PktOutgoing:
+		r.sent(f)
+		return
+	case pt == ether.PktLoopback:
 		r.skipped[skipLoopback]++
 		return
 	}
@@ -77,7 +69,7 @@ func (r *replayer) frame(f *capture.Frame) {
 		if pt != neigh.PktOtherHost && !r.v6 {
 			r.receiveIPv4(f)
 		}
-	case ndisc.EtherTypeIPv6:
+	case ether.EtherTypeIPv6:
 		if r.v6 {
 			r.receiveND(f, pt)
 		}
@@ -87,12 +79,12 @@ func (r *replayer) frame(f *capture.Frame) {
 // receiveIPv6 gives the host a TCP segment for its address: its
 // acknowledgement may confirm a neighbour (ndisc §6.3, spec §6.3).
 func (r *replayer) receiveIPv6(f *capture.Frame) {
-	ih, ok := stack.ParseIPv6(f.Payload)
+	ih, ok := ipv6.Parse(f.Payload)
 	if !ok || ih.Dst != r.host.ip {
 		return
 	}
 	r.curNs, r.curFrame = f.Time, f.Index
-	if r.st.ReceiveIPv6(ih, f.Payload[40:], f.Index) {
+	if r.st.ReceiveIPv6(ih, f.Payload[ipv6.HeaderLen:], f.Index) {
 		r.sum.Confirmations++
 	}
 }
@@ -159,7 +151,7 @@ func (r *replayer) receiveIPv4(f *capture.Frame) {
 func (r *replayer) sent(f *capture.Frame) {
 	r.sum.Sent++
 	switch {
-	case r.v6 && f.EtherType == ndisc.EtherTypeIPv6:
+	case r.v6 && f.EtherType == ether.EtherTypeIPv6:
 		r.sentIPv6(f)
 	case r.v6:
 	case f.EtherType == ether.EtherTypeARP:
@@ -194,7 +186,8 @@ func (r *replayer) sentIPv6(f *capture.Frame) {
 	case err == nil:
 		r.emitSent(f, "") // an NA (a reply or an announcement), DAD, RS …
 	case errors.Is(err, ndisc.ErrNotND), errors.Is(err, ndisc.ErrNotICMPv6):
-		_, dst, ok := ipv6Addrs(f.Payload)
+		h6, ok := ipv6.Parse(f.Payload)
+		dst := h6.Dst
 		if !ok || dst.IsMulticast() || !usableIP(dst) || dst == r.host.ip || (f.HasEth && f.Dst.IsMulticast()) {
 			return
 		}
@@ -207,13 +200,13 @@ func (r *replayer) sentIPv6(f *capture.Frame) {
 			nh = gw
 		}
 		var sock *neigh.Socket
-		if ih, ok := stack.ParseIPv6(f.Payload); ok && ih.Src == r.host.ip {
+		if ih, ok := ipv6.Parse(f.Payload); ok && ih.Src == r.host.ip {
 			_, _, cached, _ := r.st.Route(nh)
 			var route *neigh.Route
 			if len(cached) > 0 {
 				route = cached[0]
 			}
-			sock = r.st.SentIPv6(ih, f.Payload[40:], route)
+			sock = r.st.SentIPv6(ih, f.Payload[ipv6.HeaderLen:], route)
 		}
 		r.output(f, nh, sock, f.OrigLen)
 	default:

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"arplab/internal/capture"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
@@ -38,17 +39,8 @@ func (p *rawPcap) record(sec uint32, capLen, origLen uint32, data []byte) *rawPc
 	return p
 }
 
-func ethARP(dst, src arp.MAC, payload []byte) []byte {
-	b := ether.Header{Dst: dst, Src: src, EtherType: ether.EtherTypeARP}.Append(nil)
-	b = append(b, payload...)
-	for len(b) < 60 {
-		b = append(b, 0)
-	}
-	return b
-}
-
 func TestGarbage(t *testing.T) {
-	hostARP := ethARP(arp.Broadcast, macHost, request(macHost, ipHost, ipG).Append(nil))
+	hostARP := testkit.Ether(arp.Broadcast, macHost, ether.EtherTypeARP, nil, request(macHost, ipHost, ipG).Append(nil))
 	lens := request(macG, ipG, ipHost).Append(nil)
 	lens[4] = 8 // hardware address length 8
 	notEth := request(macG, ipG, ipHost).Append(nil)
@@ -73,9 +65,9 @@ func TestGarbage(t *testing.T) {
 		{name: "snaplen cut inside the Ethernet header", data: newRawPcap(1).record(sec, 60, 60, hostARP).
 			record(sec+1, 10, 60, hostARP[:10]).b, skipped: map[string]int{capture.SkipSnaplenCut: 1}},
 		{name: "undecodable ARP payloads", data: newRawPcap(1).record(sec, 60, 60, hostARP).
-			record(sec+1, 60, 60, ethARP(macHost, macG, lens)).
-			record(sec+2, 60, 60, ethARP(macHost, macG, notEth)).
-			record(sec+3, 34, 34, ethARP(macHost, macG, short)[:34]).b,
+			record(sec+1, 60, 60, testkit.Ether(macHost, macG, ether.EtherTypeARP, nil, lens)).
+			record(sec+2, 60, 60, testkit.Ether(macHost, macG, ether.EtherTypeARP, nil, notEth)).
+			record(sec+3, 34, 34, testkit.Ether(macHost, macG, ether.EtherTypeARP, nil, short)[:34]).b,
 			skipped: map[string]int{arp.ErrLengths.Error(): 1, arp.ErrNotEthernet.Error(): 1, arp.ErrShort.Error(): 1}},
 		{name: "corrupt length in the middle", data: newRawPcap(1).record(sec, 60, 60, hostARP).
 			record(sec+1, 1<<30, 60, hostARP).b, err: "captured length 1073741824 exceeds"},
@@ -138,7 +130,7 @@ func TestGarbage(t *testing.T) {
 // TestCorruptMidFile: a capture that cannot be read to the end returns the
 // reader's *capture.Error and the summary of what was replayed.
 func TestCorruptMidFile(t *testing.T) {
-	hostARP := ethARP(arp.Broadcast, macHost, request(macHost, ipHost, ipG).Append(nil))
+	hostARP := testkit.Ether(arp.Broadcast, macHost, ether.EtherTypeARP, nil, request(macHost, ipHost, ipG).Append(nil))
 	data := newRawPcap(1).record(1_700_000_000, 60, 60, hostARP).record(1_700_000_001, 1<<30, 60, hostARP).b
 	sum, err := ReplayReader(bytes.NewReader(data), "bad.pcap", Options{Host: "10.0.0.1"}, nil)
 	var ce *capture.Error

@@ -13,7 +13,7 @@ import (
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
-	"arplab/internal/wire/ndisc"
+	"arplab/internal/wire/ipv6"
 )
 
 // linkKey names the link a frame was captured on: the pcapng interface, the
@@ -48,7 +48,7 @@ type host struct {
 // sentByHostSide reports whether f may have been sent by the capturing
 // host: it is marked outgoing, or the link layer does not say.
 func sentByHostSide(f *capture.Frame) bool {
-	return f.PktType == capture.Outgoing || f.PktType == capture.Unknown
+	return !f.HasPktType || f.PktType == ether.PktOutgoing
 }
 
 // identify reads rd until a frame says who spec is. Direct evidence (an ARP
@@ -99,7 +99,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 				continue
 			}
 			if spec.byMAC {
-				if p.SHA == spec.mac && usableIP(p.SIP) && f.PktType != capture.OtherHost {
+				if p.SHA == spec.mac && usableIP(p.SIP) && !(f.HasPktType && f.PktType == ether.PktOtherHost) {
 					return h.found(spec, p.SIP, spec.mac, f, fmt.Sprintf("ARP %v from %v in frame %d", p.Op, spec.mac, f.Index)), nil
 				}
 				continue
@@ -107,20 +107,21 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			if p.SIP == spec.ip && sentByHostSide(f) && !p.SHA.IsMulticast() && p.SHA != arp.Zero {
 				return h.found(spec, spec.ip, p.SHA, f, fmt.Sprintf("ARP %v from %v in frame %d", p.Op, spec.ip, f.Index)), nil
 			}
-			if p.Op == arp.OpReply && p.TIP == spec.ip && f.PktType != capture.Outgoing && !p.THA.IsMulticast() && p.THA != arp.Zero {
+			if p.Op == arp.OpReply && p.TIP == spec.ip && !(f.HasPktType && f.PktType == ether.PktOutgoing) && !p.THA.IsMulticast() && p.THA != arp.Zero {
 				return h.found(spec, spec.ip, p.THA, f, fmt.Sprintf("ARP reply to %v in frame %d", spec.ip, f.Index)), nil
 			}
-		case ndisc.EtherTypeIPv6:
+		case ether.EtherTypeIPv6:
 			// an IPv6 host shows itself by any packet from or to it
 			// (ND or data); a host named by MAC is found through ARP.
-			src, dst, ok := ipv6Addrs(f.Payload)
+			h6, ok := ipv6.Parse(f.Payload)
+			src, dst := h6.Src, h6.Dst
 			if !ok || spec.byMAC || !spec.ip.Is6() {
 				continue
 			}
 			if src == spec.ip && f.HasSrc && sentByHostSide(f) && !f.Src.IsMulticast() {
 				return h.found(spec, spec.ip, f.Src, f, fmt.Sprintf("IPv6 from %v in frame %d", spec.ip, f.Index)), nil
 			}
-			if dst == spec.ip && f.HasEth && f.PktType != capture.Outgoing && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
+			if dst == spec.ip && f.HasEth && !(f.HasPktType && f.PktType == ether.PktOutgoing) && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
 				return h.found(spec, spec.ip, f.Dst, f, fmt.Sprintf("IPv6 to %v in frame %d", spec.ip, f.Index)), nil
 			}
 		case ether.EtherTypeIPv4:
@@ -139,7 +140,7 @@ func identify(rd *capture.Reader, name string, spec hostSpec) (host, error) {
 			if src == spec.ip && f.HasSrc && sentByHostSide(f) && !f.Src.IsMulticast() {
 				return h.found(spec, spec.ip, f.Src, f, fmt.Sprintf("IPv4 from %v in frame %d", spec.ip, f.Index)), nil
 			}
-			if dst == spec.ip && f.HasEth && f.PktType != capture.Outgoing && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
+			if dst == spec.ip && f.HasEth && !(f.HasPktType && f.PktType == ether.PktOutgoing) && !f.Dst.IsMulticast() && f.Dst != arp.Zero {
 				return h.found(spec, spec.ip, f.Dst, f, fmt.Sprintf("IPv4 to %v in frame %d", spec.ip, f.Index)), nil
 			}
 		}
@@ -210,8 +211,9 @@ func (c *candidates) add(f *capture.Frame, p *arp.Packet) {
 			return
 		}
 		k = Candidate{IP: ih.SrcAddr(), MAC: f.Src}
-	case ndisc.EtherTypeIPv6:
-		src, _, ok := ipv6Addrs(f.Payload)
+	case ether.EtherTypeIPv6:
+		h6, ok := ipv6.Parse(f.Payload)
+		src := h6.Src
 		if !ok || !f.HasSrc || f.Src.IsMulticast() || !usableIP(src) || src.IsLinkLocalUnicast() {
 			return
 		}
@@ -291,14 +293,6 @@ func Candidates(path string) ([]Candidate, error) {
 		}
 		c.add(f, &p)
 	}
-}
-
-// ipv6Addrs is the source and destination of an IPv6 packet.
-func ipv6Addrs(b []byte) (src, dst netip.Addr, ok bool) {
-	if len(b) < ndisc.IPv6HeaderLen || b[0]>>4 != 6 {
-		return src, dst, false
-	}
-	return netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40])), true
 }
 
 func (h host) found(spec hostSpec, ip netip.Addr, mac arp.MAC, f *capture.Frame, how string) host {

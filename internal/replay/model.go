@@ -38,10 +38,11 @@ type replayer struct {
 	sd  *stack.Device
 	dev *neigh.Device // sd.Device
 	hz  int64
-	// base is the host's jiffies at the first frame and phase how far
-	// into that tick the first frame fell (Options.Jiffies, .Phase).
+	// base is the host's jiffies at the first frame; clock counts them
+	// from model time (ns since the first frame, which falls opt.Phase
+	// into its tick: Options.Jiffies, .Phase).
 	base    vtime.Jiffies
-	phase   int64
+	clock   vtime.Clock
 	initial []initialEntry
 	sec44   string // the §4.4 subsection this kernel follows
 	tol     vtime.Jiffies
@@ -116,7 +117,10 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 	if hz == 0 {
 		hz = prof.HZ
 	}
-	st, err := stack.New(stack.Config{Profile: prof, HZ: hz,
+	// capture time → the host's jiffies: model ns since the first frame,
+	// which falls opt.Phase into tick start (checked below)
+	clock := vtime.Clock{HZ: hz, Base: start, Phase: vtime.Duration(opt.Phase)}
+	st, err := stack.New(stack.Config{Profile: prof, HZ: hz, Clock: clock,
 		Rand: rand.New(rand.NewPCG(master.Uint64(), master.Uint64())), Start: start,
 		WheelLatest: opt.Jiffies == 0 && !opt.NoAlign})
 	if err != nil {
@@ -133,7 +137,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		st.SetAddrs(sd, arp.MAC{}, []netip.Prefix{netip.PrefixFrom(spec.ip, spec.bits)})
 		tbl, dev = st.ND, sd.ND
 	}
-	if err := applySysctls(tbl, devName, opt.Sysctls); err != nil {
+	if err := applySysctls(st, tbl, devName, opt.Sysctls); err != nil {
 		return nil, err
 	}
 	if err := dev.Params.Validate(); err != nil {
@@ -147,7 +151,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		return nil, err
 	}
 	r := &replayer{v6: spec.ip.Is6(), until: u, opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
-		base: start, phase: int64(opt.Phase), macIP: map[uint64]netip.Addr{},
+		base: start, clock: clock, macIP: map[uint64]netip.Addr{},
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	st.Obs = r
 	switch sink.(type) {
@@ -191,7 +195,7 @@ func (r *replayer) tolerance() vtime.Jiffies {
 	if d := r.opt.ProbeTolerance; d > 0 {
 		return vtime.Jiffies(max((int64(d)*r.hz+999_999_999)/1e9, 1))
 	}
-	t := 2 + (10*r.hz+999)/1000
+	t := 2 + int64(vtime.MsToTicks(10, int(r.hz)))
 	if r.tbl.F.TimerWheel {
 		p := &r.dev.Params
 		t += wheelGranularity(int64(max(p.DelayProbeTime, p.RetransTime)))
@@ -268,7 +272,7 @@ func (r *replayer) start(h host, rd *capture.Reader) {
 	for _, e := range r.initial {
 		at, why := r.installAt, "given as an initial entry: installed locktime+1 ticks before the first frame"
 		if e.hasAge {
-			ticks := vtime.Jiffies((int64(e.age)/1e9)*r.hz + (int64(e.age)%1e9)*r.hz/1e9)
+			ticks := vtime.Clock{HZ: int(r.hz)}.Jiffies(vtime.Time(e.age)) // whole ticks in age
 			at, why = r.base-ticks, fmt.Sprintf("given as an initial entry set %v before the first frame", e.age)
 		}
 		r.install(e.ip, e.mac, e.state, at, r.capOf(at), "initial", why)
@@ -332,7 +336,7 @@ func (r *replayer) advance(t int64) {
 // observations, in tick order, up to and including now.
 func (r *replayer) runUntil(now vtime.Jiffies) {
 	for {
-		next := r.tbl.NextDeadline()
+		next := r.st.NextDeadline()
 		if md, ok := r.match.deadline(); ok && !vtime.After(md, now) && !vtime.After(md, next) {
 			r.detectNs = r.capOf(md)
 			r.match.expire(md, r.missing, r.unexpected)
@@ -346,25 +350,12 @@ func (r *replayer) runUntil(now vtime.Jiffies) {
 	}
 }
 
-// jiffiesAt converts model ns (≥ 0) to the model's jiffies without
-// overflowing for long captures.
-func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies {
-	ns += r.phase
-	return r.base + vtime.Jiffies((ns/1e9)*r.hz+(ns%1e9)*r.hz/1e9)
-}
+// jiffiesAt converts model ns (≥ 0) to the model's jiffies (vtime's
+// clock: no overflow for long captures).
+func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies { return r.clock.Jiffies(vtime.Time(ns)) }
 
 // capOf is the capture time (ns) at which tick j starts, by the current
 // anchor.
 func (r *replayer) capOf(j vtime.Jiffies) int64 {
-	ticks := vtime.Since(j, r.base)
-	q, rem := ticks/r.hz, ticks%r.hz
-	ns := q*1e9 + ceilDiv(rem*1e9, r.hz) - r.phase
-	return r.capAnchor + (ns - r.modelAnchor)
-}
-
-func ceilDiv(a, d int64) int64 {
-	if a >= 0 {
-		return (a + d - 1) / d
-	}
-	return a / d
+	return r.capAnchor + (int64(r.clock.TimeOf(j)) - r.modelAnchor)
 }

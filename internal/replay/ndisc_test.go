@@ -20,18 +20,6 @@ var (
 	ip6V    = netip.MustParseAddr("2001:db8::10")
 )
 
-func ns6(src, target netip.Addr, dst netip.Addr, sll arp.MAC) []byte {
-	m := ndisc.Message{Type: ndisc.TypeNeighborSolicitation, HopLimit: 255, Src: src, Dst: dst, Target: target,
-		SourceLL: sll, HasSourceLL: true}
-	return m.Append(nil)
-}
-
-func na6(target netip.Addr, dst netip.Addr, s, o bool, tll arp.MAC) []byte {
-	m := ndisc.Message{Type: ndisc.TypeNeighborAdvertisement, HopLimit: 255, Src: target, Dst: dst, Target: target,
-		Solicited: s, Override: o, TargetLL: tll, HasTargetLL: true}
-	return m.Append(nil)
-}
-
 // ipv6Capture is the IPv6 failover as one host saw it: it resolves the
 // VIP (multicast NS, solicited NA), then the VIP moves and an unsolicited
 // O=1 NA arrives; tag puts every frame in that VLAN (0: untagged).
@@ -51,17 +39,17 @@ func ipv6Capture(t testing.TB, link capture.LinkType, tag uint16) []byte {
 			case dst.IsMulticast():
 				pt = 2 // PACKET_MULTICAST
 			}
-			c.sll2(ts, 2, pt, src, ndisc.EtherTypeIPv6, payload)
+			c.sll2(ts, 2, pt, src, ether.EtherTypeIPv6, payload)
 		default:
-			c.raw(ts, testkit.Ether(dst, src, ndisc.EtherTypeIPv6, tags, payload))
+			c.raw(ts, testkit.Ether(dst, src, ether.EtherTypeIPv6, tags, payload))
 		}
 	}
 	sn := ndisc.SolicitedNode(ip6V)
-	frame(t0, ndisc.MulticastMAC(sn), macHost, true, ns6(ip6Host, ip6V, sn, macHost))
-	frame(t0+ms, macHost, macOld, false, na6(ip6V, ip6Host, true, true, macOld))
-	frame(t0+5000*ms, ndisc.AllNodesMAC, macNew, false, na6(ip6V, ndisc.AllNodes, false, true, macNew))
+	frame(t0, ndisc.MulticastMAC(sn), macHost, true, testkit.NS(ip6Host, ip6V, sn, macHost))
+	frame(t0+ms, macHost, macOld, false, testkit.NA(ip6V, ip6Host, true, true, macOld))
+	frame(t0+5000*ms, ndisc.AllNodesMAC, macNew, false, testkit.NA(ip6V, ndisc.AllNodes, false, true, macNew))
 	// a non-override NA for the same VIP, back to the old MAC: ignored
-	frame(t0+5100*ms, ndisc.AllNodesMAC, macOld, false, na6(ip6V, ndisc.AllNodes, false, false, macOld))
+	frame(t0+5100*ms, ndisc.AllNodesMAC, macOld, false, testkit.NA(ip6V, ndisc.AllNodes, false, false, macOld))
 	return c.bytes()
 }
 

@@ -12,6 +12,7 @@ import (
 
 	"arplab/internal/kernel"
 	"arplab/internal/neigh"
+	"arplab/internal/stack"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 )
@@ -203,10 +204,17 @@ func usableIP(ip netip.Addr) bool {
 		ip != netip.AddrFrom4([4]byte{255, 255, 255, 255})
 }
 
-// applySysctls writes opt.Sysctls into the table, routing each key to
-// neigh/<dev>, neigh/default or conf/all.
-func applySysctls(t *neigh.Table, dev string, items []string) error {
+// applySysctls writes opt.Sysctls through the host's one sysctl input
+// (stack.Host.Sysctl), on the table of the host's family (t): replay's
+// --set takes bare names and leaves out the device, so each key is first
+// completed to neigh/<dev>, neigh/default or conf/all (conf/<dev> and
+// net/ipv6/conf/<dev> when named).
+func applySysctls(st *stack.Host, t *neigh.Table, dev string, items []string) error {
 	params := neigh.ParamNames()
+	family := "net.ipv4."
+	if t.Family == neigh.IPv6 {
+		family = "net.ipv6."
+	}
 	for _, item := range items {
 		k, v, ok := strings.Cut(item, "=")
 		k, v = strings.TrimSpace(k), strings.TrimSpace(v)
@@ -219,36 +227,37 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
+		kind, target := "neigh", dev
 		switch {
 		case t.Family == neigh.IPv6 && (table == "conf" || (table == "" && slices.Contains(neigh.Conf6Names, name))):
 			// net/ipv6/conf is read per device (ndisc §8.2)
-			target := dev
+			kind = "conf"
 			if scope == "all" || scope == "default" {
 				target = scope
 			}
-			err = t.SetConf(target, name, v)
 		case name == "reachable_time_ms" && (table == "" || table == "neigh"):
-			err = setReachableTime(t, dev, v)
+			// not a sysctl: the device's current (randomised) reachable time
+			if err := setReachableTime(t, dev, v); err != nil {
+				return fmt.Errorf("replay: sysctl %q: %w", item, err)
+			}
+			continue
 		case table == "conf" || (table == "" && slices.Contains(neigh.ConfNames, name)):
-			target := "all"
+			kind, target = "conf", "all"
 			if scope != "" && scope != "all" && scope != "default" {
 				target = dev
 			}
-			err = t.SetConf(target, name, v)
 		case strings.HasPrefix(name, "gc_thresh") || name == "gc_interval":
-			err = t.SetParam("default", name, v)
+			target = "default"
 		case table == "neigh" || table == "":
 			if !slices.Contains(params, name) {
 				return fmt.Errorf("replay: sysctl %q: unknown key %q (neighbour: %s; conf: %s)",
 					item, name, strings.Join(params, ", "), strings.Join(neigh.ConfNames, ", "))
 			}
-			target := dev
 			if scope == "default" {
 				target = "default"
 			}
-			err = t.SetParam(target, name, v)
 		}
-		if err != nil {
+		if err := st.Sysctl(family+kind+"."+target+"."+name, v); err != nil {
 			return fmt.Errorf("replay: sysctl %q: %w", item, err)
 		}
 	}

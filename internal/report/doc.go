@@ -15,4 +15,8 @@
 // simulator, the lab or the watcher that produced it. Output is deterministic
 // (no map iteration order, no generation timestamps) so that golden files
 // and "render twice, compare bytes" tests hold.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package report

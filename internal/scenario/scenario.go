@@ -4,6 +4,10 @@
 // senders, upper-layer flows, `ip neigh` commands, sysctl writes) and the
 // checks a run must satisfy. The same file drives the simulator and the
 // real-kernel lab (docs/scenarios.md).
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package scenario
 
 import (

@@ -6,8 +6,10 @@ import (
 
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
+	"arplab/internal/wire/ipv4"
 )
 
 // TCP timing of the kernels in the story (include/net/tcp.h): the initial
@@ -147,6 +149,22 @@ type conn struct {
 	peerSeq     uint32     // the peer's own next sequence number
 	peerAck     uint32     // what the peer acknowledges
 	nextReq     vtime.Time // when the next request of a tcp session is due
+	// tcp is the host's send state for the connection; it decides which
+	// segments from the peer confirm the neighbour (stack.TCPSend: the
+	// one copy of spec §6.3's rule).
+	tcp stack.TCPSend
+}
+
+// tcpOf is a simulated segment as the TCP header fields the rule reads.
+func tcpOf(seg *tcpSeg) ipv4.TCP {
+	s := ipv4.TCP{Seq: seg.seq, Ack: seg.ackNo, DataLen: seg.data}
+	if seg.syn {
+		s.Flags |= ipv4.FlagSYN
+	}
+	if seg.ack {
+		s.Flags |= ipv4.FlagACK
+	}
+	return s
 }
 
 // ipFrame is a frame and its IPv4 packet in one allocation.
@@ -191,6 +209,7 @@ func (c *conn) send(seg tcpSeg, udp bool) {
 		default:
 			c.seq += uint32(seg.data)
 		}
+		c.tcp.Sent(tcpOf(&seg))
 	}
 	f.h.output(c, f.w.newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
 }
@@ -248,15 +267,18 @@ func (c *conn) deliver(fr *frame) {
 		return
 	}
 	seg := fr.ip.seg
+	// tcp_ack confirms the neighbour for a SYN-ACK (forward progress) and
+	// for the response that acknowledges a request (spec §6.3): the host's
+	// rule decides, before the connection acts on the segment.
+	if c.tcp.Received(tcpOf(&seg)) {
+		f.h.confirm(c)
+	}
 	switch {
 	case seg.syn && seg.ack && c.state == 0:
-		// tcp_ack acknowledges the SYN (forward progress) and the
-		// metrics are initialised: both confirm (spec §6.3).
 		c.state = 1
 		c.seq++ // the SYN took one sequence number
 		c.ack = seg.seq + 1
 		c.rtoTok++
-		f.h.confirm(c)
 		c.send(tcpSeg{ack: true}, false)
 		f.established()
 		if f.cfg.Kind == "tcp" {
@@ -267,7 +289,6 @@ func (c *conn) deliver(fr *frame) {
 		if c.outstanding {
 			c.outstanding = false
 			c.rtoTok++
-			f.h.confirm(c) // the response acknowledges our request
 		}
 		// delayed ACK for the response data; when the next request is due
 		// first it carries the ACK, and no timer is needed

@@ -7,6 +7,10 @@
 //
 // There is no wall clock and no goroutine in the loop, so a scenario and a
 // seed always give the same trace, byte for byte.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package sim
 
 import (

@@ -15,7 +15,8 @@
 // the kernel — lives in its Observer, not in a copy of this loop. The
 // trace lines for a result (a decision event, then a state line when a
 // frame changed the entry; a probe line per probe sent) are written by
-// Events, in one spelling for every producer.
+// Host.Lines and Host.ProbeLine, in one spelling for every producer; the
+// frame objects in them by trace.ARPFields and trace.NDFields.
 //
 // A model input is added here once: a new neigh input becomes one Host
 // method and one InputKind, and each driver only supplies its source.

@@ -7,6 +7,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // Lines writes the trace lines of one decision, the same for every
@@ -22,7 +23,7 @@ func (h *Host) Lines(in *Input, d *neigh.Decision, at float64, seconds func(vtim
 	}
 	if d.Frame && in != nil && in.ARP != nil {
 		ev.Frame = in.Frame
-		ev.ARP = ARPFields(in.ARP, in.EthDst, in.HasEthDst, in.PktType.String())
+		ev.ARP = trace.ARPFields(in.ARP, in.EthDst, in.HasEthDst, in.PktType.String())
 	}
 	if d.Frame && in != nil && in.ND != nil {
 		ev.Frame = in.Frame
@@ -42,7 +43,7 @@ func (h *Host) ProbeLine(a *neigh.Action, at float64) trace.Event {
 	if a.Target.Is6() {
 		// ndisc §2.3: unicast NS to the cached MAC, or multicast NS to
 		// the target's solicited-node group.
-		to := neigh.SolicitedNode(a.Target).String()
+		to := ndisc.SolicitedNode(a.Target).String()
 		if a.Unicast {
 			to = a.DstMAC.String()
 		}
@@ -59,31 +60,9 @@ func (h *Host) ProbeLine(a *neigh.Action, at float64) trace.Event {
 		Explanation: fmt.Sprintf("probe %d: who-has %v tell %v, to %s", a.Nth, a.Target, a.Src, to)}
 }
 
-// ARPFields is an ARP frame in the trace vocabulary.
-func ARPFields(p *arp.Packet, dst arp.MAC, hasDst bool, pktType string) *trace.ARPFrame {
-	a := &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
-		TIP: p.TIP.String(), PktType: pktType, GARP: p.SIP == p.TIP}
-	if hasDst {
-		a.EthDst = dst.String()
-	}
-	return a
-}
-
-// NDFields is an ND message in the trace vocabulary.
+// NDFields is a model ND input in the trace vocabulary (trace.NDFields
+// over its wire message).
 func NDFields(m *neigh.ND, dst arp.MAC, hasDst bool, pktType string) *trace.NDFrame {
-	f := &trace.NDFrame{Type: m.Type.String(), Src: m.Src.String(), Dst: m.Dst.String(), HopLimit: int(m.HopLimit),
-		Router: m.Router, Solicited: m.Solicited, Override: m.Override, PktType: pktType}
-	if m.Target.IsValid() {
-		f.Target = m.Target.String()
-	}
-	switch {
-	case m.Type == neigh.NDNeighAdvert && m.HasTargetLL:
-		f.LLAddr = m.TargetLL.String()
-	case m.Type != neigh.NDNeighAdvert && m.HasSourceLL:
-		f.LLAddr = m.SourceLL.String()
-	}
-	if hasDst {
-		f.EthDst = dst.String()
-	}
-	return f
+	w := NDWire(m)
+	return trace.NDFields(&w, dst, hasDst, pktType)
 }

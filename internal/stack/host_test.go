@@ -126,3 +126,34 @@ func TestSysctlSyntax(t *testing.T) {
 		t.Error("a bare key was accepted")
 	}
 }
+
+// TestUnwiredInputs: the inputs no driver feeds yet (ConfirmNeighbour,
+// CarrierDown) reach the model, the Observer and the trace lines through
+// the same path as the others, so wiring one is a call in the driver's
+// source of it and nothing else.
+func TestUnwiredInputs(t *testing.T) {
+	h, d, rec := newHost(t, "6.18")
+	if err := h.Install(d, ipF, testkit.MACOld, neigh.Stale, 999_000); err != nil {
+		t.Fatal(err)
+	}
+	h.Advance(1_000_100)
+	rec.kinds, rec.rules, rec.lines = nil, nil, nil
+	h.ConfirmNeighbour(d, ipF, "udp MSG_CONFIRM")
+	if e, _ := h.Lookup(d, ipF); e.Confirmed != 1_000_100 {
+		t.Errorf("ConfirmNeighbour: confirmed=%d, want 1000100", e.Confirmed)
+	}
+	if len(rec.kinds) != 1 || rec.kinds[0] != InConfirm || rec.rules[0] != neigh.RuleConfirmImmediate {
+		t.Errorf("ConfirmNeighbour observed as %v %v", rec.kinds, rec.rules)
+	}
+	rec.kinds, rec.rules, rec.lines = nil, nil, nil
+	h.CarrierDown(d)
+	if _, ok := h.Lookup(d, ipF); ok {
+		t.Error("CarrierDown left the entry (6.18 evicts on carrier loss, spec §7.3)")
+	}
+	if len(rec.kinds) != 1 || rec.kinds[0] != InCarrierDown || rec.rules[0] != neigh.RuleCarrierFlush {
+		t.Errorf("CarrierDown observed as %v %v", rec.kinds, rec.rules)
+	}
+	if len(rec.lines) != 1 || rec.lines[0].IP != ipF.String() || rec.lines[0].OldState != "STALE" {
+		t.Errorf("CarrierDown's trace lines: %+v", rec.lines)
+	}
+}

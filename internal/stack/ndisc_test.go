@@ -11,6 +11,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ndisc"
 )
 
 // A dual-stack host keeps two tables: IPv4 keys in arp_tbl, IPv6 keys
@@ -44,9 +45,9 @@ func TestDualStackHost(t *testing.T) {
 		t.Fatal(err)
 	}
 	// An unsolicited O=1 NA for the peer: nd_tbl moves, arp_tbl does not.
-	m := &neigh.ND{Type: neigh.NDNeighAdvert, Src: peer, Dst: neigh.AllNodes, HopLimit: 255, Target: peer,
+	m := &neigh.ND{Type: neigh.NDNeighAdvert, Src: peer, Dst: ndisc.AllNodes, HopLimit: 255, Target: peer,
 		Override: true, TargetLL: testkit.MACNew, HasTargetLL: true}
-	h.ReceiveND(d, m, neigh.PktMulticast, 1, neigh.MulticastMAC(neigh.AllNodes), true)
+	h.ReceiveND(d, m, neigh.PktMulticast, 1, ndisc.MulticastMAC(ndisc.AllNodes), true)
 	if s, _ := h.Lookup(d, peer); s.LLAddr != testkit.MACNew || s.State != neigh.Stale {
 		t.Errorf("nd entry %v %v", s.State, s.LLAddr)
 	}

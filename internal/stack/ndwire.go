@@ -10,7 +10,17 @@ import (
 // decoded: the glue between internal/wire/ndisc and the model, in one
 // place for every driver (simulator, replay, verify).
 func NDInput(m *ndisc.Message) neigh.ND {
-	return neigh.ND{Type: neigh.NDType(m.Type), Code: m.Code, Src: m.Src, Dst: m.Dst, HopLimit: m.HopLimit,
+	return neigh.ND{Type: m.Type, Code: m.Code, Src: m.Src, Dst: m.Dst, HopLimit: m.HopLimit,
+		Target: m.Target, Router: m.Router, Solicited: m.Solicited, Override: m.Override,
+		SourceLL: m.SourceLL, TargetLL: m.TargetLL, HasSourceLL: m.HasSourceLL, HasTargetLL: m.HasTargetLL,
+		HasNonce: m.HasNonce, ReachableTime: m.ReachableTime, RetransTimer: m.RetransTimer}
+}
+
+// NDWire is NDInput backwards: the wire message of a model input, for
+// the trace (trace.NDFields) and for frames the simulator puts on a
+// segment.
+func NDWire(m *neigh.ND) ndisc.Message {
+	return ndisc.Message{Type: m.Type, Code: m.Code, Src: m.Src, Dst: m.Dst, HopLimit: m.HopLimit,
 		Target: m.Target, Router: m.Router, Solicited: m.Solicited, Override: m.Override,
 		SourceLL: m.SourceLL, TargetLL: m.TargetLL, HasSourceLL: m.HasSourceLL, HasTargetLL: m.HasTargetLL,
 		HasNonce: m.HasNonce, ReachableTime: m.ReachableTime, RetransTimer: m.RetransTimer}

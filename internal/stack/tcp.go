@@ -31,31 +31,33 @@ func (k FlowKey) String() string {
 // receives, and for TCP the send sequence state tcp_ack consults.
 type Flow struct {
 	Sock neigh.Socket
-	tcp  tcpSend
+	tcp  TCPSend
 }
 
-// tcpSend is the sender's view of a TCP connection: what has been sent
+// TCPSend is the sender's view of a TCP connection: what has been sent
 // (snd_nxt), what the peer has acknowledged (snd_una) and the window it
-// last advertised.
-type tcpSend struct {
+// last advertised; Received is the TCP-ACK confirmation rule (spec §6.3),
+// the one copy of it: the host's sockets use it for the packets replay and
+// verify feed, and the simulator's TCP connections for their segments.
+type TCPSend struct {
 	started  bool
 	una, nxt uint32
 	wnd      uint16
 	haveWnd  bool
 }
 
-// sent records a segment the host transmitted. A SYN starts the
+// Sent records a segment the host transmitted. A SYN starts the
 // connection's tracking afresh (a new socket on the same 4-tuple); data or
 // FIN start it when the capture began mid-connection; a pure ACK says
 // nothing about what is in flight, so it starts nothing.
-func (c *tcpSend) sent(s ipv4.TCP) {
+func (c *TCPSend) Sent(s ipv4.TCP) {
 	if s.Has(ipv4.FlagRST) {
 		return
 	}
 	end := s.End()
 	switch {
 	case s.Has(ipv4.FlagSYN):
-		*c = tcpSend{started: true, una: s.Seq, nxt: end}
+		*c = TCPSend{started: true, una: s.Seq, nxt: end}
 	case !c.started:
 		if s.SeqLen() == 0 {
 			return
@@ -66,7 +68,7 @@ func (c *tcpSend) sent(s ipv4.TCP) {
 	}
 }
 
-// received records a segment from the peer and reports whether the
+// Received records a segment from the peer and reports whether the
 // kernel's tcp_ack confirms the neighbour: only with something in flight
 // (tcp_ack returns before sk_dst_confirm when nothing was), when the ACK
 // newly acknowledges data, SYN or FIN (FLAG_FORWARD_PROGRESS) or is a
@@ -74,7 +76,7 @@ func (c *tcpSend) sent(s ipv4.TCP) {
 // (spec §6.3). tcp_ack ignores an ACK for data never sent (beyond
 // snd_nxt) or older than snd_una before it looks at the window, so
 // neither updates the window it remembers.
-func (c *tcpSend) received(s ipv4.TCP) bool {
+func (c *TCPSend) Received(s ipv4.TCP) bool {
 	if !s.Has(ipv4.FlagACK) || s.Has(ipv4.FlagRST) || !c.started {
 		return false
 	}
@@ -109,7 +111,7 @@ func (h *Host) SentIPv4(hd ipv4.Header, payload []byte, route *neigh.Route) *nei
 	k.LPort, k.RPort = ipv4.Ports(hd, payload)
 	f := h.flow(k, route)
 	if s, ok := ipv4.ParseTCP(hd, payload); ok {
-		f.tcp.sent(s)
+		f.tcp.Sent(s)
 	}
 	return &f.Sock
 }
@@ -124,7 +126,7 @@ func (h *Host) ReceiveIPv4(hd ipv4.Header, payload []byte, frame int) bool {
 		return false
 	}
 	f := h.socks[FlowKey{Proto: ipv4.ProtoTCP, Local: hd.Dst, Remote: hd.Src, LPort: s.DstPort, RPort: s.SrcPort}]
-	if f == nil || !f.tcp.received(s) {
+	if f == nil || !f.tcp.Received(s) {
 		return false
 	}
 	h.Confirm(&f.Sock, frame)

@@ -75,13 +75,13 @@ func TestTCPAckRule(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			var c tcpSend
+			var c TCPSend
 			for i, st := range tt.steps {
 				if st.tx {
-					c.sent(st.s)
+					c.Sent(st.s)
 					continue
 				}
-				if got := c.received(st.s); got != st.want {
+				if got := c.Received(st.s); got != st.want {
 					t.Errorf("step %d (ack %d window %d): confirms %v, want %v", i, st.s.Ack, st.s.Window, got, st.want)
 				}
 			}

@@ -2,8 +2,12 @@
 // the GARP story (spec §10.1) as MAC addresses, and builders for the
 // frames tests feed to readers and models — ARP packets as the senders of
 // field-notes.md send them, Ethernet frames padded as a NIC pads them,
-// IPv4/TCP datagrams, Linux cooked (SLL, SLL2) headers. Only tests import
-// it; it imports wire/* and the standard library only.
+// IPv4/TCP datagrams, ND messages (NS, NA), Linux cooked (SLL, SLL2)
+// headers. Only tests import it; it imports wire/* and the standard
+// library only.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package testkit
 
 import (
@@ -13,6 +17,7 @@ import (
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
+	"arplab/internal/wire/ndisc"
 )
 
 // The actors: the observed host H, the floating IP F that moved from
@@ -106,4 +111,20 @@ func SLL2(proto uint16, ifindex uint32, hatype uint16, pktType uint8, addr []byt
 	var a [8]byte
 	copy(a[:], addr)
 	return append(b, a[:]...)
+}
+
+// NS is a Neighbour Solicitation from src for target, to dst, with its
+// SLLAO sll, as its IPv6 packet (hop limit 255, checksummed).
+func NS(src, target, dst netip.Addr, sll arp.MAC) []byte {
+	m := ndisc.Message{Type: ndisc.TypeNeighborSolicitation, HopLimit: ndisc.NDHopLimit, Src: src, Dst: dst, Target: target,
+		SourceLL: sll, HasSourceLL: true}
+	return m.Append(nil)
+}
+
+// NA is a Neighbour Advertisement for target from target itself, to dst,
+// with the S and O flags and its TLLAO tll, as its IPv6 packet.
+func NA(target, dst netip.Addr, solicited, override bool, tll arp.MAC) []byte {
+	m := ndisc.Message{Type: ndisc.TypeNeighborAdvertisement, HopLimit: ndisc.NDHopLimit, Src: target, Dst: dst, Target: target,
+		Solicited: solicited, Override: override, TargetLL: tll, HasTargetLL: true}
+	return m.Append(nil)
 }

@@ -1,11 +1,16 @@
 // Package trace is the one vocabulary every arplab producer writes and every
 // renderer reads: the simulator, the real-kernel lab, capture replay and the
 // live watcher all emit Events, and the text, JSON and HTML reports consume
-// them. Keeping it a separate, dependency-free package lets a saved trace be
-// rendered later without the code that produced it (docs/trace.md).
+// them. Keeping it a separate package that depends on nothing but the wire
+// codecs (ARPFields and NDFields turn a decoded frame into its fields, once
+// for every producer) lets a saved trace be rendered later without the
+// code that produced it (docs/trace.md).
 //
 // A trace is a sequence of Events in time order, serialised as JSON lines.
 // The first line is a KindHeader event describing the run.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package trace
 
 import (
@@ -92,7 +97,8 @@ type NDFrame struct {
 	Router    bool   `json:"router,omitempty"`
 	Solicited bool   `json:"solicited,omitempty"`
 	Override  bool   `json:"override,omitempty"`
-	// LLAddr is the link-layer option: the SLLAO of an NS, the TLLAO of an NA.
+	// LLAddr is the link-layer option: the TLLAO of an NA or Redirect, else
+	// the SLLAO (NS, RS, RA).
 	LLAddr   string `json:"lladdr,omitempty"`
 	HopLimit int    `json:"hop_limit,omitempty"`
 	EthDst   string `json:"eth_dst,omitempty"`

@@ -28,7 +28,7 @@ type observation struct {
 
 // compareSnapshot records the kernel's table and the model's at a read.
 func (m *hostModel) compareSnapshot(in *input) {
-	sn := in.snap
+	sn := in.Snapshot
 	if sn.Err != "" {
 		m.v.notef("host %s: table read at %s failed: %s", m.name, sn.Reason, sn.Err)
 		return

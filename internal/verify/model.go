@@ -5,53 +5,26 @@ import (
 	"math/rand/v2"
 	"net/netip"
 	"sort"
+	"strconv"
 	"time"
 
 	"arplab/internal/kernel"
-	"arplab/internal/ktrace"
 	"arplab/internal/lab"
-	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
 	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
 )
 
-// inKind is a kind of recorded input (or observation) of one host.
-type inKind uint8
-
-const (
-	inARP      inKind = iota // an ARP frame the host received
-	inIPRx                   // an IPv4 frame the host received
-	inIPTx                   // an IPv4 frame the host sent
-	inARPTx                  // an ARP frame the host sent (compared, not fed)
-	inQueued                 // a packet the kernel queued or dropped at output
-	inAdmin                  // an ip neigh command
-	inSysctl                 // a sysctl write
-	inPeriodic               // the table's periodic work ran
-	inSnapshot               // the table was read
-	inND                     // an ND message the host received
-	inNDTx                   // an ND message the host sent (compared, not fed)
-)
-
-// input is one recorded event, placed on the kernel's jiffies.
+// input is one recorded input of the host (lab.Input, placed on the
+// kernel's jiffies) and its place in the record, for stable ordering.
 type input struct {
-	ns    int64
-	j     uint64
-	exact bool // j is the kernel's own stamp, not the fitted clock's
-	seq   int
-	kind  inKind
-
-	frame    int // index into LabRun.Frames
-	verdict  *lab.FrameVerdict
-	admin    *lab.RunAdmin
-	sysctl   *lab.RunSysctl
-	periodic *lab.RunPeriodic
-	snap     *lab.RunSnapshot
-	ev       *ktrace.Event
+	lab.Input
+	seq int
 }
 
 type entryKey struct {
@@ -118,10 +91,13 @@ type hostModel struct {
 	reported map[string]string
 }
 
-// applyConf sets conf/all and conf/<dev> as read from the kernel.
-func applyConf(t *neigh.Table, dev string, conf map[string]string) {
+// applyConf writes net/ipv{4,6}/conf/<dev> (dev may be all) as read from
+// the kernel through the host's sysctl input; prefix is the key up to the
+// name. A setting this profile lacks is refused there and left out: the
+// model does not read it.
+func applyConf(st *stack.Host, prefix string, conf map[string]string) {
 	for _, k := range sortedKeys(conf) {
-		t.SetConf(dev, k, conf[k]) // a setting this profile lacks is simply absent
+		st.Sysctl(prefix+k, conf[k])
 	}
 }
 
@@ -144,9 +120,15 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		return nil, err
 	}
 	tbl := st.Table
-	tbl.GCThresh1, tbl.GCThresh2, tbl.GCThresh3 = run.Table.Thresh1, run.Table.Thresh2, run.Table.Thresh3
-	if run.Table.Default.BaseReachableTime > 0 {
-		tbl.Default.BaseReachableTime = vtime.MsToTicks(run.Table.Default.BaseReachableTime.Milliseconds(), run.HZ)
+	for i, v := range []int{run.Table.Thresh1, run.Table.Thresh2, run.Table.Thresh3} {
+		if err := st.Sysctl(fmt.Sprintf("neigh.default.gc_thresh%d", i+1), strconv.Itoa(v)); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
+	}
+	if ms := run.Table.Default.BaseReachableTime.Milliseconds(); ms > 0 {
+		if err := st.Sysctl("neigh.default.base_reachable_time_ms", strconv.FormatInt(ms, 10)); err != nil {
+			return nil, fmt.Errorf("verify: %w", err)
+		}
 	}
 	m := &hostModel{v: v, name: rh.Name, rh: rh, st: st, tbl: tbl, devs: map[string]*stack.Device{},
 		credits: map[entryKey]int{}, model: map[entryKey]*counts{}, kern: map[entryKey]*counts{},
@@ -160,9 +142,9 @@ func (v *verifier) newHostModel(rh *lab.RunHost, prof kernel.Profile, startJ uin
 		m.devs[d.Name] = dev
 	}
 	st.Obs = m
-	applyConf(tbl, "all", rh.ConfAll)
+	applyConf(st, "net.ipv4.conf.all.", rh.ConfAll)
 	for _, d := range rh.Devs {
-		applyConf(tbl, d.Name, d.Conf)
+		applyConf(st, "net.ipv4.conf."+d.Name+".", d.Conf)
 	}
 	m.setupND(rh)
 	return m, nil
@@ -301,51 +283,51 @@ func (m *hostModel) timerMargin(d *neigh.Decision, ns int64) {
 func (m *hostModel) feed(ins []input) {
 	for i := range ins {
 		in := &ins[i]
-		j := vtime.Jiffies(in.j)
+		j := vtime.Jiffies(in.J)
 		if vtime.Before(j, m.now) {
 			// The fitted clock put this input before one the kernel
 			// stamped: keep the model's time monotonic.
 			j = m.now
 		}
-		if in.kind == inPeriodic {
+		if in.Kind == lab.InPeriodic {
 			m.periodicBefore(in)
 		}
-		m.curNs = in.ns
+		m.curNs = in.Ns
 		m.st.Advance(j)
 		m.now = m.st.Now()
-		switch in.kind {
-		case inARP:
+		switch in.Kind {
+		case lab.InARP:
 			m.receiveARP(in)
-		case inIPRx:
+		case lab.InIPRx:
 			m.receiveIP(in)
-		case inIPTx:
+		case lab.InIPTx:
 			m.sendIP(in)
-		case inARPTx:
+		case lab.InARPTx:
 			m.sentARP(in)
-		case inND:
+		case lab.InND:
 			m.receiveND(in)
-		case inNDTx:
+		case lab.InNDTx:
 			m.sentND(in)
-		case inQueued:
+		case lab.InQueued:
 			m.queued(in)
-		case inAdmin:
+		case lab.InAdmin:
 			m.admin(in)
-		case inSysctl:
+		case lab.InSysctl:
 			m.sysctl(in)
-		case inPeriodic:
+		case lab.InPeriodic:
 			m.periodicAfter(in)
-		case inSnapshot:
+		case lab.InSnapshot:
 			m.compareSnapshot(in)
 		}
 	}
 }
 
 func (m *hostModel) receiveARP(in *input) {
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	dev := m.devs[f.Dev]
 	p, dst, _ := lab.FrameARP(f.Data)
 	m.frameDecision = nil
-	m.st.ReceiveARP(dev, &p, neigh.PktType(f.Type), in.frame+1, dst, true)
+	m.st.ReceiveARP(dev, &p, f.Type, in.Frame+1, dst, true)
 	var d *neigh.Decision
 	if m.frameDecision != nil {
 		dd := *m.frameDecision
@@ -356,7 +338,7 @@ func (m *hostModel) receiveARP(in *input) {
 		return
 	}
 	m.locktimeMargin(in, d, &p)
-	v := in.verdict
+	v := in.Verdict
 	if v == nil || v.Verdict == "" {
 		return // no oracle
 	}
@@ -369,15 +351,15 @@ func (m *hostModel) receiveARP(in *input) {
 // compareVerdict holds the model's verdict on a received frame and the
 // entry it left (model, as describe writes it) against the kernel's.
 func (m *hostModel) compareVerdict(in *input, ip netip.Addr, verdict, model, desc string, d *neigh.Decision) {
-	f := &m.v.run.Frames[in.frame]
-	v := in.verdict
+	f := &m.v.run.Frames[in.Frame]
+	v := in.Verdict
 	kern := describe(v.Verdict, false, "", arp.MAC{}, false)
 	if kn, kll, ok := v.After(); ok {
 		kern = describe(v.Verdict, true, kn.String(), kll, kn.Valid())
 	}
 	if verdict != v.Verdict || (v.Done != nil && kern != model) {
 		m.v.diff(Diff{Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: f.Dev, IP: ip, What: "frame",
-			Frame: in.frame + 1, FrameDesc: desc, Kernel: kern, Model: model, Explanation: d.Explain()}, "")
+			Frame: in.Frame + 1, FrameDesc: desc, Kernel: kern, Model: model, Explanation: d.Explain()}, "")
 		return
 	}
 	m.v.res.Stats.VerdictsAgree++
@@ -386,7 +368,7 @@ func (m *hostModel) compareVerdict(in *input, ip netip.Addr, verdict, model, des
 func describe(verdict string, has bool, state string, ll arp.MAC, valid bool) string {
 	switch {
 	case !has && verdict == trace.Dropped:
-		return "dropped"
+		return trace.Dropped
 	case !has:
 		return verdict + " (no entry)"
 	case valid:
@@ -408,30 +390,30 @@ func (m *hostModel) locktimeMargin(in *input, d *neigh.Decision, p *arp.Packet) 
 		return // no address to replace, the same address, or a GARP: locktime did not decide
 	}
 	updated := uint64(d.UpdatedBefore)
-	if v := in.verdict; v != nil && v.Update != nil {
+	if v := in.Verdict; v != nil && v.Update != nil {
 		updated = v.Update.Updated // the kernel's own anchor
 	}
 	dev := m.devs[d.Dev]
 	flip := m.v.run.Clock.StartNs(updated + uint64(dev.Params.Locktime) + 1)
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	dist := time.Duration(f.AtNs - flip)
 	if dist < 0 {
 		dist = -dist
 	}
 	m.v.margin(Margin{Kind: MarginLocktime, D: dist, Time: m.v.run.Seconds(f.AtNs), Host: m.name, Dev: d.Dev, IP: p.SIP,
-		Detail: fmt.Sprintf("frame #%d %v, locktime ends at %.4fs (updated=%d + %d ticks)", in.frame+1, p.Op, m.v.run.Seconds(flip), updated, dev.Params.Locktime)})
+		Detail: fmt.Sprintf("frame #%d %v, locktime ends at %.4fs (updated=%d + %d ticks)", in.Frame+1, p.Op, m.v.run.Seconds(flip), updated, dev.Params.Locktime)})
 }
 
 // ipv4Of decodes the IPv4 datagram a recorded frame carries.
 var ipv4Of = ipv4.OfEthernet
 
 func (m *hostModel) receiveIP(in *input) {
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	h, payload, ok := ipv4Of(f.Data)
-	if !ok || f.Type != labnet.PacketHost {
+	if !ok || f.Type != ether.PktHost {
 		return
 	}
-	if m.st.ReceiveIPv4(h, payload, in.frame+1) {
+	if m.st.ReceiveIPv4(h, payload, in.Frame+1) {
 		m.v.res.Stats.Confirms++
 	}
 }
@@ -450,7 +432,7 @@ func (m *hostModel) nexthop(dev *stack.Device, dst netip.Addr) (netip.Addr, bool
 }
 
 func (m *hostModel) sendIP(in *input) {
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	h, payload, ok := ipv4Of(f.Data)
 	if !ok {
 		if dst, ok6 := lab.FrameIPDst(f.Data); ok6 && dst.Is6() {
@@ -471,22 +453,22 @@ func (m *hostModel) sendIP(in *input) {
 		return
 	}
 	if sp, _ := ipv4.Ports(h, payload); h.Proto == ipv4.ProtoUDP && m.v.confirmUDP(m.name, sp) {
-		m.st.Confirm(sock, in.frame+1) // MSG_CONFIRM marks this datagram
+		m.st.Confirm(sock, in.Frame+1) // MSG_CONFIRM marks this datagram
 	}
-	m.st.Output(dev, nh, sock, 0, f.Len, in.frame+1)
+	m.st.Output(dev, nh, sock, 0, f.Len, in.Frame+1)
 	m.v.res.Stats.Outputs++
 }
 
 // queued feeds a packet the kernel could not send at once (INCOMPLETE, or
 // FAILED without probes): its frame leaves later, if ever.
 func (m *hostModel) queued(in *input) {
-	_, d := m.v.run.DevByIfName(in.ev.Dev)
-	m.st.Output(m.devs[d.Name], in.ev.IP, nil, 0, 100, 0)
+	_, d := m.v.run.DevByIfName(in.Event.Dev)
+	m.st.Output(m.devs[d.Name], in.Event.IP, nil, 0, 100, 0)
 	m.v.res.Stats.Outputs++
 }
 
 func (m *hostModel) sentARP(in *input) {
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	p, dst, ok := lab.FrameARP(f.Data)
 	if !ok {
 		return
@@ -495,7 +477,7 @@ func (m *hostModel) sentARP(in *input) {
 		// Without tracepoints a queued packet leaves no trace of its own;
 		// the broadcast request that starts a resolution is its evidence.
 		if e, ok := m.tbl.Lookup(m.devs[f.Dev].Device, p.TIP); !ok || e.State == neigh.Failed || e.State == neigh.None {
-			m.st.Output(m.devs[f.Dev], p.TIP, nil, 0, 100, in.frame+1)
+			m.st.Output(m.devs[f.Dev], p.TIP, nil, 0, 100, in.Frame+1)
 			m.v.res.Stats.Outputs++
 			m.v.notef("no tracepoints: packets queued for resolution are inferred from the kernel's first broadcast request")
 		}
@@ -514,7 +496,7 @@ func (m *hostModel) sentARP(in *input) {
 }
 
 func (m *hostModel) admin(in *input) {
-	a := in.admin
+	a := in.Admin
 	c, err := scenario.ParseNeighCmd(a.Cmd)
 	if err != nil {
 		return
@@ -539,17 +521,17 @@ func (m *hostModel) admin(in *input) {
 }
 
 func (m *hostModel) sysctl(in *input) {
-	s := in.sysctl
+	s := in.Sysctl
 	for dev, p := range s.Params {
 		if d := m.devs[dev]; d != nil {
 			p.Apply(d.Device, m.v.run.HZ)
 		}
 	}
 	if s.ConfAll != nil {
-		applyConf(m.tbl, "all", s.ConfAll)
+		applyConf(m.st, "net.ipv4.conf.all.", s.ConfAll)
 	}
 	for dev, c := range s.Conf {
-		applyConf(m.tbl, dev, c)
+		applyConf(m.st, "net.ipv4.conf."+dev+".", c)
 	}
 	if m.st.ND != nil {
 		for dev, p := range s.Params6 {
@@ -557,12 +539,10 @@ func (m *hostModel) sysctl(in *input) {
 				p.Apply(d.ND, m.v.run.HZ)
 			}
 		}
-		for k, v := range s.ConfAll6 {
-			m.st.ND.All6.Set(k, v)
-		}
+		applyConf(m.st, "net.ipv6.conf.all.", s.ConfAll6)
 		for dev, c := range s.Conf6 {
 			if d := m.devs[dev]; d != nil && d.ND != nil {
-				applyConf6(d.ND, c)
+				applyConf(m.st, "net.ipv6.conf."+dev+".", c)
 			}
 		}
 	}
@@ -576,7 +556,7 @@ func (m *hostModel) sysctl(in *input) {
 // otherwise). The count after the run would do only on a quiet machine:
 // the work removes old entries of every namespace.
 func (m *hostModel) periodicBefore(in *input) {
-	p := in.periodic
+	p := in.Periodic
 	others := max(p.EntriesBefore-m.tbl.Len(), 0)
 	m.tbl.GCThresh1 = max(m.v.run.Table.Thresh1-others, 0)
 }
@@ -584,7 +564,7 @@ func (m *hostModel) periodicBefore(in *input) {
 // periodicAfter applies what the periodic work changed in the kernel: a
 // re-randomised reachable_time.
 func (m *hostModel) periodicAfter(in *input) {
-	for dev, p := range in.periodic.Params[m.name] {
+	for dev, p := range in.Periodic.Params[m.name] {
 		if d := m.devs[dev]; d != nil {
 			d.ReachableTime = vtime.MsToTicks(p.ReachableTime.Milliseconds(), m.v.run.HZ)
 		}

@@ -8,6 +8,7 @@ package verify
 import (
 	"fmt"
 	"net/netip"
+	"strconv"
 
 	"arplab/internal/lab"
 	"arplab/internal/neigh"
@@ -41,22 +42,15 @@ func (m *hostModel) setupND(rh *lab.RunHost) {
 		return
 	}
 	run := m.v.run
-	tb := m.st.ND
-	tb.GCThresh1, tb.GCThresh2, tb.GCThresh3 = run.ND.Thresh1, run.ND.Thresh2, run.ND.Thresh3
-	for k, v := range rh.ConfAll6 {
-		tb.All6.Set(k, v) // a setting the model does not read (accept_dad, …) is refused: nothing to set
+	for i, v := range []int{run.ND.Thresh1, run.ND.Thresh2, run.ND.Thresh3} {
+		m.st.Sysctl(fmt.Sprintf("net.ipv6.neigh.default.gc_thresh%d", i+1), strconv.Itoa(v))
 	}
+	applyConf(m.st, "net.ipv6.conf.all.", rh.ConfAll6)
 	for _, d := range rh.Devs {
 		if dev := m.devs[d.Name]; dev != nil && dev.ND != nil {
 			d.Params6.Apply(dev.ND, run.HZ)
-			applyConf6(dev.ND, d.Conf6)
+			applyConf(m.st, "net.ipv6.conf."+d.Name+".", d.Conf6)
 		}
-	}
-}
-
-func applyConf6(d *neigh.Device, conf map[string]string) {
-	for _, k := range sortedKeys(conf) {
-		d.Conf6.Set(k, conf[k]) // settings the model does not read are refused
 	}
 }
 
@@ -73,7 +67,7 @@ func addrsWithLinkLocal(d *lab.RunDev) []netip.Prefix {
 }
 
 func (m *hostModel) receiveND(in *input) {
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	dev := m.devs[f.Dev]
 	msg, eh, ok := lab.FrameND(f.Data)
 	if !ok || dev.ND == nil {
@@ -81,13 +75,13 @@ func (m *hostModel) receiveND(in *input) {
 	}
 	nd := ndOf(&msg)
 	m.frameDecision = nil
-	m.st.ReceiveND(dev, &nd, neigh.PktType(f.Type), in.frame+1, eh.Dst, true)
+	m.st.ReceiveND(dev, &nd, neigh.PktType(f.Type), in.Frame+1, eh.Dst, true)
 	m.v.res.Stats.Frames++
 	if m.frameDecision == nil {
 		return
 	}
 	d := *m.frameDecision
-	v := in.verdict
+	v := in.Verdict
 	if v == nil || v.Verdict == "" {
 		return // no oracle
 	}
@@ -122,7 +116,7 @@ func ndFrameDesc(msg *ndisc.Message, f *lab.RunFrame) string {
 // entry: an NS by its target, an NA by its IPv6 destination, as the
 // model's actions name them.
 func (m *hostModel) sentND(in *input) {
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	msg, eh, ok := lab.FrameND(f.Data)
 	if !ok {
 		return
@@ -147,7 +141,7 @@ func (m *hostModel) sentND(in *input) {
 // of nd_tbl: on-link destinations only (the lab's IPv6 scenarios have no
 // IPv6 gateways).
 func (m *hostModel) sendIP6(in *input, dst netip.Addr) {
-	f := &m.v.run.Frames[in.frame]
+	f := &m.v.run.Frames[in.Frame]
 	dev := m.devs[f.Dev]
 	if dev.ND == nil || !onLink6(dev, dst) {
 		m.v.notef("host %s: IPv6 to %v not modelled (not an on-link unicast neighbour)", m.name, dst)
@@ -158,7 +152,7 @@ func (m *hostModel) sendIP6(in *input, dst netip.Addr) {
 		m.credits[k]-- // a packet the model had queued, now released
 		return
 	}
-	m.st.Output(dev, dst, nil, 0, f.Len, in.frame+1)
+	m.st.Output(dev, dst, nil, 0, f.Len, in.Frame+1)
 	m.v.res.Stats.Outputs++
 }
 

@@ -12,6 +12,10 @@
 // a time boundary (locktime, a timer's limit, a timer firing near a table
 // read, an input near a jiffy edge) reports how far it was from flipping,
 // and Result.WriteText prints the closest of each kind.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package verify
 
 import (
@@ -27,10 +31,10 @@ import (
 	"arplab/internal/kclock"
 	"arplab/internal/kernel"
 	"arplab/internal/lab"
-	"arplab/internal/labnet"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 // Options configures Verify.
@@ -278,17 +282,17 @@ func Compare(run *lab.LabRun, s *scenario.Scenario, opt Options) (*Result, error
 		}
 		ins := v.inputs(rh, verdicts, stamps)
 		startNs := run.EpochNs
-		if len(ins) > 0 && ins[0].ns < startNs {
-			startNs = ins[0].ns
+		if len(ins) > 0 && ins[0].Ns < startNs {
+			startNs = ins[0].Ns
 		}
 		startJ := run.Clock.Jiffies(startNs) - 1
-		if len(ins) > 0 && ins[0].j <= startJ {
-			startJ = ins[0].j - 1
+		if len(ins) > 0 && ins[0].J <= startJ {
+			startJ = ins[0].J - 1
 		}
 		periodicAt := run.Clock.Jiffies(run.EndNs) + uint64(3600*run.HZ)
 		for _, in := range ins {
-			if in.kind == inPeriodic {
-				periodicAt = in.j
+			if in.Kind == lab.InPeriodic {
+				periodicAt = in.J
 				break
 			}
 		}
@@ -317,11 +321,6 @@ func Compare(run *lab.LabRun, s *scenario.Scenario, opt Options) (*Result, error
 	return res, nil
 }
 
-// inKinds maps the lab's input kinds onto the model's.
-var inKinds = [...]inKind{lab.InARP: inARP, lab.InIPRx: inIPRx, lab.InIPTx: inIPTx, lab.InARPTx: inARPTx,
-	lab.InQueued: inQueued, lab.InAdmin: inAdmin, lab.InSysctl: inSysctl, lab.InPeriodic: inPeriodic, lab.InSnapshot: inSnapshot,
-	lab.InND: inND, lab.InNDTx: inNDTx}
-
 // inputs takes one host's recorded inputs in time order from the lab and
 // records how close the ones placed by the fitted clock came to a jiffy
 // edge.
@@ -330,51 +329,50 @@ func (v *verifier) inputs(rh *lab.RunHost, verdicts map[int]*lab.FrameVerdict, s
 	recorded := run.Inputs(rh.Name, verdicts, stamps)
 	ins := make([]input, len(recorded))
 	for i, in := range recorded {
-		ins[i] = input{ns: in.Ns, j: in.J, exact: in.Exact, seq: i, kind: inKinds[in.Kind], frame: in.Frame,
-			verdict: in.Verdict, admin: in.Admin, sysctl: in.Sysctl, periodic: in.Periodic, snap: in.Snapshot, ev: in.Event}
+		ins[i] = input{Input: in, seq: i}
 	}
 	// Jiffy-edge margins of inputs placed by the fitted clock.
 	c := run.Clock
 	unc := c.Uncertainty() + 20*time.Microsecond
 	for _, in := range ins {
-		switch in.kind {
-		case inSnapshot, inPeriodic, inSysctl, inARPTx, inNDTx:
+		switch in.Kind {
+		case lab.InSnapshot, lab.InPeriodic, lab.InSysctl, lab.InARPTx, lab.InNDTx:
 			continue // not fed to the model at a jiffy of their own
 		}
-		if in.exact {
+		if in.Exact {
 			v.res.Stats.ExactJ++
 			continue
 		}
 		v.res.Stats.FittedJ++
-		e := c.Edge(in.ns)
+		e := c.Edge(in.Ns)
 		if e < unc {
 			v.res.NearEdge++
 		}
-		v.margin(Margin{Kind: MarginJiffy, D: e, Time: run.Seconds(in.ns), Host: rh.Name, Detail: inputDesc(run, &in)})
+		v.margin(Margin{Kind: MarginJiffy, D: e, Time: run.Seconds(in.Ns), Host: rh.Name, Detail: inputDesc(run, &in)})
 	}
 	return ins
 }
 
 func inputDesc(run *lab.LabRun, in *input) string {
-	switch in.kind {
-	case inARP:
-		p, _, _ := lab.FrameARP(run.Frames[in.frame].Data)
-		return fmt.Sprintf("received ARP frame #%d (%v from %v)", in.frame+1, p.Op, p.SIP)
-	case inIPRx:
-		return fmt.Sprintf("received IPv4 frame #%d", in.frame+1)
-	case inIPTx:
-		return fmt.Sprintf("sent IPv4 frame #%d", in.frame+1)
-	case inARPTx:
-		return fmt.Sprintf("sent ARP frame #%d", in.frame+1)
-	case inND:
-		msg, _, _ := lab.FrameND(run.Frames[in.frame].Data)
-		return fmt.Sprintf("received ND frame #%d (%v)", in.frame+1, &msg)
-	case inNDTx:
-		return fmt.Sprintf("sent ND frame #%d", in.frame+1)
-	case inQueued:
-		return fmt.Sprintf("queued packet to %v", in.ev.IP)
-	case inAdmin:
-		return "ip neigh " + in.admin.Cmd
+	switch in.Kind {
+	case lab.InARP:
+		p, _, _ := lab.FrameARP(run.Frames[in.Frame].Data)
+		return fmt.Sprintf("received ARP frame #%d (%v from %v)", in.Frame+1, p.Op, p.SIP)
+	case lab.InIPRx:
+		return fmt.Sprintf("received IPv4 frame #%d", in.Frame+1)
+	case lab.InIPTx:
+		return fmt.Sprintf("sent IPv4 frame #%d", in.Frame+1)
+	case lab.InARPTx:
+		return fmt.Sprintf("sent ARP frame #%d", in.Frame+1)
+	case lab.InND:
+		msg, _, _ := lab.FrameND(run.Frames[in.Frame].Data)
+		return fmt.Sprintf("received ND frame #%d (%v)", in.Frame+1, &msg)
+	case lab.InNDTx:
+		return fmt.Sprintf("sent ND frame #%d", in.Frame+1)
+	case lab.InQueued:
+		return fmt.Sprintf("queued packet to %v", in.Event.IP)
+	case lab.InAdmin:
+		return "ip neigh " + in.Admin.Cmd
 	}
 	return "input"
 }
@@ -415,7 +413,7 @@ func (m *hostModel) kernelTransitions(stamps []lab.Stamp) {
 	// tracepoint fires): probe counts are compared too.
 	for i := range run.Frames {
 		f := &run.Frames[i]
-		if f.Host != m.name || f.Type != labnet.PacketOutgoing {
+		if f.Host != m.name || f.Type != ether.PktOutgoing {
 			continue
 		}
 		var target netip.Addr

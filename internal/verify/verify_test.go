@@ -13,7 +13,9 @@ import (
 	"arplab/internal/labnet"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/testkit"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ipv4"
 )
 
@@ -56,8 +58,7 @@ func synthRun() *lab.LabRun {
 		GCStaleTime: time.Minute, DelayProbeTime: 5 * time.Second, Locktime: time.Second, AnycastDelay: time.Second,
 		ProxyDelay: 800 * time.Millisecond, QueueLenBytes: 212992, UcastProbes: 3, McastProbes: 3, ProxyQlen: 64}
 	adm, garpAt, readAt := epoch+500e6, epoch+800e6, epoch+1000e6
-	frame := append(append(append([]byte{}, arp.Broadcast[:]...), macNew[:]...), 0x08, 0x06)
-	frame = arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip).Append(frame)
+	frame := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpRequest, macNew, vip, arp.Broadcast, vip))
 	return &lab.LabRun{
 		Scenario: "synthetic", File: "synthetic.yaml", Release: "6.18.44", HZ: 250, HZMethod: "test",
 		EpochNs: epoch, EndNs: epoch + 3e9, Clock: c, TraceOK: true,
@@ -67,7 +68,7 @@ func synthRun() *lab.LabRun {
 				Params: params, Conf: map[string]string{"arp_accept": "0"}}}}},
 		Admin: []lab.RunAdmin{{Host: "obs", Cmd: admCmd, Command: admParsed, Parsed: true, Event: 0,
 			BeforeNs: adm, AfterNs: adm + 50e3}},
-		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: labnet.PacketBroadcast, Data: frame, Len: len(frame)}},
+		Frames: []lab.RunFrame{{Host: "obs", Dev: "eth0", AtNs: garpAt, Stamped: true, Type: ether.PktBroadcast, Data: frame, Len: len(frame)}},
 		Trace: []ktrace.Event{
 			{Event: "neigh_create", Dev: "h0i0abc", IP: vip, Created: true, TimestampNs: adm + 10e3},
 			{Event: "neigh_update", Dev: "h0i0abc", IP: vip, State: neigh.None, NewLLAddr: macOld, NewState: neigh.Reachable,

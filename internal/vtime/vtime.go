@@ -6,6 +6,9 @@
 // ARP story (locktime, DELAY, PROBE spacing) is decided by comparing jiffies,
 // so the model works in jiffies and the simulator converts its nanoseconds
 // per host, with that host's HZ and phase.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package vtime
 
 import (

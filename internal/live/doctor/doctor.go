@@ -9,6 +9,9 @@
 // each naming the mechanism (spec section), the finding with the numbers,
 // the change, the reason and the trade-off. Both are JSON-serialisable so
 // the CLI can print or save them.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package doctor
 
 import (

@@ -13,6 +13,10 @@
 // or cannot ARP, the announced address is not configured on it (announcing
 // an address you do not own poisons your peers' caches; Force overrides), or
 // the process lacks CAP_NET_RAW.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package garp
 
 import (

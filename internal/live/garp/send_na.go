@@ -9,6 +9,8 @@ import (
 
 	sched "arplab/internal/garp"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv6"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -53,8 +55,8 @@ func dryRunNA(w io.Writer, ifname string, src arp.MAC, frames []sched.NAFrame) e
 func DescribeNA(w io.Writer, n, total int, ifname string, src arp.MAC, f sched.NAFrame) {
 	raw := f.Append(nil, src)
 	fmt.Fprintf(w, "frame %d/%d at +%v on %s: eth dst %v src %v type %04x, %d bytes\n",
-		n, total, f.At, ifname, f.EthDst, src, ndisc.EtherTypeIPv6, len(raw))
-	const eth, ip6 = 14, 14 + ndisc.IPv6HeaderLen
+		n, total, f.At, ifname, f.EthDst, src, ether.EtherTypeIPv6, len(raw))
+	const eth, ip6 = 14, 14 + ipv6.HeaderLen
 	groups := [][]byte{raw[:eth], raw[eth:ip6], raw[ip6 : ip6+ndisc.NALen], raw[ip6+ndisc.NALen:]}
 	names := []string{"eth", "ipv6", "icmpv6", "option"}
 	for i, g := range groups {

@@ -9,6 +9,7 @@ import (
 
 	sched "arplab/internal/garp"
 	"arplab/internal/vtime"
+	"arplab/internal/wire/ipv6"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -50,7 +51,7 @@ frame 2/2 at +1.1s on nonexistent0:`
 // the encoder by summing the whole message with it (RFC 4443 §2.3: 0).
 func naCheck(t *testing.T, f sched.NAFrame) string {
 	t.Helper()
-	b := f.Append(nil, testMAC)[14+ndisc.IPv6HeaderLen:]
+	b := f.Append(nil, testMAC)[14+ipv6.HeaderLen:]
 	if ndisc.Checksum(f.Msg.Src, f.Msg.Dst, b) != 0 {
 		t.Fatalf("frame checksum does not verify")
 	}

@@ -17,6 +17,10 @@
 // metrics only when Prometheus scrapes.
 //
 // docs/metrics.md lists every metric and the alerting rules in deploy/.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package metrics
 
 import (

@@ -7,6 +7,7 @@ import (
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 // BenchmarkCorrelatorBusySegment is the correlator's share of
@@ -35,11 +36,11 @@ func busySegment(b *testing.B, out func(trace.Event)) {
 		if i%10 == 0 {
 			vip := netip.AddrFrom4([4]byte{10, 98, 1, byte(1 + (i/10)%50)})
 			mac := macs[(i/500)%2]
-			c.add(frame(at, pktBroadcast, arp.Broadcast, arp.NewPacket(arp.OpRequest, mac, vip, arp.Broadcast, vip)))
+			c.add(frame(at, ether.PktBroadcast, arp.Broadcast, arp.NewPacket(arp.OpRequest, mac, vip, arp.Broadcast, vip)))
 			c.add(&obs{at: at.Add(50 * time.Microsecond), neigh: &neighObs{dev: "o0", ip: vip, lladdr: mac.String(), state: "STALE"}})
 		} else {
 			src := arp.MAC{2, 0, 0, 0, 0xdd, byte(i % 250)}
-			c.add(frame(at, pktBroadcast, arp.Broadcast, arp.NewPacket(arp.OpRequest, src,
+			c.add(frame(at, ether.PktBroadcast, arp.Broadcast, arp.NewPacket(arp.OpRequest, src,
 				netip.AddrFrom4([4]byte{10, 98, 2, byte(1 + i%250)}), arp.MAC{}, netip.AddrFrom4([4]byte{10, 98, 3, byte(1 + i%200)}))))
 		}
 		if i%200 == 0 { // the loop's 20 ms tick

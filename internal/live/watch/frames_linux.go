@@ -143,15 +143,15 @@ func decodeFrame(b, oob []byte, from unix.Sockaddr) (input, bool) {
 		both := &struct {
 			o obs
 			f frameObs
-		}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, pkt: p}}
+		}{o: obs{at: at}, f: frameObs{pktType: ether.PktType(sll.Pkttype), ethDst: eh.Dst, pkt: p}}
 		both.o.frame = &both.f
 		return input{ifindex: sll.Ifindex, o: &both.o}, true
-	case ndisc.EtherTypeIPv6:
+	case ether.EtherTypeIPv6:
 		all := &struct {
 			o obs
 			f frameObs
 			m ndisc.Message
-		}{o: obs{at: at}, f: frameObs{pktType: sll.Pkttype, ethDst: eh.Dst, ethSrc: eh.Src}}
+		}{o: obs{at: at}, f: frameObs{pktType: ether.PktType(sll.Pkttype), ethDst: eh.Dst, ethSrc: eh.Src}}
 		if err := all.m.Unmarshal(b[off:]); err != nil {
 			return input{}, false
 		}

@@ -11,6 +11,7 @@ import (
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -94,20 +95,7 @@ func ndClass(m *ndisc.Message) string {
 }
 
 func ndFrame(f *frameObs) *trace.NDFrame {
-	m := f.nd
-	nf := &trace.NDFrame{Type: m.Type.String(), Src: m.Src.String(), Dst: m.Dst.String(), Router: m.Router,
-		Solicited: m.Solicited, Override: m.Override, HopLimit: int(m.HopLimit), EthDst: f.ethDst.String(),
-		PktType: pktTypeName(f.pktType)}
-	if m.Target.IsValid() {
-		nf.Target = m.Target.String()
-	}
-	switch {
-	case m.HasTargetLL:
-		nf.LLAddr = m.TargetLL.String()
-	case m.HasSourceLL:
-		nf.LLAddr = m.SourceLL.String()
-	}
-	return nf
+	return trace.NDFields(f.nd, f.ethDst, true, f.pktType.String())
 }
 
 // emitND reports an ND frame: one this host sent (a probe when it is a
@@ -118,7 +106,7 @@ func (c *correlator) emitND(o *obs) {
 	f := o.frame
 	m := f.nd
 	cls := ndClass(m)
-	if f.pktType == pktOutgoing {
+	if f.pktType == ether.PktOutgoing {
 		if m.Type == ndisc.TypeNeighborSolicitation && !m.Src.IsUnspecified() && m.Target.IsValid() {
 			unicast := !f.ethDst.IsMulticast()
 			if no, ok := c.ob.(NDObserver); ok {
@@ -163,7 +151,7 @@ func (c *correlator) emitND(o *obs) {
 		if change == nil && m.Type == ndisc.TypeNeighborAdvertisement && !m.Override && had && before.state == "REACHABLE" {
 			change = c.weakOverride(o, k, before.lladdr)
 		}
-		if f.pktType == pktOtherHost {
+		if f.pktType == ether.PktOtherHost {
 			v.Verdict, v.Reason = VerdictDropped, "otherhost"
 			expl = fmt.Sprintf("addressed to %v, not to this host", f.ethDst)
 		} else {
@@ -256,7 +244,7 @@ func (c *correlator) weakNA(o *obs, before entry, had bool) *obs {
 	var best *obs
 	for _, h := range c.history[c.since(o.at.Add(-c.window)):c.since(o.at.Add(1))] {
 		f := h.frame
-		if f == nil || f.nd == nil || f.pktType == pktOutgoing || f.dev != n.dev || f.nd.Type != ndisc.TypeNeighborAdvertisement || f.nd.Override {
+		if f == nil || f.nd == nil || f.pktType == ether.PktOutgoing || f.dev != n.dev || f.nd.Type != ndisc.TypeNeighborAdvertisement || f.nd.Override {
 			continue
 		}
 		if ip, mac, _ := announce(f); ip == n.ip && mac.String() != before.lladdr {

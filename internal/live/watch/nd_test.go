@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"arplab/internal/trace"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -16,7 +17,7 @@ var vip6 = netip.MustParseAddr("2001:db8::100")
 func naObs(at time.Time, override bool, hlim uint8) *obs {
 	m := &ndisc.Message{HopLimit: hlim, Src: vip6, Dst: ndisc.AllNodes, Type: ndisc.TypeNeighborAdvertisement,
 		Target: vip6, Override: override, TargetLL: macNew, HasTargetLL: true}
-	return &obs{at: at, frame: &frameObs{dev: "o0", pktType: pktMulticast, ethDst: ndisc.AllNodesMAC, ethSrc: macNew, nd: m}}
+	return &obs{at: at, frame: &frameObs{dev: "o0", pktType: ether.PktMulticast, ethDst: ndisc.AllNodesMAC, ethSrc: macNew, nd: m}}
 }
 
 func change6(at time.Time, lladdr, state string) *obs {
@@ -110,8 +111,8 @@ func TestNDProbeAndDAD(t *testing.T) {
 	ns := &ndisc.Message{HopLimit: 255, Src: netip.MustParseAddr("2001:db8::1"), Dst: vip6, Type: ndisc.TypeNeighborSolicitation,
 		Target: vip6, SourceLL: macMe, HasSourceLL: true}
 	dad := &ndisc.Message{HopLimit: 255, Src: netip.IPv6Unspecified(), Dst: ndisc.SolicitedNode(vip6), Type: ndisc.TypeNeighborSolicitation, Target: vip6}
-	co.add(&obs{at: ms(0), frame: &frameObs{dev: "o0", pktType: pktOutgoing, ethDst: macOld, nd: ns}})
-	co.add(&obs{at: ms(1), frame: &frameObs{dev: "o0", pktType: pktMulticast, ethDst: ndisc.MulticastMAC(dad.Dst), nd: dad}})
+	co.add(&obs{at: ms(0), frame: &frameObs{dev: "o0", pktType: ether.PktOutgoing, ethDst: macOld, nd: ns}})
+	co.add(&obs{at: ms(1), frame: &frameObs{dev: "o0", pktType: ether.PktMulticast, ethDst: ndisc.MulticastMAC(dad.Dst), nd: dad}})
 	co.flush(t0.Add(time.Hour), true)
 	if r.probes != 1 || len(got) != 2 || got[0].Kind != trace.KindProbe || got[1].Cause != "dad-ns" || got[1].Verdict != trace.Honoured {
 		t.Errorf("probes %d, events %+v", r.probes, got)

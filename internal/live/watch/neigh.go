@@ -11,6 +11,7 @@ import (
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -96,7 +97,7 @@ func (c *correlator) cause(o *obs, before entry, had bool) (cause, rule, expl st
 		if h.at.After(o.at.Add(c.window)) {
 			break
 		}
-		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.dev == n.dev && solicits(f) == n.ip && !h.at.Before(o.at.Add(-c.window)) {
+		if f := h.frame; f != nil && f.pktType == ether.PktOutgoing && f.dev == n.dev && solicits(f) == n.ip && !h.at.Before(o.at.Add(-c.window)) {
 			return "probe", "§2.2", fmt.Sprintf("%s; this host probed %v (frame %d)", tr, n.ip, h.num)
 		}
 	}
@@ -140,7 +141,7 @@ func (c *correlator) emitTracepoint(o *obs) {
 		if h.at.After(o.at.Add(c.window)) {
 			break
 		}
-		if f := h.frame; f != nil && f.pktType != pktOutgoing && f.dev == t.dev && f.pkt.SIP == t.ip &&
+		if f := h.frame; f != nil && f.pktType != ether.PktOutgoing && f.dev == t.dev && f.pkt.SIP == t.ip &&
 			f.pkt.SHA.String() == t.newLLAddr && absDur(h.at.Sub(o.at)) <= c.window {
 			return
 		}

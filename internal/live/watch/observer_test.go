@@ -9,6 +9,7 @@ import (
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 // recorder is an Observer writing one line per call.
@@ -59,31 +60,31 @@ func TestObserverVerdictsAndRules(t *testing.T) {
 		want []string
 	}{
 		{"GARP honoured", reachableOld, false,
-			[]*obs{frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest), change(ms(1.5), new, "STALE")},
+			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest), change(ms(1.5), new, "STALE")},
 			[]string{seedOld, "frame o0 10.99.0.100 garp-request honoured none", "entry o0 10.99.0.100 REACHABLE→STALE seed=false resync=false"}},
 		{"MetalLB reply ignored: not gratuitous, and the entry points at a superseded MAC", reachableOld, false,
-			[]*obs{frame(ms(0), pktBroadcast, arp.Broadcast, metallbRep)},
+			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, metallbRep)},
 			[]string{seedOld, "frame o0 10.99.0.100 unsolicited-reply ignored not-gratuitous",
 				"dead=true o0 10.99.0.100 02:00:00:00:00:aa superseded 0.000"}},
 		{"plain reply ignored: locktime", reachableOld, false,
-			[]*obs{frame(ms(0), pktHost, macMe, arp.NewPacket(arp.OpReply, macNew, vip, macMe, me))},
+			[]*obs{frame(ms(0), ether.PktHost, macMe, arp.NewPacket(arp.OpReply, macNew, vip, macMe, me))},
 			[]string{seedOld, "frame o0 10.99.0.100 reply ignored locktime"}},
 		{"same MAC: no-op", stale, false,
-			[]*obs{frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest)},
+			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest)},
 			[]string{"entry o0 10.99.0.100 NONE→STALE seed=true resync=false", "frame o0 10.99.0.100 garp-request noop none"}},
 		{"no entry: arp_accept", nil, false,
-			[]*obs{frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest)},
+			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest)},
 			[]string{"frame o0 10.99.0.100 garp-request dropped arp_accept"}},
 		{"drop_gratuitous_arp", reachableOld, true,
-			[]*obs{frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest)},
+			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest)},
 			[]string{seedOld, "frame o0 10.99.0.100 garp-request dropped drop_gratuitous_arp",
 				"dead=true o0 10.99.0.100 02:00:00:00:00:aa superseded 0.000"}},
 		{"otherhost", nil, false,
-			[]*obs{frame(ms(0), pktOtherHost, arp.MAC{2, 9, 9, 9, 9, 9}, garpRequest)},
+			[]*obs{frame(ms(0), ether.PktOtherHost, arp.MAC{2, 9, 9, 9, 9, 9}, garpRequest)},
 			[]string{"frame o0 10.99.0.100 garp-request dropped otherhost"}},
 		{"superseded, then healed by a GARP", reachableOld, false,
-			[]*obs{frame(ms(0), pktBroadcast, arp.Broadcast, metallbRep),
-				frame(ms(2000), pktBroadcast, arp.Broadcast, garpRequest), change(ms(2001), new, "STALE")},
+			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, metallbRep),
+				frame(ms(2000), ether.PktBroadcast, arp.Broadcast, garpRequest), change(ms(2001), new, "STALE")},
 			[]string{seedOld, "frame o0 10.99.0.100 unsolicited-reply ignored not-gratuitous",
 				"dead=true o0 10.99.0.100 02:00:00:00:00:aa superseded 0.000",
 				"frame o0 10.99.0.100 garp-request honoured none",
@@ -108,9 +109,9 @@ func TestObserverUnansweredProbe(t *testing.T) {
 	probe := arp.NewPacket(arp.OpRequest, macMe, me, arp.MAC{}, vip)
 	reply := arp.NewPacket(arp.OpReply, macOld, vip, macMe, me)
 	got := observe(t, reachableOld, false,
-		frame(ms(0), pktOutgoing, macOld, probe),
-		frame(ms(500), pktOutgoing, macOld, probe),
-		frame(ms(3000), pktHost, macMe, reply),
+		frame(ms(0), ether.PktOutgoing, macOld, probe),
+		frame(ms(500), ether.PktOutgoing, macOld, probe),
+		frame(ms(3000), ether.PktHost, macMe, reply),
 	)
 	want := []string{
 		"entry o0 10.99.0.100 NONE→REACHABLE seed=true resync=false",
@@ -123,7 +124,7 @@ func TestObserverUnansweredProbe(t *testing.T) {
 		t.Errorf("observer calls (-want +got):\n%s", diff)
 	}
 	// answered in time: nothing dead
-	got = observe(t, reachableOld, false, frame(ms(0), pktOutgoing, macOld, probe), frame(ms(3), pktHost, macMe, reply))
+	got = observe(t, reachableOld, false, frame(ms(0), ether.PktOutgoing, macOld, probe), frame(ms(3), ether.PktHost, macMe, reply))
 	for _, l := range got {
 		if l[:4] == "dead" {
 			t.Errorf("answered probe produced %q", l)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"arplab/internal/ktrace"
+	"arplab/internal/neigh"
 )
 
 // neigh_update update_flags (include/net/neighbour.h NEIGH_UPDATE_F_*).
@@ -62,7 +63,7 @@ func fromTraceEvent(ev ktrace.Event) (tracepoint, bool) {
 		return tracepoint{}, false
 	}
 	tp := tracepoint{mono: time.Duration(ev.TimestampNs), dev: ev.Dev, ip: ev.IP,
-		newLLAddr: ev.NewLLAddr.String(), state: tracepointState(ev.State.String()), newState: tracepointState(ev.NewState.String()),
+		newLLAddr: ev.NewLLAddr.String(), state: ev.State.String(), newState: ev.NewState.String(),
 		flags: ev.UpdateFlags, confirmed: ev.Confirmed, updated: ev.Updated}
 	if ev.LLAddrLen == 6 {
 		tp.lladdr = ev.LLAddr.String()
@@ -70,22 +71,11 @@ func fromTraceEvent(ev ktrace.Event) (tracepoint, bool) {
 	return tp, true
 }
 
-// tracepointState maps __print_symbolic output to ip-neigh spelling; a
-// state with no name (0, NUD_NONE) prints as "0x0".
-func tracepointState(s string) string {
-	if s == "0x0" || s == "" || s == "0X0" {
-		return "NONE"
-	}
-	return strings.ToUpper(s)
-}
-
-// valid is NUD_VALID: the entry has a usable lladdr.
+// valid is NUD_VALID (neigh.State.Valid): the entry has a usable lladdr.
+// state is as ip neigh spells it; a combination or an unknown name is not.
 func valid(state string) bool {
-	switch state {
-	case "PERMANENT", "NOARP", "REACHABLE", "PROBE", "STALE", "DELAY":
-		return true
-	}
-	return false
+	st, err := neigh.ParseState(state)
+	return err == nil && st.Valid()
 }
 
 // ignored reports whether __neigh_update will leave the entry alone, and

@@ -20,6 +20,10 @@
 // trace vocabulary (arplab/internal/trace) with Source "watch", in time
 // order, about a quarter of a second after they happen: decisions need to
 // see a little of what followed.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository);
+// "ndisc §n" cites ../shared/spec/linux-ndisc.md.
 package watch
 
 import (
@@ -31,6 +35,7 @@ import (
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -80,36 +85,11 @@ const (
 	probeWait = time.Second
 )
 
-// Packet types (linux/if_packet.h), as AF_PACKET reports them.
-const (
-	pktHost      = 0
-	pktBroadcast = 1
-	pktMulticast = 2
-	pktOtherHost = 3
-	pktOutgoing  = 4
-)
-
-func pktTypeName(t uint8) string {
-	switch t {
-	case pktHost:
-		return "host"
-	case pktBroadcast:
-		return "broadcast"
-	case pktMulticast:
-		return "multicast"
-	case pktOtherHost:
-		return "otherhost"
-	case pktOutgoing:
-		return "outgoing"
-	}
-	return fmt.Sprintf("pkttype(%d)", t)
-}
-
 // frameObs is an ARP frame seen on the AF_PACKET socket, or an ND one
 // (nd set, pkt zero).
 type frameObs struct {
 	dev     string
-	pktType uint8
+	pktType ether.PktType // sll_pkttype
 	ethDst  arp.MAC
 	pkt     arp.Packet
 	// nd is an IPv6 neighbour discovery message (nil for ARP) and ethSrc
@@ -364,7 +344,7 @@ func (c *correlator) shape(o *obs) Shape {
 		return ShapeGARPReply
 	case p.Op == arp.OpReply && p.SIP == p.TIP:
 		return ShapeUnsolicitedReply // MetalLB/Cilium shape: not a GARP to Linux
-	case p.Op == arp.OpReply && f.pktType == pktHost && c.probed(o, f.dev, p.SIP):
+	case p.Op == arp.OpReply && f.pktType == ether.PktHost && c.probed(o, f.dev, p.SIP):
 		return ShapeProbeReply
 	case p.Op == arp.OpReply:
 		return ShapeReply
@@ -381,7 +361,7 @@ func (c *correlator) probed(o *obs, dev string, ip netip.Addr) bool {
 		if h.at.After(o.at) {
 			break
 		}
-		if f := h.frame; f != nil && f.pktType == pktOutgoing && f.dev == dev && f.pkt.Op == arp.OpRequest &&
+		if f := h.frame; f != nil && f.pktType == ether.PktOutgoing && f.dev == dev && f.pkt.Op == arp.OpRequest &&
 			f.pkt.TIP == ip && o.at.Sub(h.at) <= probeMemory {
 			return true
 		}
@@ -390,9 +370,7 @@ func (c *correlator) probed(o *obs, dev string, ip netip.Addr) bool {
 }
 
 func arpFrame(f *frameObs) *trace.ARPFrame {
-	p := f.pkt
-	return &trace.ARPFrame{Op: p.Op.String(), SHA: p.SHA.String(), SIP: p.SIP.String(), THA: p.THA.String(),
-		TIP: p.TIP.String(), EthDst: f.ethDst.String(), PktType: pktTypeName(f.pktType), GARP: p.SIP == p.TIP}
+	return trace.ARPFields(&f.pkt, f.ethDst, true, f.pktType.String())
 }
 
 // causedBy returns the received frame that explains change n at time at: the
@@ -405,7 +383,7 @@ func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 	lo, hi := c.since(at.Add(-c.window)), c.since(at.Add(1))
 	for _, h := range c.history[lo:hi] {
 		f := h.frame
-		if f == nil || f.pktType == pktOutgoing || f.dev != n.dev {
+		if f == nil || f.pktType == ether.PktOutgoing || f.dev != n.dev {
 			continue
 		}
 		ip, fmac, ok := announce(f)
@@ -442,14 +420,14 @@ func (c *correlator) emitFrame(o *obs) {
 	}
 	p := f.pkt
 	shape := c.shape(o)
-	if f.pktType == pktOutgoing {
+	if f.pktType == ether.PktOutgoing {
 		c.emitSent(o, shape)
 		return
 	}
 	k := key{f.dev, p.SIP}
 	fv := FrameVerdict{At: o.at, Dev: f.dev, IP: p.SIP, MAC: p.SHA, Shape: shape}
 	var x frameFacts
-	if f.pktType == pktOtherHost {
+	if f.pktType == ether.PktOtherHost {
 		fv.Verdict, fv.Rule = VerdictDropped, RuleOtherHost
 	} else {
 		c.answered(k, p.SHA, o.at)

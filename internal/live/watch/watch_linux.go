@@ -19,6 +19,7 @@ import (
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 
+	"arplab/internal/neigh"
 	"arplab/internal/nsexec"
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
@@ -375,24 +376,18 @@ func (s *linkSet) neigh(u netlink.NeighUpdate) (neighObs, bool) {
 	return o, true
 }
 
-// stateName spells a NUD state as `ip neigh` does.
+// stateName spells a NUD state as `ip neigh` does: neigh.State's names
+// (the kernel's bits, spec §1.1), joined with "|" for a combination.
 func stateName(s int) string {
-	names := []struct {
-		bit  int
-		name string
-	}{
-		{unix.NUD_INCOMPLETE, "INCOMPLETE"}, {unix.NUD_REACHABLE, "REACHABLE"}, {unix.NUD_STALE, "STALE"},
-		{unix.NUD_DELAY, "DELAY"}, {unix.NUD_PROBE, "PROBE"}, {unix.NUD_FAILED, "FAILED"},
-		{unix.NUD_NOARP, "NOARP"}, {unix.NUD_PERMANENT, "PERMANENT"},
-	}
+	st := neigh.State(s)
 	var out []string
-	for _, n := range names {
-		if s&n.bit != 0 {
-			out = append(out, n.name)
+	for bit := neigh.Incomplete; bit != 0; bit <<= 1 {
+		if st&bit != 0 {
+			out = append(out, bit.String())
 		}
 	}
 	if len(out) == 0 {
-		return "NONE"
+		return neigh.None.String()
 	}
 	return strings.Join(out, "|")
 }
@@ -478,7 +473,7 @@ func (s *subscription) stop() {
 var arpOnly = mustAssemble(
 	bpf.LoadAbsolute{Off: 12, Size: 2},
 	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ether.EtherTypeARP), SkipTrue: 6},
-	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ndisc.EtherTypeIPv6), SkipFalse: 6},
+	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ether.EtherTypeIPv6), SkipFalse: 6},
 	bpf.LoadAbsolute{Off: 20, Size: 1},
 	bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ndisc.ProtoICMPv6), SkipFalse: 4},
 	bpf.LoadAbsolute{Off: 54, Size: 1},

@@ -11,6 +11,7 @@ import (
 
 	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ether"
 )
 
 var (
@@ -29,7 +30,7 @@ const (
 
 func ms(n float64) time.Time { return t0.Add(time.Duration(n * float64(time.Millisecond))) }
 
-func frame(at time.Time, pktType uint8, ethDst arp.MAC, p arp.Packet) *obs {
+func frame(at time.Time, pktType ether.PktType, ethDst arp.MAC, p arp.Packet) *obs {
 	return &obs{at: at, frame: &frameObs{dev: "o0", pktType: pktType, ethDst: ethDst, pkt: p}}
 }
 
@@ -100,7 +101,7 @@ var reachableOld = []neighObs{{dev: "o0", ip: vip, lladdr: old, state: "REACHABL
 
 func TestGARPRequestHonoured(t *testing.T) {
 	got := run(t, reachableOld,
-		frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest),
+		frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest),
 		change(ms(1.5), new, "STALE"),
 	)
 	check(t, got, []ev{
@@ -117,7 +118,7 @@ func TestGARPRequestHonoured(t *testing.T) {
 func TestMetalLBReplyIgnored(t *testing.T) {
 	tp := &obs{at: ms(0.02), tp: &tracepoint{dev: "o0", ip: vip, lladdr: old, newLLAddr: new,
 		state: "REACHABLE", newState: "STALE", flags: 0, updated: 4295000, confirmed: 4295000}}
-	got := run(t, reachableOld, frame(ms(0), pktBroadcast, arp.Broadcast, metallbRep), tp)
+	got := run(t, reachableOld, frame(ms(0), ether.PktBroadcast, arp.Broadcast, metallbRep), tp)
 	check(t, got, []ev{
 		{"0.0000", trace.KindARP, "10.99.0.100", "unsolicited-reply", trace.Ignored, "", "REACHABLE " + old, 1,
 			"ignored: the entry is REACHABLE with lladdr 02:00:00:00:00:aa and the update brings 02:00:00:00:00:bb without OVERRIDE"},
@@ -133,30 +134,30 @@ func TestMetalLBReplyIgnored(t *testing.T) {
 func TestVerdictsWithoutTrace(t *testing.T) {
 	stale := []neighObs{{dev: "o0", ip: vip, lladdr: new, state: "STALE"}}
 	t.Run("different lladdr kept", func(t *testing.T) {
-		check(t, run(t, reachableOld, frame(ms(0), pktBroadcast, arp.Broadcast, metallbRep)), []ev{
+		check(t, run(t, reachableOld, frame(ms(0), ether.PktBroadcast, arp.Broadcast, metallbRep)), []ev{
 			{"0.0000", trace.KindARP, "10.99.0.100", "unsolicited-reply", trace.Ignored, "", "REACHABLE " + old, 1,
 				"the entry kept lladdr 02:00:00:00:00:aa (REACHABLE)"},
 		})
 	})
 	t.Run("same lladdr", func(t *testing.T) {
-		check(t, run(t, stale, frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest)), []ev{
+		check(t, run(t, stale, frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest)), []ev{
 			{"0.0000", trace.KindARP, "10.99.0.100", "garp-request", trace.Honoured, "", "STALE " + new, 1,
 				"already had lladdr"},
 		})
 	})
 	t.Run("no entry", func(t *testing.T) {
-		check(t, run(t, nil, frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest)), []ev{
+		check(t, run(t, nil, frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest)), []ev{
 			{"0.0000", trace.KindARP, "10.99.0.100", "garp-request", trace.Dropped, "", " ", 1, "no entry for 10.99.0.100"},
 		})
 	})
 	t.Run("created", func(t *testing.T) {
-		check(t, run(t, nil, frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest), change(ms(0.4), new, "STALE")), []ev{
+		check(t, run(t, nil, frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest), change(ms(0.4), new, "STALE")), []ev{
 			{"0.0000", trace.KindARP, "10.99.0.100", "garp-request", trace.Created, "", "STALE " + new, 1, "no entry → STALE"},
 			{"0.0004", trace.KindState, "10.99.0.100", "garp-request", "", "NONE ", "STALE " + new, 1, "after a garp-request"},
 		})
 	})
 	t.Run("otherhost", func(t *testing.T) {
-		check(t, run(t, reachableOld, frame(ms(0), pktOtherHost, macOld, garpRequest)), []ev{
+		check(t, run(t, reachableOld, frame(ms(0), ether.PktOtherHost, macOld, garpRequest)), []ev{
 			{"0.0000", trace.KindARP, "10.99.0.100", "garp-request", trace.Dropped, "", " ", 1, "PACKET_OTHERHOST"},
 		})
 	})
@@ -168,8 +169,8 @@ func TestCauses(t *testing.T) {
 	delay := []neighObs{{dev: "o0", ip: vip, lladdr: old, state: "DELAY"}}
 	got := run(t, delay,
 		change(ms(0), old, "PROBE"),
-		frame(ms(0.2), pktOutgoing, macOld, probe), // sent in the same tick, seen just after
-		frame(ms(3), pktHost, macMe, reply),
+		frame(ms(0.2), ether.PktOutgoing, macOld, probe), // sent in the same tick, seen just after
+		frame(ms(3), ether.PktHost, macMe, reply),
 		change(ms(3.4), new, "REACHABLE"),
 		change(ms(40000), new, "STALE"),
 		change(ms(41000), new, "DELAY"),
@@ -189,7 +190,7 @@ func TestCauses(t *testing.T) {
 // TestFrameOutsideWindow: a frame 80 ms before a change does not explain it.
 func TestFrameOutsideWindow(t *testing.T) {
 	got := run(t, reachableOld,
-		frame(ms(0), pktBroadcast, arp.Broadcast, garpRequest),
+		frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest),
 		change(ms(80), new, "STALE"),
 	)
 	if got[1].Cause != "timer/unknown" || got[1].Frame != 0 {
@@ -220,7 +221,7 @@ func TestOrderAndLateArrivals(t *testing.T) {
 	c := newCorrelator(t0, 0, "", func(e trace.Event) { got = append(got, e) })
 	c.seed(reachableOld)
 	c.add(change(ms(5), new, "STALE"))
-	c.add(frame(ms(1), pktBroadcast, arp.Broadcast, garpRequest))
+	c.add(frame(ms(1), ether.PktBroadcast, arp.Broadcast, garpRequest))
 	c.flush(ms(100), false)
 	if len(got) != 0 {
 		t.Fatalf("flushed %d events before the hold time passed", len(got))

@@ -5,6 +5,9 @@
 // Only the Ethernet/IPv4 shape (hardware length 6, protocol length 4) is
 // decoded into a Packet; other shapes are reported as errors so that a
 // caller can count them, the way the kernel drops them in arp_rcv (spec §4.1).
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package arp
 
 import (

@@ -12,6 +12,9 @@
 // Decoding never allocates, so the capture reader can call it once per frame
 // on its hot path. Only the standard library and wire/arp (for MAC) are
 // imported, as design.md requires of wire/*.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package ether
 
 import (
@@ -29,6 +32,7 @@ import (
 const (
 	EtherTypeIPv4 uint16 = 0x0800
 	EtherTypeARP  uint16 = 0x0806
+	EtherTypeIPv6 uint16 = 0x86dd // RFC 2464 §3
 	// EtherTypeVLAN is the 802.1Q customer tag (C-tag) TPID.
 	EtherTypeVLAN uint16 = 0x8100
 	// EtherTypeQinQ is the 802.1ad service tag (S-tag) TPID.

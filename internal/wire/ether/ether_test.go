@@ -226,3 +226,36 @@ func BenchmarkAppend(b *testing.B) {
 		buf = h.Append(buf[:0])
 	}
 }
+
+// TestClassify: eth_type_trans's packet type from the destination MAC, for
+// a device whose address is macA.
+func TestClassify(t *testing.T) {
+	tests := []struct {
+		dst  arp.MAC
+		want PktType
+	}{
+		{arp.Broadcast, PktBroadcast},
+		{arp.MAC{0x01, 0x00, 0x5e, 0, 0, 1}, PktMulticast},
+		{arp.MAC{0x33, 0x33, 0, 0, 0, 1}, PktMulticast},
+		{macA, PktHost},
+		{macB, PktOtherHost},
+	}
+	for _, tt := range tests {
+		if got := Classify(tt.dst, macA); got != tt.want {
+			t.Errorf("Classify(%v, %v) = %v, want %v", tt.dst, macA, got, tt.want)
+		}
+	}
+}
+
+// TestPktTypeString: the PACKET_* values by the names tcpdump and the
+// trace use.
+func TestPktTypeString(t *testing.T) {
+	var got []string
+	for p := PktHost; p <= PktLoopback+1; p++ {
+		got = append(got, p.String())
+	}
+	want := []string{"host", "broadcast", "multicast", "otherhost", "outgoing", "loopback", "pkttype(6)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("String() (-want +got):\n%s", diff)
+	}
+}

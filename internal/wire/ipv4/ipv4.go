@@ -9,6 +9,9 @@
 // on the caller's bytes and never allocates. Lengths come from the headers,
 // not from the captured bytes, so a frame cut by a snap length still says
 // how much data it carried.
+//
+// Sections cited as §n are those of the behavioural reference,
+// ../shared/spec/linux-neighbour.md (beside the repository).
 package ipv4
 
 import (

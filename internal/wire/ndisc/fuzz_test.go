@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv6"
 )
 
 // FuzzFrame feeds Ethernet frames to UnmarshalFrame: no input panics, and
@@ -45,7 +46,7 @@ func FuzzFrame(f *testing.F) {
 		if again := AppendFrame(nil, h2, &m2); string(again) != string(enc) {
 			t.Fatalf("second encoding differs:\n% x\n% x", enc, again)
 		}
-		if len(enc) != h.Len()+IPv6HeaderLen+m.ICMPLen() {
+		if len(enc) != h.Len()+ipv6.HeaderLen+m.ICMPLen() {
 			t.Fatalf("encoded %d bytes, ICMPLen says %d", len(enc), m.ICMPLen())
 		}
 	})

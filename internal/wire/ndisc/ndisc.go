@@ -33,10 +33,8 @@ import (
 
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ether"
+	"arplab/internal/wire/ipv6"
 )
-
-// EtherTypeIPv6 is the Ethernet type of IPv6 (RFC 2464 §3).
-const EtherTypeIPv6 uint16 = 0x86dd
 
 // Type is the ICMPv6 type of a Neighbour Discovery message.
 type Type uint8
@@ -85,8 +83,6 @@ const (
 const (
 	// ProtoICMPv6 is the IPv6 next-header value of ICMPv6.
 	ProtoICMPv6 uint8 = 58
-	// IPv6HeaderLen is the fixed IPv6 header.
-	IPv6HeaderLen = 40
 	// NDHopLimit is the only hop limit ND accepts (RFC 4861 §7.1.1,
 	// spec §4.1): a message that crossed a router is not from a neighbour.
 	NDHopLimit = 255
@@ -95,7 +91,7 @@ const (
 	NALen = 24
 	// NAFrameLen is an untagged Ethernet frame holding an NA with one
 	// link-layer option, the shape every announcement has (spec §10.1).
-	NAFrameLen = ether.HeaderLen + IPv6HeaderLen + NALen + 8
+	NAFrameLen = ether.HeaderLen + ipv6.HeaderLen + NALen + 8
 )
 
 // Fixed part of each message type after the 4-byte ICMPv6 header, so that
@@ -225,24 +221,19 @@ const (
 // payload length (Ethernet padding) are ignored. It does not allocate; on
 // error m is left partly written and must not be used.
 func (m *Message) Unmarshal(b []byte) error {
-	if len(b) < IPv6HeaderLen {
+	if len(b) < ipv6.HeaderLen {
 		return ErrShortIPv6
 	}
-	if b[0]>>4 != 6 {
+	h, ok := ipv6.Parse(b)
+	if !ok {
 		return ErrNotIPv6
 	}
-	vtf := binary.BigEndian.Uint32(b[0:4])
-	m.TrafficClass = uint8(vtf >> 20)
-	m.FlowLabel = vtf & 0xfffff
-	plen := int(binary.BigEndian.Uint16(b[4:6]))
-	next := b[6]
-	m.HopLimit = b[7]
-	m.Src = netip.AddrFrom16([16]byte(b[8:24]))
-	m.Dst = netip.AddrFrom16([16]byte(b[24:40]))
-	if len(b)-IPv6HeaderLen < plen {
+	m.TrafficClass, m.FlowLabel, m.HopLimit, m.Src, m.Dst = h.TrafficClass, h.FlowLabel, h.HopLimit, h.Src, h.Dst
+	plen, next := h.PayloadLen, h.NextHeader
+	if len(b)-ipv6.HeaderLen < plen {
 		return ErrTruncated
 	}
-	p := b[IPv6HeaderLen : IPv6HeaderLen+plen]
+	p := b[ipv6.HeaderLen : ipv6.HeaderLen+plen]
 	for next != ProtoICMPv6 {
 		switch next {
 		case extHopByHop, extRouting, extDestOpts:
@@ -475,7 +466,7 @@ func appendAddr(b []byte, a netip.Addr) []byte {
 // packet. No padding is added: an ND frame is always longer than Ethernet's
 // 60-byte minimum.
 func AppendFrame(b []byte, h ether.Header, m *Message) []byte {
-	h.EtherType = EtherTypeIPv6
+	h.EtherType = ether.EtherTypeIPv6
 	b = h.Append(b)
 	return m.Append(b)
 }
@@ -488,7 +479,7 @@ func UnmarshalFrame(b []byte, h *ether.Header, m *Message) error {
 	if err != nil {
 		return err
 	}
-	if h.EtherType != EtherTypeIPv6 {
+	if h.EtherType != ether.EtherTypeIPv6 {
 		return ErrNotEthernet
 	}
 	return m.Unmarshal(b[off:])
@@ -499,7 +490,7 @@ func UnmarshalFrame(b []byte, h *ether.Header, m *Message) error {
 // sends)? A packet with extension headers answers false here but may still
 // decode with Unmarshal.
 func IsND(b []byte) bool {
-	return len(b) > IPv6HeaderLen && b[0]>>4 == 6 && b[6] == ProtoICMPv6 && Type(b[IPv6HeaderLen]).IsND()
+	return len(b) > ipv6.HeaderLen && b[0]>>4 == 6 && b[6] == ProtoICMPv6 && Type(b[ipv6.HeaderLen]).IsND()
 }
 
 // String describes m on one line, the way the dry-run and the tests print
