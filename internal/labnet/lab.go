@@ -19,8 +19,13 @@ type Lab struct {
 	prefix string
 	runID  string
 
-	mu       sync.Mutex
-	closed   bool
+	mu     sync.Mutex
+	closed bool
+	// closing is closed when the first Close has removed everything: a
+	// concurrent Close (CloseOnSignal's, beside the runner's own) waits
+	// for it, so the process cannot exit while the namespaces are still
+	// being removed.
+	closing  chan struct{}
 	hosts    map[string]*Host
 	segments map[string]*Segment
 	ports    []*RawPort
@@ -205,14 +210,22 @@ func (l *Lab) StartTracer(opts ktrace.TracerOptions) (*ktrace.Tracer, error) {
 
 // Close removes everything the lab created: tracers, raw ports,
 // interfaces, bridges and namespaces. It returns the first error but always
-// tries every step, and a second call does nothing.
+// tries every step; a second call does nothing but wait until the first
+// has finished.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	if l.closed {
+		done := l.closing
 		l.mu.Unlock()
+		if done != nil {
+			<-done
+		}
 		return nil
 	}
 	l.closed = true
+	done := make(chan struct{})
+	l.closing = done
+	defer close(done)
 	tracers, ports := l.tracers, l.ports
 	l.tracers, l.ports = nil, nil
 	l.mu.Unlock()
