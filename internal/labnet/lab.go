@@ -246,9 +246,11 @@ func (l *Lab) Close() error {
 	return first
 }
 
-// CloseOnSignal closes the lab and exits the process (status 130 for
-// SIGINT, 143 for SIGTERM) when one of those signals arrives before ctx is
-// done, so an interrupted run leaves nothing behind.
+// CloseOnSignal closes the lab when SIGINT or SIGTERM arrives before ctx
+// is done, so an interrupted run leaves nothing behind, then exits the
+// process (status 130 for SIGINT, 143 for SIGTERM) unless ctx ends within
+// a second: a caller that cancels ctx on the same signal (arplab's CLI)
+// goes on to print what it has and exit itself.
 func (l *Lab) CloseOnSignal(ctx context.Context) { l.closeOnSignal(ctx) }
 
 // Name returns the host's name within the lab.
