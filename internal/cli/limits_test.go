@@ -171,3 +171,48 @@ func TestDayLongRunKeepsLittle(t *testing.T) {
 		t.Errorf("peak live heap %d MB", p>>20)
 	}
 }
+
+// runCancelled runs the command line in-process with a context already
+// cancelled by sig, as main leaves it when the signal arrived.
+func runCancelled(sig os.Signal, args ...string) (string, string, int) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(Interrupted(sig))
+	var out, errb bytes.Buffer
+	code := Run(ctx, args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestInterruptedReplayIsPartial: a replay stopped by a signal reports the
+// frames it replayed (the replay checks the context every 1,024 frames),
+// marked partial: in the text report, or on stderr beside --json's summary.
+func TestInterruptedReplayIsPartial(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.pcap")
+	writeBusy(t, path, 5000)
+	out, errs, code := runCancelled(os.Interrupt, "replay", path, "--host", "10.0.0.1/16", "--profile", "6.18")
+	if code != ExitSIGINT || !strings.Contains(errs, "interrupted by SIGINT") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	if !strings.HasPrefix(out, "arplab replay ") || !strings.HasSuffix(out, "partial: interrupted after 1023 frames\n") {
+		t.Errorf("text report not partial:\n%s", out)
+	}
+	out, errs, code = runCancelled(syscall.SIGTERM, "replay", path, "--host", "10.0.0.1/16", "--profile", "6.18", "--json")
+	if code != ExitSIGTERM || !strings.Contains(errs, "partial: interrupted after 1023 frames") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, `{"kind":"summary"`) || !strings.Contains(last, `"frames":1023`) {
+		t.Errorf("--json does not end with the summary of the frames replayed: %.200s", last)
+	}
+}
+
+// TestInterruptedMatrixJSONSaysPartial: matrix --json keeps stdout to its
+// rows and says on stderr that the table is partial.
+func TestInterruptedMatrixJSONSaysPartial(t *testing.T) {
+	out, errs, code := runCancelled(syscall.SIGTERM, "matrix", "failure", "--json")
+	if code != ExitSIGTERM || !strings.Contains(errs, "partial: interrupted after 0 of ") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	if out != "" {
+		t.Errorf("rows of a matrix interrupted before it began: %q", out)
+	}
+}

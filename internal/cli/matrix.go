@@ -133,9 +133,13 @@ func matrixCmd(e *env) *cobra.Command {
 				writeMatrixText(e.stdout, rows2sim(rows), mcs(rows))
 			}
 			if len(rows) < len(vs) {
-				if !asJSON {
-					fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d rows\n", len(rows), len(vs))
+				// marked partial; with --json on stderr, so that stdout
+				// stays one matrix_row line per row
+				w := e.stdout
+				if asJSON {
+					w = e.stderr
 				}
+				fmt.Fprintf(w, "partial: interrupted after %d of %d rows\n", len(rows), len(vs))
 				return e.ctx.Err()
 			}
 			if mismatch > 0 {

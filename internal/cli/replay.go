@@ -186,8 +186,23 @@ func replayCmd(e *env) *cobra.Command {
 				sum, err = replay.Replay(args[0], o, sink)
 			}
 			bar.done() // before the report reaches the same terminal
-			if err != nil {
+			// Ctrl-C: the frames replayed so far are reported, marked
+			// partial (on stderr with --json, which stays one summary)
+			partial := err != nil && e.ctx.Err() != nil && sum.Frames > 0
+			if err != nil && !partial {
 				return err
+			}
+			end := func(err error) error {
+				if err != nil || !partial {
+					return err
+				}
+				w := io.Writer(out)
+				if asJSON {
+					out.Flush()
+					w = e.stderr
+				}
+				fmt.Fprintf(w, "partial: interrupted after %d frames\n", sum.Frames)
+				return e.ctx.Err()
 			}
 			if html != "" {
 				if err := writeFile(html, func(w io.Writer) error {
@@ -202,7 +217,7 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				b, _ := json.Marshal(map[string]any{"kind": trace.OutputSummary, "summary": sum})
 				_, err := out.Write(append(b, '\n'))
-				return err
+				return end(err)
 			}
 			color := colorFor(e.stdout)
 			fmt.Fprintf(out, "arplab replay %s  host %v (%s)  profile %s HZ=%d\n", args[0], sum.Host, sum.HostMAC, sum.Profile, sum.HZ)
@@ -224,7 +239,7 @@ func replayCmd(e *env) *cobra.Command {
 			}
 			staleLines(out, sum.Stale, top, all)
 			fmt.Fprintln(out)
-			return dg.Timeline(out, report.TextOptions{Width: width, Color: color})
+			return end(dg.Timeline(out, report.TextOptions{Width: width, Color: color}))
 		},
 	}
 	f := c.Flags()
