@@ -31,7 +31,7 @@ func vipWith(t *testing.T, old, new string) string {
 }
 
 // leaks are words of Go, not of arplab's user: none may reach an error.
-var leaks = []string{"strconv", "garp.None", "MasterRepeat", "garp: garp:", "cannot unmarshal", "into int", "scenario.", "!!"}
+var leaks = []string{"strconv", "garp.None", "MasterRepeat", "garp: garp:", "cannot unmarshal", "into int", "scenario.", "!!", "vtime:", "arp: "}
 
 // TestEveryMistakeOfIssue13: each mistake a new user made (issue 13) gets a
 // one-line error naming the input, where it came from and the allowed
@@ -74,6 +74,16 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"GARPHugeCount", args("garp", "lo", "192.0.2.10", "--dry-run", "--count", "1000000000"), []string{"--count 1000000000 is out of range (allowed: 0 to 10000)"}},
 		{"GARPNegativeInterval", args("garp", "lo", "192.0.2.10", "--dry-run", "--interval", "-1s"), []string{"--interval -1s is out of range"}},
 		{"WatchNegativeSeconds", args("watch", "--seconds", "-1"), []string{"--seconds -1:"}},
+		// explicit zeros are values, not "unset": checked like any other
+		{"ZeroInterval", file(flow, `interval: 0s}}`), []string{"vip.yaml:20: flow app: interval 0s is out of range (allowed: 1ms to 1h)"}},
+		{"ZeroHZInFile", file(prof, prof+"\n    hz: 0"), []string{"vip.yaml:12: host client: hz 0 is not a kernel tick rate"}},
+		{"ZeroCPUsInFile", file(prof, prof+"\n    cpus: 0"), []string{"vip.yaml:12: host client: cpus 0 is out of range (allowed: 1 to 256)"}},
+		{"FlowCPUPastHostCPUs", file(flow, `interval: 300ms, cpu: 3}}`), []string{"vip.yaml:20: flow app: cpu 3 is out of range (allowed: 0 to 0: host client has cpus: 1)"}},
+		{"NoSuchScenario", args("run", "fialure"), []string{`scenario "fialure": no such built-in scenario`}},
+		{"HugeLocktime", args("run", "failure", "--set", "locktime=99999999999"), []string{"locktime 99999999999 is out of the kernel's range (allowed: 0 to 2147483647)"}},
+		{"ReplayBadHZ", args("replay", "x.pcap", "--host", "10.0.0.1", "--hz", "7"), []string{"--hz 7 is not a kernel tick rate (allowed: 100, 250, 300 or 1000)"}},
+		{"ReplayArpAccept9", args("replay", "x.pcap", "--host", "10.0.0.1", "--set", "arp_accept=9"), []string{`sysctl "arp_accept=9": arp_accept 9 is out of the kernel's range (allowed: 0 to 2)`}},
+		{"ReplayBadInitialMAC", args("replay", "x.pcap", "--host", "10.0.0.1", "--initial", "10.0.0.5=zz"), []string{`"zz" is not a MAC address`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, errs, code := run(t, c.args(t)...)

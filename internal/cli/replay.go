@@ -18,6 +18,7 @@ import (
 	"arplab/internal/replay"
 	"arplab/internal/report"
 	"arplab/internal/trace"
+	"arplab/internal/vtime"
 )
 
 const replayLong = `Feed a capture taken on (or beside) a Linux host through the model as
@@ -91,6 +92,9 @@ func replayCmd(e *env) *cobra.Command {
 					}
 				}
 				return usagef("%s", msg)
+			}
+			if o.HZ != 0 && vtime.ValidHZ(o.HZ) != nil {
+				return usagef("--hz %d is not a kernel tick rate (allowed: 100, 250, 300 or 1000)", o.HZ)
 			}
 			p, err := lookupWithPatches(profile, patches)
 			if err != nil {

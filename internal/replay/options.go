@@ -219,6 +219,12 @@ func applySysctls(t *neigh.Table, dev string, items []string) error {
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
+		// the kernel's range, as a scenario's sysctls are checked
+		if _, known := neigh.SysctlRange(name); known {
+			if err := neigh.CheckSysctl(name, v); err != nil {
+				return fmt.Errorf("replay: sysctl %q: %w", item, err)
+			}
+		}
 		switch {
 		case t.Family == neigh.IPv6 && (table == "conf" || (table == "" && slices.Contains(neigh.Conf6Names, name))):
 			// net/ipv6/conf is read per device (ndisc §8.2)
@@ -279,7 +285,7 @@ func parseInitial(item string) (initialEntry, error) {
 	macS, stS, hasState := strings.Cut(rest, ",")
 	mac, err := arp.ParseMAC(strings.TrimSpace(macS))
 	if err != nil {
-		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %v", item, err)
+		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %q is not a MAC address (aa:bb:cc:dd:ee:ff)", item, macS)
 	}
 	st := neigh.Stale
 	var age time.Duration

@@ -52,7 +52,13 @@ func Load(nameOrFile string) (*Scenario, error) {
 	b, err := os.ReadFile(nameOrFile)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("scenario %q: no such built-in scenario (known: %s) and no such file", nameOrFile, strings.Join(Builtins(), ", "))
+			err := fmt.Errorf("scenario %q: no such built-in scenario (known: %s) and no such file", nameOrFile, strings.Join(Builtins(), ", "))
+			if !strings.ContainsRune(nameOrFile, os.PathSeparator) && !strings.HasSuffix(nameOrFile, ".yaml") && !strings.HasSuffix(nameOrFile, ".yml") {
+				// a name, not a path: a mistake on the command line (a
+				// missing file is one that cannot be read)
+				err = invalid{err}
+			}
+			return nil, err
 		}
 		return nil, fmt.Errorf("scenario %s: %v", nameOrFile, err)
 	}
@@ -132,12 +138,17 @@ func userWords(msg string) string {
 	return fmt.Sprintf("%s is not %s", v, want)
 }
 
+// defaults fills in what the file left out. A value written in the file
+// (its Line is set) is kept even when it is zero: a zero the limits allow
+// (latency: 0) is honoured, one they do not (interval: 0) is an error,
+// never silently a default.
 func (s *Scenario) defaults() {
 	if s.Seed == 0 {
 		s.Seed = 1
 	}
+	unset := func(d Duration) bool { return d.D == 0 && d.Line == 0 }
 	for i := range s.Segments {
-		if s.Segments[i].Latency.D == 0 {
+		if unset(s.Segments[i].Latency) {
 			s.Segments[i].Latency.D = 100 * vtime.Microsecond
 		}
 	}
@@ -146,31 +157,31 @@ func (s *Scenario) defaults() {
 		if h.Profile == "" {
 			h.Profile = kernel.DefaultProfile
 		}
-		if h.CPUs == 0 {
+		if h.CPUs == 0 && !h.written["cpus"] {
 			h.CPUs = 1
 		}
-		if h.Uptime.D == 0 {
+		if unset(h.Uptime) {
 			h.Uptime.D = 86400 * vtime.Second
 		}
 	}
 	for i := range s.Stations {
-		if s.Stations[i].Think.D == 0 {
+		if unset(s.Stations[i].Think) {
 			s.Stations[i].Think.D = DefaultThink
 		}
 	}
 	for i := range s.Script {
 		e := &s.Script[i]
-		if g := e.GARP; g != nil && g.Jitter.D == 0 {
+		if g := e.GARP; g != nil && unset(g.Jitter) {
 			g.Jitter.D = 50 * vtime.Microsecond
 		}
 		if f := e.Flow; f != nil {
-			if f.Timeout.D == 0 {
+			if unset(f.Timeout) {
 				f.Timeout.D = 300 * vtime.Second
 			}
-			if f.Interval.D == 0 {
+			if unset(f.Interval) {
 				f.Interval.D = vtime.Second
 			}
-			if f.AckDelay.D == 0 {
+			if unset(f.AckDelay) {
 				f.AckDelay.D = 40 * vtime.Millisecond
 			}
 		}
@@ -355,7 +366,7 @@ func (s *Scenario) validate() error {
 			if h := s.host(fl.From); fl.To.Is6() && !hasIPv6(h) {
 				return fmt.Errorf("%s: flow %s to %v: host %s has no IPv6 address (add one to its interface's addrs, e.g. 2001:db8::1/64)", e.at(f), fl.Name, fl.To, fl.From)
 			}
-			if err := checkFlow(fl, s.Duration.D); err != nil {
+			if err := checkFlow(fl, s.host(fl.From), s.Duration.D); err != nil {
 				return fmt.Errorf("%s: flow %s: %v", e.at(f), fl.Name, err)
 			}
 		case e.Neigh != nil:

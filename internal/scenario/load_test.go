@@ -92,3 +92,38 @@ script:
 		}
 	}
 }
+
+// TestWrittenZeroIsKept: a zero the file writes is a value, not "unset":
+// one within the limits is kept (no default replaces it), and a field left
+// out still gets its default.
+func TestWrittenZeroIsKept(t *testing.T) {
+	const src = `name: zeros
+duration: 10s
+segments:
+  - {name: s, latency: 0s}
+  - {name: t}
+hosts:
+  - name: h
+    uptime: 0s
+    interfaces:
+      - {name: eth0, segment: s, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}
+stations:
+  - {name: r, segment: s, mac: "02:00:00:00:00:09", ips: [10.0.0.9], think: 0s}
+script:
+  - {at: 0s, flow: {name: f, kind: tcp, from: h, to: 10.0.0.9, ack_delay: 0s}}
+  - {at: 1s, garp: {from: r, ip: 10.0.0.9, preset: arping-U, jitter: 0s}}
+`
+	s, err := Parse([]byte(src), "zeros.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, d := range map[string]Duration{"latency": s.Segments[0].Latency, "uptime": s.Hosts[0].Uptime,
+		"think": s.Stations[0].Think, "ack_delay": s.Script[0].Flow.AckDelay, "jitter": s.Script[1].GARP.Jitter} {
+		if d.D != 0 {
+			t.Errorf("%s: 0s written, %v kept", what, d.D)
+		}
+	}
+	if s.Segments[1].Latency.D == 0 || s.Hosts[0].CPUs != 1 || s.Script[0].Flow.Interval.D == 0 {
+		t.Errorf("defaults missing: latency %v, cpus %d, interval %v", s.Segments[1].Latency.D, s.Hosts[0].CPUs, s.Script[0].Flow.Interval.D)
+	}
+}
