@@ -83,6 +83,9 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"HugeLocktime", args("run", "failure", "--set", "locktime=99999999999"), []string{"locktime 99999999999 is out of the kernel's range (allowed: 0 to 2147483647)"}},
 		{"ReplayBadHZ", args("replay", "x.pcap", "--host", "10.0.0.1", "--hz", "7"), []string{"--hz 7 is not a kernel tick rate (allowed: 100, 250, 300 or 1000)"}},
 		{"ReplayArpAccept9", args("replay", "x.pcap", "--host", "10.0.0.1", "--set", "arp_accept=9"), []string{`sysctl "arp_accept=9": arp_accept 9 is out of the kernel's range (allowed: 0 to 2)`}},
+		{"ReplayBadProfile", args("replay", "x.pcap", "--host", "10.0.0.1", "--profile", "linux-next"), []string{`--profile linux-next: unknown kernel profile "linux-next"`}},
+		{"VerifyBadProfile", args("verify", "--profile", "linux-next"), []string{`--profile linux-next: unknown kernel profile "linux-next"`}},
+		{"VerifyNoSuchScenario", args("verify", "admin-timer-states", "nosuch"), []string{`scenario "nosuch": no such built-in scenario`}},
 		{"ReplayBadInitialMAC", args("replay", "x.pcap", "--host", "10.0.0.1", "--initial", "10.0.0.5=zz"), []string{`"zz" is not a MAC address`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -224,5 +227,14 @@ func TestInterruptedMatrixJSONSaysPartial(t *testing.T) {
 	}
 	if out != "" {
 		t.Errorf("rows of a matrix interrupted before it began: %q", out)
+	}
+}
+
+// TestSetProfileNote: a --set profile= value that is not a profile name
+// says, as --profile does, which profile it resolved to.
+func TestSetProfileNote(t *testing.T) {
+	_, errs, code := run(t, "run", "vip-failover", "--set", "profile=9.99")
+	if code != ExitOK || !strings.Contains(errs, "arplab: --set profile=9.99 → profile 6.18:") {
+		t.Fatalf("exit %d: %q", code, errs)
 	}
 }

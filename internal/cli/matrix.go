@@ -56,6 +56,7 @@ func matrixCmd(e *env) *cobra.Command {
 				return err
 			}
 			profileNote(e.stderr, "--profile", profile)
+			setProfileNotes(e.stderr, sets)
 			if seed == 0 {
 				seed = s.Seed
 			}

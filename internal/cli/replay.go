@@ -96,9 +96,12 @@ func replayCmd(e *env) *cobra.Command {
 			if o.HZ != 0 && vtime.ValidHZ(o.HZ) != nil {
 				return usagef("--hz %d is not a kernel tick rate (allowed: 100, 250, 300 or 1000)", o.HZ)
 			}
+			if _, err := kernel.Lookup(profile); err != nil {
+				return usagef("--profile %s: %v", profile, err)
+			}
 			p, err := lookupWithPatches(profile, patches)
 			if err != nil {
-				return usageError{err}
+				return usagef("--patch: %v", err)
 			}
 			profileNote(e.stderr, "--profile", profile)
 			o.Profile = p

@@ -194,6 +194,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 		return err
 	}
 	profileNote(e.stderr, "--profile", a.profile)
+	setProfileNotes(e.stderr, a.sets)
 	seed := a.seed
 	if seed == 0 {
 		seed = s.Seed
