@@ -238,3 +238,16 @@ func TestSetProfileNote(t *testing.T) {
 		t.Fatalf("exit %d: %q", code, errs)
 	}
 }
+
+// TestMatrixStopsAtTheBudget: a scenario whose own run is past the event
+// budget stops the matrix at its first row (exit 1) instead of spending
+// the budget on every row.
+func TestMatrixStopsAtTheBudget(t *testing.T) {
+	out, errs, code := run(t, "matrix", "failure", "--max-events", "1000")
+	if code != ExitError || !strings.HasPrefix(errs, "arplab: baseline: the simulation stopped after 1000 events") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	if out != "" {
+		t.Errorf("rows printed: %q", out)
+	}
+}

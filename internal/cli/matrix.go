@@ -82,6 +82,11 @@ func matrixCmd(e *env) *cobra.Command {
 				if e.ctx.Err() != nil {
 					break
 				}
+				if r.Budget != nil && len(rows) == 0 {
+					// the scenario as written is past the budget: every
+					// row would spend it again
+					return fmt.Errorf("%s: %w", v.Label, r.Budget)
+				}
 				if runs > 0 && r.Err == "" {
 					if c, err := s.Apply(v); err == nil {
 						mc, err := sim.RunMonteCarlo(c, runs, opt, nil)
