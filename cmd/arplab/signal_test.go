@@ -152,6 +152,16 @@ func TestSignalsStopStudies(t *testing.T) {
 	}
 }
 
+// TestSignalStopsAdvise: the fleet advisor's search ends at SIGTERM with
+// 143 and one line saying so.
+func TestSignalStopsAdvise(t *testing.T) {
+	c := start(t, "advise", "--fleet", filepath.Join("..", "..", "internal", "advise", "testdata", "fleet10.yaml"), "--announcer", "keepalived")
+	time.Sleep(300 * time.Millisecond)
+	if code := c.stop(t, syscall.SIGTERM); code != 143 || c.err.String() != "arplab: interrupted by SIGTERM\n" {
+		t.Errorf("exit %d, want 143 and one line: %q", code, c.err.String())
+	}
+}
+
 // weekScenario is a TCP flow for a week of simulated time: seconds of
 // work, far more than the tests wait.
 const weekScenario = `name: week

@@ -106,7 +106,7 @@ func runAdvise(e *env, a *adviseArgs) error {
 	res, err := advise.Advise(e.ctx, fleet, a.announcer, opt)
 	if err != nil {
 		if errors.Is(err, e.ctx.Err()) && e.ctx.Err() != nil {
-			return fmt.Errorf("advise: interrupted")
+			return e.ctx.Err() // exitCode says "interrupted by SIGINT", once
 		}
 		return err
 	}
