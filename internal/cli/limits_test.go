@@ -72,6 +72,7 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"MatrixZeroRuns", args("matrix", "failure", "--runs", "0"), []string{"--runs 0 is out of range"}},
 		{"ZeroBudget", args("run", "failure", "--max-events", "0"), []string{"--max-events 0:"}},
 		{"GARPHugeCount", args("garp", "lo", "192.0.2.10", "--dry-run", "--count", "1000000000"), []string{"--count 1000000000 is out of range (allowed: 0 to 10000)"}},
+		{"GARPKnobWithoutFlag", args("garp", "lo", "192.0.2.10", "--dry-run", "--preset", "keepalived", "--count", "5"), []string{`preset "keepalived" has no knob --count (its knobs with a flag here: --delay;`}},
 		{"GARPNegativeInterval", args("garp", "lo", "192.0.2.10", "--dry-run", "--interval", "-1s"), []string{"--interval -1s is out of range"}},
 		{"WatchNegativeSeconds", args("watch", "--seconds", "-1"), []string{"--seconds -1:"}},
 		// explicit zeros are values, not "unset": checked like any other
