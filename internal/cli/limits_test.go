@@ -73,6 +73,10 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"ZeroBudget", args("run", "failure", "--max-events", "0"), []string{"--max-events 0:"}},
 		{"GARPHugeCount", args("garp", "lo", "192.0.2.10", "--dry-run", "--count", "1000000000"), []string{"--count 1000000000 is out of range (allowed: 0 to 10000)"}},
 		{"GARPKnobWithoutFlag", args("garp", "lo", "192.0.2.10", "--dry-run", "--preset", "keepalived", "--count", "5"), []string{`preset "keepalived" has no knob --count (its knobs with a flag here: --delay;`}},
+		{"AdviseWorkers", args("advise", "--fleet", "6.18", "--announcer", "keepalived", "--workers", "100000"), []string{"--workers 100000 is out of range (allowed: 1 to 256, or 0 for every core)"}},
+		{"RenderNegativeWidth", args("render", "x.jsonl", "--width", "-3"), []string{"--width -3 is out of range"}},
+		{"RenderFromAfterTo", args("render", "x.jsonl", "--from", "5", "--to", "1"), []string{"--from 5 --to 1: the timeline must end after it starts"}},
+		{"RenderNegativeFrom", args("render", "x.jsonl", "--from", "-5"), []string{"--from -5: want a time in seconds"}},
 		{"GARPNegativeInterval", args("garp", "lo", "192.0.2.10", "--dry-run", "--interval", "-1s"), []string{"--interval -1s is out of range"}},
 		{"WatchNegativeSeconds", args("watch", "--seconds", "-1"), []string{"--seconds -1:"}},
 		// explicit zeros are values, not "unset": checked like any other
