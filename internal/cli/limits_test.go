@@ -55,7 +55,7 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"NegativeVary", file("vary: 100ms", "vary: -5s"), []string{"vip.yaml:22: vary -5s is out of range"}},
 		{"NegativeAckDelay", file(flow, `interval: 300ms, ack_delay: -1s}}`), []string{"vip.yaml:20:", "ack_delay -1s is out of range"}},
 		{"NegativeUptime", file(prof, prof+"\n    uptime: -1s"), []string{"vip.yaml:12:", "uptime -1s is out of range"}},
-		{"NotANumber", file(prof, prof+"\n    cpus: many"), []string{`vip.yaml:14: "many" is not a whole number`}},
+		{"NotANumber", file(prof, prof+"\n    cpus: many"), []string{`vip.yaml:14: cpus: "many" is not a whole number`}},
 		{"HugeGARPCountFlag", args("run", "vip-failover", "--set", "garp.count=1000000000"), []string{"--set garp.count=1000000000: count 1000000000 is out of range (allowed: 0 to 10000)"}},
 		{"KnobThePresetLacks", args("run", "vip-failover", "--set", "garp.count=5"), []string{"--set garp.count=5:", "has no knob count"}},
 		{"NegativeRuns", args("run", "failure", "--runs", "-5"), []string{"--runs -5 is out of range (allowed: 1 to"}},

@@ -29,7 +29,8 @@ hosts:
       - {name: eth0, segment: s, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}
 `
 	for _, c := range []struct{ name, yaml, want string }{
-		{"UnknownField", base + "bogus: 1\n", "x.yaml:9: field bogus not found"},
+		{"UnknownField", base + "bogus: 1\n", `x.yaml:9: unknown field "bogus" in a scenario`},
+		{"UnknownHostField", strings.Replace(base, "  - name: h\n", "  - name: h\n    cpus: many\n    bogus: 1\n", 1), `x.yaml:7: cpus: "many" is not a whole number (and 1 more problem)`},
 		{"BadMAC", strings.Replace(base, `"02:00:00:00:00:01"`, `"02:00"`, 1), "x.yaml:8"},
 		{"UnknownSegment", strings.Replace(base, "segment: s,", "segment: t,", 1), `x.yaml:6: host h interface eth0: unknown segment "t"`},
 		{"BadProfile", base[:len(base)-len("    interfaces:\n      - {name: eth0, segment: s, mac: \"02:00:00:00:00:01\", addrs: [10.0.0.1/24]}\n")] + "    profile: 2.6\n    interfaces:\n      - {name: eth0, segment: s, mac: \"02:00:00:00:00:01\", addrs: [10.0.0.1/24]}\n", `x.yaml:6: host h: unknown kernel profile "2.6"`},
