@@ -58,6 +58,9 @@ Examples:
   arplab advise --fleet ./doctor-reports/ --announcer metallb
   arplab advise --fleet 4.19,6.18 --announcer keepalived --ipv6`
 
+// maxWorkers bounds --workers (advise's simulations at once).
+const maxWorkers = 256
+
 func adviseCmd(e *env) *cobra.Command {
 	a := &adviseArgs{}
 	c := &cobra.Command{
@@ -102,6 +105,10 @@ func runAdvise(e *env, a *adviseArgs) error {
 		return usageError{err}
 	}
 	opt := advise.Options{MaxFailure: a.maxFailure, MaxStale: stale, MaxFrames: a.maxFrames, Seed: a.seed, Workers: a.workers, IPv6: a.ipv6}
+	// each worker holds a simulation: bounded like the other counts
+	if a.workers < 0 || a.workers > maxWorkers {
+		return usagef("--workers %d is out of range (allowed: 1 to %d, or 0 for every core)", a.workers, maxWorkers)
+	}
 	if a.maxFailure == 0 {
 		return usagef("--max-failure 0: no finite number of runs can show a zero failure probability; give e.g. 0.01")
 	}
@@ -114,7 +121,7 @@ func runAdvise(e *env, a *adviseArgs) error {
 	res, err := advise.Advise(e.ctx, fleet, a.announcer, opt)
 	if err != nil {
 		if errors.Is(err, e.ctx.Err()) && e.ctx.Err() != nil {
-			return fmt.Errorf("advise: interrupted")
+			return e.ctx.Err() // exitCode says "interrupted by SIGINT", once
 		}
 		return err
 	}

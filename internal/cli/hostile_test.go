@@ -22,13 +22,14 @@ type knob struct{ ok, bad []string }
 
 var (
 	hostileDurations = knob{[]string{"5s", "30s", "2m"}, []string{"0", "-1s", "1ns", "876000h", "1e400", "nan", "abc", "1e9"}}
-	hostileIntervals = knob{[]string{"1ms", "50ms", "300ms", "1s"}, []string{"1ns", "-1s", "2h", "inf"}}
+	hostileIntervals = knob{[]string{"1ms", "50ms", "300ms", "1s"}, []string{"0", "1ns", "-1s", "2h", "inf"}}
 	hostileSmallDurs = knob{[]string{"0", "100us", "40ms", "1s"}, []string{"-1ms", "20s", "1e9", "x"}}
 	hostileUptimes   = knob{[]string{"0", "1h", "87600h"}, []string{"-1s", "876000h", "nan"}}
 	hostileCounts    = knob{[]string{"0", "1", "3", "20"}, []string{"-5", "1e9", "abc", "99999999999999999999"}}
 	hostileEntries   = knob{[]string{"0", "20", "1000"}, []string{"-5", "2000", "1e9", "abc"}}
 	hostileHZ        = knob{[]string{"100", "250", "1000"}, []string{"0", "7", "-1"}}
 	hostileCPUs      = knob{[]string{"1", "4"}, []string{"0", "-1", "300"}}
+	hostileFlowCPU   = knob{[]string{"0"}, []string{"4", "-1", "256"}}
 	hostileLoss      = knob{[]string{"0", "0.3"}, []string{"-0.1", "1", "1.5", "nan"}}
 	hostileAccept    = knob{[]string{"0", "1", "2"}, []string{"-1", "3", "7"}}
 	hostileLocktime  = knob{[]string{"0", "100", "5000"}, []string{"-1", "x"}}
@@ -83,7 +84,7 @@ stations:
   - {name: master, segment: lan, mac: "00:00:5e:00:01:01", ips: [192.168.50.100], think: %s}
   - {name: backup, segment: lan, mac: "00:00:5e:00:01:02"}
 script:
-  - {at: 0s, flow: {name: app, kind: %s, from: client, to: 192.168.50.100, interval: %s, ack_delay: %s}}
+  - {at: 0s, flow: {name: app, kind: %s, from: client, to: 192.168.50.100, interval: %s, ack_delay: %s, cpu: %s}}
   - {at: 2s, move: {ip: 192.168.50.100, to: backup}}
   - {at: 2s, vary: %s, garp: {from: backup, ip: 192.168.50.100, %s}}
 checks:
@@ -91,7 +92,7 @@ checks:
 `, pick("duration", hostileDurations), pick("latency", hostileSmallDurs), pick("jitter", hostileSmallDurs), pick("loss", hostileLoss),
 		pick("hz", hostileHZ), pick("cpus", hostileCPUs), pick("uptime", hostileUptimes), pick("entries", hostileEntries),
 		pick("arp_accept", hostileAccept), pick("locktime", hostileLocktime), pick("think", hostileSmallDurs),
-		pick("kind", hostileKinds), pick("interval", hostileIntervals), pick("ack_delay", hostileSmallDurs),
+		pick("kind", hostileKinds), pick("interval", hostileIntervals), pick("ack_delay", hostileSmallDurs), pick("cpu", hostileFlowCPU),
 		pick("vary", hostileSmallDurs), garp)
 }
 

@@ -131,6 +131,15 @@ counting as a boundary. Scenarios whose replay is known not to follow the
 kernel everywhere say why and do not fail the run. With --vm the guest
 runs the replay mode too.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if profile != "" {
+				// a flag's mistake, before any lab is built
+				if _, err := kernel.Lookup(profile); err != nil {
+					return usagef("--profile %s: %v", profile, err)
+				}
+				if _, err := lookupWithPatches(profile, patches); err != nil {
+					return usagef("--patch: %v", err)
+				}
+			}
 			names := args
 			if len(names) == 0 {
 				names = verify.Suite()
@@ -155,6 +164,12 @@ runs the replay mode too.`,
 				return verifyInVM(e, vm.Options{Kernel: vmKernel, Modules: vmModules, Accel: vmAccel, Args: ga}, html)
 			}
 			profileNote(e.stderr, "--profile", profile)
+			for _, n := range names {
+				// every name checked before the first lab is built
+				if _, err := verify.LoadScenario(n); err != nil {
+					return err
+				}
+			}
 			start := time.Now()
 			var results []*verify.Result
 			if _, err := labnet.CleanStale("arplab-"); err != nil && !errors.Is(err, labsys.ErrNotPermitted) {

@@ -31,7 +31,7 @@ func vipWith(t *testing.T, old, new string) string {
 }
 
 // leaks are words of Go, not of arplab's user: none may reach an error.
-var leaks = []string{"strconv", "garp.None", "MasterRepeat", "garp: garp:", "cannot unmarshal", "into int", "scenario.", "!!"}
+var leaks = []string{"strconv", "garp.None", "MasterRepeat", "garp: garp:", "cannot unmarshal", "into int", "scenario.", "!!", "vtime:", "arp: "}
 
 // TestEveryMistakeOfIssue13: each mistake a new user made (issue 13) gets a
 // one-line error naming the input, where it came from and the allowed
@@ -55,7 +55,7 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"NegativeVary", file("vary: 100ms", "vary: -5s"), []string{"vip.yaml:22: vary -5s is out of range"}},
 		{"NegativeAckDelay", file(flow, `interval: 300ms, ack_delay: -1s}}`), []string{"vip.yaml:20:", "ack_delay -1s is out of range"}},
 		{"NegativeUptime", file(prof, prof+"\n    uptime: -1s"), []string{"vip.yaml:12:", "uptime -1s is out of range"}},
-		{"NotANumber", file(prof, prof+"\n    cpus: many"), []string{`vip.yaml:14: "many" is not a whole number`}},
+		{"NotANumber", file(prof, prof+"\n    cpus: many"), []string{`vip.yaml:14: cpus: "many" is not a whole number`}},
 		{"HugeGARPCountFlag", args("run", "vip-failover", "--set", "garp.count=1000000000"), []string{"--set garp.count=1000000000: count 1000000000 is out of range (allowed: 0 to 10000)"}},
 		{"KnobThePresetLacks", args("run", "vip-failover", "--set", "garp.count=5"), []string{"--set garp.count=5:", "has no knob count"}},
 		{"NegativeRuns", args("run", "failure", "--runs", "-5"), []string{"--runs -5 is out of range (allowed: 1 to"}},
@@ -72,8 +72,26 @@ func TestEveryMistakeOfIssue13(t *testing.T) {
 		{"MatrixZeroRuns", args("matrix", "failure", "--runs", "0"), []string{"--runs 0 is out of range"}},
 		{"ZeroBudget", args("run", "failure", "--max-events", "0"), []string{"--max-events 0:"}},
 		{"GARPHugeCount", args("garp", "lo", "192.0.2.10", "--dry-run", "--count", "1000000000"), []string{"--count 1000000000 is out of range (allowed: 0 to 10000)"}},
+		{"GARPKnobWithoutFlag", args("garp", "lo", "192.0.2.10", "--dry-run", "--preset", "keepalived", "--count", "5"), []string{`preset "keepalived" has no knob --count (its knobs with a flag here: --delay;`}},
+		{"AdviseWorkers", args("advise", "--fleet", "6.18", "--announcer", "keepalived", "--workers", "100000"), []string{"--workers 100000 is out of range (allowed: 1 to 256, or 0 for every core)"}},
+		{"RenderNegativeWidth", args("render", "x.jsonl", "--width", "-3"), []string{"--width -3 is out of range"}},
+		{"RenderFromAfterTo", args("render", "x.jsonl", "--from", "5", "--to", "1"), []string{"--from 5 --to 1: the timeline must end after it starts"}},
+		{"RenderNegativeFrom", args("render", "x.jsonl", "--from", "-5"), []string{"--from -5: want a time in seconds"}},
 		{"GARPNegativeInterval", args("garp", "lo", "192.0.2.10", "--dry-run", "--interval", "-1s"), []string{"--interval -1s is out of range"}},
 		{"WatchNegativeSeconds", args("watch", "--seconds", "-1"), []string{"--seconds -1:"}},
+		// explicit zeros are values, not "unset": checked like any other
+		{"ZeroInterval", file(flow, `interval: 0s}}`), []string{"vip.yaml:20: flow app: interval 0s is out of range (allowed: 1ms to 1h)"}},
+		{"ZeroHZInFile", file(prof, prof+"\n    hz: 0"), []string{"vip.yaml:12: host client: hz 0 is not a kernel tick rate"}},
+		{"ZeroCPUsInFile", file(prof, prof+"\n    cpus: 0"), []string{"vip.yaml:12: host client: cpus 0 is out of range (allowed: 1 to 256)"}},
+		{"FlowCPUPastHostCPUs", file(flow, `interval: 300ms, cpu: 3}}`), []string{"vip.yaml:20: flow app: cpu 3 is out of range (allowed: 0 to 0: host client has cpus: 1)"}},
+		{"NoSuchScenario", args("run", "fialure"), []string{`scenario "fialure": no such built-in scenario`}},
+		{"HugeLocktime", args("run", "failure", "--set", "locktime=99999999999"), []string{"locktime 99999999999 is out of the kernel's range (allowed: 0 to 2147483647)"}},
+		{"ReplayBadHZ", args("replay", "x.pcap", "--host", "10.0.0.1", "--hz", "7"), []string{"--hz 7 is not a kernel tick rate (allowed: 100, 250, 300 or 1000)"}},
+		{"ReplayArpAccept9", args("replay", "x.pcap", "--host", "10.0.0.1", "--set", "arp_accept=9"), []string{`sysctl "arp_accept=9": arp_accept 9 is out of the kernel's range (allowed: 0 to 2)`}},
+		{"ReplayBadProfile", args("replay", "x.pcap", "--host", "10.0.0.1", "--profile", "linux-next"), []string{`--profile linux-next: unknown kernel profile "linux-next"`}},
+		{"VerifyBadProfile", args("verify", "--profile", "linux-next"), []string{`--profile linux-next: unknown kernel profile "linux-next"`}},
+		{"VerifyNoSuchScenario", args("verify", "admin-timer-states", "nosuch"), []string{`scenario "nosuch": no such built-in scenario`}},
+		{"ReplayBadInitialMAC", args("replay", "x.pcap", "--host", "10.0.0.1", "--initial", "10.0.0.5=zz"), []string{`"zz" is not a MAC address`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, errs, code := run(t, c.args(t)...)
@@ -169,5 +187,72 @@ func TestDayLongRunKeepsLittle(t *testing.T) {
 	t.Logf("peak live heap %d MB", peak.Load()>>20)
 	if p := peak.Load(); p > 150<<20 {
 		t.Errorf("peak live heap %d MB", p>>20)
+	}
+}
+
+// runCancelled runs the command line in-process with a context already
+// cancelled by sig, as main leaves it when the signal arrived.
+func runCancelled(sig os.Signal, args ...string) (string, string, int) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(Interrupted(sig))
+	var out, errb bytes.Buffer
+	code := Run(ctx, args, &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+// TestInterruptedReplayIsPartial: a replay stopped by a signal reports the
+// frames it replayed (the replay checks the context every 1,024 frames),
+// marked partial: in the text report, or on stderr beside --json's summary.
+func TestInterruptedReplayIsPartial(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "busy.pcap")
+	writeBusy(t, path, 5000)
+	out, errs, code := runCancelled(os.Interrupt, "replay", path, "--host", "10.0.0.1/16", "--profile", "6.18")
+	if code != ExitSIGINT || !strings.Contains(errs, "interrupted by SIGINT") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	if !strings.HasPrefix(out, "arplab replay ") || !strings.HasSuffix(out, "partial: interrupted after 1023 frames\n") {
+		t.Errorf("text report not partial:\n%s", out)
+	}
+	out, errs, code = runCancelled(syscall.SIGTERM, "replay", path, "--host", "10.0.0.1/16", "--profile", "6.18", "--json")
+	if code != ExitSIGTERM || !strings.Contains(errs, "partial: interrupted after 1023 frames") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; !strings.HasPrefix(last, `{"kind":"summary"`) || !strings.Contains(last, `"frames":1023`) {
+		t.Errorf("--json does not end with the summary of the frames replayed: %.200s", last)
+	}
+}
+
+// TestInterruptedMatrixJSONSaysPartial: matrix --json keeps stdout to its
+// rows and says on stderr that the table is partial.
+func TestInterruptedMatrixJSONSaysPartial(t *testing.T) {
+	out, errs, code := runCancelled(syscall.SIGTERM, "matrix", "failure", "--json")
+	if code != ExitSIGTERM || !strings.Contains(errs, "partial: interrupted after 0 of ") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	if out != "" {
+		t.Errorf("rows of a matrix interrupted before it began: %q", out)
+	}
+}
+
+// TestSetProfileNote: a --set profile= value that is not a profile name
+// says, as --profile does, which profile it resolved to.
+func TestSetProfileNote(t *testing.T) {
+	_, errs, code := run(t, "run", "vip-failover", "--set", "profile=9.99")
+	if code != ExitOK || !strings.Contains(errs, "arplab: --set profile=9.99 → profile 6.18:") {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+}
+
+// TestMatrixStopsAtTheBudget: a scenario whose own run is past the event
+// budget stops the matrix at its first row (exit 1) instead of spending
+// the budget on every row.
+func TestMatrixStopsAtTheBudget(t *testing.T) {
+	out, errs, code := run(t, "matrix", "failure", "--max-events", "1000")
+	if code != ExitError || !strings.HasPrefix(errs, "arplab: baseline: the simulation stopped after 1000 events") || strings.Count(errs, "\n") != 1 {
+		t.Fatalf("exit %d: %q", code, errs)
+	}
+	if out != "" {
+		t.Errorf("rows printed: %q", out)
 	}
 }

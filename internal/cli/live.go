@@ -3,10 +3,12 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"net/netip"
+	"regexp"
 	"strings"
 	"time"
 
@@ -22,7 +24,30 @@ import (
 )
 
 // flagWords names `arplab garp`'s flags in errors about the sender's knobs.
-var flagWords = strings.NewReplacer("count ", "--count ", "interval ", "--interval ", "delay ", "--delay ", "mode ", "--mode ")
+var flagWords = strings.NewReplacer("knob tha ", "knob --tha ", "count ", "--count ", "interval ", "--interval ", "delay ", "--delay ", "mode ", "--mode ")
+
+var knobListRE = regexp.MustCompile(`\(it has: ([^;)]*)[^)]*\)`)
+
+// senderFlagError is a sender check's error in the garp command's words:
+// a knob the preset lacks lists the preset's knobs this command has a
+// flag for, not the scenario fields it cannot set.
+func senderFlagError(err error) error {
+	msg := flagWords.Replace(err.Error())
+	msg = knobListRE.ReplaceAllStringFunc(msg, func(m string) string {
+		var flags []string
+		for _, k := range strings.Split(knobListRE.FindStringSubmatch(m)[1], ", ") {
+			if k == "count" || k == "interval" || k == "delay" {
+				flags = append(flags, "--"+k)
+			}
+		}
+		has := "none of its knobs has a flag here"
+		if len(flags) > 0 {
+			has = "its knobs with a flag here: " + strings.Join(flags, ", ")
+		}
+		return "(" + has + "; a scenario's garp event sets every knob; without --preset, the custom schedule takes --count, --interval, --delay, --mode and --tha)"
+	})
+	return usageError{errors.New(msg)}
+}
 
 func garpCmd(e *env) *cobra.Command {
 	var (
@@ -106,7 +131,7 @@ Examples:
 			// the scenario's limits: a count or spacing past them is a
 			// usage error here, not a schedule that never ends
 			if err := scenario.CheckSender(name, o, 0); err != nil {
-				return usagef("%s", flagWords.Replace(err.Error()))
+				return senderFlagError(err)
 			}
 			mac, err := interfaceMAC(netns, ifname, dry)
 			if err != nil {

@@ -56,6 +56,7 @@ func matrixCmd(e *env) *cobra.Command {
 				return err
 			}
 			profileNote(e.stderr, "--profile", profile)
+			setProfileNotes(e.stderr, sets)
 			if seed == 0 {
 				seed = s.Seed
 			}
@@ -80,6 +81,11 @@ func matrixCmd(e *env) *cobra.Command {
 				r := row{Kind: trace.OutputMatrixRow, Row: sim.RunVariation(s, v, opt, html != "")}
 				if e.ctx.Err() != nil {
 					break
+				}
+				if r.Budget != nil && len(rows) == 0 {
+					// the scenario as written is past the budget: every
+					// row would spend it again
+					return fmt.Errorf("%s: %w", v.Label, r.Budget)
 				}
 				if runs > 0 && r.Err == "" {
 					if c, err := s.Apply(v); err == nil {
@@ -133,9 +139,13 @@ func matrixCmd(e *env) *cobra.Command {
 				writeMatrixText(e.stdout, rows2sim(rows), mcs(rows))
 			}
 			if len(rows) < len(vs) {
-				if !asJSON {
-					fmt.Fprintf(e.stdout, "partial: interrupted after %d of %d rows\n", len(rows), len(vs))
+				// marked partial; with --json on stderr, so that stdout
+				// stays one matrix_row line per row
+				w := e.stdout
+				if asJSON {
+					w = e.stderr
 				}
+				fmt.Fprintf(w, "partial: interrupted after %d of %d rows\n", len(rows), len(vs))
 				return e.ctx.Err()
 			}
 			if mismatch > 0 {

@@ -3,6 +3,7 @@ package cli
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"arplab/internal/kernel"
 )
@@ -15,9 +16,18 @@ func profileNote(w io.Writer, flag, value string) {
 	if value == "" || value == "auto" {
 		return // replay ranks the profiles itself and says so
 	}
-	p, why, err := kernel.Resolve(value)
+	p, why, err := kernel.Resolve(strings.TrimPrefix(value, "profile="))
 	if err != nil || why == "" {
 		return
 	}
 	fmt.Fprintf(w, "arplab: %s %s → profile %s: %s\n", flag, value, p.Name, why)
+}
+
+// setProfileNotes is profileNote for the --set profile=VALUE flags.
+func setProfileNotes(w io.Writer, sets []string) {
+	for _, kv := range sets {
+		if v, ok := strings.CutPrefix(kv, "profile="); ok {
+			profileNote(w, "--set", "profile="+v)
+		}
+	}
 }

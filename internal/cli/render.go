@@ -38,6 +38,9 @@ Examples:
   arplab matrix failure --json > matrix.jsonl && arplab render matrix.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkTimeline(width, from, to, cmd.Flags().Changed("from"), cmd.Flags().Changed("to")); err != nil {
+				return err
+			}
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err

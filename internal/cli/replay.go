@@ -18,6 +18,7 @@ import (
 	"arplab/internal/replay"
 	"arplab/internal/report"
 	"arplab/internal/trace"
+	"arplab/internal/vtime"
 )
 
 const replayLong = `Feed a capture taken on (or beside) a Linux host through the model as
@@ -92,9 +93,15 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				return usagef("%s", msg)
 			}
+			if o.HZ != 0 && vtime.ValidHZ(o.HZ) != nil {
+				return usagef("--hz %d is not a kernel tick rate (allowed: 100, 250, 300 or 1000)", o.HZ)
+			}
+			if _, err := kernel.Lookup(profile); err != nil {
+				return usagef("--profile %s: %v", profile, err)
+			}
 			p, err := lookupWithPatches(profile, patches)
 			if err != nil {
-				return usageError{err}
+				return usagef("--patch: %v", err)
 			}
 			profileNote(e.stderr, "--profile", profile)
 			o.Profile = p
@@ -186,8 +193,23 @@ func replayCmd(e *env) *cobra.Command {
 				sum, err = replay.Replay(args[0], o, sink)
 			}
 			bar.done() // before the report reaches the same terminal
-			if err != nil {
+			// Ctrl-C: the frames replayed so far are reported, marked
+			// partial (on stderr with --json, which stays one summary)
+			partial := err != nil && e.ctx.Err() != nil && sum.Frames > 0
+			if err != nil && !partial {
 				return err
+			}
+			end := func(err error) error {
+				if err != nil || !partial {
+					return err
+				}
+				w := io.Writer(out)
+				if asJSON {
+					out.Flush()
+					w = e.stderr
+				}
+				fmt.Fprintf(w, "partial: interrupted after %d frames\n", sum.Frames)
+				return e.ctx.Err()
 			}
 			if html != "" {
 				if err := writeFile(html, func(w io.Writer) error {
@@ -202,7 +224,7 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				b, _ := json.Marshal(map[string]any{"kind": trace.OutputSummary, "summary": sum})
 				_, err := out.Write(append(b, '\n'))
-				return err
+				return end(err)
 			}
 			color := colorFor(e.stdout)
 			fmt.Fprintf(out, "arplab replay %s  host %v (%s)  profile %s HZ=%d\n", args[0], sum.Host, sum.HostMAC, sum.Profile, sum.HZ)
@@ -224,7 +246,7 @@ func replayCmd(e *env) *cobra.Command {
 			}
 			staleLines(out, sum.Stale, top, all)
 			fmt.Fprintln(out)
-			return dg.Timeline(out, report.TextOptions{Width: width, Color: color})
+			return end(dg.Timeline(out, report.TextOptions{Width: width, Color: color}))
 		},
 	}
 	f := c.Flags()

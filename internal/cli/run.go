@@ -109,22 +109,31 @@ func (a *runArgs) check(cmd *cobra.Command) error {
 			return err
 		}
 	}
-	if a.width < minWidth || a.width > maxWidth {
-		return usagef("--width %d is out of range (allowed: %d to %d columns)", a.width, minWidth, maxWidth)
+	if err := checkTimeline(a.width, a.from, a.to, a.fromSet, a.toSet); err != nil {
+		return err
+	}
+	return checkBudget(a.budget)
+}
+
+// checkTimeline checks the flags of a drawn timeline (run, render):
+// --width, and --from/--to where they were given.
+func checkTimeline(width int, from, to float64, fromSet, toSet bool) error {
+	if width < minWidth || width > maxWidth {
+		return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
 	}
 	for _, f := range []struct {
 		name string
 		set  bool
 		v    float64
-	}{{"from", a.fromSet, a.from}, {"to", a.toSet, a.to}} {
+	}{{"from", fromSet, from}, {"to", toSet, to}} {
 		if f.set && (f.v < 0 || math.IsNaN(f.v) || math.IsInf(f.v, 0)) {
 			return usagef("--%s %v: want a time in seconds, 0 or more", f.name, f.v)
 		}
 	}
-	if a.fromSet && a.toSet && a.to <= a.from {
-		return usagef("--from %v --to %v: the timeline must end after it starts", a.from, a.to)
+	if fromSet && toSet && to <= from {
+		return usagef("--from %v --to %v: the timeline must end after it starts", from, to)
 	}
-	return checkBudget(a.budget)
+	return nil
 }
 
 func checkRuns(n int) error {
@@ -194,6 +203,7 @@ func runRun(e *env, a *runArgs, args []string) error {
 		return err
 	}
 	profileNote(e.stderr, "--profile", a.profile)
+	setProfileNotes(e.stderr, a.sets)
 	seed := a.seed
 	if seed == 0 {
 		seed = s.Seed

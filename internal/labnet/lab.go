@@ -19,8 +19,13 @@ type Lab struct {
 	prefix string
 	runID  string
 
-	mu       sync.Mutex
-	closed   bool
+	mu     sync.Mutex
+	closed bool
+	// closing is closed when the first Close has removed everything: a
+	// concurrent Close (CloseOnSignal's, beside the runner's own) waits
+	// for it, so the process cannot exit while the namespaces are still
+	// being removed.
+	closing  chan struct{}
 	hosts    map[string]*Host
 	segments map[string]*Segment
 	ports    []*RawPort
@@ -205,14 +210,22 @@ func (l *Lab) StartTracer(opts ktrace.TracerOptions) (*ktrace.Tracer, error) {
 
 // Close removes everything the lab created: tracers, raw ports,
 // interfaces, bridges and namespaces. It returns the first error but always
-// tries every step, and a second call does nothing.
+// tries every step; a second call does nothing but wait until the first
+// has finished.
 func (l *Lab) Close() error {
 	l.mu.Lock()
 	if l.closed {
+		done := l.closing
 		l.mu.Unlock()
+		if done != nil {
+			<-done
+		}
 		return nil
 	}
 	l.closed = true
+	done := make(chan struct{})
+	l.closing = done
+	defer close(done)
 	tracers, ports := l.tracers, l.ports
 	l.tracers, l.ports = nil, nil
 	l.mu.Unlock()
@@ -233,9 +246,11 @@ func (l *Lab) Close() error {
 	return first
 }
 
-// CloseOnSignal closes the lab and exits the process (status 130 for
-// SIGINT, 143 for SIGTERM) when one of those signals arrives before ctx is
-// done, so an interrupted run leaves nothing behind.
+// CloseOnSignal closes the lab when SIGINT or SIGTERM arrives before ctx
+// is done, so an interrupted run leaves nothing behind, then exits the
+// process (status 130 for SIGINT, 143 for SIGTERM) unless ctx ends within
+// a second: a caller that cancels ctx on the same signal (arplab's CLI)
+// goes on to print what it has and exit itself.
 func (l *Lab) CloseOnSignal(ctx context.Context) { l.closeOnSignal(ctx) }
 
 // Name returns the host's name within the lab.

@@ -418,6 +418,14 @@ func (l *Lab) closeOnSignal(ctx context.Context) {
 		case <-l.sys.done:
 		case sig := <-ch:
 			l.Close()
+			// A caller that handles the signal itself (arplab's CLI
+			// cancels ctx on it) ends its own way, printing what it has;
+			// only a caller that does not is ended here.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second):
+			}
 			code := 130
 			if sig == syscall.SIGTERM {
 				code = 143

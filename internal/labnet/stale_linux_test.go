@@ -12,6 +12,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"arplab/internal/ktrace"
 	"arplab/internal/labsys"
@@ -178,5 +179,30 @@ func TestNotPermitted(t *testing.T) {
 	t.Logf("as nobody: %s", msg)
 	if is != "true" || !strings.HasPrefix(msg, "lab needs root (CAP_NET_ADMIN and CAP_NET_RAW): ") {
 		t.Errorf("New as nobody: labsys.ErrNotPermitted %s, %q", is, msg)
+	}
+}
+
+// TestConcurrentCloseWaits: a Close that finds another in progress (the
+// runner's beside CloseOnSignal's, on Ctrl-C) returns only when the
+// namespaces are gone, so a process that exits after it leaves nothing.
+func TestConcurrentCloseWaits(t *testing.T) {
+	l := newTestLab(t)
+	for _, n := range []string{"a", "b", "c", "d"} {
+		addHost(t, l, n)
+	}
+	first := make(chan error)
+	go func() { first <- l.Close() }()
+	for len(labNamespaces(t, l.Prefix())) == 4 {
+		// wait until the first Close has begun removing
+		time.Sleep(100 * time.Microsecond)
+	}
+	if err := l.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+	if got := labNamespaces(t, l.Prefix()); len(got) != 0 {
+		t.Errorf("the second Close returned with %v still there", got)
+	}
+	if err := <-first; err != nil {
+		t.Errorf("first Close: %v", err)
 	}
 }

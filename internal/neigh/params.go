@@ -300,11 +300,25 @@ func SplitSysctlKey(k string) (kind, dev, name string, err error) {
 // sysctl, in /proc units; anything else `sysctl -w` refuses (EINVAL).
 type Range struct{ Min, Max int64 }
 
-func (r Range) String() string {
-	if r.Max == math.MaxInt32 {
-		return fmt.Sprintf("%d or more", r.Min)
+func (r Range) String() string { return fmt.Sprintf("%d to %d", r.Min, r.Max) }
+
+// CheckSysctl checks a value for the sysctl name (without device) as
+// `sysctl -w` would: a whole number within the kernel's range, in /proc
+// units. Every input that sets a sysctl (a scenario, --set, replay's
+// --set) uses it, so the errors read alike.
+func CheckSysctl(name, value string) error {
+	r, ok := SysctlRange(name)
+	if !ok {
+		return fmt.Errorf("unknown sysctl %q", name)
 	}
-	return fmt.Sprintf("%d to %d", r.Min, r.Max)
+	n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
+	if err != nil {
+		return fmt.Errorf("%s: %q is not a whole number", name, value)
+	}
+	if n < r.Min || n > r.Max {
+		return fmt.Errorf("%s %d is out of the kernel's range (allowed: %s)", name, n, r)
+	}
+	return nil
 }
 
 // sysctlRanges are the ranges of every sysctl the model reads (spec §8.1,

@@ -227,6 +227,12 @@ func applySysctls(st *stack.Host, t *neigh.Table, dev string, items []string) er
 		if err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
+		// the kernel's range, as a scenario's sysctls are checked
+		if _, known := neigh.SysctlRange(name); known {
+			if err := neigh.CheckSysctl(name, v); err != nil {
+				return fmt.Errorf("replay: sysctl %q: %w", item, err)
+			}
+		}
 		kind, target := "neigh", dev
 		switch {
 		case t.Family == neigh.IPv6 && (table == "conf" || (table == "" && slices.Contains(neigh.Conf6Names, name))):
@@ -288,7 +294,7 @@ func parseInitial(item string) (initialEntry, error) {
 	macS, stS, hasState := strings.Cut(rest, ",")
 	mac, err := arp.ParseMAC(strings.TrimSpace(macS))
 	if err != nil {
-		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %v", item, err)
+		return initialEntry{}, fmt.Errorf("replay: initial entry %q: %q is not a MAC address (aa:bb:cc:dd:ee:ff)", item, macS)
 	}
 	st := neigh.Stale
 	var age time.Duration

@@ -25,6 +25,10 @@ func FuzzParse(f *testing.F) {
 		{`profile: "6.18"`, "profile: \"6.18\"\n    entries: 1e9"}, {`profile: "6.18"`, "profile: \"6.18\"\n    entries: 2000"},
 		{`profile: "6.18"`, "profile: \"6.18\"\n    sysctls: {conf.all.arp_accept: \"7\"}"},
 		{"vary: 100ms", "vary: -5s"}, {"jitter: 100us", "jitter: 1e9"},
+		// explicit zeros: values, not "unset"
+		{"interval: 300ms", "interval: 0s"}, {"latency: 150us", "latency: 0s"},
+		{`profile: "6.18"`, "profile: \"6.18\"\n    hz: 0\n    cpus: 0"},
+		{"interval: 300ms", "interval: 300ms, cpu: 1"},
 	} {
 		f.Add([]byte(strings.Replace(string(vip), r[0], r[1], 1)))
 	}

@@ -322,7 +322,7 @@ func gcThresh3(h *Host) int64 {
 
 // checkHost checks a host's numbers.
 func checkHost(h *Host) error {
-	if err := checkHZ(int64(h.HZ)); h.HZ != 0 && err != nil {
+	if err := checkHZ(int64(h.HZ)); (h.HZ != 0 || h.written["hz"]) && err != nil {
 		return err
 	}
 	if err := limCPUs.check(int64(h.CPUs)); err != nil {
@@ -346,8 +346,8 @@ func checkHost(h *Host) error {
 	return nil
 }
 
-// checkFlow checks a flow's numbers.
-func checkFlow(fl *Flow, runEnd vtime.Duration) error {
+// checkFlow checks a flow's numbers; h is the host it runs on.
+func checkFlow(fl *Flow, h *Host, runEnd vtime.Duration) error {
 	if err := limFlowInterval.check(fl.Interval.D); err != nil {
 		return err
 	}
@@ -364,23 +364,14 @@ func checkFlow(fl *Flow, runEnd vtime.Duration) error {
 		if err := limCPU.check(int64(*fl.CPU)); err != nil {
 			return err
 		}
+		// the flow's route cache is one of its host's CPUs
+		if h != nil && *fl.CPU >= h.CPUs {
+			return fmt.Errorf("cpu %d is out of range (allowed: 0 to %d: host %s has cpus: %d)", *fl.CPU, h.CPUs-1, h.Name, h.CPUs)
+		}
 	}
 	return nil
 }
 
 // sysctlValue checks a sysctl's value against the kernel's range for it
-// (neigh.Range), in /proc units, as `sysctl -w` would.
-func sysctlValue(name, v string) error {
-	r, ok := neigh.SysctlRange(name)
-	if !ok {
-		return fmt.Errorf("unknown sysctl %q", name)
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
-	if err != nil {
-		return fmt.Errorf("%s: %q is not a whole number", name, v)
-	}
-	if n < r.Min || n > r.Max {
-		return fmt.Errorf("%s %d is out of the kernel's range (allowed: %s)", name, n, r)
-	}
-	return nil
-}
+// (neigh.CheckSysctl), in /proc units, as `sysctl -w` would.
+func sysctlValue(name, v string) error { return neigh.CheckSysctl(name, v) }

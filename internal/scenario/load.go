@@ -52,7 +52,13 @@ func Load(nameOrFile string) (*Scenario, error) {
 	b, err := os.ReadFile(nameOrFile)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return nil, fmt.Errorf("scenario %q: no such built-in scenario (known: %s) and no such file", nameOrFile, strings.Join(Builtins(), ", "))
+			err := fmt.Errorf("scenario %q: no such built-in scenario (known: %s) and no such file", nameOrFile, strings.Join(Builtins(), ", "))
+			if !strings.ContainsRune(nameOrFile, os.PathSeparator) && !strings.HasSuffix(nameOrFile, ".yaml") && !strings.HasSuffix(nameOrFile, ".yml") {
+				// a name, not a path: a mistake on the command line (a
+				// missing file is one that cannot be read)
+				err = invalid{err}
+			}
+			return nil, err
 		}
 		return nil, fmt.Errorf("scenario %s: %v", nameOrFile, err)
 	}
@@ -69,7 +75,7 @@ func Parse(b []byte, file string) (*Scenario, error) {
 		if err == io.EOF {
 			return nil, invalidf("%s: empty scenario", file)
 		}
-		return nil, invalid{located(file, fixLines(err, 0))}
+		return nil, invalid{located(file, fixLines(err, 0), b)}
 	}
 	s.File = file
 	s.defaults()
@@ -83,20 +89,65 @@ var lineRE = regexp.MustCompile(`^(?:yaml: )?line (\d+): (?:line \d+: )?`)
 
 // located rewrites yaml's "line N: msg" errors as "file:N: msg", one per
 // problem, so editors can jump to them.
-func located(file string, err error) error {
+func located(file string, err error, src []byte) error {
 	var out []string
+	lines := strings.Split(string(src), "\n")
 	for _, l := range strings.Split(err.Error(), "\n") {
 		l = strings.TrimSpace(l)
 		if l == "" || strings.HasPrefix(l, "yaml: unmarshal errors:") {
 			continue
 		}
 		if m := lineRE.FindStringSubmatch(l); m != nil {
-			out = append(out, file+":"+m[1]+": "+userWords(l[len(m[0]):]))
+			msg := l[len(m[0]):]
+			n, _ := strconv.Atoi(m[1])
+			if t := typeRE.FindStringSubmatch(msg); t != nil && t[2] != "" && n >= 1 && n <= len(lines) {
+				// name the field: the key written before the value
+				if k := keyOf(lines[n-1], t[2]); k != "" {
+					msg = k + ": " + userWords(msg)
+					out = append(out, file+":"+m[1]+": "+msg)
+					continue
+				}
+			}
+			out = append(out, file+":"+m[1]+": "+userWords(msg))
 		} else {
 			out = append(out, file+": "+userWords(strings.TrimPrefix(l, "yaml: ")))
 		}
 	}
-	return fmt.Errorf("%s", strings.Join(out, "\n"))
+	if len(out) == 0 {
+		return fmt.Errorf("%s: not a scenario", file)
+	}
+	// one line: the first problem, and how many more the file has
+	more := ""
+	switch n := len(out) - 1; {
+	case n == 1:
+		more = " (and 1 more problem)"
+	case n > 1:
+		more = fmt.Sprintf(" (and %d more problems)", n)
+	}
+	return fmt.Errorf("%s%s", out[0], more)
+}
+
+// keyOf finds the key a value was written under on a line of the file
+// ("    cpus: many" or "{a: 1, cpus: many}"); "" when it is not there once.
+func keyOf(line, value string) string {
+	re := regexp.MustCompile(`([A-Za-z_][\w.]*)\s*:\s*["']?` + regexp.QuoteMeta(value) + `["']?\s*(?:[,}\]#]|$)`)
+	m := re.FindAllStringSubmatch(line, -1)
+	if len(m) != 1 {
+		return ""
+	}
+	return m[0][1]
+}
+
+var unknownFieldRE = regexp.MustCompile(`^field (\S+) not found in type \S+\.(?:raw)?(\w+)$`)
+
+// itemWords names the file format's items after the Go types that hold
+// them.
+var itemWords = map[string]string{
+	"Scenario": "a scenario", "Segment": "a segment", "Host": "a host", "Station": "a station",
+	"Event": "a script event", "Check": "a check", "Interface": "an interface", "Route": "a route",
+	"Neighbour": "a neighbour", "Move": "a move", "GARP": "a garp event", "Flow": "a flow",
+	"NeighCmd": "a neigh event", "SysctlWrite": "a sysctl event", "Reply": "a reply", "NS": "an ns event",
+	"Variation": "a matrix or fixes row",
 }
 
 var typeRE = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\S+)$")
@@ -104,6 +155,13 @@ var typeRE = regexp.MustCompile("^cannot unmarshal !!(\\w+)(?: `(.*)`)? into (\\
 // userWords rewrites the YAML decoder's type errors ("cannot unmarshal
 // !!str `x` into int") in the words of the file format.
 func userWords(msg string) string {
+	if m := unknownFieldRE.FindStringSubmatch(msg); m != nil {
+		in := itemWords[m[2]]
+		if in == "" {
+			in = "this item"
+		}
+		return fmt.Sprintf("unknown field %q in %s (docs/scenarios.md lists the fields)", m[1], in)
+	}
 	m := typeRE.FindStringSubmatch(msg)
 	if m == nil {
 		return msg
@@ -114,6 +172,8 @@ func userWords(msg string) string {
 		want = "a list"
 	case strings.HasPrefix(t, "map["), strings.HasPrefix(t, "scenario."):
 		want = "a mapping (key: value)"
+	case strings.HasPrefix(t, "uint"):
+		want = "a whole number, 0 or more"
 	case strings.Contains(t, "int"):
 		want = "a whole number"
 	case strings.HasPrefix(t, "float"):
@@ -132,12 +192,17 @@ func userWords(msg string) string {
 	return fmt.Sprintf("%s is not %s", v, want)
 }
 
+// defaults fills in what the file left out. A value written in the file
+// (its Line is set) is kept even when it is zero: a zero the limits allow
+// (latency: 0) is honoured, one they do not (interval: 0) is an error,
+// never silently a default.
 func (s *Scenario) defaults() {
 	if s.Seed == 0 {
 		s.Seed = 1
 	}
+	unset := func(d Duration) bool { return d.D == 0 && d.Line == 0 }
 	for i := range s.Segments {
-		if s.Segments[i].Latency.D == 0 {
+		if unset(s.Segments[i].Latency) {
 			s.Segments[i].Latency.D = 100 * vtime.Microsecond
 		}
 	}
@@ -146,31 +211,31 @@ func (s *Scenario) defaults() {
 		if h.Profile == "" {
 			h.Profile = kernel.DefaultProfile
 		}
-		if h.CPUs == 0 {
+		if h.CPUs == 0 && !h.written["cpus"] {
 			h.CPUs = 1
 		}
-		if h.Uptime.D == 0 {
+		if unset(h.Uptime) {
 			h.Uptime.D = 86400 * vtime.Second
 		}
 	}
 	for i := range s.Stations {
-		if s.Stations[i].Think.D == 0 {
+		if unset(s.Stations[i].Think) {
 			s.Stations[i].Think.D = DefaultThink
 		}
 	}
 	for i := range s.Script {
 		e := &s.Script[i]
-		if g := e.GARP; g != nil && g.Jitter.D == 0 {
+		if g := e.GARP; g != nil && unset(g.Jitter) {
 			g.Jitter.D = 50 * vtime.Microsecond
 		}
 		if f := e.Flow; f != nil {
-			if f.Timeout.D == 0 {
+			if unset(f.Timeout) {
 				f.Timeout.D = 300 * vtime.Second
 			}
-			if f.Interval.D == 0 {
+			if unset(f.Interval) {
 				f.Interval.D = vtime.Second
 			}
-			if f.AckDelay.D == 0 {
+			if unset(f.AckDelay) {
 				f.AckDelay.D = 40 * vtime.Millisecond
 			}
 		}
@@ -355,7 +420,7 @@ func (s *Scenario) validate() error {
 			if h := s.host(fl.From); fl.To.Is6() && !hasIPv6(h) {
 				return fmt.Errorf("%s: flow %s to %v: host %s has no IPv6 address (add one to its interface's addrs, e.g. 2001:db8::1/64)", e.at(f), fl.Name, fl.To, fl.From)
 			}
-			if err := checkFlow(fl, s.Duration.D); err != nil {
+			if err := checkFlow(fl, s.host(fl.From), s.Duration.D); err != nil {
 				return fmt.Errorf("%s: flow %s: %v", e.at(f), fl.Name, err)
 			}
 		case e.Neigh != nil:

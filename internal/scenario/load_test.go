@@ -29,7 +29,8 @@ hosts:
       - {name: eth0, segment: s, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}
 `
 	for _, c := range []struct{ name, yaml, want string }{
-		{"UnknownField", base + "bogus: 1\n", "x.yaml:9: field bogus not found"},
+		{"UnknownField", base + "bogus: 1\n", `x.yaml:9: unknown field "bogus" in a scenario`},
+		{"UnknownHostField", strings.Replace(base, "  - name: h\n", "  - name: h\n    cpus: many\n    bogus: 1\n", 1), `x.yaml:7: cpus: "many" is not a whole number (and 1 more problem)`},
 		{"BadMAC", strings.Replace(base, `"02:00:00:00:00:01"`, `"02:00"`, 1), "x.yaml:8"},
 		{"UnknownSegment", strings.Replace(base, "segment: s,", "segment: t,", 1), `x.yaml:6: host h interface eth0: unknown segment "t"`},
 		{"BadProfile", base[:len(base)-len("    interfaces:\n      - {name: eth0, segment: s, mac: \"02:00:00:00:00:01\", addrs: [10.0.0.1/24]}\n")] + "    profile: 2.6\n    interfaces:\n      - {name: eth0, segment: s, mac: \"02:00:00:00:00:01\", addrs: [10.0.0.1/24]}\n", `x.yaml:6: host h: unknown kernel profile "2.6"`},
@@ -90,5 +91,40 @@ script:
 		if got := f.String(); !strings.Contains(got, want) {
 			t.Errorf("reply %d = %q, want %q", i, got, want)
 		}
+	}
+}
+
+// TestWrittenZeroIsKept: a zero the file writes is a value, not "unset":
+// one within the limits is kept (no default replaces it), and a field left
+// out still gets its default.
+func TestWrittenZeroIsKept(t *testing.T) {
+	const src = `name: zeros
+duration: 10s
+segments:
+  - {name: s, latency: 0s}
+  - {name: t}
+hosts:
+  - name: h
+    uptime: 0s
+    interfaces:
+      - {name: eth0, segment: s, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}
+stations:
+  - {name: r, segment: s, mac: "02:00:00:00:00:09", ips: [10.0.0.9], think: 0s}
+script:
+  - {at: 0s, flow: {name: f, kind: tcp, from: h, to: 10.0.0.9, ack_delay: 0s}}
+  - {at: 1s, garp: {from: r, ip: 10.0.0.9, preset: arping-U, jitter: 0s}}
+`
+	s, err := Parse([]byte(src), "zeros.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for what, d := range map[string]Duration{"latency": s.Segments[0].Latency, "uptime": s.Hosts[0].Uptime,
+		"think": s.Stations[0].Think, "ack_delay": s.Script[0].Flow.AckDelay, "jitter": s.Script[1].GARP.Jitter} {
+		if d.D != 0 {
+			t.Errorf("%s: 0s written, %v kept", what, d.D)
+		}
+	}
+	if s.Segments[1].Latency.D == 0 || s.Hosts[0].CPUs != 1 || s.Script[0].Flow.Interval.D == 0 {
+		t.Errorf("defaults missing: latency %v, cpus %d, interval %v", s.Segments[1].Latency.D, s.Hosts[0].CPUs, s.Script[0].Flow.Interval.D)
 	}
 }

@@ -88,6 +88,10 @@ type Host struct {
 	// Observe marks the hosts whose entries the report follows; default:
 	// every Linux host.
 	Observe *bool `yaml:"observe"`
+
+	// written holds the keys the file wrote for this host, so that an
+	// explicit hz: 0 or cpus: 0 is checked, not taken for "unset".
+	written map[string]bool
 }
 
 // Interface is a host or station port on a segment.
@@ -421,6 +425,12 @@ func (h *Host) UnmarshalYAML(n *yaml.Node) error {
 	err := decodeStrict(n, &r)
 	*h = Host(r)
 	h.Pos = Pos{n.Line}
+	if n.Kind == yaml.MappingNode {
+		h.written = map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			h.written[n.Content[i].Value] = true
+		}
+	}
 	return err
 }
 

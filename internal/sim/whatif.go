@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -43,6 +44,9 @@ type Row struct {
 	// seed is not credited.
 	Fixed bool   `json:"fixed,omitempty"`
 	Why   string `json:"why,omitempty"`
+	// Budget is set when the run stopped at its event budget (Err says
+	// so): a study can then stop rather than spend the budget on every row.
+	Budget *BudgetError `json:"-"`
 }
 
 // RunVariation applies v to s and runs it once.
@@ -64,6 +68,7 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 	res, err := Run(c, opt)
 	if err != nil {
 		row.Err = err.Error()
+		errors.As(err, &row.Budget)
 		return row
 	}
 	rec.Note()

@@ -17,8 +17,11 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"strings"
 )
 
 // Kind says what an Event records.
@@ -268,7 +271,7 @@ func ReadOutput(r io.Reader, name string) ([]Event, []OutputLine, error) {
 		dec.DisallowUnknownFields()
 		err := dec.Decode(&ev)
 		if err != nil {
-			err = fmt.Errorf("not a trace event: %v", err)
+			err = fmt.Errorf("not a trace event: %s", jsonWords(err))
 		} else {
 			err = ev.Validate()
 		}
@@ -300,3 +303,35 @@ func F64(v float64) *float64 { return &v }
 
 // Bool returns a pointer to v.
 func Bool(v bool) *bool { return &v }
+
+// jsonWords says what encoding/json found wrong with a line in the words
+// of the file, not of Go's decoder (no Go types, no "json:").
+func jsonWords(err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syn):
+		return fmt.Sprintf("not JSON (at column %d)", syn.Offset)
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "not JSON (the line ends before the object does)"
+	case errors.As(err, &typ):
+		want := "another kind of value"
+		switch typ.Type.Kind() {
+		case reflect.String:
+			want = "text"
+		case reflect.Bool:
+			want = "true or false"
+		case reflect.Slice, reflect.Array:
+			want = "a list"
+		case reflect.Map, reflect.Struct:
+			want = "an object"
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+			want = "a whole number"
+		case reflect.Float32, reflect.Float64:
+			want = "a number"
+		}
+		return fmt.Sprintf("field %q: a %s is not %s", typ.Field, typ.Value, want)
+	}
+	return strings.TrimPrefix(err.Error(), "json: ")
+}

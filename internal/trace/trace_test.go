@@ -29,11 +29,13 @@ func TestRoundTrip(t *testing.T) {
 
 func TestReadErrorsNameLine(t *testing.T) {
 	for in, want := range map[string]string{
-		"{\"kind\":\"header\"}\nnot json\n":          "t.jsonl:2: not a trace event",
+		"{\"kind\":\"header\"}\nnot json\n":          "t.jsonl:2: not a trace event: not JSON (at column 2)",
 		"{\"kind\":\"bogus\"}\n":                     `t.jsonl:1: unknown kind "bogus"`,
 		"{\"kind\":\"arp\"}\n":                       "t.jsonl:1: arp event without a verdict",
 		"{\"kind\":\"arp\",\"verdict\":\"maybe\"}\n": `t.jsonl:1: unknown verdict "maybe"`,
-		"{\"kind\":\"state\",\"color\":\"red\"}\n":   `t.jsonl:1: not a trace event: json: unknown field "color"`,
+		"{\"kind\":\"state\",\"color\":\"red\"}\n":   `t.jsonl:1: not a trace event: unknown field "color"`,
+		"{\"kind\":\"state\",\"time\":\"soon\"}\n":   `t.jsonl:1: not a trace event: field "time": a string is not a number`,
+		"{\"kind\":\"state\",\n":                     "t.jsonl:1: not a trace event: not JSON (the line ends before the object does)",
 	} {
 		_, err := Read(strings.NewReader(in), "t.jsonl")
 		if err == nil || !strings.Contains(err.Error(), want) {

@@ -28,7 +28,7 @@ func LoadScenario(nameOrFile string) (*scenario.Scenario, error) {
 	}
 	s, err := scenario.Load(nameOrFile)
 	if err != nil {
-		return nil, fmt.Errorf("%v (verify suite: %s)", err, strings.Join(verifysuite.Names(), ", "))
+		return nil, fmt.Errorf("%w (verify suite: %s)", err, strings.Join(verifysuite.Names(), ", "))
 	}
 	return s, nil
 }
