@@ -87,7 +87,10 @@ type Exporter struct {
 	entries map[famKey]*[watch.NumStates]int64
 	spells  map[ipKey]spell
 	closed  map[deadKey]float64 // seconds of ended spells
-	tracked int                 // admitted per-IP pairs (for the gauge)
+	// shown is the last dead-MAC seconds value each key was scraped at:
+	// the counter never goes below it (see tableCollector.Collect).
+	shown   map[deadKey]float64
+	tracked int // admitted per-IP pairs (for the gauge)
 
 	settingsMu sync.Mutex
 	settings   doctor.Report
@@ -165,7 +168,7 @@ func New(opt Options) *Exporter {
 	}
 	e := &Exporter{opt: opt, reg: prometheus.NewRegistry(),
 		devs: map[string]*device{}, ips: map[ipKey]*ipSeries{},
-		ndc: map[ndKey]prometheus.Counter{}, entries: map[famKey]*[watch.NumStates]int64{}, spells: map[ipKey]spell{}, closed: map[deadKey]float64{}}
+		ndc: map[ndKey]prometheus.Counter{}, entries: map[famKey]*[watch.NumStates]int64{}, spells: map[ipKey]spell{}, closed: map[deadKey]float64{}, shown: map[deadKey]float64{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
 		e.reg.MustRegister(v)
@@ -463,8 +466,16 @@ func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, a := range per {
 		r := k.reason.String()
+		// A spell's end reaches the exporter after its moment (the
+		// watcher decides a little after the frame), so a scrape in
+		// between may have counted a running spell for longer than it
+		// lasted. A counter must not go down (Prometheus would take it
+		// for a restart and rate() would jump): hold the highest value
+		// shown until the true total passes it.
+		secs := max(e.closed[k]+a.running, e.shown[k])
+		e.shown[k] = secs
 		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(a.n), k.dev, r)
-		ch <- prometheus.MustNewConstMetric(deadSecondsDesc, prometheus.CounterValue, e.closed[k]+a.running, k.dev, r)
+		ch <- prometheus.MustNewConstMetric(deadSecondsDesc, prometheus.CounterValue, secs, k.dev, r)
 		ch <- prometheus.MustNewConstMetric(deadOldestDesc, prometheus.GaugeValue, a.oldest, k.dev, r)
 	}
 	limit := 0

@@ -260,3 +260,22 @@ func TestExporterIPv6(t *testing.T) {
 		t.Error("an nd_tbl transition was counted as ipv4")
 	}
 }
+
+// TestDeadSecondsNeverDecrease: a spell's end arrives after a scrape that
+// already counted the spell as running past that end; the counter holds
+// the value shown (a decrease would read as a restart to Prometheus) and
+// grows again once the true total passes it.
+func TestDeadSecondsNeverDecrease(t *testing.T) {
+	now := t0.Add(5 * time.Second)
+	e := New(Options{Now: func() time.Time { return now }})
+	e.Dead(watch.DeadChange{At: t0, Since: t0, Dev: "o0", IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded, Dead: true})
+	has(t, scrape(t, e), `arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 5`)
+	// the change that ended it happened at 4.5 s; the watcher says so at 6 s
+	now = t0.Add(6 * time.Second)
+	e.Dead(watch.DeadChange{At: t0.Add(4500 * time.Millisecond), Since: t0, Dev: "o0", IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded})
+	has(t, scrape(t, e), `arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 5`, `arplab_dead_mac_entries{dev="o0",reason="superseded"} 0`)
+	// a new spell: 4.5 s ended + 1.5 s running = 6 s
+	e.Dead(watch.DeadChange{At: now, Since: now, Dev: "o0", IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded, Dead: true})
+	now = now.Add(1500 * time.Millisecond)
+	has(t, scrape(t, e), `arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 6`)
+}
