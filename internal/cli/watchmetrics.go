@@ -71,7 +71,8 @@ func (m *metricsFlags) start(ctx context.Context, e *env, opt *watch.WatchOption
 	}
 	netns := opt.Netns
 	exp := metrics.New(metrics.Options{PerIP: m.perIP, PerIPMax: m.perIPMax,
-		Settings: func() (doctor.Report, error) { return doctor.Inspect(netns) }})
+		Settings: func() (doctor.Report, error) { return doctor.Inspect(netns) },
+		Note:     func(s string) { fmt.Fprintf(e.stderr, "arplab watch: %s\n", s) }})
 	opt.Observer = exp
 	if !opt.Trace {
 		opt.Trace, opt.TraceBestEffort = true, true

@@ -20,6 +20,7 @@
 package metrics
 
 import (
+	"fmt"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -52,6 +53,10 @@ type Options struct {
 	SettingsEvery time.Duration
 	// Now is the clock for spell ages at scrape time (default time.Now).
 	Now func() time.Time
+	// Note, if set, is told once, from the watcher's loop, when the
+	// per-IP cap is first reached: from then on new pairs are counted in
+	// arplab_per_ip_overflow_total only, and the operator should know.
+	Note func(string)
 }
 
 // Exporter is a watch.Observer that keeps Prometheus metrics.
@@ -81,6 +86,8 @@ type Exporter struct {
 	ndc   map[ndKey]prometheus.Counter
 	devs  map[string]*device
 	ips   map[ipKey]*ipSeries
+	// capSaid: Options.Note was told the per-IP cap was reached.
+	capSaid bool
 
 	// mu guards the table-derived state read by scrapes.
 	mu      sync.Mutex
@@ -267,6 +274,11 @@ func (e *Exporter) perIP(k ipKey) *ipSeries {
 		return s
 	}
 	if len(e.ips) >= e.opt.PerIPMax {
+		if !e.capSaid && e.opt.Note != nil {
+			e.capSaid = true
+			e.opt.Note(fmt.Sprintf("--per-ip-max %d reached at %s %v: further IPs get no per-IP series and are counted in %s_per_ip_overflow_total (the aggregate metrics still count them)",
+				e.opt.PerIPMax, k.dev, k.ip, Namespace))
+		}
 		e.overflow.Inc()
 		return nil
 	}

@@ -119,7 +119,8 @@ func TestExporterCountsWhatTheWatcherSaw(t *testing.T) {
 // TestPerIPIsCapped: past --per-ip-max pairs, GARPs still count in the
 // aggregate, not per IP, and the overflow is counted.
 func TestPerIPIsCapped(t *testing.T) {
-	e := New(Options{PerIP: true, PerIPMax: 2})
+	var notes []string
+	e := New(Options{PerIP: true, PerIPMax: 2, Note: func(s string) { notes = append(notes, s) }})
 	for i := range 5 {
 		ip := netip.AddrFrom4([4]byte{10, 99, 0, byte(10 + i)})
 		e.Frame(watch.FrameVerdict{Dev: "o0", IP: ip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictHonoured})
@@ -138,6 +139,10 @@ func TestPerIPIsCapped(t *testing.T) {
 	)
 	if strings.Contains(body, "10.99.0.12") || strings.Contains(body, "10.99.0.50") {
 		t.Errorf("a third IP got series past the cap of 2")
+	}
+	// said once, naming the cap, the first IP refused and the counter
+	if len(notes) != 1 || !strings.Contains(notes[0], "--per-ip-max 2 reached at o0 10.99.0.12") || !strings.Contains(notes[0], "arplab_per_ip_overflow_total") {
+		t.Errorf("notes = %q, want one saying the cap of 2 was reached at 10.99.0.12", notes)
 	}
 	// within the cap, a dead entry gets its own series without a GARP
 	e = New(Options{PerIP: true, Now: func() time.Time { return t0.Add(3 * time.Second) }})
