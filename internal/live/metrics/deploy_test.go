@@ -45,8 +45,28 @@ func families(t *testing.T) []string {
 			out = append(out, mf.GetName())
 		}
 	}
+	// every registered family must show here, or the checks below would
+	// miss the ones this exporter was not shown an event for
+	var reg []string
+	for _, d := range e.Descs() {
+		m := fqName.FindStringSubmatch(d.String())
+		if m == nil {
+			t.Fatalf("cannot read the name of %s", d)
+		}
+		if strings.HasPrefix(m[1], Namespace+"_") {
+			reg = append(reg, m[1])
+		}
+	}
+	slices.Sort(out)
+	slices.Sort(reg)
+	if !slices.Equal(out, slices.Compact(reg)) {
+		t.Fatalf("registered arplab families %v, exposed after one of everything %v: show families() an event for each", reg, out)
+	}
 	return out
 }
+
+// fqName reads a metric's name from prometheus.Desc's String.
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
 
 func read(t *testing.T, rel string) string {
 	t.Helper()
@@ -60,7 +80,8 @@ func read(t *testing.T, rel string) string {
 var metricName = regexp.MustCompile(`\barplab_[a-z_]+[a-z]\b`)
 
 // TestDocsListEveryMetricAndAlert: docs/metrics.md names every metric the
-// exporter can expose and every alert in deploy/prometheus/alerts.yml.
+// exporter registers (families checks they are all exposed) and every
+// alert in deploy/prometheus/alerts.yml, and no metric it does not.
 func TestDocsListEveryMetricAndAlert(t *testing.T) {
 	docs := read(t, "docs/metrics.md")
 	fams := families(t)

@@ -63,6 +63,8 @@ type Options struct {
 type Exporter struct {
 	opt Options
 	reg *prometheus.Registry
+	// collectors are the ones registered, for Descs.
+	collectors []prometheus.Collector
 
 	garp        *prometheus.CounterVec
 	frames      *prometheus.CounterVec
@@ -178,7 +180,7 @@ func New(opt Options) *Exporter {
 		ndc: map[ndKey]prometheus.Counter{}, entries: map[famKey]*[watch.NumStates]int64{}, spells: map[ipKey]spell{}, closed: map[deadKey]float64{}, shown: map[deadKey]float64{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
-		e.reg.MustRegister(v)
+		e.register(v)
 		return v
 	}
 	e.garp = counter("garp_received_total",
@@ -210,10 +212,33 @@ func New(opt Options) *Exporter {
 	e.resyncs = [2]prometheus.Counter{resyncs.WithLabelValues("other"), resyncs.WithLabelValues("enobufs")}
 	e.overflow = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "per_ip_overflow_total",
 		Help: "Per-IP observations not given their own series because --per-ip-max pairs were already tracked."})
-	e.reg.MustRegister(e.tpAvailable, e.eventsLost, e.framesLost, resyncs, e.overflow,
+	e.register(e.tpAvailable, e.eventsLost, e.framesLost, resyncs, e.overflow,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		tableCollector{e}, settingsCollector{e})
 	return e
+}
+
+// register registers cs and remembers them for Descs.
+func (e *Exporter) register(cs ...prometheus.Collector) {
+	e.reg.MustRegister(cs...)
+	e.collectors = append(e.collectors, cs...)
+}
+
+// Descs describes every metric the exporter registered, whether or not it
+// has a series yet (docs/metrics.md is held to this list).
+func (e *Exporter) Descs() []*prometheus.Desc {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range e.collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []*prometheus.Desc
+	for d := range ch {
+		out = append(out, d)
+	}
+	return out
 }
 
 // Registry is the registry to serve.
