@@ -237,6 +237,59 @@ scrape_configs:
 	if err != nil || len(s) != 1 {
 		t.Errorf("tracepoint health = %v, %v; want one series", s, err)
 	}
+	tracepoint := s[`map[__name__:arplab_watch_tracepoint_available instance:`+exporter+` job:arplab]`] == 1
+
+	// Every query of the Grafana dashboard, as Grafana would send it for
+	// this instance, is valid PromQL to this Prometheus and has data now
+	// (the ignored-updates panel only with the tracepoint).
+	dash, err := os.ReadFile(filepath.Join("..", "..", "deploy", "grafana", "arplab-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	exprs := dashboardExprs(t, dash)
+	if len(exprs) < 10 {
+		t.Fatalf("only %d queries in the dashboard: %q", len(exprs), exprs)
+	}
+	grafana := strings.NewReplacer("$instance", exporter, "$__rate_interval", "10s", "${datasource}", "")
+	for _, x := range exprs {
+		q := grafana.Replace(x)
+		s, err := promQuery(base, q)
+		switch {
+		case err != nil:
+			t.Errorf("dashboard query %q: %v", q, err)
+		case len(s) == 0 && (tracepoint || !strings.Contains(q, "arplab_tracepoint_ignored_updates_total")):
+			t.Errorf("dashboard query %q: no data", q)
+		}
+	}
+}
+
+// dashboardExprs returns every "expr" string in a Grafana dashboard, at
+// any depth (panels, rows' panels, annotations).
+func dashboardExprs(t *testing.T, dash []byte) []string {
+	t.Helper()
+	var d any
+	if err := json.Unmarshal(dash, &d); err != nil {
+		t.Fatalf("the dashboard: %v", err)
+	}
+	var out []string
+	var walk func(v any)
+	walk = func(v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, x := range v {
+				if s, ok := x.(string); ok && k == "expr" {
+					out = append(out, s)
+				}
+				walk(x)
+			}
+		case []any:
+			for _, x := range v {
+				walk(x)
+			}
+		}
+	}
+	walk(d)
+	return out
 }
 
 func get(u string) (string, error) {
