@@ -53,9 +53,11 @@ type Options struct {
 	SettingsEvery time.Duration
 	// Now is the clock for spell ages at scrape time (default time.Now).
 	Now func() time.Time
-	// Note, if set, is told once, from the watcher's loop, when the
-	// per-IP cap is first reached: from then on new pairs are counted in
-	// arplab_per_ip_overflow_total only, and the operator should know.
+	// Note, if set, is told from the watcher's loop what the operator
+	// should know beside the metrics (with --quiet there is no stream to
+	// say it): the per-IP cap first reached (new pairs are then counted in
+	// arplab_per_ip_overflow_total only), the tracepoint unavailable or
+	// lost.
 	Note func(string)
 }
 
@@ -409,6 +411,9 @@ func (e *Exporter) Health(h watch.Health) {
 		v := 0.0
 		if h.TracepointAvailable {
 			v = 1
+		} else if e.opt.Note != nil {
+			// with --quiet there is no stream to carry the watcher's note
+			e.opt.Note(fmt.Sprintf("running without the neigh:neigh_update tracepoint (%s_watch_tracepoint_available 0): %s", Namespace, h.TracepointError))
 		}
 		e.tpAvailable.Set(v)
 	}

@@ -150,6 +150,20 @@ func TestPerIPIsCapped(t *testing.T) {
 	has(t, scrape(t, e), `arplab_dead_mac_entry_seconds{dev="o0",ip="10.99.0.50",mac="02:00:00:00:00:aa",reason="unanswered"} 3`)
 }
 
+// TestTracepointLossIsSaid: without the tracepoint the gauge is 0 and the
+// reason goes to Note (the only voice a --quiet service has).
+func TestTracepointLossIsSaid(t *testing.T) {
+	var notes []string
+	e := New(Options{Note: func(s string) { notes = append(notes, s) }})
+	e.Health(watch.Health{Tracepoint: true, TracepointAvailable: true})
+	has(t, scrape(t, e), "arplab_watch_tracepoint_available 1")
+	e.Health(watch.Health{Tracepoint: true, TracepointError: "watch: no tracefs here"})
+	has(t, scrape(t, e), "arplab_watch_tracepoint_available 0")
+	if len(notes) != 1 || !strings.Contains(notes[0], "arplab_watch_tracepoint_available 0): watch: no tracefs here") {
+		t.Errorf("notes = %q, want one giving the gauge and the reason", notes)
+	}
+}
+
 func TestSettingsErrorsAreSaid(t *testing.T) {
 	e := New(Options{Settings: func() (doctor.Report, error) { return doctor.Report{}, errors.New("no such namespace") }})
 	body := scrape(t, e)
