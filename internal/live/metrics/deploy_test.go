@@ -308,3 +308,60 @@ func TestAlertRules(t *testing.T) {
 		}
 	}
 }
+
+// TestContainerGrantsWhatTheUnitGrants: the container example (no
+// container engine runs in CI, so it is held to the systemd unit, whose
+// capabilities internal/cli TestServiceCapabilitiesSuffice runs under)
+// drops every capability but the unit's two, shares the host's network,
+// bind-mounts tracefs, runs `watch --quiet --metrics`, and builds with
+// the Go release go.mod names.
+func TestContainerGrantsWhatTheUnitGrants(t *testing.T) {
+	unit := read(t, "deploy/systemd/arplab-watch.service")
+	cf := read(t, "deploy/container/Containerfile")
+	m := regexp.MustCompile(`(?m)^CapabilityBoundingSet=(.+)$`).FindStringSubmatch(unit)
+	if m == nil {
+		t.Fatal("the unit has no CapabilityBoundingSet")
+	}
+	var unitCaps []string
+	for _, c := range strings.Fields(m[1]) {
+		unitCaps = append(unitCaps, strings.TrimPrefix(c, "CAP_"))
+	}
+	// the documented run command: comment lines joined at their backslashes
+	var runLine string
+	for _, l := range strings.Split(cf, "\n") {
+		l = strings.TrimSpace(strings.TrimPrefix(l, "#"))
+		if runLine != "" || strings.HasPrefix(l, "podman run") {
+			runLine += " " + strings.TrimSuffix(l, "\\")
+			if !strings.HasSuffix(l, "\\") {
+				break
+			}
+		}
+	}
+	args := strings.Fields(runLine)
+	var drop, add []string
+	for i, a := range args[:len(args)-1] {
+		switch a {
+		case "--cap-drop":
+			drop = append(drop, args[i+1])
+		case "--cap-add":
+			add = append(add, args[i+1])
+		}
+	}
+	slices.Sort(add)
+	slices.Sort(unitCaps)
+	if !slices.Equal(drop, []string{"all"}) || !slices.Equal(add, unitCaps) {
+		t.Errorf("container run drops %v and adds %v; want all dropped and the unit's %v added", drop, add, unitCaps)
+	}
+	for _, want := range []string{"--network host", "-v /sys/kernel/tracing:/sys/kernel/tracing", "--metrics "} {
+		if !strings.Contains(runLine, want) {
+			t.Errorf("container run %q lacks %q", runLine, want)
+		}
+	}
+	if !strings.Contains(cf, `ENTRYPOINT ["/usr/local/bin/arplab", "watch", "--quiet"]`) {
+		t.Error("the Containerfile's entry point is not `arplab watch --quiet`")
+	}
+	goVersion := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindStringSubmatch(read(t, "go.mod"))
+	if goVersion == nil || !strings.Contains(cf, "golang:"+goVersion[1]+"-") {
+		t.Errorf("the Containerfile does not build with Go %v (go.mod)", goVersion)
+	}
+}
