@@ -48,6 +48,7 @@ func TestServiceCapabilitiesSuffice(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, "arplab/cmd/arplab").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
+	verifyUnit(t, unit, bin)
 	p := livetest.NewPair(t)
 	livetest.IP(t, p.Observer, "link", "set", "lo", "up")
 	// `ip netns exec` gives the command its own mount namespace with a
@@ -139,4 +140,22 @@ func serviceRun(t *testing.T, p *livetest.Pair, bin, caps string, tracefs bool) 
 		t.Fatalf("arplab garp exited %d: %s %s", code, out, errs)
 	}
 	want("the ignored update read from tracefs", `arplab_tracepoint_ignored_updates_total{dev="o0",rule="locktime"} 1`)
+}
+
+// verifyUnit has systemd-analyze check the unit (pointed at the test's
+// binary): any complaint, an unknown key included, fails. Hosts without
+// systemd skip it.
+func verifyUnit(t *testing.T, unit []byte, bin string) {
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze not installed: the unit file's syntax is not checked")
+		return
+	}
+	f := filepath.Join(t.TempDir(), "arplab-watch.service")
+	if err := os.WriteFile(f, []byte(strings.ReplaceAll(string(unit), "/usr/local/bin/arplab", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", "--man=no", f).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify on the unit: %v\n%s", err, out)
+	}
 }
