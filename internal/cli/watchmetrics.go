@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 
 	"github.com/spf13/pflag"
@@ -40,6 +41,9 @@ func (m *metricsFlags) stream(out func(trace.Event)) func(trace.Event) {
 // check rejects flag combinations that would do nothing.
 func (m *metricsFlags) check(f *pflag.FlagSet) error {
 	if m.addr == "" {
+		if f.Changed("metrics") {
+			return usagef("--metrics \"\": want HOST:PORT (e.g. 127.0.0.1:9717)")
+		}
 		for _, name := range []string{"quiet", "per-ip", "per-ip-max"} {
 			if f.Changed(name) {
 				return usagef("--%s goes with --metrics ADDR", name)
@@ -47,8 +51,15 @@ func (m *metricsFlags) check(f *pflag.FlagSet) error {
 		}
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(m.addr); err != nil {
+	_, port, err := net.SplitHostPort(m.addr)
+	if err != nil {
 		return usagef("--metrics %q: want HOST:PORT (e.g. 127.0.0.1:9717): %v", m.addr, err)
+	}
+	if port == "" {
+		return usagef("--metrics %q: no port: want HOST:PORT (e.g. 127.0.0.1:9717)", m.addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return usagef("--metrics %q: port %q: want a number from 0 to 65535", m.addr, port)
 	}
 	if m.perIPMax < 1 {
 		return usagef("--per-ip-max %d: want at least 1", m.perIPMax)
