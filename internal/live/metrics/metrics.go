@@ -21,6 +21,7 @@ package metrics
 
 import (
 	"fmt"
+	"maps"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -403,6 +404,31 @@ func (e *Exporter) Dead(c watch.DeadChange) {
 		delete(e.spells, k)
 		e.closed[deadKey{c.Dev, s.reason}] += c.At.Sub(s.since).Seconds()
 	}
+}
+
+// LinkGone implements watch.LinkObserver: an interface that has gone for
+// good takes its series with it (counters, gauges, per-IP series, whose
+// slots are freed for other pairs), so that a host whose containers come
+// and go does not collect one set of series per veth it ever had. The
+// state transitions carry no device and stay.
+func (e *Exporter) LinkGone(dev string) {
+	only := prometheus.Labels{"dev": dev}
+	for _, v := range []*prometheus.CounterVec{e.garp, e.frames, e.failures, e.nd, e.ndProbes, e.probes, e.ignored, e.garpByIP} {
+		if v != nil {
+			v.DeletePartialMatch(only)
+		}
+	}
+	delete(e.devs, dev)
+	maps.DeleteFunc(e.ndc, func(k ndKey, _ prometheus.Counter) bool { return k.dev == dev })
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	maps.DeleteFunc(e.ips, func(k ipKey, _ *ipSeries) bool { return k.dev == dev })
+	e.tracked = len(e.ips)
+	maps.DeleteFunc(e.entries, func(k famKey, _ *[watch.NumStates]int64) bool { return k.dev == dev })
+	maps.DeleteFunc(e.spells, func(k ipKey, _ spell) bool { return k.dev == dev })
+	onDev := func(k deadKey, _ float64) bool { return k.dev == dev }
+	maps.DeleteFunc(e.closed, onDev)
+	maps.DeleteFunc(e.shown, onDev)
 }
 
 // Health implements watch.Observer.

@@ -298,3 +298,44 @@ func TestDeadSecondsNeverDecrease(t *testing.T) {
 	now = now.Add(1500 * time.Millisecond)
 	has(t, scrape(t, e), `arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 6`)
 }
+
+var _ watch.LinkObserver = (*Exporter)(nil)
+
+// TestLinkGoneForgetsTheDevice: an interface gone for good leaves no
+// series behind (a host whose containers come and go would otherwise
+// collect one set per veth), frees its per-IP slots, and leaves the other
+// devices alone.
+func TestLinkGoneForgetsTheDevice(t *testing.T) {
+	now := t0.Add(5 * time.Second)
+	e := New(Options{PerIP: true, PerIPMax: 2, Now: func() time.Time { return now }})
+	other := netip.MustParseAddr("10.99.0.7")
+	for _, dev := range []string{"o0", "veth9"} {
+		e.Entry(watch.EntryChange{At: t0, Dev: dev, IP: vip, To: watch.StateStale, Seed: true})
+		e.Frame(watch.FrameVerdict{At: t0, Dev: dev, IP: vip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictIgnored, Rule: watch.RuleLocktime})
+		e.Probe(dev, true)
+		e.IgnoredUpdate(dev, watch.RuleLocktime)
+		e.ND(watch.NDVerdict{At: t0, Dev: dev, Type: ndisc.TypeNeighborAdvertisement, Verdict: watch.VerdictHonoured})
+		e.Dead(watch.DeadChange{At: t0, Since: t0, Dev: dev, IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded, Dead: true})
+	}
+	if body := scrape(t, e); !strings.Contains(body, `dev="veth9"`) {
+		t.Fatalf("no veth9 series before it went:\n%s", body)
+	}
+	e.LinkGone("veth9")
+	body := scrape(t, e)
+	if strings.Contains(body, `dev="veth9"`) {
+		t.Errorf("veth9's series outlived it:\n%s", body)
+	}
+	has(t, body,
+		`arplab_garp_received_total{dev="o0",rule="locktime",shape="garp-request",verdict="ignored"} 1`,
+		`arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`,
+		`arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 5`,
+		`arplab_garp_received_by_ip_total{dev="o0",ip="10.99.0.100",verdict="ignored"} 1`,
+		`arplab_per_ip_series_tracked 1`,
+	)
+	// the freed per-IP slot goes to the next pair
+	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: other, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictHonoured})
+	has(t, scrape(t, e), `arplab_garp_received_by_ip_total{dev="o0",ip="10.99.0.7",verdict="honoured"} 1`, `arplab_per_ip_series_tracked 2`)
+	// a device of the same name later starts afresh
+	e.Frame(watch.FrameVerdict{At: t0, Dev: "veth9", IP: vip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictIgnored, Rule: watch.RuleLocktime})
+	has(t, scrape(t, e), `arplab_garp_received_total{dev="veth9",rule="locktime",shape="garp-request",verdict="ignored"} 1`)
+}
