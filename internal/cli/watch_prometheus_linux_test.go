@@ -237,6 +237,7 @@ scrape_configs:
 		}
 		return err
 	})
+
 	s, err := promQuery(base, `arplab_watch_tracepoint_available`)
 	if err != nil || len(s) != 1 {
 		t.Errorf("tracepoint health = %v, %v; want one series", s, err)
@@ -263,6 +264,46 @@ scrape_configs:
 			t.Errorf("dashboard query %q: %v", q, err)
 		case len(s) == 0 && (tracepoint || !strings.Contains(q, "arplab_tracepoint_ignored_updates_total")):
 			t.Errorf("dashboard query %q: no data", q)
+		}
+	}
+	// The interface goes and comes back while Prometheus scrapes: the
+	// exporter keeps answering (up stays 1 through scrapes after the
+	// deletion), and a GARP on the new veth is counted with the old ones.
+	livetest.IP(t, p.Observer, "link", "del", p.ObserverDev)
+	deleted := time.Now()
+	waitFor(t, 10*time.Second, "the deletion in Prometheus", func() error {
+		s, err := promQuery(base, `arplab_neighbour_entries{dev="o0",family="ipv4",state="REACHABLE"}`)
+		if err == nil && len(s) != 1 {
+			err = fmt.Errorf("entries = %v, want the REACHABLE series", s)
+		}
+		for _, v := range s {
+			if err == nil && v != 0 {
+				err = fmt.Errorf("REACHABLE entries on the deleted o0 = %v, want 0", v)
+			}
+		}
+		return err
+	})
+	p.Link(t)
+	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", livetest.OldMAC.String(), "nud", "stale", "dev", p.ObserverDev)
+	time.Sleep(300 * time.Millisecond) // as above: the watcher reads the entry before the frame
+	if out, errs, code := run(t, "garp", "--netns", p.Sender, p.SenderDev, vip, "--mode", "request", "--count", "1"); code != ExitOK {
+		t.Fatalf("arplab garp exited %d: %s %s", code, out, errs)
+	}
+	waitFor(t, 20*time.Second, "the re-added interface's GARP in Prometheus", func() error {
+		s, err := promQuery(base, `arplab_garp_received_total{dev="o0",shape="garp-request",verdict="honoured"}`)
+		if err == nil && s[`map[__name__:arplab_garp_received_total dev:o0 instance:`+exporter+` job:arplab rule:none shape:garp-request verdict:honoured]`] != 2 {
+			err = fmt.Errorf("honoured GARP requests = %v, want 2 (one before the interface went, one after)", s)
+		}
+		return err
+	})
+	since := fmt.Sprintf("%ds", int(time.Since(deleted).Seconds())+1)
+	up, err := promQuery(base, `min_over_time(up{job="arplab"}[`+since+`])`)
+	if err != nil || len(up) != 1 {
+		t.Errorf("up since the deletion = %v, %v; want one series", up, err)
+	}
+	for _, v := range up {
+		if v != 1 {
+			t.Errorf("up since the deletion fell to %v; want 1 throughout", v)
 		}
 	}
 }

@@ -73,18 +73,6 @@ func sendGARP(t *testing.T, p *livetest.Pair, o sched.Options) {
 	}
 }
 
-// link creates the pair's veth again, as livetest.NewPair does.
-func link(t *testing.T, p *livetest.Pair) {
-	t.Helper()
-	livetest.IP(t, "", "link", "add", p.SenderDev, "netns", p.Sender, "type", "veth", "peer", "name", p.ObserverDev, "netns", p.Observer)
-	livetest.IP(t, p.Sender, "link", "set", p.SenderDev, "address", livetest.SenderMAC.String())
-	livetest.IP(t, p.Observer, "link", "set", p.ObserverDev, "address", livetest.ObserverMAC.String())
-	livetest.IP(t, p.Sender, "addr", "add", livetest.VIP.String()+"/24", "dev", p.SenderDev)
-	livetest.IP(t, p.Observer, "addr", "add", livetest.ObserverIP.String()+"/24", "dev", p.ObserverDev)
-	livetest.IP(t, p.Sender, "link", "set", p.SenderDev, "up")
-	livetest.IP(t, p.Observer, "link", "set", p.ObserverDev, "up")
-}
-
 // TestMetricsSurviveInterfaceChurnAndOverruns: the watched interface is
 // deleted (its entries leave the gauge) and created again (a new ifindex,
 // still watched), and a burst overruns a tiny netlink buffer (counted as a
@@ -107,7 +95,7 @@ func TestMetricsSurviveInterfaceChurnAndOverruns(t *testing.T) {
 	livetest.IP(t, p.Observer, "link", "del", p.ObserverDev)
 	waitScrape(t, e, `arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 0`, `arplab_neighbour_transitions_total{family="ipv4",from="STALE",to="NONE"} 1`)
 	// …and comes back with a new index.
-	link(t, p)
+	p.Link(t)
 	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", livetest.OldMAC.String(), "nud", "stale", "dev", p.ObserverDev)
 	// netlink notifications carry no kernel timestamp: let the watcher
 	// see the new entry before the GARP that changes it
