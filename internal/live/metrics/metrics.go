@@ -115,7 +115,7 @@ type Exporter struct {
 type device struct {
 	name     string
 	garp     [3][watch.NumVerdicts][watch.NumRules]prometheus.Counter // by announcement shape
-	frames   [watch.NumVerdicts]prometheus.Counter
+	frames   [watch.NumVerdicts][watch.NumRules]prometheus.Counter
 	probes   [2]prometheus.Counter // broadcast, unicast
 	ndProbes [2]prometheus.Counter
 	failures [2]prometheus.Counter // by family (ipv4, ipv6)
@@ -189,7 +189,9 @@ func New(opt Options) *Exporter {
 	e.garp = counter("garp_received_total",
 		"ARP frames announcing their own address (sip == tip) received, by shape, verdict and the rule that decided it.",
 		"dev", "shape", "verdict", "rule")
-	e.frames = counter("arp_frames_received_total", "ARP frames received by the watched host, by verdict.", "dev", "verdict")
+	e.frames = counter("arp_frames_received_total",
+		"ARP frames received by the watched host, by verdict and the rule that decided it (locktime: a reply or request inside locktime, a probe's reply among them).",
+		"dev", "verdict", "rule")
 	e.transitions = counter("neighbour_transitions_total",
 		"Neighbour entry state changes seen on netlink (NONE: appeared or deleted), by family (ipv4: ARP, ipv6: ND).", "family", "from", "to")
 	e.failures = counter("neighbour_resolution_failures_total", "Entries that became FAILED (resolution gave up).", "dev", "family")
@@ -267,10 +269,10 @@ func (e *Exporter) dev(name string) *device {
 // Frame implements watch.Observer.
 func (e *Exporter) Frame(f watch.FrameVerdict) {
 	d := e.dev(f.Dev)
-	fc := d.frames[f.Verdict]
+	fc := d.frames[f.Verdict][f.Rule]
 	if fc == nil {
-		fc = e.frames.WithLabelValues(d.name, f.Verdict.String())
-		d.frames[f.Verdict] = fc
+		fc = e.frames.WithLabelValues(d.name, f.Verdict.String(), f.Rule.String())
+		d.frames[f.Verdict][f.Rule] = fc
 	}
 	fc.Inc()
 	if !f.Shape.Announcement() {

@@ -56,6 +56,8 @@ func TestExporterCountsWhatTheWatcherSaw(t *testing.T) {
 	}
 	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: vip, Shape: watch.ShapeUnsolicitedReply, Verdict: watch.VerdictIgnored, Rule: watch.RuleNotGratuitous})
 	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: vip, Shape: watch.ShapeRequest, Verdict: watch.VerdictDropped, Rule: watch.RuleARPAccept})
+	// a probe's reply with another MAC inside locktime: no GARP, but its rule shows on the frame counter
+	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: vip, Shape: watch.ShapeProbeReply, Verdict: watch.VerdictIgnored, Rule: watch.RuleLocktime})
 	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: vip, From: watch.StateReachable, To: watch.StateStale})
 	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: netip.MustParseAddr("10.99.0.7"), From: watch.StateNone, To: watch.StateIncomplete})
 	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: netip.MustParseAddr("10.99.0.7"), From: watch.StateIncomplete, To: watch.StateFailed})
@@ -73,8 +75,9 @@ func TestExporterCountsWhatTheWatcherSaw(t *testing.T) {
 	has(t, body,
 		`arplab_garp_received_total{dev="o0",rule="none",shape="garp-request",verdict="honoured"} 3`,
 		`arplab_garp_received_total{dev="o0",rule="not-gratuitous",shape="unsolicited-reply",verdict="ignored"} 1`,
-		`arplab_arp_frames_received_total{dev="o0",verdict="honoured"} 3`,
-		`arplab_arp_frames_received_total{dev="o0",verdict="dropped"} 1`,
+		`arplab_arp_frames_received_total{dev="o0",rule="none",verdict="honoured"} 3`,
+		`arplab_arp_frames_received_total{dev="o0",rule="arp_accept",verdict="dropped"} 1`,
+		`arplab_arp_frames_received_total{dev="o0",rule="locktime",verdict="ignored"} 1`,
 		`arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`,
 		`arplab_neighbour_entries{dev="o0",family="ipv4",state="REACHABLE"} 0`,
 		`arplab_neighbour_entries{dev="o0",family="ipv4",state="FAILED"} 1`,
