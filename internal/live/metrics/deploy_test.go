@@ -292,6 +292,13 @@ func TestRulesAndDashboardUseRealMetrics(t *testing.T) {
 // installs promtool (Debian's prometheus package); elsewhere the test
 // skips when it is missing, and fails in CI.
 func TestAlertRules(t *testing.T) {
+	// every alert has promtool tests
+	tests := read(t, "deploy/prometheus/alerts_test.yml")
+	for _, x := range deployExprs(t) {
+		if name, ok := strings.CutPrefix(x.where, "alerts.yml "); ok && !strings.Contains(tests, "alertname: "+name+"\n") {
+			t.Errorf("alert %s has no test in deploy/prometheus/alerts_test.yml", name)
+		}
+	}
 	promtool, err := exec.LookPath("promtool")
 	if err != nil {
 		if os.Getenv("CI") != "" {
