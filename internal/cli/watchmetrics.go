@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -97,4 +98,33 @@ func (m *metricsFlags) start(ctx context.Context, e *env, opt *watch.WatchOption
 		cancel() // a dead server stops the watch: a service manager restarts it
 	})
 	return ctx, func() error { cancel(); wg.Wait(); return serr }, nil
+}
+
+// watchFunc is watch.Watch; a test replaces it with one slow to stop.
+var watchFunc = watch.Watch
+
+// stopGrace is how long a stopped watch may take to clean up (its tracefs
+// instance, private mount and sockets) before the command returns anyway.
+const stopGrace = 5 * time.Second
+
+// watchUntilStopped runs the watcher and, once ctx ends, waits at most
+// stopGrace for it: Ctrl-C and a service manager's SIGTERM stop the
+// command at once even if a cleanup step is held up in the kernel (an
+// instance removal waits on tracefs locks that other tracers hold). What
+// was not cleaned up is said on stderr.
+func watchUntilStopped(ctx context.Context, e *env, opt watch.WatchOptions, out func(trace.Event)) error {
+	done := make(chan error, 1)
+	go func() { done <- watchFunc(ctx, opt, out) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(stopGrace):
+		fmt.Fprintf(e.stderr, "arplab watch: stopped; its cleanup (tracefs instance, sockets) did not finish within %v and is left to the kernel\n", stopGrace)
+		return nil
+	}
 }
