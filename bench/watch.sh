@@ -4,8 +4,9 @@
 # from one namespace of a veth pair to the other, where the watcher runs
 # with --metrics --quiet (the tracepoint is tried, as a service would).
 # Printed beside the frames/s the watcher counted: its CPU% of one core
-# over the flood (utime+stime from /proc), its RSS before and after, and
-# its peak RSS (VmHWM). Needs root and iproute2. Everything stays inside
+# over the flood (utime+stime from /proc), its RSS before, at a third, two
+# thirds and the end of the flood (flat: constant memory), after, and its
+# peak RSS (VmHWM). Needs root and iproute2. Everything stays inside
 # the two namespaces this script creates and removes; the exporter listens
 # on loopback.
 #
@@ -67,9 +68,15 @@ measure() {
   c0=$(metric arplab_arp_frames_received_total)
   t0=$(ticks)
   start=$(date +%s.%N)
+  # RSS every second of the flood: constant memory means flat thirds
+  : >"$tmp/rss"
+  ( while kill -0 "$watcher" 2>/dev/null; do kb VmRSS >>"$tmp/rss"; sleep 1; done ) &
+  sampler=$!
   flood=$("$tmp/arpflood" -netns "$s" -dev s0 -rate "$rate" -seconds "$seconds")
   end=$(date +%s.%N)
   t1=$(ticks)
+  kill "$sampler" 2>/dev/null; wait "$sampler" 2>/dev/null || true
+  thirds=$(awk '{v[NR] = $1} END {n = NR; printf "%d/%d/%d MiB", v[int((n + 2) / 3)] / 1024, v[int((2 * n + 2) / 3)] / 1024, v[n] / 1024}' "$tmp/rss")
   # the watcher emits 250 ms after a frame: wait until the count settles
   c1=$(metric arplab_arp_frames_received_total)
   for _ in $(seq 50); do
@@ -87,16 +94,16 @@ measure() {
   watcher=""
   sent=${flood##*: }
   awk -v label="$label" -v sent="${sent% frames/s}" -v c0="$c0" -v c1="$c1" -v t0="$t0" -v t1="$t1" -v hz="$hz" \
-      -v start="$start" -v end="$end" -v rss0="$rss0" -v rss1="$rss1" -v hwm="$hwm" -v tp="$tp" -v lost="$lost" 'BEGIN {
+      -v start="$start" -v end="$end" -v rss0="$rss0" -v rss1="$rss1" -v hwm="$hwm" -v tp="$tp" -v lost="$lost" -v thirds="$thirds" 'BEGIN {
     wall = end - start
-    printf "%-24s %-10d %-13.0f %-12d %-14.1f %-11s %-11s %-11s %s\n", label, sent, (c1 - c0) / wall, lost, \
-      100 * (t1 - t0) / hz / wall, int(rss0 / 1024) " MiB", int(rss1 / 1024) " MiB", int(hwm / 1024) " MiB", tp
+    printf "%-24s %-10d %-13.0f %-12d %-14.1f %-11s %-18s %-11s %-11s %s\n", label, sent, (c1 - c0) / wall, lost, \
+      100 * (t1 - t0) / hz / wall, int(rss0 / 1024) " MiB", thirds, int(rss1 / 1024) " MiB", int(hwm / 1024) " MiB", tp
   }'
 }
 
 printf "arplab watch --metrics --quiet: %s s of ARP at %s frames/s (tracepoint tried)\n" "$seconds" "$rate"
-printf "%-24s %-10s %-13s %-12s %-14s %-11s %-11s %-11s %s\n" "watcher" "sent fr/s" "counted fr/s" "lost frames" \
-  "CPU % of core" "RSS before" "RSS after" "max RSS" "tracepoint"
+printf "%-24s %-10s %-13s %-12s %-14s %-11s %-18s %-11s %-11s %s\n" "watcher" "sent fr/s" "counted fr/s" "lost frames" \
+  "CPU % of core" "RSS before" "RSS 1/3,2/3,end" "RSS after" "max RSS" "tracepoint"
 measure "default (GOMAXPROCS=$(nproc))"
 # the systemd unit and the Containerfile run it so: one goroutine does
 # nearly all the work, and more Ps only spin waking each other

@@ -221,7 +221,7 @@ comes and goes, without the tracepoint, and after netlink overruns.`,
 					return err
 				}
 			}
-			err := watch.Watch(ctx, opt, mf.stream(out))
+			err := watchUntilStopped(ctx, e, opt, mf.stream(out))
 			if err != nil && ctx.Err() != nil {
 				err = nil
 			}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/spf13/pflag"
 
@@ -40,6 +42,9 @@ func (m *metricsFlags) stream(out func(trace.Event)) func(trace.Event) {
 // check rejects flag combinations that would do nothing.
 func (m *metricsFlags) check(f *pflag.FlagSet) error {
 	if m.addr == "" {
+		if f.Changed("metrics") {
+			return usagef("--metrics \"\": want HOST:PORT (e.g. 127.0.0.1:9717)")
+		}
 		for _, name := range []string{"quiet", "per-ip", "per-ip-max"} {
 			if f.Changed(name) {
 				return usagef("--%s goes with --metrics ADDR", name)
@@ -47,8 +52,15 @@ func (m *metricsFlags) check(f *pflag.FlagSet) error {
 		}
 		return nil
 	}
-	if _, _, err := net.SplitHostPort(m.addr); err != nil {
+	_, port, err := net.SplitHostPort(m.addr)
+	if err != nil {
 		return usagef("--metrics %q: want HOST:PORT (e.g. 127.0.0.1:9717): %v", m.addr, err)
+	}
+	if port == "" {
+		return usagef("--metrics %q: no port: want HOST:PORT (e.g. 127.0.0.1:9717)", m.addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return usagef("--metrics %q: port %q: want a number from 0 to 65535", m.addr, port)
 	}
 	if m.perIPMax < 1 {
 		return usagef("--per-ip-max %d: want at least 1", m.perIPMax)
@@ -71,7 +83,8 @@ func (m *metricsFlags) start(ctx context.Context, e *env, opt *watch.WatchOption
 	}
 	netns := opt.Netns
 	exp := metrics.New(metrics.Options{PerIP: m.perIP, PerIPMax: m.perIPMax,
-		Settings: func() (doctor.Report, error) { return doctor.Inspect(netns) }})
+		Settings: func() (doctor.Report, error) { return doctor.Inspect(netns) },
+		Note:     func(s string) { fmt.Fprintf(e.stderr, "arplab watch: %s\n", s) }})
 	opt.Observer = exp
 	if !opt.Trace {
 		opt.Trace, opt.TraceBestEffort = true, true
@@ -85,4 +98,33 @@ func (m *metricsFlags) start(ctx context.Context, e *env, opt *watch.WatchOption
 		cancel() // a dead server stops the watch: a service manager restarts it
 	})
 	return ctx, func() error { cancel(); wg.Wait(); return serr }, nil
+}
+
+// watchFunc is watch.Watch; a test replaces it with one slow to stop.
+var watchFunc = watch.Watch
+
+// stopGrace is how long a stopped watch may take to clean up (its tracefs
+// instance, private mount and sockets) before the command returns anyway.
+const stopGrace = 5 * time.Second
+
+// watchUntilStopped runs the watcher and, once ctx ends, waits at most
+// stopGrace for it: Ctrl-C and a service manager's SIGTERM stop the
+// command at once even if a cleanup step is held up in the kernel (an
+// instance removal waits on tracefs locks that other tracers hold). What
+// was not cleaned up is said on stderr.
+func watchUntilStopped(ctx context.Context, e *env, opt watch.WatchOptions, out func(trace.Event)) error {
+	done := make(chan error, 1)
+	go func() { done <- watchFunc(ctx, opt, out) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(stopGrace):
+		fmt.Fprintf(e.stderr, "arplab watch: stopped; its cleanup (tracefs instance, sockets) did not finish within %v and is left to the kernel\n", stopGrace)
+		return nil
+	}
 }

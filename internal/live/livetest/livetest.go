@@ -77,6 +77,15 @@ func NewPair(t testing.TB) *Pair {
 			Sysctl(t, ns, key, "1")
 		}
 	}
+	p.Link(t)
+	return p
+}
+
+// Link creates the pair's veth with its addresses and MACs, up and ready;
+// NewPair calls it, and a test that deleted the veth (an interface that
+// comes and goes) calls it again.
+func (p *Pair) Link(t testing.TB) {
+	t.Helper()
 	IP(t, "", "link", "add", p.SenderDev, "netns", p.Sender, "type", "veth",
 		"peer", "name", p.ObserverDev, "netns", p.Observer)
 	IP(t, p.Sender, "link", "set", p.SenderDev, "address", SenderMAC.String())
@@ -88,7 +97,6 @@ func NewPair(t testing.TB) *Pair {
 	// Frames sent before linkwatch activates the devices are dropped: a
 	// test's first GARP could vanish on a busy machine.
 	p.WaitReady(t)
-	return p
 }
 
 // WaitReady waits until both veth ends carry frames: a device that is up

@@ -24,6 +24,8 @@
 package metrics
 
 import (
+	"fmt"
+	"maps"
 	"net/netip"
 	"strconv"
 	"sync"
@@ -56,12 +58,20 @@ type Options struct {
 	SettingsEvery time.Duration
 	// Now is the clock for spell ages at scrape time (default time.Now).
 	Now func() time.Time
+	// Note, if set, is told from the watcher's loop what the operator
+	// should know beside the metrics (with --quiet there is no stream to
+	// say it): the per-IP cap first reached (new pairs are then counted in
+	// arplab_per_ip_overflow_total only), the tracepoint unavailable or
+	// lost.
+	Note func(string)
 }
 
 // Exporter is a watch.Observer that keeps Prometheus metrics.
 type Exporter struct {
 	opt Options
 	reg *prometheus.Registry
+	// collectors are the ones registered, for Descs.
+	collectors []prometheus.Collector
 
 	garp        *prometheus.CounterVec
 	frames      *prometheus.CounterVec
@@ -85,13 +95,18 @@ type Exporter struct {
 	ndc   map[ndKey]prometheus.Counter
 	devs  map[string]*device
 	ips   map[ipKey]*ipSeries
+	// capSaid: Options.Note was told the per-IP cap was reached.
+	capSaid bool
 
 	// mu guards the table-derived state read by scrapes.
 	mu      sync.Mutex
 	entries map[famKey]*[watch.NumStates]int64
 	spells  map[ipKey]spell
 	closed  map[deadKey]float64 // seconds of ended spells
-	tracked int                 // admitted per-IP pairs (for the gauge)
+	// shown is the last dead-MAC seconds value each key was scraped at:
+	// the counter never goes below it (see tableCollector.Collect).
+	shown   map[deadKey]float64
+	tracked int // admitted per-IP pairs (for the gauge)
 
 	settingsMu sync.Mutex
 	settings   doctor.Report
@@ -104,7 +119,7 @@ type Exporter struct {
 type device struct {
 	name     string
 	garp     [3][watch.NumVerdicts][watch.NumRules]prometheus.Counter // by announcement shape
-	frames   [watch.NumVerdicts]prometheus.Counter
+	frames   [watch.NumVerdicts][watch.NumRules]prometheus.Counter
 	probes   [2]prometheus.Counter // broadcast, unicast
 	ndProbes [2]prometheus.Counter
 	failures [2]prometheus.Counter // by family (ipv4, ipv6)
@@ -169,16 +184,18 @@ func New(opt Options) *Exporter {
 	}
 	e := &Exporter{opt: opt, reg: prometheus.NewRegistry(),
 		devs: map[string]*device{}, ips: map[ipKey]*ipSeries{},
-		ndc: map[ndKey]prometheus.Counter{}, entries: map[famKey]*[watch.NumStates]int64{}, spells: map[ipKey]spell{}, closed: map[deadKey]float64{}}
+		ndc: map[ndKey]prometheus.Counter{}, entries: map[famKey]*[watch.NumStates]int64{}, spells: map[ipKey]spell{}, closed: map[deadKey]float64{}, shown: map[deadKey]float64{}}
 	counter := func(name, help string, labels ...string) *prometheus.CounterVec {
 		v := prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: Namespace, Name: name, Help: help}, labels)
-		e.reg.MustRegister(v)
+		e.register(v)
 		return v
 	}
 	e.garp = counter("garp_received_total",
 		"ARP frames announcing their own address (sip == tip) received, by shape, verdict and the rule that decided it.",
 		"dev", "shape", "verdict", "rule")
-	e.frames = counter("arp_frames_received_total", "ARP frames received by the watched host, by verdict.", "dev", "verdict")
+	e.frames = counter("arp_frames_received_total",
+		"ARP frames received by the watched host, by verdict and the rule that decided it (locktime: a reply or request inside locktime, a probe's reply among them).",
+		"dev", "verdict", "rule")
 	e.transitions = counter("neighbour_transitions_total",
 		"Neighbour entry state changes seen on netlink (NONE: appeared or deleted), by family (ipv4: ARP, ipv6: ND).", "family", "from", "to")
 	e.failures = counter("neighbour_resolution_failures_total", "Entries that became FAILED (resolution gave up).", "dev", "family")
@@ -204,10 +221,33 @@ func New(opt Options) *Exporter {
 	e.resyncs = [2]prometheus.Counter{resyncs.WithLabelValues("other"), resyncs.WithLabelValues("enobufs")}
 	e.overflow = prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "per_ip_overflow_total",
 		Help: "Per-IP observations not given their own series because --per-ip-max pairs were already tracked."})
-	e.reg.MustRegister(e.tpAvailable, e.eventsLost, e.framesLost, resyncs, e.overflow,
+	e.register(e.tpAvailable, e.eventsLost, e.framesLost, resyncs, e.overflow,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		tableCollector{e}, settingsCollector{e})
 	return e
+}
+
+// register registers cs and remembers them for Descs.
+func (e *Exporter) register(cs ...prometheus.Collector) {
+	e.reg.MustRegister(cs...)
+	e.collectors = append(e.collectors, cs...)
+}
+
+// Descs describes every metric the exporter registered, whether or not it
+// has a series yet (docs/metrics.md is held to this list).
+func (e *Exporter) Descs() []*prometheus.Desc {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		for _, c := range e.collectors {
+			c.Describe(ch)
+		}
+		close(ch)
+	}()
+	var out []*prometheus.Desc
+	for d := range ch {
+		out = append(out, d)
+	}
+	return out
 }
 
 // Registry is the registry to serve.
@@ -233,10 +273,10 @@ func (e *Exporter) dev(name string) *device {
 // Frame implements watch.Observer.
 func (e *Exporter) Frame(f watch.FrameVerdict) {
 	d := e.dev(f.Dev)
-	fc := d.frames[f.Verdict]
+	fc := d.frames[f.Verdict][f.Rule]
 	if fc == nil {
-		fc = e.frames.WithLabelValues(d.name, f.Verdict.String())
-		d.frames[f.Verdict] = fc
+		fc = e.frames.WithLabelValues(d.name, f.Verdict.String(), f.Rule.String())
+		d.frames[f.Verdict][f.Rule] = fc
 	}
 	fc.Inc()
 	if !f.Shape.Announcement() {
@@ -268,6 +308,11 @@ func (e *Exporter) perIP(k ipKey) *ipSeries {
 		return s
 	}
 	if len(e.ips) >= e.opt.PerIPMax {
+		if !e.capSaid && e.opt.Note != nil {
+			e.capSaid = true
+			e.opt.Note(fmt.Sprintf("--per-ip-max %d reached at %s %v: further IPs get no per-IP series and are counted in %s_per_ip_overflow_total (the aggregate metrics still count them)",
+				e.opt.PerIPMax, k.dev, k.ip, Namespace))
+		}
 		e.overflow.Inc()
 		return nil
 	}
@@ -367,12 +412,40 @@ func (e *Exporter) Dead(c watch.DeadChange) {
 	}
 }
 
+// LinkGone implements watch.LinkObserver: an interface that has gone for
+// good takes its series with it (counters, gauges, per-IP series, whose
+// slots are freed for other pairs), so that a host whose containers come
+// and go does not collect one set of series per veth it ever had. The
+// state transitions carry no device and stay.
+func (e *Exporter) LinkGone(dev string) {
+	only := prometheus.Labels{"dev": dev}
+	for _, v := range []*prometheus.CounterVec{e.garp, e.frames, e.failures, e.nd, e.ndProbes, e.probes, e.ignored, e.garpByIP} {
+		if v != nil {
+			v.DeletePartialMatch(only)
+		}
+	}
+	delete(e.devs, dev)
+	maps.DeleteFunc(e.ndc, func(k ndKey, _ prometheus.Counter) bool { return k.dev == dev })
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	maps.DeleteFunc(e.ips, func(k ipKey, _ *ipSeries) bool { return k.dev == dev })
+	e.tracked = len(e.ips)
+	maps.DeleteFunc(e.entries, func(k famKey, _ *[watch.NumStates]int64) bool { return k.dev == dev })
+	maps.DeleteFunc(e.spells, func(k ipKey, _ spell) bool { return k.dev == dev })
+	onDev := func(k deadKey, _ float64) bool { return k.dev == dev }
+	maps.DeleteFunc(e.closed, onDev)
+	maps.DeleteFunc(e.shown, onDev)
+}
+
 // Health implements watch.Observer.
 func (e *Exporter) Health(h watch.Health) {
 	if h.Tracepoint {
 		v := 0.0
 		if h.TracepointAvailable {
 			v = 1
+		} else if e.opt.Note != nil {
+			// with --quiet there is no stream to carry the watcher's note
+			e.opt.Note(fmt.Sprintf("running without the neigh:neigh_update tracepoint (%s_watch_tracepoint_available 0): %s", Namespace, h.TracepointError))
 		}
 		e.tpAvailable.Set(v)
 	}
@@ -467,8 +540,16 @@ func (c tableCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for k, a := range per {
 		r := k.reason.String()
+		// A spell's end reaches the exporter after its moment (the
+		// watcher decides a little after the frame), so a scrape in
+		// between may have counted a running spell for longer than it
+		// lasted. A counter must not go down (Prometheus would take it
+		// for a restart and rate() would jump): hold the highest value
+		// shown until the true total passes it.
+		secs := max(e.closed[k]+a.running, e.shown[k])
+		e.shown[k] = secs
 		ch <- prometheus.MustNewConstMetric(deadDesc, prometheus.GaugeValue, float64(a.n), k.dev, r)
-		ch <- prometheus.MustNewConstMetric(deadSecondsDesc, prometheus.CounterValue, e.closed[k]+a.running, k.dev, r)
+		ch <- prometheus.MustNewConstMetric(deadSecondsDesc, prometheus.CounterValue, secs, k.dev, r)
 		ch <- prometheus.MustNewConstMetric(deadOldestDesc, prometheus.GaugeValue, a.oldest, k.dev, r)
 	}
 	limit := 0

@@ -56,6 +56,8 @@ func TestExporterCountsWhatTheWatcherSaw(t *testing.T) {
 	}
 	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: vip, Shape: watch.ShapeUnsolicitedReply, Verdict: watch.VerdictIgnored, Rule: watch.RuleNotGratuitous})
 	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: vip, Shape: watch.ShapeRequest, Verdict: watch.VerdictDropped, Rule: watch.RuleARPAccept})
+	// a probe's reply with another MAC inside locktime: no GARP, but its rule shows on the frame counter
+	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: vip, Shape: watch.ShapeProbeReply, Verdict: watch.VerdictIgnored, Rule: watch.RuleLocktime})
 	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: vip, From: watch.StateReachable, To: watch.StateStale})
 	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: netip.MustParseAddr("10.99.0.7"), From: watch.StateNone, To: watch.StateIncomplete})
 	e.Entry(watch.EntryChange{At: t0, Dev: "o0", IP: netip.MustParseAddr("10.99.0.7"), From: watch.StateIncomplete, To: watch.StateFailed})
@@ -73,8 +75,9 @@ func TestExporterCountsWhatTheWatcherSaw(t *testing.T) {
 	has(t, body,
 		`arplab_garp_received_total{dev="o0",rule="none",shape="garp-request",verdict="honoured"} 3`,
 		`arplab_garp_received_total{dev="o0",rule="not-gratuitous",shape="unsolicited-reply",verdict="ignored"} 1`,
-		`arplab_arp_frames_received_total{dev="o0",verdict="honoured"} 3`,
-		`arplab_arp_frames_received_total{dev="o0",verdict="dropped"} 1`,
+		`arplab_arp_frames_received_total{dev="o0",rule="none",verdict="honoured"} 3`,
+		`arplab_arp_frames_received_total{dev="o0",rule="arp_accept",verdict="dropped"} 1`,
+		`arplab_arp_frames_received_total{dev="o0",rule="locktime",verdict="ignored"} 1`,
 		`arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`,
 		`arplab_neighbour_entries{dev="o0",family="ipv4",state="REACHABLE"} 0`,
 		`arplab_neighbour_entries{dev="o0",family="ipv4",state="FAILED"} 1`,
@@ -119,7 +122,8 @@ func TestExporterCountsWhatTheWatcherSaw(t *testing.T) {
 // TestPerIPIsCapped: past --per-ip-max pairs, GARPs still count in the
 // aggregate, not per IP, and the overflow is counted.
 func TestPerIPIsCapped(t *testing.T) {
-	e := New(Options{PerIP: true, PerIPMax: 2})
+	var notes []string
+	e := New(Options{PerIP: true, PerIPMax: 2, Note: func(s string) { notes = append(notes, s) }})
 	for i := range 5 {
 		ip := netip.AddrFrom4([4]byte{10, 99, 0, byte(10 + i)})
 		e.Frame(watch.FrameVerdict{Dev: "o0", IP: ip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictHonoured})
@@ -139,10 +143,28 @@ func TestPerIPIsCapped(t *testing.T) {
 	if strings.Contains(body, "10.99.0.12") || strings.Contains(body, "10.99.0.50") {
 		t.Errorf("a third IP got series past the cap of 2")
 	}
+	// said once, naming the cap, the first IP refused and the counter
+	if len(notes) != 1 || !strings.Contains(notes[0], "--per-ip-max 2 reached at o0 10.99.0.12") || !strings.Contains(notes[0], "arplab_per_ip_overflow_total") {
+		t.Errorf("notes = %q, want one saying the cap of 2 was reached at 10.99.0.12", notes)
+	}
 	// within the cap, a dead entry gets its own series without a GARP
 	e = New(Options{PerIP: true, Now: func() time.Time { return t0.Add(3 * time.Second) }})
 	e.Dead(watch.DeadChange{Dev: "o0", IP: netip.MustParseAddr("10.99.0.50"), Since: t0, MAC: "02:00:00:00:00:aa", Reason: watch.DeadUnanswered, Dead: true})
 	has(t, scrape(t, e), `arplab_dead_mac_entry_seconds{dev="o0",ip="10.99.0.50",mac="02:00:00:00:00:aa",reason="unanswered"} 3`)
+}
+
+// TestTracepointLossIsSaid: without the tracepoint the gauge is 0 and the
+// reason goes to Note (the only voice a --quiet service has).
+func TestTracepointLossIsSaid(t *testing.T) {
+	var notes []string
+	e := New(Options{Note: func(s string) { notes = append(notes, s) }})
+	e.Health(watch.Health{Tracepoint: true, TracepointAvailable: true})
+	has(t, scrape(t, e), "arplab_watch_tracepoint_available 1")
+	e.Health(watch.Health{Tracepoint: true, TracepointError: "watch: no tracefs here"})
+	has(t, scrape(t, e), "arplab_watch_tracepoint_available 0")
+	if len(notes) != 1 || !strings.Contains(notes[0], "arplab_watch_tracepoint_available 0): watch: no tracefs here") {
+		t.Errorf("notes = %q, want one giving the gauge and the reason", notes)
+	}
 }
 
 func TestSettingsErrorsAreSaid(t *testing.T) {
@@ -259,4 +281,64 @@ func TestExporterIPv6(t *testing.T) {
 	if strings.Contains(body, `family="ipv4",from="REACHABLE"`) {
 		t.Error("an nd_tbl transition was counted as ipv4")
 	}
+}
+
+// TestDeadSecondsNeverDecrease: a spell's end arrives after a scrape that
+// already counted the spell as running past that end; the counter holds
+// the value shown (a decrease would read as a restart to Prometheus) and
+// grows again once the true total passes it.
+func TestDeadSecondsNeverDecrease(t *testing.T) {
+	now := t0.Add(5 * time.Second)
+	e := New(Options{Now: func() time.Time { return now }})
+	e.Dead(watch.DeadChange{At: t0, Since: t0, Dev: "o0", IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded, Dead: true})
+	has(t, scrape(t, e), `arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 5`)
+	// the change that ended it happened at 4.5 s; the watcher says so at 6 s
+	now = t0.Add(6 * time.Second)
+	e.Dead(watch.DeadChange{At: t0.Add(4500 * time.Millisecond), Since: t0, Dev: "o0", IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded})
+	has(t, scrape(t, e), `arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 5`, `arplab_dead_mac_entries{dev="o0",reason="superseded"} 0`)
+	// a new spell: 4.5 s ended + 1.5 s running = 6 s
+	e.Dead(watch.DeadChange{At: now, Since: now, Dev: "o0", IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded, Dead: true})
+	now = now.Add(1500 * time.Millisecond)
+	has(t, scrape(t, e), `arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 6`)
+}
+
+var _ watch.LinkObserver = (*Exporter)(nil)
+
+// TestLinkGoneForgetsTheDevice: an interface gone for good leaves no
+// series behind (a host whose containers come and go would otherwise
+// collect one set per veth), frees its per-IP slots, and leaves the other
+// devices alone.
+func TestLinkGoneForgetsTheDevice(t *testing.T) {
+	now := t0.Add(5 * time.Second)
+	e := New(Options{PerIP: true, PerIPMax: 2, Now: func() time.Time { return now }})
+	other := netip.MustParseAddr("10.99.0.7")
+	for _, dev := range []string{"o0", "veth9"} {
+		e.Entry(watch.EntryChange{At: t0, Dev: dev, IP: vip, To: watch.StateStale, Seed: true})
+		e.Frame(watch.FrameVerdict{At: t0, Dev: dev, IP: vip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictIgnored, Rule: watch.RuleLocktime})
+		e.Probe(dev, true)
+		e.IgnoredUpdate(dev, watch.RuleLocktime)
+		e.ND(watch.NDVerdict{At: t0, Dev: dev, Type: ndisc.TypeNeighborAdvertisement, Verdict: watch.VerdictHonoured})
+		e.Dead(watch.DeadChange{At: t0, Since: t0, Dev: dev, IP: vip, MAC: "02:00:00:00:00:aa", Reason: watch.DeadSuperseded, Dead: true})
+	}
+	if body := scrape(t, e); !strings.Contains(body, `dev="veth9"`) {
+		t.Fatalf("no veth9 series before it went:\n%s", body)
+	}
+	e.LinkGone("veth9")
+	body := scrape(t, e)
+	if strings.Contains(body, `dev="veth9"`) {
+		t.Errorf("veth9's series outlived it:\n%s", body)
+	}
+	has(t, body,
+		`arplab_garp_received_total{dev="o0",rule="locktime",shape="garp-request",verdict="ignored"} 1`,
+		`arplab_neighbour_entries{dev="o0",family="ipv4",state="STALE"} 1`,
+		`arplab_dead_mac_seconds_total{dev="o0",reason="superseded"} 5`,
+		`arplab_garp_received_by_ip_total{dev="o0",ip="10.99.0.100",verdict="ignored"} 1`,
+		`arplab_per_ip_series_tracked 1`,
+	)
+	// the freed per-IP slot goes to the next pair
+	e.Frame(watch.FrameVerdict{At: t0, Dev: "o0", IP: other, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictHonoured})
+	has(t, scrape(t, e), `arplab_garp_received_by_ip_total{dev="o0",ip="10.99.0.7",verdict="honoured"} 1`, `arplab_per_ip_series_tracked 2`)
+	// a device of the same name later starts afresh
+	e.Frame(watch.FrameVerdict{At: t0, Dev: "veth9", IP: vip, Shape: watch.ShapeGARPRequest, Verdict: watch.VerdictIgnored, Rule: watch.RuleLocktime})
+	has(t, scrape(t, e), `arplab_garp_received_total{dev="veth9",rule="locktime",shape="garp-request",verdict="ignored"} 1`)
 }

@@ -37,6 +37,21 @@ type Observer interface {
 	Health(h Health)
 }
 
+// LinkObserver is an Observer that also wants to know when an interface
+// the watcher was watching has gone for good, so that it can forget that
+// device instead of keeping its numbers for ever: watching every
+// interface of a host whose containers come and go, each veth would
+// otherwise leave its series behind. Only the watch-everything mode
+// reports it; interfaces named in WatchOptions.Interfaces are expected
+// back and stay. The watcher checks for the interface, as for
+// NDObserver.
+type LinkObserver interface {
+	// LinkGone says no interface named dev has existed for two link
+	// checks in a row (linkCheckEvery apart), so late observations of
+	// its last moments have all been delivered.
+	LinkGone(dev string)
+}
+
 // Verdict is what the kernel did with a received frame. It refines
 // trace's verdicts: NoOp is trace.Honoured with nothing to change.
 type Verdict uint8

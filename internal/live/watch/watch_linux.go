@@ -158,7 +158,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	defer tick.Stop()
 	// sysctls can change under a running watcher: re-read the ones the
 	// verdicts depend on now and then.
-	sysTick := time.NewTicker(5 * time.Second)
+	sysTick := time.NewTicker(linkCheckEvery)
 	defer sysTick.Stop()
 	// frames the kernel dropped because the socket was full: counted,
 	// never silent
@@ -189,6 +189,11 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 				}
 			}
 		case <-sysTick.C:
+			for _, dev := range links.prune() {
+				if lo, ok := c.ob.(LinkObserver); ok {
+					lo.LinkGone(dev)
+				}
+			}
 			c.dropGARP = readDropGARP(opt.Netns, links.names())
 		case <-dropTick.C:
 			if st, err := conn.Stats(); err == nil && st.Drops > 0 { // reading resets the kernel's counters
@@ -229,12 +234,61 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	}
 }
 
+// linkCheckEvery is how often the watcher re-reads the sysctls its
+// verdicts depend on and checks which watched interfaces still exist.
+var linkCheckEvery = 5 * time.Second
+
 // linkSet maps the watched interfaces' indexes to names.
 type linkSet struct {
 	h     *netlink.Handle
 	fixed bool // only the interfaces named in the options
 	want  []string
 	byIdx map[int]string
+	// missing holds the indexes found gone at the last check; gone at
+	// the next one too, they are forgotten (see prune).
+	missing map[int]bool
+}
+
+// prune forgets the indexes of interfaces that have been gone for two
+// checks in a row and returns the names no remaining index carries, when
+// watching every interface (named ones are expected back). A failed
+// listing prunes nothing.
+func (s *linkSet) prune() []string {
+	ls, err := s.h.LinkList()
+	if err != nil {
+		return nil
+	}
+	present := make(map[int]bool, len(ls))
+	for _, l := range ls {
+		present[l.Attrs().Index] = true
+	}
+	var names []string
+	for idx, name := range s.byIdx {
+		switch {
+		case present[idx]:
+			delete(s.missing, idx)
+		case s.missing[idx]:
+			delete(s.missing, idx)
+			delete(s.byIdx, idx)
+			names = append(names, name)
+		default:
+			if s.missing == nil {
+				s.missing = map[int]bool{}
+			}
+			s.missing[idx] = true
+		}
+	}
+	if s.fixed {
+		return nil
+	}
+	var gone []string
+	for _, n := range names {
+		if !slices.Contains(s.names(), n) && !slices.Contains(gone, n) {
+			gone = append(gone, n)
+		}
+	}
+	slices.Sort(gone)
+	return gone
 }
 
 func newLinkSet(h *netlink.Handle, opt WatchOptions) (*linkSet, error) {
