@@ -73,15 +73,23 @@ func TestSendUpdatesPeer(t *testing.T) {
 	}
 }
 
-// TestSendPacing checks that frames leave at their offsets (a few ms of
-// scheduling noise allowed).
+// TestSendPacing checks that frames keep their schedule: none leaves
+// before its offset, and they leave in order. How late one leaves depends
+// on how busy the machine is, so it is logged, not asserted.
 func TestSendPacing(t *testing.T) {
 	p := livetest.NewPair(t)
 	sent := send(t, p, "custom", sched.Options{Mode: sched.ModeBoth, Count: 3, Interval: 100 * vtime.Millisecond})
+	if len(sent) != 6 {
+		t.Fatalf("sent %d frames, want 6 (3 requests and 3 replies)", len(sent))
+	}
 	for i, s := range sent {
-		lag := s.Offset - time.Duration(s.Frame.At)
-		if lag < 0 || lag > 50*time.Millisecond {
-			t.Errorf("frame %d left at +%v, scheduled +%v", i+1, s.Offset, s.Frame.At)
+		if lag := s.Offset - time.Duration(s.Frame.At); lag < 0 {
+			t.Errorf("frame %d left at +%v, before its offset +%v", i+1, s.Offset, s.Frame.At)
+		} else {
+			t.Logf("frame %d left %v after its offset +%v", i+1, lag, s.Frame.At)
+		}
+		if i > 0 && s.Offset < sent[i-1].Offset {
+			t.Errorf("frame %d left at +%v, before frame %d (+%v)", i+1, s.Offset, i, sent[i-1].Offset)
 		}
 	}
 }
