@@ -88,8 +88,24 @@ type scheduler struct {
 	slab     []event
 	free     []int32
 	events   int // events run, for the figures
-	w        *world
+	// ran counts the events actually taken off the queue (events also
+	// counts the ones a shortcut made unnecessary: skipped and merged)
+	ran int
+	// end is the end of the current run call: an event a shortcut
+	// would merge must be one that call would have run
+	end vtime.Time
+	w   *world
 }
+
+// skipped counts an event that would have run at t and been a no-op, and
+// is never queued (conn.request's superseded retransmission timer): the
+// run's event count and budget stay those of the full queue.
+func (s *scheduler) skipped(t vtime.Time) {
+	if t <= vtime.Time(s.w.s.Duration.D) {
+		s.events++
+	}
+}
+
 
 // push queues an event at t (never in the past) and returns it, in the
 // slab, for the caller to fill in at once (the pointer is good until the
@@ -252,6 +268,26 @@ func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
 	e.seg, e.to, e.f = g, src, f
 }
 
+// answer has station src send f on g after d, the station's think
+// time: the last thing the event that runs it does (station.receive, at
+// the end of a delivery). When no other event is due by then, nothing can
+// happen between now and the transmission, so it is done at once, at its
+// own time (the clock moved there and back): the same frames, random
+// draws and queue order as the queued transmission, one event fewer on
+// the queue. It still counts as an event.
+func (s *scheduler) answer(d vtime.Duration, g *segment, src port, f *frame) {
+	t := s.now.Add(d)
+	if s.hasNext || t > s.end || !s.nothingDueBy(t) {
+		s.transmit(d, g, src, f)
+		return
+	}
+	s.events++
+	now := s.now
+	s.now = t
+	g.transmit(src, f)
+	s.now = now
+}
+
 // after schedules fn d from now.
 func (s *scheduler) after(d vtime.Duration, fn func()) { s.at(s.now.Add(d), fn) }
 
@@ -270,6 +306,7 @@ const ctxEvery = 1 << 12
 // stops early with the context's error when ctx is cancelled, and with a
 // *BudgetError once more than max events have run (max ≤ 0: no budget).
 func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
+	s.end = end
 	for {
 		var k slot
 		if s.hasNext {
@@ -286,10 +323,11 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		e := &s.slab[k.idx]
 		s.now = e.at
 		s.events++
+		s.ran++
 		if max > 0 && s.events > max {
 			return &BudgetError{Max: max, At: s.now, End: end}
 		}
-		if s.events%ctxEvery == 0 && ctx != nil {
+		if s.ran%ctxEvery == 0 && ctx != nil {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -315,6 +353,10 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 			e.c.request()
 		}
 		s.free = append(s.free, k.idx)
+	}
+	if max > 0 && s.events > max {
+		// the last events counted were skipped or merged ones
+		return &BudgetError{Max: max, At: s.now, End: end}
 	}
 	s.now = end
 	return nil
