@@ -106,7 +106,6 @@ func (s *scheduler) skipped(t vtime.Time) {
 	}
 }
 
-
 // push queues an event at t (never in the past) and returns it, in the
 // slab, for the caller to fill in at once (the pointer is good until the
 // next push). A reused slot keeps the fields of the event it held before;
