@@ -64,10 +64,10 @@ func (a slot) before(b slot) bool {
 
 // scheduler runs events in (time, insertion) order.
 //
-// An event due now, when nothing on the queue is due now, is the next one
-// to run whatever is scheduled after it (everything later has a larger
-// key), so it waits in next instead of going through the queue: a
-// station's immediate answer is such an event.
+// An event due before everything on the queue is the next one to run
+// unless an earlier one is pushed before it runs, so it waits in next
+// instead of going through the queue (an earlier push moves it there):
+// a frame in flight, pushed by the event before, usually is.
 //
 // The queue itself is two: a short ring sorted earliest first for events
 // due within nearHorizon (frames in flight, TCP timers, flows' next
@@ -124,9 +124,19 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		idx = int32(len(s.slab) - 1)
 	}
 	k := slot{at: t, seq: s.seq, idx: idx}
-	if t == s.now && !s.hasNext && s.nothingDueBy(s.now) {
+	switch {
+	case s.hasNext:
+		// k runs after any queued event of its time (it is the latest
+		// pushed); it displaces next only if it is due before it
+		if k.at < s.next.at {
+			s.insert(s.next)
+			s.next = k
+		} else {
+			s.insert(k)
+		}
+	case s.nothingDueBy(t):
 		s.next, s.hasNext = k, true
-	} else {
+	default:
 		s.insert(k)
 	}
 	e := &s.slab[idx]
@@ -276,7 +286,7 @@ func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
 // the queue. It still counts as an event.
 func (s *scheduler) answer(d vtime.Duration, g *segment, src port, f *frame) {
 	t := s.now.Add(d)
-	if s.hasNext || t > s.end || !s.nothingDueBy(t) {
+	if (s.hasNext && s.next.at <= t) || t > s.end || !s.nothingDueBy(t) {
 		s.transmit(d, g, src, f)
 		return
 	}
@@ -309,6 +319,9 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 	for {
 		var k slot
 		if s.hasNext {
+			if s.next.at > end {
+				break
+			}
 			k, s.hasNext = s.next, false
 		} else {
 			var ok bool
