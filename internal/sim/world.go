@@ -58,12 +58,19 @@ type segment struct {
 	// at the first frame: ports do not change.
 	macs  []arp.MAC
 	byMAC map[arp.MAC]port
-	rng   *rand.Rand
+	// byLast[b] is 1 + the index of the last port whose MAC ends in
+	// byte b, 0 when none does, or ambiguousLast when MACs of two ports
+	// end in b: a frame's owner is then one comparison away, not a scan.
+	byLast [256]int16
+	rng    *rand.Rand
 	w     *world
 }
 
 // scanPorts is how many ports a segment looks a MAC up among by scanning.
 const scanPorts = 16
+
+// ambiguousLast marks a last MAC byte two ports share (segment.byLast).
+const ambiguousLast = -1
 
 // portOf is the port with MAC m, where a learning switch sends a unicast
 // frame (a MAC two ports share goes to the last, as a switch that learnt
@@ -74,7 +81,18 @@ func (g *segment) portOf(m arp.MAC) (port, bool) {
 		for i, p := range g.ports {
 			g.macs[i] = p.mac()
 		}
-		if len(g.ports) > scanPorts {
+		if len(g.ports) <= scanPorts {
+			for i, mac := range g.macs {
+				b := &g.byLast[mac[5]]
+				switch {
+				case *b == ambiguousLast:
+				case *b == 0 || g.macs[*b-1] == mac:
+					*b = int16(i + 1) // the last port with a MAC wins
+				default:
+					*b = ambiguousLast
+				}
+			}
+		} else {
 			g.byMAC = make(map[arp.MAC]port, len(g.ports))
 			for _, p := range g.ports {
 				g.byMAC[p.mac()] = p
@@ -84,6 +102,16 @@ func (g *segment) portOf(m arp.MAC) (port, bool) {
 	if g.byMAC != nil {
 		p, ok := g.byMAC[m]
 		return p, ok
+	}
+	switch i := g.byLast[m[5]]; i {
+	case 0:
+		return nil, false
+	case ambiguousLast:
+	default:
+		if g.macs[i-1] == m {
+			return g.ports[i-1], true
+		}
+		return nil, false
 	}
 	for i := len(g.macs) - 1; i >= 0; i-- {
 		if g.macs[i] == m {
