@@ -63,7 +63,7 @@ type segment struct {
 	// end in b: a frame's owner is then one comparison away, not a scan.
 	byLast [256]int16
 	rng    *rand.Rand
-	w     *world
+	w      *world
 }
 
 // scanPorts is how many ports a segment looks a MAC up among by scanning.
