@@ -191,8 +191,12 @@ type world struct {
 	flows    []*flow
 	frames   int
 	moves    []move
-	checks   []CheckOutcome
-	healed   map[healKey]vtime.Time
+	// nMoves is how many moves the script has, lastScripted when its
+	// last event or timed check is due (world.settled)
+	nMoves       int
+	lastScripted vtime.Time
+	checks       []CheckOutcome
+	healed       map[healKey]vtime.Time
 	// freeFrames are IPv4 frames no delivery refers to any more
 	// (newIPFrame, release).
 	freeFrames []*frame
@@ -366,7 +370,8 @@ func (w *world) schedule() error {
 		switch {
 		case e.Move != nil:
 			m := e.Move
-			w.sch.at(t, func() { w.doMove(m) })
+			w.nMoves++
+			w.script(t, func() { w.doMove(m) })
 		case e.GARP != nil && e.GARP.IP.Is6():
 			g := e.GARP
 			st := w.station(g.From)
@@ -376,7 +381,7 @@ func (w *world) schedule() error {
 			}
 			for i, at := range w.senderTimes(t, g, len(frames), func(i int) vtime.Duration { return frames[i].At }) {
 				fr := frames[i]
-				w.sch.at(at, func() { st.sendNA(fr, g.PresetName()) })
+				w.script(at, func() { st.sendNA(fr, g.PresetName()) })
 			}
 		case e.GARP != nil:
 			g := e.GARP
@@ -387,7 +392,7 @@ func (w *world) schedule() error {
 			}
 			for i, at := range w.senderTimes(t, g, len(frames), func(i int) vtime.Duration { return frames[i].At }) {
 				fr := frames[i]
-				w.sch.at(at, func() { st.sendGARP(fr, g.PresetName()) })
+				w.script(at, func() { st.sendGARP(fr, g.PresetName()) })
 			}
 		case e.Reply != nil:
 			fr, err := w.s.ReplyFrame(e.Reply)
@@ -395,17 +400,17 @@ func (w *world) schedule() error {
 				return fmt.Errorf("%s: %v", w.s.File, err)
 			}
 			st := w.station(e.Reply.From)
-			w.sch.at(t, func() { st.sendGARP(fr, "reply") })
+			w.script(t, func() { st.sendGARP(fr, "reply") })
 		case e.Flow != nil:
 			fl := newFlow(w, e.Flow, len(w.flows))
 			w.flows = append(w.flows, fl)
-			w.sch.at(t, fl.start)
+			w.script(t, fl.start)
 		case e.Neigh != nil:
 			n := e.Neigh
-			w.sch.at(t, func() { w.host(n.Host).admin(n.Cmd) })
+			w.script(t, func() { w.host(n.Host).admin(n.Cmd) })
 		case e.Sysctl != nil:
 			sy := e.Sysctl
-			w.sch.at(t, func() { w.host(sy.Host).sysctl(sy.Key, sy.Value) })
+			w.script(t, func() { w.host(sy.Host).sysctl(sy.Key, sy.Value) })
 		case e.NS != nil:
 			return fmt.Errorf("%s:%d: ns: the simulator does not send hand-built solicitations; run this scenario with arplab lab or verify", w.s.File, e.Line)
 		}
@@ -415,9 +420,15 @@ func (w *world) schedule() error {
 		if c.Flow != "" {
 			continue
 		}
-		w.sch.at(vtime.Time(c.At.D), func() { w.check(c) })
+		w.script(vtime.Time(c.At.D), func() { w.check(c) })
 	}
 	return nil
+}
+
+// script queues a script event or a timed check at t.
+func (w *world) script(t vtime.Time, fn func()) {
+	w.lastScripted = max(w.lastScripted, t)
+	w.sch.at(t, fn)
 }
 
 // senderTimes places a sender's n frames (offset(i) after t) with the
