@@ -148,6 +148,10 @@ func (t *Table) finish(d *Decision, e *Entry) {
 // Decision): a shared route's confirmation lands on every packet a busy
 // session sends.
 func (t *Table) confirm(now vtime.Jiffies, e *Entry, rule Rule, from string) {
+	if t.QuietConfirm {
+		e.confirmed = now
+		return
+	}
 	t.res.Decisions = append(t.res.Decisions, Decision{})
 	d := &t.res.Decisions[len(t.res.Decisions)-1]
 	d.Rule, d.Dev, d.IP, d.Now, d.Old, d.New = rule, e.dev.Name, e.ip, now, e.state, e.state

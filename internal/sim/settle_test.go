@@ -56,3 +56,54 @@ func TestVerdictOnlyStopsWithTheSameAnswers(t *testing.T) {
 	}
 	t.Logf("%d verdict-only runs stopped early", stopped)
 }
+
+// TestVerdictOnlyHealsAtAConfirmation: an entry that holds the new
+// owner's MAC already when its IP moves heals at the next decision about
+// it, which here is a confirmation's (a session's own ACKs, through the
+// route, on a REACHABLE entry). A verdict-only run, whose tables leave
+// confirmations' decisions out, must find the same heal.
+func TestVerdictOnlyHealsAtAConfirmation(t *testing.T) {
+	// The entry holds b's MAC before b takes the IP (frames to a dead
+	// address are unanswered); the other session's answers set the
+	// shared route's bit, and f's SYN retransmission at 3 s confirms the
+	// entry through it, just after the move.
+	s, err := scenario.Parse([]byte(`name: early-mac
+duration: 20s
+segments: [{name: lan, latency: 100us}]
+hosts:
+  - name: h
+    profile: rhel7.3
+    cpus: 1
+    interfaces: [{name: eth0, segment: lan, mac: "02:00:00:00:00:01", addrs: [10.0.0.1/24]}]
+    neighbours:
+      - {dev: eth0, ip: 10.0.0.2, lladdr: "02:00:00:00:00:03", state: STALE, age: 1s}
+stations:
+  - {name: a, segment: lan, mac: "02:00:00:00:00:02", ips: [10.0.0.2]}
+  - {name: b, segment: lan, mac: "02:00:00:00:00:03"}
+  - {name: c, segment: lan, mac: "02:00:00:00:00:04", ips: [10.0.0.4]}
+script:
+  - {at: 0s, flow: {name: other, kind: tcp, from: h, to: 10.0.0.4, interval: 70ms}}
+  - {at: 0s, flow: {name: f, kind: tcp, from: h, to: 10.0.0.2, interval: 150ms}}
+  - {at: 2.95s, move: {ip: 10.0.0.2, to: b}}
+`), "early-mac.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Run(s, Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	quick, err := Run(s, Options{Seed: 1, verdictOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Stale) != 1 || !full.Stale[0].Healed {
+		t.Fatalf("the full run should heal once: %+v", full.Stale)
+	}
+	if full.Stale[0].To != quick.Stale[0].To || full.Stale[0].Healed != quick.Stale[0].Healed {
+		t.Fatalf("healed at %v (%v) in the verdict-only run, at %v in the full run", quick.Stale[0].To, quick.Stale[0].Healed, full.Stale[0].To)
+	}
+	if got := full.Stale[0].To; got < 3 || got > 3.001 {
+		t.Fatalf("the full run healed at %v, not at the confirmation at 3.0003 s: the test holds nothing", got)
+	}
+}

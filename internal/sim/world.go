@@ -465,6 +465,15 @@ func (w *world) doMove(m *scenario.Move) {
 	}
 	to.ips.add(m.IP.Addr)
 	w.owners[m.IP.Addr] = to
+	for _, h := range w.hosts {
+		// an entry that holds the new owner's MAC already may show it
+		// first in a confirmation's decision (host.quietConfirms)
+		for _, ifc := range h.ifs {
+			if s, ok := h.st.Lookup(ifc.st, m.IP.Addr); ok && s.LLAddr == to.cfg.MAC.MAC {
+				h.quietConfirms(false)
+			}
+		}
+	}
 	w.moves = append(w.moves, move{ip: m.IP.Addr, at: w.sch.now, from: from, to: to.cfg.MAC.MAC})
 	ev := trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindMove, Host: to.cfg.Name, IP: m.IP.String(),
 		LLAddr: to.cfg.MAC.String(), Cause: "move",
