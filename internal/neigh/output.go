@@ -145,15 +145,24 @@ func (t *Table) finish(d *Decision, e *Entry) {
 }
 
 // confirm is neigh_confirm: confirmed = now, nothing else (spec §6.3).
+// The decision is written in place in the result (no copies of the large
+// Decision): a shared route's confirmation lands on every packet a busy
+// session sends.
 func (t *Table) confirm(now vtime.Jiffies, e *Entry, rule Rule, from string) {
-	d := Decision{Rule: rule, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, New: e.state,
-		OldMAC: e.ha, NewMAC: e.ha, UpdatedBefore: e.updated, Updated: e.updated, Flow: from}
+	if t.QuietConfirm {
+		e.confirmed = now
+		return
+	}
+	t.res.Decisions = append(t.res.Decisions, Decision{})
+	d := &t.res.Decisions[len(t.res.Decisions)-1]
+	d.Rule, d.Dev, d.IP, d.Now, d.Old, d.New = rule, e.dev.Name, e.ip, now, e.state, e.state
+	d.OldMAC, d.NewMAC, d.UpdatedBefore, d.Updated, d.Flow = e.ha, e.ha, e.updated, e.updated, from
+	d.Profile, d.HZ = t.Profile, t.HZ // as decide sets them
 	if e.confirmed != now {
 		e.confirmed = now
 		d.ConfirmedMoved = true
 	}
 	d.Confirmed = e.confirmed
-	t.decide(d)
 }
 
 // applyPendingConfirm consumes a pending confirmation at output: the

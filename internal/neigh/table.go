@@ -210,6 +210,12 @@ type Table struct {
 
 	// Family is IPv4 (arp_tbl) or IPv6 (nd_tbl).
 	Family Family
+	// QuietConfirm leaves a confirmation's decision out of the result
+	// (the confirmation itself still happens): it changes only
+	// `confirmed`, and a driver that needs no such decisions (the
+	// simulator's verdict-only runs) is spared building one for nearly
+	// every packet of a busy session.
+	QuietConfirm bool
 	// All6 is net/ipv6/conf/all (nd_tbl only).
 	All6 Conf6
 	// DefaultConf6 is net/ipv6/conf/default: the template of new devices.

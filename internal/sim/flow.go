@@ -316,7 +316,19 @@ func (c *conn) request() {
 	c.delack = false // the ACK rides on the request
 	c.outstanding = true
 	c.retries = 0
-	c.sendData()
+	c.send(tcpSeg{ack: true, data: 100}, false)
+	if f.cfg.Interval.D < dataRTO {
+		// The next request comes before this one's retransmission timer
+		// and leaves it a no-op whatever happens in between: it re-arms
+		// the timer (a new token), or finds the session over (state 2,
+		// or a newer connection of the flow), where the timer does
+		// nothing either. So the timer is not queued; it still counts
+		// as the event it would have been.
+		c.rtoTok++
+		f.w.sch.skipped(f.w.sch.now.Add(dataRTO))
+	} else {
+		c.armRTO(dataRTO)
+	}
 	c.nextReq = f.w.sch.now.Add(f.cfg.Interval.D)
 	f.w.sch.connEvent(f.cfg.Interval.D, evRequest, c, 0)
 }

@@ -147,6 +147,7 @@ func newHost(w *world, c *scenario.Host, observe bool) (*host, error) {
 		}
 	}
 	st.Advance(clock.Jiffies(0))
+	h.quietConfirms(w.opt.verdictOnly && w.sink == nil)
 	st.Obs = h
 	h.reschedule()
 	return h, nil
@@ -305,6 +306,19 @@ func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 				w.release(f)
 			}
 		}
+	}
+}
+
+// quietConfirms spares the host's tables the decisions of confirmations
+// (neigh.Table.QuietConfirm) when nothing but watchHeal reads decisions
+// (a verdict-only run, no trace). A confirmation changes no MAC, so the
+// first decision that shows an entry with its IP's new owner's MAC comes
+// from whatever put that MAC there, after the move; except when the
+// entry held that MAC already at the move, which doMove checks for.
+func (h *host) quietConfirms(on bool) {
+	h.st.Table.QuietConfirm = on
+	if h.st.ND != nil {
+		h.st.ND.QuietConfirm = on
 	}
 }
 

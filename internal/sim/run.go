@@ -38,7 +38,9 @@ type Options struct {
 	// verdictOnly (a Monte Carlo run, which keeps only whether the run met
 	// its expectations and how long entries were stale) skips the
 	// per-entry counters the verdict's sentence is made of: the
-	// StaleSpans' GARP, confirmation and probe counts stay 0.
+	// StaleSpans' GARP, confirmation and probe counts stay 0. It also
+	// stops the run once nothing left can change those two answers
+	// (world.settled): Events and Frames then count only what ran.
 	verdictOnly bool
 }
 
@@ -141,7 +143,7 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 		return nil, err
 	}
 	// observers take a last look at the end
-	if err := w.sch.run(opt.Ctx, vtime.Time(s.Duration.D), opt.budget()); err != nil {
+	if err := w.runToEnd(opt); err != nil {
 		return nil, err
 	}
 	res.Events, res.Frames = w.sch.events, w.frames
@@ -174,6 +176,53 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 			Explanation: Verdict(res), Attrs: verdictAttrs(res)})
 	}
 	return res, nil
+}
+
+// settleStep is how often a verdict-only run asks whether it is settled.
+const settleStep = vtime.Second
+
+// runToEnd runs the world to the scenario's end; a verdict-only run in
+// steps of settleStep, stopping at the first step after which it is
+// settled. Stepping changes no result: events run in the same order
+// (StaleSpansUntilHealed).
+func (w *world) runToEnd(opt Options) error {
+	end := vtime.Time(w.s.Duration.D)
+	if !opt.verdictOnly {
+		return w.sch.run(opt.Ctx, end, opt.budget())
+	}
+	for t := vtime.Time(settleStep); ; t += vtime.Time(settleStep) {
+		t = min(t, end)
+		if err := w.sch.run(opt.Ctx, t, opt.budget()); err != nil {
+			return err
+		}
+		if t == end || w.settled() {
+			return nil
+		}
+	}
+}
+
+// settled reports whether the rest of the run can change neither whether
+// it met its expectations nor its stale spans: every script event and
+// timed check has run, every move has happened and every observed entry
+// it concerns has healed (a healed span ends where it healed), and every
+// flow's outcome is final: it is done (an ssh flow that connected or gave
+// up, a session past its until), or it is an established tcp session
+// whose requests come more often than its retransmission timeout, which
+// can then never fire (conn.request) and so never fail it.
+func (w *world) settled() bool {
+	if w.sch.now < w.lastScripted || len(w.moves) != w.nMoves || !w.allHealed() {
+		return false
+	}
+	for _, f := range w.flows {
+		if f.done {
+			continue
+		}
+		if f.cfg.Kind == "tcp" && f.conn != nil && f.conn.state == 1 && f.cfg.Interval.D < dataRTO {
+			continue
+		}
+		return false
+	}
+	return true
 }
 
 // header is the trace's first event: the run's scenario, seed, hosts and

@@ -68,10 +68,10 @@ func (a slot) before(b slot) bool {
 
 // scheduler runs events in (time, insertion) order.
 //
-// An event due now, when nothing on the queue is due now, is the next one
-// to run whatever is scheduled after it (everything later has a larger
-// key), so it waits in next instead of going through the queue: a
-// station's immediate answer is such an event.
+// An event due before everything on the queue is the next one to run
+// unless an earlier one is pushed before it runs, so it waits in next
+// instead of going through the queue (an earlier push moves it there):
+// a frame in flight, pushed by the event before, usually is.
 //
 // The queue itself is two: a short ring sorted earliest first for events
 // due within nearHorizon (frames in flight, TCP timers, flows' next
@@ -92,7 +92,22 @@ type scheduler struct {
 	slab     []event
 	free     []int32
 	events   int // events run, for the figures
-	w        *world
+	// ran counts the events actually taken off the queue (events also
+	// counts the ones a shortcut made unnecessary: skipped and merged)
+	ran int
+	// end is the end of the current run call: an event a shortcut
+	// would merge must be one that call would have run
+	end vtime.Time
+	w   *world
+}
+
+// skipped counts an event that would have run at t and been a no-op, and
+// is never queued (conn.request's superseded retransmission timer): the
+// run's event count and budget stay those of the full queue.
+func (s *scheduler) skipped(t vtime.Time) {
+	if t <= vtime.Time(s.w.s.Duration.D) {
+		s.events++
+	}
 }
 
 // push queues an event at t (never in the past) and returns it, in the
@@ -113,9 +128,19 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		idx = int32(len(s.slab) - 1)
 	}
 	k := slot{at: t, seq: s.seq, idx: idx}
-	if t == s.now && !s.hasNext && s.nothingDueBy(s.now) {
+	switch {
+	case s.hasNext:
+		// k runs after any queued event of its time (it is the latest
+		// pushed); it displaces next only if it is due before it
+		if k.at < s.next.at {
+			s.insert(s.next)
+			s.next = k
+		} else {
+			s.insert(k)
+		}
+	case s.nothingDueBy(t):
 		s.next, s.hasNext = k, true
-	} else {
+	default:
 		s.insert(k)
 	}
 	e := &s.slab[idx]
@@ -256,6 +281,26 @@ func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
 	e.seg, e.to, e.f = g, src, f
 }
 
+// answer has station src send f on g after d, the station's think
+// time: the last thing the event that runs it does (station.receive, at
+// the end of a delivery). When no other event is due by then, nothing can
+// happen between now and the transmission, so it is done at once, at its
+// own time (the clock moved there and back): the same frames, random
+// draws and queue order as the queued transmission, one event fewer on
+// the queue. It still counts as an event.
+func (s *scheduler) answer(d vtime.Duration, g *segment, src port, f *frame) {
+	t := s.now.Add(d)
+	if (s.hasNext && s.next.at <= t) || t > s.end || !s.nothingDueBy(t) {
+		s.transmit(d, g, src, f)
+		return
+	}
+	s.events++
+	now := s.now
+	s.now = t
+	g.transmit(src, f)
+	s.now = now
+}
+
 // after schedules fn d from now.
 func (s *scheduler) after(d vtime.Duration, fn func()) { s.at(s.now.Add(d), fn) }
 
@@ -274,9 +319,13 @@ const ctxEvery = 1 << 12
 // stops early with the context's error when ctx is cancelled, and with a
 // *BudgetError once more than max events have run (max ≤ 0: no budget).
 func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
+	s.end = end
 	for {
 		var k slot
 		if s.hasNext {
+			if s.next.at > end {
+				break
+			}
 			k, s.hasNext = s.next, false
 		} else {
 			var ok bool
@@ -290,10 +339,11 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		e := &s.slab[k.idx]
 		s.now = e.at
 		s.events++
+		s.ran++
 		if max > 0 && s.events > max {
 			return &BudgetError{Max: max, At: s.now, End: end}
 		}
-		if s.events%ctxEvery == 0 && ctx != nil {
+		if s.ran%ctxEvery == 0 && ctx != nil {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
@@ -319,6 +369,10 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 			e.c.request()
 		}
 		s.free = append(s.free, k.idx)
+	}
+	if max > 0 && s.events > max {
+		// the last events counted were skipped or merged ones
+		return &BudgetError{Max: max, At: s.now, End: end}
 	}
 	s.now = end
 	return nil

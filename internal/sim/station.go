@@ -40,7 +40,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 			return
 		}
 		rep := arp.NewPacket(arp.OpReply, s.mac(), p.TIP, p.SHA, p.SIP)
-		s.w.sch.transmit(s.cfg.Think.D, s.seg, s, &frame{src: s.mac(), dst: f.src, arp: &rep, size: 42})
+		s.w.sch.answer(s.cfg.Think.D, s.seg, s, &frame{src: s.mac(), dst: f.src, arp: &rep, size: 42})
 		return
 	}
 	if f.ip == nil || pt != neigh.PktHost {
@@ -55,7 +55,7 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 	if c := f.ip.conn; c != nil {
 		if resp := c.respond(f); resp != nil {
 			resp.src, resp.dst = s.mac(), f.src
-			s.w.sch.transmit(s.cfg.Think.D, s.seg, s, resp)
+			s.w.sch.answer(s.cfg.Think.D, s.seg, s, resp)
 		}
 	}
 }
@@ -117,7 +117,7 @@ func (s *station) receiveND(f *frame, pt neigh.PktType) {
 	if m.HasSourceLL {
 		dst = m.SourceLL
 	}
-	s.w.sch.transmit(s.cfg.Think.D, s.seg, s, &frame{src: s.mac(), dst: dst, nd: &na, size: ndSize(&na)})
+	s.w.sch.answer(s.cfg.Think.D, s.seg, s, &frame{src: s.mac(), dst: dst, nd: &na, size: ndSize(&na)})
 }
 
 // sendNA sends one unsolicited NA of an IPv6 announcement schedule.

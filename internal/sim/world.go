@@ -58,12 +58,19 @@ type segment struct {
 	// at the first frame: ports do not change.
 	macs  []arp.MAC
 	byMAC map[arp.MAC]port
-	rng   *rand.Rand
-	w     *world
+	// byLast[b] is 1 + the index of the last port whose MAC ends in
+	// byte b, 0 when none does, or ambiguousLast when MACs of two ports
+	// end in b: a frame's owner is then one comparison away, not a scan.
+	byLast [256]int16
+	rng    *rand.Rand
+	w      *world
 }
 
 // scanPorts is how many ports a segment looks a MAC up among by scanning.
 const scanPorts = 16
+
+// ambiguousLast marks a last MAC byte two ports share (segment.byLast).
+const ambiguousLast = -1
 
 // portOf is the port with MAC m, where a learning switch sends a unicast
 // frame (a MAC two ports share goes to the last, as a switch that learnt
@@ -74,7 +81,18 @@ func (g *segment) portOf(m arp.MAC) (port, bool) {
 		for i, p := range g.ports {
 			g.macs[i] = p.mac()
 		}
-		if len(g.ports) > scanPorts {
+		if len(g.ports) <= scanPorts {
+			for i, mac := range g.macs {
+				b := &g.byLast[mac[5]]
+				switch {
+				case *b == ambiguousLast:
+				case *b == 0 || g.macs[*b-1] == mac:
+					*b = int16(i + 1) // the last port with a MAC wins
+				default:
+					*b = ambiguousLast
+				}
+			}
+		} else {
 			g.byMAC = make(map[arp.MAC]port, len(g.ports))
 			for _, p := range g.ports {
 				g.byMAC[p.mac()] = p
@@ -84,6 +102,16 @@ func (g *segment) portOf(m arp.MAC) (port, bool) {
 	if g.byMAC != nil {
 		p, ok := g.byMAC[m]
 		return p, ok
+	}
+	switch i := g.byLast[m[5]]; i {
+	case 0:
+		return nil, false
+	case ambiguousLast:
+	default:
+		if g.macs[i-1] == m {
+			return g.ports[i-1], true
+		}
+		return nil, false
 	}
 	for i := len(g.macs) - 1; i >= 0; i-- {
 		if g.macs[i] == m {
@@ -163,8 +191,12 @@ type world struct {
 	flows    []*flow
 	frames   int
 	moves    []move
-	checks   []CheckOutcome
-	healed   map[healKey]vtime.Time
+	// nMoves is how many moves the script has, lastScripted when its
+	// last event or timed check is due (world.settled)
+	nMoves       int
+	lastScripted vtime.Time
+	checks       []CheckOutcome
+	healed       map[healKey]vtime.Time
 	// freeFrames are IPv4 frames no delivery refers to any more
 	// (newIPFrame, release).
 	freeFrames []*frame
@@ -338,7 +370,8 @@ func (w *world) schedule() error {
 		switch {
 		case e.Move != nil:
 			m := e.Move
-			w.sch.at(t, func() { w.doMove(m) })
+			w.nMoves++
+			w.script(t, func() { w.doMove(m) })
 		case e.GARP != nil && e.GARP.IP.Is6():
 			g := e.GARP
 			st := w.station(g.From)
@@ -348,7 +381,7 @@ func (w *world) schedule() error {
 			}
 			for i, at := range w.senderTimes(t, g, len(frames), func(i int) vtime.Duration { return frames[i].At }) {
 				fr := frames[i]
-				w.sch.at(at, func() { st.sendNA(fr, g.PresetName()) })
+				w.script(at, func() { st.sendNA(fr, g.PresetName()) })
 			}
 		case e.GARP != nil:
 			g := e.GARP
@@ -359,7 +392,7 @@ func (w *world) schedule() error {
 			}
 			for i, at := range w.senderTimes(t, g, len(frames), func(i int) vtime.Duration { return frames[i].At }) {
 				fr := frames[i]
-				w.sch.at(at, func() { st.sendGARP(fr, g.PresetName()) })
+				w.script(at, func() { st.sendGARP(fr, g.PresetName()) })
 			}
 		case e.Reply != nil:
 			fr, err := w.s.ReplyFrame(e.Reply)
@@ -367,17 +400,17 @@ func (w *world) schedule() error {
 				return fmt.Errorf("%s: %v", w.s.File, err)
 			}
 			st := w.station(e.Reply.From)
-			w.sch.at(t, func() { st.sendGARP(fr, "reply") })
+			w.script(t, func() { st.sendGARP(fr, "reply") })
 		case e.Flow != nil:
 			fl := newFlow(w, e.Flow, len(w.flows))
 			w.flows = append(w.flows, fl)
-			w.sch.at(t, fl.start)
+			w.script(t, fl.start)
 		case e.Neigh != nil:
 			n := e.Neigh
-			w.sch.at(t, func() { w.host(n.Host).admin(n.Cmd) })
+			w.script(t, func() { w.host(n.Host).admin(n.Cmd) })
 		case e.Sysctl != nil:
 			sy := e.Sysctl
-			w.sch.at(t, func() { w.host(sy.Host).sysctl(sy.Key, sy.Value) })
+			w.script(t, func() { w.host(sy.Host).sysctl(sy.Key, sy.Value) })
 		case e.NS != nil:
 			return fmt.Errorf("%s:%d: ns: the simulator does not send hand-built solicitations; run this scenario with arplab lab or verify", w.s.File, e.Line)
 		}
@@ -387,9 +420,15 @@ func (w *world) schedule() error {
 		if c.Flow != "" {
 			continue
 		}
-		w.sch.at(vtime.Time(c.At.D), func() { w.check(c) })
+		w.script(vtime.Time(c.At.D), func() { w.check(c) })
 	}
 	return nil
+}
+
+// script queues a script event or a timed check at t.
+func (w *world) script(t vtime.Time, fn func()) {
+	w.lastScripted = max(w.lastScripted, t)
+	w.sch.at(t, fn)
 }
 
 // senderTimes places a sender's n frames (offset(i) after t) with the
@@ -426,6 +465,15 @@ func (w *world) doMove(m *scenario.Move) {
 	}
 	to.ips.add(m.IP.Addr)
 	w.owners[m.IP.Addr] = to
+	for _, h := range w.hosts {
+		// an entry that holds the new owner's MAC already may show it
+		// first in a confirmation's decision (host.quietConfirms)
+		for _, ifc := range h.ifs {
+			if s, ok := h.st.Lookup(ifc.st, m.IP.Addr); ok && s.LLAddr == to.cfg.MAC.MAC {
+				h.quietConfirms(false)
+			}
+		}
+	}
 	w.moves = append(w.moves, move{ip: m.IP.Addr, at: w.sch.now, from: from, to: to.cfg.MAC.MAC})
 	ev := trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindMove, Host: to.cfg.Name, IP: m.IP.String(),
 		LLAddr: to.cfg.MAC.String(), Cause: "move",
