@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"net/netip"
 	"strings"
@@ -255,42 +256,47 @@ with the reason and the trade-off.`,
 			}
 			adv := doctor.Advise(r)
 			if asJSON {
-				return json.NewEncoder(e.stdout).Encode(map[string]any{"report": r, "advice": adv})
+				return json.NewEncoder(e.stdout).Encode(map[string]any{"kind": trace.OutputDoctor, "report": r, "advice": adv})
 			}
-			w := e.stdout
-			fmt.Fprintf(w, "kernel %s → profile %s", r.Release, r.Profile)
-			if r.HZ > 0 {
-				fmt.Fprintf(w, ", HZ=%d", r.HZ)
-			}
-			fmt.Fprintf(w, "; %d neighbour entries\n", r.Entries)
-			if r.ProfileWhy != "" {
-				fmt.Fprintf(w, "  (%s)\n", r.ProfileWhy)
-			}
-			for _, u := range r.Unknown {
-				fmt.Fprintf(w, "  unknown for this profile: %s\n", u)
-			}
-			for _, i := range r.Interfaces {
-				addrs := strings.Join(i.Addrs, " ")
-				if addrs == "" {
-					addrs = "(no IPv4 address: nothing to advise)"
-				}
-				fmt.Fprintf(w, "  %s %s %s\n", i.Name, i.MAC, addrs)
-			}
-			if len(adv) == 0 {
-				fmt.Fprintln(w, "\nno findings: GARPs will be honoured here")
-			}
-			for _, a := range adv {
-				where := ""
-				if a.Dev != "" {
-					where = " [" + a.Dev + "]"
-				}
-				fmt.Fprintf(w, "\n%s: %s%s (%s)\n  %s\n  change: %s\n  why: %s\n  trade-off: %s\n",
-					strings.ToUpper(a.Severity), a.Mechanism, where, a.Rule, a.Finding, a.Change, a.Why, a.TradeOff)
-			}
+			writeDoctorText(e.stdout, r, adv)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&netns, "netns", "", "inspect this named network namespace")
 	c.Flags().BoolVar(&asJSON, "json", false, "JSON output")
 	return c
+}
+
+// writeDoctorText prints a doctor report and its advice as `arplab doctor`
+// does; render prints a saved `doctor --json` the same way.
+func writeDoctorText(w io.Writer, r doctor.Report, adv []doctor.Advice) {
+	fmt.Fprintf(w, "kernel %s → profile %s", r.Release, r.Profile)
+	if r.HZ > 0 {
+		fmt.Fprintf(w, ", HZ=%d", r.HZ)
+	}
+	fmt.Fprintf(w, "; %d neighbour entries\n", r.Entries)
+	if r.ProfileWhy != "" {
+		fmt.Fprintf(w, "  (%s)\n", r.ProfileWhy)
+	}
+	for _, u := range r.Unknown {
+		fmt.Fprintf(w, "  unknown for this profile: %s\n", u)
+	}
+	for _, i := range r.Interfaces {
+		addrs := strings.Join(i.Addrs, " ")
+		if addrs == "" {
+			addrs = "(no IPv4 address: nothing to advise)"
+		}
+		fmt.Fprintf(w, "  %s %s %s\n", i.Name, i.MAC, addrs)
+	}
+	if len(adv) == 0 {
+		fmt.Fprintln(w, "\nno findings: GARPs will be honoured here")
+	}
+	for _, a := range adv {
+		where := ""
+		if a.Dev != "" {
+			where = " [" + a.Dev + "]"
+		}
+		fmt.Fprintf(w, "\n%s: %s%s (%s)\n  %s\n  change: %s\n  why: %s\n  trade-off: %s\n",
+			strings.ToUpper(a.Severity), a.Mechanism, where, a.Rule, a.Finding, a.Change, a.Why, a.TradeOff)
+	}
 }

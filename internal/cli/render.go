@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -8,6 +10,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"arplab/internal/advise"
+	"arplab/internal/kernel"
+	"arplab/internal/live/doctor"
 	"arplab/internal/report"
 	"arplab/internal/sim"
 	"arplab/internal/trace"
@@ -19,13 +24,15 @@ func renderCmd(e *env) *cobra.Command {
 	var width int
 	c := &cobra.Command{
 		Use:   "render FILE.jsonl",
-		Short: "draw any saved --json output (run, replay, matrix, lab, verify, watch)",
+		Short: "draw any saved --json output (run, replay, matrix, lab, verify, watch, doctor, advise, profiles)",
 		Long: `Read what an arplab command wrote with --json and draw it: as text on
 stdout, or with --html as one self-contained HTML file.
 
 A trace (run, replay, lab, verify, watch) is drawn as a timeline; the
 summary line of run --json adds its "what would have fixed it" list. The
-rows of matrix --json are drawn as the matrix table. Lines are told apart
+rows of matrix --json are drawn as the matrix table. doctor, advise and
+profiles --json print as those commands print them (advise also as its
+HTML page). Lines are told apart
 by their "kind" (docs/trace.md); a line that is neither an event nor an
 arplab output line is an error naming the line.
 
@@ -38,6 +45,11 @@ Examples:
   arplab matrix failure --json > matrix.jsonl && arplab render matrix.jsonl`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if doc, ok, err := readDocument(args[0]); err != nil {
+				return err
+			} else if ok {
+				return renderDocuments(e, args[0], []trace.OutputLine{doc}, html)
+			}
 			f, err := os.Open(args[0])
 			if err != nil {
 				return err
@@ -67,8 +79,16 @@ Examples:
 				}
 				return nil
 			}
+			if len(evs) == 0 && len(saved.docs) > 0 {
+				return renderDocuments(e, args[0], saved.docs, html)
+			}
 			if len(evs) == 0 {
 				return fmt.Errorf("%s: no trace events and no matrix rows to draw", args[0])
+			}
+			if len(saved.docs) > 0 {
+				// a trace with a report pasted in: draw the trace, say what was left
+				fmt.Fprintf(e.stderr, "arplab: %s: %d %s line(s) beside the trace not drawn (render them from their own file)\n",
+					args[0], len(saved.docs), saved.docs[0].Kind)
 			}
 			if html != "" {
 				return writeFile(html, func(w io.Writer) error {
@@ -95,6 +115,9 @@ type savedOutput struct {
 	fixes      []sim.Row
 	matrix     []sim.Row
 	montecarlo []monteCarloLine
+	// docs are whole outputs with nothing to draw on a timeline: doctor,
+	// advise and profiles --json, printed as their commands print them.
+	docs []trace.OutputLine
 }
 
 // monteCarloLine is the one line of run --runs N --json.
@@ -129,6 +152,8 @@ func readOutputLines(name string, lines []trace.OutputLine) (savedOutput, error)
 				return out, fmt.Errorf("%s:%d: matrix row: %v", name, l.Line, err)
 			}
 			out.matrix = append(out.matrix, r)
+		case trace.OutputDoctor, trace.OutputAdvise, trace.OutputProfiles, trace.OutputProfile, trace.OutputProfileComparison:
+			out.docs = append(out.docs, l)
 		}
 	}
 	return out, nil
@@ -147,5 +172,112 @@ func renderMatrix(e *env, rows []sim.Row, html, title string, from, to *float64)
 		})
 	}
 	writeMatrixText(e.stdout, rows, nil)
+	return nil
+}
+
+// maxDocument bounds a --json output read whole (advise's indented
+// document); traces are read line by line and have no such bound.
+const maxDocument = 64 << 20
+
+// readDocument reads name as one indented JSON document (advise --json)
+// when its first line is not a JSON value by itself but the whole file
+// is an arplab output of a known kind. ok is false for anything else,
+// which the line reader then reads (and names the bad line of).
+func readDocument(name string) (trace.OutputLine, bool, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return trace.OutputLine{}, false, err
+	}
+	defer f.Close()
+	r := bufio.NewReader(f)
+	first, err := r.ReadBytes('\n')
+	if err != nil && err != io.EOF {
+		return trace.OutputLine{}, false, fmt.Errorf("%s: %v", name, err)
+	}
+	t := bytes.TrimSpace(first)
+	if len(t) == 0 || t[0] != '{' || json.Valid(t) {
+		return trace.OutputLine{}, false, nil
+	}
+	rest, err := io.ReadAll(io.LimitReader(r, maxDocument))
+	if err != nil {
+		return trace.OutputLine{}, false, fmt.Errorf("%s: %v", name, err)
+	}
+	whole := append(first, rest...)
+	if !json.Valid(whole) {
+		return trace.OutputLine{}, false, nil
+	}
+	var k struct {
+		Kind trace.Kind `json:"kind"`
+	}
+	if json.Unmarshal(whole, &k) != nil || !trace.IsOutputKind(k.Kind) {
+		return trace.OutputLine{}, false, nil
+	}
+	return trace.OutputLine{Kind: k.Kind, Line: 1, Raw: whole}, true, nil
+}
+
+// renderDocuments prints saved doctor, advise and profiles outputs as
+// their commands print them (advise also as its HTML page).
+func renderDocuments(e *env, name string, docs []trace.OutputLine, html string) error {
+	for i, d := range docs {
+		if i > 0 {
+			fmt.Fprintln(e.stdout)
+		}
+		bad := func(err error) error { return fmt.Errorf("%s:%d: %s: %v", name, d.Line, d.Kind, err) }
+		if html != "" && d.Kind != trace.OutputAdvise {
+			return usagef("%s: a %s output has no HTML page (render --html draws traces, matrix rows and advise results); render it as text", name, d.Kind)
+		}
+		switch d.Kind {
+		case trace.OutputDoctor:
+			var v struct {
+				Report doctor.Report   `json:"report"`
+				Advice []doctor.Advice `json:"advice"`
+			}
+			if err := json.Unmarshal(d.Raw, &v); err != nil {
+				return bad(err)
+			}
+			writeDoctorText(e.stdout, v.Report, v.Advice)
+		case trace.OutputAdvise:
+			var r advise.Result
+			if err := json.Unmarshal(d.Raw, &r); err != nil {
+				return bad(err)
+			}
+			if html != "" {
+				if err := writeFile(html, r.HTML); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := r.Text(e.stdout); err != nil {
+				return err
+			}
+		case trace.OutputProfiles:
+			var v struct {
+				Profiles []kernel.Profile `json:"profiles"`
+				Patches  []kernel.Patch   `json:"patches"`
+			}
+			if err := json.Unmarshal(d.Raw, &v); err != nil {
+				return bad(err)
+			}
+			if err := writeCatalogText(e.stdout, v.Profiles, v.Patches); err != nil {
+				return err
+			}
+		case trace.OutputProfile:
+			var v profileJSON
+			if err := json.Unmarshal(d.Raw, &v); err != nil {
+				return bad(err)
+			}
+			if err := writeProfileText(e.stdout, v); err != nil {
+				return err
+			}
+		case trace.OutputProfileComparison:
+			var v comparisonJSON
+			if err := json.Unmarshal(d.Raw, &v); err != nil {
+				return bad(err)
+			}
+			if err := writeComparisonText(e.stdout, v); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
