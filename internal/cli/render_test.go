@@ -151,3 +151,53 @@ func TestRenderRoundTripsLabAndVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderRoundTripsReports: doctor, advise and profiles --json render
+// back to exactly what the command prints as text (advise's indented
+// document is read whole), advise also as its HTML page; an output with
+// no page refuses --html by name.
+func TestRenderRoundTripsReports(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"doctor"},
+		{"advise", "--fleet", "rhel7.3,6.18", "--announcer", "keepalived"},
+		{"profiles"},
+		{"profiles", "rhel7.3"},
+		{"profiles", "rhel7.3", "4.12"},
+	} {
+		name := strings.Join(args, "-")
+		text, errs, code := run(t, args...)
+		if code != ExitOK && code != ExitExpected {
+			if args[0] == "doctor" {
+				t.Logf("doctor cannot read this host: %s", errs)
+				continue
+			}
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		js, errs, code := run(t, append(args, "--json")...)
+		if code != ExitOK && code != ExitExpected {
+			t.Fatalf("%v --json: exit %d: %s", args, code, errs)
+		}
+		p := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(p, []byte(js), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, errs, code := run(t, "render", p)
+		if code != ExitOK {
+			t.Errorf("render %s: exit %d: %s", name, code, errs)
+			continue
+		}
+		if out != text {
+			t.Errorf("render %s differs from the command's text:\n--- render\n%s\n--- %s\n%s", name, out, name, text)
+		}
+		h := filepath.Join(dir, name+".html")
+		_, errs, code = run(t, "render", p, "--html", h)
+		if args[0] == "advise" {
+			if b, _ := os.ReadFile(h); code != ExitOK || !strings.Contains(string(b), "<html") {
+				t.Errorf("render %s --html: exit %d %s", name, code, errs)
+			}
+		} else if code != ExitUsage || !strings.Contains(errs, "has no HTML page") {
+			t.Errorf("render %s --html: exit %d %q, want a usage error", name, code, errs)
+		}
+	}
+}
