@@ -75,3 +75,30 @@ func TestScenariosHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestExitStatusAsDocumented: the exit status is what run --help, matrix
+// --help and docs/scenarios.md say: the expectation, not the verdict, sets
+// it; a study exits 0; a matrix row without expect: never exits 3.
+func TestExitStatusAsDocumented(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"run", "failure", "--no-fixes"}, ExitExpected},                // FAIL, no check expects it
+		{[]string{"run", "vip-failover", "--no-fixes"}, ExitOK},                 // PASS, checks held
+		{[]string{"run", "failure", "--profile", "4.12", "--no-fixes"}, ExitOK}, // PASS on a fixed kernel
+		{[]string{"run", "failure", "--runs", "5"}, ExitOK},                     // a study
+		{[]string{"matrix", "moving-window", "--scenario-rows"}, ExitOK},
+		{[]string{"run", "failure", "--profile", "nosuch"}, ExitUsage},
+	} {
+		if _, errs, code := run(t, c.args...); code != c.want {
+			t.Errorf("%v: exit %d, want %d (%s)", c.args, code, c.want, errs)
+		}
+	}
+	for _, cmd := range []string{"run", "matrix"} {
+		out, _, _ := run(t, cmd, "--help")
+		if !strings.Contains(out, "exit") {
+			t.Errorf("%s --help does not say what sets the exit status", cmd)
+		}
+	}
+}

@@ -19,7 +19,11 @@ sender presets, and print the outcome table: which configurations pass,
 how long the entry stayed stale, and the verdict of each.
 
 Rows marked with an expectation (the scenario's own "matrix:" rows) are
-checked: the command exits 3 when one disagrees.
+checked: the command exits 3 when one disagrees. Each row has two
+answers, the verdict (did every flow survive) and the expectation (did
+the scenario's checks hold); a row without "expect:" does not set the
+exit status, so "PASS … not met" (a kernel that heals the entry where
+the checks describe the failure) exits 0.
 
 Examples:
   arplab matrix failure

@@ -49,6 +49,14 @@ rule with its numbers, every confirmation and where it came from) and the
 fixes that would have worked. --json writes the trace as JSON lines
 (docs/trace.md) and the summary as the last line.
 
+Two answers, on two lines: the verdict (PASS: every flow survived; FAIL
+names the flow) and the expectation (the scenario's checks held, and
+every flow no check expects to fail succeeded). The expectation sets the
+exit status: 0 met, 3 not met, whatever the verdict (a scenario that
+demonstrates a failure expects it with a check). --runs N is a study: it
+prints the failure probability and exits 0. Errors exit 1, usage errors
+2, Ctrl-C 130 (docs/scenarios.md, "Verdict, expectation and exit code").
+
 Examples:
   arplab run
   arplab run failure --profile 4.12
