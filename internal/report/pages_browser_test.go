@@ -13,12 +13,15 @@ import (
 	"arplab/internal/trace"
 )
 
-// pageCheck is appended to a copy of each page by the test only: it lists
+// pageCheck is appended to a copy of each page by the test only: it opens
+// every collapsed section (a matrix page's timelines are shown on demand),
+// counts the timelines it measured, lists
 // the elements that stick out past the viewport's right edge, and every
 // difference between the legend and what the timelines draw (a key with
 // nothing drawn, or a drawn mark, state or MAC with no key), on <body>.
 const pageCheck = `<script>
 (function(){
+document.querySelectorAll('details').forEach(function(d){d.open=true;});
 var B=document.body,W=document.documentElement.clientWidth,over=[],bad=[];
 document.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();
  if(r.width>0&&r.right>W+1)over.push(e.tagName.toLowerCase()+'.'+(e.getAttribute('class')||'')+' right='+Math.round(r.right));});
@@ -34,7 +37,8 @@ document.querySelectorAll('svg.tl g.arp[data-effect]').forEach(function(e){drawn
 [['probe','g.probe'],['confirm','g.confirm'],['confirm-run','rect.confirm-run'],['touch','g.touch'],['send','g.send:not(.own)'],['send-own','g.send.own'],['move','g.move'],['lock','rect.locktime'],['lost-run','rect.lost-run'],['disagree','g.disagree-band']].forEach(function(p){if(document.querySelector('svg.tl '+p[1]))drawn[p[0]]=1;});
 document.querySelectorAll('svg.tl g.flow[data-key]').forEach(function(e){drawn[e.getAttribute('data-key')]=1;});
 cmp('mark',keys,drawn);
-var narrow=[];document.querySelectorAll('svg.tl').forEach(function(e){var r=e.getBoundingClientRect();if(r.width>0&&r.right<W-40)narrow.push(e.id+' right='+Math.round(r.right)+' of '+W);});
+var narrow=[],measured=0;document.querySelectorAll('svg.tl').forEach(function(e){var r=e.getBoundingClientRect();if(r.width>0)measured++;if(r.width>0&&r.right<W-40)narrow.push(e.id+' right='+Math.round(r.right)+' of '+W);});
+B.setAttribute('data-measured',measured+' of '+document.querySelectorAll('svg.tl').length);
 if(narrow.length)B.setAttribute('data-narrow',narrow.join(' | '));
 B.setAttribute('data-overflow',over.slice(0,20).join(' | '));
 B.setAttribute('data-legend',bad.join(' | '));
@@ -112,6 +116,9 @@ func TestBrowserPageKinds(t *testing.T) {
 			}
 			if m := regexp.MustCompile(`data-overflow="([^"]+)"`).FindStringSubmatch(body); m != nil {
 				t.Errorf("elements wider than the 1400 px window: %s", m[1])
+			}
+			if m := regexp.MustCompile(`data-measured="(\d+) of (\d+)"`).FindStringSubmatch(body); m == nil || m[1] != m[2] || m[1] == "0" {
+				t.Errorf("timelines measured: %v, want every one (and at least one)", m)
 			}
 			if m := regexp.MustCompile(`data-narrow="([^"]+)"`).FindStringSubmatch(body); m != nil {
 				t.Errorf("timelines stop short of the page's right edge: %s", m[1])
