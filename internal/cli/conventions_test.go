@@ -29,6 +29,11 @@ func TestCompletionOffersNames(t *testing.T) {
 		{[]string{"__complete", "profiles", "6."}, []string{"6.18"}},
 		{[]string{"__complete", "profiles", "rhel7.3", "4.1"}, []string{"4.12"}},
 		{[]string{"__complete", "scenarios", "--show", "gc"}, []string{"gc-thresh1"}},
+		{[]string{"__complete", "verify", "admin"}, []string{"admin-neigh-commands"}},
+		{[]string{"__complete", "verify", "arp-accept-1-creates", "vip"}, []string{"vip-failover"}},
+		{[]string{"__complete", "lab", "arp-accept-"}, []string{"arp-accept-1-creates"}},
+		{[]string{"__complete", "advise", "--announcer", "k"}, []string{"keepalived", "kube-vip"}},
+		{[]string{"__complete", "advise", "--fleet", "rhel7.3,6.1"}, []string{"rhel7.3,6.18"}},
 	} {
 		out, errs, code := run(t, c.args...)
 		if code != ExitOK {
