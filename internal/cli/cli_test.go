@@ -12,7 +12,7 @@ import (
 	"arplab/internal/trace"
 )
 
-func run(t *testing.T, args ...string) (string, string, int) {
+func run(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, &out, &errb)

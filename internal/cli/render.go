@@ -222,62 +222,53 @@ func renderDocuments(e *env, name string, docs []trace.OutputLine, html string) 
 		if i > 0 {
 			fmt.Fprintln(e.stdout)
 		}
-		bad := func(err error) error { return fmt.Errorf("%s:%d: %s: %v", name, d.Line, d.Kind, err) }
 		if html != "" && d.Kind != trace.OutputAdvise {
 			return usagef("%s: a %s output has no HTML page (render --html draws traces, matrix rows and advise results); render it as text", name, d.Kind)
 		}
+		var err error
 		switch d.Kind {
 		case trace.OutputDoctor:
-			var v struct {
+			err = decodeThen(d, func(v struct {
 				Report doctor.Report   `json:"report"`
 				Advice []doctor.Advice `json:"advice"`
-			}
-			if err := json.Unmarshal(d.Raw, &v); err != nil {
-				return bad(err)
-			}
-			writeDoctorText(e.stdout, v.Report, v.Advice)
+			}) error {
+				writeDoctorText(e.stdout, v.Report, v.Advice)
+				return nil
+			})
 		case trace.OutputAdvise:
-			var r advise.Result
-			if err := json.Unmarshal(d.Raw, &r); err != nil {
-				return bad(err)
-			}
-			if html != "" {
-				if err := writeFile(html, r.HTML); err != nil {
-					return err
+			err = decodeThen(d, func(r advise.Result) error {
+				if r.Fleet == nil || r.Announcer == nil {
+					return fmt.Errorf("not a whole advise result (no fleet or no announcer)")
 				}
-				continue
-			}
-			if err := r.Text(e.stdout); err != nil {
-				return err
-			}
+				if html != "" {
+					return writeFile(html, r.HTML)
+				}
+				return r.Text(e.stdout)
+			})
 		case trace.OutputProfiles:
-			var v struct {
+			err = decodeThen(d, func(v struct {
 				Profiles []kernel.Profile `json:"profiles"`
 				Patches  []kernel.Patch   `json:"patches"`
-			}
-			if err := json.Unmarshal(d.Raw, &v); err != nil {
-				return bad(err)
-			}
-			if err := writeCatalogText(e.stdout, v.Profiles, v.Patches); err != nil {
-				return err
-			}
+			}) error {
+				return writeCatalogText(e.stdout, v.Profiles, v.Patches)
+			})
 		case trace.OutputProfile:
-			var v profileJSON
-			if err := json.Unmarshal(d.Raw, &v); err != nil {
-				return bad(err)
-			}
-			if err := writeProfileText(e.stdout, v); err != nil {
-				return err
-			}
+			err = decodeThen(d, func(v profileJSON) error { return writeProfileText(e.stdout, v) })
 		case trace.OutputProfileComparison:
-			var v comparisonJSON
-			if err := json.Unmarshal(d.Raw, &v); err != nil {
-				return bad(err)
-			}
-			if err := writeComparisonText(e.stdout, v); err != nil {
-				return err
-			}
+			err = decodeThen(d, func(v comparisonJSON) error { return writeComparisonText(e.stdout, v) })
+		}
+		if err != nil {
+			return fmt.Errorf("%s:%d: %s: %w", name, d.Line, d.Kind, err)
 		}
 	}
 	return nil
+}
+
+// decodeThen decodes a saved output into a T and hands it to f.
+func decodeThen[T any](d trace.OutputLine, f func(T) error) error {
+	var v T
+	if err := json.Unmarshal(d.Raw, &v); err != nil {
+		return err
+	}
+	return f(v)
 }

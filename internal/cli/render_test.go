@@ -161,6 +161,7 @@ func TestRenderRoundTripsReports(t *testing.T) {
 	for _, args := range [][]string{
 		{"doctor"},
 		{"advise", "--fleet", "rhel7.3,6.18", "--announcer", "keepalived"},
+		{"advise", "--fleet", "4.19,6.18", "--announcer", "keepalived", "--ipv6"},
 		{"profiles"},
 		{"profiles", "rhel7.3"},
 		{"profiles", "rhel7.3", "4.12"},
@@ -186,6 +187,9 @@ func TestRenderRoundTripsReports(t *testing.T) {
 		if code != ExitOK {
 			t.Errorf("render %s: exit %d: %s", name, code, errs)
 			continue
+		}
+		if args[0] == "advise" && strings.Contains(name, "ipv6") != strings.Contains(js, `"ipv6": true`) {
+			t.Errorf("%s --json does not say whether the announcer sends NAs", name)
 		}
 		if out != text {
 			t.Errorf("render %s differs from the command's text:\n--- render\n%s\n--- %s\n%s", name, out, name, text)
