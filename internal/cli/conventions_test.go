@@ -107,3 +107,29 @@ func TestExitStatusAsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// TestFixLabelsSayTheKernelTheyRanOn: when the command line changes the
+// scenario's kernel, a fix labelled for the file's kernel says the kernel
+// it was tried on, in the text and in the JSON; without such a flag the
+// labels are the file's own.
+func TestFixLabelsSayTheKernelTheyRanOn(t *testing.T) {
+	out, _, _ := run(t, "run", "failure", "--profile", "4.9")
+	for _, want := range []string{
+		"✓ rhel7.3 + timestamps-on-change (77d7123342dc) (on 4.9+timestamps-on-change)",
+		"Neutron workaround: 3 rounds of -U and -A, 2 s apart (on 4.9)",
+		"✓ kernel 4.12 (GARP fixes + confirmation fix) — stale",
+		"✓ RHEL 7.8 (back-ported fixes) — stale",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run failure --profile 4.9 lacks %q:\n%s", want, out)
+		}
+	}
+	js, _, _ := run(t, "run", "failure", "--set", "profile=4.9", "--json")
+	if !strings.Contains(js, `"label":"rhel7.3 + timestamps-on-change (77d7123342dc) (on 4.9+timestamps-on-change)"`) {
+		t.Errorf("the JSON fixes of --set profile=4.9 do not say the kernel")
+	}
+	out, _, _ = run(t, "run", "failure")
+	if strings.Contains(out, "(on ") {
+		t.Errorf("the file's own kernel: labels changed:\n%s", out)
+	}
+}

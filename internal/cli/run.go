@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -263,6 +264,9 @@ func runRun(e *env, a *runArgs, args []string) error {
 	var fixes []sim.Row
 	if !res.FlowsOK && !a.noFixes {
 		fixes = sim.Fixes(s, sim.Options{Seed: seed, Ctx: e.ctx, MaxEvents: a.budget})
+		if a.profile != "" || len(a.patches) > 0 || slices.ContainsFunc(a.sets, func(v string) bool { return strings.HasPrefix(v, "profile=") }) {
+			kernelInFixLabels(s, fixes)
+		}
 	}
 	if a.html != "" {
 		if err := writeFile(a.html, func(w io.Writer) error {
@@ -417,6 +421,25 @@ func writeRunText(w io.Writer, s *scenario.Scenario, res *sim.Result, evs []trac
 
 // writeFixesText lists the fixes tried, as run prints them and render
 // prints them back from a saved summary.
+// kernelInFixLabels adds the kernel each fix ran on to its label, when the
+// command line changed the scenario's kernel: a file's fix labels name the
+// kernel the file was written for ("rhel7.3 + timestamps-on-change"), and
+// under --profile 4.9 that fix was tried on 4.9+timestamps-on-change.
+func kernelInFixLabels(s *scenario.Scenario, fixes []sim.Row) {
+	for i := range fixes {
+		c, err := s.Apply(fixes[i].Variation)
+		if err != nil {
+			continue
+		}
+		names := slices.Compact(sim.ProfileNames(c))
+		on := strings.Join(names, ", ")
+		squash := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, " ", "")) }
+		if on != "" && !strings.Contains(squash(fixes[i].Label), squash(on)) {
+			fixes[i].Label += " (on " + on + ")"
+		}
+	}
+}
+
 func writeFixesText(w io.Writer, fixes []sim.Row) {
 	if len(fixes) == 0 {
 		return
