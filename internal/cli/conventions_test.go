@@ -132,4 +132,14 @@ func TestFixLabelsSayTheKernelTheyRanOn(t *testing.T) {
 	if strings.Contains(out, "(on ") {
 		t.Errorf("the file's own kernel: labels changed:\n%s", out)
 	}
+	// the file's own matrix rows likewise; the generated rows already
+	// start from the kernel as run
+	out, _, _ = run(t, "matrix", "failure", "--profile", "5.4", "--scenario-rows")
+	if !strings.Contains(out, "timestamps-on-change alone (on 5.4)") || !strings.Contains(out, "Neutron workaround on RHEL 7.3 (on 5.4)") {
+		t.Errorf("matrix --profile 5.4: the file's rows do not say the kernel:\n%s", out)
+	}
+	out, _, _ = run(t, "matrix", "failure", "--scenario-rows")
+	if strings.Contains(out, "(on ") {
+		t.Errorf("matrix on the file's own kernel: labels changed:\n%s", out)
+	}
 }

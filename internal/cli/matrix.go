@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -82,6 +83,9 @@ func matrixCmd(e *env) *cobra.Command {
 					break
 				}
 				r := row{Kind: trace.OutputMatrixRow, Row: sim.RunVariation(s, v, opt, html != "")}
+				if kernelChanged(profile, patches, sets) && slices.ContainsFunc(s.Matrix, func(m scenario.Variation) bool { return m.Label == v.Label }) {
+					labelWithKernel(s, &r.Row) // the file's own row, labelled for the file's kernel
+				}
 				if e.ctx.Err() != nil {
 					break
 				}

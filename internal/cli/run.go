@@ -264,8 +264,10 @@ func runRun(e *env, a *runArgs, args []string) error {
 	var fixes []sim.Row
 	if !res.FlowsOK && !a.noFixes {
 		fixes = sim.Fixes(s, sim.Options{Seed: seed, Ctx: e.ctx, MaxEvents: a.budget})
-		if a.profile != "" || len(a.patches) > 0 || slices.ContainsFunc(a.sets, func(v string) bool { return strings.HasPrefix(v, "profile=") }) {
-			kernelInFixLabels(s, fixes)
+		if kernelChanged(a.profile, a.patches, a.sets) {
+			for i := range fixes {
+				labelWithKernel(s, &fixes[i])
+			}
 		}
 	}
 	if a.html != "" {
@@ -421,22 +423,25 @@ func writeRunText(w io.Writer, s *scenario.Scenario, res *sim.Result, evs []trac
 
 // writeFixesText lists the fixes tried, as run prints them and render
 // prints them back from a saved summary.
-// kernelInFixLabels adds the kernel each fix ran on to its label, when the
-// command line changed the scenario's kernel: a file's fix labels name the
+// kernelChanged: the command line changed the scenario's kernel.
+func kernelChanged(profile string, patches, sets []string) bool {
+	return profile != "" || len(patches) > 0 || slices.ContainsFunc(sets, func(v string) bool { return strings.HasPrefix(v, "profile=") })
+}
+
+// labelWithKernel adds the kernel a row ran on to its label, for the rows
+// a scenario file labels itself (its fixes and matrix rows) when the
+// command line changed the scenario's kernel: such a label names the
 // kernel the file was written for ("rhel7.3 + timestamps-on-change"), and
-// under --profile 4.9 that fix was tried on 4.9+timestamps-on-change.
-func kernelInFixLabels(s *scenario.Scenario, fixes []sim.Row) {
-	for i := range fixes {
-		c, err := s.Apply(fixes[i].Variation)
-		if err != nil {
-			continue
-		}
-		names := slices.Compact(sim.ProfileNames(c))
-		on := strings.Join(names, ", ")
-		squash := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, " ", "")) }
-		if on != "" && !strings.Contains(squash(fixes[i].Label), squash(on)) {
-			fixes[i].Label += " (on " + on + ")"
-		}
+// under --profile 4.9 that row ran on 4.9+timestamps-on-change.
+func labelWithKernel(s *scenario.Scenario, r *sim.Row) {
+	c, err := s.Apply(r.Variation)
+	if err != nil {
+		return
+	}
+	on := strings.Join(slices.Compact(sim.ProfileNames(c)), ", ")
+	squash := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, " ", "")) }
+	if on != "" && !strings.Contains(squash(r.Label), squash(on)) {
+		r.Label += " (on " + on + ")"
 	}
 }
 
