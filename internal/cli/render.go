@@ -30,11 +30,11 @@ stdout, or with --html as one self-contained HTML file.
 
 A trace (run, replay, lab, verify, watch) is drawn as a timeline; the
 summary line of run --json adds its "what would have fixed it" list. The
-rows of matrix --json are drawn as the matrix table. doctor, advise and
-profiles --json print as those commands print them (advise also as its
-HTML page). Lines are told apart
-by their "kind" (docs/trace.md); a line that is neither an event nor an
-arplab output line is an error naming the line.
+rows of matrix --json are drawn as the matrix table, run --runs N as its
+sentence. doctor, advise and profiles --json print as those commands
+print them (advise also as its HTML page). Lines are told apart by their
+"kind" (docs/trace.md); a line that is neither an event nor an arplab
+output line is an error naming the line.
 
 Times on the axis count from the start of the trace; a capture's absolute
 start is printed in the header. --from and --to are in those seconds.
@@ -42,7 +42,8 @@ start is printed in the header. --from and --to are in those seconds.
 Examples:
   arplab run failure --json > failure.jsonl
   arplab render failure.jsonl --html failure.html --from 9 --to 20
-  arplab matrix failure --json > matrix.jsonl && arplab render matrix.jsonl`,
+  arplab matrix failure --json > matrix.jsonl && arplab render matrix.jsonl
+  arplab doctor --json > host.json && arplab render host.json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if doc, ok, err := readDocument(args[0]); err != nil {
