@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,7 @@ import (
 func renderCmd(e *env) *cobra.Command {
 	var html string
 	var from, to float64
-	var width int
+	var width, pick int
 	c := &cobra.Command{
 		Use:   "render FILE.jsonl",
 		Short: "draw any saved --json output (run, replay, matrix, lab, verify, watch, doctor, advise, profiles)",
@@ -91,16 +92,42 @@ Examples:
 				fmt.Fprintf(e.stderr, "arplab: %s: %d %s line(s) beside the trace not drawn (render them from their own file)\n",
 					args[0], len(saved.docs), saved.docs[0].Kind)
 			}
+			traces := splitTraces(evs)
+			if pick > len(traces) || pick < 0 {
+				return usagef("--trace %d: %s holds %d trace(s)", pick, args[0], len(traces))
+			}
+			verified := saved.verify
+			perTrace := len(verified) == len(traces) // verify writes its result after each scenario's trace
+			if pick > 0 {
+				traces = traces[pick-1 : pick]
+				if perTrace {
+					verified = verified[pick-1 : pick]
+				}
+			}
 			if html != "" {
+				if len(traces) > 1 {
+					return usagef("%s holds %d traces (%s); --html draws one: pick it with --trace N", args[0], len(traces), traceNames(traces))
+				}
 				return writeFile(html, func(w io.Writer) error {
-					return report.HTML(w, evs, report.HTMLOptions{Title: args[0], From: fp, To: tp, Fixes: reportFixes(saved.fixes)})
+					return report.HTML(w, traces[0], report.HTMLOptions{Title: args[0], From: fp, To: tp, Fixes: reportFixes(saved.fixes)})
 				})
 			}
 			color := colorFor(e.stdout)
-			if err := report.Timeline(e.stdout, evs, report.TextOptions{Width: width, Color: color, From: fp, To: tp}); err != nil {
-				return usagef("%v", err)
+			for i, tr := range traces {
+				if i > 0 {
+					fmt.Fprintln(e.stdout)
+				}
+				if err := report.Timeline(e.stdout, tr, report.TextOptions{Width: width, Color: color, From: fp, To: tp}); err != nil {
+					return usagef("%v", err)
+				}
+				if perTrace {
+					writeVerifyResults(e.stdout, verified[i:i+1])
+				}
 			}
 			writeFixesText(e.stdout, saved.fixes)
+			if !perTrace {
+				writeVerifyResults(e.stdout, verified)
+			}
 			return nil
 		},
 	}
@@ -108,6 +135,7 @@ Examples:
 	c.Flags().Float64Var(&from, "from", 0, "start at this second (counted from the start of the trace)")
 	c.Flags().Float64Var(&to, "to", 0, "end at this second")
 	c.Flags().IntVar(&width, "width", 100, "text width in columns")
+	c.Flags().IntVar(&pick, "trace", 0, "draw only the Nth trace of a file that holds several (verify of many scenarios); 0: every one as text")
 	return c
 }
 
@@ -116,6 +144,8 @@ type savedOutput struct {
 	fixes      []sim.Row
 	matrix     []sim.Row
 	montecarlo []monteCarloLine
+	// verify are the verify_result lines, one per scenario.
+	verify []verifyLine
 	// docs are whole outputs with nothing to draw on a timeline: doctor,
 	// advise and profiles --json, printed as their commands print them.
 	docs []trace.OutputLine
@@ -153,6 +183,12 @@ func readOutputLines(name string, lines []trace.OutputLine) (savedOutput, error)
 				return out, fmt.Errorf("%s:%d: matrix row: %v", name, l.Line, err)
 			}
 			out.matrix = append(out.matrix, r)
+		case trace.OutputVerifyResult:
+			var v verifyLine
+			if err := json.Unmarshal(l.Raw, &v); err != nil {
+				return out, fmt.Errorf("%s:%d: verify result: %v", name, l.Line, err)
+			}
+			out.verify = append(out.verify, v)
 		case trace.OutputDoctor, trace.OutputAdvise, trace.OutputProfiles, trace.OutputProfile, trace.OutputProfileComparison:
 			out.docs = append(out.docs, l)
 		}
@@ -272,4 +308,59 @@ func decodeThen[T any](d trace.OutputLine, f func(T) error) error {
 		return err
 	}
 	return f(v)
+}
+
+// splitTraces cuts a file's events at each header: verify of several
+// scenarios (the whole suite by default) writes one trace per scenario,
+// and drawn as one they would mix entries, checks and times.
+func splitTraces(evs []trace.Event) [][]trace.Event {
+	var out [][]trace.Event
+	start := 0
+	for i, ev := range evs {
+		if ev.Kind == trace.KindHeader && i > start {
+			out = append(out, evs[start:i])
+			start = i
+		}
+	}
+	return append(out, evs[start:])
+}
+
+// traceNames lists the traces of a file by scenario (or source), numbered
+// as --trace counts them.
+func traceNames(traces [][]trace.Event) string {
+	var names []string
+	for i, tr := range traces {
+		n := tr[0].Attrs["scenario"]
+		if n == "" {
+			n = tr[0].Source
+		}
+		names = append(names, fmt.Sprintf("%d %s", i+1, n))
+	}
+	if len(names) > 6 {
+		names = append(names[:6], fmt.Sprintf("… %d more", len(names)-6))
+	}
+	return strings.Join(names, ", ")
+}
+
+// verifyLine is what render shows of a verify_result line.
+type verifyLine struct {
+	Scenario string            `json:"scenario"`
+	Agree    bool              `json:"agree"`
+	Diffs    []json.RawMessage `json:"diffs"`
+}
+
+// writeVerifyResults prints each verified scenario's agreement, as verify
+// ends each scenario.
+func writeVerifyResults(w io.Writer, vs []verifyLine) {
+	if len(vs) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	for _, v := range vs {
+		if v.Agree {
+			fmt.Fprintf(w, "verify %s: the model and the kernel agree\n", v.Scenario)
+		} else {
+			fmt.Fprintf(w, "verify %s: DISAGREE (%d difference(s); verify prints them)\n", v.Scenario, len(v.Diffs))
+		}
+	}
 }

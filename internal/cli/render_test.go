@@ -205,3 +205,50 @@ func TestRenderRoundTripsReports(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderSeveralTraces: a file holding several traces (verify of many
+// scenarios writes one trace and one verify_result per scenario) is drawn
+// trace by trace, each with its own header and result, never merged;
+// --html draws the one --trace picks and says how many there are.
+func TestRenderSeveralTraces(t *testing.T) {
+	var all strings.Builder
+	for _, name := range []string{"vip-failover", "probe-heals"} {
+		out, errs, code := run(t, "run", name, "--json", "--no-fixes")
+		if code != ExitOK {
+			t.Fatalf("run %s: exit %d: %s", name, code, errs)
+		}
+		for _, l := range strings.SplitAfter(out, "\n") {
+			if !strings.Contains(l, `"kind":"summary"`) { // as verify writes: a trace, then its result
+				all.WriteString(l)
+			}
+		}
+		all.WriteString(`{"kind":"verify_result","scenario":"` + name + `","agree":` + map[bool]string{true: "true", false: "false"}[name == "vip-failover"] + `,"diffs":[{}]}` + "\n")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "two.jsonl")
+	if err := os.WriteFile(p, []byte(all.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := run(t, "render", p)
+	if code != ExitOK {
+		t.Fatalf("render: exit %d: %s", code, errs)
+	}
+	a, b := strings.Index(out, "scenario=vip-failover"), strings.Index(out, "scenario=probe-heals")
+	va, vb := strings.Index(out, "verify vip-failover: the model and the kernel agree"), strings.Index(out, "verify probe-heals: DISAGREE (1 difference(s)")
+	if a < 0 || b < 0 || va < 0 || vb < 0 || !(a < va && va < b && b < vb) {
+		t.Errorf("want each trace with its own header, then its result, in order:\n%s", out)
+	}
+	if _, errs, code := run(t, "render", p, "--html", filepath.Join(dir, "x.html")); code != ExitUsage || !strings.Contains(errs, "2 traces (1 vip-failover, 2 probe-heals)") {
+		t.Errorf("render --html of two traces: exit %d %q", code, errs)
+	}
+	h := filepath.Join(dir, "2.html")
+	if _, errs, code := run(t, "render", p, "--html", h, "--trace", "2"); code != ExitOK {
+		t.Fatalf("render --trace 2 --html: exit %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(h); !strings.Contains(string(b), "probe-heals") || strings.Contains(string(b), "vip-failover") {
+		t.Errorf("--trace 2 did not draw the second trace alone")
+	}
+	if out, _, _ := run(t, "render", p, "--trace", "1"); strings.Contains(out, "probe-heals") {
+		t.Errorf("--trace 1 drew more than the first trace")
+	}
+}
