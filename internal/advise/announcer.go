@@ -54,8 +54,9 @@ type Announcer struct {
 	apply     func(Setting, *scenario.GARP, vtime.Duration)
 	baselines []baseline
 	config    func(Setting) []Snippet
-	// v6: the announcer sends unsolicited NAs for an IPv6 VIP.
-	v6 bool
+	// IPv6: the announcer sends unsolicited NAs for an IPv6 VIP (in the
+	// JSON too, so that a saved result renders as it printed).
+	IPv6 bool `json:"ipv6"`
 }
 
 // baseline is a setting of another sender worth comparing with the
@@ -139,7 +140,7 @@ func (a *Announcer) frames(s Setting, horizon vtime.Duration) ([]string, error) 
 	var g scenario.GARP
 	a.apply(s, &g, horizon)
 	var in []string
-	if a.v6 {
+	if a.IPv6 {
 		fs, err := garp.NASchedule(g.PresetName(), newMAC, vip6Addr, g.Options())
 		if err != nil {
 			return nil, err

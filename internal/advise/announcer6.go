@@ -20,7 +20,7 @@ import (
 // optional refresh bursts (keepalived.conf(5); spec ndisc §10.1 KA).
 func keepalived6(h float64) *Announcer {
 	a := &Announcer{
-		Name: "keepalived", Preset: "keepalived", v6: true,
+		Name: "keepalived", Preset: "keepalived", IPv6: true,
 		Description: "keepalived (VRRPv3) on becoming MASTER: garp_master_repeat unsolicited NAs (O=1) spaced by " +
 			"vrrp_gna_interval, a second burst after garp_master_delay, optional refresh bursts",
 		Knobs: keepalivedKnobs(h, "vrrp_gna_interval"),
@@ -48,7 +48,7 @@ func metalLB6() *Announcer {
 	a := fixedSchedule("metallb", "MetalLB NDP mode: an unsolicited NA (O=1) from the node's link-local address every 1100 ms for 5 s",
 		"MetalLB's NDP announcer has no knob in the modelled release: the 1100 ms rounds for 5 s are "+
 			"hard-coded (internal/layer2, the same loop as its GARPs)")
-	a.v6 = true
+	a.IPv6 = true
 	return a
 }
 
@@ -57,7 +57,7 @@ func metalLB6() *Announcer {
 // ndisc §4.3; the advisor shows it).
 func custom6(h float64) *Announcer {
 	a := &Announcer{
-		Name: "custom", Preset: "custom", v6: true,
+		Name: "custom", Preset: "custom", IPv6: true,
 		Description: "a custom schedule of unsolicited NAs from a failover hook: count, interval and the O flag",
 		Knobs: []Knob{
 			{Name: "override", Default: 1, Values: []float64{1, 0}, coarse: []float64{1, 0},

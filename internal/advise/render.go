@@ -144,7 +144,7 @@ func (r *Result) Text(w io.Writer) error {
 		if s := a.Supplementary; s != nil {
 			fmt.Fprintf(w, "  supplementary announcement: %s\n    from: %s\n    result: %s, %s in all, worst p99 %s\n",
 				s.Command, s.Hook, verdictWord(s.Result), frames(s.Result.Frames), p99Text(s.Result.WorstP99))
-		} else if r.Announcer.v6 {
+		} else if r.Announcer.IPv6 {
 			fmt.Fprintln(w, "  supplementary announcement: no run of up to 3 extra unsolicited NAs (O=1) "+
 				"(within --max-frames, with the default's frames) met the target either")
 		} else {

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"arplab/internal/advise"
 	"arplab/internal/scenario"
+	"arplab/internal/trace"
 )
 
 type adviseArgs struct {
@@ -127,7 +129,7 @@ func runAdvise(e *env, a *adviseArgs) error {
 	}
 	out := bufio.NewWriter(e.stdout)
 	if a.json {
-		err = res.JSON(out)
+		err = writeAdviseJSON(out, res)
 	} else {
 		err = res.Text(out)
 	}
@@ -146,4 +148,16 @@ func runAdvise(e *env, a *adviseArgs) error {
 		return expectError{fmt.Errorf("no setting of %s meets p(failure) ≤ %g on every group (see the alternatives)", a.announcer, opt.MaxFailure)}
 	}
 	return nil
+}
+
+// writeAdviseJSON writes advise's result as one indented JSON document
+// whose kind says what it is (docs/schemas/advise.schema.json), so that
+// render tells it from a trace.
+func writeAdviseJSON(w io.Writer, res *advise.Result) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(struct {
+		Kind trace.Kind `json:"kind"`
+		*advise.Result
+	}{trace.OutputAdvise, res})
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"text/tabwriter"
 
@@ -11,6 +12,7 @@ import (
 	"arplab/internal/kernel"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/trace"
 )
 
 func scenariosCmd(e *env) *cobra.Command {
@@ -68,8 +70,9 @@ func firstSentence(s string) string {
 
 // profileJSON is the JSON shape of `arplab profiles NAME --json`.
 type profileJSON struct {
+	Kind trace.Kind `json:"kind"`
 	kernel.Profile
-	Flags   map[string]bool   `json:"flags"`
+	Flags   kernel.FlagMap    `json:"flags"`
 	Sysctls map[string]string `json:"sysctls"`
 }
 
@@ -127,42 +130,9 @@ profile it picked and why:
 				for _, f := range kernel.FlagTable {
 					flags = append(flags, flag{f.ID, f.Meaning})
 				}
-				return json.NewEncoder(e.stdout).Encode(map[string]any{"profiles": kernel.Profiles, "patches": kernel.Patches, "flags": flags})
+				return json.NewEncoder(e.stdout).Encode(map[string]any{"kind": trace.OutputProfiles, "profiles": kernel.Profiles, "patches": kernel.Patches, "flags": flags})
 			}
-			tw := tabwriter.NewWriter(e.stdout, 2, 8, 2, ' ', 0)
-			fmt.Fprintln(tw, "PROFILE\tRELEASE\tHZ\tDESCRIPTION")
-			for _, p := range kernel.Profiles {
-				def := ""
-				if p.Name == kernel.DefaultProfile {
-					def = " (default)"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%s%s\n", p.Name, p.Release, p.HZ, p.Description, def)
-			}
-			fmt.Fprintln(tw, "\nPROFILE\tCOVERS (--profile also takes a `uname -r` string)")
-			for _, p := range kernel.Profiles {
-				if p.Covers != "" {
-					fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Covers)
-				}
-			}
-			fmt.Fprintln(tw, "\nPROFILE\tEVIDENCE (patch rows by tag; `arplab profiles NAME` shows each row)\tREAD FROM")
-			for _, p := range kernel.Profiles {
-				if len(p.Evidence) > 0 {
-					fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, evidenceSummary(p), p.Source)
-				}
-			}
-			fmt.Fprintln(tw, "\nPATCH\tRELEASE\tCOMMIT\tEFFECT")
-			for _, p := range kernel.Patches {
-				commit := p.Commit
-				if commit == "" {
-					commit = "-"
-				}
-				eff := p.Effect
-				if p.DocumentedOnly {
-					eff += " (documented only: not modelled)"
-				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Release, commit, eff)
-			}
-			return tw.Flush()
+			return writeCatalogText(e.stdout, kernel.Profiles, kernel.Patches)
 		},
 	}
 	c.Flags().BoolVar(&asJSON, "json", false, "JSON output")
@@ -176,14 +146,17 @@ func showProfile(e *env, p kernel.Profile, asJSON bool) error {
 	if !f.McastResolicit {
 		delete(sys, "mcast_resolicit")
 	}
-	flags := map[string]bool{}
-	for _, fl := range kernel.FlagTable {
-		flags[fl.ID] = f.Flag(fl.ID)
-	}
+	pj := profileJSON{Kind: trace.OutputProfile, Profile: p, Flags: kernel.FlagsOf(f), Sysctls: sys}
 	if asJSON {
-		return json.NewEncoder(e.stdout).Encode(profileJSON{Profile: p, Flags: flags, Sysctls: sys})
+		return json.NewEncoder(e.stdout).Encode(pj)
 	}
-	w := e.stdout
+	return writeProfileText(e.stdout, pj)
+}
+
+// writeProfileText prints one profile as `arplab profiles NAME` does;
+// render prints a saved `profiles NAME --json` the same way.
+func writeProfileText(w io.Writer, pj profileJSON) error {
+	p, sys := pj.Profile, pj.Sysctls
 	fmt.Fprintf(w, "%s — %s (release %s, HZ %d, read from %s)\n\npatches:\n", p.Name, p.Description, p.Release, p.HZ, p.Source)
 	if len(p.Patches) == 0 {
 		fmt.Fprintln(w, "  (none: the behaviour of the 3.10 tree)")
@@ -217,7 +190,7 @@ func showProfile(e *env, p kernel.Profile, asJSON bool) error {
 	fmt.Fprintln(w, "\nflags (spec §9.1):")
 	for _, fl := range kernel.FlagTable {
 		v := "-"
-		if f.Flag(fl.ID) {
+		if pj.Flags[fl.ID] {
 			v = "Y"
 		}
 		fmt.Fprintf(w, "  %-4s %s  %s\n", fl.ID, v, fl.Meaning)
@@ -236,18 +209,6 @@ func showProfile(e *env, p kernel.Profile, asJSON bool) error {
 // flags and default sysctls that differ: what changes between them, and
 // why (the patch that changes it).
 func compareProfiles(e *env, a, b kernel.Profile, asJSON bool) error {
-	type patchRow struct {
-		Name    string `json:"name"`
-		Release string `json:"release"`
-		Commit  string `json:"commit,omitempty"`
-		A       bool   `json:"a"`
-		B       bool   `json:"b"`
-	}
-	type diff struct {
-		Name string `json:"name"`
-		A    string `json:"a"`
-		B    string `json:"b"`
-	}
 	var patches []patchRow
 	for _, p := range kernel.Patches {
 		if a.Has(p.Name) || b.Has(p.Name) {
@@ -272,13 +233,49 @@ func compareProfiles(e *env, a, b kernel.Profile, asJSON bool) error {
 	if a.HZ != b.HZ {
 		sys = append(sys, diff{"HZ", fmt.Sprint(a.HZ), fmt.Sprint(b.HZ)})
 	}
+	cmp := comparisonJSON{Kind: trace.OutputProfileComparison, A: a.Name, B: b.Name, ADescription: a.Description, BDescription: b.Description,
+		Patches: patches, Flags: flags, Sysctls: sys}
 	if asJSON {
-		return json.NewEncoder(e.stdout).Encode(map[string]any{"a": a.Name, "b": b.Name, "patches": patches, "flags": flags, "sysctls": sys})
+		return json.NewEncoder(e.stdout).Encode(cmp)
 	}
-	w := e.stdout
-	fmt.Fprintf(w, "%s (%s) vs %s (%s)\n\n", a.Name, a.Description, b.Name, b.Description)
+	return writeComparisonText(e.stdout, cmp)
+}
+
+// comparisonJSON is the JSON shape of `arplab profiles A B --json`.
+type comparisonJSON struct {
+	Kind         trace.Kind `json:"kind"`
+	A            string     `json:"a"`
+	B            string     `json:"b"`
+	ADescription string     `json:"a_description"`
+	BDescription string     `json:"b_description"`
+	Patches      []patchRow `json:"patches"`
+	Flags        []diff     `json:"flags"`
+	Sysctls      []diff     `json:"sysctls"`
+}
+
+// patchRow is one patch of a comparison: in A, in B, or both.
+type patchRow struct {
+	Name    string `json:"name"`
+	Release string `json:"release"`
+	Commit  string `json:"commit,omitempty"`
+	A       bool   `json:"a"`
+	B       bool   `json:"b"`
+}
+
+// diff is a flag or sysctl whose value differs between A and B.
+type diff struct {
+	Name string `json:"name"`
+	A    string `json:"a"`
+	B    string `json:"b"`
+}
+
+// writeComparisonText prints two profiles side by side as `arplab
+// profiles A B` does; render prints a saved comparison the same way.
+func writeComparisonText(w io.Writer, c comparisonJSON) error {
+	patches, flags, sys := c.Patches, c.Flags, c.Sysctls
+	fmt.Fprintf(w, "%s (%s) vs %s (%s)\n\n", c.A, c.ADescription, c.B, c.BDescription)
 	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-	fmt.Fprintf(tw, "PATCH\tRELEASE\tCOMMIT\t%s\t%s\n", a.Name, b.Name)
+	fmt.Fprintf(tw, "PATCH\tRELEASE\tCOMMIT\t%s\t%s\n", c.A, c.B)
 	same := 0
 	for _, p := range patches {
 		mark := ""
@@ -294,7 +291,7 @@ func compareProfiles(e *env, a, b kernel.Profile, asJSON bool) error {
 	if len(flags) > 0 {
 		fmt.Fprintln(w, "\nflags that differ (spec §9.1):")
 		tw = tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
-		fmt.Fprintf(tw, "  FLAG\t%s\t%s\n", a.Name, b.Name)
+		fmt.Fprintf(tw, "  FLAG\t%s\t%s\n", c.A, c.B)
 		for _, f := range flags {
 			fmt.Fprintf(tw, "  %s\t%s\t%s\n", f.Name, f.A, f.B)
 		}
@@ -303,7 +300,7 @@ func compareProfiles(e *env, a, b kernel.Profile, asJSON bool) error {
 	if len(sys) > 0 {
 		fmt.Fprintln(w, "\ndefault sysctls that differ:")
 		for _, d := range sys {
-			fmt.Fprintf(w, "  %-24s %s: %s  %s: %s\n", d.Name, a.Name, d.A, b.Name, d.B)
+			fmt.Fprintf(w, "  %-24s %s: %s  %s: %s\n", d.Name, c.A, d.A, c.B, d.B)
 		}
 	}
 	return nil
@@ -343,4 +340,43 @@ func evidenceSummary(p kernel.Profile) string {
 		s += fmt.Sprintf("; %d caveat(s)", len(p.Caveats))
 	}
 	return s
+}
+
+// writeCatalogText prints the profiles and patches as `arplab profiles`
+// does; render prints a saved `profiles --json` the same way.
+func writeCatalogText(w io.Writer, profiles []kernel.Profile, patches []kernel.Patch) error {
+	tw := tabwriter.NewWriter(w, 2, 8, 2, ' ', 0)
+	fmt.Fprintln(tw, "PROFILE\tRELEASE\tHZ\tDESCRIPTION")
+	for _, p := range profiles {
+		def := ""
+		if p.Name == kernel.DefaultProfile {
+			def = " (default)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s%s\n", p.Name, p.Release, p.HZ, p.Description, def)
+	}
+	fmt.Fprintln(tw, "\nPROFILE\tCOVERS (--profile also takes a `uname -r` string)")
+	for _, p := range profiles {
+		if p.Covers != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", p.Name, p.Covers)
+		}
+	}
+	fmt.Fprintln(tw, "\nPROFILE\tEVIDENCE (patch rows by tag; `arplab profiles NAME` shows each row)\tREAD FROM")
+	for _, p := range profiles {
+		if len(p.Evidence) > 0 {
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, evidenceSummary(p), p.Source)
+		}
+	}
+	fmt.Fprintln(tw, "\nPATCH\tRELEASE\tCOMMIT\tEFFECT")
+	for _, p := range patches {
+		commit := p.Commit
+		if commit == "" {
+			commit = "-"
+		}
+		eff := p.Effect
+		if p.DocumentedOnly {
+			eff += " (documented only: not modelled)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Release, commit, eff)
+	}
+	return tw.Flush()
 }

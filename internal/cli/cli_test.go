@@ -12,7 +12,7 @@ import (
 	"arplab/internal/trace"
 )
 
-func run(t *testing.T, args ...string) (string, string, int) {
+func run(t testing.TB, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, &out, &errb)
@@ -275,6 +275,18 @@ func TestProbesCountFromOne(t *testing.T) {
 	rep, _, _ := run(t, "replay", pcap, "--host", "192.168.50.10", "--json")
 	if !strings.Contains(rep, `"explanation":"probe 1: who-has 192.168.50.100`) {
 		t.Errorf("replay's first predicted probe is not probe 1")
+	}
+	// the text report too, on times relative to the capture's start,
+	// which its header gives once as a date and in Unix seconds
+	txt, errs, code := run(t, "replay", pcap, "--host", "192.168.50.10")
+	if code != ExitOK {
+		t.Fatalf("replay: exit %d: %s", code, errs)
+	}
+	if !strings.Contains(txt, "probe 1 for 192.168.50.100") || strings.Contains(txt, "probe 4") {
+		t.Errorf("replay's text does not count probes from 1:\n%s", txt)
+	}
+	if !strings.Contains(txt, "start=2023-11-14T22:13:20") || strings.Count(txt, "1700000") != 1 || !strings.Contains(txt, "\n     0s 192.168.50.10 ") {
+		t.Errorf("replay's text is not on times relative to the capture's start, given once in the header:\n%s", txt)
 	}
 }
 

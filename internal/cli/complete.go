@@ -7,9 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"arplab/internal/advise"
 	"arplab/internal/garp"
 	"arplab/internal/kernel"
 	"arplab/internal/scenario"
+	"arplab/internal/verify"
 )
 
 // This file holds the command line's conventions: --version, and shell
@@ -66,6 +68,52 @@ func completeScenario(_ *cobra.Command, args []string, toComplete string) ([]str
 		}
 	}
 	return out, cobra.ShellCompDirectiveDefault // and files: a scenario may be a path
+}
+
+// completeLabScenario offers, for lab and verify, the verify suite's
+// scenarios (which those commands look up first) and the built-ins, and
+// files.
+func completeLabScenario(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	for _, n := range verify.Suite() {
+		if strings.HasPrefix(n, toComplete) {
+			out = append(out, n)
+		}
+	}
+	more, d := completeScenario(cmd, nil, toComplete)
+	return append(out, more...), d
+}
+
+// completeAnnouncers offers advise's announcers (IPv4 and IPv6 alike: the
+// names are shared where both exist).
+func completeAnnouncers(_ *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	var out []string
+	seen := map[string]bool{}
+	for _, a := range append(advise.Announcers(0), advise.Announcers6(0)...) {
+		if !seen[a.Name] && strings.HasPrefix(a.Name, toComplete) {
+			seen[a.Name] = true
+			out = append(out, a.Name)
+		}
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+// completeFleet offers profile names after the last comma of a profile
+// list (--fleet rhel7.3,6.1<TAB>), and files (a fleet file or a directory
+// of doctor reports).
+func completeFleet(c *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	head := ""
+	if i := strings.LastIndexByte(toComplete, ','); i >= 0 {
+		head, toComplete = toComplete[:i+1], toComplete[i+1:]
+	}
+	names, _ := completeProfiles(c, args, toComplete)
+	for i := range names {
+		names[i] = head + names[i]
+	}
+	if head != "" {
+		return names, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveNoSpace
+	}
+	return names, cobra.ShellCompDirectiveDefault | cobra.ShellCompDirectiveNoSpace
 }
 
 // completeProfiles offers profile names.
@@ -135,6 +183,7 @@ func completeSet(c *cobra.Command, args []string, toComplete string) ([]string, 
 func registerCompletions(root *cobra.Command) {
 	flagFuncs := map[string]func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective){
 		"profile": completeProfiles, "patch": completePatches, "preset": completePresets, "set": completeSet,
+		"announcer": completeAnnouncers, "fleet": completeFleet,
 	}
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
@@ -144,11 +193,18 @@ func registerCompletions(root *cobra.Command) {
 			}
 		}
 		switch c.Name() {
-		case "run", "matrix", "lab":
+		case "run", "matrix":
 			c.ValidArgsFunction = completeScenario
+		case "lab":
+			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+				if len(args) > 0 {
+					return nil, cobra.ShellCompDirectiveNoFileComp
+				}
+				return completeLabScenario(cmd, nil, toComplete)
+			}
 		case "verify":
 			c.ValidArgsFunction = func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-				return completeScenario(cmd, nil, toComplete) // any number of scenarios
+				return completeLabScenario(cmd, nil, toComplete) // any number of scenarios
 			}
 		case "profiles":
 			c.ValidArgsFunction = func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {

@@ -29,6 +29,11 @@ func TestCompletionOffersNames(t *testing.T) {
 		{[]string{"__complete", "profiles", "6."}, []string{"6.18"}},
 		{[]string{"__complete", "profiles", "rhel7.3", "4.1"}, []string{"4.12"}},
 		{[]string{"__complete", "scenarios", "--show", "gc"}, []string{"gc-thresh1"}},
+		{[]string{"__complete", "verify", "admin"}, []string{"admin-neigh-commands"}},
+		{[]string{"__complete", "verify", "arp-accept-1-creates", "vip"}, []string{"vip-failover"}},
+		{[]string{"__complete", "lab", "arp-accept-"}, []string{"arp-accept-1-creates"}},
+		{[]string{"__complete", "advise", "--announcer", "k"}, []string{"keepalived", "kube-vip"}},
+		{[]string{"__complete", "advise", "--fleet", "rhel7.3,6.1"}, []string{"rhel7.3,6.18"}},
 	} {
 		out, errs, code := run(t, c.args...)
 		if code != ExitOK {
@@ -73,5 +78,68 @@ func TestScenariosHelp(t *testing.T) {
 		if !strings.Contains(out, w) {
 			t.Errorf("scenarios --help lacks %q", w)
 		}
+	}
+}
+
+// TestExitStatusAsDocumented: the exit status is what run --help, matrix
+// --help and docs/scenarios.md say: the expectation, not the verdict, sets
+// it; a study exits 0; a matrix row without expect: never exits 3.
+func TestExitStatusAsDocumented(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{[]string{"run", "failure", "--no-fixes"}, ExitExpected},                // FAIL, no check expects it
+		{[]string{"run", "vip-failover", "--no-fixes"}, ExitOK},                 // PASS, checks held
+		{[]string{"run", "failure", "--profile", "4.12", "--no-fixes"}, ExitOK}, // PASS on a fixed kernel
+		{[]string{"run", "failure", "--runs", "5"}, ExitOK},                     // a study
+		{[]string{"matrix", "moving-window", "--scenario-rows"}, ExitOK},
+		{[]string{"run", "failure", "--profile", "nosuch"}, ExitUsage},
+	} {
+		if _, errs, code := run(t, c.args...); code != c.want {
+			t.Errorf("%v: exit %d, want %d (%s)", c.args, code, c.want, errs)
+		}
+	}
+	for _, cmd := range []string{"run", "matrix"} {
+		out, _, _ := run(t, cmd, "--help")
+		if !strings.Contains(out, "exit") {
+			t.Errorf("%s --help does not say what sets the exit status", cmd)
+		}
+	}
+}
+
+// TestFixLabelsSayTheKernelTheyRanOn: when the command line changes the
+// scenario's kernel, a fix labelled for the file's kernel says the kernel
+// it was tried on, in the text and in the JSON; without such a flag the
+// labels are the file's own.
+func TestFixLabelsSayTheKernelTheyRanOn(t *testing.T) {
+	out, _, _ := run(t, "run", "failure", "--profile", "4.9")
+	for _, want := range []string{
+		"✓ rhel7.3 + timestamps-on-change (77d7123342dc) (on 4.9+timestamps-on-change)",
+		"Neutron workaround: 3 rounds of -U and -A, 2 s apart (on 4.9)",
+		"✓ kernel 4.12 (GARP fixes + confirmation fix) — stale",
+		"✓ RHEL 7.8 (back-ported fixes) — stale",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("run failure --profile 4.9 lacks %q:\n%s", want, out)
+		}
+	}
+	js, _, _ := run(t, "run", "failure", "--set", "profile=4.9", "--json")
+	if !strings.Contains(js, `"label":"rhel7.3 + timestamps-on-change (77d7123342dc) (on 4.9+timestamps-on-change)"`) {
+		t.Errorf("the JSON fixes of --set profile=4.9 do not say the kernel")
+	}
+	out, _, _ = run(t, "run", "failure")
+	if strings.Contains(out, "(on ") {
+		t.Errorf("the file's own kernel: labels changed:\n%s", out)
+	}
+	// the file's own matrix rows likewise; the generated rows already
+	// start from the kernel as run
+	out, _, _ = run(t, "matrix", "failure", "--profile", "5.4", "--scenario-rows")
+	if !strings.Contains(out, "timestamps-on-change alone (on 5.4)") || !strings.Contains(out, "Neutron workaround on RHEL 7.3 (on 5.4)") {
+		t.Errorf("matrix --profile 5.4: the file's rows do not say the kernel:\n%s", out)
+	}
+	out, _, _ = run(t, "matrix", "failure", "--scenario-rows")
+	if strings.Contains(out, "(on ") {
+		t.Errorf("matrix on the file's own kernel: labels changed:\n%s", out)
 	}
 }

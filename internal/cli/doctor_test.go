@@ -14,7 +14,7 @@ func TestDoctorSaysWhatIsUnknown(t *testing.T) {
 	r := doctor.Report{Release: "4.18.0-553.el8_10.x86_64"}
 	r.DescribeKernel()
 	var b strings.Builder
-	writeDoctor(&b, r, nil)
+	writeDoctorText(&b, r, nil)
 	out := b.String()
 	wantAll(t, "doctor's text", out,
 		"kernel 4.18.0-553.el8_10.x86_64 → profile rhel8",

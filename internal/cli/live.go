@@ -281,9 +281,9 @@ with the reason and the trade-off.`,
 			}
 			adv := doctor.Advise(r)
 			if asJSON {
-				return json.NewEncoder(e.stdout).Encode(map[string]any{"report": r, "advice": adv})
+				return json.NewEncoder(e.stdout).Encode(map[string]any{"kind": trace.OutputDoctor, "report": r, "advice": adv})
 			}
-			writeDoctor(e.stdout, r, adv)
+			writeDoctorText(e.stdout, r, adv)
 			return nil
 		},
 	}
@@ -292,11 +292,11 @@ with the reason and the trade-off.`,
 	return c
 }
 
-// writeDoctor prints doctor's text report: the kernel and the profile
+// writeDoctorText prints doctor's text report: the kernel and the profile
 // picked for it (with the resolver's reason and what is unknown for that
 // profile), the interfaces, then each finding with its change, reason and
-// trade-off.
-func writeDoctor(w io.Writer, r doctor.Report, adv []doctor.Advice) {
+// trade-off. render prints a saved `doctor --json` the same way.
+func writeDoctorText(w io.Writer, r doctor.Report, adv []doctor.Advice) {
 	fmt.Fprintf(w, "kernel %s → profile %s", r.Release, r.Profile)
 	if r.HZ > 0 {
 		fmt.Fprintf(w, ", HZ=%d", r.HZ)

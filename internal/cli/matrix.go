@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -19,7 +20,11 @@ sender presets, and print the outcome table: which configurations pass,
 how long the entry stayed stale, and the verdict of each.
 
 Rows marked with an expectation (the scenario's own "matrix:" rows) are
-checked: the command exits 3 when one disagrees.
+checked: the command exits 3 when one disagrees. Each row has two
+answers, the verdict (did every flow survive) and the expectation (did
+the scenario's checks hold); a row without "expect:" does not set the
+exit status, so "PASS … not met" (a kernel that heals the entry where
+the checks describe the failure) exits 0.
 
 Examples:
   arplab matrix failure
@@ -79,6 +84,9 @@ func matrixCmd(e *env) *cobra.Command {
 					break
 				}
 				r := row{Kind: trace.OutputMatrixRow, Row: sim.RunVariation(s, v, opt, html != "")}
+				if kernelChanged(profile, patches, sets) && slices.ContainsFunc(s.Matrix, func(m scenario.Variation) bool { return m.Label == v.Label }) {
+					labelWithKernel(s, &r.Row) // the file's own row, labelled for the file's kernel
+				}
 				if e.ctx.Err() != nil {
 					break
 				}

@@ -151,3 +151,104 @@ func TestRenderRoundTripsLabAndVerify(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderRoundTripsReports: doctor, advise and profiles --json render
+// back to exactly what the command prints as text (advise's indented
+// document is read whole), advise also as its HTML page; an output with
+// no page refuses --html by name.
+func TestRenderRoundTripsReports(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{"doctor"},
+		{"advise", "--fleet", "rhel7.3,6.18", "--announcer", "keepalived"},
+		{"advise", "--fleet", "4.19,6.18", "--announcer", "keepalived", "--ipv6"},
+		{"profiles"},
+		{"profiles", "rhel7.3"},
+		{"profiles", "rhel7.3", "4.12"},
+	} {
+		name := strings.Join(args, "-")
+		text, errs, code := run(t, args...)
+		if code != ExitOK && code != ExitExpected {
+			if args[0] == "doctor" {
+				t.Logf("doctor cannot read this host: %s", errs)
+				continue
+			}
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		js, errs, code := run(t, append(args, "--json")...)
+		if code != ExitOK && code != ExitExpected {
+			t.Fatalf("%v --json: exit %d: %s", args, code, errs)
+		}
+		p := filepath.Join(dir, name+".json")
+		if err := os.WriteFile(p, []byte(js), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		out, errs, code := run(t, "render", p)
+		if code != ExitOK {
+			t.Errorf("render %s: exit %d: %s", name, code, errs)
+			continue
+		}
+		if args[0] == "advise" && strings.Contains(name, "ipv6") != strings.Contains(js, `"ipv6": true`) {
+			t.Errorf("%s --json does not say whether the announcer sends NAs", name)
+		}
+		if out != text {
+			t.Errorf("render %s differs from the command's text:\n--- render\n%s\n--- %s\n%s", name, out, name, text)
+		}
+		h := filepath.Join(dir, name+".html")
+		_, errs, code = run(t, "render", p, "--html", h)
+		if args[0] == "advise" {
+			if b, _ := os.ReadFile(h); code != ExitOK || !strings.Contains(string(b), "<html") {
+				t.Errorf("render %s --html: exit %d %s", name, code, errs)
+			}
+		} else if code != ExitUsage || !strings.Contains(errs, "has no HTML page") {
+			t.Errorf("render %s --html: exit %d %q, want a usage error", name, code, errs)
+		}
+	}
+}
+
+// TestRenderSeveralTraces: a file holding several traces (verify of many
+// scenarios writes one trace and one verify_result per scenario) is drawn
+// trace by trace, each with its own header and result, never merged;
+// --html draws the one --trace picks and says how many there are.
+func TestRenderSeveralTraces(t *testing.T) {
+	var all strings.Builder
+	for _, name := range []string{"vip-failover", "probe-heals"} {
+		out, errs, code := run(t, "run", name, "--json", "--no-fixes")
+		if code != ExitOK {
+			t.Fatalf("run %s: exit %d: %s", name, code, errs)
+		}
+		for _, l := range strings.SplitAfter(out, "\n") {
+			if !strings.Contains(l, `"kind":"summary"`) { // as verify writes: a trace, then its result
+				all.WriteString(l)
+			}
+		}
+		all.WriteString(`{"kind":"verify_result","scenario":"` + name + `","agree":` + map[bool]string{true: "true", false: "false"}[name == "vip-failover"] + `,"diffs":[{}]}` + "\n")
+	}
+	dir := t.TempDir()
+	p := filepath.Join(dir, "two.jsonl")
+	if err := os.WriteFile(p, []byte(all.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, errs, code := run(t, "render", p)
+	if code != ExitOK {
+		t.Fatalf("render: exit %d: %s", code, errs)
+	}
+	a, b := strings.Index(out, "scenario=vip-failover"), strings.Index(out, "scenario=probe-heals")
+	va, vb := strings.Index(out, "verify vip-failover: the model and the kernel agree"), strings.Index(out, "verify probe-heals: DISAGREE (1 difference(s)")
+	if a < 0 || b < 0 || va < 0 || vb < 0 || !(a < va && va < b && b < vb) {
+		t.Errorf("want each trace with its own header, then its result, in order:\n%s", out)
+	}
+	if _, errs, code := run(t, "render", p, "--html", filepath.Join(dir, "x.html")); code != ExitUsage || !strings.Contains(errs, "2 traces (1 vip-failover, 2 probe-heals)") {
+		t.Errorf("render --html of two traces: exit %d %q", code, errs)
+	}
+	h := filepath.Join(dir, "2.html")
+	if _, errs, code := run(t, "render", p, "--html", h, "--trace", "2"); code != ExitOK {
+		t.Fatalf("render --trace 2 --html: exit %d %s", code, errs)
+	}
+	if b, _ := os.ReadFile(h); !strings.Contains(string(b), "probe-heals") || strings.Contains(string(b), "vip-failover") {
+		t.Errorf("--trace 2 did not draw the second trace alone")
+	}
+	if out, _, _ := run(t, "render", p, "--trace", "1"); strings.Contains(out, "probe-heals") {
+		t.Errorf("--trace 1 drew more than the first trace")
+	}
+}

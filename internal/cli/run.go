@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -48,6 +49,14 @@ mattered (every state change, every GARP with honoured/ignored and the
 rule with its numbers, every confirmation and where it came from) and the
 fixes that would have worked. --json writes the trace as JSON lines
 (docs/trace.md) and the summary as the last line.
+
+Two answers, on two lines: the verdict (PASS: every flow survived; FAIL
+names the flow) and the expectation (the scenario's checks held, and
+every flow no check expects to fail succeeded). The expectation sets the
+exit status: 0 met, 3 not met, whatever the verdict (a scenario that
+demonstrates a failure expects it with a check). --runs N is a study: it
+prints the failure probability and exits 0. Errors exit 1, usage errors
+2, Ctrl-C 130 (docs/scenarios.md, "Verdict, expectation and exit code").
 
 Examples:
   arplab run
@@ -265,6 +274,11 @@ func runRun(e *env, a *runArgs, args []string) error {
 	var fixes []sim.Row
 	if !res.FlowsOK && !a.noFixes {
 		fixes = sim.Fixes(s, sim.Options{Seed: seed, Ctx: e.ctx, MaxEvents: a.budget})
+		if kernelChanged(a.profile, a.patches, a.sets) {
+			for i := range fixes {
+				labelWithKernel(s, &fixes[i])
+			}
+		}
 	}
 	if a.html != "" {
 		if err := writeFile(a.html, func(w io.Writer) error {
@@ -419,6 +433,28 @@ func writeRunText(w io.Writer, s *scenario.Scenario, res *sim.Result, evs []trac
 
 // writeFixesText lists the fixes tried, as run prints them and render
 // prints them back from a saved summary.
+// kernelChanged: the command line changed the scenario's kernel.
+func kernelChanged(profile string, patches, sets []string) bool {
+	return profile != "" || len(patches) > 0 || slices.ContainsFunc(sets, func(v string) bool { return strings.HasPrefix(v, "profile=") })
+}
+
+// labelWithKernel adds the kernel a row ran on to its label, for the rows
+// a scenario file labels itself (its fixes and matrix rows) when the
+// command line changed the scenario's kernel: such a label names the
+// kernel the file was written for ("rhel7.3 + timestamps-on-change"), and
+// under --profile 4.9 that row ran on 4.9+timestamps-on-change.
+func labelWithKernel(s *scenario.Scenario, r *sim.Row) {
+	c, err := s.Apply(r.Variation)
+	if err != nil {
+		return
+	}
+	on := strings.Join(slices.Compact(sim.ProfileNames(c)), ", ")
+	squash := func(x string) string { return strings.ToLower(strings.ReplaceAll(x, " ", "")) }
+	if on != "" && !strings.Contains(squash(r.Label), squash(on)) {
+		r.Label += " (on " + on + ")"
+	}
+}
+
 func writeFixesText(w io.Writer, fixes []sim.Row) {
 	if len(fixes) == 0 {
 		return

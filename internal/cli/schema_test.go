@@ -12,6 +12,8 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
+	"arplab/internal/kernel"
+	"arplab/internal/live/doctor"
 	"arplab/internal/scenario"
 	"arplab/internal/trace"
 )
@@ -176,13 +178,13 @@ func TestSnakeKeys(t *testing.T) {
 	}
 }
 
-// TestEveryJSONOutputIsSnakeCase: the outputs without a schema of their
-// own (profiles, doctor) use the same style too: every field name is
-// snake_case. Maps whose keys are data (host names, flag IDs, sysctl
-// names, interface names) are not field names and are skipped.
+// TestEveryJSONOutputIsSnakeCase: every output uses one style: every field
+// name is snake_case. Maps whose keys are data (host names, sysctl names,
+// interface names, an announcer's knobs) are not field names and are
+// skipped; the §9.1 flags are keys too and are written in lowercase.
 func TestEveryJSONOutputIsSnakeCase(t *testing.T) {
-	dataMaps := map[string]bool{"attrs": true, "profiles": true, "flags": true, "verdicts": true, "skipped": true,
-		"sysctls": true, "conf": true, "neigh": true, "gc": true}
+	dataMaps := map[string]bool{"attrs": true, "profiles": true, "verdicts": true, "skipped": true,
+		"sysctls": true, "conf": true, "neigh": true, "gc": true, "settings": true}
 	field := regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
@@ -211,6 +213,7 @@ func TestEveryJSONOutputIsSnakeCase(t *testing.T) {
 	for _, args := range [][]string{
 		{"profiles", "--json"}, {"profiles", "rhel7.3", "--json"}, {"profiles", "rhel7.3", "6.18", "--json"},
 		{"doctor", "--json"}, {"run", "failure", "--json"}, {"matrix", "moving-window", "--json", "--runs", "2"},
+		{"advise", "--fleet", "../advise/testdata/fleet10.yaml", "--announcer", "keepalived", "--json"},
 	} {
 		out, errs, code := run(t, args...)
 		if code != ExitOK && code != ExitExpected {
@@ -219,12 +222,99 @@ func TestEveryJSONOutputIsSnakeCase(t *testing.T) {
 			}
 			t.Fatalf("%v: exit %d: %s", args, code, errs)
 		}
-		for i, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		dec := json.NewDecoder(strings.NewReader(out)) // advise writes one indented document
+		for i := 1; dec.More(); i++ {
 			var v any
-			if err := json.Unmarshal([]byte(line), &v); err != nil {
-				t.Fatalf("%v line %d: %v", args, i+1, err)
+			if err := dec.Decode(&v); err != nil {
+				t.Fatalf("%v value %d: %v", args, i, err)
 			}
 			walk(strings.Join(args, " "), v)
+		}
+	}
+}
+
+// TestReportOutputsMatchTheirSchemas: doctor, advise and profiles --json
+// (each one document with its kind) hold to their schemas in docs/schemas:
+// doctor on this host and on a report of every severity, advise on a
+// profile list and on the ten-group fleet file, profiles for the catalog,
+// every profile and one comparison.
+func TestReportOutputsMatchTheirSchemas(t *testing.T) {
+	sch := schemas(t)
+	check := func(which, name, out string) {
+		t.Helper()
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := sch[which].Validate(v); err != nil {
+			t.Errorf("%s (%s): %v", name, which, err)
+		}
+	}
+	for _, c := range []struct {
+		which string
+		args  []string
+	}{
+		{"profiles", []string{"profiles", "--json"}},
+		{"profile-comparison", []string{"profiles", "rhel7.3", "6.18", "--json"}},
+		{"profile-comparison", []string{"profiles", "6.18", "6.18", "--json"}},
+		{"advise", []string{"advise", "--fleet", "rhel7.3,6.18", "--announcer", "keepalived", "--json"}},
+		{"advise", []string{"advise", "--fleet", "../advise/testdata/fleet10.yaml", "--announcer", "keepalived", "--json"}},
+		{"advise", []string{"advise", "--fleet", "6.18", "--announcer", "cilium", "--json"}},
+		{"doctor", []string{"doctor", "--json"}},
+	} {
+		out, errs, code := run(t, c.args...)
+		if code != ExitOK && code != ExitExpected {
+			if c.which == "doctor" {
+				t.Logf("doctor cannot read this host (%s); the report below stands in", errs)
+				continue
+			}
+			t.Fatalf("%v: exit %d: %s", c.args, code, errs)
+		}
+		check(c.which, strings.Join(c.args, " "), out)
+	}
+	for _, p := range kernel.Profiles {
+		out, errs, code := run(t, "profiles", p.Name, "--json")
+		if code != ExitOK {
+			t.Fatalf("profiles %s: exit %d: %s", p.Name, code, errs)
+		}
+		check("profile", "profiles "+p.Name, out)
+	}
+	// a report whose advice has every severity, on a host whose
+	// interfaces carry names no field name could (dashes, dots)
+	r := doctor.Report{Release: "3.10.0-514.el7.x86_64", Profile: "rhel7.3", Flags: kernel.FlagsOf(kernel.Features{}),
+		Interfaces: []doctor.Interface{{Name: "veth-a.100", MAC: "02:00:00:00:00:01", Up: true, Addrs: []string{"10.0.0.1/24"}}},
+		Conf: map[string]map[string]doctor.Setting{"all": {"arp_accept": {Path: "/proc/sys/net/ipv4/conf/all/arp_accept", Value: "0"}},
+			"veth-a.100": {"drop_gratuitous_arp": {Path: "/proc/sys/net/ipv4/conf/veth-a.100/drop_gratuitous_arp", Value: "1"}}},
+		Neigh: map[string]map[string]doctor.Setting{"veth-a.100": {"locktime": {Path: "/proc/sys/net/ipv4/neigh/veth-a.100/locktime", Value: "100"}}},
+		GC: map[string]doctor.Setting{"gc_thresh1": {Path: "/proc/sys/net/ipv4/neigh/default/gc_thresh1", Value: "128"},
+			"gc_thresh2": {Path: "/proc/sys/net/ipv4/neigh/default/gc_thresh2", State: doctor.Absent}}, Entries: 3}
+	adv := doctor.Advise(r)
+	sev := map[string]bool{}
+	for _, a := range adv {
+		sev[a.Severity] = true
+	}
+	b, err := json.Marshal(map[string]any{"kind": trace.OutputDoctor, "report": r, "advice": adv})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("doctor", "a rhel7.3 report", string(b))
+	if len(sev) < 2 {
+		t.Errorf("the stand-in report's advice has severities %v; want more than one to exercise the schema", sev)
+	}
+	// and the schemas are not empty promises: the old styles fail
+	for which, bad := range map[string]string{
+		"doctor":             `{"kind":"doctor","report":{"release":"x","profile":"6.18","flags":{"F1":true},"interfaces":[],"conf":{},"neigh":{},"gc":{},"entries":0},"advice":[]}`,
+		"profile":            `{"kind":"profile","name":"x","release":"1","patches":[],"hz":250,"flags":{"F1":true},"sysctls":{}}`,
+		"advise":             `{"kind":"advise","fleet":{"Groups":[]},"announcer":{},"target":{},"recommendation":null,"frontier":[],"defaults":[],"config":[],"search":{}}`,
+		"profiles":           `{"profiles":[{}],"patches":[{}],"flags":[]}`,
+		"profile-comparison": `{"kind":"profile_comparison","a":"x","b":"y","patches":[{"Name":"p"}],"flags":[],"sysctls":[]}`,
+	} {
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(bad))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sch[which].Validate(v) == nil {
+			t.Errorf("%s accepts %s", which, bad)
 		}
 	}
 }

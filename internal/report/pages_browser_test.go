@@ -2,23 +2,28 @@ package report
 
 import (
 	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"arplab/internal/advise"
 	"arplab/internal/scenario"
 	"arplab/internal/sim"
 	"arplab/internal/trace"
 )
 
-// pageCheck is appended to a copy of each page by the test only: it lists
+// pageCheck is appended to a copy of each page by the test only: it opens
+// every collapsed section (a matrix page's timelines are shown on demand),
+// counts the timelines it measured, lists
 // the elements that stick out past the viewport's right edge, and every
 // difference between the legend and what the timelines draw (a key with
 // nothing drawn, or a drawn mark, state or MAC with no key), on <body>.
 const pageCheck = `<script>
 (function(){
+document.querySelectorAll('details').forEach(function(d){d.open=true;});
 var B=document.body,W=document.documentElement.clientWidth,over=[],bad=[];
 document.querySelectorAll('body *').forEach(function(e){var r=e.getBoundingClientRect();
  if(r.width>0&&r.right>W+1)over.push(e.tagName.toLowerCase()+'.'+(e.getAttribute('class')||'')+' right='+Math.round(r.right));});
@@ -34,7 +39,8 @@ document.querySelectorAll('svg.tl g.arp[data-effect]').forEach(function(e){drawn
 [['probe','g.probe'],['confirm','g.confirm'],['confirm-run','rect.confirm-run'],['touch','g.touch'],['send','g.send:not(.own)'],['send-own','g.send.own'],['move','g.move'],['lock','rect.locktime'],['lost-run','rect.lost-run'],['disagree','g.disagree-band']].forEach(function(p){if(document.querySelector('svg.tl '+p[1]))drawn[p[0]]=1;});
 document.querySelectorAll('svg.tl g.flow[data-key]').forEach(function(e){drawn[e.getAttribute('data-key')]=1;});
 cmp('mark',keys,drawn);
-var narrow=[];document.querySelectorAll('svg.tl').forEach(function(e){var r=e.getBoundingClientRect();if(r.width>0&&r.right<W-40)narrow.push(e.id+' right='+Math.round(r.right)+' of '+W);});
+var narrow=[],measured=0;document.querySelectorAll('svg.tl').forEach(function(e){var r=e.getBoundingClientRect();if(r.width>0)measured++;if(r.width>0&&r.right<W-40)narrow.push(e.id+' right='+Math.round(r.right)+' of '+W);});
+B.setAttribute('data-measured',measured+' of '+document.querySelectorAll('svg.tl').length);
 if(narrow.length)B.setAttribute('data-narrow',narrow.join(' | '));
 B.setAttribute('data-overflow',over.slice(0,20).join(' | '));
 B.setAttribute('data-legend',bad.join(' | '));
@@ -45,7 +51,7 @@ B.setAttribute('data-checked','1');
 
 // TestBrowserPageKinds renders each kind of page (a simulator run with
 // its fixes, a capture replay on an absolute clock, a verify trace with
-// two sides, a matrix) in headless Chromium, takes a screenshot of each
+// two sides, a matrix, advise's report) in headless Chromium, takes a screenshot of each
 // (kept in $ARPLAB_SCREENSHOT_DIR when set), and checks that nothing is
 // wider than the window, that every open timeline reaches the right edge,
 // that the legend keys exactly what is drawn, and
@@ -85,6 +91,17 @@ func TestBrowserPageKinds(t *testing.T) {
 		rows = append(rows, MatrixRow{Label: r.Label, OK: r.FlowsOK, Stale: r.Stale, Expect: r.OK, Expects: r.Expectation, Summary: r.Verdict, Events: r.Events})
 	}
 	render("matrix", func(b *bytes.Buffer) error { return Matrix(b, rows, HTMLOptions{Title: "arplab matrix failure"}) })
+	// advise's page (its own renderer: tables and the frontier chart, no
+	// timeline) on a fleet with a failing default, so every section shows
+	fleet, err := advise.ParseFleet("rhel7.3,4.9,6.18")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := advise.Advise(context.Background(), fleet, "keepalived", advise.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	render("advise", func(b *bytes.Buffer) error { return res.HTML(b) })
 
 	bin := chromium()
 	if bin == "" {
@@ -94,7 +111,8 @@ func TestBrowserPageKinds(t *testing.T) {
 		t.Skip("-short: skipping the headless-browser check")
 	}
 	dir := t.TempDir()
-	for _, name := range []string{"run", "capture", "verify", "matrix"} {
+	for _, name := range []string{"run", "capture", "verify", "matrix", "advise"} {
+		timelines := name != "advise"
 		t.Run(name, func(t *testing.T) {
 			page := pages[name]
 			file := filepath.Join(dir, name+".html")
@@ -104,7 +122,7 @@ func TestBrowserPageKinds(t *testing.T) {
 			}
 			dom, stderr := runChromium(t, bin, dir, "file://"+file, "--dump-dom")
 			body := regexp.MustCompile(`<body[^>]*>`).FindString(dom)
-			if !strings.Contains(body, `data-ready="1"`) || strings.Contains(body, "data-errors") || !strings.Contains(body, `data-checked="1"`) {
+			if (timelines && !strings.Contains(body, `data-ready="1"`)) || strings.Contains(body, "data-errors") || !strings.Contains(body, `data-checked="1"`) {
 				t.Errorf("scripts did not run cleanly: %q", body)
 			}
 			if c := consoleLines(stderr); len(c) > 0 {
@@ -112,6 +130,9 @@ func TestBrowserPageKinds(t *testing.T) {
 			}
 			if m := regexp.MustCompile(`data-overflow="([^"]+)"`).FindStringSubmatch(body); m != nil {
 				t.Errorf("elements wider than the 1400 px window: %s", m[1])
+			}
+			if m := regexp.MustCompile(`data-measured="(\d+) of (\d+)"`).FindStringSubmatch(body); timelines && (m == nil || m[1] != m[2] || m[1] == "0") {
+				t.Errorf("timelines measured: %v, want every one (and at least one)", m)
 			}
 			if m := regexp.MustCompile(`data-narrow="([^"]+)"`).FindStringSubmatch(body); m != nil {
 				t.Errorf("timelines stop short of the page's right edge: %s", m[1])

@@ -135,3 +135,43 @@ func TestFixesJudgedByTheVerdict(t *testing.T) {
 		t.Fatalf("fix rows %+v: want the per-socket confirmation credited although it breaks the scenario's expectation", rows)
 	}
 }
+
+// TestMatrixRowsSayWhatTheyChange: with a patch edit on the observed host,
+// a patch row's label starts from the kernel as run (edits included), the
+// edit itself is offered removed rather than added again, no patch row
+// simulates the baseline unchanged, and the plain profile is a row of its
+// own.
+func TestMatrixRowsSayWhatTheyChange(t *testing.T) {
+	s, err := scenario.Load("failure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err = s.Apply(scenario.Variation{Patches: []string{"+timestamps-on-change"}}); err != nil {
+		t.Fatal(err)
+	}
+	labels := map[string]bool{}
+	for _, v := range DefaultMatrix(s) {
+		labels[v.Label] = true
+		if len(v.Patches) != 1 || !strings.HasSuffix(v.Label, " "+v.Patches[0]) {
+			continue // not a generated patch row (the scenario's own rows follow them)
+		}
+		c, err := s.Apply(v)
+		if err != nil {
+			t.Fatalf("%s: %v", v.Label, err)
+		}
+		if sameSetup(s, c) {
+			t.Errorf("row %q simulates the baseline unchanged", v.Label)
+		}
+		if !strings.HasPrefix(v.Label, "rhel7.3+timestamps-on-change ") {
+			t.Errorf("row %q does not start from the kernel as run", v.Label)
+		}
+	}
+	for _, want := range []string{"rhel7.3+timestamps-on-change +garp-reply", "rhel7.3+timestamps-on-change -timestamps-on-change", "profile rhel7.3"} {
+		if !labels[want] {
+			t.Errorf("no row %q", want)
+		}
+	}
+	if labels["rhel7.3 +garp-reply"] || labels["rhel7.3+timestamps-on-change +timestamps-on-change"] {
+		t.Error("a row is labelled from the profile without the host's edits")
+	}
+}

@@ -97,16 +97,26 @@ func RunVariation(s *scenario.Scenario, v scenario.Variation, opt Options, keep 
 // scenario's own rows.
 func DefaultMatrix(s *scenario.Scenario) []scenario.Variation {
 	rows := []scenario.Variation{{Label: "baseline"}}
-	base := kernel.DefaultProfile
+	// The base is the observed host's kernel as run, with the file's and
+	// the command line's patch edits: a patch row says what it changes
+	// from there ("rhel7.3+small-retrans +garp-reply"), removes a patch
+	// the edits added, and a plain profile row drops the edits.
+	bp, _ := kernel.Lookup(kernel.DefaultProfile)
 	if obs := s.Observed(); len(obs) > 0 {
-		base = s.Hosts[obs[0]].Profile
+		h := s.Hosts[obs[0]]
+		if p, err := kernel.Lookup(h.Profile); err == nil {
+			bp = p
+			if q, err := p.WithPatches(h.Patches); err == nil {
+				bp = q
+			}
+		}
 	}
+	base := bp.Name
 	for _, p := range kernel.Profiles {
 		if p.Name != base {
 			rows = append(rows, scenario.Variation{Label: "profile " + p.Name, Profile: p.Name})
 		}
 	}
-	bp, _ := kernel.Lookup(base)
 	v6 := slices.ContainsFunc(s.Script, func(e scenario.Event) bool { return e.GARP != nil && e.GARP.IP.Is6() }) || usesIPv6(s)
 	for _, p := range kernel.Patches {
 		if p.DocumentedOnly {

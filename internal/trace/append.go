@@ -129,13 +129,26 @@ func appendU64(b []byte, k string, v *uint64) []byte {
 	return strconv.AppendUint(b, *v, 10)
 }
 
-// appendFloat writes a number JSON accepts; NaN and infinities (which no
-// producer writes) become 0 rather than invalid JSON.
+// appendFloat writes a number JSON accepts, spelled as encoding/json
+// spells it: plain decimals (a capture's 1700000020.05, not
+// 1.70000002005e+09) except below 1e-6 or from 1e21 on, the shortest
+// digits that read back the same. NaN and infinities (which no producer
+// writes) become 0 rather than invalid JSON.
 func appendFloat(b []byte, f float64) []byte {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
 		return append(b, '0')
 	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64)
+	if a := math.Abs(f); a == 0 || (a >= 1e-6 && a < 1e21) {
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
+	}
+	n := len(b)
+	b = strconv.AppendFloat(b, f, 'e', -1, 64)
+	// e-07 → e-7, as encoding/json writes it
+	if m := len(b) - n; m >= 4 && b[len(b)-4] == 'e' && b[len(b)-3] == '-' && b[len(b)-2] == '0' {
+		b[len(b)-2] = b[len(b)-1]
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // appendQuoted writes s as a JSON string: quotes, backslashes and control

@@ -81,3 +81,25 @@ func BenchmarkEncode(b *testing.B) {
 		enc.Encode(e)
 	}
 }
+
+// TestNumbersAsEncodingJSON: numbers are spelled byte for byte as
+// encoding/json spells them: capture times in plain decimals, not
+// exponents; the exponent only below 1e-6 and from 1e21 on.
+func TestNumbersAsEncodingJSON(t *testing.T) {
+	for _, f := range []float64{0, 1700000020.05, 1.7e9, 0.0000512, 1e-7, 5e-324, 1e21, 123456789012345678901234.0, -3.25, 1e20} {
+		want, _ := json.Marshal(f)
+		if got := appendFloat(nil, f); string(got) != string(want) {
+			t.Errorf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		f := rapid.Float64().Draw(t, "f")
+		want, err := json.Marshal(f)
+		if err != nil {
+			t.Skip()
+		}
+		if got := appendFloat(nil, f); string(got) != string(want) {
+			t.Fatalf("appendFloat(%v) = %s, want %s", f, got, want)
+		}
+	})
+}

@@ -231,9 +231,23 @@ const (
 	OutputMatrixRow Kind = "matrix_row"
 	// OutputVerifyResult is one scenario of `verify --json`.
 	OutputVerifyResult Kind = "verify_result"
+	// OutputDoctor is the one document of `doctor --json` (report and
+	// advice); OutputAdvise the one document of `advise --json`.
+	OutputDoctor Kind = "doctor"
+	OutputAdvise Kind = "advise"
+	// OutputProfiles is `profiles --json` (the catalog), OutputProfile
+	// `profiles NAME --json`, OutputProfileComparison `profiles A B --json`.
+	OutputProfiles          Kind = "profiles"
+	OutputProfile           Kind = "profile"
+	OutputProfileComparison Kind = "profile_comparison"
 )
 
-var outputKinds = map[Kind]bool{OutputSummary: true, OutputMonteCarlo: true, OutputMatrixRow: true, OutputVerifyResult: true}
+var outputKinds = map[Kind]bool{OutputSummary: true, OutputMonteCarlo: true, OutputMatrixRow: true, OutputVerifyResult: true,
+	OutputDoctor: true, OutputAdvise: true, OutputProfiles: true, OutputProfile: true, OutputProfileComparison: true}
+
+// IsOutputKind reports whether k names an output line or document that is
+// not a trace event.
+func IsOutputKind(k Kind) bool { return outputKinds[k] }
 
 // OutputLine is a non-event line of an arplab --json output.
 type OutputLine struct {

@@ -112,9 +112,9 @@ type Report struct {
 	Profile string `json:"profile"`
 	// ProfileWhy says why Resolve picked Profile for Release, and Unknown
 	// what nobody read for it (patches of unknown presence, caveats).
-	ProfileWhy string          `json:"profile_why,omitempty"`
-	Unknown    []string        `json:"unknown,omitempty"`
-	Flags      map[string]bool `json:"flags"`
+	ProfileWhy string         `json:"profile_why,omitempty"`
+	Unknown    []string       `json:"unknown,omitempty"`
+	Flags      kernel.FlagMap `json:"flags"`
 	// HZ is CONFIG_HZ when the kernel config is readable (0 otherwise):
 	// locktime and every timer are multiples of 1/HZ (spec §12.1).
 	HZ       int    `json:"hz,omitempty"`
