@@ -121,7 +121,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	})
 	batches := make(chan []input, 64)
 	wg.Go(func() {
-		if err := readFrames(conn, batches); err != nil && ctx.Err() == nil {
+		if err := readFrames(conn, batches, ctx.Done()); err != nil && ctx.Err() == nil {
 			failed <- err
 		}
 	})
