@@ -441,15 +441,21 @@ func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 // late, see causedBy), and the first tracepoint about it within the window.
 func (c *correlator) after(o *obs, k key) (change, tp *obs) {
 	lo := since(c.changes, o.at.Add(-5*time.Millisecond))
+	end := o.at.Add(c.window + 1)
 	for _, h := range c.changes[lo:] {
+		if n := h.neigh; n != nil && !h.at.Before(end) && (n.after.IsZero() || !n.after.Before(end)) {
+			// read after the window and not known to be queued in it:
+			// nor is any later one (the barriers only advance)
+			break
+		}
 		if n := h.neigh; n != nil && change == nil && !n.resync && (key{n.dev, n.ip}) == k && !h.at.Before(o.at) &&
-			(h.at.Sub(o.at) <= c.window || (!n.after.IsZero() && n.after.Before(o.at.Add(c.window+1)))) {
+			(h.at.Before(end) || (!n.after.IsZero() && n.after.Before(end))) {
 			if c.causedBy(h.at, n) == o {
 				change = h
 			}
 		}
 		if t := h.tp; t != nil && tp == nil && (key{t.dev, t.ip}) == k && t.newLLAddr == o.frame.pkt.SHA.String() &&
-			h.at.Sub(o.at) <= c.window {
+			h.at.Before(end) {
 			tp = h
 		}
 	}
