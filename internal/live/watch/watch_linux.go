@@ -513,6 +513,7 @@ type nlItem struct {
 	u       netlink.NeighUpdate
 	barrier bool
 	sent    time.Time
+	read    time.Time // when the reader took it from the socket
 }
 
 // subscribe subscribes in namespace nsh (nil: the caller's).
@@ -531,16 +532,34 @@ func subscribe(nsh *netns.NsHandle, rcvbuf int) (*subscription, error) {
 		return nil, fmt.Errorf("watch: subscribing to neighbour notifications: %w", err)
 	}
 	s := &subscription{sock: sock, ch: make(chan nlItem, 1024), barriers: map[uint32]time.Time{}}
-	go s.read()
+	if lag := readerLag; lag > 0 {
+		inner := make(chan nlItem, 4096)
+		go func() {
+			defer close(s.ch)
+			for it := range inner {
+				time.Sleep(time.Until(it.read.Add(lag)))
+				s.ch <- it
+			}
+		}()
+		go s.read(inner)
+	} else {
+		go s.read(s.ch)
+	}
 	return s, nil
 }
 
-// read forwards notifications and barrier acks until the socket fails or
-// is closed, then closes ch.
-func (s *subscription) read() {
-	defer close(s.ch)
+// readerLag holds every netlink message this long after it was read
+// before the loop sees it: tests play a reader descheduled on a loaded
+// machine. Zero in use.
+var readerLag time.Duration
+
+// read forwards notifications and barrier acks to ch until the socket
+// fails or is closed, then closes ch.
+func (s *subscription) read(ch chan<- nlItem) {
+	defer close(ch)
 	for {
 		msgs, from, err := s.sock.Receive()
+		read := time.Now()
 		if err != nil {
 			s.fail(err)
 			return
@@ -566,7 +585,7 @@ func (s *subscription) read() {
 				delete(s.barriers, m.Header.Seq)
 				s.bmu.Unlock()
 				if ok {
-					s.ch <- nlItem{barrier: true, sent: sent}
+					ch <- nlItem{barrier: true, sent: sent, read: read}
 				}
 				continue
 			case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
@@ -578,7 +597,7 @@ func (s *subscription) read() {
 				s.fail(fmt.Errorf("watch: neighbour notification: %w", err))
 				return
 			}
-			s.ch <- nlItem{u: netlink.NeighUpdate{Type: m.Header.Type, Neigh: *n}}
+			ch <- nlItem{u: netlink.NeighUpdate{Type: m.Header.Type, Neigh: *n}, read: read}
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	sched "arplab/internal/garp"
 	"arplab/internal/live/livetest"
+	"arplab/internal/trace"
 )
 
 // TestReadFramesStopsWithoutLoop: once the loop has stopped taking
@@ -47,5 +48,34 @@ func TestReadFramesStopsWithoutLoop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("readFrames still blocked 10 s after stop, holding a batch nobody takes")
+	}
+}
+
+// TestWatchLateNetlinkReader: with every netlink notification reaching the
+// loop 400 ms after the kernel queued it (a reader descheduled on a loaded
+// machine, longer than the 250 ms hold and far beyond the 50 ms window),
+// a GARP that changes the entry is still judged honoured and the change
+// still attributed to it. Without the barriers the frame was judged
+// before its change was read, as ignored.
+func TestWatchLateNetlinkReader(t *testing.T) {
+	saved := readerLag
+	readerLag = 400 * time.Millisecond
+	t.Cleanup(func() { readerLag = saved })
+	p := livetest.NewPair(t)
+	freshEntry(t, p, "stale")
+	w := startWatch(t, WatchOptions{Netns: p.Observer, Interfaces: []string{p.ObserverDev}})
+	time.Sleep(time.Second) // the first barriers are through: the watcher is in its steady state
+	sendPreset(t, p, "arping-U", sched.Options{Count: 1})
+
+	vip, bb := livetest.VIP.String(), livetest.SenderMAC.String()
+	fr := w.wait(t, "the GARP frame", func(e trace.Event) bool { return e.Kind == trace.KindARP && e.IP == vip })
+	if fr.Verdict != trace.Honoured || fr.LLAddr != bb {
+		t.Errorf("frame event = %+v, want honoured, the entry taking %s", fr, bb)
+	}
+	st := w.wait(t, "the state change to bb", func(e trace.Event) bool {
+		return e.Kind == trace.KindState && e.IP == vip && e.LLAddr == bb
+	})
+	if st.Cause != "garp-request" || st.Frame != fr.Frame {
+		t.Errorf("state event = %+v, want caused by the garp-request, frame %d", st, fr.Frame)
 	}
 }
