@@ -19,7 +19,9 @@
 // verdict (honoured, created, ignored, dropped). Events are emitted in the
 // trace vocabulary (arplab/internal/trace) with Source "watch", in time
 // order, about a quarter of a second after they happen: decisions need to
-// see a little of what followed.
+// see a little of what followed. A frame also waits until the netlink
+// socket has been read past it (a barrier, see subscription), so a reader
+// running late on a loaded machine cannot cost it its verdict.
 //
 // Sections cited as §n are those of the behavioural reference,
 // ../shared/spec/linux-neighbour.md (beside the repository);
