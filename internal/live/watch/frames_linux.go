@@ -70,13 +70,15 @@ func listenARP(netns string) (*packet.Conn, error) {
 	return conn, nil
 }
 
-// readFrames decodes ARP frames until conn is closed. Recvmsg is used
+// readFrames decodes ARP frames until conn is closed or done is. A batch
+// it holds when the loop has stopped is dropped: with the channel full it
+// would otherwise block for ever, and the watcher's stop with it. Recvmsg is used
 // directly because the packet type (sll_pkttype: host, broadcast,
 // outgoing…) decides what the kernel does with a frame and
 // packet.Conn.ReadFrom drops it. Frames go to the loop in batches of what
 // the socket held (up to frameBatch): on a busy segment one wake-up of
 // the loop per frame would cost more than the frame.
-func readFrames(conn *packet.Conn, batches chan<- []input) error {
+func readFrames(conn *packet.Conn, batches chan<- []input, done <-chan struct{}) error {
 	rc, err := conn.SyscallConn()
 	if err != nil {
 		return fmt.Errorf("watch: packet socket: %w", err)
@@ -108,7 +110,11 @@ func readFrames(conn *packet.Conn, batches chan<- []input) error {
 		if rerr != nil {
 			return fmt.Errorf("watch: reading ARP frames: %w", rerr)
 		}
-		batches <- batch
+		select {
+		case batches <- batch:
+		case <-done:
+			return nil
+		}
 	}
 }
 

@@ -19,7 +19,9 @@
 // verdict (honoured, created, ignored, dropped). Events are emitted in the
 // trace vocabulary (arplab/internal/trace) with Source "watch", in time
 // order, about a quarter of a second after they happen: decisions need to
-// see a little of what followed.
+// see a little of what followed. A frame also waits until the netlink
+// socket has been read past it (a barrier, see subscription), so a reader
+// running late on a loaded machine cannot cost it its verdict.
 //
 // Sections cited as §n are those of the behavioural reference,
 // ../shared/spec/linux-neighbour.md (beside the repository);
@@ -80,6 +82,13 @@ const (
 	// probeMemory is how long a probe we sent makes a unicast reply from
 	// its target a "probe-reply" (ucast_solicit × retrans_time, defaults).
 	probeMemory = 3 * time.Second
+	// drainMargin is how long after a frame's kernel stamp the
+	// notification of the change it causes may be queued: the same softirq
+	// taps the frame and updates the entry, microseconds apart.
+	drainMargin = 5 * time.Millisecond
+	// drainWait is how long a frame waits for the netlink socket to be
+	// drained past it (a barrier) before it is judged anyway.
+	drainWait = time.Second
 	// probeWait is how long a unicast probe may go unanswered before the
 	// MAC it went to counts as dead (retrans_time's default, spec §8.1).
 	probeWait = time.Second
@@ -106,6 +115,11 @@ type neighObs struct {
 	state   string // ip-neigh spelling; "NONE" when deleted
 	deleted bool
 	resync  bool
+	// after is a moment the kernel queued the notification after (the
+	// send time of the last netlink barrier read before it; zero when
+	// unknown). The notification is stamped when read, which on a loaded
+	// machine can be long after the change; after bounds how long.
+	after time.Time
 }
 
 // obs is one timestamped input to the correlator.
@@ -161,6 +175,29 @@ type correlator struct {
 	// DeadReason).
 	dead    map[key]deadEntry
 	pending map[key]pendingProbe
+
+	// drained is the send time of the last netlink barrier read: every
+	// notification queued before it has been added. When gated (the
+	// loop sends barriers), a frame is judged only when drained has
+	// passed it (or after drainWait), so a late netlink reader cannot
+	// make the change it caused miss its verdict.
+	drained time.Time
+	gated   bool
+}
+
+// drainedTo records that every netlink notification queued before t has
+// been added.
+func (c *correlator) drainedTo(t time.Time) {
+	if t.After(c.drained) {
+		c.drained = t
+	}
+}
+
+// waitsForNetlink reports whether frame o must wait for the netlink socket
+// to be drained past it before it is judged.
+func (c *correlator) waitsForNetlink(o *obs, now time.Time) bool {
+	return c.gated && o.frame != nil && o.frame.pktType != ether.PktOutgoing &&
+		o.at.Add(drainMargin).After(c.drained) && o.at.After(now.Add(-drainWait))
 }
 
 type deadEntry struct {
@@ -243,7 +280,7 @@ func since(hs []*obs, t time.Time) int {
 func (c *correlator) flush(now time.Time, final bool) {
 	for c.next < len(c.history) {
 		o := c.history[c.next]
-		if !final && o.at.After(now.Add(-hold)) {
+		if !final && (o.at.After(now.Add(-hold)) || c.waitsForNetlink(o, now)) {
 			break
 		}
 		c.next++
@@ -373,14 +410,20 @@ func arpFrame(f *frameObs) *trace.ARPFrame {
 	return trace.ARPFields(&f.pkt, f.ethDst, true, f.pktType.String())
 }
 
-// causedBy returns the received frame that explains change n at time at: the
-// latest one from n.ip on n.dev within the window before it, carrying the
-// entry's new lladdr.
+// causedBy returns the received frame that explains change n read at time
+// at: the latest one from n.ip on n.dev carrying the entry's new lladdr,
+// within the window before the change was queued. That moment lies
+// between n.after (when known) and at: a notification read late is still
+// matched with the frame that caused it.
 func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 	var best *obs
 	mac, err := arp.ParseMAC(n.lladdr)
 	anyMAC := n.lladdr == "" || err != nil
-	lo, hi := c.since(at.Add(-c.window)), c.since(at.Add(1))
+	from := at
+	if !n.after.IsZero() && n.after.Before(at) {
+		from = n.after
+	}
+	lo, hi := c.since(from.Add(-c.window)), c.since(at.Add(1))
 	for _, h := range c.history[lo:hi] {
 		f := h.frame
 		if f == nil || f.pktType == ether.PktOutgoing || f.dev != n.dev {
@@ -395,17 +438,26 @@ func (c *correlator) causedBy(at time.Time, n *neighObs) *obs {
 	return best
 }
 
-// after returns the first state change of k within the window after
-// the frame o, and the first tracepoint about it.
+// after returns the first state change of k the frame o caused (read
+// within the window after it, or later when its notification was read
+// late, see causedBy), and the first tracepoint about it within the window.
 func (c *correlator) after(o *obs, k key) (change, tp *obs) {
-	lo, hi := since(c.changes, o.at.Add(-5*time.Millisecond)), since(c.changes, o.at.Add(c.window+1))
-	for _, h := range c.changes[lo:hi] {
-		if n := h.neigh; n != nil && change == nil && !n.resync && (key{n.dev, n.ip}) == k && !h.at.Before(o.at) {
+	lo := since(c.changes, o.at.Add(-5*time.Millisecond))
+	end := o.at.Add(c.window + 1)
+	for _, h := range c.changes[lo:] {
+		if n := h.neigh; n != nil && !h.at.Before(end) && (n.after.IsZero() || !n.after.Before(end)) {
+			// read after the window and not known to be queued in it:
+			// nor is any later one (the barriers only advance)
+			break
+		}
+		if n := h.neigh; n != nil && change == nil && !n.resync && (key{n.dev, n.ip}) == k && !h.at.Before(o.at) &&
+			(h.at.Before(end) || (!n.after.IsZero() && n.after.Before(end))) {
 			if c.causedBy(h.at, n) == o {
 				change = h
 			}
 		}
-		if t := h.tp; t != nil && tp == nil && (key{t.dev, t.ip}) == k && t.newLLAddr == o.frame.pkt.SHA.String() {
+		if t := h.tp; t != nil && tp == nil && (key{t.dev, t.ip}) == k && t.newLLAddr == o.frame.pkt.SHA.String() &&
+			h.at.Before(end) {
 			tp = h
 		}
 	}

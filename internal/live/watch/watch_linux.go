@@ -4,6 +4,7 @@ package watch
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -12,9 +13,11 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/vishvananda/netlink"
+	"github.com/vishvananda/netlink/nl"
 	"github.com/vishvananda/netns"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
@@ -118,7 +121,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 	})
 	batches := make(chan []input, 64)
 	wg.Go(func() {
-		if err := readFrames(conn, batches); err != nil && ctx.Err() == nil {
+		if err := readFrames(conn, batches, ctx.Done()); err != nil && ctx.Err() == nil {
 			failed <- err
 		}
 	})
@@ -149,6 +152,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 		}})
 	}
 	c.seed(table)
+	c.gated = true // frames wait for the barriers (see subscription)
 	c.ob.Health(tracepointHealth(opt.Trace, traceErr))
 	if traceErr != nil {
 		c.add(&obs{at: time.Now(), note: fmt.Sprintf("tracepoint unavailable, watching without ignored-update reasons: %v", traceErr)})
@@ -200,7 +204,7 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 				c.ob.Health(Health{FramesLost: int(st.Drops)})
 				c.add(&obs{at: time.Now(), note: fmt.Sprintf("AF_PACKET: the kernel dropped %d ARP frames the watcher could not take in time", st.Drops)})
 			}
-		case u, ok := <-sub.ch:
+		case it, ok := <-sub.ch:
 			if !ok {
 				if ctx.Err() != nil {
 					continue
@@ -225,10 +229,19 @@ func Watch(ctx context.Context, opt WatchOptions, out func(trace.Event)) error {
 				c.add(&obs{at: time.Now(), note: note, table: table})
 				continue
 			}
-			if n, ok := links.neigh(u); ok {
+			if it.barrier {
+				c.drainedTo(it.sent)
+				continue
+			}
+			if n, ok := links.neigh(it.u); ok {
+				n.after = c.drained
 				c.add(&obs{at: time.Now(), neigh: &n})
 			}
 		case now := <-tick.C:
+			// one barrier a tick, so a late notification's queueing time
+			// is known within a tick (a failed send shows as the
+			// subscription's end)
+			sub.barrier()
 			c.flush(now, false)
 		}
 	}
@@ -473,35 +486,148 @@ func listTable(h *netlink.Handle, links *linkSet) ([]neighObs, error) {
 	return out, nil
 }
 
-// subscription is one netlink neighbour subscription.
+// subscription is one netlink neighbour subscription, read by its own
+// goroutine into ch: notifications, and the acks of barrier requests.
+//
+// Netlink notifications carry no kernel timestamp: they are stamped when
+// the loop reads them, which on a loaded machine can be long after the
+// frame that caused them (kernel-stamped) arrived. A barrier tells the loop
+// how far the socket has been drained: an NLMSG_NOOP request with
+// NLM_F_ACK, whose ack the kernel queues on this socket behind every
+// notification queued before the request was sent. When the loop reads
+// the ack of a barrier sent at t, every change made before t has been read.
 type subscription struct {
-	ch   chan netlink.NeighUpdate
-	done chan struct{}
+	sock *nl.NetlinkSocket
+	ch   chan nlItem
 	mu   sync.Mutex
 	last error
+	// barriers maps the sequence number of each barrier not yet acked to
+	// its send time.
+	bmu      sync.Mutex
+	barriers map[uint32]time.Time
+}
+
+// nlItem is a notification, or (barrier set) the ack of a barrier sent at
+// sent.
+type nlItem struct {
+	u       netlink.NeighUpdate
+	barrier bool
+	sent    time.Time
+	read    time.Time // when the reader took it from the socket
 }
 
 // subscribe subscribes in namespace nsh (nil: the caller's).
 func subscribe(nsh *netns.NsHandle, rcvbuf int) (*subscription, error) {
-	s := &subscription{ch: make(chan netlink.NeighUpdate, 1024), done: make(chan struct{})}
-	err := netlink.NeighSubscribeWithOptions(s.ch, s.done, netlink.NeighSubscribeOptions{
-		Namespace:    nsh,
-		ListExisting: true,
-		ErrorCallback: func(err error) {
-			if errors.Is(err, netlink.ErrDumpInterrupted) {
-				return // the re-list that follows is retried on its own
-			}
-			s.mu.Lock()
-			s.last = err
-			s.mu.Unlock()
-		},
-		ReceiveBufferSize:      rcvbuf,
-		ReceiveBufferForceSize: rcvbuf > 0,
-	})
+	ns := netns.None()
+	if nsh != nil {
+		ns = *nsh
+	}
+	sock, err := nl.SubscribeAt(ns, netns.None(), unix.NETLINK_ROUTE, unix.RTNLGRP_NEIGH)
+	if err == nil && rcvbuf > 0 {
+		if err = sock.SetReceiveBufferSize(rcvbuf, true); err != nil {
+			sock.Close()
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("watch: subscribing to neighbour notifications: %w", err)
 	}
+	s := &subscription{sock: sock, ch: make(chan nlItem, 1024), barriers: map[uint32]time.Time{}}
+	if lag := readerLag; lag > 0 {
+		inner := make(chan nlItem, 4096)
+		go func() {
+			defer close(s.ch)
+			for it := range inner {
+				time.Sleep(time.Until(it.read.Add(lag)))
+				s.ch <- it
+			}
+		}()
+		go s.read(inner)
+	} else {
+		go s.read(s.ch)
+	}
 	return s, nil
+}
+
+// readerLag holds every netlink message this long after it was read
+// before the loop sees it: tests play a reader descheduled on a loaded
+// machine. Zero in use.
+var readerLag time.Duration
+
+// read forwards notifications and barrier acks to ch until the socket
+// fails or is closed, then closes ch.
+func (s *subscription) read(ch chan<- nlItem) {
+	defer close(ch)
+	for {
+		msgs, from, err := s.sock.Receive()
+		read := time.Now()
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if from.Pid != nl.PidKernel {
+			continue
+		}
+		for _, m := range msgs {
+			switch m.Header.Type {
+			case unix.NLMSG_DONE, unix.NLMSG_NOOP:
+				continue
+			case unix.NLMSG_ERROR:
+				if len(m.Data) < 4 {
+					s.fail(fmt.Errorf("watch: short netlink error message (%d bytes)", len(m.Data)))
+					return
+				}
+				if errno := int32(binary.NativeEndian.Uint32(m.Data[:4])); errno != 0 {
+					s.fail(syscall.Errno(-errno))
+					return
+				}
+				s.bmu.Lock()
+				sent, ok := s.barriers[m.Header.Seq]
+				delete(s.barriers, m.Header.Seq)
+				s.bmu.Unlock()
+				if ok {
+					ch <- nlItem{barrier: true, sent: sent, read: read}
+				}
+				continue
+			case unix.RTM_NEWNEIGH, unix.RTM_DELNEIGH:
+			default:
+				continue
+			}
+			n, err := netlink.NeighDeserialize(m.Data)
+			if err != nil {
+				s.fail(fmt.Errorf("watch: neighbour notification: %w", err))
+				return
+			}
+			ch <- nlItem{u: netlink.NeighUpdate{Type: m.Header.Type, Neigh: *n}, read: read}
+		}
+	}
+}
+
+// maxBarriers bounds the barriers in flight (a stalled reader).
+const maxBarriers = 256
+
+// barrier sends a barrier request; its ack comes through ch.
+func (s *subscription) barrier() error {
+	req := nl.NewNetlinkRequest(unix.NLMSG_NOOP, unix.NLM_F_ACK)
+	s.bmu.Lock()
+	if len(s.barriers) >= maxBarriers {
+		s.bmu.Unlock()
+		return nil
+	}
+	s.barriers[req.Seq] = time.Now()
+	s.bmu.Unlock()
+	if err := s.sock.Send(req); err != nil {
+		s.bmu.Lock()
+		delete(s.barriers, req.Seq)
+		s.bmu.Unlock()
+		return err
+	}
+	return nil
+}
+
+func (s *subscription) fail(err error) {
+	s.mu.Lock()
+	s.last = err
+	s.mu.Unlock()
 }
 
 func (s *subscription) err() error {
@@ -510,10 +636,10 @@ func (s *subscription) err() error {
 	return s.last
 }
 
-// stop ends the subscription and drains the channel so the library's
-// goroutine, which may be blocked sending, can exit.
+// stop closes the socket, which ends the reader, and drains the channel so
+// the reader, which may be blocked sending, can exit.
 func (s *subscription) stop() {
-	close(s.done)
+	s.sock.Close()
 	go func() {
 		for range s.ch {
 		}
