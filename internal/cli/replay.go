@@ -222,7 +222,7 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				fmt.Fprintf(out, "pending at the end: %s %s: %s at +%.3f s\n", p.IP, p.State, p.What, p.In)
 			}
-			staleLines(out, sum.Stale, top, all)
+			staleLines(out, sum.Stale, sum.StaleDropped, top, all)
 			fmt.Fprintln(out)
 			return dg.Timeline(out, report.TextOptions{Width: width, Color: color})
 		},
@@ -256,8 +256,9 @@ func lookupWithPatches(name string, patches []string) (kernel.Profile, error) {
 }
 
 // staleLines lists the dead-MAC spans, the longest first when there are
-// more than top of them (all: every one, in the order they ended).
-func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
+// more than top of them (all: every one kept, in the order they ended);
+// dropped is how many shorter ones the replay did not keep.
+func staleLines(w io.Writer, spans []replay.StaleSpan, dropped, top int, all bool) {
 	list := spans
 	if !all && len(spans) > top {
 		list = slices.Clone(spans)
@@ -267,8 +268,13 @@ func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
 	for _, s := range list {
 		fmt.Fprintf(w, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
 	}
-	if left := len(spans) - len(list); left > 0 {
+	switch left := len(spans) - len(list); {
+	case left > 0 && dropped == 0:
 		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter (--all lists every one; --json has them all)\n", left)
+	case left > 0:
+		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter (--all lists the %d longest; --json has them all)\n", left+dropped, len(spans))
+	case dropped > 0:
+		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter than these %d (the replay keeps the longest; --json has them all as dead-mac-end lines)\n", dropped, len(spans))
 	}
 }
 
