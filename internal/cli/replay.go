@@ -52,6 +52,7 @@ entry its spans, marks, counters and the events that matter, and draws
 the --top entries (default 10) that matter most: the longest time an entry
 pointed at a MAC that stopped answering, then GARPs ignored while it kept
 another MAC, lladdr changes and probe mismatches; --all draws every entry.
+--html draws the same entries from the same bounded state as a page.
 On a terminal, a long replay shows its progress on stderr.
 
 Examples:
@@ -127,7 +128,7 @@ func replayCmd(e *env) *cobra.Command {
 			// the ranking finds nothing (the usual outcome), beside the
 			// ranking, and is redone only if the ranking picks another.
 			var spec *textReplay
-			text := !asJSON && html == ""
+			text := !asJSON
 			if profile == "auto" && o.HZ == 0 {
 				if text {
 					spec = startTextReplay(args[0], o, newDigest())
@@ -155,23 +156,18 @@ func replayCmd(e *env) *cobra.Command {
 					fmt.Fprintf(e.stderr, "profile auto: nothing the host sends in the capture tells the kernels apart: using the latest profile\n")
 				}
 			}
-			var rec trace.Recorder
 			out := bufio.NewWriterSize(e.stdout, 1<<16)
 			defer out.Flush()
-			// The text timeline streams: a Digest keeps bounded state per
-			// entry, not every event.
+			// The text timeline and the HTML page stream: a Digest keeps
+			// bounded state per entry, not every event.
 			dg := newDigest()
 			var sink trace.Sink = dg
-			if html != "" {
-				sink = tee{&rec, dg}
-			}
 			var js *jsonSink
 			if asJSON {
-				// stream: keep events in memory only for an HTML page
 				js = &jsonSink{enc: trace.NewEncoder(out)}
 				sink = js
 				if html != "" {
-					sink = tee{&rec, js}
+					sink = tee{js, dg}
 				}
 			}
 			var sum replay.Summary
@@ -191,7 +187,7 @@ func replayCmd(e *env) *cobra.Command {
 			}
 			if html != "" {
 				if err := writeFile(html, func(w io.Writer) error {
-					return report.HTML(w, rec.Events, report.HTMLOptions{Title: "arplab replay " + args[0]})
+					return dg.HTML(w, report.HTMLOptions{Title: "arplab replay " + args[0]})
 				}); err != nil {
 					return err
 				}
@@ -236,7 +232,7 @@ func replayCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&o.Initial, "initial", nil, "IP=MAC[,STATE[,AGE]]: an entry that existed before the capture (AGE: set that long before the first frame, e.g. 40s)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the reachable_time random stream")
 	f.BoolVar(&asJSON, "json", false, "write the trace as JSON lines (docs/trace.md), then a summary line")
-	f.StringVar(&html, "html", "", "also write an HTML timeline to this file")
+	f.StringVar(&html, "html", "", "also write an HTML timeline to this file (the entries the text draws: --top, --all)")
 	f.IntVar(&width, "width", 100, "timeline width in columns")
 	f.IntVar(&top, "top", 10, "text: draw this many entries, the most telling first (dead MACs, ignored GARPs, lladdr changes)")
 	f.BoolVar(&all, "all", false, "text: draw every entry and list every dead-MAC span")
