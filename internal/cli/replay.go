@@ -53,6 +53,7 @@ entry its spans, marks, counters and the events that matter, and draws
 the --top entries (default 10) that matter most: the longest time an entry
 pointed at a MAC that stopped answering, then GARPs ignored while it kept
 another MAC, lladdr changes and probe mismatches; --all draws every entry.
+--html draws the same entries from the same bounded state as a page.
 On a terminal, a long replay shows its progress on stderr.
 
 Examples:
@@ -134,7 +135,7 @@ func replayCmd(e *env) *cobra.Command {
 			// the ranking finds nothing (the usual outcome), beside the
 			// ranking, and is redone only if the ranking picks another.
 			var spec *textReplay
-			text := !asJSON && html == ""
+			text := !asJSON
 			if profile == "auto" && o.HZ == 0 {
 				if text {
 					spec = startTextReplay(args[0], o, newDigest())
@@ -162,23 +163,19 @@ func replayCmd(e *env) *cobra.Command {
 					fmt.Fprintf(e.stderr, "profile auto: nothing the host sends in the capture tells the kernels apart: using the latest profile\n")
 				}
 			}
-			var rec trace.Recorder
 			out := bufio.NewWriterSize(e.stdout, 1<<16)
 			defer out.Flush()
-			// The text timeline streams: a Digest keeps bounded state per
-			// entry, not every event.
+			// The text timeline and the HTML page stream: a Digest keeps
+			// bounded state per entry, not every event.
 			dg := newDigest()
 			var sink trace.Sink = dg
-			if html != "" {
-				sink = tee{&rec, dg}
-			}
-			var js *jsonSink
+			var js *asyncJSON
 			if asJSON {
-				// stream: keep events in memory only for an HTML page
-				js = &jsonSink{enc: trace.NewEncoder(out)}
+				js = newAsyncJSON(out)
+				defer js.close() // on every return, before out.Flush
 				sink = js
 				if html != "" {
-					sink = tee{&rec, js}
+					sink = tee{js, dg}
 				}
 			}
 			var sum replay.Summary
@@ -191,6 +188,9 @@ func replayCmd(e *env) *cobra.Command {
 				sum, dg, err = spec.sum, spec.dg, spec.err
 			} else {
 				sum, err = replay.Replay(args[0], o, sink)
+			}
+			if js != nil {
+				js.close() // every line written before anything else is
 			}
 			bar.done() // before the report reaches the same terminal
 			// Ctrl-C: the frames replayed so far are reported, marked
@@ -213,7 +213,7 @@ func replayCmd(e *env) *cobra.Command {
 			}
 			if html != "" {
 				if err := writeFile(html, func(w io.Writer) error {
-					return report.HTML(w, rec.Events, report.HTMLOptions{Title: "arplab replay " + args[0]})
+					return dg.HTML(w, report.HTMLOptions{Title: "arplab replay " + args[0]})
 				}); err != nil {
 					return err
 				}
@@ -244,7 +244,7 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				fmt.Fprintf(out, "pending at the end: %s %s: %s at +%.3f s\n", p.IP, p.State, p.What, p.In)
 			}
-			staleLines(out, sum.Stale, top, all)
+			staleLines(out, sum.Stale, sum.StaleDropped, top, all)
 			fmt.Fprintln(out)
 			return end(dg.Timeline(out, report.TextOptions{Width: width, Color: color}))
 		},
@@ -258,7 +258,7 @@ func replayCmd(e *env) *cobra.Command {
 	f.StringArrayVar(&o.Initial, "initial", nil, "IP=MAC[,STATE[,AGE]]: an entry that existed before the capture (AGE: set that long before the first frame, e.g. 40s)")
 	f.Uint64Var(&o.Seed, "seed", 1, "seed of the reachable_time random stream")
 	f.BoolVar(&asJSON, "json", false, "write the trace as JSON lines (docs/trace.md), then a summary line")
-	f.StringVar(&html, "html", "", "also write an HTML timeline to this file")
+	f.StringVar(&html, "html", "", "also write an HTML timeline to this file (the entries the text draws: --top, --all)")
 	f.IntVar(&width, "width", 100, "timeline width in columns")
 	f.IntVar(&top, "top", 10, "text: draw this many entries, the most telling first (dead MACs, ignored GARPs, lladdr changes)")
 	f.BoolVar(&all, "all", false, "text: draw every entry and list every dead-MAC span")
@@ -278,8 +278,9 @@ func lookupWithPatches(name string, patches []string) (kernel.Profile, error) {
 }
 
 // staleLines lists the dead-MAC spans, the longest first when there are
-// more than top of them (all: every one, in the order they ended).
-func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
+// more than top of them (all: every one kept, in the order they ended);
+// dropped is how many shorter ones the replay did not keep.
+func staleLines(w io.Writer, spans []replay.StaleSpan, dropped, top int, all bool) {
 	list := spans
 	if !all && len(spans) > top {
 		list = slices.Clone(spans)
@@ -289,8 +290,13 @@ func staleLines(w io.Writer, spans []replay.StaleSpan, top int, all bool) {
 	for _, s := range list {
 		fmt.Fprintf(w, "entry %v pointed at %s, which stopped answering, for %.1f s (%d send(s); %s)\n", s.IP, s.MAC, s.Seconds, s.Sends, s.End)
 	}
-	if left := len(spans) - len(list); left > 0 {
+	switch left := len(spans) - len(list); {
+	case left > 0 && dropped == 0:
 		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter (--all lists every one; --json has them all)\n", left)
+	case left > 0:
+		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter (--all lists the %d longest; --json has them all)\n", left+dropped, len(spans))
+	case dropped > 0:
+		fmt.Fprintf(w, "… %d more dead-MAC spans, shorter than these %d (the replay keeps the longest; --json has them all as dead-mac-end lines)\n", dropped, len(spans))
 	}
 }
 
@@ -327,4 +333,72 @@ func (t *textReplay) wait() bool {
 	}
 	<-t.done
 	return true
+}
+
+// asyncJSON is the JSON-lines sink of `replay --json`: the replay builds
+// the events and hands them over in batches, and another goroutine
+// encodes and writes them in order, so that on a machine with two cores
+// the encoding (a third of the work) runs beside the model. Batches in
+// flight are bounded (asyncBatches of asyncBatch events).
+type asyncJSON struct {
+	batch []trace.Event
+	full  chan []trace.Event
+	free  chan []trace.Event
+	done  chan struct{}
+	err   error // the first write error; read after close
+	shut  bool
+}
+
+const (
+	asyncBatch   = 256
+	asyncBatches = 4
+)
+
+func newAsyncJSON(w io.Writer) *asyncJSON {
+	j := &asyncJSON{full: make(chan []trace.Event, asyncBatches), free: make(chan []trace.Event, asyncBatches+1),
+		done: make(chan struct{}), batch: make([]trace.Event, 0, asyncBatch)}
+	enc := trace.NewEncoder(w)
+	go func() {
+		defer close(j.done)
+		for b := range j.full {
+			for i := range b {
+				if j.err == nil {
+					j.err = enc.Encode(b[i])
+				}
+			}
+			clear(b) // drop the events' pointers before reuse
+			select {
+			case j.free <- b[:0]:
+			default: // the last batches, once the replay has ended
+			}
+		}
+	}()
+	return j
+}
+
+// Emit queues an event; the events are written in the order given.
+func (j *asyncJSON) Emit(ev trace.Event) {
+	j.batch = append(j.batch, ev)
+	if len(j.batch) == asyncBatch {
+		j.full <- j.batch
+		select {
+		case j.batch = <-j.free:
+		default:
+			j.batch = make([]trace.Event, 0, asyncBatch)
+		}
+	}
+}
+
+// close writes what is queued and waits until it is written; it may be
+// called more than once.
+func (j *asyncJSON) close() {
+	if j.shut {
+		return
+	}
+	j.shut = true
+	if len(j.batch) > 0 {
+		j.full <- j.batch
+	}
+	close(j.full)
+	<-j.done
 }

@@ -2,7 +2,10 @@ package cli
 
 import (
 	"bytes"
+	"fmt"
+	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -130,5 +133,44 @@ func TestReplayAutoRedoesTheReplay(t *testing.T) {
 	}
 	if !strings.Contains(auto, "profile "+best+" HZ=") {
 		t.Errorf("the report is not %s's:\n%s", best, auto)
+	}
+}
+
+// TestReplayHTMLStreams: `replay --html` draws the entries the text
+// report draws, from the same bounded Digest: a capture three times as
+// long gives a page of about the same size.
+func TestReplayHTMLStreams(t *testing.T) {
+	dir := t.TempDir()
+	size := map[int]int64{}
+	for _, n := range []int{60_000, 180_000} {
+		pcap := filepath.Join(dir, fmt.Sprintf("busy-%d.pcap", n))
+		writeBusy(t, pcap, n)
+		page := filepath.Join(dir, fmt.Sprintf("busy-%d.html", n))
+		out, errs, code := run(t, "replay", pcap, "--host", "10.0.0.1/16", "--profile", "6.18", "--top", "3", "--html", page)
+		if code != ExitOK {
+			t.Fatalf("replay --html: exit %d: %s", code, errs)
+		}
+		b, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		size[n] = int64(len(b))
+		var text []string
+		for _, ln := range strings.Split(out, "\n") {
+			if strings.HasPrefix(ln, "10.0.0.1 10.0.") {
+				text = append(text, strings.Fields(ln)[1])
+			}
+		}
+		html := regexp.MustCompile(`class="entry" data-host="[^"]*" data-ip="([^"]*)"`).FindAllStringSubmatch(string(b), -1)
+		var drawn []string
+		for _, m := range html {
+			drawn = append(drawn, m[1])
+		}
+		if len(text) != 3 || strings.Join(drawn, " ") != strings.Join(text, " ") {
+			t.Errorf("%d frames: the page draws %v, the text %v", n, drawn, text)
+		}
+	}
+	if size[180_000] > size[60_000]*3/2 {
+		t.Errorf("page of 60,000 frames %d bytes, of 180,000 frames %d: it grows with the capture", size[60_000], size[180_000])
 	}
 }

@@ -343,7 +343,7 @@ func (r *replayer) finish(rd *capture.Reader) {
 		r.sum.ProbeOffset = float64(r.match.offsetNs) / 1e9 / float64(r.sum.MatchedProbes)
 	}
 	r.stale.finish(r.capAnchor)
-	r.sum.Stale = r.stale.spans
+	r.sum.Stale, r.sum.StaleDropped = r.stale.spans()
 	for k, v := range rd.Skipped() {
 		r.skipped[k] += v
 	}
@@ -394,23 +394,12 @@ func (r *replayer) verdict(end int64) {
 	}
 	fmt.Fprintf(&b, "%d frames (%d %s received) replayed for %v on %s, HZ=%d: ", s.Frames, s.Received, proto, s.Host, s.Profile, s.HZ)
 	fmt.Fprintf(&b, "%s received, %d ignored while the entry kept another lladdr", plural(s.GARPs, ann), s.GARPsIgnored)
-	open, total, longest := 0, 0.0, 0.0
-	for _, sp := range s.Stale {
-		total += sp.Seconds
-		longest = max(longest, sp.Seconds)
-		if sp.Open {
-			open++
-		}
-	}
-	if len(s.Stale) == 0 {
+	st := r.stale
+	if st.count == 0 {
 		b.WriteString("; no entry pointed at a MAC that stopped answering")
 	} else {
-		fmt.Fprintf(&b, "; %s an entry pointed at a MAC that stopped answering", plural(len(s.Stale), "time"))
-		for i, sp := range s.Stale {
-			if i == 5 {
-				fmt.Fprintf(&b, ", …")
-				break
-			}
+		fmt.Fprintf(&b, "; %s an entry pointed at a MAC that stopped answering", plural(st.count, "time"))
+		for i, sp := range st.first {
 			sep := ": "
 			if i > 0 {
 				sep = ", "
@@ -421,20 +410,23 @@ func (r *replayer) verdict(end int64) {
 			}
 			fmt.Fprintf(&b, "%s%v → %s for %.3f s (%s)", sep, sp.IP, sp.MAC, sp.Seconds, until)
 		}
+		if st.count > len(st.first) {
+			b.WriteString(", …")
+		}
 	}
 	fmt.Fprintf(&b, "; probes: %d predicted, %d sent by the host, %d missing, %d unexpected",
 		s.PredictedProbes, s.ObservedProbes, s.MissingProbes, s.UnexpectedProbes)
 	ev := r.event(trace.KindVerdict, end)
-	ev.OK = trace.Bool(s.GARPsIgnored == 0 && len(s.Stale) == 0)
+	ev.OK = trace.Bool(s.GARPsIgnored == 0 && st.count == 0)
 	ev.Explanation = b.String()
 	ev.Attrs = map[string]string{
 		"frames":            fmt.Sprint(s.Frames),
 		"garps":             fmt.Sprint(s.GARPs),
 		"garps_ignored":     fmt.Sprint(s.GARPsIgnored),
-		"stale_spans":       fmt.Sprint(len(s.Stale)),
-		"stale_open":        fmt.Sprint(open),
-		"stale_seconds":     fmt.Sprintf("%.3f", longest), // the longest span, as the simulator reports it
-		"stale_total":       fmt.Sprintf("%.3f", total),
+		"stale_spans":       fmt.Sprint(st.count),
+		"stale_open":        fmt.Sprint(st.open),
+		"stale_seconds":     fmt.Sprintf("%.3f", st.longest), // the longest span, as the simulator reports it
+		"stale_total":       fmt.Sprintf("%.3f", st.total),
 		"predicted_probes":  fmt.Sprint(s.PredictedProbes),
 		"missing_probes":    fmt.Sprint(s.MissingProbes),
 		"unexpected_probes": fmt.Sprint(s.UnexpectedProbes),

@@ -96,8 +96,11 @@ type Summary struct {
 	Pending  []PendingTimer `json:"pending,omitempty"`
 
 	// Stale lists the spans in which an entry pointed at a MAC that had
-	// stopped answering, in the order they ended.
-	Stale []StaleSpan `json:"stale,omitempty"`
+	// stopped answering, in the order they ended: the StaleKeep longest
+	// when there were more; StaleDropped counts the others (the trace has
+	// a dead-mac-end line for every span).
+	Stale        []StaleSpan `json:"stale,omitempty"`
+	StaleDropped int         `json:"stale_dropped,omitempty"`
 }
 
 // Replay replays the capture file at path (pcap or pcapng, optionally

@@ -1,7 +1,9 @@
 package replay
 
 import (
+	"cmp"
 	"net/netip"
+	"slices"
 
 	"arplab/internal/addrmap"
 
@@ -60,7 +62,16 @@ type staleTracker struct {
 	ips   *addrmap.Map[*ipTrack]
 	macs  map[uint64]*macTrack // by macKey
 	queue []check
-	spans []StaleSpan
+	// The spans: how many ended (count, open, total seconds, the longest),
+	// the first few in the order they ended (the verdict names them) and
+	// the keep longest (kept, a heap with the least telling on top). A
+	// segment with flapping MACs has one span per flap, so keeping every
+	// one would grow with the capture.
+	count, open    int
+	total, longest float64
+	first          []StaleSpan
+	kept           []keptSpan
+	keep           int
 	// off: nothing is tracked (profile ranking: spans never change the
 	// model, and tracking is a map lookup per frame).
 	off bool
@@ -69,7 +80,90 @@ type staleTracker struct {
 }
 
 func newStaleTracker() *staleTracker {
-	return &staleTracker{ips: addrmap.New[*ipTrack](), macs: map[uint64]*macTrack{}}
+	return &staleTracker{ips: addrmap.New[*ipTrack](), macs: map[uint64]*macTrack{}, keep: StaleKeep}
+}
+
+// StaleKeep is how many dead-MAC spans a replay keeps in Summary.Stale:
+// the longest, in the order they ended; Summary.StaleDropped counts the
+// others (each is still a dead-mac-end line in the trace).
+const StaleKeep = 1000
+
+// staleFirst is how many spans the verdict names.
+const staleFirst = 5
+
+// keptSpan is a span and its place in the order spans ended.
+type keptSpan struct {
+	seq int
+	StaleSpan
+}
+
+// lessTelling orders kept spans: shorter first, and of equal length the
+// later ended (the text lists the longest, earlier first among equals).
+func lessTelling(a, b *keptSpan) bool {
+	if a.Seconds != b.Seconds {
+		return a.Seconds < b.Seconds
+	}
+	return a.seq > b.seq
+}
+
+// record counts an ended span and keeps it if it is among the keep
+// longest so far.
+func (s *staleTracker) record(sp StaleSpan) {
+	s.count++
+	s.total += sp.Seconds
+	s.longest = max(s.longest, sp.Seconds)
+	if sp.Open {
+		s.open++
+	}
+	if len(s.first) < staleFirst {
+		s.first = append(s.first, sp)
+	}
+	k := keptSpan{s.count, sp}
+	h := s.kept
+	switch {
+	case len(h) < s.keep:
+		h = append(h, k)
+		for i := len(h) - 1; i > 0; { // sift up
+			p := (i - 1) / 2
+			if !lessTelling(&h[i], &h[p]) {
+				break
+			}
+			h[i], h[p] = h[p], h[i]
+			i = p
+		}
+	case s.keep > 0 && lessTelling(&h[0], &k):
+		h[0] = k
+		for i := 0; ; { // sift down
+			c := 2*i + 1
+			if c >= len(h) {
+				break
+			}
+			if c+1 < len(h) && lessTelling(&h[c+1], &h[c]) {
+				c++
+			}
+			if !lessTelling(&h[c], &h[i]) {
+				break
+			}
+			h[i], h[c] = h[c], h[i]
+			i = c
+		}
+	}
+	s.kept = h
+}
+
+// spans is the kept spans in the order they ended, and how many were not
+// kept.
+func (s *staleTracker) spans() ([]StaleSpan, int) {
+	if len(s.kept) == 0 {
+		return nil, s.count
+	}
+	k := slices.Clone(s.kept)
+	slices.SortFunc(k, func(a, b keptSpan) int { return cmp.Compare(a.seq, b.seq) })
+	out := make([]StaleSpan, len(k))
+	for i := range k {
+		out[i] = k[i].StaleSpan
+	}
+	return out, s.count - len(out)
 }
 
 // send records that the host sent a frame for next hop ip to mac at now.
@@ -168,12 +262,17 @@ func (s *staleTracker) check(now int64) {
 }
 
 func (s *staleTracker) end(t *ipTrack, now int64, why string) {
+	s.endSpan(t, now, why, false)
+}
+
+// endSpan ends t's open span; open says the capture ended with it open.
+func (s *staleTracker) endSpan(t *ipTrack, now int64, why string, open bool) {
 	if !t.open {
 		return
 	}
 	t.open = false
-	s.spans = append(s.spans, StaleSpan{IP: t.ip, MAC: t.mac.String(), From: seconds(t.from), To: seconds(now),
-		Seconds: float64(now-t.from) / 1e9, Sends: t.sends, End: why})
+	s.record(StaleSpan{IP: t.ip, MAC: t.mac.String(), From: seconds(t.from), To: seconds(now),
+		Seconds: float64(now-t.from) / 1e9, Sends: t.sends, End: why, Open: open})
 	if s.closed != nil {
 		s.closed(t, now, why)
 	}
@@ -190,8 +289,7 @@ func (s *staleTracker) finish(now int64) {
 	}
 	sortTracks(open)
 	for _, t := range open {
-		s.end(t, now, "capture ended")
-		s.spans[len(s.spans)-1].Open = true
+		s.endSpan(t, now, "capture ended", true)
 	}
 }
 

@@ -1,13 +1,16 @@
 package replay
 
 import (
+	"cmp"
+	"net/netip"
+	"slices"
 	"testing"
 
 	"arplab/internal/capture"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ipv4"
 
-	"github.com/google/go-cmp/cmp"
+	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
@@ -95,9 +98,48 @@ func TestStaleSpans(t *testing.T) {
 			}
 			sum, _ := replayBytes(t, c.bytes(), Options{Host: "10.0.0.1", Profile: profile(t, prof),
 				Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4"}})
-			if diff := cmp.Diff(tt.want, sum.Stale, cmpopts.EquateApprox(0, 1e-6), cmpopts.EquateComparable(ipF)); diff != "" {
+			if diff := gocmp.Diff(tt.want, sum.Stale, cmpopts.EquateApprox(0, 1e-6), cmpopts.EquateComparable(ipF)); diff != "" {
 				t.Errorf("stale spans (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// TestStaleKeep: the tracker keeps the longest spans (of equal length the
+// earlier ended) in the order they ended, and counts every span, whatever
+// their number.
+func TestStaleKeep(t *testing.T) {
+	for _, keep := range []int{0, 1, 7, 50} {
+		s := newStaleTracker()
+		s.keep = keep
+		var all []StaleSpan
+		total, longest := 0.0, 0.0
+		for i := range 300 {
+			sp := StaleSpan{Sends: i, Seconds: float64((i * 7919) % 23), Open: i%50 == 0}
+			all = append(all, sp)
+			total += sp.Seconds
+			longest = max(longest, sp.Seconds)
+			s.record(sp)
+		}
+		// the reference: every span, the longest first (stable), cut to
+		// keep, back in the order they ended
+		ref := slices.Clone(all)
+		slices.SortStableFunc(ref, func(a, b StaleSpan) int { return cmp.Compare(b.Seconds, a.Seconds) })
+		ref = ref[:keep]
+		slices.SortFunc(ref, func(a, b StaleSpan) int { return cmp.Compare(a.Sends, b.Sends) })
+		got, dropped := s.spans()
+		if len(ref) == 0 {
+			ref = nil
+		}
+		if diff := gocmp.Diff(ref, got, cmpopts.EquateComparable(netip.Addr{})); diff != "" {
+			t.Errorf("keep %d: spans (-want +got):\n%s", keep, diff)
+		}
+		if dropped != len(all)-keep || s.count != len(all) || s.open != 6 || s.total != total || s.longest != longest {
+			t.Errorf("keep %d: dropped %d count %d open %d total %v longest %v, want %d %d 6 %v %v",
+				keep, dropped, s.count, s.open, s.total, s.longest, len(all)-keep, len(all), total, longest)
+		}
+		if len(s.first) != staleFirst || s.first[4].Sends != 4 {
+			t.Errorf("keep %d: first spans %+v, want the first %d", keep, s.first, staleFirst)
+		}
 	}
 }

@@ -43,11 +43,7 @@ func (d *Digest) ranked() []*dEntry {
 // package's Timeline): the top entries' rows, then how many entries were
 // left out, and the key events of the entries drawn.
 func (d *Digest) Timeline(w io.Writer, opt TextOptions) error {
-	ranked := d.ranked()
-	shown := ranked
-	if !d.opt.All && len(shown) > d.opt.Top {
-		shown = shown[:d.opt.Top]
-	}
+	ranked, shown := d.shown()
 	tl := d.timeline(shown)
 	if err := timelineOf(w, tl, opt); err != nil {
 		return err
@@ -57,6 +53,25 @@ func (d *Digest) Timeline(w io.Writer, opt TextOptions) error {
 		return err
 	}
 	return nil
+}
+
+// shown is the entries ranked, and the ones drawn (Top, or All).
+func (d *Digest) shown() (ranked, shown []*dEntry) {
+	ranked = d.ranked()
+	shown = ranked
+	if !d.opt.All && len(shown) > d.opt.Top {
+		shown = shown[:d.opt.Top]
+	}
+	return ranked, shown
+}
+
+// HTML writes the page HTML writes for a whole trace from what the digest
+// kept, in memory bounded as the digest is: the entries the text timeline
+// draws (Top, or All), their kept rows, and the key events it kept; the
+// marks merged into buckets are drawn without details.
+func (d *Digest) HTML(w io.Writer, opt HTMLOptions) error {
+	_, shown := d.shown()
+	return htmlPage(w, d.timeline(shown), opt)
 }
 
 // timeline builds the derived view Timeline draws from the kept state of

@@ -44,7 +44,12 @@ type Fix struct {
 // lines), so a long run stays small. Output is a pure function of evs and
 // opt.
 func HTML(w io.Writer, evs []trace.Event, opt HTMLOptions) error {
-	tl := derive(evs)
+	return htmlPage(w, derive(evs), opt)
+}
+
+// htmlPage writes the page of a derived timeline: a whole trace's (HTML)
+// or what a Digest kept (Digest.HTML).
+func htmlPage(w io.Writer, tl *timeline, opt HTMLOptions) error {
 	full := view{From: tl.Start, To: tl.End}
 	v, err := viewOf(tl, opt.From, opt.To)
 	if err != nil {

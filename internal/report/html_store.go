@@ -13,7 +13,11 @@ import (
 // its mark. It returns the events listed.
 func eventTable(b *bytes.Buffer, tl *timeline, prefix string) []int {
 	var idx []int
-	for i := range tl.Evs {
+	n := len(tl.Evs)
+	if tl.words > 0 {
+		n = tl.words // a Digest's marks follow its words, and have none
+	}
+	for i := range tl.Evs[:n] {
 		if keyEvent(&tl.Evs[i]) {
 			idx = append(idx, i)
 		}

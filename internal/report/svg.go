@@ -278,6 +278,9 @@ func (sw *svgWriter) extent(class string, t0, t1, y, h float64, fill, attrs, tit
 
 // detail returns the attribute linking a mark to its detail block.
 func (sw *svgWriter) detail(i int) string {
+	if sw.tl.words > 0 && i >= sw.tl.words {
+		return "" // a Digest's mark: drawn, without words to show
+	}
 	sw.need.set[i] = true
 	return fmt.Sprintf(` data-detail="%s" tabindex="0"`, esc(detailID(sw.o.ID, i)))
 }
@@ -336,10 +339,13 @@ func (sw *svgWriter) lane(l *lane, y float64, labels *bytes.Buffer) {
 	}
 	for _, w := range l.Locktimes {
 		sw.d.marks["lock"] = true
-		ev := &tl.Evs[w.Ev]
-		title := fmt.Sprintf("locktime window %s–%s s, opened by %s", fmtTime(w.From), fmtTime(w.To), what(ev))
-		if ev.Verdict != "" {
-			title += " " + ev.Verdict
+		title := fmt.Sprintf("locktime window %s–%s s", fmtTime(w.From), fmtTime(w.To))
+		if w.Ev >= 0 { // a Digest's windows have no event
+			ev := &tl.Evs[w.Ev]
+			title += ", opened by " + what(ev)
+			if ev.Verdict != "" {
+				title += " " + ev.Verdict
+			}
 		}
 		if sw.o.Light {
 			title = ""
