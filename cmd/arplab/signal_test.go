@@ -1,13 +1,12 @@
 package main
 
 import (
-	"bytes"
+	"arplab/internal/testkit"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -34,26 +33,7 @@ const hangAfter = 20 * time.Second
 // child is arplab run as a child process.
 type child struct {
 	cmd      *exec.Cmd
-	out, err syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer the child's output is copied into while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	out, err testkit.SyncBuffer
 }
 
 func start(t *testing.T, args ...string) *child {

@@ -18,6 +18,7 @@ import (
 
 	"arplab/internal/live/livetest"
 	"arplab/internal/nsexec"
+	"arplab/internal/testkit"
 )
 
 // TestServiceCapabilitiesSuffice holds deploy/systemd/arplab-watch.service
@@ -77,7 +78,7 @@ func serviceRun(t *testing.T, p *livetest.Pair, bin, caps string, tracefs bool) 
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "ip", "netns", "exec", p.Observer, "sh", "-ec", mount+`; exec "$@"`, "sh",
 		"setpriv", "--bounding-set="+caps, "--inh-caps=-all", "--", bin, "watch", "--metrics", addr, "--quiet")
-	var errb syncBuffer
+	var errb testkit.SyncBuffer
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

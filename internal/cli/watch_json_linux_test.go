@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"arplab/internal/live/livetest"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
 )
 
@@ -24,7 +25,7 @@ func TestWatchJSONRendersAndMatchesSchema(t *testing.T) {
 	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", livetest.OldMAC.String(), "nud", "stale", "dev", p.ObserverDev)
 	p.WaitReady(t)
 
-	var wout, werr syncBuffer
+	var wout, werr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(context.Background(), []string{"watch", "--netns", p.Observer, p.ObserverDev, "--json", "--seconds", "4"}, &wout, &werr)

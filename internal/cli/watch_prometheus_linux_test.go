@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"arplab/internal/live/livetest"
+	"arplab/internal/testkit"
 )
 
 // freePort returns a loopback port nobody listens on now.
@@ -88,7 +89,7 @@ func TestWatchMetricsScrapedByPrometheus(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	exporter := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	var wout, werr syncBuffer
+	var wout, werr testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() {
 		done <- Run(ctx, []string{"watch", "--netns", p.Observer, p.ObserverDev, "--metrics", exporter, "--quiet"}, &wout, &werr)
@@ -135,7 +136,7 @@ scrape_configs:
 		t.Fatal(err)
 	}
 	promAddr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	var plog syncBuffer
+	var plog testkit.SyncBuffer
 	prom := exec.Command(promBin, "--config.file="+filepath.Join(dir, "prometheus.yml"),
 		"--storage.tsdb.path="+filepath.Join(dir, "data"), "--web.listen-address="+promAddr)
 	prom.Stdout, prom.Stderr = &plog, &plog

@@ -1,15 +1,14 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"arplab/internal/live/watch"
+	"arplab/internal/testkit"
 	"arplab/internal/trace"
 )
 
@@ -52,7 +51,7 @@ func TestWatchStopsAtOnce(t *testing.T) {
 		return nil
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
-	var out, errb syncBuffer
+	var out, errb testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- Run(ctx, []string{"watch", "--metrics", "127.0.0.1:0", "--quiet"}, &out, &errb) }()
 	time.Sleep(200 * time.Millisecond)
@@ -72,23 +71,4 @@ func TestWatchStopsAtOnce(t *testing.T) {
 	case <-time.After(stopGrace + 10*time.Second):
 		t.Fatalf("watch still running %v after the stop", stopGrace+10*time.Second)
 	}
-}
-
-// syncBuffer is a bytes.Buffer safe for a goroutine writing and a test
-// reading.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
