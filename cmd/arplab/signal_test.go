@@ -1,7 +1,6 @@
 package main
 
 import (
-	"arplab/internal/testkit"
 	"fmt"
 	"os"
 	"os/exec"
@@ -10,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"arplab/internal/testkit"
 )
 
 // The test binary is arplab itself when this variable is set: the tests
