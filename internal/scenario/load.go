@@ -128,9 +128,14 @@ func located(file string, err error, src []byte) error {
 }
 
 // keyOf finds the key a value was written under on a line of the file
-// ("    cpus: many" or "{a: 1, cpus: many}"); "" when it is not there once.
+// ("    cpus: many" or "{a: 1, cpus: many}"); "" when it is not there once,
+// or when the value is no UTF-8 (the YAML parser quotes what the file
+// holds, and a regexp cannot match broken UTF-8).
 func keyOf(line, value string) string {
-	re := regexp.MustCompile(`([A-Za-z_][\w.]*)\s*:\s*["']?` + regexp.QuoteMeta(value) + `["']?\s*(?:[,}\]#]|$)`)
+	re, err := regexp.Compile(`([A-Za-z_][\w.]*)\s*:\s*["']?` + regexp.QuoteMeta(value) + `["']?\s*(?:[,}\]#]|$)`)
+	if err != nil {
+		return ""
+	}
 	m := re.FindAllStringSubmatch(line, -1)
 	if len(m) != 1 {
 		return ""
