@@ -176,14 +176,19 @@ func (t *Table) receiveRouterDiscovery(now vtime.Jiffies, dev *Device, m *ND, d 
 		}
 		created = true
 	}
-	var lladdr *arp.MAC
-	if m.HasSourceLL {
-		ll := m.SourceLL
-		lladdr = &ll
-	}
 	d.Rule = RuleRDUpdate
-	t.applyUpdate(now, e, lladdr, Stale, flags, created, d)
+	t.applyUpdate(now, e, m.sourceLL(), Stale, flags, created, d)
 	return r
+}
+
+// sourceLL is the message's source link-layer address option, the lladdr
+// of the update an RS, RA or NS makes; nil when it carries none.
+func (m *ND) sourceLL() *arp.MAC {
+	if !m.HasSourceLL {
+		return nil
+	}
+	ll := m.SourceLL
+	return &ll
 }
 
 // raAccepted is the accept_ra test of ndisc_router_discovery: a host with
@@ -378,12 +383,7 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 		}
 		created = true
 	}
-	var lladdr *arp.MAC
-	if m.HasSourceLL {
-		ll := m.SourceLL
-		lladdr = &ll
-	}
-	t.applyUpdate(now, e, lladdr, Stale, WeakOverride|Override, created, d)
+	t.applyUpdate(now, e, m.sourceLL(), Stale, WeakOverride|Override, created, d)
 	// Step 7: the NA reply, S=1; O and TLLAO only for a multicast NS.
 	flags := NASolicited | fwd
 	if m.Dst.IsMulticast() {

@@ -12,8 +12,8 @@ package livetest
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
+	"io"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -24,6 +24,8 @@ import (
 
 	"arplab/internal/nsexec"
 	"arplab/internal/wire/arp"
+
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // Need skips t unless the process is root and the tools exist.
@@ -243,46 +245,32 @@ func (c *Capture) Frames(t testing.TB) [][]byte {
 		<-done
 		t.Fatalf("tcpdump did not see its frames within 10 s: %s", c.errb.String())
 	}
-	b, err := os.ReadFile(c.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames, err := ReadPcap(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return frames
+	return c.frames(t)
 }
 
-// ReadPcap returns the frames of a classic pcap file (microsecond or
-// nanosecond, either byte order).
-func ReadPcap(b []byte) ([][]byte, error) {
-	if len(b) < 24 {
-		return nil, fmt.Errorf("pcap: %d bytes, shorter than the file header", len(b))
+// frames reads the capture's file with pcapgo: the frames tcpdump wrote.
+func (c *Capture) frames(t testing.TB) [][]byte {
+	t.Helper()
+	f, err := os.Open(c.path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var order binary.ByteOrder
-	switch binary.LittleEndian.Uint32(b[0:4]) {
-	case 0xa1b2c3d4, 0xa1b23c4d:
-		order = binary.LittleEndian
-	case 0xd4c3b2a1, 0x4d3cb2a1:
-		order = binary.BigEndian
-	default:
-		return nil, fmt.Errorf("pcap: bad magic % x", b[0:4])
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatalf("%s: %v", c.path, err)
 	}
 	var frames [][]byte
-	for off := 24; off < len(b); {
-		if len(b)-off < 16 {
-			return nil, fmt.Errorf("pcap: truncated record header at %d", off)
+	for {
+		data, _, err := r.ReadPacketData()
+		if err == io.EOF {
+			return frames
 		}
-		incl := int(order.Uint32(b[off+8 : off+12]))
-		off += 16
-		if len(b)-off < incl {
-			return nil, fmt.Errorf("pcap: truncated record at %d", off)
+		if err != nil {
+			t.Fatalf("%s: frame %d: %v", c.path, len(frames)+1, err)
 		}
-		frames = append(frames, b[off:off+incl])
-		off += incl
+		frames = append(frames, data)
 	}
-	return frames, nil
 }
 
 // IPv6 addresses of a Pair after EnableIPv6.
@@ -319,13 +307,5 @@ func (c *Capture) Stop(t testing.TB) [][]byte {
 		c.cmd.Process.Signal(os.Interrupt)
 		c.cmd.Wait()
 	}
-	b, err := os.ReadFile(c.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	frames, err := ReadPcap(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return frames
+	return c.frames(t)
 }
