@@ -51,7 +51,7 @@ var allowed = map[string][]string{
 		"wire/ether", "wire/ipv4", "wire/ndisc", "../scenarios/verify"},
 
 	// The live tools: no scenario runner, no model driver.
-	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys"},
+	"live/livetest": {"nsexec", "wire/arp", "ext:github.com/vishvananda/netlink", "ext:golang.org/x/sys", "ext:github.com/gopacket/gopacket"},
 	"live/garp": {"garp", "nsexec", "vtime", "wire/arp", "wire/ether", "wire/ndisc", "wire/ipv6",
 		"ext:github.com/mdlayher/packet", "ext:github.com/vishvananda/netns", "ext:golang.org/x/net/bpf", "ext:golang.org/x/sys"},
 	"live/watch": {"kclock", "ktrace", "neigh", "nsexec", "trace", "wire/arp", "wire/ether", "wire/ndisc",
