@@ -190,7 +190,9 @@ func (m *hostModel) tie(o observation, probes bool) bool {
 		ok := false
 		if probes {
 			d := o.kc.unicast + o.kc.broadcast - o.mc.unicast - o.mc.broadcast
-			ok = t.probe && (d == 1 || d == -1) && o.kc.replies == o.mc.replies
+			dr := o.kc.replies - o.mc.replies
+			ok = t.probe && (d == 1 || d == -1) && dr == 0 ||
+				t.reply && d == 0 && (dr == 1 || dr == -1)
 		} else {
 			sides := map[string]bool{t.before: true, t.after: true}
 			ok = t.before != t.after && sides[o.ks] && sides[o.ms]

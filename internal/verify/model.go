@@ -46,6 +46,7 @@ type transition struct {
 	what          string
 	before, after string // the entry as a table read shows it (stateString)
 	probe         bool   // a probe sent, not a state change
+	reply         bool   // an ARP reply or NA sent, not a state change
 	input         bool   // caused by an input, not by a timer
 }
 
@@ -237,6 +238,9 @@ func (m *hostModel) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
 			m.emit(m.st.ProbeLine(&a, m.v.run.Seconds(t)))
 		case neigh.ActReply:
 			m.count(m.model, k).replies++
+			// a read that ran while the request arrived may or may not
+			// have seen the reply leave
+			m.mTrans[k] = append(m.mTrans[k], transition{ns: ns, what: "model reply", reply: true, input: true})
 		case neigh.ActTransmit:
 			m.credits[k]++
 		}
