@@ -89,9 +89,33 @@ func (s *Scenario) Apply(v Variation) (*Scenario, error) {
 		}
 	}
 	if err := c.Validate(); err != nil {
+		// Each knob was valid alone but the scenario they make is not
+		// (gc_thresh3=0 under a scenario with entries): name what the
+		// user changed, then what no longer holds.
+		if d := v.describe(from); d != "" {
+			return nil, invalidf("%s: the scenario no longer validates: %w", d, err)
+		}
 		return nil, err
 	}
 	return c, nil
+}
+
+// describe names every knob of v the way its source spells it.
+func (v Variation) describe(from func(flag, arg string) string) string {
+	var parts []string
+	if v.Profile != "" {
+		parts = append(parts, from("profile", v.Profile))
+	}
+	for _, p := range v.Patches {
+		parts = append(parts, from("patch", p))
+	}
+	if v.Preset != "" {
+		parts = append(parts, from("set", "preset="+v.Preset))
+	}
+	for _, kv := range v.Set {
+		parts = append(parts, from("set", kv))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // SetKeys documents the keys Set accepts besides sysctl names.
