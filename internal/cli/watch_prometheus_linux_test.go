@@ -177,7 +177,7 @@ scrape_configs:
 		}
 		return nil
 	})
-	if byVerdict["map[verdict:honoured]"] != 1 || byVerdict["map[verdict:noop]"] != 2 {
+	if byVerdict["map[verdict:honoured]"] != 1 || byVerdict["map[verdict:no-op]"] != 2 {
 		t.Errorf("GARP requests by verdict = %v, want 1 honoured (aa → bb) and 2 no-op (already bb)", byVerdict)
 	}
 	waitFor(t, 10*time.Second, "the state gauge", func() error {

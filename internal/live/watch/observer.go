@@ -4,6 +4,7 @@ import (
 	"net/netip"
 	"time"
 
+	"arplab/internal/trace"
 	"arplab/internal/wire/arp"
 )
 
@@ -53,7 +54,10 @@ type LinkObserver interface {
 }
 
 // Verdict is what the kernel did with a received frame. It refines
-// trace's verdicts: NoOp is trace.Honoured with nothing to change.
+// trace's verdicts: NoOp is trace.Honoured with nothing to change. Its
+// names (String, the metrics' verdict label) are the trace schema's
+// effect names (trace.Effect, docs/trace.md), the older contract: a
+// dashboard and a saved trace spell a no-op alike.
 type Verdict uint8
 
 // Verdicts, in label order.
@@ -66,7 +70,10 @@ const (
 	NumVerdicts
 )
 
-var verdictNames = [NumVerdicts]string{"honoured", "ignored", "noop", "created", "dropped"}
+var verdictNames = [NumVerdicts]string{
+	string(trace.EffectHonoured), string(trace.EffectIgnored), string(trace.EffectNoop),
+	string(trace.EffectCreated), string(trace.EffectDropped),
+}
 
 func (v Verdict) String() string {
 	if v < NumVerdicts {

@@ -71,7 +71,7 @@ func TestObserverVerdictsAndRules(t *testing.T) {
 			[]string{seedOld, "frame o0 10.99.0.100 reply ignored locktime"}},
 		{"same MAC: no-op", stale, false,
 			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest)},
-			[]string{"entry o0 10.99.0.100 NONE→STALE seed=true resync=false", "frame o0 10.99.0.100 garp-request noop none"}},
+			[]string{"entry o0 10.99.0.100 NONE→STALE seed=true resync=false", "frame o0 10.99.0.100 garp-request no-op none"}},
 		{"no entry: arp_accept", nil, false,
 			[]*obs{frame(ms(0), ether.PktBroadcast, arp.Broadcast, garpRequest)},
 			[]string{"frame o0 10.99.0.100 garp-request dropped arp_accept"}},
@@ -118,7 +118,7 @@ func TestObserverUnansweredProbe(t *testing.T) {
 		"probe o0 unicast=true", "probe o0 unicast=true",
 		"dead=true o0 10.99.0.100 02:00:00:00:00:aa unanswered 1.000",
 		"dead=false o0 10.99.0.100 02:00:00:00:00:aa unanswered 3.000",
-		"frame o0 10.99.0.100 reply noop none", // the probes left the 2 s history
+		"frame o0 10.99.0.100 reply no-op none", // the probes left the 2 s history
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("observer calls (-want +got):\n%s", diff)
@@ -128,6 +128,27 @@ func TestObserverUnansweredProbe(t *testing.T) {
 	for _, l := range got {
 		if l[:4] == "dead" {
 			t.Errorf("answered probe produced %q", l)
+		}
+	}
+}
+
+// TestVerdictLabelsSpelledAsTraceEffects: the verdict label values of
+// the metrics are the trace schema's effect names (docs/trace.md,
+// "Effects"), so a dashboard and a saved trace say "no-op" alike.
+func TestVerdictLabelsSpelledAsTraceEffects(t *testing.T) {
+	want := map[Verdict]trace.Effect{
+		VerdictHonoured: trace.EffectHonoured,
+		VerdictIgnored:  trace.EffectIgnored,
+		VerdictNoOp:     trace.EffectNoop,
+		VerdictCreated:  trace.EffectCreated,
+		VerdictDropped:  trace.EffectDropped,
+	}
+	if len(want) != int(NumVerdicts) {
+		t.Fatalf("%d verdicts, the test knows %d: add the new one", NumVerdicts, len(want))
+	}
+	for v, e := range want {
+		if v.String() != string(e) {
+			t.Errorf("verdict %d label = %q, want the trace's effect %q", v, v.String(), e)
 		}
 	}
 }
