@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -141,5 +143,64 @@ func TestFixLabelsSayTheKernelTheyRanOn(t *testing.T) {
 	out, _, _ = run(t, "matrix", "failure", "--scenario-rows")
 	if strings.Contains(out, "(on ") {
 		t.Errorf("matrix on the file's own kernel: labels changed:\n%s", out)
+	}
+}
+
+// TestMatrixRowExpectationsNotJudgedOnAChangedScenario: a matrix row's
+// expect: was written for the scenario as its file has it. Under
+// --profile, --patch or --set the row runs on another scenario, so its
+// expectation is shown "not judged" (text, JSON, render) and does not
+// exit 3; without those flags (--seed included) it is still judged.
+func TestMatrixRowExpectationsNotJudgedOnAChangedScenario(t *testing.T) {
+	out, errs, code := run(t, "matrix", "failure", "--scenario-rows", "--profile", "4.12")
+	if code != ExitOK || strings.Contains(out, "✗ MISMATCH") {
+		t.Errorf("matrix failure --profile 4.12: exit %d, want 0 and no MISMATCH (the seed's first try heals on 4.12: its expect: failed is for rhel7.3): %s\n%s", code, errs, out)
+	}
+	for _, want := range []string{
+		"(the seed's first try) (on 4.12)  PASS",
+		"failed, not judged",
+		`not judged: the "expect:" of the scenario's own rows was written for the scenario as its file has it (rhel7.3); --profile 4.12 changed it.`,
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("matrix failure --profile 4.12 lacks %q:\n%s", want, out)
+		}
+	}
+	js, _, code := run(t, "matrix", "failure", "--scenario-rows", "--profile", "4.12", "--json")
+	if code != ExitOK || !strings.Contains(js, `"expect":"failed"},`) ||
+		!strings.Contains(js, `"match":true,"expect_not_judged":"written for the scenario as its file has it (rhel7.3); --profile 4.12 changed it"`) {
+		t.Errorf("matrix --json: exit %d, the row does not say its expectation was not judged:\n%s", code, js)
+	}
+	p := filepath.Join(t.TempDir(), "m.jsonl")
+	if err := os.WriteFile(p, []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, errs, code := run(t, "render", p); code != ExitOK || !strings.Contains(out, "failed, not judged") || strings.Contains(out, "✗ MISMATCH") {
+		t.Errorf("render of the saved rows: exit %d %s\n%s", code, errs, out)
+	}
+
+	// a file whose row expects the wrong outcome on its own kernel: judged
+	// (exit 3) as written and under --seed; not judged under --set
+	yaml, _, _ := run(t, "scenarios", "--show", "failure")
+	wrong := strings.Replace(yaml, `{label: "timestamps-on-change alone", patches: [+timestamps-on-change], expect: ok}`,
+		`{label: "timestamps-on-change alone", patches: [+timestamps-on-change], expect: failed}`, 1)
+	if wrong == yaml {
+		t.Fatal("the failure scenario no longer has the row this test edits")
+	}
+	f := filepath.Join(t.TempDir(), "wrong.yaml")
+	if err := os.WriteFile(f, []byte(wrong), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{nil, ExitExpected},
+		{[]string{"--seed", "1"}, ExitExpected},
+		{[]string{"--set", "arp_accept=0"}, ExitOK},
+	} {
+		out, errs, code := run(t, append([]string{"matrix", f, "--scenario-rows"}, c.args...)...)
+		if code != c.want || (c.want == ExitExpected) != strings.Contains(out, "failed ✗ MISMATCH") {
+			t.Errorf("matrix wrong.yaml %v: exit %d, want %d: %s\n%s", c.args, code, c.want, errs, out)
+		}
 	}
 }

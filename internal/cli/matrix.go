@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -25,6 +26,12 @@ answers, the verdict (did every flow survive) and the expectation (did
 the scenario's checks hold); a row without "expect:" does not set the
 exit status, so "PASS … not met" (a kernel that heals the entry where
 the checks describe the failure) exits 0.
+
+A row's "expect:" was written for the scenario as its file has it (its
+kernel, patches and settings). When --profile, --patch or --set change
+that, the rows run on the changed scenario and their expectation is shown
+as "not judged" (the JSON row's "expect_not_judged" says why): it does not
+set the exit status. --seed keeps the rows judged.
 
 Examples:
   arplab matrix failure
@@ -72,7 +79,20 @@ func matrixCmd(e *env) *cobra.Command {
 			type row struct {
 				Kind trace.Kind `json:"kind"`
 				sim.Row
+				NotJudged  string          `json:"expect_not_judged,omitempty"`
 				MonteCarlo *sim.MonteCarlo `json:"montecarlo,omitempty"`
+			}
+			// the rows' expectations describe the file's scenario: not
+			// judged when the command line changed it
+			notJudged := ""
+			if changed := scenarioFlags(profile, patches, sets); changed != "" {
+				written := "the scenario as its file has it"
+				if orig, err := loadScenario(args, "", nil, nil); err == nil {
+					if k := strings.Join(slices.Compact(sim.ProfileNames(orig)), ", "); k != "" {
+						written += " (" + k + ")"
+					}
+				}
+				notJudged = "written for " + written + "; " + changed + " changed it"
 			}
 			var rows []row
 			var hrows []report.MatrixRow
@@ -86,6 +106,10 @@ func matrixCmd(e *env) *cobra.Command {
 				r := row{Kind: trace.OutputMatrixRow, Row: sim.RunVariation(s, v, opt, html != "")}
 				if kernelChanged(profile, patches, sets) && slices.ContainsFunc(s.Matrix, func(m scenario.Variation) bool { return m.Label == v.Label }) {
 					labelWithKernel(s, &r.Row) // the file's own row, labelled for the file's kernel
+				}
+				if notJudged != "" && r.Expect != "" {
+					// shown from the variation, not compared (docs/scenarios.md)
+					r.Expect, r.Match, r.NotJudged = "", true, notJudged
 				}
 				if e.ctx.Err() != nil {
 					break
@@ -145,6 +169,9 @@ func matrixCmd(e *env) *cobra.Command {
 			} else {
 				fmt.Fprintf(e.stdout, "arplab matrix %s  seed=%d\n\n", s.Name, seed)
 				writeMatrixText(e.stdout, rows2sim(rows), mcs(rows))
+				if notJudged != "" && slices.ContainsFunc(rows, func(r row) bool { return r.NotJudged != "" }) {
+					fmt.Fprintf(e.stdout, "\nnot judged: the \"expect:\" of the scenario's own rows was %s.\n", notJudged)
+				}
 			}
 			if len(rows) < len(vs) {
 				// marked partial; with --json on stderr, so that stdout
@@ -175,7 +202,9 @@ func matrixCmd(e *env) *cobra.Command {
 const matrixLegend = `verdict: PASS when every flow survived the failover. expectation: met when
 the scenario's checks held in that configuration and every flow no check
 expects to fail succeeded. row expects: the scenario's own expectation
-for the row ("ok" = met), marked MISMATCH when the run disagreed (exit 3).`
+for the row ("ok" = met), marked MISMATCH when the run disagreed (exit 3),
+"not judged" when --profile, --patch or --set changed the scenario it was
+written for.`
 
 // writeMatrixText prints the matrix table: the verdict (did the flows
 // survive) and the checks (did the scenario's expectations hold) are
@@ -203,10 +232,13 @@ func writeMatrixText(w io.Writer, rows []sim.Row, mc []*sim.MonteCarlo) {
 			checks = "not met"
 		}
 		exp := r.Expect
-		if exp != "" && !r.Match {
+		switch {
+		case exp != "" && !r.Match:
 			exp += " ✗ MISMATCH"
-		} else if exp != "" {
+		case exp != "":
 			exp += " ✓"
+		case notJudged(r):
+			exp = r.Variation.Expect + ", not judged"
 		}
 		line := fmt.Sprintf("%s\t%s\t%.1f\t%s\t%s", r.Label, verdict, r.Stale, checks, exp)
 		if mc != nil && mc[i] != nil {
@@ -225,11 +257,36 @@ func writeMatrixText(w io.Writer, rows []sim.Row, mc []*sim.MonteCarlo) {
 	fmt.Fprintln(w, matrixLegend)
 }
 
+// notJudged: the row carries the file's expectation (its variation's
+// expect) but the command line changed the scenario it was written for,
+// so matrix did not compare it (RunE clears the row's Expect), here and
+// in a saved --json row that render draws.
+func notJudged(r sim.Row) bool { return r.Expect == "" && r.Variation.Expect != "" }
+
+// scenarioFlags names the flags that changed the scenario as its file has
+// it ("" none): its kernel (--profile, --patch) or any setting (--set).
+func scenarioFlags(profile string, patches, sets []string) string {
+	var f []string
+	if profile != "" {
+		f = append(f, "--profile "+profile)
+	}
+	for _, p := range patches {
+		f = append(f, "--patch "+p)
+	}
+	for _, v := range sets {
+		f = append(f, "--set "+v)
+	}
+	return strings.Join(f, " ")
+}
+
 // matrixRowHTML hands a row to the HTML matrix.
 func matrixRowHTML(r sim.Row, evs []trace.Event) report.MatrixRow {
 	summary := r.Verdict
 	if r.Err != "" {
 		summary = "could not run: " + r.Err
+	}
+	if notJudged(r) {
+		summary += fmt.Sprintf(" (the scenario's row expects %q for the scenario as its file has it: not judged under this command line)", r.Variation.Expect)
 	}
 	return report.MatrixRow{Label: r.Label, OK: r.FlowsOK, Stale: r.Stale, Expect: r.OK,
 		Expects: r.Expectation, RowExpect: r.Expect, Mismatch: !r.Match, Summary: summary, Events: evs}
