@@ -170,17 +170,15 @@ type fleetGroup struct {
 
 type rawFleetGroup fleetGroup
 
-// UnmarshalYAML decodes strictly and records the group's line.
+// UnmarshalYAML decodes the group from the file's own node, so that a type
+// error names the file's line (a flow-style group re-encoded would number
+// its keys one a line) and an alias or merge key inside it still resolves,
+// and records the group's line. Unknown keys were found before
+// (unknownKeys): Node.Decode does not look for them.
 func (g *fleetGroup) UnmarshalYAML(n *yaml.Node) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
 	var r rawFleetGroup
-	if err := dec.Decode(&r); err != nil {
-		return fmt.Errorf("%s", yamlMessage(err, n.Line-1, groupFields))
+	if err := n.Decode(&r); err != nil {
+		return err
 	}
 	*g = fleetGroup(r)
 	g.Line = n.Line
@@ -189,14 +187,22 @@ func (g *fleetGroup) UnmarshalYAML(n *yaml.Node) error {
 
 // ParseFleetYAML decodes a fleet file; errors name file:line.
 func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
-	var ff fleetFile
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&ff); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%s: empty fleet file (want groups: [...])", file)
+	var doc yaml.Node
+	err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("%s: empty fleet file (want groups: [...])", file)
+	}
+	if err == nil {
+		if ks := unknownKeys(&doc); len(ks) > 0 {
+			return nil, unknownKeysError(file, ks)
 		}
-		msg := yamlMessage(err, 0, "groups")
+	}
+	var ff fleetFile
+	if err == nil {
+		err = doc.Decode(&ff)
+	}
+	if err != nil {
+		msg := yamlMessage(err, "groups")
 		if m := lineRE.FindStringSubmatch(msg); m != nil {
 			return nil, fmt.Errorf("%s:%s: %s", file, m[1], msg[len(m[0]):])
 		}
@@ -278,24 +284,165 @@ const maxEntries = 2048
 // groupFields lists a group's keys for "unknown field" errors.
 const groupFields = "name, profile, patches, hz, sysctls, share, traffic, entries"
 
+// unknownKey is a key a fleet file has and the format does not.
+type unknownKey struct {
+	line  int
+	name  string
+	group int // 1-based; 0 at the top level
+}
+
+// unknownKeys lists every key of the parsed file that the format does not
+// have, at the top level and in each group, with its line in the file.
+// The decoder's KnownFields stops at the first group that has one and
+// numbers nothing else, so a file with two typos took two runs to fix.
+// Merge keys (<<) are followed, as the decoder follows them; other key
+// shapes are left to the decoder's type errors.
+func unknownKeys(doc *yaml.Node) []unknownKey {
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		return nil
+	}
+	var out []unknownKey
+	var groups []*yaml.Node
+	mappingKeys(doc.Content[0], map[*yaml.Node]bool{}, func(k, v *yaml.Node) {
+		if k.Value == "groups" {
+			groups = append(groups, v)
+			return
+		}
+		out = append(out, unknownKey{k.Line, k.Value, 0})
+	})
+	known := strings.Split(groupFields, ", ")
+	for _, gs := range groups {
+		if gs = deref(gs); gs.Kind != yaml.SequenceNode {
+			continue
+		}
+		for i, g := range gs.Content {
+			mappingKeys(g, map[*yaml.Node]bool{}, func(k, _ *yaml.Node) {
+				if !slices.Contains(known, k.Value) {
+					out = append(out, unknownKey{k.Line, k.Value, i + 1})
+				}
+			})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].line < out[j].line })
+	return out
+}
+
+// mappingKeys calls f with each scalar key of the mapping n (through
+// aliases and merge keys) and its value; seen stops a mapping merged twice
+// from being walked twice.
+func mappingKeys(n *yaml.Node, seen map[*yaml.Node]bool, f func(k, v *yaml.Node)) {
+	n = deref(n)
+	if n.Kind != yaml.MappingNode || seen[n] {
+		return
+	}
+	seen[n] = true
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := deref(n.Content[i]), n.Content[i+1]
+		switch {
+		case k.Kind != yaml.ScalarNode:
+		case k.ShortTag() == "!!merge":
+			if v = deref(v); v.Kind == yaml.SequenceNode {
+				for _, m := range v.Content {
+					mappingKeys(m, seen, f)
+				}
+			} else {
+				mappingKeys(v, seen, f)
+			}
+		default:
+			f(k, v)
+		}
+	}
+}
+
+// deref follows an alias to the node it names (the parser rejects an
+// alias to an anchor not yet defined, so there is no cycle to follow).
+func deref(n *yaml.Node) *yaml.Node {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n
+}
+
+// maxUnknownListed bounds the keys an error names: the rest are counted.
+const maxUnknownListed = 5
+
+// unknownKeysError words ks (sorted by line) as one line that starts with
+// the file and the first key's line, as the scenario loader's errors do:
+//
+//	f.yaml:4: unknown fields "colour" (line 4) and "weight" (line 5) in group 1 (a group's fields: name, …)
+func unknownKeysError(file string, ks []unknownKey) error {
+	listed := ks[:min(len(ks), maxUnknownListed)]
+	var parts, fields []string
+	for i := 0; i < len(listed); {
+		j := i
+		for j < len(listed) && listed[j].group == listed[i].group {
+			j++
+		}
+		var names []string
+		for k := i; k < j; k++ {
+			n := strconv.Quote(listed[k].name)
+			if len(ks) > 1 && (k+1 == j || listed[k+1].line != listed[k].line) {
+				n += fmt.Sprintf(" (line %d)", listed[k].line) // once for names on one line
+			}
+			names = append(names, n)
+		}
+		where, known := "at the top level", "the top level's fields: groups"
+		if g := listed[i].group; g > 0 {
+			where, known = fmt.Sprintf("in group %d", g), "a group's fields: "+groupFields
+		}
+		parts = append(parts, andList(names)+" "+where)
+		if !slices.Contains(fields, known) {
+			fields = append(fields, known)
+		}
+		i = j
+	}
+	what := "unknown field "
+	if len(ks) > 1 {
+		what = "unknown fields "
+	}
+	more := ""
+	if n := len(ks) - len(listed); n > 0 {
+		more = fmt.Sprintf(", and %d more", n)
+	}
+	return fmt.Errorf("%s:%d: %s%s%s (%s)", file, ks[0].line, what, strings.Join(parts, ", "), more, strings.Join(fields, "; "))
+}
+
+// andList joins "a", "b" and "c".
+func andList(xs []string) string {
+	if len(xs) < 2 {
+		return strings.Join(xs, "")
+	}
+	return strings.Join(xs[:len(xs)-1], ", ") + " and " + xs[len(xs)-1]
+}
+
 var (
 	lineRE    = regexp.MustCompile(`^line (\d+): `)
-	lineNumRE = regexp.MustCompile(`line (\d+)`)
 	unknownRE = regexp.MustCompile(`field (\S+) not found in type \S+`)
+	intoRE    = regexp.MustCompile(` into [^\s;]+`)
 )
 
-// yamlMessage rewrites a yaml.v3 error as one line: line numbers shifted
-// by off (a group is decoded from a re-encoded node), Go type names
-// replaced by the keys the format has.
-func yamlMessage(err error, off int, known string) string {
+// yamlMessage rewrites a yaml.v3 error as one line (a value quoted in it
+// may hold a newline: it is escaped), Go type names replaced by the words
+// of the format.
+func yamlMessage(err error, known string) string {
 	s := strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  ")
 	s = strings.TrimPrefix(s, "yaml: ")
-	s = strings.ReplaceAll(s, "\n  ", "; ")
-	s = lineNumRE.ReplaceAllStringFunc(s, func(m string) string {
-		n, _ := strconv.Atoi(m[len("line "):])
-		return "line " + strconv.Itoa(n+off)
+	s = strings.ReplaceAll(s, "\n  line ", "; line ")
+	s = strings.ReplaceAll(s, "\n", `\n`)
+	s = intoRE.ReplaceAllStringFunc(s, func(m string) string {
+		if w, ok := typeWords[m[len(" into "):]]; ok {
+			return " where the format wants " + w
+		}
+		return m
 	})
 	return unknownRE.ReplaceAllString(s, "unknown field $1 (known: "+known+")")
+}
+
+// typeWords names the Go types of the fleet format as a user reads them.
+var typeWords = map[string]string{
+	"advise.fleetFile": "a mapping (groups: [...])", "[]advise.fleetGroup": "a list of groups",
+	"advise.rawFleetGroup": "a group (a mapping)", "[]string": "a list", "map[string]string": "a mapping",
+	"string": "text", "int": "a whole number", "float64": "a number",
 }
 
 // clientDev is the client's interface in the group scenario.

@@ -65,20 +65,58 @@ func TestParseFleetYAML(t *testing.T) {
 		"bad profile": {"groups:\n  - {profile: linux-next}\n", `f.yaml:2: unknown kernel profile "linux-next"`},
 		"traffic":     {"groups:\n  - {profile: '6.18', traffic: busy}\n", `f.yaml:2: traffic "busy"`},
 		"share":       {"groups:\n  - {profile: '6.18', share: -1}\n", "f.yaml:2: share -1 must be positive"},
-		"field":       {"groups:\n  - {profile: '6.18', colour: red}\n", "f.yaml:2: unknown field colour (known: name, profile"},
+		"field":       {"groups:\n  - {profile: '6.18', colour: red}\n", `f.yaml:2: unknown field "colour" in group 1 (a group's fields: name, profile`},
 		"sysctl":      {"groups:\n  - {profile: '6.18', sysctls: {frobnicate: 1}}\n", `f.yaml:2: sysctl "frobnicate"`},
 		"value":       {"groups:\n  - {profile: '6.18', sysctls: {arp_accept: lots}}\n", "f.yaml:2: group 6.18-1"},
 		"dup":         {"groups:\n  - {name: a, profile: '6.18'}\n  - {name: a, profile: '4.9'}\n", `f.yaml:3: group name "a" is repeated`},
 		"hz":          {"groups:\n  - {profile: '6.18', hz: 123}\n", "f.yaml:2: hz 123"},
 		"patch":       {"groups:\n  - {profile: '6.18', patches: [+nope]}\n", "f.yaml:2: "},
 		"type":        {"# fleet\ngroups:\n  - profile: '6.18'\n    share: [1]\n", "f.yaml:4: cannot unmarshal"},
-		"top field":   {"groupz: []\n", "f.yaml:1: unknown field groupz (known: groups)"},
+		"top field":   {"groupz: []\n", `f.yaml:1: unknown field "groupz" at the top level (the top level's fields: groups)`},
 		"negative":    {"groups:\n  - {profile: '6.18', sysctls: {locktime: '-5'}}\n", "f.yaml:2: group 6.18-1: sysctl neigh.eth0.locktime"},
 	} {
 		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("%s: %v, want one line with %q", name, err, c.want)
 		}
+	}
+}
+
+// TestFleetUnknownFieldsOneLine: every unknown field of a fleet file, in
+// the groups and at the top level, is named with the line it is on, in one
+// line that starts with the file and the first one's line (as the scenario
+// loader's errors do). The YAML decoder alone stopped at the first group
+// with one, glued its messages together and numbered the lines of a
+// re-encoded group, not of the file.
+func TestFleetUnknownFieldsOneLine(t *testing.T) {
+	const known = "name, profile, patches, hz, sysctls, share, traffic, entries"
+	for name, c := range map[string]struct{ src, want string }{
+		"two in a group": {"groups:\n  - name: tempest\n    profile: rhel7.3\n    colour: blue\n    weight: 3\n",
+			`f.yaml:4: unknown fields "colour" (line 4) and "weight" (line 5) in group 1 (a group's fields: ` + known + ")"},
+		"two in a flow group": {"groups:\n  - {profile: '6.18'}\n  - {profile: '4.9', colour: red, weight: 3}\n",
+			`f.yaml:3: unknown fields "colour" and "weight" (line 3) in group 2 (a group's fields: ` + known + ")"},
+		"group and top level": {"groups:\n  - name: a\n    profile: rhel7.3\n    colour: blue\nflavour: x\n",
+			`f.yaml:4: unknown fields "colour" (line 4) in group 1, "flavour" (line 5) at the top level (a group's fields: ` + known + "; the top level's fields: groups)"},
+		"two groups": {"groups:\n  - {profile: '6.18', colour: red}\n\n  # the second\n  - {profile: '4.9', colour: red}\n",
+			`f.yaml:2: unknown fields "colour" (line 2) in group 1, "colour" (line 5) in group 2 (a group's fields: ` + known + ")"},
+		"many": {"groups:\n  - {profile: '6.18', a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7}\n",
+			`f.yaml:2: unknown fields "a", "b", "c", "d" and "e" (line 2) in group 1, and 2 more (a group's fields: ` + known + ")"},
+		"merged in": {"base: &b {colour: red}\ngroups:\n  - {<<: *b, profile: '6.18'}\n",
+			`f.yaml:1: unknown fields "base" (line 1) at the top level, "colour" (line 1) in group 1 (the top level's fields: groups; a group's fields: ` + known + ")"},
+		// a type error in a flow-style group names the file's line, not
+		// one of the group re-encoded in block style
+		"flow type": {"groups:\n  - {profile: '6.18', share: [1]}\n", "f.yaml:2: cannot unmarshal"},
+	} {
+		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s:\n got %v\nwant %s", name, err, c.want)
+		}
+	}
+	// an anchor inside the groups still resolves (a group re-encoded on its
+	// own lost it: "unknown anchor 'g' referenced")
+	f, err := ParseFleetYAML([]byte("groups:\n  - &g {profile: '6.18', traffic: vip}\n  - {<<: *g, name: b}\n"), "f.yaml")
+	if err != nil || len(f.Groups) != 2 || f.Groups[1].Name != "b" || f.Groups[1].Traffic != TrafficVIP {
+		t.Errorf("a group merging another: %v %+v", err, f)
 	}
 }
 

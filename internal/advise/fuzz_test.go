@@ -7,9 +7,9 @@ import (
 	"testing"
 )
 
-// FuzzParseFleetYAML: any bytes give a fleet or an error naming the file,
-// never a panic; a parsed fleet's shares sum to one and every group has a
-// scenario the simulator accepts.
+// FuzzParseFleetYAML: any bytes give a fleet or a one-line error naming
+// the file, never a panic; a parsed fleet's shares sum to one and every
+// group has a scenario the simulator accepts.
 func FuzzParseFleetYAML(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("testdata", "fleet10.yaml")); err == nil {
 		f.Add(b)
@@ -21,6 +21,9 @@ func FuzzParseFleetYAML(f *testing.F) {
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "fuzz.yaml") {
 				t.Fatalf("error does not name the file: %v", err)
+			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
 			}
 			return
 		}
