@@ -3,6 +3,7 @@ package verify
 import (
 	"bytes"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -229,13 +230,7 @@ checks:
 			at := tc.readAt(run.Clock, j)
 			run.Snapshots = []lab.RunSnapshot{{Host: "obs", Reason: "check 0", Check: 0, Event: -1, BeforeNs: at, AfterNs: at + 100e3,
 				Entries: []labnet.Neigh{{Dev: "eth0", IP: vip, LLAddr: macOld, HasLLAddr: true, State: neigh.Delay}}}}
-			res, err := Compare(run, s, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			res.WriteText(&b)
-			t.Logf("\n%s", b.String())
+			res := compareLogged(t, run, s)
 			if tc.wantTie && (!res.Agree || res.Ties == 0) {
 				t.Errorf("want a tie, got agree=%v ties=%d", res.Agree, res.Ties)
 			}
@@ -276,13 +271,7 @@ func TestTieInARunOfChanges(t *testing.T) {
 			}
 			run.Trace[4].Updated = run.Clock.Jiffies(garp)
 			run.Snapshots[0].BeforeNs, run.Snapshots[0].AfterNs = adm+tc.before, adm+tc.after
-			res, err := Compare(run, s, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var b bytes.Buffer
-			res.WriteText(&b)
-			t.Logf("\n%s", b.String())
+			res := compareLogged(t, run, s)
 			agree := res.Stats.Entries == 1 && res.Stats.EntriesAgree == 1
 			if tc.wantTie && (!agree || res.Ties == 0) {
 				t.Errorf("want a tie, got entries %d/%d ties=%d", res.Stats.EntriesAgree, res.Stats.Entries, res.Ties)
@@ -292,4 +281,80 @@ func TestTieInARunOfChanges(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTieOnAReplyDuringARead: a request for the host lands while a table
+// read runs, after the read's midpoint is placed: the model (fed the
+// request before the read) has sent its reply, the kernel's reply frame
+// left after the midpoint, so the two reply counts differ by one. Which
+// side the read caught is unknown: a tie (c9d65de), not a disagreement.
+// The same counts with the request 10 ms before the read are a
+// disagreement.
+func TestTieOnAReplyDuringARead(t *testing.T) {
+	s, err := scenario.Parse([]byte(synthScenario), "synthetic.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	obsIP := netip.MustParseAddr("10.9.0.1")
+	for _, tc := range []struct {
+		name       string
+		request    int64 // the request's arrival, relative to the read's start
+		wantTie    bool
+		wantProbes bool // a "probes" difference reported
+	}{
+		{"request while the read runs", 450e3, true, false},
+		{"request 10 ms before the read", -10e6, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := synthRun()
+			run.Admin = nil
+			read := run.Snapshots[0].BeforeNs
+			run.Snapshots[0].AfterNs = read + 1e6 // its midpoint: read + 0.5 ms
+			req, reply := read+tc.request, read+550e3
+			rq := testkit.ARPFrame(arp.Broadcast, macNew, arp.NewPacket(arp.OpRequest, macNew, vip, arp.MAC{}, obsIP))
+			rp := testkit.ARPFrame(macNew, macObs, arp.NewPacket(arp.OpReply, macObs, obsIP, macNew, vip))
+			run.Frames = []lab.RunFrame{
+				{Host: "obs", Dev: "eth0", AtNs: req, Stamped: true, Type: ether.PktBroadcast, Data: rq, Len: len(rq)},
+				{Host: "obs", Dev: "eth0", AtNs: reply, Stamped: true, Type: ether.PktOutgoing, Data: rp, Len: len(rp)},
+			}
+			// arp_process: a request for the host creates the sender's
+			// entry, STALE (spec §4.3)
+			run.Trace = []ktrace.Event{
+				{Event: "neigh_create", Dev: "h0i0abc", IP: vip, Created: true, TimestampNs: req + 10e3},
+				{Event: "neigh_update", Dev: "h0i0abc", IP: vip, State: neigh.None, NewLLAddr: macNew, NewState: neigh.Stale,
+					UpdateFlags: ktrace.UpdateOverride, Updated: run.Clock.Jiffies(req), TimestampNs: req + 11e3},
+				{Event: "neigh_update_done", Dev: "h0i0abc", IP: vip, State: neigh.Stale, LLAddr: macNew, Updated: run.Clock.Jiffies(req), TimestampNs: req + 12e3},
+			}
+			res := compareLogged(t, run, s)
+			probes := false
+			for _, d := range res.Diffs {
+				if d.What == "probes" {
+					probes = true
+					if d.Kernel != "0 unicast + 0 broadcast probes, 0 replies" || d.Model != "0 unicast + 0 broadcast probes, 1 replies" {
+						t.Errorf("probes diff = %+v, want the model's one reply against none", d)
+					}
+				}
+			}
+			if probes != tc.wantProbes {
+				t.Errorf("a probes difference reported: %v, want %v", probes, tc.wantProbes)
+			}
+			tie := slices.ContainsFunc(res.Margins, func(m Margin) bool { return m.Kind == MarginTie && strings.Contains(m.Detail, "model reply") })
+			if tie != tc.wantTie {
+				t.Errorf("a tie on the model's reply: %v, want %v (ties %d, margins %+v)", tie, tc.wantTie, res.Ties, res.Margins)
+			}
+		})
+	}
+}
+
+// compareLogged compares run with the model of s and logs the text report.
+func compareLogged(t *testing.T, run *lab.LabRun, s *scenario.Scenario) *Result {
+	t.Helper()
+	res, err := Compare(run, s, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	res.WriteText(&b)
+	t.Logf("\n%s", b.String())
+	return res
 }
