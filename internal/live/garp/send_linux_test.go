@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/netip"
 	"os/exec"
 	"runtime"
 	"strings"
@@ -22,29 +23,32 @@ import (
 	"arplab/internal/wire/ether"
 )
 
-func send(t *testing.T, p *livetest.Pair, preset string, o sched.Options) []Sent {
+// sendAll sends a preset's frames announcing ip at livetest.SenderMAC
+// from the pair's sender, with Send (ARP) or SendNA (IPv6 NAs), and fails
+// the test unless every one left.
+func sendAll[F any](t *testing.T, p *livetest.Pair, schedule func(string, arp.MAC, netip.Addr, sched.Options) ([]F, error),
+	send func(context.Context, string, []F, SendOptions) ([]Sending[F], error), ip netip.Addr, preset string, o sched.Options) []Sending[F] {
 	t.Helper()
-	fs, err := sched.Schedule(preset, livetest.SenderMAC, livetest.VIP, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent, err := Send(context.Background(), p.SenderDev, fs, SendOptions{Netns: p.Sender})
-	if err != nil {
-		t.Fatalf("Send(%s): %v", preset, err)
-	}
-	if len(sent) != len(fs) {
-		t.Fatalf("Send(%s) sent %d frames, want %d", preset, len(sent), len(fs))
+	fs := mustSchedule(t, schedule, preset, livetest.SenderMAC, ip, o)
+	sent, err := send(context.Background(), p.SenderDev, fs, SendOptions{Netns: p.Sender})
+	if err != nil || len(sent) != len(fs) {
+		t.Fatalf("sending %s: %d of %d frames sent, %v", preset, len(sent), len(fs), err)
 	}
 	return sent
 }
 
-// waitNeigh polls the observer's entry for the VIP until it contains want
-// or the timeout passes, and returns the last line seen.
-func waitNeigh(t *testing.T, p *livetest.Pair, want string, timeout time.Duration) string {
+func send(t *testing.T, p *livetest.Pair, preset string, o sched.Options) []Sent {
+	t.Helper()
+	return sendAll(t, p, sched.Schedule, Send, livetest.VIP, preset, o)
+}
+
+// waitNeigh polls the observer's entry for ip until it contains want or
+// the timeout passes, and returns the last line seen.
+func waitNeigh(t *testing.T, p *livetest.Pair, ip netip.Addr, want string, timeout time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
-		line := livetest.Neigh(t, p.Observer, p.ObserverDev, livetest.VIP)
+		line := livetest.Neigh(t, p.Observer, p.ObserverDev, ip)
 		if strings.Contains(line, want) || time.Now().After(deadline) {
 			return line
 		}
@@ -61,14 +65,14 @@ func TestSendUpdatesPeer(t *testing.T) {
 
 	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", old, "nud", "stale", "dev", p.ObserverDev)
 	send(t, p, "arping-U", sched.Options{Count: 1})
-	if line := waitNeigh(t, p, livetest.SenderMAC.String(), time.Second); !strings.Contains(line, livetest.SenderMAC.String()) {
+	if line := waitNeigh(t, p, livetest.VIP, livetest.SenderMAC.String(), time.Second); !strings.Contains(line, livetest.SenderMAC.String()) {
 		t.Errorf("after a GARP request the observer has %q, want lladdr %v", line, livetest.SenderMAC)
 	}
 
 	livetest.Sysctl(t, p.Observer, "net/ipv4/conf/"+p.ObserverDev+"/drop_gratuitous_arp", "1")
 	livetest.IP(t, p.Observer, "neigh", "replace", vip, "lladdr", old, "nud", "stale", "dev", p.ObserverDev)
 	send(t, p, "arping-U", sched.Options{Count: 1})
-	if line := waitNeigh(t, p, livetest.SenderMAC.String(), 300*time.Millisecond); !strings.Contains(line, old) {
+	if line := waitNeigh(t, p, livetest.VIP, livetest.SenderMAC.String(), 300*time.Millisecond); !strings.Contains(line, old) {
 		t.Errorf("with drop_gratuitous_arp=1 the observer has %q, want the old lladdr %s kept", line, old)
 	}
 }
@@ -96,7 +100,7 @@ func TestSendPacing(t *testing.T) {
 
 func TestSendRefuses(t *testing.T) {
 	p := livetest.NewPair(t)
-	fs := schedule(t, "arping-U", sched.Options{Count: 1})
+	fs := mustSchedule(t, sched.Schedule, "arping-U", livetest.SenderMAC, livetest.VIP, sched.Options{Count: 1})
 	ctx := context.Background()
 
 	_, err := Send(ctx, "nosuch0", fs, SendOptions{Netns: p.Sender})
@@ -137,7 +141,7 @@ func TestSendRefuses(t *testing.T) {
 // per thread), and expects the clear refusal.
 func TestSendWithoutCapNetRaw(t *testing.T) {
 	p := livetest.NewPair(t)
-	fs := schedule(t, "arping-U", sched.Options{Count: 1})
+	fs := mustSchedule(t, sched.Schedule, "arping-U", livetest.SenderMAC, livetest.VIP, sched.Options{Count: 1})
 	errc := make(chan error, 1)
 	go func() {
 		// This thread ends up in the test namespace without CAP_NET_RAW;
@@ -200,7 +204,7 @@ func TestByteIdentityWithArping(t *testing.T) {
 			if len(frames) != 2 {
 				t.Fatalf("captured %d frames, want 2", len(frames))
 			}
-			fs := schedule(t, tt.preset, sched.Options{Count: 1})
+			fs := mustSchedule(t, sched.Schedule, tt.preset, livetest.SenderMAC, livetest.VIP, sched.Options{Count: 1})
 			want := ether.Header{Dst: arp.Broadcast, Src: livetest.SenderMAC, EtherType: ether.EtherTypeARP}.Append(nil)
 			want = fs[0].Packet.Append(want)
 			if !bytes.Equal(frames[0], want) {

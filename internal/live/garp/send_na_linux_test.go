@@ -4,7 +4,6 @@ package garp
 
 import (
 	"bytes"
-	"context"
 	"fmt"
 	"net"
 	"net/netip"
@@ -33,24 +32,12 @@ func naFilter(src string) string {
 
 func naFrame(t *testing.T, preset string, o sched.Options) []byte {
 	t.Helper()
-	fs, err := sched.NASchedule(preset, livetest.SenderMAC, livetest.VIP6, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fs[0].Append(nil, livetest.SenderMAC)
+	return mustSchedule(t, sched.NASchedule, preset, livetest.SenderMAC, livetest.VIP6, o)[0].Append(nil, livetest.SenderMAC)
 }
 
 func sendNA(t *testing.T, p *livetest.Pair, preset string, o sched.Options) []SentNA {
 	t.Helper()
-	fs, err := sched.NASchedule(preset, livetest.SenderMAC, livetest.VIP6, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sent, err := SendNA(context.Background(), p.SenderDev, fs, SendOptions{Netns: p.Sender})
-	if err != nil || len(sent) != len(fs) {
-		t.Fatalf("SendNA(%s): %d of %d sent, %v", preset, len(sent), len(fs), err)
-	}
-	return sent
+	return sendAll(t, p, sched.NASchedule, SendNA, livetest.VIP6, preset, o)
 }
 
 // TestSendNAMovesPeer is spec linux-ndisc §10.3 with our sender: an
@@ -65,16 +52,7 @@ func TestSendNAMovesPeer(t *testing.T) {
 	reset := func() {
 		livetest.IP(t, p.Observer, "-6", "neigh", "replace", vip, "lladdr", old, "nud", "reachable", "dev", p.ObserverDev)
 	}
-	wait := func(want string) string {
-		deadline := time.Now().Add(time.Second)
-		for {
-			line := livetest.Neigh(t, p.Observer, p.ObserverDev, livetest.VIP6)
-			if strings.Contains(line, want) || time.Now().After(deadline) {
-				return line
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	wait := func(want string) string { return waitNeigh(t, p, livetest.VIP6, want, time.Second) }
 	reset()
 	sendNA(t, p, sched.Custom, sched.Options{NAFlags: "none"})
 	if line := wait("STALE"); !strings.Contains(line, old) || !strings.Contains(line, "STALE") {

@@ -15,18 +15,9 @@ import (
 
 var testVIP6 = netip.MustParseAddr("2001:db8:99::100")
 
-func naSchedule(t *testing.T, preset string, o sched.Options) []sched.NAFrame {
-	t.Helper()
-	fs, err := sched.NASchedule(preset, testMAC, testVIP6, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return fs
-}
-
 func TestDryRunNA(t *testing.T) {
 	var out bytes.Buffer
-	fs := naSchedule(t, "metallb", sched.Options{})
+	fs := mustSchedule(t, sched.NASchedule, "metallb", testMAC, testVIP6, sched.Options{})
 	sent, err := SendNA(context.Background(), "nonexistent0", fs[:2], SendOptions{DryRun: true, Out: &out, MAC: testMAC})
 	if err != nil || len(sent) != 0 {
 		t.Fatalf("DryRun on a missing interface: %d sent, %v (a dry run must not look at the interface)", len(sent), err)
@@ -60,7 +51,7 @@ func naCheck(t *testing.T, f sched.NAFrame) string {
 }
 
 func TestShapeNA(t *testing.T) {
-	base := naSchedule(t, "keepalived", sched.Options{MasterRepeat: 1, MasterDelay: sched.None})[0].Msg
+	base := mustSchedule(t, sched.NASchedule, "keepalived", testMAC, testVIP6, sched.Options{MasterRepeat: 1, MasterDelay: sched.None})[0].Msg
 	mod := func(f func(m *ndisc.Message)) *ndisc.Message { m := base; f(&m); return &m }
 	tests := []struct {
 		m    *ndisc.Message
@@ -81,9 +72,9 @@ func TestShapeNA(t *testing.T) {
 }
 
 func TestSendNARejectsBadSchedules(t *testing.T) {
-	fs := naSchedule(t, sched.Custom, sched.Options{Count: 2})
+	fs := mustSchedule(t, sched.NASchedule, sched.Custom, testMAC, testVIP6, sched.Options{Count: 2})
 	fs[0].At, fs[1].At = vtime.Second, 0
-	ns := naSchedule(t, sched.Custom, sched.Options{})
+	ns := mustSchedule(t, sched.NASchedule, sched.Custom, testMAC, testVIP6, sched.Options{})
 	ns[0].Msg.Type = ndisc.TypeNeighborSolicitation
 	for _, tt := range []struct {
 		name   string

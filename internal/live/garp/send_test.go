@@ -17,18 +17,22 @@ var (
 	testIP  = netip.MustParseAddr("10.99.0.100")
 )
 
-func schedule(t *testing.T, preset string, o sched.Options) []sched.Frame {
+// mustSchedule is a preset's frames announcing ip at mac, from
+// sched.Schedule (ARP) or sched.NASchedule (IPv6 NAs): the one prologue of
+// the IPv4 and IPv6 tests, unit and lab. An error fails the test.
+func mustSchedule[F any](t *testing.T, schedule func(string, arp.MAC, netip.Addr, sched.Options) ([]F, error),
+	preset string, mac arp.MAC, ip netip.Addr, o sched.Options) []F {
 	t.Helper()
-	fs, err := sched.Schedule(preset, testMAC, testIP, o)
+	fs, err := schedule(preset, mac, ip, o)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", preset, err)
 	}
 	return fs
 }
 
 func TestDryRun(t *testing.T) {
 	var out bytes.Buffer
-	fs := schedule(t, "metallb", sched.Options{})
+	fs := mustSchedule(t, sched.Schedule, "metallb", testMAC, testIP, sched.Options{})
 	sent, err := Send(context.Background(), "nonexistent0", fs[:2], SendOptions{DryRun: true, Out: &out})
 	if err != nil {
 		t.Fatalf("DryRun on a missing interface: %v (a dry run must not look at the interface)", err)
@@ -70,7 +74,7 @@ func TestShape(t *testing.T) {
 }
 
 func TestSendRejectsBadSchedules(t *testing.T) {
-	fs := schedule(t, "arping-U", sched.Options{Count: 2})
+	fs := mustSchedule(t, sched.Schedule, "arping-U", testMAC, testIP, sched.Options{Count: 2})
 	fs[0].At, fs[1].At = vtime.Second, 0
 	tests := []struct {
 		name   string
