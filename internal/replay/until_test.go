@@ -35,12 +35,7 @@ func TestUntil(t *testing.T) {
 
 	opt.Until = "+30s"
 	sum, evs := replayBytes(t, data, opt)
-	var last trace.Event
-	for _, e := range kinds(evs, trace.KindState) {
-		if e.IP == ipF.String() {
-			last = e
-		}
-	}
+	last := lastState(evs, ipF.String())
 	if last.State != "FAILED" || last.Time < 1_700_000_007 || last.Time > 1_700_000_010 {
 		t.Errorf("F ends %s at %.3f, want FAILED about 8 s after the capture", last.State, last.Time)
 	}
@@ -88,12 +83,7 @@ func TestAlignTimerToHostProbe(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sum, evs := replayBytes(t, data, Options{Host: "10.0.0.1", Profile: profile(t, "6.18"), Until: "+10s", NoAlign: tt.noAlign,
 				Initial: []string{"10.0.0.10=52:54:00:ac:fb:f4,STALE"}})
-			var last trace.Event
-			for _, e := range kinds(evs, trace.KindState) {
-				if e.IP == ipF.String() {
-					last = e
-				}
-			}
+			last := lastState(evs, ipF.String())
 			if last.State != tt.state || (tt.mac != "" && last.LLAddr != tt.mac) {
 				t.Errorf("F ends %s %s, want %s %s", last.State, last.LLAddr, tt.state, tt.mac)
 			}

@@ -123,21 +123,9 @@ func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *
 		return nil
 	}
 	dev := rh.Devs[0]
-	var pcap bytes.Buffer
-	w, err := capture.NewWriter(&pcap, capture.Ethernet, true)
+	pcap, frames, err := hostCapture(run, rh.Name)
 	if err != nil {
 		return err
-	}
-	frames := 0
-	for i := range run.Frames {
-		f := &run.Frames[i]
-		if f.Host != rh.Name || groupTraffic(f) {
-			continue
-		}
-		if err := w.WritePacket(f.AtNs, f.Data); err != nil {
-			return err
-		}
-		frames++
 	}
 	var sc *scenario.Host
 	for i := range s.Hosts {
@@ -192,7 +180,7 @@ func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *
 	got := make([][]neigh.Snapshot, len(reads))
 	opt.OnRead = func(i int, e []neigh.Snapshot) { got[i] = e }
 	var rec trace.Recorder
-	sum, err := replay.ReplayReader(bytes.NewReader(pcap.Bytes()), rh.Name+".pcap", opt, &rec)
+	sum, err := replay.ReplayReader(bytes.NewReader(pcap), rh.Name+".pcap", opt, &rec)
 	if errors.Is(err, replay.ErrNoFrames) {
 		// A host that neither sent nor received a frame: no capture
 		// clock to replay on. Its entries at every read are left out,
@@ -244,6 +232,29 @@ func replayHost(run *lab.LabRun, s *scenario.Scenario, prof kernel.Profile, rh *
 		}
 	}
 	return nil
+}
+
+// hostCapture is the capture a user would have taken on host: its frames
+// of the run, group traffic left out (groupTraffic), as a pcap file; and
+// how many frames it holds.
+func hostCapture(run *lab.LabRun, host string) ([]byte, int, error) {
+	var pcap bytes.Buffer
+	w, err := capture.NewWriter(&pcap, capture.Ethernet, true)
+	if err != nil {
+		return nil, 0, err
+	}
+	frames := 0
+	for i := range run.Frames {
+		f := &run.Frames[i]
+		if f.Host != host || groupTraffic(f) {
+			continue
+		}
+		if err := w.WritePacket(f.AtNs, f.Data); err != nil {
+			return nil, 0, err
+		}
+		frames++
+	}
+	return pcap.Bytes(), frames, nil
 }
 
 // adminTouched says which entries an `ip neigh` command changed after the
