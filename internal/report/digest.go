@@ -104,8 +104,8 @@ type dEntry struct {
 	known bool
 	cur   span
 	spans []dSpan // closed spans, each ending where the next (or cur) starts
-	locks []window
-	marks []dMark
+	locks []dWindow
+	marks markList
 	// ranking
 	ignored, changes, mismatches, lines int
 	worstStale                          float64
@@ -118,8 +118,8 @@ type dEntry struct {
 	lastText [2]string
 }
 
-// dMark is one mark on an entry's rows or a sender's row, in 16 bytes:
-// a busy entry keeps up to 8×digestBuckets of them.
+// dMark is one mark on an entry's rows or a sender's row, as a markList
+// hands it out.
 type dMark struct {
 	t    float64
 	kind uint8 // index in markKinds
@@ -142,7 +142,7 @@ func (m dMark) Effect() trace.Effect { return markEffects[m.eff] }
 // dRow is a sender's row of sent frames.
 type dRow struct {
 	name  string
-	marks []dMark
+	marks markList
 	// the sender MAC of its last mark, and its number
 	lastSHA [6]byte
 	lastIdx int32

@@ -27,8 +27,8 @@ func TestDigestBounded(t *testing.T) {
 		d.Mark(&c)
 	}
 	e := d.list[0]
-	if len(d.list) != 1 || len(e.marks) > 8*digestBuckets || len(e.spans) > 2*digestBuckets || len(e.locks) > 2*digestBuckets {
-		t.Fatalf("%d entries; kept %d marks, %d spans, %d windows after %d lines", len(d.list), len(e.marks), len(e.spans), len(e.locks), 2*n)
+	if len(d.list) != 1 || e.marks.len() > 8*digestBuckets || len(e.spans) > 2*digestBuckets || len(e.locks) > 2*digestBuckets {
+		t.Fatalf("%d entries; kept %d marks, %d spans, %d windows after %d lines", len(d.list), e.marks.len(), len(e.spans), len(e.locks), 2*n)
 	}
 	var b bytes.Buffer
 	if err := d.Timeline(&b, TextOptions{Width: 100}); err != nil {

@@ -169,9 +169,10 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 			}
 		}
 		for _, w := range e.locks {
-			l.Locktimes = append(l.Locktimes, window{From: w.From - origin, To: w.To - origin, Ev: -1})
+			l.Locktimes = append(l.Locktimes, window{From: w.from - origin, To: w.to - origin, Ev: -1})
 		}
-		for _, m := range e.marks {
+		for i := range e.marks.len() {
+			m := e.marks.at(i)
 			l.Events = append(l.Events, len(tl.Evs))
 			tl.Evs = append(tl.Evs, markEvent(m, e, origin))
 		}
@@ -187,11 +188,12 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 				r = x
 			}
 		}
-		if r == nil && len(s.marks) > 0 {
+		if r == nil && s.marks.len() > 0 {
 			r = &row{Name: s.name}
 			tl.Senders = append(tl.Senders, r)
 		}
-		for j, m := range s.marks {
+		for j := range s.marks.len() {
+			m := s.marks.at(j)
 			if j == 0 {
 				r.First = m.t - origin
 			}
@@ -231,9 +233,9 @@ func (d *Digest) macsFor(shown []*dEntry, evs []trace.Event) *macTable {
 		}
 	}
 	for _, r := range d.senderList {
-		for _, m := range r.marks {
-			if m.sha >= 0 {
-				keep[d.macs.List[m.sha]] = true
+		for _, sha := range r.marks.sha {
+			if sha >= 0 {
+				keep[d.macs.List[sha]] = true
 			}
 		}
 	}
