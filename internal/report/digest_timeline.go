@@ -145,6 +145,16 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 		groups[[2]string{g.Host, g.IP}] = g
 	}
 	tl.Groups = tl.Groups[:0]
+	// an event per kept mark: room for all of them at once, not grown by
+	// doubling (ten busy entries keep ten thousand)
+	marks := 0
+	for _, e := range shown {
+		marks += e.marks.len()
+	}
+	for _, s := range d.senderList {
+		marks += s.marks.len()
+	}
+	tl.Evs = slices.Grow(tl.Evs, marks)
 	for _, e := range shown {
 		g := groups[[2]string{e.host, e.ip}]
 		if g == nil {
@@ -171,6 +181,7 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 		for _, w := range e.locks {
 			l.Locktimes = append(l.Locktimes, window{From: w.from - origin, To: w.to - origin, Ev: -1})
 		}
+		l.Events = slices.Grow(l.Events, e.marks.len())
 		for i := range e.marks.len() {
 			m := e.marks.at(i)
 			l.Events = append(l.Events, len(tl.Evs))
