@@ -117,6 +117,9 @@ func replayCmd(e *env) *cobra.Command {
 				return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
 			}
 			o.Ctx = e.ctx
+			if !asJSON || html != "" {
+				defer heapBudget(replayHeapBudget)() // a Digest's memory (replaymem.go)
+			}
 			var bar *progressBar
 			if isTerminal(e.stderr) {
 				var size int64
