@@ -38,6 +38,15 @@ const (
 	// digestNotes is how many events of no entry (notes, moves, flows,
 	// checks) the digest keeps from the start and from the end.
 	digestNotes = 20
+	// digestEntries is how many entries a Digest follows at once: each
+	// keeps up to some 35 kB once its bounds are full, and a capture
+	// whose host meets ever new neighbours (a scan, a DHCP pool turning
+	// over) would otherwise add entries for as long as it runs. A new
+	// entry past it first drops the least telling quarter (the last in
+	// rank order); the timeline says how many went. A host's table holds
+	// gc_thresh3 entries (1,024 by default), so a digest drops only where
+	// the host's neighbours turn over.
+	digestEntries = 4096
 )
 
 // DigestOptions say how much a Digest's timeline shows.
@@ -72,13 +81,18 @@ type Digest struct {
 	lastEntry   *dEntry
 	byText      map[[2]string]*dEntry // entries whose IP is no address
 	list        []*dEntry
-	senders     map[string]*dRow
-	senderList  []*dRow
-	lastSender  *dRow
-	notes       wordRing // events of no entry
-	macs        *macTable
-	macText     map[[6]byte]string
-	buckets     int // per entry (digestBuckets)
+	// maxEntries is digestEntries (tests set fewer); seq numbers entries
+	// as they came; dropped counts those dropped to stay under it.
+	maxEntries int
+	seq        int
+	dropped    int
+	senders    map[string]*dRow
+	senderList []*dRow
+	lastSender *dRow
+	notes      wordRing // events of no entry
+	macs       *macTable
+	macText    map[[6]byte]string
+	buckets    int // per entry (digestBuckets)
 	// states numbers the state names of compacted spans
 	states   []string
 	stateIdx map[string]uint8
@@ -91,7 +105,7 @@ func NewDigest(opt DigestOptions) *Digest {
 	if opt.Top <= 0 {
 		opt.Top = 10
 	}
-	return &Digest{opt: opt, buckets: max(digestBuckets, opt.Width), stateIdx: map[string]uint8{}, entries: map[string]*addrmap.Map[*dEntry]{}, byText: map[[2]string]*dEntry{},
+	return &Digest{opt: opt, maxEntries: digestEntries, buckets: max(digestBuckets, opt.Width), stateIdx: map[string]uint8{}, entries: map[string]*addrmap.Map[*dEntry]{}, byText: map[[2]string]*dEntry{},
 		senders: map[string]*dRow{}, macs: newMACTable(), macText: map[[6]byte]string{},
 		first: math.Inf(1), last: math.Inf(-1)}
 }
@@ -99,6 +113,7 @@ func NewDigest(opt DigestOptions) *Digest {
 // dEntry is one entry's bounded history.
 type dEntry struct {
 	host, ip string
+	addr     netip.Addr // the IP, if it is an address (else ip is the key in byText)
 	seq      int
 	// drawing (as lane.build derives it, but compacted)
 	known bool
@@ -393,6 +408,7 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 	e, _ := h.Get(ip)
 	if e == nil {
 		e = d.add(host, ip.String())
+		e.addr = ip
 		h.Set(ip, e)
 	}
 	d.lastIP, d.lastEntry = ip, e
@@ -400,9 +416,31 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 }
 
 func (d *Digest) add(host, ip string) *dEntry {
-	e := &dEntry{host: host, ip: ip, seq: len(d.list)}
+	if len(d.list) >= d.maxEntries {
+		d.drop(len(d.list) - d.maxEntries*3/4)
+	}
+	e := &dEntry{host: host, ip: ip, seq: d.seq}
+	d.seq++
 	d.list = append(d.list, e)
 	return e
+}
+
+// drop forgets the n least telling entries (the last n in rank order):
+// an entry seen again later starts over.
+func (d *Digest) drop(n int) {
+	ranked := d.ranked()
+	gone := map[*dEntry]bool{}
+	for _, e := range ranked[len(ranked)-n:] {
+		gone[e] = true
+		if e.addr.IsValid() {
+			d.entries[e.host].Delete(e.addr)
+		} else {
+			delete(d.byText, [2]string{e.host, e.ip})
+		}
+	}
+	d.list = slices.DeleteFunc(d.list, func(e *dEntry) bool { return gone[e] })
+	d.lastEntry, d.lastHost, d.lastName = nil, nil, ""
+	d.dropped += n
 }
 
 // count ranks an entry by an event with words and keeps the words.

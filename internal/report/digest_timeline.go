@@ -49,11 +49,20 @@ func (d *Digest) Timeline(w io.Writer, opt TextOptions) error {
 		return err
 	}
 	if left := len(ranked) - len(shown); left > 0 {
-		_, err := fmt.Fprintf(w, "\n… %d more entries not drawn (ranked by dead-MAC time, ignored GARPs, lladdr changes, probe mismatches); --all draws every entry\n", left)
+		if _, err := fmt.Fprintf(w, "\n… %d more entries not drawn (ranked by dead-MAC time, ignored GARPs, lladdr changes, probe mismatches); --all draws every entry\n", left); err != nil {
+			return err
+		}
+	}
+	if d.dropped > 0 {
+		_, err := fmt.Fprintf(w, "… %d entries dropped unranked: the report follows at most %d entries at once, and dropped the least telling to take new ones\n", d.dropped, d.maxEntries)
 		return err
 	}
 	return nil
 }
+
+// Dropped is how many entries the digest dropped to stay under its
+// bound (digestEntries).
+func (d *Digest) Dropped() int { return d.dropped }
 
 // shown is the entries ranked, and the ones drawn (Top, or All).
 func (d *Digest) shown() (ranked, shown []*dEntry) {
