@@ -125,6 +125,7 @@ type Reader struct {
 	name    string
 	src     *source
 	closer  io.Closer
+	unmap   []byte // the mapped file, unmapped by Close
 	format  format
 	frame   Frame
 	tags    [ether.MaxTags]ether.Tag // scratch for the VLAN tag walk, so Next does not allocate
@@ -145,11 +146,24 @@ type Reader struct {
 
 // Open opens the capture file at path; the caller must Close it. The format
 // (pcap or pcapng, either byte order, optionally gzip-compressed) is
-// detected from the magic number, not from the file name.
+// detected from the magic number, not from the file name. A regular,
+// uncompressed file is mapped into memory and its records are read in
+// place (no copy, no read call per block); the pages read are handed back
+// as the reading goes, so memory stays flat however long the file.
 func Open(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
+	}
+	if m, _, ok := MapFile(f); ok {
+		f.Close() // the mapping stays valid without the descriptor
+		r, err := newReader(newFixedSource(m, releasePages), nil, path)
+		if err != nil {
+			unmapFile(m)
+			return nil, err
+		}
+		r.unmap = m
+		return r, nil
 	}
 	r, err := NewReader(f, path)
 	if err != nil {
@@ -165,11 +179,28 @@ func Open(path string) (*Reader, error) {
 // up to the first interface description, so that LinkType is meaningful
 // straight away.
 func NewReader(rd io.Reader, name string) (*Reader, error) {
-	r := &Reader{name: name, src: newSource(rd), skipped: map[string]int{}}
-	s := r.src
+	return newReader(newSource(rd), rd, name)
+}
+
+// NewReaderBytes reads a capture held in memory, in place: frames'
+// payloads are slices of data, which must not change while the Reader is
+// in use. Many Readers may share one data (RankProfiles reads a capture's
+// start once per kernel profile).
+func NewReaderBytes(data []byte, name string) (*Reader, error) {
+	return newReader(newFixedSource(data, nil), nil, name)
+}
+
+// newReader reads the headers from s, whose input is rd (nil for a fixed
+// source).
+func newReader(s *source, rd io.Reader, name string) (*Reader, error) {
+	r := &Reader{name: name, src: s, skipped: map[string]int{}}
 	s.fill(4) // a short file is diagnosed below, after a look for gzip
 	if b := s.unread(); len(b) >= 2 && b[0] == gzipMagic0 && b[1] == gzipMagic1 {
-		zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(b), rd))
+		var zin io.Reader = bytes.NewReader(b)
+		if rd != nil {
+			zin = io.MultiReader(zin, rd)
+		}
+		zr, err := gzip.NewReader(zin)
 		if err != nil {
 			return nil, r.errorf(0, 0, "%w: bad gzip stream: %v", ErrNotCapture, err)
 		}
@@ -378,12 +409,36 @@ func (r *Reader) Format() string {
 	return "pcapng"
 }
 
-// Close closes the file opened by Open. It is a no-op for NewReader.
+// Close closes the file opened by Open. It is a no-op for NewReader. A
+// frame read before Close must not be used after it.
 func (r *Reader) Close() error {
+	if r.unmap != nil {
+		err := unmapFile(r.unmap)
+		off := r.src.off
+		r.unmap, r.src = nil, newFixedSource(nil, nil) // reads on: the end
+		r.src.off = off
+		return err
+	}
 	if r.closer == nil {
 		return nil
 	}
 	err := r.closer.Close()
 	r.closer = nil
 	return err
+}
+
+// MapFile maps the capture file f for NewReaderBytes, when it is a regular
+// file arplab can read in place (not gzip-compressed); unmap releases it
+// once no Reader uses it. ok is false otherwise, and f is to be read as a
+// stream.
+func MapFile(f *os.File) (data []byte, unmap func() error, ok bool) {
+	m, ok := mapFile(f)
+	if !ok {
+		return nil, nil, false
+	}
+	if len(m) >= 2 && m[0] == gzipMagic0 && m[1] == gzipMagic1 {
+		unmapFile(m)
+		return nil, nil, false
+	}
+	return m, func() error { return unmapFile(m) }, true
 }

@@ -4,11 +4,13 @@ import (
 	"cmp"
 	"fmt"
 	"io"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 
+	"arplab/internal/capture"
 	"arplab/internal/kernel"
 )
 
@@ -115,6 +117,25 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 	if opt.OnRead != nil {
 		workers = 1
 	}
+	// A capture file is mapped once and every group reads it in place,
+	// the host identified once for all; anything else is opened anew for
+	// each group.
+	replayGroup := func(o Options) (Summary, error) {
+		rd, err := open()
+		if err != nil {
+			return Summary{}, err
+		}
+		if c, ok := rd.(io.Closer); ok {
+			defer c.Close()
+		}
+		return ReplayReader(rd, name, o, nil)
+	}
+	if shared, done, err := mapCapture(open, name, spec); err != nil {
+		return nil, err
+	} else if shared != nil {
+		defer done()
+		replayGroup = shared
+	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
@@ -129,15 +150,7 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 				j := jobs[i]
 				o := opt
 				o.Profile, o.Quiet, o.MaxFrames, o.noStale = j.prof, true, RankFrames, true
-				rd, err := open()
-				if err != nil {
-					j.err = err
-					continue
-				}
-				j.sum, j.err = ReplayReader(rd, name, o, nil)
-				if c, ok := rd.(io.Closer); ok {
-					c.Close()
-				}
+				j.sum, j.err = replayGroup(o)
 			}
 		}()
 	}
@@ -194,4 +207,52 @@ func ipv4Features(f kernel.Features) kernel.Features {
 	f.NDDropFragments, f.IPv6SharedRoutes, f.NDDropUnicastInL2Mcast, f.DropUnsolicitedNA = false, false, false, false
 	f.NDEvictNoCarrierCtl, f.AcceptUntrackedNA, f.AcceptUntrackedNASubnet, f.RARetransSmallFloor = false, false, false, false
 	return f
+}
+
+// mapCapture maps the capture open returns, when it is a file that can be
+// read in place, identifies the host in it once, and returns a replay of
+// it under given options that any number of goroutines may run at once;
+// done unmaps it. replay is nil when the capture is not such a file; err
+// is open's.
+func mapCapture(open func() (io.Reader, error), name string, spec hostSpec) (replay func(Options) (Summary, error), done func(), err error) {
+	rd, err := open()
+	if err != nil {
+		return nil, nil, err
+	}
+	f, ok := rd.(*os.File)
+	if !ok {
+		if c, ok := rd.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, nil, nil
+	}
+	defer f.Close()
+	data, unmap, ok := capture.MapFile(f)
+	if !ok {
+		return nil, nil, nil
+	}
+	// A capture that does not open or show the host is left to the
+	// per-group replays, which say so as a single replay does.
+	cr, err := capture.NewReaderBytes(data, name)
+	if err != nil {
+		unmap()
+		return nil, nil, nil
+	}
+	h, err := identify(cr, name, spec)
+	if err != nil {
+		unmap()
+		return nil, nil, nil
+	}
+	replay = func(o Options) (Summary, error) {
+		r, err := newReplayer(o, name, nil)
+		if err != nil {
+			return Summary{}, err
+		}
+		cr, err := capture.NewReaderBytes(data, name)
+		if err != nil {
+			return Summary{}, err
+		}
+		return r.run(cr, h)
+	}
+	return replay, func() { unmap() }, nil
 }

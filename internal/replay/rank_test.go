@@ -2,6 +2,9 @@ package replay
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -58,5 +61,42 @@ func TestRankIPv4Features(t *testing.T) {
 	}
 	if pairs == 0 {
 		t.Skip("no two profiles differ only in IPv6 features")
+	}
+}
+
+// TestRankMapped: ranking a capture file (mapped once, the host
+// identified once for every group) gives the fits that ranking the same
+// bytes opened anew per group does.
+func TestRankMapped(t *testing.T) {
+	var buf bytes.Buffer
+	cw, err := capture.NewWriter(&buf, capture.Ethernet, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testkit.BusySegment(30_000, 100, 1_700_000_000*1e9, cw.WritePacket); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "busy.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Host: "10.0.0.1/16"}
+	want, err := RankProfiles(func() (io.Reader, error) { return bytes.NewReader(buf.Bytes()), nil }, path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opens := 0
+	got, err := RankProfiles(func() (io.Reader, error) { opens++; return os.Open(path) }, path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("mapped ranking differs:\n%+v\nwant\n%+v", got, want)
+	}
+	if opens != 1 {
+		t.Errorf("the capture file was opened %d times, want once", opens)
+	}
+	if _, err := RankProfiles(func() (io.Reader, error) { return os.Open(path) }, path, Options{Host: "10.9.9.9"}); err == nil {
+		t.Error("ranking for a host the capture does not show succeeded")
 	}
 }
