@@ -3,7 +3,6 @@ package capture
 import (
 	"bytes"
 	"compress/gzip"
-	"io"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -13,11 +12,10 @@ import (
 	"arplab/internal/testkit"
 )
 
-// TestOpenMapped: Open reads a regular file in place (mapped), handing
-// pages back as it goes, and returns exactly the frames, offsets and skip
-// counts that a stream read of the same file does; a gzip-compressed file
-// is still read as a stream.
-func TestOpenMapped(t *testing.T) {
+// TestMapFile: a capture file mapped by MapFile reads, in place, exactly
+// the frames, offsets and skip counts a stream read of it does; a
+// gzip-compressed file is not mapped (it is read as a stream).
+func TestMapFile(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("files are not mapped here")
 	}
@@ -35,21 +33,25 @@ func TestOpenMapped(t *testing.T) {
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	was := releaseEvery
-	releaseEvery = 3 * pageSize // release many times over the file
-	defer func() { releaseEvery = was }()
-
-	stream, err := NewReader(bytes.NewReader(data), path)
+	stream, err := Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer stream.Close()
 	want := readAll(t, stream)
-	mapped, err := Open(path)
+	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if mapped.unmap == nil {
-		t.Fatal("Open did not map a regular file")
+	m, unmap, ok := MapFile(f)
+	f.Close() // the mapping outlives the descriptor
+	if !ok {
+		t.Fatal("MapFile did not map a regular file")
+	}
+	defer unmap()
+	mapped, err := NewReaderBytes(m, path)
+	if err != nil {
+		t.Fatal(err)
 	}
 	got := readAll(t, mapped)
 	if len(got) != len(want) || len(got) < 20_000 {
@@ -71,14 +73,7 @@ func TestOpenMapped(t *testing.T) {
 	if g, w := mapped.Skipped(), stream.Skipped(); g[SkipTruncatedRecord] != 1 || len(g) != len(w) {
 		t.Errorf("skipped: mapped %v, stream %v", g, w)
 	}
-	if err := mapped.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mapped.Next(); err != io.EOF {
-		t.Errorf("Next after Close: %v, want io.EOF", err)
-	}
 
-	// gzip: not mapped, read as before
 	var zb bytes.Buffer
 	zw := gzip.NewWriter(&zb)
 	zw.Write(data)
@@ -87,16 +82,13 @@ func TestOpenMapped(t *testing.T) {
 	if err := os.WriteFile(gz, zb.Bytes(), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	zr, err := Open(gz)
+	zf, err := os.Open(gz)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer zr.Close()
-	if zr.unmap != nil {
-		t.Error("Open mapped a gzip file")
-	}
-	if n := len(readAll(t, zr)); n != len(want) {
-		t.Errorf("gzip: %d frames, want %d", n, len(want))
+	defer zf.Close()
+	if _, _, ok := MapFile(zf); ok {
+		t.Error("MapFile mapped a gzip file")
 	}
 }
 

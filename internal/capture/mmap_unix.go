@@ -19,13 +19,7 @@ func mapFile(f *os.File) (data []byte, ok bool) {
 	if err != nil {
 		return nil, false
 	}
-	_ = syscall.Madvise(data, syscall.MADV_SEQUENTIAL) // a hint: read ahead, drop behind
 	return data, true
 }
 
 func unmapFile(data []byte) error { return syscall.Munmap(data) }
-
-// releasePages drops the pages of a mapped file's part already read from
-// the process (they stay in the page cache; touched again, they come
-// back from it), so its resident memory does not grow with the file.
-func releasePages(b []byte) { _ = syscall.Madvise(b, syscall.MADV_DONTNEED) }

@@ -125,7 +125,6 @@ type Reader struct {
 	name    string
 	src     *source
 	closer  io.Closer
-	unmap   []byte // the mapped file, unmapped by Close
 	format  format
 	frame   Frame
 	tags    [ether.MaxTags]ether.Tag // scratch for the VLAN tag walk, so Next does not allocate
@@ -146,26 +145,16 @@ type Reader struct {
 
 // Open opens the capture file at path; the caller must Close it. The format
 // (pcap or pcapng, either byte order, optionally gzip-compressed) is
-// detected from the magic number, not from the file name. A regular,
-// uncompressed file is mapped into memory and its records are read in
-// place (no copy, no read call per block); the pages read are handed back
-// as the reading goes, so memory stays flat however long the file.
+// detected from the magic number, not from the file name. The file is
+// read as a stream, in large reads: mapped, a long capture's pages would
+// count against the process's memory as it went (MapFile maps one for
+// readers that read the same part many times).
 func Open(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	if m, _, ok := MapFile(f); ok {
-		f.Close() // the mapping stays valid without the descriptor
-		r, err := newReader(newFixedSource(m, releasePages), nil, path)
-		if err != nil {
-			unmapFile(m)
-			return nil, err
-		}
-		r.unmap = m
-		return r, nil
-	}
-	r, err := NewReader(f, path)
+	r, err := newReader(newSourceSize(f, fileBuf), f, path)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -187,7 +176,7 @@ func NewReader(rd io.Reader, name string) (*Reader, error) {
 // in use. Many Readers may share one data (RankProfiles reads a capture's
 // start once per kernel profile).
 func NewReaderBytes(data []byte, name string) (*Reader, error) {
-	return newReader(newFixedSource(data, nil), nil, name)
+	return newReader(newFixedSource(data), nil, name)
 }
 
 // newReader reads the headers from s, whose input is rd (nil for a fixed
@@ -409,16 +398,8 @@ func (r *Reader) Format() string {
 	return "pcapng"
 }
 
-// Close closes the file opened by Open. It is a no-op for NewReader. A
-// frame read before Close must not be used after it.
+// Close closes the file opened by Open. It is a no-op for NewReader.
 func (r *Reader) Close() error {
-	if r.unmap != nil {
-		err := unmapFile(r.unmap)
-		off := r.src.off
-		r.unmap, r.src = nil, newFixedSource(nil, nil) // reads on: the end
-		r.src.off = off
-		return err
-	}
 	if r.closer == nil {
 		return nil
 	}

@@ -3,7 +3,6 @@ package capture
 import (
 	"errors"
 	"io"
-	"os"
 )
 
 // source is a read buffer that hands out whole records as slices of its own
@@ -19,33 +18,27 @@ type source struct {
 	err error // first error from r; io.EOF at the end of input
 
 	// fixed: buf is the whole input (a mapped file or a slice given by
-	// the caller), never copied, moved or grown. release, when set, is
-	// called with the consumed part of buf from freed on, every
-	// releaseEvery bytes, so that a mapped file's pages read already do
-	// not count against the process's memory.
-	fixed   bool
-	freed   int
-	release func([]byte)
+	// the caller), never copied, moved or grown.
+	fixed bool
 }
 
-// pageSize is the unit release hands back (a mapping starts on a page).
-var pageSize = os.Getpagesize()
-
-// releaseEvery is how many consumed bytes of a mapped file are handed
-// back at once.
-var releaseEvery = 4 << 20
-
 // newFixedSource reads from data in place: records are slices of data.
-func newFixedSource(data []byte, release func([]byte)) *source {
-	return &source{buf: data, end: len(data), err: io.EOF, fixed: true, release: release}
+func newFixedSource(data []byte) *source {
+	return &source{buf: data, end: len(data), err: io.EOF, fixed: true}
 }
 
 // initialBuf holds a few thousand small frames, enough that refills are rare
 // without making tiny files (and fuzz inputs) pay for a large allocation.
 const initialBuf = 64 << 10
 
-func newSource(r io.Reader) *source {
-	return &source{r: r, buf: make([]byte, initialBuf)}
+// fileBuf is the read size for a file Open opens: a capture file is
+// usually large, and every read call costs a system call.
+const fileBuf = 1 << 20
+
+func newSource(r io.Reader) *source { return newSourceSize(r, initialBuf) }
+
+func newSourceSize(r io.Reader, size int) *source {
+	return &source{r: r, buf: make([]byte, size)}
 }
 
 // fill tries to make n unread bytes available and reports whether it did.
@@ -104,20 +97,6 @@ func (s *source) unread() []byte { return s.buf[s.pos:s.end] }
 func (s *source) advance(n int) {
 	s.pos += n
 	s.off += int64(n)
-	if s.release != nil && s.pos-s.freed >= releaseEvery {
-		s.releaseRead()
-	}
-}
-
-// releaseRead hands back the whole pages of buf consumed since the last
-// call (the current record may be in use still: only what lies before
-// s.pos goes).
-func (s *source) releaseRead() {
-	to := s.pos &^ (pageSize - 1)
-	if to > s.freed {
-		s.release(s.buf[s.freed:to])
-		s.freed = to
-	}
 }
 
 // discard consumes n bytes, buffered or not, without keeping them: used to
