@@ -114,6 +114,9 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 		of[i] = byKey[k]
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if opt.RankWorkers > 0 {
+		workers = min(opt.RankWorkers, len(jobs))
+	}
 	if opt.OnRead != nil {
 		workers = 1
 	}
