@@ -154,8 +154,18 @@ func Open(path string) (*Reader, error) {
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	r, err := newReader(newSourceSize(f, fileBuf), f, path)
+	var src *source
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && (magic[0] != gzipMagic0 || magic[1] != gzipMagic1) {
+		src = newAheadSource(f) // a plain file: read on another core
+	} else {
+		src = newSourceSize(f, fileBuf)
+	}
+	r, err := newReader(src, f, path)
 	if err != nil {
+		if src.ahead != nil {
+			src.ahead.stop()
+		}
 		f.Close()
 		return nil, err
 	}
@@ -400,6 +410,9 @@ func (r *Reader) Format() string {
 
 // Close closes the file opened by Open. It is a no-op for NewReader.
 func (r *Reader) Close() error {
+	if a := r.src.ahead; a != nil {
+		a.stop() // before the file closes under it
+	}
 	if r.closer == nil {
 		return nil
 	}

@@ -20,6 +20,10 @@ type source struct {
 	// fixed: buf is the whole input (a mapped file or a slice given by
 	// the caller), never copied, moved or grown.
 	fixed bool
+	// ahead, when set, reads the input on another goroutine and hands
+	// over whole blocks (pooled: buf is one of them).
+	ahead  *readAhead
+	pooled bool
 }
 
 // newFixedSource reads from data in place: records are slices of data.
@@ -52,6 +56,14 @@ func (s *source) fill(n int) bool {
 	}
 	if s.fixed {
 		return false // s.err is io.EOF: there is no more
+	}
+	if s.ahead != nil {
+		for s.end-s.pos < n {
+			if !s.next() {
+				return false
+			}
+		}
+		return true
 	}
 	if s.pos > 0 {
 		copy(s.buf, s.buf[s.pos:s.end])
