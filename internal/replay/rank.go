@@ -2,8 +2,10 @@ package replay
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"runtime"
 	"slices"
@@ -12,6 +14,7 @@ import (
 
 	"arplab/internal/capture"
 	"arplab/internal/kernel"
+	"arplab/internal/wire/ether"
 )
 
 // RankFrames is how much of a capture RankProfiles replays per profile:
@@ -246,16 +249,80 @@ func mapCapture(open func() (io.Reader, error), name string, spec hostSpec) (rep
 		unmap()
 		return nil, nil, nil
 	}
+	// Every group replays the same first frames: they are decoded once
+	// (payloads stay in the mapped file) and handed to each in turn.
+	dec, ok := decodeFrames(data, name, RankFrames)
+	if !ok {
+		unmap()
+		return nil, nil, nil
+	}
 	replay = func(o Options) (Summary, error) {
 		r, err := newReplayer(o, name, nil)
 		if err != nil {
 			return Summary{}, err
 		}
-		cr, err := capture.NewReaderBytes(data, name)
-		if err != nil {
-			return Summary{}, err
-		}
-		return r.run(cr, h)
+		return r.run(&decodedReader{d: dec}, h)
 	}
 	return replay, func() { unmap() }, nil
 }
+
+// decoded is the first frames of a capture held in memory, decoded once,
+// and the reader's state after them (what a replay stopping there reads).
+type decoded struct {
+	frames       []capture.Frame // payloads alias the capture's bytes
+	err          error           // Next's error after the last frame; nil at the limit
+	skipped      map[string]int
+	offset       int64
+	end          int64
+	hasEnd       bool
+	format, link string // as the reader said before the first frame
+}
+
+// minRecord is the shortest record that yields a frame (a pcap record
+// header and an Ethernet header): how many frames data can hold at most.
+const minRecord = 16 + ether.HeaderLen
+
+// decodeFrames decodes up to limit frames of the capture data.
+func decodeFrames(data []byte, name string, limit int) (*decoded, bool) {
+	cr, err := capture.NewReaderBytes(data, name)
+	if err != nil {
+		return nil, false
+	}
+	d := &decoded{format: cr.Format(), link: cr.LinkType(), frames: make([]capture.Frame, 0, min(limit, len(data)/minRecord+1))}
+	for len(d.frames) < limit {
+		f, err := cr.Next()
+		if err != nil {
+			d.err = err
+			break
+		}
+		d.frames = append(d.frames, *f)
+	}
+	d.skipped, d.offset = cr.Skipped(), cr.Offset()
+	d.end, d.hasEnd = cr.EndTime()
+	return d, true
+}
+
+// decodedReader reads decoded frames as a capture.Reader reads the file;
+// many may read one decoded at once (the replay does not change a frame).
+type decodedReader struct {
+	d *decoded
+	i int
+}
+
+func (r *decodedReader) Next() (*capture.Frame, error) {
+	if r.i < len(r.d.frames) {
+		r.i++
+		return &r.d.frames[r.i-1], nil
+	}
+	if r.d.err == nil {
+		// decoded up to the limit: a replay stops there (Options.MaxFrames)
+		return nil, errors.New("replay: read past the decoded frames")
+	}
+	return nil, r.d.err
+}
+
+func (r *decodedReader) Offset() int64           { return r.d.offset }
+func (r *decodedReader) Skipped() map[string]int { return maps.Clone(r.d.skipped) }
+func (r *decodedReader) EndTime() (int64, bool)  { return r.d.end, r.d.hasEnd }
+func (r *decodedReader) Format() string          { return r.d.format }
+func (r *decodedReader) LinkType() string        { return r.d.link }
