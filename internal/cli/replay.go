@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -145,6 +146,11 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				ro := o
 				ro.Progress = nil
+				if spec != nil {
+					// the text replay keeps a core: it is the longer
+					// of the two, and the command waits for it
+					ro.RankWorkers = max(runtime.GOMAXPROCS(0)-1, 1)
+				}
 				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], ro)
 				if err != nil {
 					spec.wait()

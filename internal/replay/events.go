@@ -329,7 +329,7 @@ func (r *replayer) staleClosed(t *ipTrack, now int64, why string) {
 
 // finish closes the replay: pending probes, open spans, skip notes and the
 // verdict.
-func (r *replayer) finish(rd *capture.Reader) {
+func (r *replayer) finish(rd frameSource) {
 	if r.started {
 		if r.nextRead < len(r.opt.ReadAt) {
 			r.stopMatching()

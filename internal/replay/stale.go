@@ -217,6 +217,10 @@ func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, now int64) {
 		return
 	}
 	t, _ := s.ips.Get(ip)
+	if t != nil && t.mac == mac && (t.open || t.pending) {
+		t.sends++ // the usual case: the MAC's track exists and holds t
+		return
+	}
 	if t == nil {
 		if s.ips.Len() >= s.maxTracks {
 			s.forget()
@@ -282,6 +286,9 @@ func (s *staleTracker) heard(mac arp.MAC, now int64) {
 // is no longer evidence; if the host keeps sending to the old MAC anyway,
 // the next send starts over (the capture then shows the model was wrong).
 func (s *staleTracker) modelChanged(ip netip.Addr, mac arp.MAC, now int64) {
+	if s.off {
+		return
+	}
 	t, _ := s.ips.Get(ip)
 	if t == nil || t.mac == mac {
 		return
