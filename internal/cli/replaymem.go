@@ -25,10 +25,10 @@ const replayHeapBudget = 64 << 20
 
 // heapBudget holds the process's collector to budget bytes (the Go
 // runtime's memory limit, collection by growth off) until the returned
-// function is called. Once the live heap passes half the budget, the
-// budget follows twice the live heap, as GOGC=100 would, so a replay whose
-// bounded state is larger (many thousands of entries) never collects more
-// often than the default. A user's GOGC or GOMEMLIMIT is left in force.
+// function is called. While the live heap is over two thirds of the
+// budget, the limit follows one and a half times the live heap (GOGC=50),
+// so a replay whose bounded state is larger (many thousands of entries)
+// keeps room to allocate between collections. A user's GOGC or GOMEMLIMIT is left in force.
 // Nested and concurrent holders (tests run commands side by side) share
 // the settings: the last release restores the previous ones.
 func heapBudget(budget int64) (release func()) {
@@ -69,8 +69,10 @@ var (
 // budgetCheck is how often followLive reads the live heap.
 const budgetCheck = 50 * time.Millisecond
 
-// followLive raises the memory limit to twice the live heap whenever that
-// is over budget, until stop is closed.
+// followLive holds the memory limit at one and a half times the live heap
+// whenever that is over budget, and at the budget otherwise (the live heap of a replay
+// with --profile auto is larger while the ranking holds its frames), until
+// stop is closed.
 func followLive(budget int64, stop chan struct{}) {
 	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
 	limit := budget
@@ -86,7 +88,8 @@ func followLive(budget int64, stop chan struct{}) {
 		if s[0].Value.Kind() != metrics.KindUint64 {
 			continue
 		}
-		if want := 2 * int64(s[0].Value.Uint64()); want > limit {
+		want := max(budget, 3*int64(s[0].Value.Uint64())/2)
+		if want > limit || want < limit-limit/8 { // not for every small change
 			limit = want
 			budgetMu.Lock()
 			select {
