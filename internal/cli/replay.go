@@ -18,6 +18,7 @@ import (
 	"arplab/internal/kernel"
 	"arplab/internal/replay"
 	"arplab/internal/report"
+	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 )
@@ -245,6 +246,9 @@ func replayCmd(e *env) *cobra.Command {
 				sum.Frames, frames, proto, sum.Received, sum.Sent, ann, sum.GARPs, sum.GARPsIgnored, sum.PredictedProbes, sum.ObservedProbes, sum.MissingProbes, sum.UnexpectedProbes)
 			for _, reason := range slices.Sorted(maps.Keys(sum.Skipped)) {
 				fmt.Fprintf(out, "skipped %d record(s): %s\n", sum.Skipped[reason], reason)
+			}
+			if sum.FlowsForgotten > 0 {
+				fmt.Fprintf(out, "forgot %d idle socket(s) of the host (it follows %d at once): an ACK on one confirmed nothing until the host sent on it again\n", sum.FlowsForgotten, stack.MaxFlows)
 			}
 			for i, p := range sum.Pending {
 				if i == top && !all {

@@ -344,6 +344,7 @@ func (r *replayer) finish(rd frameSource) {
 	}
 	r.stale.finish(r.capAnchor)
 	r.sum.Stale, r.sum.StaleDropped = r.stale.spans()
+	r.sum.FlowsForgotten = r.st.FlowsForgotten()
 	for k, v := range rd.Skipped() {
 		r.skipped[k] += v
 	}

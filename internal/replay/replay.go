@@ -101,6 +101,11 @@ type Summary struct {
 	// a dead-mac-end line for every span).
 	Stale        []StaleSpan `json:"stale,omitempty"`
 	StaleDropped int         `json:"stale_dropped,omitempty"`
+
+	// FlowsForgotten counts the host's idle sockets forgotten past
+	// stack.MaxFlows at once: a TCP ACK on one confirms nothing until the
+	// host sends on it again.
+	FlowsForgotten int `json:"flows_forgotten,omitempty"`
 }
 
 // Replay replays the capture file at path (pcap or pcapng, optionally

@@ -112,6 +112,7 @@ type Host struct {
 	pktID    uint64
 	socks    map[uint64]*Flow // by flowSlot
 	socks6   map[flowKey6]*Flow
+	flows    flowBook // how many sockets, and their bound (flowcap.go)
 	in       Input
 	ndIn     neigh.ND
 }

@@ -37,6 +37,7 @@ type Flow struct {
 	// another protocol or local address.
 	key  FlowKey
 	next *Flow
+	used uint64 // Host.used's stamp
 }
 
 // TCPSend is the sender's view of a TCP connection: what has been sent
@@ -121,10 +122,12 @@ func (h *Host) lookupFlow(k FlowKey) *Flow {
 func (h *Host) flow(k FlowKey, route *neigh.Route) *Flow {
 	f := h.lookupFlow(k)
 	if f == nil {
+		h.added()
 		slot := flowSlot(k)
 		f = &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}, key: k, next: h.socks[slot]}
 		h.socks[slot] = f
 	}
+	h.used(f)
 	return f
 }
 
@@ -151,7 +154,11 @@ func (h *Host) ReceiveIPv4(hd ipv4.Header, payload []byte, frame int) bool {
 		return false
 	}
 	f := h.lookupFlow(FlowKey{Proto: ipv4.ProtoTCP, Local: hd.Dst, Remote: hd.Src, LPort: s.DstPort, RPort: s.SrcPort})
-	if f == nil || !f.tcp.Received(s) {
+	if f == nil {
+		return false
+	}
+	h.used(f)
+	if !f.tcp.Received(s) {
 		return false
 	}
 	h.Confirm(&f.Sock, frame)
