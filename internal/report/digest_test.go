@@ -31,6 +31,10 @@ func TestDigestBounded(t *testing.T) {
 	if len(d.list) != 1 || e.marks.len() > 8*digestBuckets || len(e.spans) > 2*digestBuckets || len(e.locks) > 2*digestBuckets {
 		t.Fatalf("%d entries; kept %d marks, %d spans, %d windows after %d lines", len(d.list), e.marks.len(), len(e.spans), len(e.locks), 2*n)
 	}
+	// and the slices hold no more room than their bounds
+	if c, lim := cap(e.marks.t), 8*digestBuckets+1; c > lim || cap(e.marks.ke) > lim || cap(e.spans) > 2*digestBuckets+1 || cap(e.locks) > 2*digestBuckets+1 {
+		t.Errorf("room for %d marks (%d kinds), %d spans, %d windows; bounds %d, %d", c, cap(e.marks.ke), cap(e.spans), cap(e.locks), lim, 2*digestBuckets+1)
+	}
 	var b bytes.Buffer
 	if err := d.Timeline(&b, TextOptions{Width: 100}); err != nil {
 		t.Fatal(err)
