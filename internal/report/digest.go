@@ -181,11 +181,11 @@ type word struct {
 func (w *wordRing) add(seq int, ev *trace.Event, n int) {
 	w.total++
 	if len(w.first) < n {
-		w.first = append(w.first, word{seq, *ev})
+		w.first = append(room(w.first, n), word{seq, *ev})
 		return
 	}
 	if len(w.last) < n {
-		w.last = append(w.last, word{seq, *ev})
+		w.last = append(room(w.last, n), word{seq, *ev})
 		return
 	}
 	w.last[w.next] = word{seq, *ev}
@@ -464,12 +464,35 @@ func (d *Digest) count(e *dEntry, ev *trace.Event) {
 	}
 	switch {
 	case important(ev):
+		d.share(e, ev)
 		e.imp.add(d.events, ev, digestImportant)
 	case keyEvent(ev) && len(e.words.first) < digestWords:
 		// the first few routine lines only: a Marker's producer builds
 		// no words for the others (entryWords), and both paths must
 		// draw the same
+		d.share(e, ev)
 		e.words.add(d.events, ev, digestWords)
+	}
+}
+
+// share makes a word about to be kept hold the strings the digest holds
+// already (the entry's IP, the MACs it numbered) rather than copies of
+// its own: a thousand busy entries keep some fifteen thousand words.
+func (d *Digest) share(e *dEntry, ev *trace.Event) {
+	same := func(s string) string {
+		if s == e.ip {
+			return e.ip
+		}
+		if i, ok := d.macs.index[s]; ok {
+			return d.macs.List[i]
+		}
+		return s
+	}
+	ev.IP, ev.LLAddr, ev.OldLLAddr = same(ev.IP), same(ev.LLAddr), same(ev.OldLLAddr)
+	if ev.ARP != nil {
+		a := *ev.ARP
+		a.SHA, a.SIP, a.THA, a.TIP, a.EthDst = same(a.SHA), same(a.SIP), same(a.THA), same(a.TIP), same(a.EthDst)
+		ev.ARP = &a
 	}
 }
 
