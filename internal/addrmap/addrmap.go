@@ -50,6 +50,15 @@ func (m *Map[V]) Set(a netip.Addr, v V) {
 	m.other[a] = v
 }
 
+// Delete removes a's value.
+func (m *Map[V]) Delete(a netip.Addr) {
+	if k, ok := key(a); ok {
+		delete(m.v4, k)
+		return
+	}
+	delete(m.other, a)
+}
+
 // Len is the number of addresses in the map.
 func (m *Map[V]) Len() int { return len(m.v4) + len(m.other) }
 

@@ -41,4 +41,17 @@ func TestMap(t *testing.T) {
 	if v, ok := m.Get(netip.Addr{}); !ok || v != 9 {
 		t.Errorf("zero Addr: %d %v", v, ok)
 	}
+	// Delete removes one key of each kind, and only it
+	for _, s := range []string{"10.0.0.1", "fe80::1"} {
+		m.Delete(netip.MustParseAddr(s))
+		if _, ok := m.Get(netip.MustParseAddr(s)); ok {
+			t.Errorf("Get(%s) after Delete found it", s)
+		}
+	}
+	if v, ok := m.Get(netip.MustParseAddr("::ffff:10.0.0.1")); !ok || v != 2 {
+		t.Errorf("Delete(10.0.0.1) took ::ffff:10.0.0.1 too: %d %v", v, ok)
+	}
+	if m.Len() != len(addrs)+1-2 {
+		t.Errorf("Len %d after two deletes, want %d", m.Len(), len(addrs)-1)
+	}
 }

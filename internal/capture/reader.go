@@ -145,14 +145,27 @@ type Reader struct {
 
 // Open opens the capture file at path; the caller must Close it. The format
 // (pcap or pcapng, either byte order, optionally gzip-compressed) is
-// detected from the magic number, not from the file name.
+// detected from the magic number, not from the file name. The file is
+// read as a stream, in large reads: mapped, a long capture's pages would
+// count against the process's memory as it went (MapFile maps one for
+// readers that read the same part many times).
 func Open(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("capture: %w", err)
 	}
-	r, err := NewReader(f, path)
+	var src *source
+	var magic [2]byte
+	if n, _ := f.ReadAt(magic[:], 0); n == 2 && (magic[0] != gzipMagic0 || magic[1] != gzipMagic1) {
+		src = newAheadSource(f) // a plain file: read on another core
+	} else {
+		src = newSourceSize(f, fileBuf)
+	}
+	r, err := newReader(src, f, path)
 	if err != nil {
+		if src.ahead != nil {
+			src.ahead.stop()
+		}
 		f.Close()
 		return nil, err
 	}
@@ -165,11 +178,28 @@ func Open(path string) (*Reader, error) {
 // up to the first interface description, so that LinkType is meaningful
 // straight away.
 func NewReader(rd io.Reader, name string) (*Reader, error) {
-	r := &Reader{name: name, src: newSource(rd), skipped: map[string]int{}}
-	s := r.src
+	return newReader(newSource(rd), rd, name)
+}
+
+// NewReaderBytes reads a capture held in memory, in place: frames'
+// payloads are slices of data, which must not change while the Reader is
+// in use. Many Readers may share one data (RankProfiles reads a capture's
+// start once per kernel profile).
+func NewReaderBytes(data []byte, name string) (*Reader, error) {
+	return newReader(newFixedSource(data), nil, name)
+}
+
+// newReader reads the headers from s, whose input is rd (nil for a fixed
+// source).
+func newReader(s *source, rd io.Reader, name string) (*Reader, error) {
+	r := &Reader{name: name, src: s, skipped: map[string]int{}}
 	s.fill(4) // a short file is diagnosed below, after a look for gzip
 	if b := s.unread(); len(b) >= 2 && b[0] == gzipMagic0 && b[1] == gzipMagic1 {
-		zr, err := gzip.NewReader(io.MultiReader(bytes.NewReader(b), rd))
+		var zin io.Reader = bytes.NewReader(b)
+		if rd != nil {
+			zin = io.MultiReader(zin, rd)
+		}
+		zr, err := gzip.NewReader(zin)
 		if err != nil {
 			return nil, r.errorf(0, 0, "%w: bad gzip stream: %v", ErrNotCapture, err)
 		}
@@ -380,10 +410,29 @@ func (r *Reader) Format() string {
 
 // Close closes the file opened by Open. It is a no-op for NewReader.
 func (r *Reader) Close() error {
+	if a := r.src.ahead; a != nil {
+		a.stop() // before the file closes under it
+	}
 	if r.closer == nil {
 		return nil
 	}
 	err := r.closer.Close()
 	r.closer = nil
 	return err
+}
+
+// MapFile maps the capture file f for NewReaderBytes, when it is a regular
+// file arplab can read in place (not gzip-compressed); unmap releases it
+// once no Reader uses it. ok is false otherwise, and f is to be read as a
+// stream.
+func MapFile(f *os.File) (data []byte, unmap func() error, ok bool) {
+	m, ok := mapFile(f)
+	if !ok {
+		return nil, nil, false
+	}
+	if len(m) >= 2 && m[0] == gzipMagic0 && m[1] == gzipMagic1 {
+		unmapFile(m)
+		return nil, nil, false
+	}
+	return m, func() error { return unmapFile(m) }, true
 }

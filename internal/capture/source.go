@@ -16,14 +16,33 @@ type source struct {
 	end int   //
 	off int64 // file offset of buf[pos]
 	err error // first error from r; io.EOF at the end of input
+
+	// fixed: buf is the whole input (a mapped file or a slice given by
+	// the caller), never copied, moved or grown.
+	fixed bool
+	// ahead, when set, reads the input on another goroutine and hands
+	// over whole blocks (pooled: buf is one of them).
+	ahead  *readAhead
+	pooled bool
+}
+
+// newFixedSource reads from data in place: records are slices of data.
+func newFixedSource(data []byte) *source {
+	return &source{buf: data, end: len(data), err: io.EOF, fixed: true}
 }
 
 // initialBuf holds a few thousand small frames, enough that refills are rare
 // without making tiny files (and fuzz inputs) pay for a large allocation.
 const initialBuf = 64 << 10
 
-func newSource(r io.Reader) *source {
-	return &source{r: r, buf: make([]byte, initialBuf)}
+// fileBuf is the read size for a file Open opens: a capture file is
+// usually large, and every read call costs a system call.
+const fileBuf = 1 << 20
+
+func newSource(r io.Reader) *source { return newSourceSize(r, initialBuf) }
+
+func newSourceSize(r io.Reader, size int) *source {
+	return &source{r: r, buf: make([]byte, size)}
 }
 
 // fill tries to make n unread bytes available and reports whether it did.
@@ -33,6 +52,17 @@ func newSource(r io.Reader) *source {
 // a small file cannot make it allocate the full (possibly huge) length.
 func (s *source) fill(n int) bool {
 	if s.end-s.pos >= n {
+		return true
+	}
+	if s.fixed {
+		return false // s.err is io.EOF: there is no more
+	}
+	if s.ahead != nil {
+		for s.end-s.pos < n {
+			if !s.next() {
+				return false
+			}
+		}
 		return true
 	}
 	if s.pos > 0 {

@@ -9,6 +9,7 @@ import (
 	"io"
 	"maps"
 	"os"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -17,6 +18,7 @@ import (
 	"arplab/internal/kernel"
 	"arplab/internal/replay"
 	"arplab/internal/report"
+	"arplab/internal/stack"
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 )
@@ -117,6 +119,9 @@ func replayCmd(e *env) *cobra.Command {
 				return usagef("--width %d is out of range (allowed: %d to %d columns)", width, minWidth, maxWidth)
 			}
 			o.Ctx = e.ctx
+			if !asJSON || html != "" {
+				defer heapBudget(replayHeapBudget)() // a Digest's memory (replaymem.go)
+			}
 			var bar *progressBar
 			if isTerminal(e.stderr) {
 				var size int64
@@ -142,6 +147,11 @@ func replayCmd(e *env) *cobra.Command {
 				}
 				ro := o
 				ro.Progress = nil
+				if spec != nil {
+					// the text replay keeps a core: it is the longer
+					// of the two, and the command waits for it
+					ro.RankWorkers = max(runtime.GOMAXPROCS(0)-1, 1)
+				}
 				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], ro)
 				if err != nil {
 					spec.wait()
@@ -236,6 +246,9 @@ func replayCmd(e *env) *cobra.Command {
 				sum.Frames, frames, proto, sum.Received, sum.Sent, ann, sum.GARPs, sum.GARPsIgnored, sum.PredictedProbes, sum.ObservedProbes, sum.MissingProbes, sum.UnexpectedProbes)
 			for _, reason := range slices.Sorted(maps.Keys(sum.Skipped)) {
 				fmt.Fprintf(out, "skipped %d record(s): %s\n", sum.Skipped[reason], reason)
+			}
+			if sum.FlowsForgotten > 0 {
+				fmt.Fprintf(out, "forgot %d idle socket(s) of the host (it follows %d at once): an ACK on one confirmed nothing until the host sent on it again\n", sum.FlowsForgotten, stack.MaxFlows)
 			}
 			for i, p := range sum.Pending {
 				if i == top && !all {

@@ -62,7 +62,9 @@ func (d *Device) IsBroadcast(ip netip.Addr) bool {
 		if p.Bits() >= 31 {
 			continue
 		}
-		b := p.Masked().Addr().As4()
+		// the address with every host bit set: masking first changes
+		// nothing (p.Masked() costs a validity check per packet sent)
+		b := p.Addr().As4()
 		host := uint32(1)<<(32-p.Bits()) - 1
 		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
 		if ip == netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}) {

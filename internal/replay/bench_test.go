@@ -213,3 +213,26 @@ func TestReplayBenchFile(t *testing.T) {
 	fmt.Printf("replay (%s): %d frames in %.3f s = %.2f million frames/s (%d ARP received, %d GARPs, %d outputs)\n",
 		mode, sum.Frames, best.Seconds(), float64(sum.Frames)/best.Seconds()/1e6, sum.Received, sum.GARPs, sum.Outputs)
 }
+
+// BenchmarkRankProfiles ranks every profile on testkit.BusySegment's
+// capture (RankFrames frames: what `replay --profile auto` does before
+// the replay itself).
+func BenchmarkRankProfiles(b *testing.B) {
+	var busy bytes.Buffer
+	cw, err := capture.NewWriter(&busy, capture.Ethernet, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := testkit.BusySegment(RankFrames, 1000, t0, cw.WritePacket); err != nil {
+		b.Fatal(err)
+	}
+	data := busy.Bytes()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := RankProfiles(func() (io.Reader, error) { return bytes.NewReader(data), nil }, "busy.pcap",
+			Options{Host: "10.0.0.1/16"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -329,7 +329,7 @@ func (r *replayer) staleClosed(t *ipTrack, now int64, why string) {
 
 // finish closes the replay: pending probes, open spans, skip notes and the
 // verdict.
-func (r *replayer) finish(rd *capture.Reader) {
+func (r *replayer) finish(rd frameSource) {
 	if r.started {
 		if r.nextRead < len(r.opt.ReadAt) {
 			r.stopMatching()
@@ -344,6 +344,7 @@ func (r *replayer) finish(rd *capture.Reader) {
 	}
 	r.stale.finish(r.capAnchor)
 	r.sum.Stale, r.sum.StaleDropped = r.stale.spans()
+	r.sum.FlowsForgotten = r.st.FlowsForgotten()
 	for k, v := range rd.Skipped() {
 		r.skipped[k] += v
 	}

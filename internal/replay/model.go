@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"arplab/internal/capture"
 	"arplab/internal/kernel"
 	"arplab/internal/neigh"
 	"arplab/internal/stack"
@@ -225,7 +224,7 @@ func (r *replayer) gapLimit() int64 {
 }
 
 // start sets the host up in the model and writes the header.
-func (r *replayer) start(h host, rd *capture.Reader) {
+func (r *replayer) start(h host, rd frameSource) {
 	r.host = h
 	addrs := []netip.Prefix{h.prefix}
 	if h.ip.Is6() {

@@ -98,6 +98,10 @@ type Options struct {
 	// Progress, when set, is called every ProgressEvery frames with the
 	// frames replayed and the capture bytes read so far (a progress bar).
 	Progress func(frames int, bytes int64)
+	// RankWorkers is how many profile groups RankProfiles replays at once
+	// (0: one per core). A caller running a replay of its own beside the
+	// ranking leaves it a core.
+	RankWorkers int
 	// noStale turns dead-MAC tracking off (RankProfiles: it only counts
 	// probes).
 	noStale bool

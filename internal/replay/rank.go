@@ -2,14 +2,19 @@ package replay
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"os"
 	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
 
+	"arplab/internal/capture"
 	"arplab/internal/kernel"
+	"arplab/internal/wire/ether"
 )
 
 // RankFrames is how much of a capture RankProfiles replays per profile:
@@ -112,8 +117,30 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 		of[i] = byKey[k]
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	if opt.RankWorkers > 0 {
+		workers = min(opt.RankWorkers, len(jobs))
+	}
 	if opt.OnRead != nil {
 		workers = 1
+	}
+	// A capture file is mapped once and every group reads it in place,
+	// the host identified once for all; anything else is opened anew for
+	// each group.
+	replayGroup := func(o Options) (Summary, error) {
+		rd, err := open()
+		if err != nil {
+			return Summary{}, err
+		}
+		if c, ok := rd.(io.Closer); ok {
+			defer c.Close()
+		}
+		return ReplayReader(rd, name, o, nil)
+	}
+	if shared, done, err := mapCapture(open, name, spec); err != nil {
+		return nil, err
+	} else if shared != nil {
+		defer done()
+		replayGroup = shared
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -129,15 +156,7 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 				j := jobs[i]
 				o := opt
 				o.Profile, o.Quiet, o.MaxFrames, o.noStale = j.prof, true, RankFrames, true
-				rd, err := open()
-				if err != nil {
-					j.err = err
-					continue
-				}
-				j.sum, j.err = ReplayReader(rd, name, o, nil)
-				if c, ok := rd.(io.Closer); ok {
-					c.Close()
-				}
+				j.sum, j.err = replayGroup(o)
 			}
 		}()
 	}
@@ -195,3 +214,115 @@ func ipv4Features(f kernel.Features) kernel.Features {
 	f.NDEvictNoCarrierCtl, f.AcceptUntrackedNA, f.AcceptUntrackedNASubnet, f.RARetransSmallFloor = false, false, false, false
 	return f
 }
+
+// mapCapture maps the capture open returns, when it is a file that can be
+// read in place, identifies the host in it once, and returns a replay of
+// it under given options that any number of goroutines may run at once;
+// done unmaps it. replay is nil when the capture is not such a file; err
+// is open's.
+func mapCapture(open func() (io.Reader, error), name string, spec hostSpec) (replay func(Options) (Summary, error), done func(), err error) {
+	rd, err := open()
+	if err != nil {
+		return nil, nil, err
+	}
+	f, ok := rd.(*os.File)
+	if !ok {
+		if c, ok := rd.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, nil, nil
+	}
+	defer f.Close()
+	data, unmap, ok := capture.MapFile(f)
+	if !ok {
+		return nil, nil, nil
+	}
+	// A capture that does not open or show the host is left to the
+	// per-group replays, which say so as a single replay does.
+	cr, err := capture.NewReaderBytes(data, name)
+	if err != nil {
+		unmap()
+		return nil, nil, nil
+	}
+	h, err := identify(cr, name, spec)
+	if err != nil {
+		unmap()
+		return nil, nil, nil
+	}
+	// Every group replays the same first frames: they are decoded once
+	// (payloads stay in the mapped file) and handed to each in turn.
+	dec, ok := decodeFrames(data, name, RankFrames)
+	if !ok {
+		unmap()
+		return nil, nil, nil
+	}
+	replay = func(o Options) (Summary, error) {
+		r, err := newReplayer(o, name, nil)
+		if err != nil {
+			return Summary{}, err
+		}
+		return r.run(&decodedReader{d: dec}, h)
+	}
+	return replay, func() { unmap() }, nil
+}
+
+// decoded is the first frames of a capture held in memory, decoded once,
+// and the reader's state after them (what a replay stopping there reads).
+type decoded struct {
+	frames       []capture.Frame // payloads alias the capture's bytes
+	err          error           // Next's error after the last frame; nil at the limit
+	skipped      map[string]int
+	offset       int64
+	end          int64
+	hasEnd       bool
+	format, link string // as the reader said before the first frame
+}
+
+// minRecord is the shortest record that yields a frame (a pcap record
+// header and an Ethernet header): how many frames data can hold at most.
+const minRecord = 16 + ether.HeaderLen
+
+// decodeFrames decodes up to limit frames of the capture data.
+func decodeFrames(data []byte, name string, limit int) (*decoded, bool) {
+	cr, err := capture.NewReaderBytes(data, name)
+	if err != nil {
+		return nil, false
+	}
+	d := &decoded{format: cr.Format(), link: cr.LinkType(), frames: make([]capture.Frame, 0, min(limit, len(data)/minRecord+1))}
+	for len(d.frames) < limit {
+		f, err := cr.Next()
+		if err != nil {
+			d.err = err
+			break
+		}
+		d.frames = append(d.frames, *f)
+	}
+	d.skipped, d.offset = cr.Skipped(), cr.Offset()
+	d.end, d.hasEnd = cr.EndTime()
+	return d, true
+}
+
+// decodedReader reads decoded frames as a capture.Reader reads the file;
+// many may read one decoded at once (the replay does not change a frame).
+type decodedReader struct {
+	d *decoded
+	i int
+}
+
+func (r *decodedReader) Next() (*capture.Frame, error) {
+	if r.i < len(r.d.frames) {
+		r.i++
+		return &r.d.frames[r.i-1], nil
+	}
+	if r.d.err == nil {
+		// decoded up to the limit: a replay stops there (Options.MaxFrames)
+		return nil, errors.New("replay: read past the decoded frames")
+	}
+	return nil, r.d.err
+}
+
+func (r *decodedReader) Offset() int64           { return r.d.offset }
+func (r *decodedReader) Skipped() map[string]int { return maps.Clone(r.d.skipped) }
+func (r *decodedReader) EndTime() (int64, bool)  { return r.d.end, r.d.hasEnd }
+func (r *decodedReader) Format() string          { return r.d.format }
+func (r *decodedReader) LinkType() string        { return r.d.link }

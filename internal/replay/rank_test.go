@@ -2,6 +2,9 @@ package replay
 
 import (
 	"bytes"
+	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -58,5 +61,96 @@ func TestRankIPv4Features(t *testing.T) {
 	}
 	if pairs == 0 {
 		t.Skip("no two profiles differ only in IPv6 features")
+	}
+}
+
+// TestRankMapped: ranking a capture file (mapped once, the host
+// identified once for every group) gives the fits that ranking the same
+// bytes opened anew per group does.
+func TestRankMapped(t *testing.T) {
+	var buf bytes.Buffer
+	cw, err := capture.NewWriter(&buf, capture.Ethernet, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testkit.BusySegment(30_000, 100, 1_700_000_000*1e9, cw.WritePacket); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "busy.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	opt := Options{Host: "10.0.0.1/16"}
+	want, err := RankProfiles(func() (io.Reader, error) { return bytes.NewReader(buf.Bytes()), nil }, path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opens := 0
+	got, err := RankProfiles(func() (io.Reader, error) { opens++; return os.Open(path) }, path, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("mapped ranking differs:\n%+v\nwant\n%+v", got, want)
+	}
+	if opens != 1 {
+		t.Errorf("the capture file was opened %d times, want once", opens)
+	}
+	if _, err := RankProfiles(func() (io.Reader, error) { return os.Open(path) }, path, Options{Host: "10.9.9.9"}); err == nil {
+		t.Error("ranking for a host the capture does not show succeeded")
+	}
+}
+
+// TestDecodedFrames: frames decoded once read back as the capture reader
+// reads them, and at the limit the reader's state (offset, skips) is the
+// one a replay stopping there sees; past the end of a shorter capture,
+// the reader's own io.EOF.
+func TestDecodedFrames(t *testing.T) {
+	var buf bytes.Buffer
+	cw, err := capture.NewWriter(&buf, capture.Ethernet, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := testkit.BusySegment(3_000, 20, 1_700_000_000*1e9, cw.WritePacket); err != nil {
+		t.Fatal(err)
+	}
+	data := append(buf.Bytes(), 9, 9) // a truncated record at the end
+	for _, limit := range []int{1_000, 5_000} {
+		d, ok := decodeFrames(data, "busy.pcap", limit)
+		if !ok {
+			t.Fatal("decodeFrames refused the capture")
+		}
+		cr, err := capture.NewReaderBytes(data, "busy.pcap")
+		if err != nil {
+			t.Fatal(err)
+		}
+		dr := &decodedReader{d: d}
+		if dr.Format() != cr.Format() || dr.LinkType() != cr.LinkType() {
+			t.Errorf("format %s %s, want %s %s", dr.Format(), dr.LinkType(), cr.Format(), cr.LinkType())
+		}
+		n := 0
+		for ; n < limit; n++ {
+			want, werr := cr.Next()
+			got, gerr := dr.Next()
+			if werr != nil || gerr != nil {
+				if werr != io.EOF || gerr != io.EOF {
+					t.Fatalf("frame %d: error %v, want %v", n+1, gerr, werr)
+				}
+				break
+			}
+			if !reflect.DeepEqual(*got, *want) {
+				t.Fatalf("frame %d: %+v, want %+v", n+1, *got, *want)
+			}
+		}
+		if !reflect.DeepEqual(dr.Skipped(), cr.Skipped()) || dr.Offset() != cr.Offset() {
+			t.Errorf("limit %d: skipped %v at %d, want %v at %d", limit, dr.Skipped(), dr.Offset(), cr.Skipped(), cr.Offset())
+		}
+		if limit == 1_000 {
+			if _, err := dr.Next(); err == nil || err == io.EOF {
+				t.Errorf("read past the limit: %v", err)
+			}
+		} else if n != 3_000 || dr.Skipped()[capture.SkipTruncatedRecord] != 1 {
+			t.Errorf("read %d frames, skipped %v; want 3000 and the truncated record", n, dr.Skipped())
+		}
 	}
 }

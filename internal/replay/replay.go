@@ -101,6 +101,11 @@ type Summary struct {
 	// a dead-mac-end line for every span).
 	Stale        []StaleSpan `json:"stale,omitempty"`
 	StaleDropped int         `json:"stale_dropped,omitempty"`
+
+	// FlowsForgotten counts the host's idle sockets forgotten past
+	// stack.MaxFlows at once: a TCP ACK on one confirms nothing until the
+	// host sends on it again.
+	FlowsForgotten int `json:"flows_forgotten,omitempty"`
 }
 
 // Replay replays the capture file at path (pcap or pcapng, optionally
@@ -173,8 +178,19 @@ func ReplayReader(rd io.Reader, name string, opt Options, sink trace.Sink) (Summ
 // ProgressEvery is how many frames apart Options.Progress is called.
 const ProgressEvery = 1 << 16
 
+// frameSource is what a replay reads frames from: a capture.Reader, or
+// frames decoded once for many replays (RankProfiles).
+type frameSource interface {
+	Next() (*capture.Frame, error)
+	Offset() int64
+	Skipped() map[string]int
+	EndTime() (ns int64, ok bool)
+	Format() string
+	LinkType() string
+}
+
 // run replays every frame of rd.
-func (r *replayer) run(rd *capture.Reader, h host) (Summary, error) {
+func (r *replayer) run(rd frameSource, h host) (Summary, error) {
 	r.start(h, rd)
 	for n := 1; ; n++ {
 		if ctx := r.opt.Ctx; ctx != nil && n%1024 == 0 && ctx.Err() != nil {

@@ -72,6 +72,10 @@ type staleTracker struct {
 	first          []StaleSpan
 	kept           []keptSpan
 	keep           int
+	// maxTracks bounds the tracks kept (staleTracks; tests set fewer).
+	maxTracks int
+	ending    []*ipTrack // heard's, reused
+	forgotten int        // idle tracks forgotten (nothing found is lost)
 	// off: nothing is tracked (profile ranking: spans never change the
 	// model, and tracking is a map lookup per frame).
 	off bool
@@ -80,7 +84,48 @@ type staleTracker struct {
 }
 
 func newStaleTracker() *staleTracker {
-	return &staleTracker{ips: addrmap.New[*ipTrack](), macs: map[uint64]*macTrack{}, keep: StaleKeep}
+	return &staleTracker{ips: addrmap.New[*ipTrack](), macs: map[uint64]*macTrack{}, keep: StaleKeep, maxTracks: staleTracks}
+}
+
+// staleTracks is how many next hops the tracker follows before it forgets
+// the idle ones (no span open, no send awaiting its answer window), the
+// longest idle half first. Forgetting an idle track changes nothing it
+// finds: the next send to that next hop starts a track as an idle one
+// would (a send awaiting its window), and a MAC is only asked about for
+// tracks that send to it. A host that sends to ever new next hops (a
+// scan, a pool of clients turning over) would otherwise add a track and
+// a MAC for as long as the capture runs. Tracks with a span open or a
+// send pending are never forgotten: there are at most as many as the
+// host has neighbours in use at once.
+const staleTracks = 1 << 14
+
+// forget drops the longer idle half of the idle tracks, and the MACs no
+// track sends to any more. Where few are idle, the bound doubles, so that
+// a host with that many next hops in use does not pay a scan per send.
+func (s *staleTracker) forget() {
+	var idle []*ipTrack
+	for _, t := range s.ips.All() {
+		if !t.open && !t.pending {
+			idle = append(idle, t)
+		}
+	}
+	slices.SortFunc(idle, func(a, b *ipTrack) int { return cmp.Or(cmp.Compare(a.at, b.at), a.ip.Compare(b.ip)) })
+	idle = idle[:len(idle)/2]
+	if len(idle) < s.maxTracks/4 {
+		s.maxTracks *= 2
+	}
+	gone := make(map[*ipTrack]bool, len(idle))
+	for _, t := range idle {
+		gone[t] = true
+		s.ips.Delete(t.ip)
+		s.forgotten++
+	}
+	for k, m := range s.macs {
+		m.ips = slices.DeleteFunc(m.ips, func(t *ipTrack) bool { return gone[t] })
+		if len(m.ips) == 0 {
+			delete(s.macs, k)
+		}
+	}
 }
 
 // StaleKeep is how many dead-MAC spans a replay keeps in Summary.Stale:
@@ -172,7 +217,14 @@ func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, now int64) {
 		return
 	}
 	t, _ := s.ips.Get(ip)
+	if t != nil && t.mac == mac && (t.open || t.pending) {
+		t.sends++ // the usual case: the MAC's track exists and holds t
+		return
+	}
 	if t == nil {
+		if s.ips.Len() >= s.maxTracks {
+			s.forget()
+		}
 		t = &ipTrack{ip: ip}
 		s.ips.Set(ip, t)
 	} else if t.mac != mac {
@@ -213,11 +265,20 @@ func (s *staleTracker) heard(mac arp.MAC, now int64) {
 		return
 	}
 	m.heard = now
+	ending := s.ending[:0]
 	for _, t := range m.ips {
 		if t.open && t.mac == mac {
-			s.end(t, now, "heard again")
+			ending = append(ending, t)
 		}
 	}
+	// in address order, as finish ends them: the order of m.ips is the
+	// order tracks came, which forgetting idle ones changes
+	sortTracks(ending)
+	for _, t := range ending {
+		s.end(t, now, "heard again")
+	}
+	clear(ending)
+	s.ending = ending[:0]
 }
 
 // modelChanged records that the model moved ip's entry to mac. The entry
@@ -225,6 +286,9 @@ func (s *staleTracker) heard(mac arp.MAC, now int64) {
 // is no longer evidence; if the host keeps sending to the old MAC anyway,
 // the next send starts over (the capture then shows the model was wrong).
 func (s *staleTracker) modelChanged(ip netip.Addr, mac arp.MAC, now int64) {
+	if s.off {
+		return
+	}
 	t, _ := s.ips.Get(ip)
 	if t == nil || t.mac == mac {
 		return

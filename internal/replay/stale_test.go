@@ -143,3 +143,84 @@ func TestStaleKeep(t *testing.T) {
 		}
 	}
 }
+
+// TestStaleTrackerForgetsIdle: a host sending to ever new next hops keeps
+// the tracker bounded: idle tracks and the MACs only they used go.
+func TestStaleTrackerForgetsIdle(t *testing.T) {
+	s := newStaleTracker()
+	s.maxTracks = 8
+	for i := range 10_000 {
+		now := int64(i) * 2e9
+		s.check(now)
+		ip := netip.AddrFrom4([4]byte{10, 1, byte(i >> 8), byte(i)})
+		mac := arp.MAC{2, 0, 0, 0, byte(i >> 8), byte(i)}
+		s.send(ip, mac, now)
+		s.heard(mac, now+1e7) // answered: idle once its window is decided
+		if s.ips.Len() > 8 || len(s.macs) > 8 {
+			t.Fatalf("after %d next hops: %d tracks, %d MACs; bound 8", i+1, s.ips.Len(), len(s.macs))
+		}
+	}
+	if s.maxTracks != 8 {
+		t.Errorf("bound grew to %d with every track idle", s.maxTracks)
+	}
+}
+
+// TestStaleTrackerForgetsNothingFound: forgetting idle tracks changes no
+// span, no span's opening or closing: a tracker held to a few tracks finds
+// what an unbounded one finds, on sends, answers, silences and model
+// changes mixed at random over more next hops than it keeps.
+func TestStaleTrackerForgetsNothingFound(t *testing.T) {
+	type call struct {
+		open bool
+		ip   netip.Addr
+		now  int64
+		why  string
+	}
+	forgotten := 0
+	run := func(bound int) ([]StaleSpan, int, []call) {
+		s := newStaleTracker()
+		s.maxTracks = bound
+		var calls []call
+		s.opened = func(t *ipTrack, now int64, why string) { calls = append(calls, call{true, t.ip, now, why}) }
+		s.closed = func(t *ipTrack, now int64, why string) { calls = append(calls, call{false, t.ip, now, why}) }
+		rng := uint64(1)
+		next := func(n int) int { // xorshift: the same sequence for both
+			rng ^= rng << 13
+			rng ^= rng >> 7
+			rng ^= rng << 17
+			return int(rng % uint64(n))
+		}
+		var now int64
+		for range 50_000 {
+			now += int64(next(400)) * 1e6
+			s.check(now)
+			ip := netip.AddrFrom4([4]byte{10, 1, 0, byte(next(200))})
+			mac := arp.MAC{2, 0, 0, 0, 0, byte(next(40))}
+			switch next(10) {
+			case 0, 1, 2, 3:
+				s.send(ip, mac, now)
+			case 4, 5, 6, 7, 8:
+				if next(3) > 0 { // a third of the MACs answer seldom
+					s.heard(mac, now)
+				}
+			default:
+				s.modelChanged(ip, mac, now)
+			}
+		}
+		s.finish(now + 5e9)
+		forgotten = s.forgotten
+		spans, dropped := s.spans()
+		return spans, dropped, calls
+	}
+	wantSpans, wantDropped, wantCalls := run(1 << 20)
+	gotSpans, gotDropped, gotCalls := run(8)
+	if len(wantSpans) == 0 || len(wantCalls) == 0 || forgotten < 1000 {
+		t.Fatalf("%d spans, %d tracks forgotten: the test shows nothing", len(wantSpans), forgotten)
+	}
+	if d := gocmp.Diff(wantSpans, gotSpans, cmpopts.EquateComparable(netip.Addr{})); d != "" || gotDropped != wantDropped {
+		t.Errorf("spans with 8 tracks kept differ from unbounded (-want +got, dropped %d vs %d):\n%s", wantDropped, gotDropped, d)
+	}
+	if d := gocmp.Diff(wantCalls, gotCalls, gocmp.AllowUnexported(call{}), cmpopts.EquateComparable(netip.Addr{})); d != "" {
+		t.Errorf("openings and closings differ (-want +got):\n%s", d)
+	}
+}

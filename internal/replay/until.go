@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"arplab/internal/capture"
 	"arplab/internal/neigh"
 )
 
@@ -49,7 +48,7 @@ func parseUntil(s string) (until, error) {
 // endOf is when the replay's timers run to: --until, else the capture's
 // own end time (pcapng isb_endtime) when it is after the last frame. ok is
 // false when neither says more than the last frame does.
-func (r *replayer) endOf(rd *capture.Reader) (ns int64, how string, ok bool) {
+func (r *replayer) endOf(rd frameSource) (ns int64, how string, ok bool) {
 	last := r.capAnchor
 	switch u := r.until; {
 	case u.set && u.relative:
@@ -69,7 +68,7 @@ func (r *replayer) endOf(rd *capture.Reader) (ns int64, how string, ok bool) {
 
 // runOn runs the model's timers from the last frame to the end the user
 // (or the capture) gave, and says so in the trace.
-func (r *replayer) runOn(rd *capture.Reader) {
+func (r *replayer) runOn(rd frameSource) {
 	end, how, ok := r.endOf(rd)
 	if !ok {
 		return

@@ -38,6 +38,15 @@ const (
 	// digestNotes is how many events of no entry (notes, moves, flows,
 	// checks) the digest keeps from the start and from the end.
 	digestNotes = 20
+	// digestEntries is how many entries a Digest follows at once: each
+	// keeps up to some 35 kB once its bounds are full, and a capture
+	// whose host meets ever new neighbours (a scan, a DHCP pool turning
+	// over) would otherwise add entries for as long as it runs. A new
+	// entry past it first drops the least telling quarter (the last in
+	// rank order); the timeline says how many went. A host's table holds
+	// gc_thresh3 entries (1,024 by default), so a digest drops only where
+	// the host's neighbours turn over.
+	digestEntries = 4096
 )
 
 // DigestOptions say how much a Digest's timeline shows.
@@ -72,13 +81,18 @@ type Digest struct {
 	lastEntry   *dEntry
 	byText      map[[2]string]*dEntry // entries whose IP is no address
 	list        []*dEntry
-	senders     map[string]*dRow
-	senderList  []*dRow
-	lastSender  *dRow
-	notes       wordRing // events of no entry
-	macs        *macTable
-	macText     map[[6]byte]string
-	buckets     int // per entry (digestBuckets)
+	// maxEntries is digestEntries (tests set fewer); seq numbers entries
+	// as they came; dropped counts those dropped to stay under it.
+	maxEntries int
+	seq        int
+	dropped    int
+	senders    map[string]*dRow
+	senderList []*dRow
+	lastSender *dRow
+	notes      wordRing // events of no entry
+	macs       *macTable
+	macText    map[[6]byte]string
+	buckets    int // per entry (digestBuckets)
 	// states numbers the state names of compacted spans
 	states   []string
 	stateIdx map[string]uint8
@@ -91,7 +105,7 @@ func NewDigest(opt DigestOptions) *Digest {
 	if opt.Top <= 0 {
 		opt.Top = 10
 	}
-	return &Digest{opt: opt, buckets: max(digestBuckets, opt.Width), stateIdx: map[string]uint8{}, entries: map[string]*addrmap.Map[*dEntry]{}, byText: map[[2]string]*dEntry{},
+	return &Digest{opt: opt, maxEntries: digestEntries, buckets: max(digestBuckets, opt.Width), stateIdx: map[string]uint8{}, entries: map[string]*addrmap.Map[*dEntry]{}, byText: map[[2]string]*dEntry{},
 		senders: map[string]*dRow{}, macs: newMACTable(), macText: map[[6]byte]string{},
 		first: math.Inf(1), last: math.Inf(-1)}
 }
@@ -99,13 +113,14 @@ func NewDigest(opt DigestOptions) *Digest {
 // dEntry is one entry's bounded history.
 type dEntry struct {
 	host, ip string
+	addr     netip.Addr // the IP, if it is an address (else ip is the key in byText)
 	seq      int
 	// drawing (as lane.build derives it, but compacted)
 	known bool
 	cur   span
 	spans []dSpan // closed spans, each ending where the next (or cur) starts
-	locks []window
-	marks []dMark
+	locks []dWindow
+	marks markList
 	// ranking
 	ignored, changes, mismatches, lines int
 	worstStale                          float64
@@ -118,8 +133,8 @@ type dEntry struct {
 	lastText [2]string
 }
 
-// dMark is one mark on an entry's rows or a sender's row, in 16 bytes:
-// a busy entry keeps up to 8×digestBuckets of them.
+// dMark is one mark on an entry's rows or a sender's row, as a markList
+// hands it out.
 type dMark struct {
 	t    float64
 	kind uint8 // index in markKinds
@@ -142,7 +157,7 @@ func (m dMark) Effect() trace.Effect { return markEffects[m.eff] }
 // dRow is a sender's row of sent frames.
 type dRow struct {
 	name  string
-	marks []dMark
+	marks markList
 	// the sender MAC of its last mark, and its number
 	lastSHA [6]byte
 	lastIdx int32
@@ -166,11 +181,11 @@ type word struct {
 func (w *wordRing) add(seq int, ev *trace.Event, n int) {
 	w.total++
 	if len(w.first) < n {
-		w.first = append(w.first, word{seq, *ev})
+		w.first = append(room(w.first, n), word{seq, *ev})
 		return
 	}
 	if len(w.last) < n {
-		w.last = append(w.last, word{seq, *ev})
+		w.last = append(room(w.last, n), word{seq, *ev})
 		return
 	}
 	w.last[w.next] = word{seq, *ev}
@@ -393,6 +408,7 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 	e, _ := h.Get(ip)
 	if e == nil {
 		e = d.add(host, ip.String())
+		e.addr = ip
 		h.Set(ip, e)
 	}
 	d.lastIP, d.lastEntry = ip, e
@@ -400,9 +416,31 @@ func (d *Digest) entry(host string, ip netip.Addr, text string) *dEntry {
 }
 
 func (d *Digest) add(host, ip string) *dEntry {
-	e := &dEntry{host: host, ip: ip, seq: len(d.list)}
+	if len(d.list) >= d.maxEntries {
+		d.drop(len(d.list) - d.maxEntries*3/4)
+	}
+	e := &dEntry{host: host, ip: ip, seq: d.seq}
+	d.seq++
 	d.list = append(d.list, e)
 	return e
+}
+
+// drop forgets the n least telling entries (the last n in rank order):
+// an entry seen again later starts over.
+func (d *Digest) drop(n int) {
+	ranked := d.ranked()
+	gone := map[*dEntry]bool{}
+	for _, e := range ranked[len(ranked)-n:] {
+		gone[e] = true
+		if e.addr.IsValid() {
+			d.entries[e.host].Delete(e.addr)
+		} else {
+			delete(d.byText, [2]string{e.host, e.ip})
+		}
+	}
+	d.list = slices.DeleteFunc(d.list, func(e *dEntry) bool { return gone[e] })
+	d.lastEntry, d.lastHost, d.lastName = nil, nil, ""
+	d.dropped += n
 }
 
 // count ranks an entry by an event with words and keeps the words.
@@ -426,12 +464,35 @@ func (d *Digest) count(e *dEntry, ev *trace.Event) {
 	}
 	switch {
 	case important(ev):
+		d.share(e, ev)
 		e.imp.add(d.events, ev, digestImportant)
 	case keyEvent(ev) && len(e.words.first) < digestWords:
 		// the first few routine lines only: a Marker's producer builds
 		// no words for the others (entryWords), and both paths must
 		// draw the same
+		d.share(e, ev)
 		e.words.add(d.events, ev, digestWords)
+	}
+}
+
+// share makes a word about to be kept hold the strings the digest holds
+// already (the entry's IP, the MACs it numbered) rather than copies of
+// its own: a thousand busy entries keep some fifteen thousand words.
+func (d *Digest) share(e *dEntry, ev *trace.Event) {
+	same := func(s string) string {
+		if s == e.ip {
+			return e.ip
+		}
+		if i, ok := d.macs.index[s]; ok {
+			return d.macs.List[i]
+		}
+		return s
+	}
+	ev.IP, ev.LLAddr, ev.OldLLAddr = same(ev.IP), same(ev.LLAddr), same(ev.OldLLAddr)
+	if ev.ARP != nil {
+		a := *ev.ARP
+		a.SHA, a.SIP, a.THA, a.TIP, a.EthDst = same(a.SHA), same(a.SIP), same(a.THA), same(a.TIP), same(a.EthDst)
+		ev.ARP = &a
 	}
 }
 

@@ -13,10 +13,10 @@ import (
 // make of an event, kept in bounded memory.
 func (d *Digest) draw(e *dEntry, k trace.Kind, t float64, eff trace.Effect, state, old, ll, oll string, lock, origin float64, buckets int) {
 	if lock > t {
-		if n := len(e.locks); n > 0 && t <= e.locks[n-1].To {
-			e.locks[n-1].To = math.Max(e.locks[n-1].To, lock)
+		if n := len(e.locks); n > 0 && t <= e.locks[n-1].to {
+			e.locks[n-1].to = math.Max(e.locks[n-1].to, lock)
 		} else {
-			e.locks = append(e.locks, window{From: t, To: lock})
+			e.locks = append(room(e.locks, 2*buckets+1), dWindow{from: t, to: lock})
 		}
 		if len(e.locks) > 2*buckets {
 			e.locks = mergeWindows(e.locks, bucketOf(origin, t, buckets))
@@ -24,9 +24,9 @@ func (d *Digest) draw(e *dEntry, k trace.Kind, t float64, eff trace.Effect, stat
 	}
 	switch k {
 	case trace.KindARP, trace.KindProbe, trace.KindConfirm, trace.KindTouch:
-		e.marks = append(e.marks, newMark(t, k, eff, -1))
-		if len(e.marks) > 8*buckets {
-			e.marks = mergeMarks(e.marks, bucketOf(origin, t, buckets))
+		e.marks.add(newMark(t, k, eff, -1), false, 8*buckets+1)
+		if e.marks.len() > 8*buckets {
+			e.marks.merge(bucketOf(origin, t, buckets))
 		}
 	}
 	if state == "" && old == "" {
@@ -52,7 +52,7 @@ func (d *Digest) draw(e *dEntry, k trace.Kind, t float64, eff trace.Effect, stat
 		return
 	}
 	if e.known && t > e.cur.From {
-		e.spans = append(e.spans, d.compact(e.cur))
+		e.spans = append(room(e.spans, 2*buckets+1), d.compact(e.cur))
 		if len(e.spans) > 2*buckets {
 			e.spans = mergeSpans(e.spans, t, bucketOf(origin, t, buckets))
 		}
@@ -71,12 +71,12 @@ func bucketOf(origin, now float64, n int) func(t float64) int64 {
 	return func(t float64) int64 { return int64(math.Floor((t - origin) / w)) }
 }
 
-// mergeMarks keeps, per bucket and row, the first mark, the last and the
-// one that would win a column (highest rank, latest among equals): with
+// merge keeps, per bucket and row, the first mark, the last and the one
+// that would win a column (highest rank, latest among equals): with
 // buckets narrower than columns, every column that had a mark keeps one,
 // and the mark that matters most is never lost.
-func mergeMarks(ms []dMark, bucket func(float64) int64) []dMark {
-	keep := make([]bool, len(ms))
+func (l *markList) merge(bucket func(float64) int64) {
+	keep := make([]bool, l.len())
 	type acc struct {
 		b                 int64
 		first, last, best int
@@ -88,7 +88,8 @@ func mergeMarks(ms []dMark, bucket func(float64) int64) []dMark {
 			keep[a.first], keep[a.last], keep[a.best] = true, true, true
 		}
 	}
-	for i, m := range ms {
+	for i := range l.t {
+		m := l.at(i)
 		a, b := &rows[markRow(m.Kind())], bucket(m.t)
 		if !a.ok || a.b != b {
 			flush(a)
@@ -96,19 +97,26 @@ func mergeMarks(ms []dMark, bucket func(float64) int64) []dMark {
 			continue
 		}
 		a.last = i
-		if markRankOf(m) >= markRankOf(ms[a.best]) {
+		if markRankOf(m) >= markRankOf(l.at(a.best)) {
 			a.best = i
 		}
 	}
 	flush(&rows[0])
 	flush(&rows[1])
-	out := ms[:0]
-	for i, m := range ms {
+	n := 0
+	for i := range l.t {
 		if keep[i] {
-			out = append(out, m)
+			l.t[n], l.ke[n] = l.t[i], l.ke[i]
+			if l.sha != nil {
+				l.sha[n] = l.sha[i]
+			}
+			n++
 		}
 	}
-	return out
+	l.t, l.ke = l.t[:n], l.ke[:n]
+	if l.sha != nil {
+		l.sha = l.sha[:n]
+	}
 }
 
 // markRow: marks on one row compete for a column.
@@ -191,12 +199,15 @@ func mergeSpans(ss []dSpan, end float64, bucket func(float64) int64) []dSpan {
 	return out
 }
 
+// dWindow is a locktime window in 16 bytes.
+type dWindow struct{ from, to float64 }
+
 // mergeWindows joins windows closer than a bucket.
-func mergeWindows(ws []window, bucket func(float64) int64) []window {
+func mergeWindows(ws []dWindow, bucket func(float64) int64) []dWindow {
 	out := ws[:0]
 	for _, w := range ws {
-		if n := len(out); n > 0 && bucket(out[n-1].To) >= bucket(w.From) {
-			out[n-1].To = math.Max(out[n-1].To, w.To)
+		if n := len(out); n > 0 && bucket(out[n-1].to) >= bucket(w.from) {
+			out[n-1].to = math.Max(out[n-1].to, w.to)
 			continue
 		}
 		out = append(out, w)
@@ -205,9 +216,56 @@ func mergeWindows(ws []window, bucket func(float64) int64) []window {
 }
 
 func (r *dRow) add(m dMark, buckets int) {
-	r.marks = append(r.marks, m)
-	if len(r.marks) > 8*buckets {
+	r.marks.add(m, true, 8*buckets+1)
+	if r.marks.len() > 8*buckets {
 		// sends are all one mark: keep one per bucket
-		r.marks = mergeMarks(r.marks, bucketOf(r.marks[0].t, m.t, buckets))
+		r.marks.merge(bucketOf(r.marks.t[0], m.t, buckets))
 	}
+}
+
+// markList is a row's marks as parallel slices, 9 bytes a mark (its time,
+// and its kind and effect in one byte) and 4 more on a sender's row (the
+// sender MAC's number), where a slice of dMark takes 16: a busy entry
+// keeps up to 8×digestBuckets+1 of them, and a thousand busy entries keep
+// that many each.
+type markList struct {
+	t   []float64
+	ke  []uint8 // kind<<4 | effect
+	sha []int32 // sender rows only (add with sha)
+}
+
+func (l *markList) len() int { return len(l.t) }
+
+func (l *markList) at(i int) dMark {
+	m := dMark{t: l.t[i], kind: l.ke[i] >> 4, eff: l.ke[i] & 15, sha: -1}
+	if l.sha != nil {
+		m.sha = l.sha[i]
+	}
+	return m
+}
+
+// add appends m, growing the slices to at most limit marks.
+func (l *markList) add(m dMark, sha bool, limit int) {
+	l.t = append(room(l.t, limit), m.t)
+	l.ke = append(room(l.ke, limit), m.kind<<4|m.eff)
+	if sha {
+		l.sha = append(room(l.sha, limit), m.sha)
+	}
+}
+
+// room makes room for one more element in s, growing its capacity by
+// doubling but never past limit (while len(s) < limit): the Digest's
+// slices reach their bound without the quarter more capacity append
+// would give them, a thousand entries over.
+func room[T any](s []T, limit int) []T {
+	if len(s) < cap(s) {
+		return s
+	}
+	c := min(max(2*cap(s), 4), limit)
+	if c <= len(s) {
+		return s // past the limit: append grows it
+	}
+	out := make([]T, len(s), c)
+	copy(out, s)
+	return out
 }

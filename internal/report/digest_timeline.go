@@ -49,11 +49,20 @@ func (d *Digest) Timeline(w io.Writer, opt TextOptions) error {
 		return err
 	}
 	if left := len(ranked) - len(shown); left > 0 {
-		_, err := fmt.Fprintf(w, "\n… %d more entries not drawn (ranked by dead-MAC time, ignored GARPs, lladdr changes, probe mismatches); --all draws every entry\n", left)
+		if _, err := fmt.Fprintf(w, "\n… %d more entries not drawn (ranked by dead-MAC time, ignored GARPs, lladdr changes, probe mismatches); --all draws every entry\n", left); err != nil {
+			return err
+		}
+	}
+	if d.dropped > 0 {
+		_, err := fmt.Fprintf(w, "… %d entries dropped unranked: the report follows at most %d entries at once, and dropped the least telling to take new ones\n", d.dropped, d.maxEntries)
 		return err
 	}
 	return nil
 }
+
+// Dropped is how many entries the digest dropped to stay under its
+// bound (digestEntries).
+func (d *Digest) Dropped() int { return d.dropped }
 
 // shown is the entries ranked, and the ones drawn (Top, or All).
 func (d *Digest) shown() (ranked, shown []*dEntry) {
@@ -145,6 +154,16 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 		groups[[2]string{g.Host, g.IP}] = g
 	}
 	tl.Groups = tl.Groups[:0]
+	// an event per kept mark: room for all of them at once, not grown by
+	// doubling (ten busy entries keep ten thousand)
+	marks := 0
+	for _, e := range shown {
+		marks += e.marks.len()
+	}
+	for _, s := range d.senderList {
+		marks += s.marks.len()
+	}
+	tl.Evs = slices.Grow(tl.Evs, marks)
 	for _, e := range shown {
 		g := groups[[2]string{e.host, e.ip}]
 		if g == nil {
@@ -169,9 +188,11 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 			}
 		}
 		for _, w := range e.locks {
-			l.Locktimes = append(l.Locktimes, window{From: w.From - origin, To: w.To - origin, Ev: -1})
+			l.Locktimes = append(l.Locktimes, window{From: w.from - origin, To: w.to - origin, Ev: -1})
 		}
-		for _, m := range e.marks {
+		l.Events = slices.Grow(l.Events, e.marks.len())
+		for i := range e.marks.len() {
+			m := e.marks.at(i)
 			l.Events = append(l.Events, len(tl.Evs))
 			tl.Evs = append(tl.Evs, markEvent(m, e, origin))
 		}
@@ -187,11 +208,12 @@ func (d *Digest) timeline(shown []*dEntry) *timeline {
 				r = x
 			}
 		}
-		if r == nil && len(s.marks) > 0 {
+		if r == nil && s.marks.len() > 0 {
 			r = &row{Name: s.name}
 			tl.Senders = append(tl.Senders, r)
 		}
-		for j, m := range s.marks {
+		for j := range s.marks.len() {
+			m := s.marks.at(j)
 			if j == 0 {
 				r.First = m.t - origin
 			}
@@ -231,9 +253,9 @@ func (d *Digest) macsFor(shown []*dEntry, evs []trace.Event) *macTable {
 		}
 	}
 	for _, r := range d.senderList {
-		for _, m := range r.marks {
-			if m.sha >= 0 {
-				keep[d.macs.List[m.sha]] = true
+		for _, sha := range r.marks.sha {
+			if sha >= 0 {
+				keep[d.macs.List[sha]] = true
 			}
 		}
 	}

@@ -72,16 +72,35 @@ func htmlPage(w io.Writer, tl *timeline, opt HTMLOptions) error {
 	controls(&b, v)
 	legend(&b, tl.MACs, tl.macRole, d)
 	b.WriteString(`<div class="plot">` + "\n")
-	b.Write(plot.Bytes())
+	// the page goes out in parts, the plot as it was drawn: a page of
+	// megabytes is not copied into one buffer grown by doubling
+	pw := pageWriter{w: w}
+	pw.flush(&b)
+	pw.flush(&plot)
 	b.WriteString("</div>\n")
 	detailPanel(&b)
 	table := eventTable(&b, tl, "tl")
+	pw.flush(&b)
 	st := newStore()
 	st.add(tl, "tl", union(need.list(), table), need.runs)
 	st.write(&b)
 	pageTail(&b)
-	_, err = w.Write(b.Bytes())
-	return err
+	pw.flush(&b)
+	return pw.err
+}
+
+// pageWriter writes a page's parts, keeping the first error.
+type pageWriter struct {
+	w   io.Writer
+	err error
+}
+
+// flush writes b's bytes and empties it.
+func (p *pageWriter) flush(b *bytes.Buffer) {
+	if p.err == nil {
+		_, p.err = p.w.Write(b.Bytes())
+	}
+	b.Reset()
 }
 
 // fixesBlock lists the fixes tried, the ones that worked first (the order

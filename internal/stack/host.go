@@ -110,8 +110,9 @@ type Host struct {
 	gateways []*Gateway
 	cpus     int
 	pktID    uint64
-	socks    map[FlowKey]*Flow
+	socks    map[uint64]*Flow // by flowSlot
 	socks6   map[flowKey6]*Flow
+	flows    flowBook // how many sockets, and their bound (flowcap.go)
 	in       Input
 	ndIn     neigh.ND
 }
@@ -149,7 +150,7 @@ func New(c Config) (*Host, error) {
 		return nil, err
 	}
 	return &Host{Name: c.Name, Table: tb, Clock: c.Clock, Obs: c.Observer, now: c.Start, cpus: max(c.CPUs, 1),
-		socks: map[FlowKey]*Flow{}, cfg: c}, nil
+		socks: map[uint64]*Flow{}, cfg: c}, nil
 }
 
 // enableIPv6 creates nd_tbl at the host's present tick.

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -32,6 +33,11 @@ func (k FlowKey) String() string {
 type Flow struct {
 	Sock neigh.Socket
 	tcp  TCPSend
+	// key is the flow's; next the flow with the same slot (flowSlot) and
+	// another protocol or local address.
+	key  FlowKey
+	next *Flow
+	used uint64 // Host.used's stamp
 }
 
 // TCPSend is the sender's view of a TCP connection: what has been sent
@@ -93,13 +99,35 @@ func (c *TCPSend) Received(s ipv4.TCP) bool {
 	return inflight && (forward || dup)
 }
 
+// flowSlot is the one-word map key of a flow: its remote address and
+// ports. The runtime hashes a uint64 on its fast path, where FlowKey (13
+// bytes and a padding byte) takes the generic hash, and replay looks a
+// flow up for every TCP segment the host sends or receives. Flows that
+// differ only in protocol or local address share a slot (Flow.next).
+func flowSlot(k FlowKey) uint64 {
+	return uint64(binary.BigEndian.Uint32(k.Remote[:]))<<32 | uint64(k.LPort)<<16 | uint64(k.RPort)
+}
+
+// lookupFlow is the flow for key, nil when there is none.
+func (h *Host) lookupFlow(k FlowKey) *Flow {
+	for f := h.socks[flowSlot(k)]; f != nil; f = f.next {
+		if f.key == k {
+			return f
+		}
+	}
+	return nil
+}
+
 // flow returns the socket for key, made with the given route.
 func (h *Host) flow(k FlowKey, route *neigh.Route) *Flow {
-	f := h.socks[k]
+	f := h.lookupFlow(k)
 	if f == nil {
-		f = &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}}
-		h.socks[k] = f
+		h.added()
+		slot := flowSlot(k)
+		f = &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}, key: k, next: h.socks[slot]}
+		h.socks[slot] = f
 	}
+	h.used(f)
 	return f
 }
 
@@ -125,8 +153,12 @@ func (h *Host) ReceiveIPv4(hd ipv4.Header, payload []byte, frame int) bool {
 	if !ok {
 		return false
 	}
-	f := h.socks[FlowKey{Proto: ipv4.ProtoTCP, Local: hd.Dst, Remote: hd.Src, LPort: s.DstPort, RPort: s.SrcPort}]
-	if f == nil || !f.tcp.Received(s) {
+	f := h.lookupFlow(FlowKey{Proto: ipv4.ProtoTCP, Local: hd.Dst, Remote: hd.Src, LPort: s.DstPort, RPort: s.SrcPort})
+	if f == nil {
+		return false
+	}
+	h.used(f)
+	if !f.tcp.Received(s) {
 		return false
 	}
 	h.Confirm(&f.Sock, frame)

@@ -26,9 +26,11 @@ func (h *Host) SentIPv6(hd ipv6.Header, payload []byte, route *neigh.Route) *nei
 	}
 	f := h.socks6[k]
 	if f == nil {
+		h.added()
 		f = &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}}
 		h.socks6[k] = f
 	}
+	h.used(f)
 	if s, ok := hd.TCP(payload); ok {
 		f.tcp.Sent(s)
 	}
@@ -45,7 +47,11 @@ func (h *Host) ReceiveIPv6(hd ipv6.Header, payload []byte, frame int) bool {
 		return false
 	}
 	f := h.socks6[flowKey6{proto: ipv4.ProtoTCP, local: hd.Dst, remote: hd.Src, lport: s.DstPort, rport: s.SrcPort}]
-	if f == nil || !f.tcp.Received(s) {
+	if f == nil {
+		return false
+	}
+	h.used(f)
+	if !f.tcp.Received(s) {
 		return false
 	}
 	h.Confirm(&f.Sock, frame)

@@ -3,6 +3,7 @@ package stack
 import (
 	"testing"
 
+	"arplab/internal/neigh"
 	"arplab/internal/wire/ipv4"
 )
 
@@ -86,5 +87,36 @@ func TestTCPAckRule(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlowSlots: flows that share a slot (remote address and ports) but
+// differ in protocol or local address are separate sockets, each found
+// again by its own key.
+func TestFlowSlots(t *testing.T) {
+	h, _, _ := newHost(t, "latest")
+	base := FlowKey{Proto: ipv4.ProtoTCP, Local: [4]byte{10, 0, 0, 1}, Remote: [4]byte{10, 0, 0, 2}, LPort: 40000, RPort: 80}
+	udp, other := base, base
+	udp.Proto = ipv4.ProtoUDP
+	other.Local = [4]byte{10, 0, 0, 9}
+	keys := []FlowKey{base, udp, other}
+	socks := map[*neigh.Socket]FlowKey{}
+	for _, k := range keys {
+		s := h.Socket(k, nil)
+		if prev, ok := socks[s]; ok {
+			t.Fatalf("%v and %v share a socket", prev, k)
+		}
+		socks[s] = k
+		if s.Name != k.String() {
+			t.Errorf("socket %q for %v", s.Name, k)
+		}
+	}
+	for s, k := range socks {
+		if again := h.Socket(k, nil); again != s {
+			t.Errorf("%v: a second socket", k)
+		}
+	}
+	if h.lookupFlow(FlowKey{Proto: ipv4.ProtoTCP, Local: base.Local, Remote: base.Remote, LPort: 40000, RPort: 81}) != nil {
+		t.Error("a flow never made was found")
 	}
 }
