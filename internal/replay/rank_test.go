@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"arplab/internal/capture"
@@ -153,4 +154,39 @@ func TestDecodedFrames(t *testing.T) {
 			t.Errorf("read %d frames, skipped %v; want 3000 and the truncated record", n, dr.Skipped())
 		}
 	}
+}
+
+// TestReadMappedFault: a capture file cut short under its mapping (rotated
+// while ranking reads it) is an error naming the file, not a crash; any
+// other panic stays a panic.
+func TestReadMappedFault(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cut.pcap")
+	if err := os.WriteFile(path, make([]byte, 3*os.Getpagesize()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, unmap, ok := capture.MapFile(f)
+	f.Close()
+	if !ok {
+		t.Skip("files are not mapped here")
+	}
+	defer unmap()
+	if err := os.Truncate(path, 0); err != nil {
+		t.Fatal(err)
+	}
+	var b byte
+	err = readMapped(data, path, func() { b = data[len(data)-1] })
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "changed while it was read") {
+		t.Errorf("reading past the cut: %v (read %d)", err, b)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("a panic outside the mapping was swallowed")
+		}
+	}()
+	var m map[string]int
+	readMapped(data, path, func() { m["x"] = 1 })
 }
