@@ -326,9 +326,12 @@ func (r *replayer) output(f *capture.Frame, nh netip.Addr, sock *neigh.Socket, s
 // f.Dst without asking for nh first.
 func (r *replayer) infer(nh netip.Addr, f *capture.Frame) {
 	r.sum.InferredEntries++
-	r.install(nh, f.Dst, neigh.Stale, r.installAt, f.Time, "inferred",
-		fmt.Sprintf("the host sent frame %d to %v for next hop %v without asking for it, so it had the entry "+
-			"before the capture: installed as STALE locktime+1 ticks before the first frame", f.Index, f.Dst, nh))
+	why := "" // a quiet replay writes no words
+	if !r.quiet {
+		why = fmt.Sprintf("the host sent frame %d to %v for next hop %v without asking for it, so it had the entry "+
+			"before the capture: installed as STALE locktime+1 ticks before the first frame", f.Index, f.Dst, nh)
+	}
+	r.install(nh, f.Dst, neigh.Stale, r.installAt, f.Time, "inferred", why)
 }
 
 // align runs the model's timer for the entry the host just probed at the

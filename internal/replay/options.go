@@ -105,6 +105,9 @@ type Options struct {
 	// noStale turns dead-MAC tracking off (RankProfiles: it only counts
 	// probes).
 	noStale bool
+	// noPending leaves Summary.Pending out (RankProfiles reads only the
+	// probe counts).
+	noPending bool
 	// Ctx, when set, stops the replay between frames once it is cancelled
 	// (Ctrl-C); the summary then covers the frames replayed so far.
 	Ctx context.Context

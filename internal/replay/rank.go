@@ -157,7 +157,7 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 				}
 				j := jobs[i]
 				o := opt
-				o.Profile, o.Quiet, o.MaxFrames, o.noStale = j.prof, true, RankFrames, true
+				o.Profile, o.Quiet, o.MaxFrames, o.noStale, o.noPending = j.prof, true, RankFrames, true, true
 				j.sum, j.err = replayGroup(o)
 			}
 		}()
