@@ -3,6 +3,8 @@ package replay
 import (
 	"bytes"
 	"io"
+	"math/rand/v2"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -189,4 +191,34 @@ func TestReadMappedFault(t *testing.T) {
 	}()
 	var m map[string]int
 	readMapped(data, path, func() { m["x"] = 1 })
+}
+
+// TestOnLink4: the word forms of the prefix test and of usableIP that the
+// hot path uses agree with netip's for every prefix length, on random and
+// special addresses.
+func TestOnLink4(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	special := [][4]byte{{}, {255, 255, 255, 255}, {127, 0, 0, 1}, {224, 0, 0, 1}, {239, 255, 255, 255}, {240, 0, 0, 1}, {10, 0, 0, 1}, {10, 0, 255, 255}}
+	for bits := 0; bits <= 32; bits++ {
+		host := [4]byte{10, 0, byte(rng.IntN(256)), byte(rng.IntN(256))}
+		p := netip.PrefixFrom(netip.AddrFrom4(host), bits)
+		var r replayer
+		r.net4, r.mask4 = words4(p)
+		for i := range 2000 {
+			a := [4]byte{byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256)), byte(rng.IntN(256))}
+			switch {
+			case i < len(special):
+				a = special[i]
+			case i%3 == 0:
+				a[0], a[1] = host[0], host[1] // near the host
+			}
+			addr := netip.AddrFrom4(a)
+			if got, want := r.onLink4(a), p.Contains(addr); got != want {
+				t.Fatalf("%v in %v: %v, want %v", addr, p, got, want)
+			}
+			if got, want := usable4(a), usableIP(addr); got != want {
+				t.Fatalf("usable %v: %v, want %v", addr, got, want)
+			}
+		}
+	}
 }
