@@ -119,11 +119,15 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 		of[i] = byKey[k]
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
-	if opt.RankWorkers > 0 {
-		workers = min(opt.RankWorkers, len(jobs))
+	later := 0 // workers that start when opt.RankWake closes
+	if opt.RankWorkers > 0 && opt.RankWorkers < workers {
+		workers, later = opt.RankWorkers, workers-opt.RankWorkers
+		if opt.RankWake == nil {
+			later = 0
+		}
 	}
 	if opt.OnRead != nil {
-		workers = 1
+		workers, later = 1, 0
 	}
 	// A capture file is mapped once and every group reads it in place,
 	// the host identified once for all; anything else is opened anew for
@@ -146,12 +150,23 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	allTaken := make(chan struct{}) // closed by the worker taking the last group
+	for w := range workers + later {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if w >= workers {
+				select {
+				case <-opt.RankWake:
+				case <-allTaken:
+					return
+				}
+			}
 			for {
 				i := int(next.Add(1)) - 1
+				if i == len(jobs)-1 {
+					close(allTaken)
+				}
 				if i >= len(jobs) {
 					return
 				}

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"arplab/internal/capture"
 	"arplab/internal/kernel"
@@ -98,6 +99,20 @@ func TestRankMapped(t *testing.T) {
 	}
 	if opens != 1 {
 		t.Errorf("the capture file was opened %d times, want once", opens)
+	}
+	// one worker, more once woken (or never woken): the same fits
+	wake := make(chan struct{})
+	time.AfterFunc(time.Millisecond, func() { close(wake) })
+	for _, w := range []<-chan struct{}{wake, make(chan struct{})} {
+		o := opt
+		o.RankWorkers, o.RankWake = 1, w
+		got, err := RankProfiles(func() (io.Reader, error) { return os.Open(path) }, path, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("ranking with one worker and a wake-up differs:\n%+v\nwant\n%+v", got, want)
+		}
 	}
 	if _, err := RankProfiles(func() (io.Reader, error) { return os.Open(path) }, path, Options{Host: "10.9.9.9"}); err == nil {
 		t.Error("ranking for a host the capture does not show succeeded")
