@@ -60,6 +60,7 @@ type replayer struct {
 	maxGap      int64
 	now         vtime.Jiffies
 	installAt   vtime.Jiffies // when initial and inferred entries are installed
+	tick        tickSpan      // jiffiesAt's last answer
 
 	// v6: the host is an IPv6 host, replayed on nd_tbl; nd is the current
 	// frame's ND message.
@@ -355,8 +356,27 @@ func (r *replayer) runUntil(now vtime.Jiffies) {
 }
 
 // jiffiesAt converts model ns (≥ 0) to the model's jiffies (vtime's
-// clock: no overflow for long captures).
-func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies { return r.clock.Jiffies(vtime.Time(ns)) }
+// clock: no overflow for long captures). Frames come many to a tick, so
+// the last tick's span of model ns answers most calls.
+func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies {
+	if t := &r.tick; t.ok && ns >= t.from && ns < t.to {
+		return t.j
+	}
+	j := r.clock.Jiffies(vtime.Time(ns))
+	from, to := int64(r.clock.TimeOf(j)), int64(r.clock.TimeOf(j+1))
+	// the span is the clock's own: kept only when the clock says so at
+	// both ends (it always does short of overflow)
+	r.tick = tickSpan{j: j, from: from, to: to,
+		ok: from <= ns && ns < to && r.clock.Jiffies(vtime.Time(from)) == j && r.clock.Jiffies(vtime.Time(to)) == j+1}
+	return j
+}
+
+// tickSpan is the model ns [from, to) in which the clock reads j.
+type tickSpan struct {
+	j        vtime.Jiffies
+	from, to int64
+	ok       bool
+}
 
 // capOf is the capture time (ns) at which tick j starts, by the current
 // anchor.

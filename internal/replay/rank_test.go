@@ -15,6 +15,7 @@ import (
 	"arplab/internal/capture"
 	"arplab/internal/kernel"
 	"arplab/internal/testkit"
+	"arplab/internal/vtime"
 )
 
 // TestRankIPv4Features: profiles that differ only in features ipv4Features
@@ -233,6 +234,33 @@ func TestOnLink4(t *testing.T) {
 			}
 			if got, want := usable4(a), usableIP(addr); got != want {
 				t.Fatalf("usable %v: %v, want %v", addr, got, want)
+			}
+		}
+	}
+}
+
+// TestJiffiesAtSpan: the tick span jiffiesAt keeps answers as the clock
+// does, for every HZ and phase, times going forward, back and far.
+func TestJiffiesAtSpan(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, hz := range []int{100, 250, 300, 1000} {
+		tick := int64(1e9 / hz)
+		clock := vtime.Clock{HZ: hz, Base: 1_000_000, Phase: vtime.Duration(rng.Int64N(tick))}
+		r := replayer{clock: clock}
+		ns := int64(0)
+		for i := range 20_000 {
+			switch i % 5 {
+			case 0:
+				ns += rng.Int64N(40 * tick)
+			case 1:
+				ns = max(ns-rng.Int64N(2*tick), 0)
+			case 2:
+				ns += rng.Int64N(1e12) // a gap of minutes
+			default:
+				ns += rng.Int64N(tick / 10)
+			}
+			if got, want := r.jiffiesAt(ns), clock.Jiffies(vtime.Time(ns)); got != want {
+				t.Fatalf("HZ=%d: jiffiesAt(%d) = %d, want %d", hz, ns, got, want)
 			}
 		}
 	}
