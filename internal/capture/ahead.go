@@ -16,10 +16,11 @@ type readAhead struct {
 	full chan aheadBlock
 	free chan []byte
 	done chan struct{}
+	head int // aheadHead, smaller in tests
 }
 
 type aheadBlock struct {
-	buf []byte // data in buf[aheadHead:aheadHead+n]
+	buf []byte // data in buf[head:head+n]
 	n   int
 	err error // the read's error after those bytes (io.EOF at the end)
 }
@@ -35,10 +36,13 @@ const (
 
 // newAheadSource reads r (a file) on its own goroutine until the end, an
 // error, or stop.
-func newAheadSource(r io.Reader) *source {
-	a := &readAhead{full: make(chan aheadBlock, aheadBlocks), free: make(chan []byte, aheadBlocks+1), done: make(chan struct{})}
+func newAheadSource(r io.Reader) *source { return newAheadSourceSize(r, aheadHead, aheadSize) }
+
+// newAheadSourceSize reads blocks of size bytes with head bytes of room.
+func newAheadSourceSize(r io.Reader, head, size int) *source {
+	a := &readAhead{full: make(chan aheadBlock, aheadBlocks), free: make(chan []byte, aheadBlocks+1), done: make(chan struct{}), head: head}
 	for range aheadBlocks {
-		a.free <- make([]byte, aheadHead+aheadSize)
+		a.free <- make([]byte, head+size)
 	}
 	go a.run(r)
 	return &source{ahead: a}
@@ -52,7 +56,7 @@ func (a *readAhead) run(r io.Reader) {
 		case <-a.done:
 			return
 		}
-		n, err := io.ReadFull(r, b[aheadHead:])
+		n, err := io.ReadFull(r, b[a.head:])
 		if errors.Is(err, io.ErrUnexpectedEOF) {
 			err = io.EOF // a short last block of a file: its end
 		}
@@ -90,13 +94,14 @@ func (s *source) next() bool {
 		s.err = os.ErrClosed
 		return false
 	}
+	head := s.ahead.head
 	rest := s.buf[s.pos:s.end]
-	data := blk.buf[aheadHead : aheadHead+blk.n]
-	if len(rest) <= aheadHead {
-		start := aheadHead - len(rest)
+	data := blk.buf[head : head+blk.n]
+	if len(rest) <= head {
+		start := head - len(rest)
 		copy(blk.buf[start:], rest)
 		s.recycle()
-		s.buf, s.pos, s.end, s.pooled = blk.buf, start, aheadHead+blk.n, true
+		s.buf, s.pos, s.end, s.pooled = blk.buf, start, head+blk.n, true
 	} else {
 		// a record longer than the headroom: joined in a buffer of its own
 		nb := make([]byte, len(rest)+len(data))

@@ -148,9 +148,9 @@ func replayCmd(e *env) *cobra.Command {
 				ro := o
 				ro.Progress = nil
 				if spec != nil {
-					// the text replay keeps a core: it is the longer
-					// of the two, and the command waits for it
-					ro.RankWorkers = max(runtime.GOMAXPROCS(0)-1, 1)
+					// the text replay keeps a core while it runs (the
+					// command waits for it); then the ranking takes all
+					ro.RankWorkers, ro.RankWake = max(runtime.GOMAXPROCS(0)-1, 1), spec.done
 				}
 				fits, err := replay.RankProfiles(func() (io.Reader, error) { return os.Open(args[0]) }, args[0], ro)
 				if err != nil {

@@ -125,7 +125,7 @@ func (r *replayer) receiveARP(f *capture.Frame, pt neigh.PktType) {
 	}
 	r.sum.Received++
 	// Remember who has which MAC, to recognise gateways by MAC later.
-	if p.SIP != r.host.ip && r.host.prefix.Contains(p.SIP) && !p.SHA.IsMulticast() {
+	if p.SIP != r.host.ip && p.SIP.Is4() && r.onLink4(p.SIP.As4()) && !p.SHA.IsMulticast() {
 		if k := macKey(p.SHA); r.macIP[k] != p.SIP {
 			r.macIP[k] = p.SIP
 		}
@@ -270,11 +270,11 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 		return
 	}
 	dst := ih.DstAddr()
-	if !usableIP(dst) || dst == r.host.ip || r.st.IsBroadcast(dst) {
+	if !usable4(ih.Dst) || dst == r.host.ip || r.st.IsBroadcast(dst) {
 		return
 	}
 	nh, route := dst, r.sd.Routes[0]
-	if !r.host.prefix.Contains(dst) {
+	if !r.onLink4(ih.Dst) {
 		gw, ok := r.gatewayOf(f)
 		if !ok {
 			return
@@ -326,9 +326,12 @@ func (r *replayer) output(f *capture.Frame, nh netip.Addr, sock *neigh.Socket, s
 // f.Dst without asking for nh first.
 func (r *replayer) infer(nh netip.Addr, f *capture.Frame) {
 	r.sum.InferredEntries++
-	r.install(nh, f.Dst, neigh.Stale, r.installAt, f.Time, "inferred",
-		fmt.Sprintf("the host sent frame %d to %v for next hop %v without asking for it, so it had the entry "+
-			"before the capture: installed as STALE locktime+1 ticks before the first frame", f.Index, f.Dst, nh))
+	why := "" // a quiet replay writes no words
+	if !r.quiet {
+		why = fmt.Sprintf("the host sent frame %d to %v for next hop %v without asking for it, so it had the entry "+
+			"before the capture: installed as STALE locktime+1 ticks before the first frame", f.Index, f.Dst, nh)
+	}
+	r.install(nh, f.Dst, neigh.Stale, r.installAt, f.Time, "inferred", why)
 }
 
 // align runs the model's timer for the entry the host just probed at the

@@ -59,13 +59,20 @@ func (r *replayer) markDecision(in *stack.Input, d *neigh.Decision, ns int64) bo
 	if d.UpdatedMoved && d.Locktime > 0 {
 		m.LockUntil = r.tickSeconds(d.Updated + vtime.Jiffies(d.Locktime))
 	}
+	// the state line of a frame that changed the state is the frame's
+	// line before emitLine's stamps (the only decision with two lines)
 	state := &r.marks[1]
-	*state = *m // the state line of a frame is the frame's line before emitLine's stamps
+	twoLines := kind == trace.KindARP && d.StateChanged()
+	if twoLines {
+		*state = *m
+	}
 	if kind == trace.KindARP {
 		if d.Verdict == neigh.VerdictDropped && d.Rule != neigh.RuleRequestForUs {
 			m.State, m.OldState, m.HasLL, m.HasOldLL = "", "", false, false
 			m.LLAddr, m.OldLLAddr = arp.MAC{}, arp.MAC{}
-			*state = *m
+			if twoLines {
+				*state = *m
+			}
 			// emitLine's stamps: the entry as it stands
 			if s, ok := r.tbl.Lookup(r.dev, r.curIP); ok {
 				m.State = s.State.String()
@@ -85,7 +92,7 @@ func (r *replayer) markDecision(in *stack.Input, d *neigh.Decision, ns int64) bo
 		evs = r.lines(in, d, ns)
 		r.wordsOf(evs[0])
 	}
-	if kind == trace.KindARP && d.StateChanged() {
+	if twoLines {
 		state.Kind = trace.KindState
 		if r.marker.Mark(state) {
 			if evs == nil {

@@ -46,9 +46,11 @@ type replayer struct {
 	sec44   string // the §4.4 subsection this kernel follows
 	tol     vtime.Jiffies
 
-	host    host
-	hostStr string
-	macStr  string
+	host host
+	// net4 and mask4 are an IPv4 host's prefix as words (onLink4).
+	net4, mask4 uint32
+	hostStr     string
+	macStr      string
 
 	// Clock. The anchor is the previous frame's (capture, model) time pair;
 	// timers between two frames are placed on the capture's clock by it.
@@ -58,6 +60,7 @@ type replayer struct {
 	maxGap      int64
 	now         vtime.Jiffies
 	installAt   vtime.Jiffies // when initial and inferred entries are installed
+	tick        tickSpan      // jiffiesAt's last answer
 
 	// v6: the host is an IPv6 host, replayed on nd_tbl; nd is the current
 	// frame's ND message.
@@ -226,6 +229,9 @@ func (r *replayer) gapLimit() int64 {
 // start sets the host up in the model and writes the header.
 func (r *replayer) start(h host, rd frameSource) {
 	r.host = h
+	if h.prefix.Addr().Is4() {
+		r.net4, r.mask4 = words4(h.prefix)
+	}
 	addrs := []netip.Prefix{h.prefix}
 	if h.ip.Is6() {
 		// the EUI-64 link-local address NUD probes come from (ndisc §2.3)
@@ -350,11 +356,50 @@ func (r *replayer) runUntil(now vtime.Jiffies) {
 }
 
 // jiffiesAt converts model ns (≥ 0) to the model's jiffies (vtime's
-// clock: no overflow for long captures).
-func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies { return r.clock.Jiffies(vtime.Time(ns)) }
+// clock: no overflow for long captures). Frames come many to a tick, so
+// the last tick's span of model ns answers most calls.
+func (r *replayer) jiffiesAt(ns int64) vtime.Jiffies {
+	if t := &r.tick; t.ok && ns >= t.from && ns < t.to {
+		return t.j
+	}
+	j := r.clock.Jiffies(vtime.Time(ns))
+	from, to := int64(r.clock.TimeOf(j)), int64(r.clock.TimeOf(j+1))
+	// the span is the clock's own: kept only when the clock says so at
+	// both ends (it always does short of overflow)
+	r.tick = tickSpan{j: j, from: from, to: to,
+		ok: from <= ns && ns < to && r.clock.Jiffies(vtime.Time(from)) == j && r.clock.Jiffies(vtime.Time(to)) == j+1}
+	return j
+}
+
+// tickSpan is the model ns [from, to) in which the clock reads j.
+type tickSpan struct {
+	j        vtime.Jiffies
+	from, to int64
+	ok       bool
+}
 
 // capOf is the capture time (ns) at which tick j starts, by the current
 // anchor.
 func (r *replayer) capOf(j vtime.Jiffies) int64 {
 	return r.capAnchor + (int64(r.clock.TimeOf(j)) - r.modelAnchor)
+}
+
+// words4 is an IPv4 prefix as its network and mask words.
+func words4(p netip.Prefix) (net, mask uint32) {
+	mask = ^uint32(0) << (32 - p.Bits()) // a /0: 0, every address
+	return be32(p.Addr().As4()) & mask, mask
+}
+
+func be32(a [4]byte) uint32 {
+	return uint32(a[0])<<24 | uint32(a[1])<<16 | uint32(a[2])<<8 | uint32(a[3])
+}
+
+// onLink4 is host.prefix.Contains for an IPv4 host's IPv4 address, on
+// words: replay asks it of every ARP frame and packet the host sends.
+func (r *replayer) onLink4(a [4]byte) bool { return be32(a)&r.mask4 == r.net4 }
+
+// usable4 is usableIP for an IPv4 address: not 0.0.0.0, multicast,
+// loopback or the limited broadcast.
+func usable4(a [4]byte) bool {
+	return a != [4]byte{} && a[0]&0xf0 != 0xe0 && a[0] != 127 && a != [4]byte{255, 255, 255, 255}
 }

@@ -100,11 +100,16 @@ type Options struct {
 	Progress func(frames int, bytes int64)
 	// RankWorkers is how many profile groups RankProfiles replays at once
 	// (0: one per core). A caller running a replay of its own beside the
-	// ranking leaves it a core.
+	// ranking leaves it a core, and closes RankWake when it is done: the
+	// ranking then takes every core.
 	RankWorkers int
+	RankWake    <-chan struct{}
 	// noStale turns dead-MAC tracking off (RankProfiles: it only counts
 	// probes).
 	noStale bool
+	// noPending leaves Summary.Pending out (RankProfiles reads only the
+	// probe counts).
+	noPending bool
 	// Ctx, when set, stops the replay between frames once it is cancelled
 	// (Ctrl-C); the summary then covers the frames replayed so far.
 	Ctx context.Context

@@ -8,9 +8,11 @@ import (
 	"maps"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"arplab/internal/capture"
 	"arplab/internal/kernel"
@@ -117,11 +119,15 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 		of[i] = byKey[k]
 	}
 	workers := min(runtime.GOMAXPROCS(0), len(jobs))
-	if opt.RankWorkers > 0 {
-		workers = min(opt.RankWorkers, len(jobs))
+	later := 0 // workers that start when opt.RankWake closes
+	if opt.RankWorkers > 0 && opt.RankWorkers < workers {
+		workers, later = opt.RankWorkers, workers-opt.RankWorkers
+		if opt.RankWake == nil {
+			later = 0
+		}
 	}
 	if opt.OnRead != nil {
-		workers = 1
+		workers, later = 1, 0
 	}
 	// A capture file is mapped once and every group reads it in place,
 	// the host identified once for all; anything else is opened anew for
@@ -144,18 +150,29 @@ func RankProfiles(open func() (io.Reader, error), name string, opt Options) ([]P
 	}
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	for range workers {
+	allTaken := make(chan struct{}) // closed by the worker taking the last group
+	for w := range workers + later {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			if w >= workers {
+				select {
+				case <-opt.RankWake:
+				case <-allTaken:
+					return
+				}
+			}
 			for {
 				i := int(next.Add(1)) - 1
+				if i == len(jobs)-1 {
+					close(allTaken)
+				}
 				if i >= len(jobs) {
 					return
 				}
 				j := jobs[i]
 				o := opt
-				o.Profile, o.Quiet, o.MaxFrames, o.noStale = j.prof, true, RankFrames, true
+				o.Profile, o.Quiet, o.MaxFrames, o.noStale, o.noPending = j.prof, true, RankFrames, true, true
 				j.sum, j.err = replayGroup(o)
 			}
 		}()
@@ -239,31 +256,65 @@ func mapCapture(open func() (io.Reader, error), name string, spec hostSpec) (rep
 	}
 	// A capture that does not open or show the host is left to the
 	// per-group replays, which say so as a single replay does.
-	cr, err := capture.NewReaderBytes(data, name)
-	if err != nil {
+	var h host
+	if ferr := readMapped(data, name, func() {
+		var cr *capture.Reader
+		if cr, err = capture.NewReaderBytes(data, name); err == nil {
+			h, err = identify(cr, name, spec)
+		}
+	}); ferr != nil {
 		unmap()
-		return nil, nil, nil
+		return nil, nil, ferr
 	}
-	h, err := identify(cr, name, spec)
 	if err != nil {
 		unmap()
 		return nil, nil, nil
 	}
 	// Every group replays the same first frames: they are decoded once
 	// (payloads stay in the mapped file) and handed to each in turn.
-	dec, ok := decodeFrames(data, name, RankFrames)
+	var dec *decoded
+	if err := readMapped(data, name, func() { dec, ok = decodeFrames(data, name, RankFrames) }); err != nil {
+		unmap()
+		return nil, nil, err
+	}
 	if !ok {
 		unmap()
 		return nil, nil, nil
 	}
-	replay = func(o Options) (Summary, error) {
+	replay = func(o Options) (sum Summary, err error) {
 		r, err := newReplayer(o, name, nil)
 		if err != nil {
 			return Summary{}, err
 		}
-		return r.run(&decodedReader{d: dec}, h)
+		if ferr := readMapped(data, name, func() { sum, err = r.run(&decodedReader{d: dec}, h) }); ferr != nil {
+			return sum, ferr
+		}
+		return sum, err
 	}
 	return replay, func() { unmap() }, nil
+}
+
+// readMapped runs read, which reads the mapped capture data, and turns a
+// fault on data (the file was cut short under the mapping, as when a
+// capture is rotated while it is read) into an error rather than a crash.
+func readMapped(data []byte, name string, read func()) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		e := recover()
+		if e == nil {
+			return
+		}
+		if f, ok := e.(interface{ Addr() uintptr }); ok && len(data) > 0 {
+			lo := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+			if a := f.Addr(); a >= lo && a < lo+uintptr(len(data)) {
+				err = fmt.Errorf("replay: %s: the capture file changed while it was read (%v)", name, e)
+				return
+			}
+		}
+		panic(e)
+	}()
+	read()
+	return nil
 }
 
 // decoded is the first frames of a capture held in memory, decoded once,

@@ -212,7 +212,9 @@ func (r *replayer) run(rd frameSource, h host) (Summary, error) {
 			r.finish(rd)
 			return r.sum, err
 		}
-		r.readsBefore(f.Time)
+		if r.nextRead < len(r.opt.ReadAt) {
+			r.readsBefore(f.Time)
+		}
 		r.frame(f)
 	}
 	r.finish(rd)

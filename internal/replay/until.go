@@ -91,6 +91,9 @@ type PendingTimer struct {
 
 // pending lists the timers still to run at the end, soonest first.
 func (r *replayer) pending(endNs int64) {
+	if r.opt.noPending {
+		return
+	}
 	for _, e := range r.tbl.Entries() {
 		if !e.HasTimer {
 			continue
@@ -118,6 +121,9 @@ func (r *replayer) pending(endNs int64) {
 		r.sum.Pending = append(r.sum.Pending, PendingTimer{IP: e.IP.String(), State: e.State.String(), In: in, What: what})
 	}
 	sortPending(r.sum.Pending)
+	if r.quiet {
+		return // the notes' words would go nowhere
+	}
 	for _, p := range r.sum.Pending {
 		r.note(endNs, "pending", netip0, fmt.Sprintf("%s %s: %s at +%.3f s", p.IP, p.State, p.What, p.In),
 			map[string]string{"in": fmt.Sprintf("%.3f", p.In), "state": p.State})
