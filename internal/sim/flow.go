@@ -193,7 +193,11 @@ func (w *world) newIPFrame(p ipPacket, size int) *frame {
 	return &x.frame
 }
 
-func (c *conn) send(seg tcpSeg, udp bool) {
+func (c *conn) send(seg tcpSeg, udp bool) { c.sendFrame(seg, udp, false) }
+
+// sendFrame sends seg; trip marks a session's request, whose round trip
+// may run in the request's own step (world.startTrip).
+func (c *conn) sendFrame(seg tcpSeg, udp, trip bool) {
 	f := c.f
 	ifc, nexthop := f.ifc, f.nexthop
 	src := f.h.source(ifc, f.cfg.To.Addr)
@@ -211,7 +215,9 @@ func (c *conn) send(seg tcpSeg, udp bool) {
 		}
 		c.tcp.Sent(tcpOf(&seg))
 	}
-	f.h.output(c, f.w.newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
+	fr := f.w.newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size)
+	fr.trip = trip && f.w.trips
+	f.h.output(c, fr, ifc, nexthop)
 }
 
 func (c *conn) sendSYN() {
@@ -316,7 +322,7 @@ func (c *conn) request() {
 	c.delack = false // the ACK rides on the request
 	c.outstanding = true
 	c.retries = 0
-	c.send(tcpSeg{ack: true, data: 100}, false)
+	c.sendFrame(tcpSeg{ack: true, data: 100}, false, true)
 	if f.cfg.Interval.D < dataRTO {
 		// The next request comes before this one's retransmission timer
 		// and leaves it a no-op whatever happens in between: it re-arms
@@ -331,6 +337,8 @@ func (c *conn) request() {
 	}
 	c.nextReq = f.w.sch.now.Add(f.cfg.Interval.D)
 	f.w.sch.connEvent(f.cfg.Interval.D, evRequest, c, 0)
+	// the request's step is over: its round trip may follow at once
+	f.w.finishTrip()
 }
 
 func (c *conn) sendData() {

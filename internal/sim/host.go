@@ -470,6 +470,7 @@ func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
 		f.dst = mac
 		ifc.seg.transmit(ifc, f)
 	case neigh.TxQueued:
+		f.trip = false // sent later, by another event
 		h.pending[id] = f
 	case neigh.TxDropped:
 		h.w.sch.after(0, func() { c.unreachable(true) })

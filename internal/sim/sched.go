@@ -98,6 +98,8 @@ type scheduler struct {
 	// end is the end of the current run call: an event a shortcut
 	// would merge must be one that call would have run
 	end vtime.Time
+	// max is the current run call's event budget (≤ 0: none)
+	max int
 	w   *world
 }
 
@@ -119,6 +121,14 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		t = s.now
 	}
 	s.seq++
+	return s.pushSeq(t, s.seq, kind)
+}
+
+// pushSeq queues an event at t (not in the past) whose place among the
+// events of its instant is seq, a number push handed out earlier: an
+// event decided on then and queued now runs where it would have run had
+// it been queued then (world.finishTrip).
+func (s *scheduler) pushSeq(t vtime.Time, seq uint64, kind eventKind) *event {
 	var idx int32
 	if n := len(s.free); n > 0 {
 		idx = s.free[n-1]
@@ -127,12 +137,11 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		s.slab = append(s.slab, event{})
 		idx = int32(len(s.slab) - 1)
 	}
-	k := slot{at: t, seq: s.seq, idx: idx}
+	k := slot{at: t, seq: seq, idx: idx}
 	switch {
 	case s.hasNext:
-		// k runs after any queued event of its time (it is the latest
-		// pushed); it displaces next only if it is due before it
-		if k.at < s.next.at {
+		// k displaces next only if it is due before it
+		if k.before(s.next) {
 			s.insert(s.next)
 			s.next = k
 		} else {
@@ -290,7 +299,7 @@ func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
 // the queue. It still counts as an event.
 func (s *scheduler) answer(d vtime.Duration, g *segment, src port, f *frame) {
 	t := s.now.Add(d)
-	if (s.hasNext && s.next.at <= t) || t > s.end || !s.nothingDueBy(t) {
+	if !s.quietUntil(t) {
 		s.transmit(d, g, src, f)
 		return
 	}
@@ -300,6 +309,17 @@ func (s *scheduler) answer(d vtime.Duration, g *segment, src port, f *frame) {
 	g.transmit(src, f)
 	s.now = now
 }
+
+// quietUntil reports whether an event due at t, pushed now, would be the
+// next to run in this run call: no queued event is due at or before t
+// (one due at t was pushed earlier and runs first), and t is within the
+// call's end.
+func (s *scheduler) quietUntil(t vtime.Time) bool {
+	return t <= s.end && !(s.hasNext && s.next.at <= t) && s.nothingDueBy(t)
+}
+
+// room reports whether n more events fit in the run call's budget.
+func (s *scheduler) room(n int) bool { return s.max <= 0 || s.events+n <= s.max }
 
 // after schedules fn d from now.
 func (s *scheduler) after(d vtime.Duration, fn func()) { s.at(s.now.Add(d), fn) }
@@ -319,7 +339,7 @@ const ctxEvery = 1 << 12
 // stops early with the context's error when ctx is cancelled, and with a
 // *BudgetError once more than max events have run (max ≤ 0: no budget).
 func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
-	s.end = end
+	s.end, s.max = end, max
 	for {
 		var k slot
 		if s.hasNext {

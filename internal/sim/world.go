@@ -28,6 +28,9 @@ type frame struct {
 	// frame goes back to the world's free list when the last one is done
 	// (world.release).
 	refs int32
+	// trip marks a session's request sent at once: its delivery to a
+	// station may start a round trip (world.startTrip).
+	trip bool
 }
 
 type ipPacket struct {
@@ -163,18 +166,35 @@ func (g *segment) transmit(src port, f *frame) {
 
 // send schedules f's arrival at p, or its loss.
 func (g *segment) send(p port, f *frame, pt neigh.PktType) {
+	d, ok := g.delay(f)
+	if !ok {
+		return
+	}
+	if f.trip && pt == neigh.PktHost {
+		if st, ok := p.(*station); ok {
+			g.w.startTrip(st, f, d)
+			return
+		}
+	}
+	f.refs++
+	g.w.sch.deliver(d, p, f, pt)
+}
+
+// delay draws f's fate on the segment, from the segment's stream: lost
+// (with the loss probability; the loss is told), or delivered after the
+// latency and a jitter.
+func (g *segment) delay(f *frame) (vtime.Duration, bool) {
 	if g.cfg.Loss > 0 && g.rng.Float64() < g.cfg.Loss {
 		if g.w.tellsLoss(f) {
 			g.w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
 		}
-		return
+		return 0, false
 	}
 	d := g.cfg.Latency.D
 	if g.cfg.Jitter.D > 0 {
 		d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
 	}
-	f.refs++
-	g.w.sch.deliver(d, p, f, pt)
+	return d, true
 }
 
 // world is one run of a scenario.
@@ -203,6 +223,17 @@ type world struct {
 	// sockDst maps a socket's name to its destination, to tell a
 	// confirmation that landed on the wrong neighbour.
 	sockDst map[string]netip.Addr
+	// trip is the round trip a session's request started in the
+	// current event, if any (startTrip, finishTrip).
+	trip trip
+	// trips is whether sessions' round trips may run in one step: not
+	// for a capture, which wants every frame's bytes, nor when the
+	// options turn them off
+	trips bool
+	// tripStats counts, for the tests, the round trips run in one step
+	// and those refused before the station's answer and before its
+	// arrival
+	tripStats [3]int
 	// recentSocks caches the last sockDst lookups: a confirmation
 	// decision names a socket, and the same few sockets keep coming.
 	recentSocks [4]sockDest
@@ -312,6 +343,7 @@ func build(s *scenario.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, rng: streams{master: opt.Seed}, sink: opt.Sink,
 		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, healed: map[healKey]vtime.Time{}, sockDst: map[string]netip.Addr{}}
 	w.sch.w = w
+	w.trips = opt.Capture == nil && !opt.noTrips
 	for _, g := range s.Segments {
 		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
 	}
