@@ -178,29 +178,27 @@ type ipFrame struct {
 // sends millions, so recycling them keeps the allocator and the garbage
 // collector out of the per-packet path. See world.release for when a
 // frame goes back.
-func (w *world) newIPFrame(p ipPacket, size int) *frame {
+func (w *world) newIPFrame(p *ipPacket, size int) *frame {
 	if n := len(w.freeFrames); n > 0 {
 		f := w.freeFrames[n-1]
 		w.freeFrames = w.freeFrames[:n-1]
 		pkt := f.ip
-		*pkt = p
+		*pkt = *p
 		*f = frame{ip: pkt, size: size}
 		return f
 	}
-	x := &ipFrame{pkt: p}
+	x := &ipFrame{pkt: *p}
 	x.frame.size = size
 	x.frame.ip = &x.pkt
 	return &x.frame
 }
 
-func (c *conn) send(seg tcpSeg, udp bool) { c.sendFrame(seg, udp, false) }
+func (c *conn) send(seg tcpSeg, udp bool) { c.sendPacket(seg, udp, false) }
 
-// sendFrame sends seg; trip marks a session's request, whose round trip
+// sendPacket sends seg; trip marks a session's request, whose round trip
 // may run in the request's own step (world.startTrip).
-func (c *conn) sendFrame(seg tcpSeg, udp, trip bool) {
+func (c *conn) sendPacket(seg tcpSeg, udp, trip bool) {
 	f := c.f
-	ifc, nexthop := f.ifc, f.nexthop
-	src := f.h.source(ifc, f.cfg.To.Addr)
 	size := 54 + seg.data
 	if !udp {
 		if seg.syn {
@@ -215,9 +213,8 @@ func (c *conn) sendFrame(seg tcpSeg, udp, trip bool) {
 		}
 		c.tcp.Sent(tcpOf(&seg))
 	}
-	fr := f.w.newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size)
-	fr.trip = trip && f.w.trips
-	f.h.output(c, fr, ifc, nexthop)
+	p := ipPacket{src: f.h.source(f.ifc, f.cfg.To.Addr), dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}
+	f.h.output(c, &p, size, trip && f.w.trips)
 }
 
 func (c *conn) sendSYN() {
@@ -267,16 +264,15 @@ func (c *conn) delackFired(tok uint64) {
 }
 
 // deliver is a segment from the peer arriving at the host.
-func (c *conn) deliver(fr *frame) {
+func (c *conn) deliver(seg *tcpSeg) {
 	f := c.f
 	if f.conn != c || c.state == 2 {
 		return
 	}
-	seg := fr.ip.seg
 	// tcp_ack confirms the neighbour for a SYN-ACK (forward progress) and
 	// for the response that acknowledges a request (spec §6.3): the host's
 	// rule decides, before the connection acts on the segment.
-	if c.tcp.Received(tcpOf(&seg)) {
+	if c.tcp.Received(tcpOf(seg)) {
 		f.h.confirm(c)
 	}
 	switch {
@@ -322,7 +318,7 @@ func (c *conn) request() {
 	c.delack = false // the ACK rides on the request
 	c.outstanding = true
 	c.retries = 0
-	c.sendFrame(tcpSeg{ack: true, data: 100}, false, true)
+	c.sendPacket(tcpSeg{ack: true, data: 100}, false, true)
 	if f.cfg.Interval.D < dataRTO {
 		// The next request comes before this one's retransmission timer
 		// and leaves it a no-op whatever happens in between: it re-arms
@@ -346,11 +342,19 @@ func (c *conn) sendData() {
 	c.armRTO(dataRTO << c.retries)
 }
 
-// respond is the peer's answer to a segment (nil: none).
+// respond is the peer's answer to a packet (nil: none).
 func (c *conn) respond(fr *frame) *frame {
-	in := fr.ip
-	if in.udp {
+	seg, ok := c.answer(fr.ip)
+	if !ok {
 		return nil
+	}
+	return c.f.w.newIPFrame(&ipPacket{src: fr.ip.dst, dst: fr.ip.src, conn: c, seg: seg}, 54+seg.data)
+}
+
+// answer is the segment the peer answers in with, if any.
+func (c *conn) answer(in *ipPacket) (tcpSeg, bool) {
+	if in.udp {
+		return tcpSeg{}, false
 	}
 	var seg tcpSeg
 	switch {
@@ -362,9 +366,9 @@ func (c *conn) respond(fr *frame) *frame {
 		seg = tcpSeg{ack: true, data: 200, seq: c.peerSeq, ackNo: in.seg.seq + uint32(in.seg.data)}
 		c.peerSeq += 200
 	default:
-		return nil
+		return tcpSeg{}, false
 	}
-	return c.f.w.newIPFrame(ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, 54+seg.data)
+	return seg, true
 }
 
 // unreachable is the neighbour layer failing a queued packet: ICMP host

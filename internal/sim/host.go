@@ -65,6 +65,9 @@ type hostIf struct {
 	st  *stack.Device
 	dev *neigh.Device
 	seg *segment
+	// reach is 1 when a frame to the interface's MAC reaches it, 2 when
+	// not, 0 before it is asked (reachable)
+	reach uint8
 }
 
 func (i *hostIf) mac() arp.MAC { return i.dev.MAC }
@@ -447,34 +450,44 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 	if f.ip == nil || pt != neigh.PktHost {
 		return
 	}
-	local := ifc.dev.IsLocal(f.ip.dst)
-	if f.ip.dst.Is6() {
-		local = ifc.st.ND != nil && ifc.st.ND.IsLocal(f.ip.dst)
+	ifc.receiveIP(f.ip)
+}
+
+// receiveIP is an IP packet for the host arriving on ifc.
+func (ifc *hostIf) receiveIP(p *ipPacket) {
+	local := false
+	if p.dst.Is6() {
+		local = ifc.st.ND != nil && ifc.st.ND.IsLocal(p.dst)
+	} else {
+		local = ifc.dev.IsLocal(p.dst)
 	}
-	if !local {
-		return
-	}
-	if c := f.ip.conn; c != nil {
-		c.deliver(f)
+	if local && p.conn != nil {
+		p.conn.deliver(&p.seg)
 	}
 }
 
-// output sends an IPv4 packet of a flow through the neighbour layer, out
-// of ifc towards nexthop (the flow's route).
-func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
-	f.src = ifc.dev.MAC
+// output sends an IP packet of a flow through the neighbour layer, out
+// of the flow's interface towards its next hop (the flow's route). The
+// packet becomes a frame only where it has to wait or travel as one: a
+// session's request to a station (trip) may make a round trip instead
+// (world.startTrip).
+func (h *host) output(c *conn, p *ipPacket, size int, trip bool) {
+	ifc := c.f.ifc
 	h.at()
-	v, mac, id := h.st.Output(ifc.st, nexthop, c.sock, 0, f.size, 0)
+	v, mac, id := h.st.Output(ifc.st, c.f.nexthop, c.sock, 0, size, 0)
 	switch v {
 	case neigh.TxSent:
-		f.dst = mac
-		ifc.seg.transmit(ifc, f)
+		if !trip || !h.w.startTrip(ifc, p, size, mac) {
+			f := h.w.newIPFrame(p, size)
+			f.src, f.dst = ifc.dev.MAC, mac
+			ifc.seg.transmit(ifc, f)
+		}
 	case neigh.TxQueued:
-		f.trip = false // sent later, by another event
+		f := h.w.newIPFrame(p, size)
+		f.src = ifc.dev.MAC
 		h.pending[id] = f
 	case neigh.TxDropped:
 		h.w.sch.after(0, func() { c.unreachable(true) })
-		h.w.release(f)
 	}
 	h.reschedule()
 }

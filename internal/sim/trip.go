@@ -3,6 +3,7 @@ package sim
 import (
 	"arplab/internal/neigh"
 	"arplab/internal/vtime"
+	"arplab/internal/wire/arp"
 )
 
 // A round trip is a background session's request (conn.request), its
@@ -18,86 +19,126 @@ import (
 // would then run them next, in this order, each at its own time: so they
 // run at once, in this order, each at its own time (the clock moves with
 // them), with the same random draws from the same streams in the same
-// order, the same frames and the same calls into the host's model. They
-// still count as the events they would have been. Where the rule does not
-// hold (a host timer, a script event, another session's request, a frame
-// in flight is due in between, or the run call ends or its budget runs
-// out first), the arrival is queued at its own place: its sequence number
-// is taken when its delay is drawn, so it runs where it would have run.
-// TestTripsChangeNothing runs every built-in with and without trips.
+// order and the same calls into the host's model, and without building
+// the frames nobody else sees. They still count as the events they would
+// have been. Where the rule does not hold (a host timer, a script event,
+// another session's request or a frame in flight is due in between, or
+// the run call ends or its budget runs out first), the frame is built and
+// queued at its own place: the request's arrival keeps the sequence
+// number it took when its delay was drawn, so it runs where it would have
+// run. A run that captures frames (--pcap) makes no trips: the capture
+// wants every frame's bytes. TestTripsChangeNothing runs every built-in
+// with and without trips, TestTripsRefused a scenario crowded enough that
+// the rule often refuses.
 type trip struct {
-	f   *frame     // the request
-	st  *station   // where it arrives
-	at  vtime.Time // when
-	seq uint64     // its place among the events of that instant
+	ifc  *hostIf    // the sender's interface
+	st   *station   // where the request arrives
+	at   vtime.Time // when
+	seq  uint64     // its place among the events of that instant
+	p    ipPacket   // the request
+	size int
 }
 
-// startTrip is segment.send for a session's request to a station: the
-// delay is drawn and the arrival's place taken, but the arrival waits for
-// the end of the request's step (finishTrip).
-func (w *world) startTrip(st *station, f *frame, d vtime.Duration) {
-	w.finishTrip() // never two at once; a request sends one frame
+// startTrip is segment.transmit for a session's request, sent at once to
+// mac, when a station has that MAC: the delay is drawn and the arrival's
+// place taken, but the arrival waits for the end of the request's step
+// (finishTrip). It reports false, doing nothing, for any other request.
+func (w *world) startTrip(ifc *hostIf, p *ipPacket, size int, mac arp.MAC) bool {
+	g := ifc.seg
+	if mac.IsMulticast() || (w.sink != nil && p.conn.f.notable()) || w.trip.st != nil {
+		return false
+	}
+	to, ok := g.portOf(mac)
+	st, isStation := to.(*station)
+	if !ok || !isStation {
+		return false
+	}
+	d, ok := g.delay(nil)
+	if !ok {
+		return true // lost (a session's losses are not told)
+	}
 	s := &w.sch
 	s.seq++
-	f.refs++
-	w.trip = trip{f: f, st: st, at: s.now.Add(d), seq: s.seq}
+	w.trip = trip{ifc: ifc, st: st, at: s.now.Add(d), seq: s.seq, p: *p, size: size}
+	return true
 }
 
 // finishTrip ends the step of a request that started a round trip: the
 // request's arrival, the station's answer and the answer's arrival run now
 // where the rule allows, and are queued where it does not.
 func (w *world) finishTrip() {
-	tr := w.trip
-	if tr.f == nil {
+	tr := &w.trip
+	if tr.st == nil {
 		return
 	}
-	w.trip = trip{}
+	ifc, st := tr.ifc, tr.st
+	tr.ifc, tr.st = nil, nil
 	s := &w.sch
-	st, f := tr.st, tr.f
 	t2 := tr.at.Add(st.cfg.Think.D)
 	if !s.quietUntil(t2) || !s.room(3) {
 		w.tripStats[1]++
+		f := w.newIPFrame(&tr.p, tr.size)
+		f.src, f.dst = ifc.dev.MAC, st.mac()
+		f.refs++
 		e := s.pushSeq(tr.at, tr.seq, evDeliver)
 		e.to, e.f, e.pt = st, f, neigh.PktHost
 		return
 	}
-	// the arrival at the station (the delivery event, station.receive)
+	// the arrival at the station (station.receive)
 	s.now = tr.at
 	s.events++
-	resp := st.respond(f)
-	f.refs--
-	w.release(f)
-	if resp == nil {
+	c := tr.p.conn
+	if !st.takes(tr.p.dst) {
+		return // lost (not told: startTrip)
+	}
+	seg, ok := c.answer(&tr.p)
+	if !ok {
 		return
 	}
-	// the answer at t2 (scheduler.answer: nothing is due before it)
+	resp := ipPacket{src: tr.p.dst, dst: tr.p.src, conn: c, seg: seg}
+	size := 54 + seg.data
+	// the answer at t2 (scheduler.answer: nothing is due before it), to
+	// the request's sender
 	s.events++
 	s.now = t2
 	g := st.seg
-	p, ok := g.portOf(resp.dst)
-	hi, toHost := p.(*hostIf)
-	if !ok || !toHost || resp.dst.IsMulticast() {
-		g.transmit(st, resp)
+	if !ifc.reachable() {
+		f := w.newIPFrame(&resp, size)
+		f.src, f.dst = st.mac(), ifc.dev.MAC
+		g.transmit(st, f)
 		return
 	}
-	d, ok := g.delay(resp)
+	d, ok := g.delay(nil)
 	if !ok {
-		w.release(resp)
 		return
 	}
 	// the answer's arrival at the host
 	t3 := t2.Add(d)
 	if !s.quietUntil(t3) {
 		w.tripStats[2]++
-		resp.refs++
+		f := w.newIPFrame(&resp, size)
+		f.src, f.dst = st.mac(), ifc.dev.MAC
+		f.refs++
 		e := s.push(t3, evDeliver)
-		e.to, e.f, e.pt = hi, resp, neigh.PktHost
+		e.to, e.f, e.pt = ifc, f, neigh.PktHost
 		return
 	}
 	s.now = t3
 	s.events++
 	w.tripStats[0]++
-	w.frameReceived(hi, resp, neigh.PktHost)
-	hi.receive(resp, neigh.PktHost)
-	w.release(resp)
+	w.frames++ // world.frameReceived (no capture)
+	ifc.receiveIP(&resp)
+}
+
+// reachable reports whether a unicast frame to the interface's MAC on its
+// segment reaches it (segment.transmit): ports and MACs do not change in
+// a run, so it is asked once.
+func (ifc *hostIf) reachable() bool {
+	if ifc.reach == 0 {
+		ifc.reach = 2
+		if p, ok := ifc.seg.portOf(ifc.dev.MAC); ok && p == port(ifc) && !ifc.dev.MAC.IsMulticast() {
+			ifc.reach = 1
+		}
+	}
+	return ifc.reach == 1
 }

@@ -28,9 +28,6 @@ type frame struct {
 	// frame goes back to the world's free list when the last one is done
 	// (world.release).
 	refs int32
-	// trip marks a session's request sent at once: its delivery to a
-	// station may start a round trip (world.startTrip).
-	trip bool
 }
 
 type ipPacket struct {
@@ -169,12 +166,6 @@ func (g *segment) send(p port, f *frame, pt neigh.PktType) {
 	d, ok := g.delay(f)
 	if !ok {
 		return
-	}
-	if f.trip && pt == neigh.PktHost {
-		if st, ok := p.(*station); ok {
-			g.w.startTrip(st, f, d)
-			return
-		}
 	}
 	f.refs++
 	g.w.sch.deliver(d, p, f, pt)
@@ -321,7 +312,7 @@ func (w *world) frameReceived(dst port, f *frame, pt neigh.PktType) {
 // with a sink, and for a flow whose losses are notable. The callers build
 // the reason only then.
 func (w *world) tellsLoss(f *frame) bool {
-	return w.sink != nil && f.ip != nil && f.ip.conn != nil && f.ip.conn.f.notable()
+	return w.sink != nil && f != nil && f.ip != nil && f.ip.conn != nil && f.ip.conn.f.notable()
 }
 
 func (w *world) lost(f *frame, why string) {
