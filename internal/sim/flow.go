@@ -43,6 +43,10 @@ type flow struct {
 	estAt    vtime.Time
 	why      string
 	lostSYN  int
+	// session is Kind tcp (a long session of requests), end its until:
+	// asked on every request and answer
+	session bool
+	end     vtime.Time
 }
 
 func newFlow(w *world, c *scenario.Flow, idx int) *flow {
@@ -52,7 +56,12 @@ func newFlow(w *world, c *scenario.Flow, idx int) *flow {
 	if c.CPU != nil {
 		cpu = *c.CPU % h.cfg.CPUs
 	}
-	return &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu], ifc: ifc, nexthop: nh}
+	f := &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu], ifc: ifc, nexthop: nh, session: c.Kind == "tcp"}
+	f.end = vtime.Time(w.s.Duration.D)
+	if c.Until.D > 0 {
+		f.end = vtime.Time(c.Until.D)
+	}
+	return f
 }
 
 // notable reports whether losses of this flow are worth a trace line: SSH
@@ -84,12 +93,7 @@ func (f *flow) start() {
 	}
 }
 
-func (f *flow) until() vtime.Time {
-	if f.cfg.Until.D > 0 {
-		return vtime.Time(f.cfg.Until.D)
-	}
-	return vtime.Time(f.w.s.Duration.D)
-}
+func (f *flow) until() vtime.Time { return f.end }
 
 func (f *flow) connect() {
 	if f.done {
@@ -296,7 +300,7 @@ func (c *conn) deliver(seg *tcpSeg) {
 		// first it carries the ACK, and no timer is needed
 		c.delack = true
 		c.delackTok++
-		if !(f.cfg.Kind == "tcp" && c.nextReq <= f.w.sch.now.Add(f.cfg.AckDelay.D) && c.nextReq < f.until()) {
+		if !(f.session && c.nextReq <= f.w.sch.now.Add(f.cfg.AckDelay.D) && c.nextReq < f.until()) {
 			f.w.sch.connEvent(f.cfg.AckDelay.D, evDelack, c, c.delackTok)
 		}
 	}

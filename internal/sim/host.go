@@ -246,6 +246,9 @@ func (h *host) toSeconds(j vtime.Jiffies) float64 { return h.clock.TimeOf(j).Sec
 // notifications. The result belongs to the table, so everything that
 // could feed the host again is deferred to a later event.
 func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
+	if len(r.Decisions) == 0 && len(r.Actions) == 0 {
+		return // most outputs and every confirmation
+	}
 	w := h.w
 	now := w.seconds(w.sch.now)
 	for i := range r.Decisions {
