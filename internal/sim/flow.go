@@ -47,6 +47,11 @@ type flow struct {
 	// asked on every request and answer
 	session bool
 	end     vtime.Time
+	// src is the source address of the flow's packets (host.source: a
+	// simulated host's addresses do not change in a run), srcLocal
+	// whether the host takes packets sent back to it (hostIf.receiveIP)
+	src      netip.Addr
+	srcLocal bool
 }
 
 func newFlow(w *world, c *scenario.Flow, idx int) *flow {
@@ -61,6 +66,8 @@ func newFlow(w *world, c *scenario.Flow, idx int) *flow {
 	if c.Until.D > 0 {
 		f.end = vtime.Time(c.Until.D)
 	}
+	f.src = h.source(ifc, c.To.Addr)
+	f.srcLocal = ifc.isLocal(f.src)
 	return f
 }
 
@@ -153,6 +160,11 @@ type conn struct {
 	peerSeq     uint32     // the peer's own next sequence number
 	peerAck     uint32     // what the peer acknowledges
 	nextReq     vtime.Time // when the next request of a tcp session is due
+	// takes is the station takenBy last asked about, takesAt the moves
+	// done then, taken its answer
+	takes   *station
+	takesAt int
+	taken   bool
 	// tcp is the host's send state for the connection; it decides which
 	// segments from the peer confirm the neighbour (stack.TCPSend: the
 	// one copy of spec §6.3's rule).
@@ -217,8 +229,12 @@ func (c *conn) sendPacket(seg tcpSeg, udp, trip bool) {
 		}
 		c.tcp.Sent(tcpOf(&seg))
 	}
-	p := ipPacket{src: f.h.source(f.ifc, f.cfg.To.Addr), dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}
-	f.h.output(c, &p, size, trip && f.w.trips)
+	f.h.output(c, &seg, udp, size, trip && f.w.trips)
+}
+
+// packet is seg as an IP packet of the connection, from the host.
+func (c *conn) packet(seg *tcpSeg, udp bool) *ipPacket {
+	return &ipPacket{src: c.f.src, dst: c.f.cfg.To.Addr, udp: udp, conn: c, seg: *seg}
 }
 
 func (c *conn) sendSYN() {
@@ -348,26 +364,26 @@ func (c *conn) sendData() {
 
 // respond is the peer's answer to a packet (nil: none).
 func (c *conn) respond(fr *frame) *frame {
-	seg, ok := c.answer(fr.ip)
+	seg, ok := c.answer(&fr.ip.seg, fr.ip.udp)
 	if !ok {
 		return nil
 	}
 	return c.f.w.newIPFrame(&ipPacket{src: fr.ip.dst, dst: fr.ip.src, conn: c, seg: seg}, 54+seg.data)
 }
 
-// answer is the segment the peer answers in with, if any.
-func (c *conn) answer(in *ipPacket) (tcpSeg, bool) {
-	if in.udp {
+// answer is the segment the peer answers in's segment with, if any.
+func (c *conn) answer(in *tcpSeg, udp bool) (tcpSeg, bool) {
+	if udp {
 		return tcpSeg{}, false
 	}
 	var seg tcpSeg
 	switch {
-	case in.seg.syn && !in.seg.ack:
+	case in.syn && !in.ack:
 		c.peerSeq = 5000
-		seg = tcpSeg{syn: true, ack: true, seq: c.peerSeq, ackNo: in.seg.seq + 1}
+		seg = tcpSeg{syn: true, ack: true, seq: c.peerSeq, ackNo: in.seq + 1}
 		c.peerSeq++
-	case in.seg.data > 0:
-		seg = tcpSeg{ack: true, data: 200, seq: c.peerSeq, ackNo: in.seg.seq + uint32(in.seg.data)}
+	case in.data > 0:
+		seg = tcpSeg{ack: true, data: 200, seq: c.peerSeq, ackNo: in.seq + uint32(in.data)}
 		c.peerSeq += 200
 	default:
 		return tcpSeg{}, false

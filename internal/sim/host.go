@@ -458,15 +458,17 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 
 // receiveIP is an IP packet for the host arriving on ifc.
 func (ifc *hostIf) receiveIP(p *ipPacket) {
-	local := false
-	if p.dst.Is6() {
-		local = ifc.st.ND != nil && ifc.st.ND.IsLocal(p.dst)
-	} else {
-		local = ifc.dev.IsLocal(p.dst)
-	}
-	if local && p.conn != nil {
+	if ifc.isLocal(p.dst) && p.conn != nil {
 		p.conn.deliver(&p.seg)
 	}
+}
+
+// isLocal reports whether ip is one of the interface's addresses.
+func (ifc *hostIf) isLocal(ip netip.Addr) bool {
+	if ip.Is6() {
+		return ifc.st.ND != nil && ifc.st.ND.IsLocal(ip)
+	}
+	return ifc.dev.IsLocal(ip)
 }
 
 // output sends an IP packet of a flow through the neighbour layer, out
@@ -474,19 +476,19 @@ func (ifc *hostIf) receiveIP(p *ipPacket) {
 // packet becomes a frame only where it has to wait or travel as one: a
 // session's request to a station (trip) may make a round trip instead
 // (world.startTrip).
-func (h *host) output(c *conn, p *ipPacket, size int, trip bool) {
+func (h *host) output(c *conn, seg *tcpSeg, udp bool, size int, trip bool) {
 	ifc := c.f.ifc
 	h.at()
 	v, mac, id := h.st.Output(ifc.st, c.f.nexthop, c.sock, 0, size, 0)
 	switch v {
 	case neigh.TxSent:
-		if !trip || !h.w.startTrip(ifc, p, size, mac) {
-			f := h.w.newIPFrame(p, size)
+		if !trip || !h.w.startTrip(ifc, c, seg, size, mac) {
+			f := h.w.newIPFrame(c.packet(seg, udp), size)
 			f.src, f.dst = ifc.dev.MAC, mac
 			ifc.seg.transmit(ifc, f)
 		}
 	case neigh.TxQueued:
-		f := h.w.newIPFrame(p, size)
+		f := h.w.newIPFrame(c.packet(seg, udp), size)
 		f.src = ifc.dev.MAC
 		h.pending[id] = f
 	case neigh.TxDropped:

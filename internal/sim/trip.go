@@ -35,7 +35,8 @@ type trip struct {
 	st   *station   // where the request arrives
 	at   vtime.Time // when
 	seq  uint64     // its place among the events of that instant
-	p    ipPacket   // the request
+	c    *conn      // the request: c's packet
+	seg  tcpSeg     // with this segment
 	size int
 }
 
@@ -43,9 +44,9 @@ type trip struct {
 // mac, when a station has that MAC: the delay is drawn and the arrival's
 // place taken, but the arrival waits for the end of the request's step
 // (finishTrip). It reports false, doing nothing, for any other request.
-func (w *world) startTrip(ifc *hostIf, p *ipPacket, size int, mac arp.MAC) bool {
+func (w *world) startTrip(ifc *hostIf, c *conn, seg *tcpSeg, size int, mac arp.MAC) bool {
 	g := ifc.seg
-	if mac.IsMulticast() || (w.sink != nil && p.conn.f.notable()) || w.trip.st != nil {
+	if mac.IsMulticast() || (w.sink != nil && c.f.notable()) || w.trip.st != nil {
 		return false
 	}
 	to, ok := g.portOf(mac)
@@ -59,7 +60,7 @@ func (w *world) startTrip(ifc *hostIf, p *ipPacket, size int, mac arp.MAC) bool 
 	}
 	s := &w.sch
 	s.seq++
-	w.trip = trip{ifc: ifc, st: st, at: s.now.Add(d), seq: s.seq, p: *p, size: size}
+	w.trip = trip{ifc: ifc, st: st, at: s.now.Add(d), seq: s.seq, c: c, seg: *seg, size: size}
 	return true
 }
 
@@ -77,7 +78,7 @@ func (w *world) finishTrip() {
 	t2 := tr.at.Add(st.cfg.Think.D)
 	if !s.quietUntil(t2) || !s.room(3) {
 		w.tripStats[1]++
-		f := w.newIPFrame(&tr.p, tr.size)
+		f := w.newIPFrame(tr.c.packet(&tr.seg, false), tr.size)
 		f.src, f.dst = ifc.dev.MAC, st.mac()
 		f.refs++
 		e := s.pushSeq(tr.at, tr.seq, evDeliver)
@@ -87,15 +88,14 @@ func (w *world) finishTrip() {
 	// the arrival at the station (station.receive)
 	s.now = tr.at
 	s.events++
-	c := tr.p.conn
-	if !st.takes(tr.p.dst) {
+	c := tr.c
+	if !c.takenBy(st) {
 		return // lost (not told: startTrip)
 	}
-	seg, ok := c.answer(&tr.p)
+	seg, ok := c.answer(&tr.seg, false)
 	if !ok {
 		return
 	}
-	resp := ipPacket{src: tr.p.dst, dst: tr.p.src, conn: c, seg: seg}
 	size := 54 + seg.data
 	// the answer at t2 (scheduler.answer: nothing is due before it), to
 	// the request's sender
@@ -103,7 +103,7 @@ func (w *world) finishTrip() {
 	s.now = t2
 	g := st.seg
 	if !ifc.reachable() {
-		f := w.newIPFrame(&resp, size)
+		f := w.newIPFrame(c.reply(&seg), size)
 		f.src, f.dst = st.mac(), ifc.dev.MAC
 		g.transmit(st, f)
 		return
@@ -116,7 +116,7 @@ func (w *world) finishTrip() {
 	t3 := t2.Add(d)
 	if !s.quietUntil(t3) {
 		w.tripStats[2]++
-		f := w.newIPFrame(&resp, size)
+		f := w.newIPFrame(c.reply(&seg), size)
 		f.src, f.dst = st.mac(), ifc.dev.MAC
 		f.refs++
 		e := s.push(t3, evDeliver)
@@ -126,8 +126,25 @@ func (w *world) finishTrip() {
 	s.now = t3
 	s.events++
 	w.tripStats[0]++
-	w.frames++ // world.frameReceived (no capture)
-	ifc.receiveIP(&resp)
+	w.frames++        // world.frameReceived (no capture)
+	if c.f.srcLocal { // hostIf.receiveIP
+		c.deliver(&seg)
+	}
+}
+
+// reply is seg as an IP packet of the connection, from the peer.
+func (c *conn) reply(seg *tcpSeg) *ipPacket {
+	return &ipPacket{src: c.f.cfg.To.Addr, dst: c.f.src, conn: c, seg: *seg}
+}
+
+// takenBy is st.takes for the connection's destination, which only a
+// move changes (world.moved): the answer is kept until then.
+func (c *conn) takenBy(st *station) bool {
+	w := c.f.w
+	if c.takes != st || c.takesAt != w.moved {
+		c.takes, c.takesAt, c.taken = st, w.moved, st.takes(c.f.cfg.To.Addr)
+	}
+	return c.taken
 }
 
 // reachable reports whether a unicast frame to the interface's MAC on its

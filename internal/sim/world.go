@@ -225,6 +225,9 @@ type world struct {
 	// trip is the round trip a session's request started in the
 	// current event, if any (startTrip, finishTrip).
 	trip trip
+	// moved counts the moves done: only they change which IPs a
+	// station takes (conn.takenBy)
+	moved int
 	// trips is whether sessions' round trips may run in one step: not
 	// for a capture, which wants every frame's bytes, nor when the
 	// options turn them off
@@ -496,6 +499,7 @@ func (w *world) doMove(m *scenario.Move) {
 	}
 	to.ips.add(m.IP.Addr)
 	w.owners[m.IP.Addr] = to
+	w.moved++
 	for _, h := range w.hosts {
 		// an entry that holds the new owner's MAC already may show it
 		// first in a confirmation's decision (host.quietConfirms)
