@@ -16,6 +16,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 
 	"arplab/internal/neigh"
@@ -423,11 +424,36 @@ func (e *BudgetError) Error() string {
 type streams struct{ master uint64 }
 
 // stream returns the stream named name.
-func (s streams) stream(name string) *rand.Rand {
+func (s streams) stream(name string) *rand.Rand { return rand.New(s.pcg(name)) }
+
+// pcg returns the generator of the stream named name.
+func (s streams) pcg(name string) *rand.PCG {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(name); i++ {
 		h ^= uint64(name[i])
 		h *= 1099511628211
 	}
-	return rand.New(rand.NewPCG(s.master, h))
+	return rand.NewPCG(s.master, h)
+}
+
+// int64n is rand.New(p).Int64N(n) for n > 0, the same value from the
+// same draws, without the interface call a rand.Rand makes for each: the
+// segments' jitter is drawn twice per round trip. A power of two takes
+// the low bits of one draw; any other n takes the high word of the
+// draw times n, redrawing while the low word falls in the few values
+// that would favour some results (Lemire's multiply-shift method).
+// TestInt64NAsRand checks it against rand.Rand.
+func int64n(p *rand.PCG, n int64) int64 {
+	u := uint64(n)
+	x := p.Uint64()
+	if u&(u-1) == 0 {
+		return int64(x & (u - 1))
+	}
+	hi, lo := bits.Mul64(x, u)
+	if lo < u {
+		for thresh := -u % u; lo < thresh; {
+			hi, lo = bits.Mul64(p.Uint64(), u)
+		}
+	}
+	return int64(hi)
 }

@@ -64,6 +64,7 @@ type segment struct {
 	// end in b: a frame's owner is then one comparison away, not a scan.
 	byLast [256]int16
 	rng    *rand.Rand
+	pcg    *rand.PCG // rng's generator (int64n)
 	w      *world
 }
 
@@ -191,7 +192,7 @@ func (g *segment) delay(f *frame) (vtime.Duration, bool) {
 	}
 	d := g.cfg.Latency.D
 	if g.cfg.Jitter.D > 0 {
-		d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
+		d += vtime.Duration(int64n(g.pcg, int64(g.cfg.Jitter.D)))
 	}
 	return d, true
 }
@@ -347,7 +348,8 @@ func build(s *scenario.Scenario, opt Options) (*world, error) {
 	w.sch.w = w
 	w.trips = opt.Capture == nil && !opt.noTrips
 	for _, g := range s.Segments {
-		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
+		pcg := w.rng.pcg("segment/" + g.Name)
+		w.segs[g.Name] = &segment{cfg: g, rng: rand.New(pcg), pcg: pcg, w: w}
 	}
 	observed := map[int]bool{}
 	for _, i := range s.Observed() {
