@@ -173,14 +173,7 @@ type conn struct {
 
 // tcpOf is a simulated segment as the TCP header fields the rule reads.
 func tcpOf(seg *tcpSeg) ipv4.TCP {
-	s := ipv4.TCP{Seq: seg.seq, Ack: seg.ackNo, DataLen: seg.data}
-	if seg.syn {
-		s.Flags |= ipv4.FlagSYN
-	}
-	if seg.ack {
-		s.Flags |= ipv4.FlagACK
-	}
-	return s
+	return ipv4.TCP{Seq: seg.seq, Ack: seg.ackNo, DataLen: seg.data, Flags: seg.flags}
 }
 
 // ipFrame is a frame and its IPv4 packet in one allocation.
@@ -217,12 +210,12 @@ func (c *conn) sendPacket(seg tcpSeg, udp, trip bool) {
 	f := c.f
 	size := 54 + seg.data
 	if !udp {
-		if seg.syn {
+		if seg.syn() {
 			c.seq = uint32(1000 * c.f.attempts) // retransmitted SYNs reuse the ISN
 		}
 		seg.seq, seg.ackNo = c.seq, c.ack
 		switch {
-		case seg.syn:
+		case seg.syn():
 			seg.seq = c.seq
 		default:
 			c.seq += uint32(seg.data)
@@ -238,7 +231,7 @@ func (c *conn) packet(seg *tcpSeg, udp bool) *ipPacket {
 }
 
 func (c *conn) sendSYN() {
-	c.send(tcpSeg{syn: true, seq: c.seq}, false)
+	c.send(tcpSeg{flags: ipv4.FlagSYN, seq: c.seq}, false)
 	c.armRTO(synRTO << c.retries)
 }
 
@@ -279,7 +272,7 @@ func (c *conn) rtoFired() {
 func (c *conn) delackFired(tok uint64) {
 	if tok == c.delackTok && c.delack {
 		c.delack = false
-		c.send(tcpSeg{ack: true}, false)
+		c.send(tcpSeg{flags: ipv4.FlagACK}, false)
 	}
 }
 
@@ -296,17 +289,17 @@ func (c *conn) deliver(seg *tcpSeg) {
 		f.h.confirm(c)
 	}
 	switch {
-	case seg.syn && seg.ack && c.state == 0:
+	case seg.syn() && seg.ack() && c.state == 0:
 		c.state = 1
 		c.seq++ // the SYN took one sequence number
 		c.ack = seg.seq + 1
 		c.rtoTok++
-		c.send(tcpSeg{ack: true}, false)
+		c.send(tcpSeg{flags: ipv4.FlagACK}, false)
 		f.established()
 		if f.cfg.Kind == "tcp" {
 			f.w.sch.connEvent(0, evRequest, c, 0)
 		}
-	case c.state == 1 && seg.data > 0 && seg.ack:
+	case c.state == 1 && seg.data > 0 && seg.ack():
 		c.ack = seg.seq + uint32(seg.data)
 		if c.outstanding {
 			c.outstanding = false
@@ -338,7 +331,7 @@ func (c *conn) request() {
 	c.delack = false // the ACK rides on the request
 	c.outstanding = true
 	c.retries = 0
-	c.sendPacket(tcpSeg{ack: true, data: 100}, false, true)
+	c.sendPacket(tcpSeg{flags: ipv4.FlagACK, data: 100}, false, true)
 	if f.cfg.Interval.D < dataRTO {
 		// The next request comes before this one's retransmission timer
 		// and leaves it a no-op whatever happens in between: it re-arms
@@ -358,7 +351,7 @@ func (c *conn) request() {
 }
 
 func (c *conn) sendData() {
-	c.send(tcpSeg{ack: true, data: 100}, false)
+	c.send(tcpSeg{flags: ipv4.FlagACK, data: 100}, false)
 	c.armRTO(dataRTO << c.retries)
 }
 
@@ -378,12 +371,12 @@ func (c *conn) answer(in *tcpSeg, udp bool) (tcpSeg, bool) {
 	}
 	var seg tcpSeg
 	switch {
-	case in.syn && !in.ack:
+	case in.syn() && !in.ack():
 		c.peerSeq = 5000
-		seg = tcpSeg{syn: true, ack: true, seq: c.peerSeq, ackNo: in.seq + 1}
+		seg = tcpSeg{flags: ipv4.FlagSYN | ipv4.FlagACK, seq: c.peerSeq, ackNo: in.seq + 1}
 		c.peerSeq++
 	case in.data > 0:
-		seg = tcpSeg{ack: true, data: 200, seq: c.peerSeq, ackNo: in.seq + uint32(in.data)}
+		seg = tcpSeg{flags: ipv4.FlagACK, data: 200, seq: c.peerSeq, ackNo: in.seq + uint32(in.data)}
 		c.peerSeq += 200
 	default:
 		return tcpSeg{}, false

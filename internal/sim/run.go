@@ -457,10 +457,10 @@ func (f *frame) bytes() []byte {
 		binary.BigEndian.PutUint32(t[8:], ip.seg.ackNo)
 		t[12] = 5 << 4
 		var fl byte
-		if ip.seg.syn {
+		if ip.seg.syn() {
 			fl |= 0x02
 		}
-		if ip.seg.ack {
+		if ip.seg.ack() {
 			fl |= 0x10
 		}
 		if ip.seg.data > 0 {

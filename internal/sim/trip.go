@@ -60,7 +60,10 @@ func (w *world) startTrip(ifc *hostIf, c *conn, seg *tcpSeg, size int, mac arp.M
 	}
 	s := &w.sch
 	s.seq++
-	w.trip = trip{ifc: ifc, st: st, at: s.now.Add(d), seq: s.seq, c: c, seg: *seg, size: size}
+	// field by field: a whole trip built and copied in would stall on
+	// the copy (tcpSeg)
+	tr := &w.trip
+	tr.ifc, tr.st, tr.at, tr.seq, tr.c, tr.seg, tr.size = ifc, st, s.now.Add(d), s.seq, c, *seg, size
 	return true
 }
 

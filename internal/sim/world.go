@@ -13,6 +13,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -38,12 +39,19 @@ type ipPacket struct {
 	seg      tcpSeg
 }
 
+// tcpSeg is a simulated TCP segment. Four fields, so that the compiler
+// keeps a segment in registers: one it copies through memory just after
+// writing it field by field stalls the processor (store forwarding), and
+// a session's round trip copies its segments a few times.
 type tcpSeg struct {
-	syn, ack bool
-	data     int // payload bytes
-	seq, nxt uint32
-	ackNo    uint32
+	flags uint8 // ipv4.FlagSYN, ipv4.FlagACK
+	data  int   // payload bytes
+	seq   uint32
+	ackNo uint32
 }
+
+func (s *tcpSeg) syn() bool { return s.flags&ipv4.FlagSYN != 0 }
+func (s *tcpSeg) ack() bool { return s.flags&ipv4.FlagACK != 0 }
 
 // port is anything attached to a segment.
 type port interface {
@@ -333,7 +341,7 @@ func (w *world) lost(f *frame, why string) {
 	}
 	c := f.ip.conn
 	what := "segment"
-	if f.ip.seg.syn && !f.ip.seg.ack {
+	if f.ip.seg.syn() && !f.ip.seg.ack() {
 		what = "SYN"
 	}
 	w.emit(trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindFlow, Host: c.f.h.name, Flow: c.f.name,
