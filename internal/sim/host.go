@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net/netip"
 	"slices"
 
@@ -237,7 +238,20 @@ func (h *host) source(ifc *hostIf, dst netip.Addr) netip.Addr {
 // at makes the simulator's present the host's time for the next input.
 // Timers due by now run at their own wake event, which the simulator
 // orders among the inputs of the same instant.
-func (h *host) at() { h.st.SetNow(h.clock.Jiffies(h.w.sch.now)) }
+func (h *host) at() { h.st.SetNow(jiffies(h.clock, h.w.sch.now)) }
+
+// jiffies is c.Jiffies(t), the same value, in one product and one
+// division by a constant where that product cannot overflow (t ≥ −phase
+// and up to about a hundred days at HZ=1000): Clock.Jiffies splits every
+// time into seconds and the rest, and every request and answer of a
+// session asks it. TestJiffiesAsClock checks it against Clock.Jiffies.
+func jiffies(c vtime.Clock, t vtime.Time) vtime.Jiffies {
+	ns := int64(t) + int64(c.Phase)
+	if hz := int64(c.HZ); ns >= 0 && hz > 0 && ns <= math.MaxInt64/hz {
+		return c.Base + vtime.Jiffies(ns*hz/1e9)
+	}
+	return c.Jiffies(t)
+}
 
 // toSeconds converts one of this host's jiffies to run seconds.
 func (h *host) toSeconds(j vtime.Jiffies) float64 { return h.clock.TimeOf(j).Seconds() }
