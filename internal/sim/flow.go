@@ -160,6 +160,10 @@ type conn struct {
 	peerSeq     uint32     // the peer's own next sequence number
 	peerAck     uint32     // what the peer acknowledges
 	nextReq     vtime.Time // when the next request of a tcp session is due
+	// tripSt is the station with MAC tripMAC (a macKey), the last one a
+	// request of the connection went to (startTrip)
+	tripSt  *station
+	tripMAC uint64
 	// takes is the station takenBy last asked about, takesAt the moves
 	// done then, taken its answer
 	takes   *station

@@ -49,10 +49,16 @@ func (w *world) startTrip(ifc *hostIf, c *conn, seg *tcpSeg, size int, mac arp.M
 	if mac.IsMulticast() || (w.sink != nil && c.f.notable()) || w.trip.st != nil {
 		return false
 	}
-	to, ok := g.portOf(mac)
-	st, isStation := to.(*station)
-	if !ok || !isStation {
-		return false
+	// the station with that MAC: ports do not change in a run, so the
+	// connection keeps the last one it found
+	k := macKey(mac)
+	st := c.tripSt
+	if st == nil || k != c.tripMAC {
+		to, ok := g.portOf(mac)
+		if st, ok = to.(*station); !ok {
+			return false
+		}
+		c.tripSt, c.tripMAC = st, k
 	}
 	d, ok := g.delay(nil)
 	if !ok {
