@@ -230,6 +230,11 @@ type Table struct {
 	// hot path); entries6 holds IPv6 keys and exists only in nd_tbl.
 	entries  map[uint64]*Entry
 	entries6 map[key6]*Entry
+	// recent caches get's IPv4 answers by the key's low bits: a host
+	// sends to the same few neighbours again and again (a simulated
+	// session's requests, a replayed flow), and a slot is one comparison
+	// where the map hashes. put and del keep it true.
+	recent   [8]recentEntry
 	nEntries int // all entries
 	nGC      int // entries counted by 5.0+ forced GC (non-permanent)
 	timers   timerHeap
@@ -458,7 +463,22 @@ func (t *Table) get(d *Device, ip netip.Addr) *Entry {
 	if !ip.Is4() {
 		return nil // an IPv6 address asked of arp_tbl: never an entry
 	}
-	return t.entries[key(d, ip)]
+	k := key(d, ip)
+	r := &t.recent[k%uint64(len(t.recent))]
+	if r.e != nil && r.k == k {
+		return r.e
+	}
+	e := t.entries[k]
+	if e != nil {
+		r.k, r.e = k, e
+	}
+	return e
+}
+
+// recentEntry is a slot of Table.recent: the entry e has key k.
+type recentEntry struct {
+	k uint64
+	e *Entry
 }
 
 func (t *Table) put(e *Entry) {
@@ -466,7 +486,11 @@ func (t *Table) put(e *Entry) {
 		t.entries6[key6{e.dev.Index, e.ip.As16()}] = e
 		return
 	}
-	t.entries[key(e.dev, e.ip)] = e
+	k := key(e.dev, e.ip)
+	t.entries[k] = e
+	if r := &t.recent[k%uint64(len(t.recent))]; r.k == k {
+		r.e = e
+	}
 }
 
 func (t *Table) del(e *Entry) {
@@ -474,7 +498,11 @@ func (t *Table) del(e *Entry) {
 		delete(t.entries6, key6{e.dev.Index, e.ip.As16()})
 		return
 	}
-	delete(t.entries, key(e.dev, e.ip))
+	k := key(e.dev, e.ip)
+	delete(t.entries, k)
+	if r := &t.recent[k%uint64(len(t.recent))]; r.k == k {
+		r.e = nil
+	}
 }
 
 // each calls fn for every entry, in map order (callers sort).

@@ -43,6 +43,15 @@ type flow struct {
 	estAt    vtime.Time
 	why      string
 	lostSYN  int
+	// session is Kind tcp (a long session of requests), end its until:
+	// asked on every request and answer
+	session bool
+	end     vtime.Time
+	// src is the source address of the flow's packets (host.source: a
+	// simulated host's addresses do not change in a run), srcLocal
+	// whether the host takes packets sent back to it (hostIf.receiveIP)
+	src      netip.Addr
+	srcLocal bool
 }
 
 func newFlow(w *world, c *scenario.Flow, idx int) *flow {
@@ -52,7 +61,14 @@ func newFlow(w *world, c *scenario.Flow, idx int) *flow {
 	if c.CPU != nil {
 		cpu = *c.CPU % h.cfg.CPUs
 	}
-	return &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu], ifc: ifc, nexthop: nh}
+	f := &flow{w: w, cfg: c, name: c.Name, h: h, route: cached[cpu], ifc: ifc, nexthop: nh, session: c.Kind == "tcp"}
+	f.end = vtime.Time(w.s.Duration.D)
+	if c.Until.D > 0 {
+		f.end = vtime.Time(c.Until.D)
+	}
+	f.src = h.source(ifc, c.To.Addr)
+	f.srcLocal = ifc.isLocal(f.src)
+	return f
 }
 
 // notable reports whether losses of this flow are worth a trace line: SSH
@@ -84,12 +100,7 @@ func (f *flow) start() {
 	}
 }
 
-func (f *flow) until() vtime.Time {
-	if f.cfg.Until.D > 0 {
-		return vtime.Time(f.cfg.Until.D)
-	}
-	return vtime.Time(f.w.s.Duration.D)
-}
+func (f *flow) until() vtime.Time { return f.end }
 
 func (f *flow) connect() {
 	if f.done {
@@ -149,6 +160,15 @@ type conn struct {
 	peerSeq     uint32     // the peer's own next sequence number
 	peerAck     uint32     // what the peer acknowledges
 	nextReq     vtime.Time // when the next request of a tcp session is due
+	// tripSt is the station with MAC tripMAC (a macKey), the last one a
+	// request of the connection went to (startTrip)
+	tripSt  *station
+	tripMAC uint64
+	// takes is the station takenBy last asked about, takesAt the moves
+	// done then, taken its answer
+	takes   *station
+	takesAt int
+	taken   bool
 	// tcp is the host's send state for the connection; it decides which
 	// segments from the peer confirm the neighbour (stack.TCPSend: the
 	// one copy of spec §6.3's rule).
@@ -157,14 +177,7 @@ type conn struct {
 
 // tcpOf is a simulated segment as the TCP header fields the rule reads.
 func tcpOf(seg *tcpSeg) ipv4.TCP {
-	s := ipv4.TCP{Seq: seg.seq, Ack: seg.ackNo, DataLen: seg.data}
-	if seg.syn {
-		s.Flags |= ipv4.FlagSYN
-	}
-	if seg.ack {
-		s.Flags |= ipv4.FlagACK
-	}
-	return s
+	return ipv4.TCP{Seq: seg.seq, Ack: seg.ackNo, DataLen: seg.data, Flags: seg.flags}
 }
 
 // ipFrame is a frame and its IPv4 packet in one allocation.
@@ -178,44 +191,51 @@ type ipFrame struct {
 // sends millions, so recycling them keeps the allocator and the garbage
 // collector out of the per-packet path. See world.release for when a
 // frame goes back.
-func (w *world) newIPFrame(p ipPacket, size int) *frame {
+func (w *world) newIPFrame(p *ipPacket, size int) *frame {
 	if n := len(w.freeFrames); n > 0 {
 		f := w.freeFrames[n-1]
 		w.freeFrames = w.freeFrames[:n-1]
 		pkt := f.ip
-		*pkt = p
+		*pkt = *p
 		*f = frame{ip: pkt, size: size}
 		return f
 	}
-	x := &ipFrame{pkt: p}
+	x := &ipFrame{pkt: *p}
 	x.frame.size = size
 	x.frame.ip = &x.pkt
 	return &x.frame
 }
 
-func (c *conn) send(seg tcpSeg, udp bool) {
+func (c *conn) send(seg tcpSeg, udp bool) { c.sendPacket(seg, udp, false) }
+
+// sendPacket sends seg; trip marks a session's request, whose round trip
+// may run in the request's own step (world.startTrip).
+func (c *conn) sendPacket(seg tcpSeg, udp, trip bool) {
 	f := c.f
-	ifc, nexthop := f.ifc, f.nexthop
-	src := f.h.source(ifc, f.cfg.To.Addr)
 	size := 54 + seg.data
 	if !udp {
-		if seg.syn {
+		if seg.syn() {
 			c.seq = uint32(1000 * c.f.attempts) // retransmitted SYNs reuse the ISN
 		}
 		seg.seq, seg.ackNo = c.seq, c.ack
 		switch {
-		case seg.syn:
+		case seg.syn():
 			seg.seq = c.seq
 		default:
 			c.seq += uint32(seg.data)
 		}
 		c.tcp.Sent(tcpOf(&seg))
 	}
-	f.h.output(c, f.w.newIPFrame(ipPacket{src: src, dst: f.cfg.To.Addr, udp: udp, conn: c, seg: seg}, size), ifc, nexthop)
+	f.h.output(c, &seg, udp, size, trip && f.w.trips)
+}
+
+// packet is seg as an IP packet of the connection, from the host.
+func (c *conn) packet(seg *tcpSeg, udp bool) *ipPacket {
+	return &ipPacket{src: c.f.src, dst: c.f.cfg.To.Addr, udp: udp, conn: c, seg: *seg}
 }
 
 func (c *conn) sendSYN() {
-	c.send(tcpSeg{syn: true, seq: c.seq}, false)
+	c.send(tcpSeg{flags: ipv4.FlagSYN, seq: c.seq}, false)
 	c.armRTO(synRTO << c.retries)
 }
 
@@ -256,35 +276,34 @@ func (c *conn) rtoFired() {
 func (c *conn) delackFired(tok uint64) {
 	if tok == c.delackTok && c.delack {
 		c.delack = false
-		c.send(tcpSeg{ack: true}, false)
+		c.send(tcpSeg{flags: ipv4.FlagACK}, false)
 	}
 }
 
 // deliver is a segment from the peer arriving at the host.
-func (c *conn) deliver(fr *frame) {
+func (c *conn) deliver(seg *tcpSeg) {
 	f := c.f
 	if f.conn != c || c.state == 2 {
 		return
 	}
-	seg := fr.ip.seg
 	// tcp_ack confirms the neighbour for a SYN-ACK (forward progress) and
 	// for the response that acknowledges a request (spec §6.3): the host's
 	// rule decides, before the connection acts on the segment.
-	if c.tcp.Received(tcpOf(&seg)) {
+	if c.tcp.Received(tcpOf(seg)) {
 		f.h.confirm(c)
 	}
 	switch {
-	case seg.syn && seg.ack && c.state == 0:
+	case seg.syn() && seg.ack() && c.state == 0:
 		c.state = 1
 		c.seq++ // the SYN took one sequence number
 		c.ack = seg.seq + 1
 		c.rtoTok++
-		c.send(tcpSeg{ack: true}, false)
+		c.send(tcpSeg{flags: ipv4.FlagACK}, false)
 		f.established()
 		if f.cfg.Kind == "tcp" {
 			f.w.sch.connEvent(0, evRequest, c, 0)
 		}
-	case c.state == 1 && seg.data > 0 && seg.ack:
+	case c.state == 1 && seg.data > 0 && seg.ack():
 		c.ack = seg.seq + uint32(seg.data)
 		if c.outstanding {
 			c.outstanding = false
@@ -294,7 +313,7 @@ func (c *conn) deliver(fr *frame) {
 		// first it carries the ACK, and no timer is needed
 		c.delack = true
 		c.delackTok++
-		if !(f.cfg.Kind == "tcp" && c.nextReq <= f.w.sch.now.Add(f.cfg.AckDelay.D) && c.nextReq < f.until()) {
+		if !(f.session && c.nextReq <= f.w.sch.now.Add(f.cfg.AckDelay.D) && c.nextReq < f.until()) {
 			f.w.sch.connEvent(f.cfg.AckDelay.D, evDelack, c, c.delackTok)
 		}
 	}
@@ -316,7 +335,7 @@ func (c *conn) request() {
 	c.delack = false // the ACK rides on the request
 	c.outstanding = true
 	c.retries = 0
-	c.send(tcpSeg{ack: true, data: 100}, false)
+	c.sendPacket(tcpSeg{flags: ipv4.FlagACK, data: 100}, false, true)
 	if f.cfg.Interval.D < dataRTO {
 		// The next request comes before this one's retransmission timer
 		// and leaves it a no-op whatever happens in between: it re-arms
@@ -331,32 +350,42 @@ func (c *conn) request() {
 	}
 	c.nextReq = f.w.sch.now.Add(f.cfg.Interval.D)
 	f.w.sch.connEvent(f.cfg.Interval.D, evRequest, c, 0)
+	// the request's step is over: its round trip may follow at once
+	f.w.finishTrip()
 }
 
 func (c *conn) sendData() {
-	c.send(tcpSeg{ack: true, data: 100}, false)
+	c.send(tcpSeg{flags: ipv4.FlagACK, data: 100}, false)
 	c.armRTO(dataRTO << c.retries)
 }
 
-// respond is the peer's answer to a segment (nil: none).
+// respond is the peer's answer to a packet (nil: none).
 func (c *conn) respond(fr *frame) *frame {
-	in := fr.ip
-	if in.udp {
+	seg, ok := c.answer(&fr.ip.seg, fr.ip.udp)
+	if !ok {
 		return nil
+	}
+	return c.f.w.newIPFrame(&ipPacket{src: fr.ip.dst, dst: fr.ip.src, conn: c, seg: seg}, 54+seg.data)
+}
+
+// answer is the segment the peer answers in's segment with, if any.
+func (c *conn) answer(in *tcpSeg, udp bool) (tcpSeg, bool) {
+	if udp {
+		return tcpSeg{}, false
 	}
 	var seg tcpSeg
 	switch {
-	case in.seg.syn && !in.seg.ack:
+	case in.syn() && !in.ack():
 		c.peerSeq = 5000
-		seg = tcpSeg{syn: true, ack: true, seq: c.peerSeq, ackNo: in.seg.seq + 1}
+		seg = tcpSeg{flags: ipv4.FlagSYN | ipv4.FlagACK, seq: c.peerSeq, ackNo: in.seq + 1}
 		c.peerSeq++
-	case in.seg.data > 0:
-		seg = tcpSeg{ack: true, data: 200, seq: c.peerSeq, ackNo: in.seg.seq + uint32(in.seg.data)}
+	case in.data > 0:
+		seg = tcpSeg{flags: ipv4.FlagACK, data: 200, seq: c.peerSeq, ackNo: in.seq + uint32(in.data)}
 		c.peerSeq += 200
 	default:
-		return nil
+		return tcpSeg{}, false
 	}
-	return c.f.w.newIPFrame(ipPacket{src: in.dst, dst: in.src, conn: c, seg: seg}, 54+seg.data)
+	return seg, true
 }
 
 // unreachable is the neighbour layer failing a queued packet: ICMP host

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"maps"
+	"math"
 	"net/netip"
 	"slices"
 
@@ -65,6 +66,9 @@ type hostIf struct {
 	st  *stack.Device
 	dev *neigh.Device
 	seg *segment
+	// reach is 1 when a frame to the interface's MAC reaches it, 2 when
+	// not, 0 before it is asked (reachable)
+	reach uint8
 }
 
 func (i *hostIf) mac() arp.MAC { return i.dev.MAC }
@@ -234,7 +238,20 @@ func (h *host) source(ifc *hostIf, dst netip.Addr) netip.Addr {
 // at makes the simulator's present the host's time for the next input.
 // Timers due by now run at their own wake event, which the simulator
 // orders among the inputs of the same instant.
-func (h *host) at() { h.st.SetNow(h.clock.Jiffies(h.w.sch.now)) }
+func (h *host) at() { h.st.SetNow(jiffies(h.clock, h.w.sch.now)) }
+
+// jiffies is c.Jiffies(t), the same value, in one product and one
+// division by a constant where that product cannot overflow (t ≥ −phase
+// and up to about a hundred days at HZ=1000): Clock.Jiffies splits every
+// time into seconds and the rest, and every request and answer of a
+// session asks it. TestJiffiesAsClock checks it against Clock.Jiffies.
+func jiffies(c vtime.Clock, t vtime.Time) vtime.Jiffies {
+	ns := int64(t) + int64(c.Phase)
+	if hz := int64(c.HZ); ns >= 0 && hz > 0 && ns <= math.MaxInt64/hz {
+		return c.Base + vtime.Jiffies(ns*hz/1e9)
+	}
+	return c.Jiffies(t)
+}
 
 // toSeconds converts one of this host's jiffies to run seconds.
 func (h *host) toSeconds(j vtime.Jiffies) float64 { return h.clock.TimeOf(j).Seconds() }
@@ -243,6 +260,9 @@ func (h *host) toSeconds(j vtime.Jiffies) float64 { return h.clock.TimeOf(j).Sec
 // notifications. The result belongs to the table, so everything that
 // could feed the host again is deferred to a later event.
 func (h *host) Observe(_ *stack.Host, in *stack.Input, r *neigh.Result) {
+	if len(r.Decisions) == 0 && len(r.Actions) == 0 {
+		return // most outputs and every confirmation
+	}
 	w := h.w
 	now := w.seconds(w.sch.now)
 	for i := range r.Decisions {
@@ -447,40 +467,60 @@ func (h *host) receive(ifc *hostIf, f *frame, pt neigh.PktType) {
 	if f.ip == nil || pt != neigh.PktHost {
 		return
 	}
-	local := ifc.dev.IsLocal(f.ip.dst)
-	if f.ip.dst.Is6() {
-		local = ifc.st.ND != nil && ifc.st.ND.IsLocal(f.ip.dst)
-	}
-	if !local {
-		return
-	}
-	if c := f.ip.conn; c != nil {
-		c.deliver(f)
+	ifc.receiveIP(f.ip)
+}
+
+// receiveIP is an IP packet for the host arriving on ifc.
+func (ifc *hostIf) receiveIP(p *ipPacket) {
+	if ifc.isLocal(p.dst) && p.conn != nil {
+		p.conn.deliver(&p.seg)
 	}
 }
 
-// output sends an IPv4 packet of a flow through the neighbour layer, out
-// of ifc towards nexthop (the flow's route).
-func (h *host) output(c *conn, f *frame, ifc *hostIf, nexthop netip.Addr) {
-	f.src = ifc.dev.MAC
+// isLocal reports whether ip is one of the interface's addresses.
+func (ifc *hostIf) isLocal(ip netip.Addr) bool {
+	if ip.Is6() {
+		return ifc.st.ND != nil && ifc.st.ND.IsLocal(ip)
+	}
+	return ifc.dev.IsLocal(ip)
+}
+
+// output sends an IP packet of a flow through the neighbour layer, out
+// of the flow's interface towards its next hop (the flow's route). The
+// packet becomes a frame only where it has to wait or travel as one: a
+// session's request to a station (trip) may make a round trip instead
+// (world.startTrip).
+func (h *host) output(c *conn, seg *tcpSeg, udp bool, size int, trip bool) {
+	ifc := c.f.ifc
 	h.at()
-	v, mac, id := h.st.Output(ifc.st, nexthop, c.sock, 0, f.size, 0)
+	v, mac, id := h.st.Output(ifc.st, c.f.nexthop, c.sock, 0, size, 0)
 	switch v {
 	case neigh.TxSent:
-		f.dst = mac
-		ifc.seg.transmit(ifc, f)
+		if !trip || !h.w.startTrip(ifc, c, seg, size, mac) {
+			f := h.w.newIPFrame(c.packet(seg, udp), size)
+			f.src, f.dst = ifc.dev.MAC, mac
+			ifc.seg.transmit(ifc, f)
+		}
 	case neigh.TxQueued:
+		f := h.w.newIPFrame(c.packet(seg, udp), size)
+		f.src = ifc.dev.MAC
 		h.pending[id] = f
 	case neigh.TxDropped:
 		h.w.sch.after(0, func() { c.unreachable(true) })
-		h.w.release(f)
 	}
 	h.reschedule()
 }
 
-// confirm is an upper-layer confirmation by a socket (spec §6.3).
+// confirm is an upper-layer confirmation by a socket (spec §6.3). It
+// leaves the host's time where it is (no at()): a confirmation reads no
+// time, it only marks the shared route or the socket, and nothing
+// changes in the table until the next packet is sent (§6.3), so it has
+// no decision or action to stamp; the next input that reads the time
+// moves it first (every input here calls at(), and a timer wake takes
+// the later of its tick and the host's time). Every session's answer
+// confirms, so this spares a jiffies computation per round trip; the
+// golden traces of every built-in are the same either way.
 func (h *host) confirm(c *conn) {
-	h.at()
 	h.st.Confirm(c.sock, 0)
 }
 

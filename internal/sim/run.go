@@ -42,6 +42,9 @@ type Options struct {
 	// stops the run once nothing left can change those two answers
 	// (world.settled): Events and Frames then count only what ran.
 	verdictOnly bool
+	// noTrips runs every event of a session's round trip through the
+	// queue (trip.go), for the test that trips change nothing.
+	noTrips bool
 }
 
 // budget is the event budget the options ask for.
@@ -120,6 +123,8 @@ type Result struct {
 	Events           int      `json:"events"`           // simulator events processed
 	Frames           int      `json:"frames"`           // frames delivered to Linux hosts
 	Duration         float64  `json:"duration_seconds"` // simulated seconds
+	// tripStats is world.tripStats, for the tests
+	tripStats [3]int
 }
 
 // Run simulates s once.
@@ -146,7 +151,7 @@ func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 	if err := w.runToEnd(opt); err != nil {
 		return nil, err
 	}
-	res.Events, res.Frames = w.sch.events, w.frames
+	res.Events, res.Frames, res.tripStats = w.sch.events, w.frames, w.tripStats
 	res.Flows = w.flowOutcomes()
 	res.Checks = w.checks
 	res.Checks = append(res.Checks, w.flowChecks(res.Flows)...)
@@ -452,10 +457,10 @@ func (f *frame) bytes() []byte {
 		binary.BigEndian.PutUint32(t[8:], ip.seg.ackNo)
 		t[12] = 5 << 4
 		var fl byte
-		if ip.seg.syn {
+		if ip.seg.syn() {
 			fl |= 0x02
 		}
-		if ip.seg.ack {
+		if ip.seg.ack() {
 			fl |= 0x10
 		}
 		if ip.seg.data > 0 {

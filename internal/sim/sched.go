@@ -16,6 +16,7 @@ package sim
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 
 	"arplab/internal/neigh"
@@ -98,6 +99,8 @@ type scheduler struct {
 	// end is the end of the current run call: an event a shortcut
 	// would merge must be one that call would have run
 	end vtime.Time
+	// max is the current run call's event budget (≤ 0: none)
+	max int
 	w   *world
 }
 
@@ -119,6 +122,14 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		t = s.now
 	}
 	s.seq++
+	return s.pushSeq(t, s.seq, kind)
+}
+
+// pushSeq queues an event at t (not in the past) whose place among the
+// events of its instant is seq, a number push handed out earlier: an
+// event decided on then and queued now runs where it would have run had
+// it been queued then (world.finishTrip).
+func (s *scheduler) pushSeq(t vtime.Time, seq uint64, kind eventKind) *event {
 	var idx int32
 	if n := len(s.free); n > 0 {
 		idx = s.free[n-1]
@@ -127,12 +138,11 @@ func (s *scheduler) push(t vtime.Time, kind eventKind) *event {
 		s.slab = append(s.slab, event{})
 		idx = int32(len(s.slab) - 1)
 	}
-	k := slot{at: t, seq: s.seq, idx: idx}
+	k := slot{at: t, seq: seq, idx: idx}
 	switch {
 	case s.hasNext:
-		// k runs after any queued event of its time (it is the latest
-		// pushed); it displaces next only if it is due before it
-		if k.at < s.next.at {
+		// k displaces next only if it is due before it
+		if k.before(s.next) {
 			s.insert(s.next)
 			s.next = k
 		} else {
@@ -290,7 +300,7 @@ func (s *scheduler) transmit(d vtime.Duration, g *segment, src port, f *frame) {
 // the queue. It still counts as an event.
 func (s *scheduler) answer(d vtime.Duration, g *segment, src port, f *frame) {
 	t := s.now.Add(d)
-	if (s.hasNext && s.next.at <= t) || t > s.end || !s.nothingDueBy(t) {
+	if !s.quietUntil(t) {
 		s.transmit(d, g, src, f)
 		return
 	}
@@ -300,6 +310,17 @@ func (s *scheduler) answer(d vtime.Duration, g *segment, src port, f *frame) {
 	g.transmit(src, f)
 	s.now = now
 }
+
+// quietUntil reports whether an event due at t, pushed now, would be the
+// next to run in this run call: no queued event is due at or before t
+// (one due at t was pushed earlier and runs first), and t is within the
+// call's end.
+func (s *scheduler) quietUntil(t vtime.Time) bool {
+	return t <= s.end && !(s.hasNext && s.next.at <= t) && s.nothingDueBy(t)
+}
+
+// room reports whether n more events fit in the run call's budget.
+func (s *scheduler) room(n int) bool { return s.max <= 0 || s.events+n <= s.max }
 
 // after schedules fn d from now.
 func (s *scheduler) after(d vtime.Duration, fn func()) { s.at(s.now.Add(d), fn) }
@@ -319,7 +340,7 @@ const ctxEvery = 1 << 12
 // stops early with the context's error when ctx is cancelled, and with a
 // *BudgetError once more than max events have run (max ≤ 0: no budget).
 func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
-	s.end = end
+	s.end, s.max = end, max
 	for {
 		var k slot
 		if s.hasNext {
@@ -403,11 +424,36 @@ func (e *BudgetError) Error() string {
 type streams struct{ master uint64 }
 
 // stream returns the stream named name.
-func (s streams) stream(name string) *rand.Rand {
+func (s streams) stream(name string) *rand.Rand { return rand.New(s.pcg(name)) }
+
+// pcg returns the generator of the stream named name.
+func (s streams) pcg(name string) *rand.PCG {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(name); i++ {
 		h ^= uint64(name[i])
 		h *= 1099511628211
 	}
-	return rand.New(rand.NewPCG(s.master, h))
+	return rand.NewPCG(s.master, h)
+}
+
+// int64n is rand.New(p).Int64N(n) for n > 0, the same value from the
+// same draws, without the interface call a rand.Rand makes for each: the
+// segments' jitter is drawn twice per round trip. A power of two takes
+// the low bits of one draw; any other n takes the high word of the
+// draw times n, redrawing while the low word falls in the few values
+// that would favour some results (Lemire's multiply-shift method).
+// TestInt64NAsRand checks it against rand.Rand.
+func int64n(p *rand.PCG, n int64) int64 {
+	u := uint64(n)
+	x := p.Uint64()
+	if u&(u-1) == 0 {
+		return int64(x & (u - 1))
+	}
+	hi, lo := bits.Mul64(x, u)
+	if lo < u {
+		for thresh := -u % u; lo < thresh; {
+			hi, lo = bits.Mul64(p.Uint64(), u)
+		}
+	}
+	return int64(hi)
 }

@@ -88,3 +88,18 @@ func TestSchedulerOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestInt64NAsRand: int64n draws what rand.Rand's Int64N draws from the
+// same generator, value for value, for sizes that are and are not powers
+// of two, small and close to the top (where redraws are frequent).
+func TestInt64NAsRand(t *testing.T) {
+	for _, n := range []int64{1, 2, 3, 7, 100, 1 << 10, 100_000, 1e9, 1<<62 + 1, 1<<63 - 1, 3 << 61} {
+		a, b := rand.NewPCG(5, uint64(n)), rand.NewPCG(5, uint64(n))
+		r := rand.New(a)
+		for i := 0; i < 20000; i++ {
+			if want, got := r.Int64N(n), int64n(b, n); got != want {
+				t.Fatalf("n=%d draw %d: int64n %d, rand.Rand %d", n, i, got, want)
+			}
+		}
+	}
+}

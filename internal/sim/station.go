@@ -46,19 +46,32 @@ func (s *station) receive(f *frame, pt neigh.PktType) {
 	if f.ip == nil || pt != neigh.PktHost {
 		return
 	}
-	if !s.ips.has(f.ip.dst) && !s.serves(f.ip.dst) {
+	if resp := s.respond(f); resp != nil {
+		s.w.sch.answer(s.cfg.Think.D, s.seg, s, resp)
+	}
+}
+
+// respond is the station's answer to an IP packet sent to it (nil:
+// none): a packet for an IP it neither owns nor routes for is lost.
+func (s *station) respond(f *frame) *frame {
+	if !s.takes(f.ip.dst) {
 		if s.w.tellsLoss(f) {
 			s.w.lost(f, fmt.Sprintf("%s (%v) no longer owns %v", s.cfg.Name, s.mac(), f.ip.dst))
 		}
-		return
+		return nil
 	}
 	if c := f.ip.conn; c != nil {
 		if resp := c.respond(f); resp != nil {
 			resp.src, resp.dst = s.mac(), f.src
-			s.w.sch.answer(s.cfg.Think.D, s.seg, s, resp)
+			return resp
 		}
 	}
+	return nil
 }
+
+// takes reports whether the station takes an IP packet for dst: one for
+// an IP it neither owns nor routes for is lost.
+func (s *station) takes(dst netip.Addr) bool { return s.ips.has(dst) || s.serves(dst) }
 
 // serves reports whether the station routes for ip: a gateway routes
 // only while it holds an address (a router that lost its VIP is down).

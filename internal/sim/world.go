@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -12,6 +13,7 @@ import (
 	"arplab/internal/trace"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
+	"arplab/internal/wire/ipv4"
 	"arplab/internal/wire/ndisc"
 )
 
@@ -37,12 +39,19 @@ type ipPacket struct {
 	seg      tcpSeg
 }
 
+// tcpSeg is a simulated TCP segment. Four fields, so that the compiler
+// keeps a segment in registers: one it copies through memory just after
+// writing it field by field stalls the processor (store forwarding), and
+// a session's round trip copies its segments a few times.
 type tcpSeg struct {
-	syn, ack bool
-	data     int // payload bytes
-	seq, nxt uint32
-	ackNo    uint32
+	flags uint8 // ipv4.FlagSYN, ipv4.FlagACK
+	data  int   // payload bytes
+	seq   uint32
+	ackNo uint32
 }
+
+func (s *tcpSeg) syn() bool { return s.flags&ipv4.FlagSYN != 0 }
+func (s *tcpSeg) ack() bool { return s.flags&ipv4.FlagACK != 0 }
 
 // port is anything attached to a segment.
 type port interface {
@@ -56,14 +65,20 @@ type segment struct {
 	// macs[i] is ports[i]'s MAC, and byMAC maps them when there are many
 	// (a scan of a few MACs is quicker than hashing one); both are built
 	// at the first frame: ports do not change.
-	macs  []arp.MAC
+	macs  []uint64 // macKey
 	byMAC map[arp.MAC]port
 	// byLast[b] is 1 + the index of the last port whose MAC ends in
 	// byte b, 0 when none does, or ambiguousLast when MACs of two ports
 	// end in b: a frame's owner is then one comparison away, not a scan.
 	byLast [256]int16
 	rng    *rand.Rand
+	pcg    *rand.PCG // rng's generator (int64n)
 	w      *world
+}
+
+// macKey is m as one word, quicker to compare than six bytes.
+func macKey(m arp.MAC) uint64 {
+	return uint64(binary.LittleEndian.Uint32(m[:4])) | uint64(binary.LittleEndian.Uint16(m[4:]))<<32
 }
 
 // scanPorts is how many ports a segment looks a MAC up among by scanning.
@@ -77,16 +92,17 @@ const ambiguousLast = -1
 // it last would).
 func (g *segment) portOf(m arp.MAC) (port, bool) {
 	if g.macs == nil {
-		g.macs = make([]arp.MAC, len(g.ports))
+		g.macs = make([]uint64, len(g.ports))
 		for i, p := range g.ports {
-			g.macs[i] = p.mac()
+			g.macs[i] = macKey(p.mac())
 		}
 		if len(g.ports) <= scanPorts {
-			for i, mac := range g.macs {
+			for i, p := range g.ports {
+				mac := p.mac()
 				b := &g.byLast[mac[5]]
 				switch {
 				case *b == ambiguousLast:
-				case *b == 0 || g.macs[*b-1] == mac:
+				case *b == 0 || g.macs[*b-1] == g.macs[i]:
 					*b = int16(i + 1) // the last port with a MAC wins
 				default:
 					*b = ambiguousLast
@@ -103,18 +119,19 @@ func (g *segment) portOf(m arp.MAC) (port, bool) {
 		p, ok := g.byMAC[m]
 		return p, ok
 	}
+	k := macKey(m)
 	switch i := g.byLast[m[5]]; i {
 	case 0:
 		return nil, false
 	case ambiguousLast:
 	default:
-		if g.macs[i-1] == m {
+		if g.macs[i-1] == k {
 			return g.ports[i-1], true
 		}
 		return nil, false
 	}
 	for i := len(g.macs) - 1; i >= 0; i-- {
-		if g.macs[i] == m {
+		if g.macs[i] == k {
 			return g.ports[i], true
 		}
 	}
@@ -163,18 +180,29 @@ func (g *segment) transmit(src port, f *frame) {
 
 // send schedules f's arrival at p, or its loss.
 func (g *segment) send(p port, f *frame, pt neigh.PktType) {
+	d, ok := g.delay(f)
+	if !ok {
+		return
+	}
+	f.refs++
+	g.w.sch.deliver(d, p, f, pt)
+}
+
+// delay draws f's fate on the segment, from the segment's stream: lost
+// (with the loss probability; the loss is told), or delivered after the
+// latency and a jitter.
+func (g *segment) delay(f *frame) (vtime.Duration, bool) {
 	if g.cfg.Loss > 0 && g.rng.Float64() < g.cfg.Loss {
 		if g.w.tellsLoss(f) {
 			g.w.lost(f, fmt.Sprintf("lost on %s (loss %.3g)", g.cfg.Name, g.cfg.Loss))
 		}
-		return
+		return 0, false
 	}
 	d := g.cfg.Latency.D
 	if g.cfg.Jitter.D > 0 {
-		d += vtime.Duration(g.rng.Int64N(int64(g.cfg.Jitter.D)))
+		d += vtime.Duration(int64n(g.pcg, int64(g.cfg.Jitter.D)))
 	}
-	f.refs++
-	g.w.sch.deliver(d, p, f, pt)
+	return d, true
 }
 
 // world is one run of a scenario.
@@ -203,6 +231,20 @@ type world struct {
 	// sockDst maps a socket's name to its destination, to tell a
 	// confirmation that landed on the wrong neighbour.
 	sockDst map[string]netip.Addr
+	// trip is the round trip a session's request started in the
+	// current event, if any (startTrip, finishTrip).
+	trip trip
+	// moved counts the moves done: only they change which IPs a
+	// station takes (conn.takenBy)
+	moved int
+	// trips is whether sessions' round trips may run in one step: not
+	// for a capture, which wants every frame's bytes, nor when the
+	// options turn them off
+	trips bool
+	// tripStats counts, for the tests, the round trips run in one step
+	// and those refused before the station's answer and before its
+	// arrival
+	tripStats [3]int
 	// recentSocks caches the last sockDst lookups: a confirmation
 	// decision names a socket, and the same few sockets keep coming.
 	recentSocks [4]sockDest
@@ -290,7 +332,7 @@ func (w *world) frameReceived(dst port, f *frame, pt neigh.PktType) {
 // with a sink, and for a flow whose losses are notable. The callers build
 // the reason only then.
 func (w *world) tellsLoss(f *frame) bool {
-	return w.sink != nil && f.ip != nil && f.ip.conn != nil && f.ip.conn.f.notable()
+	return w.sink != nil && f != nil && f.ip != nil && f.ip.conn != nil && f.ip.conn.f.notable()
 }
 
 func (w *world) lost(f *frame, why string) {
@@ -299,7 +341,7 @@ func (w *world) lost(f *frame, why string) {
 	}
 	c := f.ip.conn
 	what := "segment"
-	if f.ip.seg.syn && !f.ip.seg.ack {
+	if f.ip.seg.syn() && !f.ip.seg.ack() {
 		what = "SYN"
 	}
 	w.emit(trace.Event{Time: w.seconds(w.sch.now), Kind: trace.KindFlow, Host: c.f.h.name, Flow: c.f.name,
@@ -312,8 +354,10 @@ func build(s *scenario.Scenario, opt Options) (*world, error) {
 	w := &world{s: s, opt: opt, rng: streams{master: opt.Seed}, sink: opt.Sink,
 		segs: map[string]*segment{}, owners: map[netip.Addr]*station{}, healed: map[healKey]vtime.Time{}, sockDst: map[string]netip.Addr{}}
 	w.sch.w = w
+	w.trips = opt.Capture == nil && !opt.noTrips
 	for _, g := range s.Segments {
-		w.segs[g.Name] = &segment{cfg: g, rng: w.rng.stream("segment/" + g.Name), w: w}
+		pcg := w.rng.pcg("segment/" + g.Name)
+		w.segs[g.Name] = &segment{cfg: g, rng: rand.New(pcg), pcg: pcg, w: w}
 	}
 	observed := map[int]bool{}
 	for _, i := range s.Observed() {
@@ -465,6 +509,7 @@ func (w *world) doMove(m *scenario.Move) {
 	}
 	to.ips.add(m.IP.Addr)
 	w.owners[m.IP.Addr] = to
+	w.moved++
 	for _, h := range w.hosts {
 		// an entry that holds the new owner's MAC already may show it
 		// first in a confirmation's decision (host.quietConfirms)

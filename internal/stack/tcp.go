@@ -56,22 +56,42 @@ type TCPSend struct {
 // connection's tracking afresh (a new socket on the same 4-tuple); data or
 // FIN start it when the capture began mid-connection; a pure ACK says
 // nothing about what is in flight, so it starts nothing.
+//
+// Sent and Received read the segment's fields, not its methods: a method
+// call copies the segment, and copying an argument just spilled field by
+// field stalls the processor on store forwarding, on the path every
+// segment of a replay or a simulation takes (a sixth of a simulation's
+// time). TestTCPSendFieldsAsMethods checks seqLen against TCP.SeqLen.
 func (c *TCPSend) Sent(s ipv4.TCP) {
-	if s.Has(ipv4.FlagRST) {
+	flags, seq := s.Flags, s.Seq
+	if flags&ipv4.FlagRST != 0 {
 		return
 	}
-	end := s.End()
+	n := seqLen(flags, s.DataLen)
+	end := seq + n
 	switch {
-	case s.Has(ipv4.FlagSYN):
-		*c = TCPSend{started: true, una: s.Seq, nxt: end}
+	case flags&ipv4.FlagSYN != 0:
+		*c = TCPSend{started: true, una: seq, nxt: end}
 	case !c.started:
-		if s.SeqLen() == 0 {
+		if n == 0 {
 			return
 		}
-		c.started, c.una, c.nxt = true, s.Seq, end
+		c.started, c.una, c.nxt = true, seq, end
 	case ipv4.SeqAfter(end, c.nxt):
 		c.nxt = end
 	}
+}
+
+// seqLen is ipv4.TCP.SeqLen of a segment with these flags and data.
+func seqLen(flags uint8, data int) uint32 {
+	n := uint32(data)
+	if flags&ipv4.FlagSYN != 0 {
+		n++
+	}
+	if flags&ipv4.FlagFIN != 0 {
+		n++
+	}
+	return n
 }
 
 // Received records a segment from the peer and reports whether the
@@ -83,18 +103,19 @@ func (c *TCPSend) Sent(s ipv4.TCP) {
 // snd_nxt) or older than snd_una before it looks at the window, so
 // neither updates the window it remembers.
 func (c *TCPSend) Received(s ipv4.TCP) bool {
-	if !s.Has(ipv4.FlagACK) || s.Has(ipv4.FlagRST) || !c.started {
+	flags, ack, win := s.Flags, s.Ack, s.Window
+	if flags&ipv4.FlagACK == 0 || flags&ipv4.FlagRST != 0 || !c.started {
 		return false
 	}
-	if ipv4.SeqAfter(s.Ack, c.nxt) || ipv4.SeqAfter(c.una, s.Ack) {
+	if ipv4.SeqAfter(ack, c.nxt) || ipv4.SeqAfter(c.una, ack) {
 		return false
 	}
 	inflight := c.nxt != c.una
-	forward := ipv4.SeqAfter(s.Ack, c.una)
-	dup := !forward && s.DataLen == 0 && !s.Has(ipv4.FlagSYN) && !s.Has(ipv4.FlagFIN) && c.haveWnd && s.Window == c.wnd
-	c.wnd, c.haveWnd = s.Window, true
+	forward := ipv4.SeqAfter(ack, c.una)
+	dup := !forward && s.DataLen == 0 && flags&(ipv4.FlagSYN|ipv4.FlagFIN) == 0 && c.haveWnd && win == c.wnd
+	c.wnd, c.haveWnd = win, true
 	if forward {
-		c.una = s.Ack
+		c.una = ack
 	}
 	return inflight && (forward || dup)
 }
