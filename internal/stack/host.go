@@ -58,7 +58,8 @@ type Input struct {
 	ND *neigh.ND
 }
 
-// Observer receives every result the model produces, in order. The result
+// Observer receives every result the model produces, in order, except the
+// empty ones (no decision and no action), which carry nothing. The result
 // belongs to the table and is valid only during the call; an observer that
 // needs to feed the host again must do so after the call returns.
 type Observer interface {

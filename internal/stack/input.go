@@ -10,8 +10,11 @@ import (
 )
 
 // deliver hands a result to the observer with the input that caused it.
+// An empty result (no decision, no action: most outputs and every
+// confirmation) is not handed over: an observer has nothing to read in it,
+// and a simulated session makes two of them per round trip.
 func (h *Host) deliver(r *neigh.Result) {
-	if h.Obs != nil && r != nil {
+	if h.Obs != nil && r != nil && (len(r.Decisions) > 0 || len(r.Actions) > 0) {
 		h.Obs.Observe(h, &h.in, r)
 	}
 }
