@@ -1,6 +1,7 @@
 package neigh
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -442,9 +443,12 @@ func (t *Table) randReachable(base vtime.Ticks) vtime.Ticks {
 	return vtime.Ticks(t.rng.Uint64()%uint64(base)) + base/2
 }
 
+// key is an arp_tbl key: the device's index, then the address's four
+// bytes in network order (one load; every output and received frame
+// computes it).
 func key(d *Device, ip netip.Addr) uint64 {
 	b := ip.As4()
-	return uint64(d.Index)<<32 | uint64(b[0])<<24 | uint64(b[1])<<16 | uint64(b[2])<<8 | uint64(b[3])
+	return uint64(d.Index)<<32 | uint64(binary.BigEndian.Uint32(b[:]))
 }
 
 // key6 is an nd_tbl key: (device, 16-byte address), ndisc §0.3. A host's
