@@ -66,6 +66,33 @@ func (t *Table) Output(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock 
 	return v, mac, r
 }
 
+// OutputFast is Output for its commonest case only, where Output decides
+// nothing and acts on nothing: an IPv4 next hop whose entry exists, is
+// CONNECTED and has its cached header (spec §3 step 2, the fast path:
+// `used` is not touched), with no pending confirmation, or one applied
+// quietly (QuietConfirm: step 1 then changes only `confirmed`, §6). It
+// then does what Output does (the same step 1, the same entry, the same
+// empty result) and returns the entry's MAC; in every other case it
+// reports false having changed nothing, and the caller calls Output.
+// A busy session's every packet takes it.
+func (t *Table) OutputFast(now vtime.Jiffies, dev *Device, nexthop netip.Addr, sock *Socket) (arp.MAC, bool) {
+	if t.Family != IPv4 || !nexthop.Is4() {
+		return arp.MAC{}, false
+	}
+	e := t.get(dev, nexthop)
+	if e == nil || !e.state.Connected() || !e.hh {
+		return arp.MAC{}, false
+	}
+	if !t.QuietConfirm && sock != nil {
+		if t.F.PerSocketConfirm && sock.PendingConfirm || !t.F.PerSocketConfirm && sock.Route != nil && sock.Route.PendingConfirm {
+			return arp.MAC{}, false // step 1 would decide (a confirmation)
+		}
+	}
+	t.begin(now)
+	t.applyPendingConfirm(now, e, sock)
+	return e.ha, true
+}
+
 // output is the part of the output path that runs on an existing entry:
 // a pending confirmation, then the fast or slow path (spec §3). nd_tbl's
 // own NA replies take it too (ndisc §3).
