@@ -13,8 +13,16 @@ import (
 // An empty result (no decision, no action: most outputs and every
 // confirmation) is not handed over: an observer has nothing to read in it,
 // and a simulated session makes two of them per round trip.
+// The check is kept small enough to inline; the call is outlined (observe).
 func (h *Host) deliver(r *neigh.Result) {
-	if h.Obs != nil && r != nil && (len(r.Decisions) > 0 || len(r.Actions) > 0) {
+	if r != nil && (len(r.Decisions) > 0 || len(r.Actions) > 0) {
+		h.observe(r)
+	}
+}
+
+// observe is deliver's call to the observer, if any.
+func (h *Host) observe(r *neigh.Result) {
+	if h.Obs != nil {
 		h.Obs.Observe(h, &h.in, r)
 	}
 }
@@ -124,6 +132,22 @@ func (h *Host) Output(d *Device, nexthop netip.Addr, sock *neigh.Socket, id uint
 	v, mac, r := tb.Output(h.now, nd, nexthop, sock, id, size)
 	h.deliver(r)
 	return v, mac, id
+}
+
+// OutputFast is Output where the table's own fast path applies
+// (neigh.Table.OutputFast, spec §3 step 2): the packet is sent at once to
+// the returned MAC and the result is empty, so no observer is called; the
+// packet still takes its number. It reports false, having changed
+// nothing, where it does not apply: the caller then calls Output.
+func (h *Host) OutputFast(d *Device, nexthop netip.Addr, sock *neigh.Socket) (arp.MAC, bool) {
+	if d.Device == nil {
+		return arp.MAC{}, false
+	}
+	mac, ok := h.Table.OutputFast(h.now, d.Device, nexthop, sock)
+	if ok {
+		h.pktID++ // the Input is not reset: only an observer reads it, and every call that hands it over resets it first
+	}
+	return mac, ok
 }
 
 // Confirm is an upper-layer confirmation by sock (spec §6.3): TCP's
