@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/bits"
 	"net/netip"
 	"slices"
 
@@ -244,11 +245,16 @@ func (h *host) at() { h.st.SetNow(jiffies(h.clock, h.w.sch.now)) }
 // division by a constant where that product cannot overflow (t ≥ −phase
 // and up to about a hundred days at HZ=1000): Clock.Jiffies splits every
 // time into seconds and the rest, and every request and answer of a
-// session asks it. TestJiffiesAsClock checks it against Clock.Jiffies.
+// session asks it. The overflow test is the product's own high word (one
+// multiplication gives both), not a division by HZ: ns·hz ≤ MaxInt64 is
+// ns ≤ MaxInt64/hz for non-negative integers. TestJiffiesAsClock checks
+// it against Clock.Jiffies.
 func jiffies(c vtime.Clock, t vtime.Time) vtime.Jiffies {
 	ns := int64(t) + int64(c.Phase)
-	if hz := int64(c.HZ); ns >= 0 && hz > 0 && ns <= math.MaxInt64/hz {
-		return c.Base + vtime.Jiffies(ns*hz/1e9)
+	if hz := int64(c.HZ); ns >= 0 && hz > 0 {
+		if hi, lo := bits.Mul64(uint64(ns), uint64(hz)); hi == 0 && lo <= math.MaxInt64 {
+			return c.Base + vtime.Jiffies(int64(lo)/1e9)
+		}
 	}
 	return c.Jiffies(t)
 }
@@ -493,7 +499,13 @@ func (ifc *hostIf) isLocal(ip netip.Addr) bool {
 func (h *host) output(c *conn, seg *tcpSeg, udp bool, size int, trip bool) {
 	ifc := c.f.ifc
 	h.at()
-	v, mac, id := h.st.Output(ifc.st, c.f.nexthop, c.sock, 0, size, 0)
+	// a session's packets take the table's fast path (spec §3 step 2);
+	// anything else is the whole output path
+	v, id := neigh.TxSent, uint64(0)
+	mac, ok := h.st.OutputFast(ifc.st, c.f.nexthop, c.sock)
+	if !ok {
+		v, mac, id = h.st.Output(ifc.st, c.f.nexthop, c.sock, 0, size, 0)
+	}
 	switch v {
 	case neigh.TxSent:
 		if !trip || !h.w.startTrip(ifc, c, seg, size, mac) {

@@ -364,7 +364,7 @@ func (s *scheduler) run(ctx context.Context, end vtime.Time, max int) error {
 		if max > 0 && s.events > max {
 			return &BudgetError{Max: max, At: s.now, End: end}
 		}
-		if s.ran%ctxEvery == 0 && ctx != nil {
+		if s.ran&(ctxEvery-1) == 0 && ctx != nil { // ran%ctxEvery: ran ≥ 0, ctxEvery a power of two
 			if err := ctx.Err(); err != nil {
 				return err
 			}
