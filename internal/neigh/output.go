@@ -83,13 +83,26 @@ func (t *Table) OutputFast(now vtime.Jiffies, dev *Device, nexthop netip.Addr, s
 	if e == nil || !e.state.Connected() || !e.hh {
 		return arp.MAC{}, false
 	}
-	if !t.QuietConfirm && sock != nil {
-		if t.F.PerSocketConfirm && sock.PendingConfirm || !t.F.PerSocketConfirm && sock.Route != nil && sock.Route.PendingConfirm {
-			return arp.MAC{}, false // step 1 would decide (a confirmation)
+	// step 1 (applyPendingConfirm, with confirm's quiet case): a pending
+	// confirmation that is not quiet would decide, so Output takes it
+	if sock != nil {
+		if t.F.PerSocketConfirm {
+			if sock.PendingConfirm {
+				if !t.QuietConfirm {
+					return arp.MAC{}, false
+				}
+				sock.PendingConfirm = false
+				e.confirmed = now
+			}
+		} else if rt := sock.Route; rt != nil && rt.PendingConfirm {
+			if !t.QuietConfirm {
+				return arp.MAC{}, false
+			}
+			rt.PendingConfirm = false
+			e.confirmed = now
 		}
 	}
 	t.begin(now)
-	t.applyPendingConfirm(now, e, sock)
 	return e.ha, true
 }
 
