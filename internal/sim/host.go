@@ -35,6 +35,10 @@ type host struct {
 	wakeAt  vtime.Time
 	wakeSet bool
 	wakeFor vtime.Jiffies // the deadline the wake was set for
+	// owed: an input since the last reschedule may have moved a timer
+	// without one (a refused admin or sysctl); output's fast path then
+	// reschedules as every other input does
+	owed    bool
 	frameNo int
 	// stats are the observed entries' counters behind the verdict, and
 	// recent the last few looked up (a false confirmation is counted per
@@ -429,6 +433,7 @@ func (h *host) account(d *neigh.Decision, in *stack.Input) {
 // do (the wake is at or after now, where the deadline's time would put
 // it again).
 func (h *host) reschedule() {
+	h.owed = false
 	dl := h.st.NextDeadline()
 	if h.wakeSet && dl == h.wakeFor {
 		return
@@ -502,8 +507,8 @@ func (h *host) output(c *conn, seg *tcpSeg, udp bool, size int, trip bool) {
 	// a session's packets take the table's fast path (spec §3 step 2);
 	// anything else is the whole output path
 	v, id := neigh.TxSent, uint64(0)
-	mac, ok := h.st.OutputFast(ifc.st, c.f.nexthop, c.sock)
-	if !ok {
+	mac, fast := h.st.OutputFast(ifc.st, c.f.nexthop, c.sock)
+	if !fast {
 		v, mac, id = h.st.Output(ifc.st, c.f.nexthop, c.sock, 0, size, 0)
 	}
 	switch v {
@@ -519,6 +524,15 @@ func (h *host) output(c *conn, seg *tcpSeg, udp bool, size int, trip bool) {
 		h.pending[id] = f
 	case neigh.TxDropped:
 		h.w.sch.after(0, func() { c.unreachable(true) })
+	}
+	// The fast path moves no timer (it changes `confirmed` at most), and
+	// every input that can move one is followed by reschedule (receive,
+	// admin, sysctl, the slow path, the wake itself; a confirmation moves
+	// none), except a refused admin or sysctl, which leaves it owed: so
+	// with the wake set and nothing owed, reschedule would find the
+	// deadline it was set for and return.
+	if fast && h.wakeSet && !h.owed {
+		return
 	}
 	h.reschedule()
 }
@@ -544,6 +558,7 @@ func (h *host) admin(cmd string) {
 	h.at()
 	if err := h.st.Admin(h.ifByName(c.Dev).st, c.Op, c.IP, c.LLAddr, c.State); err != nil {
 		h.w.emit(trace.Event{Time: h.w.seconds(h.w.sch.now), Kind: trace.KindNote, Host: h.name, Cause: "admin-error", Explanation: err.Error()})
+		h.owed = true // a refusal may still have moved a timer (forced GC)
 		return
 	}
 	h.reschedule()
@@ -552,6 +567,7 @@ func (h *host) admin(cmd string) {
 func (h *host) sysctl(k, v string) {
 	if err := h.st.Sysctl(k, v); err != nil {
 		h.w.emit(trace.Event{Time: h.w.seconds(h.w.sch.now), Kind: trace.KindNote, Host: h.name, Cause: "sysctl-error", Explanation: err.Error()})
+		h.owed = true
 		return
 	}
 	h.w.emit(trace.Event{Time: h.w.seconds(h.w.sch.now), Kind: trace.KindNote, Host: h.name, Cause: "sysctl",
