@@ -152,10 +152,16 @@ func (h *Host) OutputFast(d *Device, nexthop netip.Addr, sock *neigh.Socket) (ar
 
 // Confirm is an upper-layer confirmation by sock (spec §6.3): TCP's
 // forward progress, or a datagram sent with MSG_CONFIRM.
+// The Input is built only for a result an observer gets (a confirmation
+// only marks the route or the socket, §6.3, so in practice never): the
+// table call does not move the host's time, which is all begin reads.
+// Every session's answer confirms.
 func (h *Host) Confirm(sock *neigh.Socket, frame int) {
-	in := h.begin(InConfirm, nil)
-	in.Frame = frame
-	h.deliver(h.Table.Confirm(h.now, sock))
+	r := h.Table.Confirm(h.now, sock)
+	if len(r.Decisions) > 0 || len(r.Actions) > 0 {
+		h.begin(InConfirm, nil).Frame = frame
+		h.observe(r)
+	}
 }
 
 // Admin runs an `ip neigh` command (add, change, replace, del, flush) on
