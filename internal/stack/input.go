@@ -139,15 +139,14 @@ func (h *Host) Output(d *Device, nexthop netip.Addr, sock *neigh.Socket, id uint
 // the returned MAC and the result is empty, so no observer is called; the
 // packet still takes its number. It reports false, having changed
 // nothing, where it does not apply: the caller then calls Output.
-func (h *Host) OutputFast(d *Device, nexthop netip.Addr, sock *neigh.Socket) (arp.MAC, bool) {
-	if d.Device == nil {
-		return arp.MAC{}, false
+// Small enough to inline: a device always has its arp_tbl device.
+// The Input is not reset: only an observer reads it, and every call that
+// hands it over resets it first.
+func (h *Host) OutputFast(d *Device, nexthop netip.Addr, sock *neigh.Socket) (mac arp.MAC, ok bool) {
+	if mac, ok = h.Table.OutputFast(h.now, d.Device, nexthop, sock); ok {
+		h.pktID++
 	}
-	mac, ok := h.Table.OutputFast(h.now, d.Device, nexthop, sock)
-	if ok {
-		h.pktID++ // the Input is not reset: only an observer reads it, and every call that hands it over resets it first
-	}
-	return mac, ok
+	return
 }
 
 // Confirm is an upper-layer confirmation by sock (spec §6.3): TCP's
