@@ -73,7 +73,7 @@ func listenARP(netns string) (*packet.Conn, error) {
 
 // readFrames decodes ARP frames until conn is closed or done is. A batch
 // it holds when the loop has stopped is dropped: with the channel full it
-// would otherwise block for ever, and the watcher's stop with it. Recvmsg is used
+// would otherwise block for ever, and the watcher's stop with it. recvmmsg (rawReader) is used
 // directly because the packet type (sll_pkttype: host, broadcast,
 // outgoing…) decides what the kernel does with a frame and
 // packet.Conn.ReadFrom drops it. Frames go to the loop in batches of what
