@@ -239,7 +239,7 @@ func (c *correlator) add(o *obs) {
 		c.frames++
 		o.num = c.frames
 	}
-	i, _ := slices.BinarySearchFunc(c.history, o, byTimeSeq)
+	i := insertAt(c.history, o)
 	if i < c.next {
 		// Older than something already emitted (a very late tracepoint):
 		// emit it next rather than rewrite the past.
@@ -247,9 +247,20 @@ func (c *correlator) add(o *obs) {
 	}
 	c.history = slices.Insert(c.history, i, o)
 	if o.neigh != nil || o.tp != nil {
-		j, _ := slices.BinarySearchFunc(c.changes, o, byTimeSeq)
-		c.changes = slices.Insert(c.changes, j, o)
+		c.changes = slices.Insert(c.changes, insertAt(c.changes, o), o)
 	}
+}
+
+// insertAt is where o, the newest arrival, goes in hs (ordered by
+// byTimeSeq). Nearly every observation is the latest yet, so the end is
+// tried first: at 10,000 frames/s the binary search over a history of
+// tens of thousands was a tenth of the watcher's CPU.
+func insertAt(hs []*obs, o *obs) int {
+	if n := len(hs); n == 0 || byTimeSeq(hs[n-1], o) < 0 {
+		return n
+	}
+	i, _ := slices.BinarySearchFunc(hs, o, byTimeSeq)
+	return i
 }
 
 // byTimeSeq orders observations by time, then arrival.
