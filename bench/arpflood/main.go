@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command arpflood drives ARP frames at a fixed rate out of an interface in
 // a network namespace, for bench/watch.sh: the load a watcher sees on a
 // busy segment. Nine frames in ten are requests between other hosts (a
