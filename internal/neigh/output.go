@@ -83,25 +83,12 @@ func (t *Table) OutputFast(now vtime.Jiffies, dev *Device, nexthop netip.Addr, s
 	if e == nil || !e.state.Connected() || !e.hh {
 		return arp.MAC{}, false
 	}
-	// step 1 (applyPendingConfirm, with confirm's quiet case): a pending
-	// confirmation that is not quiet would decide, so Output takes it
-	if sock != nil {
-		if t.F.PerSocketConfirm {
-			if sock.PendingConfirm {
-				if !t.QuietConfirm {
-					return arp.MAC{}, false
-				}
-				sock.PendingConfirm = false
-				e.confirmed = now
-			}
-		} else if rt := sock.Route; rt != nil && rt.PendingConfirm {
-			if !t.QuietConfirm {
-				return arp.MAC{}, false
-			}
-			rt.PendingConfirm = false
-			e.confirmed = now
-		}
+	// step 1: a pending confirmation that is not quiet would decide, so
+	// Output takes it; a quiet one only moves `confirmed` (confirm)
+	if !t.QuietConfirm && t.pendingConfirm(sock) {
+		return arp.MAC{}, false
 	}
+	t.applyPendingConfirm(now, e, sock)
 	t.begin(now)
 	return e.ha, true
 }
@@ -203,6 +190,18 @@ func (t *Table) confirm(now vtime.Jiffies, e *Entry, rule Rule, from string) {
 		d.ConfirmedMoved = true
 	}
 	d.Confirmed = e.confirmed
+}
+
+// pendingConfirm reports whether sock carries a confirmation that
+// applyPendingConfirm would consume.
+func (t *Table) pendingConfirm(sock *Socket) bool {
+	switch {
+	case sock == nil:
+		return false
+	case t.F.PerSocketConfirm:
+		return sock.PendingConfirm
+	}
+	return sock.Route != nil && sock.Route.PendingConfirm
 }
 
 // applyPendingConfirm consumes a pending confirmation at output: the
