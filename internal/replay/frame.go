@@ -30,7 +30,7 @@ func (r *replayer) frame(f *capture.Frame) {
 	if len(r.stale.queue) > 0 {
 		r.stale.check(mono)
 	}
-	if f.HasSrc && len(r.stale.macs) > 0 {
+	if f.HasSrc && r.stale.macs.Len() > 0 {
 		r.stale.heard(f.Src, mono)
 	}
 	isARP := f.EtherType == ether.EtherTypeARP
@@ -108,8 +108,8 @@ func (r *replayer) receiveND(f *capture.Frame, pt neigh.PktType) {
 	r.sum.Received++
 	r.sum.NDFrames++
 	if m.Src != r.host.ip && r.host.prefix.Contains(m.Src) && f.HasSrc && !f.Src.IsMulticast() {
-		if k := macKey(f.Src); r.macIP[k] != m.Src {
-			r.macIP[k] = m.Src
+		if k := macKey(f.Src); r.macIPOf(k) != m.Src {
+			r.macIP.Set(k, m.Src)
 		}
 	}
 	r.curNs, r.curFrame = f.Time, f.Index
@@ -126,8 +126,8 @@ func (r *replayer) receiveARP(f *capture.Frame, pt neigh.PktType) {
 	r.sum.Received++
 	// Remember who has which MAC, to recognise gateways by MAC later.
 	if p.SIP != r.host.ip && p.SIP.Is4() && r.onLink4(p.SIP.As4()) && !p.SHA.IsMulticast() {
-		if k := macKey(p.SHA); r.macIP[k] != p.SIP {
-			r.macIP[k] = p.SIP
+		if k := macKey(p.SHA); r.macIPOf(k) != p.SIP {
+			r.macIP.Set(k, p.SIP)
 		}
 	}
 	r.curNs, r.curFrame = f.Time, f.Index
@@ -292,7 +292,7 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 // address whose MAC the frame went to (counted as unrouted when unknown).
 func (r *replayer) gatewayOf(f *capture.Frame) (netip.Addr, bool) {
 	if f.HasEth {
-		if gw, ok := r.macIP[macKey(f.Dst)]; ok {
+		if gw, ok := r.macIP.Get(macKey(f.Dst)); ok {
 			return gw, true
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ndisc"
+	"arplab/internal/wordmap"
 )
 
 // base is the model's jiffies at the first frame: far from zero, so that
@@ -73,8 +74,8 @@ type replayer struct {
 	// their tick): the time of the lines its result writes.
 	curNs    int64
 	curFrame int
-	curIP    netip.Addr            // the entry of the decision being written
-	macIP    map[uint64]netip.Addr // by macKey: who has which MAC, from ARP frames
+	curIP    netip.Addr              // the entry of the decision being written
+	macIP    wordmap.Map[netip.Addr] // by macKey: who has which MAC, from ARP frames
 	everHad  map[netip.Addr]bool
 
 	match    matcher
@@ -153,7 +154,7 @@ func newReplayer(opt Options, name string, sink trace.Sink) (*replayer, error) {
 		return nil, err
 	}
 	r := &replayer{v6: spec.ip.Is6(), until: u, opt: opt, name: name, spec: spec, sink: sink, st: st, tbl: tbl, sd: sd, dev: dev, hz: int64(tbl.HZ),
-		base: start, clock: clock, macIP: map[uint64]netip.Addr{},
+		base: start, clock: clock,
 		everHad: map[netip.Addr]bool{}, skipped: map[string]int{}, stale: newStaleTracker()}
 	st.Obs = r
 	switch sink.(type) {
@@ -402,4 +403,11 @@ func (r *replayer) onLink4(a [4]byte) bool { return be32(a)&r.mask4 == r.net4 }
 // loopback or the limited broadcast.
 func usable4(a [4]byte) bool {
 	return a != [4]byte{} && a[0]&0xf0 != 0xe0 && a[0] != 127 && a != [4]byte{255, 255, 255, 255}
+}
+
+// macIPOf is the address last seen with the MAC keyed k (macKey), the
+// zero Addr when none.
+func (r *replayer) macIPOf(k uint64) netip.Addr {
+	ip, _ := r.macIP.Get(k)
+	return ip
 }

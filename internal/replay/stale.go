@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"arplab/internal/addrmap"
+	"arplab/internal/wordmap"
 
 	"arplab/internal/wire/arp"
 )
@@ -60,7 +61,7 @@ type check struct {
 // so the per-frame cost for everything else is one map lookup.
 type staleTracker struct {
 	ips   *addrmap.Map[*ipTrack]
-	macs  map[uint64]*macTrack // by macKey
+	macs  wordmap.Map[*macTrack] // by macKey
 	queue []check
 	// The spans: how many ended (count, open, total seconds, the longest),
 	// the first few in the order they ended (the verdict names them) and
@@ -84,7 +85,7 @@ type staleTracker struct {
 }
 
 func newStaleTracker() *staleTracker {
-	return &staleTracker{ips: addrmap.New[*ipTrack](), macs: map[uint64]*macTrack{}, keep: StaleKeep, maxTracks: staleTracks}
+	return &staleTracker{ips: addrmap.New[*ipTrack](), keep: StaleKeep, maxTracks: staleTracks}
 }
 
 // staleTracks is how many next hops the tracker follows before it forgets
@@ -120,11 +121,15 @@ func (s *staleTracker) forget() {
 		s.ips.Delete(t.ip)
 		s.forgotten++
 	}
-	for k, m := range s.macs {
+	var empty []uint64
+	for k, m := range s.macs.All() {
 		m.ips = slices.DeleteFunc(m.ips, func(t *ipTrack) bool { return gone[t] })
 		if len(m.ips) == 0 {
-			delete(s.macs, k)
+			empty = append(empty, k)
 		}
+	}
+	for _, k := range empty {
+		s.macs.Delete(k)
 	}
 }
 
@@ -231,10 +236,10 @@ func (s *staleTracker) send(ip netip.Addr, mac arp.MAC, now int64) {
 		s.end(t, now, "lladdr changed")
 		t.pending = false
 	}
-	m := s.macs[macKey(mac)]
+	m, _ := s.macs.Get(macKey(mac))
 	if m == nil {
 		m = &macTrack{heard: -1}
-		s.macs[macKey(mac)] = m
+		s.macs.Set(macKey(mac), m)
 	}
 	if t.mac != mac && !containsTrack(m.ips, t) {
 		m.ips = append(m.ips, t)
@@ -260,7 +265,7 @@ func containsTrack(ts []*ipTrack, t *ipTrack) bool {
 
 // heard records a frame from mac at now.
 func (s *staleTracker) heard(mac arp.MAC, now int64) {
-	m := s.macs[macKey(mac)]
+	m, _ := s.macs.Get(macKey(mac))
 	if m == nil {
 		return
 	}
@@ -312,7 +317,7 @@ func (s *staleTracker) check(now int64) {
 			continue // superseded by a MAC change
 		}
 		t.pending = false
-		if m := s.macs[macKey(t.mac)]; m != nil && m.heard > c.at {
+		if m, _ := s.macs.Get(macKey(t.mac)); m != nil && m.heard > c.at {
 			continue
 		}
 		t.open, t.from = true, c.at

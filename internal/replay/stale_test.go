@@ -156,8 +156,8 @@ func TestStaleTrackerForgetsIdle(t *testing.T) {
 		mac := arp.MAC{2, 0, 0, 0, byte(i >> 8), byte(i)}
 		s.send(ip, mac, now)
 		s.heard(mac, now+1e7) // answered: idle once its window is decided
-		if s.ips.Len() > 8 || len(s.macs) > 8 {
-			t.Fatalf("after %d next hops: %d tracks, %d MACs; bound 8", i+1, s.ips.Len(), len(s.macs))
+		if s.ips.Len() > 8 || s.macs.Len() > 8 {
+			t.Fatalf("after %d next hops: %d tracks, %d MACs; bound 8", i+1, s.ips.Len(), s.macs.Len())
 		}
 	}
 	if s.maxTracks != 8 {
