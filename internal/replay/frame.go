@@ -30,7 +30,9 @@ func (r *replayer) frame(f *capture.Frame) {
 	if len(r.stale.queue) > 0 {
 		r.stale.check(mono)
 	}
-	if f.HasSrc && r.stale.macs.Len() > 0 {
+	// the host never sends to its own MAC, so the tracker never asks
+	// about it: half a capture's frames are the host's own
+	if f.HasSrc && r.stale.macs.Len() > 0 && f.Src != r.host.mac {
 		r.stale.heard(f.Src, mono)
 	}
 	isARP := f.EtherType == ether.EtherTypeARP
