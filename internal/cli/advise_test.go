@@ -69,3 +69,19 @@ func TestAdviseUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAdviseFleetFileTypeError: a fleet file with a value of the wrong
+// kind is a usage error (exit 2) told in one line that names the file, the
+// line, the group and the key, as a bad scenario is.
+func TestAdviseFleetFileTypeError(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "fleet.yaml")
+	src := "groups:\n  - {name: web, profile: '6.18'}\n  - name: tempest\n    profile: rhel7.3\n    entries: many\n"
+	if err := os.WriteFile(file, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errs, code := run(t, "advise", "--fleet", file, "--announcer", "keepalived")
+	want := file + `:5: group 2 (tempest): entries: "many" is not a whole number`
+	if code != ExitUsage || !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+		t.Errorf("exit %d, stderr %q; want exit %d and one line with %q", code, errs, ExitUsage, want)
+	}
+}
