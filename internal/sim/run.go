@@ -45,6 +45,10 @@ type Options struct {
 	// noTrips runs every event of a session's round trip through the
 	// queue (trip.go), for the test that trips change nothing.
 	noTrips bool
+	// noFastSkip reschedules the host's wake after every packet sent, as
+	// before output's fast path skipped it (host.output), for the tests
+	// that the skip changes nothing.
+	noFastSkip bool
 }
 
 // budget is the event budget the options ask for.
