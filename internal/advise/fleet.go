@@ -20,6 +20,7 @@ import (
 	"arplab/internal/live/doctor"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/sim"
 )
 
 // Traffic patterns of a fleet group: what the client is doing with the
@@ -313,7 +314,7 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 			}
 			return nil, fmt.Errorf("%s: sysctls: %v", at("sysctls"), err)
 		}
-		if _, err := groupScenario(g, 10e9, g.ipv6()); err != nil {
+		if err := checkClient(g); err != nil {
 			msg := clientError(err)
 			if m := scenarioSysctlRE.FindStringSubmatch(msg); m != nil {
 				if k := userSysctl(fg.Sysctls, m[1]); k != "" {
@@ -323,6 +324,12 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 					}
 					return nil, fmt.Errorf("%s: sysctls: %s%s: %s", at("sysctls."+k), k, full, rest)
 				}
+			}
+			if k := userSysctlIn(fg.Sysctls, msg); k != "" {
+				return nil, fmt.Errorf("%s: sysctls: %s: %s", at("sysctls."+k), k, msg)
+			}
+			if strings.HasPrefix(msg, "entries ") {
+				return nil, fmt.Errorf("%s: %s", at("entries"), msg)
 			}
 			return nil, fmt.Errorf("%s: %s", at(""), msg)
 		}
@@ -340,6 +347,36 @@ func clientError(err error) string {
 		return msg[i+len("host client: "):]
 	}
 	return msg
+}
+
+// checkClient writes g's failover scenario and builds its world, so that
+// what only the group's kernel knows (a sysctl it does not have) is found
+// when the fleet is read, with the file and line, not when the search
+// runs the group.
+func checkClient(g Group) error {
+	s, err := groupScenario(g, 10e9, g.ipv6())
+	if err == nil {
+		err = sim.Check(s)
+	}
+	return err
+}
+
+// userSysctlIn is the key of in (as the fleet file wrote it) whose
+// scenario key msg names, as a key or as its /proc path (the kernel's
+// "conf/all/arp_evict_nocarrier does not exist on 4.4"); "" when none.
+func userSysctlIn(in map[string]string, msg string) string {
+	for _, k := range sortedKeys(in) {
+		m, err := sysctlKeys(map[string]string{k: in[k]})
+		if err != nil {
+			continue
+		}
+		for full := range m {
+			if strings.Contains(msg, full) || strings.Contains(msg, strings.ReplaceAll(full, ".", "/")) {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 // scenarioSysctlRE finds the scenario key of a sysctl the group's
@@ -758,7 +795,7 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 	if len(set) > 0 {
 		g.Sysctls = set
 	}
-	if _, err := groupScenario(g, 10e9, g.ipv6()); err != nil {
+	if err := checkClient(g); err != nil {
 		return Group{}, nil, fmt.Errorf("%s: %v", file, clientError(err))
 	}
 	return g, notes, nil

@@ -350,6 +350,14 @@ func TestFleetTypeErrors(t *testing.T) {
 			`f.yaml:3: group 1: profile: unknown kernel profile "linux-next"`},
 		{"a missing profile", "groups:\n  - share: 1\n    traffic: vip\n",
 			`f.yaml:2: group 1: profile: missing`},
+		// what only the group's kernel knows: found when the file is read
+		// (it failed the run with exit 1 and no file or line before)
+		{"a sysctl the kernel does not have", "groups:\n  - profile: '4.4'\n    sysctls:\n      locktime: '5'\n      arp_evict_nocarrier: '1'\n",
+			`f.yaml:5: group 1: sysctls: arp_evict_nocarrier: conf/all/arp_evict_nocarrier does not exist on 4.4 (added in 5.16)`},
+		{"a value the kernel does not have", "groups:\n  - {name: old, profile: '4.4', sysctls: {arp_accept: '2'}}\n",
+			`f.yaml:2: group 1 (old): sysctls: arp_accept: conf/all/arp_accept=2 is not understood by 4.4 (added in 6.0)`},
+		{"more entries than the table holds", "groups:\n  - profile: '6.18'\n    entries: 2000\n",
+			`f.yaml:3: group 1: entries 2000 and 1 neighbours are more than the table holds`},
 	} {
 		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {

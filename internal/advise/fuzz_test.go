@@ -8,13 +8,15 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"arplab/internal/sim"
 )
 
 // FuzzParseFleetYAML: any bytes give a fleet or a one-line error naming
 // the file, never a panic; an error about a file that is YAML (only its
 // meaning is wrong) also names the line, unless the file has no groups;
 // a parsed fleet's shares sum to one and every group has a scenario the
-// simulator accepts.
+// simulator accepts and builds.
 func FuzzParseFleetYAML(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("testdata", "fleet10.yaml")); err == nil {
 		f.Add(b)
@@ -40,8 +42,12 @@ func FuzzParseFleetYAML(f *testing.F) {
 		sum := 0.0
 		for _, g := range fl.Groups {
 			sum += g.Share
-			if _, err := groupScenario(g, DefaultMaxStale, g.ipv6()); err != nil {
-				t.Fatalf("group %s parsed but its scenario does not: %v", g.Name, err)
+			s, err := groupScenario(g, DefaultMaxStale, g.ipv6())
+			if err == nil {
+				err = sim.Check(s)
+			}
+			if err != nil {
+				t.Fatalf("group %s parsed but its scenario does not build: %v", g.Name, err)
 			}
 		}
 		if sum < 0.999 || sum > 1.001 {

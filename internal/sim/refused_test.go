@@ -159,3 +159,29 @@ func runFastSkip(t *testing.T, s *scenario.Scenario, opt Options, skip bool) (tr
 	opt.noFastSkip = !skip
 	return runTraced(t, s, opt, true)
 }
+
+// TestCheckBuilds: Check finds what only building the world finds (a
+// sysctl the host's kernel does not have), which scenario validation
+// cannot, and accepts every built-in.
+func TestCheckBuilds(t *testing.T) {
+	s, err := scenario.Parse([]byte(strings.Replace(refusedScenario, `      neigh.default.gc_thresh2: "4"`,
+		`      neigh.default.gc_thresh2: "4"`+"\n"+`      conf.eth0.arp_evict_nocarrier: "1"`, 1)), "refused.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Check(s); err == nil || !strings.Contains(err.Error(), "host c: conf/eth0/arp_evict_nocarrier does not exist on 4.9") {
+		t.Errorf("Check of a 4.9 host with arp_evict_nocarrier: %v", err)
+	}
+	if _, err := Run(s, Options{}); err == nil {
+		t.Error("Run accepted what Check refused")
+	}
+	for _, name := range scenario.Builtins() {
+		s, err := scenario.Load(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := Check(s); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

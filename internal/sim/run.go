@@ -131,6 +131,17 @@ type Result struct {
 	tripStats [3]int
 }
 
+// Check builds s's world as Run does, without running it, and returns
+// what only building finds: a setting the host's kernel profile does not
+// have (conf/all/arp_evict_nocarrier on 4.4), an entry its table refuses.
+// A tool that writes scenarios from its own input (advise's fleet) checks
+// them when it reads that input, so the error can name where it came from.
+func Check(s *scenario.Scenario) error {
+	opt := Options{Seed: s.Seed}
+	_, err := build(s, opt)
+	return err
+}
+
 // Run simulates s once.
 func Run(s *scenario.Scenario, opt Options) (*Result, error) {
 	if opt.Seed == 0 {
