@@ -20,6 +20,7 @@ import (
 	"arplab/internal/live/doctor"
 	"arplab/internal/neigh"
 	"arplab/internal/scenario"
+	"arplab/internal/sim"
 )
 
 // Traffic patterns of a fleet group: what the client is doing with the
@@ -157,7 +158,11 @@ type fleetFile struct {
 }
 
 type fleetGroup struct {
-	Line    int               `yaml:"-"`
+	Line int `yaml:"-"`
+	// Lines holds the line of each key of the group as it is written
+	// (a merged key: where the merged mapping has it), and of each sysctl
+	// as "sysctls.NAME", for errors about a value.
+	Lines   map[string]int    `yaml:"-"`
 	Name    string            `yaml:"name"`
 	Profile string            `yaml:"profile"`
 	Patches []string          `yaml:"patches"`
@@ -182,10 +187,46 @@ func (g *fleetGroup) UnmarshalYAML(n *yaml.Node) error {
 	}
 	*g = fleetGroup(r)
 	g.Line = n.Line
+	g.Lines = keyLines(n)
 	return nil
 }
 
-// ParseFleetYAML decodes a fleet file; errors name file:line.
+// keyLines maps each key of the group mapping n to its line: the group's
+// own keys first, as they win over merged ones, then merged keys; each
+// sysctl as "sysctls.NAME".
+func keyLines(n *yaml.Node) map[string]int {
+	lines := map[string]int{}
+	var sysctls *yaml.Node
+	note := func(k, v *yaml.Node) {
+		if _, ok := lines[k.Value]; ok {
+			return
+		}
+		lines[k.Value] = k.Line
+		if k.Value == "sysctls" {
+			sysctls = v
+		}
+	}
+	n = deref(n)
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.ShortTag() != "!!merge" {
+			note(k, n.Content[i+1])
+		}
+	}
+	mappingKeys(n, map[*yaml.Node]bool{}, note)
+	if sysctls != nil {
+		mappingKeys(sysctls, map[*yaml.Node]bool{}, func(k, _ *yaml.Node) {
+			if _, ok := lines["sysctls."+k.Value]; !ok {
+				lines["sysctls."+k.Value] = k.Line
+			}
+		})
+	}
+	return lines
+}
+
+// ParseFleetYAML decodes a fleet file. Every error is one line that names
+// the file and the line, and for a group's value the group and the key
+// ("f.yaml:3: group 1 (tempest): entries: \"many\" is not a whole
+// number"), as the scenario loader's errors do.
 func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 	var doc yaml.Node
 	err := yaml.NewDecoder(bytes.NewReader(b)).Decode(&doc)
@@ -195,6 +236,9 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 	if err == nil {
 		if ks := unknownKeys(&doc); len(ks) > 0 {
 			return nil, unknownKeysError(file, ks)
+		}
+		if ps := checkShapes(&doc); len(ps) > 0 {
+			return nil, shapeError(file, ps)
 		}
 	}
 	var ff fleetFile
@@ -214,17 +258,25 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 	f := &Fleet{Source: file}
 	names := map[string]bool{}
 	for i, fg := range ff.Groups {
-		at := fmt.Sprintf("%s:%d", file, fg.Line)
+		// at names the file, the line of key (the group's line when the
+		// key is not written) and the group
+		at := func(key string) string {
+			line, ok := fg.Lines[key]
+			if !ok {
+				line = fg.Line
+			}
+			return fmt.Sprintf("%s:%d: %s", file, line, groupRef(i+1, fg.Name))
+		}
 		if fg.Profile == "" {
-			return nil, fmt.Errorf("%s: group %d has no profile", at, i+1)
+			return nil, fmt.Errorf("%s: profile: missing (want a kernel profile: rhel7.3, 6.18, a uname -r string; see arplab profiles)", at("profile"))
 		}
 		p, err := ResolveProfile(fg.Profile)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", at, err)
+			return nil, fmt.Errorf("%s: profile: %v", at("profile"), err)
 		}
 		p, err = p.WithPatches(fg.Patches)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %v", at, err)
+			return nil, fmt.Errorf("%s: patches: %v", at("patches"), err)
 		}
 		g := Group{Name: fg.Name, Profile: p.Name, Patches: fg.Patches, HZ: fg.HZ, Traffic: fg.Traffic, Entries: fg.Entries, Share: 1}
 		if base, _ := ResolveProfile(fg.Profile); base.Name != fg.Profile {
@@ -234,32 +286,52 @@ func ParseFleetYAML(b []byte, file string) (*Fleet, error) {
 			g.Name = fmt.Sprintf("%s-%d", p.Name, i+1)
 		}
 		if names[g.Name] {
-			return nil, fmt.Errorf("%s: group name %q is repeated", at, g.Name)
+			return nil, fmt.Errorf("%s: name: %q is repeated (a group's name is its own)", at("name"), g.Name)
 		}
 		names[g.Name] = true
 		if g.Traffic == "" {
 			g.Traffic = DefaultTraffic
 		}
 		if !slices.Contains(Traffics, g.Traffic) {
-			return nil, fmt.Errorf("%s: traffic %q: want %s", at, g.Traffic, strings.Join(Traffics, ", "))
+			return nil, fmt.Errorf("%s: traffic: %q: want %s", at("traffic"), g.Traffic, strings.Join(Traffics, ", "))
 		}
 		if fg.Share != nil {
 			if !(*fg.Share > 0 && *fg.Share <= 1e9) {
-				return nil, fmt.Errorf("%s: share %v must be positive", at, *fg.Share)
+				return nil, fmt.Errorf("%s: share: %v must be positive (and at most 1e9)", at("share"), *fg.Share)
 			}
 			g.Share = *fg.Share
 		}
 		if g.Entries < 0 || g.Entries > maxEntries {
-			return nil, fmt.Errorf("%s: entries %d must be 0..%d", at, g.Entries, maxEntries)
+			return nil, fmt.Errorf("%s: entries: %d must be 0..%d", at("entries"), g.Entries, maxEntries)
 		}
 		if g.HZ != 0 && !slices.Contains([]int{100, 250, 300, 1000}, g.HZ) {
-			return nil, fmt.Errorf("%s: hz %d: want 100, 250, 300 or 1000", at, g.HZ)
+			return nil, fmt.Errorf("%s: hz: %d: want 100, 250, 300 or 1000", at("hz"), g.HZ)
 		}
 		if g.Sysctls, err = sysctlKeys(fg.Sysctls); err != nil {
-			return nil, fmt.Errorf("%s: %v", at, err)
+			var se sysctlError
+			if errors.As(err, &se) {
+				return nil, fmt.Errorf("%s: sysctls: %s: %v", at("sysctls."+se.key), se.key, se.err)
+			}
+			return nil, fmt.Errorf("%s: sysctls: %v", at("sysctls"), err)
 		}
-		if _, err := groupScenario(g, 10e9, g.ipv6()); err != nil {
-			return nil, fmt.Errorf("%s: group %s: %v", at, g.Name, clientError(err))
+		if err := checkClient(g); err != nil {
+			msg := clientError(err)
+			if m := scenarioSysctlRE.FindStringSubmatch(msg); m != nil {
+				if k := userSysctl(fg.Sysctls, m[1]); k != "" {
+					rest, full := strings.TrimPrefix(msg[len(m[0]):], k+": "), ""
+					if m[1] != k {
+						full = " (" + m[1] + ")"
+					}
+					return nil, fmt.Errorf("%s: sysctls: %s%s: %s", at("sysctls."+k), k, full, rest)
+				}
+			}
+			if k := userSysctlIn(fg.Sysctls, msg); k != "" {
+				return nil, fmt.Errorf("%s: sysctls: %s: %s", at("sysctls."+k), k, msg)
+			}
+			if strings.HasPrefix(msg, "entries ") {
+				return nil, fmt.Errorf("%s: %s", at("entries"), msg)
+			}
+			return nil, fmt.Errorf("%s: %s", at(""), msg)
 		}
 		f.Groups = append(f.Groups, g)
 	}
@@ -276,6 +348,61 @@ func clientError(err error) string {
 	}
 	return msg
 }
+
+// checkClient writes g's failover scenario and builds its world, so that
+// what only the group's kernel knows (a sysctl it does not have) is found
+// when the fleet is read, with the file and line, not when the search
+// runs the group.
+func checkClient(g Group) error {
+	s, err := groupScenario(g, 10e9, g.ipv6())
+	if err == nil {
+		err = sim.Check(s)
+	}
+	return err
+}
+
+// userSysctlIn is the key of in (as the fleet file wrote it) whose
+// scenario key msg names, as a key or as its /proc path (the kernel's
+// "conf/all/arp_evict_nocarrier does not exist on 4.4"); "" when none.
+func userSysctlIn(in map[string]string, msg string) string {
+	for _, k := range sortedKeys(in) {
+		m, err := sysctlKeys(map[string]string{k: in[k]})
+		if err != nil {
+			continue
+		}
+		for full := range m {
+			if strings.Contains(msg, full) || strings.Contains(msg, strings.ReplaceAll(full, ".", "/")) {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
+// scenarioSysctlRE finds the scenario key of a sysctl the group's
+// scenario rejected ("sysctl neigh.eth0.locktime: …").
+var scenarioSysctlRE = regexp.MustCompile(`^sysctl (\S+): `)
+
+// userSysctl is the key of in (as the fleet file wrote it) that sysctlKeys
+// maps to the scenario key full, "" when none does.
+func userSysctl(in map[string]string, full string) string {
+	for _, k := range sortedKeys(in) {
+		if m, err := sysctlKeys(map[string]string{k: in[k]}); err == nil {
+			if _, ok := m[full]; ok {
+				return k
+			}
+		}
+	}
+	return ""
+}
+
+// sysctlError is a fleet sysctl that does not map to a scenario key.
+type sysctlError struct {
+	key string // as the fleet file wrote it
+	err error
+}
+
+func (e sysctlError) Error() string { return fmt.Sprintf("sysctl %q: %v", e.key, e.err) }
 
 // maxEntries bounds a group's unrelated entries: each is a timer in every
 // Monte Carlo run.
@@ -473,7 +600,7 @@ func sysctlKeys(in map[string]string) (map[string]string, error) {
 		case strings.HasPrefix(strings.ReplaceAll(k, "/", "."), "net.ipv6."):
 			_, kind, dev, name, err := neigh.SplitSysctlFamily(k)
 			if err != nil {
-				return nil, fmt.Errorf("sysctl %q: %v", k, err)
+				return nil, sysctlError{k, err}
 			}
 			if dev != "all" && dev != "default" || kind == "neigh" {
 				dev = clientDev
@@ -482,7 +609,7 @@ func sysctlKeys(in map[string]string) (map[string]string, error) {
 		default:
 			kind, dev, name, err := scenario.SplitSysctl(k)
 			if err != nil {
-				return nil, fmt.Errorf("sysctl %q: not a neighbour or conf setting (%v)", k, err)
+				return nil, sysctlError{k, fmt.Errorf("not a neighbour or conf setting (%v)", err)}
 			}
 			switch {
 			case kind == "conf" && dev == "all":
@@ -494,7 +621,7 @@ func sysctlKeys(in map[string]string) (map[string]string, error) {
 			full = kind + "." + dev + "." + name
 		}
 		if prev, ok := out[full]; ok && prev != v {
-			return nil, fmt.Errorf("sysctl %q: %s is set twice (%s and %s)", k, full, prev, v)
+			return nil, sysctlError{k, fmt.Errorf("%s is set twice (%s and %s)", full, prev, v)}
 		}
 		out[full] = v
 	}
@@ -668,7 +795,7 @@ func ParseDoctorReport(b []byte, file string) (Group, []string, error) {
 	if len(set) > 0 {
 		g.Sysctls = set
 	}
-	if _, err := groupScenario(g, 10e9, g.ipv6()); err != nil {
+	if err := checkClient(g); err != nil {
 		return Group{}, nil, fmt.Errorf("%s: %v", file, clientError(err))
 	}
 	return g, notes, nil

@@ -61,19 +61,19 @@ func TestParseFleetYAML(t *testing.T) {
 	for name, c := range map[string]struct{ src, want string }{
 		"empty":       {"", "f.yaml: empty fleet file"},
 		"no groups":   {"groups: []\n", "f.yaml: no groups"},
-		"no profile":  {"groups:\n  - {share: 1}\n", "f.yaml:2: group 1 has no profile"},
-		"bad profile": {"groups:\n  - {profile: linux-next}\n", `f.yaml:2: unknown kernel profile "linux-next"`},
-		"traffic":     {"groups:\n  - {profile: '6.18', traffic: busy}\n", `f.yaml:2: traffic "busy"`},
-		"share":       {"groups:\n  - {profile: '6.18', share: -1}\n", "f.yaml:2: share -1 must be positive"},
+		"no profile":  {"groups:\n  - {share: 1}\n", "f.yaml:2: group 1: profile: missing"},
+		"bad profile": {"groups:\n  - {profile: linux-next}\n", `f.yaml:2: group 1: profile: unknown kernel profile "linux-next"`},
+		"traffic":     {"groups:\n  - {profile: '6.18', traffic: busy}\n", `f.yaml:2: group 1: traffic: "busy": want idle, vip, subnet`},
+		"share":       {"groups:\n  - {profile: '6.18', share: -1}\n", "f.yaml:2: group 1: share: -1 must be positive"},
 		"field":       {"groups:\n  - {profile: '6.18', colour: red}\n", `f.yaml:2: unknown field "colour" in group 1 (a group's fields: name, profile`},
-		"sysctl":      {"groups:\n  - {profile: '6.18', sysctls: {frobnicate: 1}}\n", `f.yaml:2: sysctl "frobnicate"`},
-		"value":       {"groups:\n  - {profile: '6.18', sysctls: {arp_accept: lots}}\n", "f.yaml:2: group 6.18-1"},
-		"dup":         {"groups:\n  - {name: a, profile: '6.18'}\n  - {name: a, profile: '4.9'}\n", `f.yaml:3: group name "a" is repeated`},
-		"hz":          {"groups:\n  - {profile: '6.18', hz: 123}\n", "f.yaml:2: hz 123"},
-		"patch":       {"groups:\n  - {profile: '6.18', patches: [+nope]}\n", "f.yaml:2: "},
-		"type":        {"# fleet\ngroups:\n  - profile: '6.18'\n    share: [1]\n", "f.yaml:4: cannot unmarshal"},
+		"sysctl":      {"groups:\n  - {profile: '6.18', sysctls: {frobnicate: 1}}\n", `f.yaml:2: group 1: sysctls: frobnicate: not a neighbour or conf setting`},
+		"value":       {"groups:\n  - {profile: '6.18', sysctls: {arp_accept: lots}}\n", `f.yaml:2: group 1: sysctls: arp_accept (conf.all.arp_accept): "lots" is not a whole number`},
+		"dup":         {"groups:\n  - {name: a, profile: '6.18'}\n  - {name: a, profile: '4.9'}\n", `f.yaml:3: group 2 (a): name: "a" is repeated`},
+		"hz":          {"groups:\n  - {profile: '6.18', hz: 123}\n", "f.yaml:2: group 1: hz: 123: want 100, 250, 300 or 1000"},
+		"patch":       {"groups:\n  - {profile: '6.18', patches: [+nope]}\n", `f.yaml:2: group 1: patches: patch edit "+nope"`},
+		"type":        {"# fleet\ngroups:\n  - profile: '6.18'\n    share: [1]\n", "f.yaml:4: group 1: share: a list is not a number"},
 		"top field":   {"groupz: []\n", `f.yaml:1: unknown field "groupz" at the top level (the top level's fields: groups)`},
-		"negative":    {"groups:\n  - {profile: '6.18', sysctls: {locktime: '-5'}}\n", "f.yaml:2: group 6.18-1: sysctl neigh.eth0.locktime"},
+		"negative":    {"groups:\n  - {profile: '6.18', sysctls: {locktime: '-5'}}\n", "f.yaml:2: group 1: sysctls: locktime (neigh.eth0.locktime): locktime -5 is out of"},
 	} {
 		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
 		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
@@ -105,7 +105,7 @@ func TestFleetUnknownFieldsOneLine(t *testing.T) {
 			`f.yaml:1: unknown fields "base" (line 1) at the top level, "colour" (line 1) in group 1 (the top level's fields: groups; a group's fields: ` + known + ")"},
 		// a type error in a flow-style group names the file's line, not
 		// one of the group re-encoded in block style
-		"flow type": {"groups:\n  - {profile: '6.18', share: [1]}\n", "f.yaml:2: cannot unmarshal"},
+		"flow type": {"groups:\n  - {profile: '6.18', share: [1]}\n", "f.yaml:2: group 1: share: a list is not a number"},
 	} {
 		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
 		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
@@ -270,5 +270,98 @@ func TestDoctorReportPicksTheAddressedInterface(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(notes, "\n"), "h.json: 2 interfaces with IPv4 (bond0, eth9); modelled bond0's settings") {
 		t.Errorf("notes %q do not name the interface left out", notes)
+	}
+}
+
+// TestFleetTypeErrors: a value of the wrong kind in a fleet file is named
+// as the scenario loader names one: the file, the value's line, the group
+// (its number, and its name when it has one) and the key, with what the
+// key wants, in one line; the YAML decoder's own errors said "cannot
+// unmarshal !!str `many` into int" and named neither the key nor the
+// group, and it dropped an empty group or patch without a word.
+func TestFleetTypeErrors(t *testing.T) {
+	for _, c := range []struct{ name, src, want string }{
+		{"text for a whole number", "groups:\n  - name: tempest\n    profile: rhel7.3\n    entries: many\n",
+			`f.yaml:4: group 1 (tempest): entries: "many" is not a whole number`},
+		{"text for a number, flow style", "groups:\n  - {profile: '6.18'}\n  - {profile: '4.9', share: half}\n",
+			`f.yaml:3: group 2: share: "half" is not a number`},
+		{"a float for a whole number", "groups:\n  - {profile: '6.18', hz: 2.5}\n",
+			`f.yaml:2: group 1: hz: "2.5" is not a whole number`},
+		{"minus infinity for a whole number", "groups:\n  - {profile: '6.18', entries: -.inf}\n",
+			`f.yaml:2: group 1: entries: "-.inf" is not a whole number`},
+		{"a list for a whole number", "groups:\n  - {profile: '6.18', hz: [1000]}\n",
+			`f.yaml:2: group 1: hz: a list is not a whole number`},
+		{"a mapping for text", "groups:\n  - profile:\n      kernel: '6.18'\n",
+			`f.yaml:3: group 1: profile: a mapping is not text (a kernel profile)`},
+		{"a list for text", "groups:\n  - {profile: '6.18', traffic: [vip, idle]}\n",
+			`f.yaml:2: group 1: traffic: a list is not text (idle, vip or subnet)`},
+		{"a list for a mapping", "groups:\n  - name: db\n    profile: '6.18'\n    sysctls: [locktime, '0']\n",
+			`f.yaml:4: group 1 (db): sysctls: a list is not a mapping of sysctl names to values`},
+		{"text for a list", "groups:\n  - {profile: '4.9', patches: +garp-reply}\n",
+			`f.yaml:2: group 1: patches: "+garp-reply" is not a list of patch edits ([+name, -name])`},
+		{"a list in the patches", "groups:\n  - {profile: '4.9', patches: [+garp-reply, [x]]}\n",
+			`f.yaml:2: group 1: patches: item 2: a list is not a patch edit (+name or -name)`},
+		{"an empty patch", "groups:\n  - {profile: '4.9', patches: [+garp-reply, ~]}\n",
+			`f.yaml:2: group 1: patches: item 2 is empty (want a patch edit: +name or -name)`},
+		{"a list for a sysctl value", "groups:\n  - profile: '6.18'\n    sysctls:\n      arp_accept: '1'\n      locktime: [0]\n",
+			`f.yaml:5: group 1: sysctls: locktime: a list is not a value (text or a number)`},
+		{"a list for a sysctl name", "groups:\n  - {profile: '6.18', sysctls: {[locktime]: '0'}}\n",
+			`f.yaml:2: group 1: sysctls: a list is not a key (a key is text)`},
+		{"a list for a key", "groups:\n  - {profile: '6.18', [share]: 1}\n",
+			`f.yaml:2: group 1: a list is not a key (a key is text)`},
+		{"a group that is text", "groups:\n  - {profile: '6.18'}\n  - rhel7.3\n",
+			`f.yaml:3: group 2: "rhel7.3" is not a group (a mapping: {profile: …, share: …})`},
+		{"a group that is a list", "groups:\n  - [rhel7.3, 0.5]\n",
+			`f.yaml:2: group 1: a list is not a group (a mapping: {profile: …, share: …})`},
+		{"an empty group", "groups:\n  - {profile: '6.18'}\n  -\n  - {profile: '4.9'}\n",
+			`f.yaml:3: group 2 is empty (want a mapping: {profile: …, share: …})`},
+		{"a mapping for the groups", "# fleet\ngroups:\n  web: {profile: '6.18'}\n",
+			`f.yaml:3: groups: a mapping is not a list of groups (groups: [{profile: …}, …])`},
+		{"text for the groups", "groups: rhel7.3,6.18\n",
+			`f.yaml:1: groups: "rhel7.3,6.18" is not a list of groups (groups: [{profile: …}, …])`},
+		{"a list for the file", "- {profile: '6.18'}\n",
+			`f.yaml:1: a list is not a mapping (groups: [...])`},
+		{"text for the file", "rhel7.3\n",
+			`f.yaml:1: "rhel7.3" is not a mapping (groups: [...])`},
+		{"a key written twice", "groups:\n  - name: web\n    profile: '6.18'\n    share: 0.5\n    share: 0.2\n",
+			`f.yaml:5: group 1 (web): share: written twice (first at line 4)`},
+		{"groups written twice", "groups: []\ngroups: [{profile: '6.18'}]\n",
+			`f.yaml:2: groups: written twice (first at line 1)`},
+		{"a merge of text", "groups:\n  - {<<: rhel7.3, profile: '6.18'}\n",
+			`f.yaml:2: group 1: <<: "rhel7.3" is not a mapping or a list of mappings to merge`},
+		{"a bad value merged in", "groups:\n  - &g {profile: '6.18', entries: many}\n  - {<<: *g, name: b}\n",
+			`f.yaml:2: group 1: entries: "many" is not a whole number (and 1 more problem)`},
+		{"every problem counted", "groups:\n  - {profile: '6.18', hz: x, share: y}\n  - {profile: '4.9', entries: z}\n",
+			`f.yaml:2: group 1: hz: "x" is not a whole number (and 2 more problems)`},
+		{"a newline in the value", "groups:\n  - {profile: '6.18', entries: \"a\\nb\"}\n",
+			`f.yaml:2: group 1: entries: "a\nb" is not a whole number`},
+		{"a long value", "groups:\n  - {profile: '6.18', entries: " + strings.Repeat("x", 100) + "}\n",
+			`f.yaml:2: group 1: entries: "` + strings.Repeat("x", 40) + `…" is not a whole number`},
+		// values of the right kind the model rejects: the key's own line
+		{"a sysctl value the model rejects", "groups:\n  - profile: '6.18'\n    sysctls:\n      arp_accept: '1'\n      locktime: '-5'\n",
+			`f.yaml:5: group 1: sysctls: locktime (neigh.eth0.locktime): locktime -5 is out of the kernel's range (allowed: 0 to 2147483647)`},
+		{"an unknown sysctl", "groups:\n  - profile: '6.18'\n\n    sysctls: {colour: red}\n",
+			`f.yaml:4: group 1: sysctls: colour: not a neighbour or conf setting`},
+		{"a share out of range", "groups:\n  - name: lb\n    profile: '6.18'\n    share: -1\n",
+			`f.yaml:4: group 1 (lb): share: -1 must be positive (and at most 1e9)`},
+		{"a traffic the model has not", "groups:\n  - profile: '6.18'\n    traffic: busy\n",
+			`f.yaml:3: group 1: traffic: "busy": want idle, vip, subnet`},
+		{"an unknown profile", "groups:\n  - share: 1\n    profile: linux-next\n",
+			`f.yaml:3: group 1: profile: unknown kernel profile "linux-next"`},
+		{"a missing profile", "groups:\n  - share: 1\n    traffic: vip\n",
+			`f.yaml:2: group 1: profile: missing`},
+		// what only the group's kernel knows: found when the file is read
+		// (it failed the run with exit 1 and no file or line before)
+		{"a sysctl the kernel does not have", "groups:\n  - profile: '4.4'\n    sysctls:\n      locktime: '5'\n      arp_evict_nocarrier: '1'\n",
+			`f.yaml:5: group 1: sysctls: arp_evict_nocarrier: conf/all/arp_evict_nocarrier does not exist on 4.4 (added in 5.16)`},
+		{"a value the kernel does not have", "groups:\n  - {name: old, profile: '4.4', sysctls: {arp_accept: '2'}}\n",
+			`f.yaml:2: group 1 (old): sysctls: arp_accept: conf/all/arp_accept=2 is not understood by 4.4 (added in 6.0)`},
+		{"more entries than the table holds", "groups:\n  - profile: '6.18'\n    entries: 2000\n",
+			`f.yaml:3: group 1: entries 2000 and 1 neighbours are more than the table holds`},
+	} {
+		_, err := ParseFleetYAML([]byte(c.src), "f.yaml")
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s:\n got %v\nwant %s", c.name, err, c.want)
+		}
 	}
 }

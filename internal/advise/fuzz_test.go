@@ -3,13 +3,20 @@ package advise
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
+
+	"arplab/internal/sim"
 )
 
 // FuzzParseFleetYAML: any bytes give a fleet or a one-line error naming
-// the file, never a panic; a parsed fleet's shares sum to one and every
-// group has a scenario the simulator accepts.
+// the file, never a panic; an error about a file that is YAML (only its
+// meaning is wrong) also names the line, unless the file has no groups;
+// a parsed fleet's shares sum to one and every group has a scenario the
+// simulator accepts and builds.
 func FuzzParseFleetYAML(f *testing.F) {
 	if b, err := os.ReadFile(filepath.Join("testdata", "fleet10.yaml")); err == nil {
 		f.Add(b)
@@ -25,13 +32,22 @@ func FuzzParseFleetYAML(f *testing.F) {
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error is not one line: %q", err)
 			}
+			var doc yaml.Node
+			if yaml.Unmarshal(b, &doc) == nil && !fuzzLineRE.MatchString(err.Error()) &&
+				!strings.Contains(err.Error(), "no groups") && !strings.Contains(err.Error(), "empty fleet file") {
+				t.Fatalf("error about a YAML file does not name the line: %v", err)
+			}
 			return
 		}
 		sum := 0.0
 		for _, g := range fl.Groups {
 			sum += g.Share
-			if _, err := groupScenario(g, DefaultMaxStale, g.ipv6()); err != nil {
-				t.Fatalf("group %s parsed but its scenario does not: %v", g.Name, err)
+			s, err := groupScenario(g, DefaultMaxStale, g.ipv6())
+			if err == nil {
+				err = sim.Check(s)
+			}
+			if err != nil {
+				t.Fatalf("group %s parsed but its scenario does not build: %v", g.Name, err)
 			}
 		}
 		if sum < 0.999 || sum > 1.001 {
@@ -39,6 +55,8 @@ func FuzzParseFleetYAML(f *testing.F) {
 		}
 	})
 }
+
+var fuzzLineRE = regexp.MustCompile(`^fuzz\.yaml:\d+: `)
 
 // FuzzParseDoctorReport: any bytes give a group or an error naming the
 // file, never a panic.

@@ -69,3 +69,26 @@ func TestAdviseUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestAdviseFleetFileTypeError: a fleet file with a value of the wrong
+// kind, or a sysctl its group's kernel does not have (which failed the run
+// with exit 1 and no file or line before), is a usage error (exit 2) told
+// in one line that names the file, the line, the group and the key, as a
+// bad scenario is.
+func TestAdviseFleetFileTypeError(t *testing.T) {
+	for _, c := range []struct{ src, want string }{
+		{"groups:\n  - {name: web, profile: '6.18'}\n  - name: tempest\n    profile: rhel7.3\n    entries: many\n",
+			`:5: group 2 (tempest): entries: "many" is not a whole number`},
+		{"groups:\n  - name: old\n    profile: '4.4'\n    sysctls: {arp_evict_nocarrier: '1'}\n",
+			`:4: group 1 (old): sysctls: arp_evict_nocarrier: conf/all/arp_evict_nocarrier does not exist on 4.4`},
+	} {
+		file := filepath.Join(t.TempDir(), "fleet.yaml")
+		if err := os.WriteFile(file, []byte(c.src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, errs, code := run(t, "advise", "--fleet", file, "--announcer", "keepalived")
+		if want := file + c.want; code != ExitUsage || !strings.Contains(errs, want) || strings.Count(strings.TrimSpace(errs), "\n") > 0 {
+			t.Errorf("exit %d, stderr %q; want exit %d and one line with %q", code, errs, ExitUsage, want)
+		}
+	}
+}

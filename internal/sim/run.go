@@ -45,6 +45,10 @@ type Options struct {
 	// noTrips runs every event of a session's round trip through the
 	// queue (trip.go), for the test that trips change nothing.
 	noTrips bool
+	// noFastSkip reschedules the host's wake after every packet sent, as
+	// before output's fast path skipped it (host.output), for the tests
+	// that the skip changes nothing.
+	noFastSkip bool
 }
 
 // budget is the event budget the options ask for.
@@ -125,6 +129,17 @@ type Result struct {
 	Duration         float64  `json:"duration_seconds"` // simulated seconds
 	// tripStats is world.tripStats, for the tests
 	tripStats [3]int
+}
+
+// Check builds s's world as Run does, without running it, and returns
+// what only building finds: a setting the host's kernel profile does not
+// have (conf/all/arp_evict_nocarrier on 4.4), an entry its table refuses.
+// A tool that writes scenarios from its own input (advise's fleet) checks
+// them when it reads that input, so the error can name where it came from.
+func Check(s *scenario.Scenario) error {
+	opt := Options{Seed: s.Seed}
+	_, err := build(s, opt)
+	return err
 }
 
 // Run simulates s once.

@@ -14,17 +14,25 @@ import (
 // step.
 func runTrips(t *testing.T, s *scenario.Scenario, opt Options, traced, trips bool) (tr, res []byte, stats [3]int) {
 	t.Helper()
+	opt.noTrips = !trips
+	tr, res, r := runTraced(t, s, opt, traced)
+	return tr, res, r.tripStats
+}
+
+// runTraced runs s with opt and returns its JSON trace (when traced), its
+// result as JSON and the result.
+func runTraced(t *testing.T, s *scenario.Scenario, opt Options, traced bool) (tr, res []byte, r *Result) {
+	t.Helper()
 	var buf bytes.Buffer
 	if traced {
 		opt.Sink = jsonSink{trace.NewEncoder(&buf)}
 	}
-	opt.noTrips = !trips
 	r, err := Run(s, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
 	res, _ = json.Marshal(r)
-	return buf.Bytes(), res, r.tripStats
+	return buf.Bytes(), res, r
 }
 
 // TestTripsChangeNothing: running a session's round trip in one step
