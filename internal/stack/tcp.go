@@ -153,11 +153,17 @@ func (h *Host) flow(k FlowKey, route *neigh.Route) *Flow {
 	hi, lo := k.words()
 	f := h.socks.get(hi, lo)
 	if f == nil {
-		h.added()
-		f = &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}}
-		h.socks.put(hi, lo, f)
+		f = h.newFlow(k, hi, lo, route)
 	}
 	h.used(f)
+	return f
+}
+
+// newFlow makes the socket for key k (words hi, lo), with route.
+func (h *Host) newFlow(k FlowKey, hi, lo uint64, route *neigh.Route) *Flow {
+	h.added()
+	f := &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}}
+	h.socks.put(hi, lo, f)
 	return f
 }
 
@@ -165,16 +171,22 @@ func (h *Host) flow(k FlowKey, route *neigh.Route) *Flow {
 // addresses (TCP send state) and returns its socket. route is the cached
 // route the socket was connected through.
 // A TCP segment's header is decoded once, its ports taken from it (what
-// ipv4.Ports would read, ParseTCP having checked as much).
+// ipv4.Ports would read, ParseTCP having checked as much), and the flow
+// is looked up by its words directly: a FlowKey is built only for a new
+// socket's name (passing one to flow costs a copy through memory per
+// segment).
 func (h *Host) SentIPv4(hd ipv4.Header, payload []byte, route *neigh.Route) *neigh.Socket {
-	k := FlowKey{Proto: hd.Proto, Local: hd.Src, Remote: hd.Dst}
 	s, tcp := ipv4.ParseTCP(hd, payload)
-	if tcp {
-		k.LPort, k.RPort = s.SrcPort, s.DstPort
-	} else {
-		k.LPort, k.RPort = ipv4.Ports(hd, payload)
+	lport, rport := s.SrcPort, s.DstPort
+	if !tcp {
+		lport, rport = ipv4.Ports(hd, payload)
 	}
-	f := h.flow(k, route)
+	hi, lo := flowWords(hd.Proto, hd.Src, hd.Dst, lport, rport)
+	f := h.socks.get(hi, lo)
+	if f == nil {
+		f = h.newFlow(FlowKey{Proto: hd.Proto, Local: hd.Src, Remote: hd.Dst, LPort: lport, RPort: rport}, hi, lo, route)
+	}
+	h.used(f)
 	if tcp {
 		f.tcp.Sent(s)
 	}
