@@ -111,7 +111,7 @@ type Host struct {
 	gateways []*Gateway
 	cpus     int
 	pktID    uint64
-	socks    flowTable // IPv4 sockets by flowSlot (flowtable.go)
+	socks    flowTable // IPv4 sockets by their key (flowtable.go)
 	socks6   map[flowKey6]*Flow
 	flows    flowBook // how many sockets, and their bound (flowcap.go)
 	in       Input
