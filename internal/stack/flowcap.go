@@ -45,45 +45,23 @@ func (h *Host) added() {
 // FlowsForgotten is how many idle sockets the host forgot (MaxFlows).
 func (h *Host) FlowsForgotten() int { return h.flows.forgotten }
 
-// forgetFlows drops the longer idle half of the host's sockets.
+// forgetFlows drops the longer idle half of the host's sockets: those
+// least recently used (the stamps are distinct, one per use, so the
+// order, and so which half goes, never depends on the tables' order).
 func (h *Host) forgetFlows() {
 	var all []*Flow
-	for _, f := range h.socks {
-		for ; f != nil; f = f.next {
-			all = append(all, f)
-		}
-	}
+	h.socks.each(func(f *Flow) { all = append(all, f) })
 	for _, f := range h.socks6 {
 		all = append(all, f)
 	}
 	slices.SortFunc(all, func(a, b *Flow) int { return cmp.Compare(a.used, b.used) })
 	n := len(all) / 2
-	gone := make(map[*Flow]bool, n)
 	for _, f := range all[:n] {
-		gone[f] = true
+		f.forgotten = true
 	}
-	for slot, f := range h.socks {
-		var head, tail *Flow
-		for ; f != nil; f = f.next {
-			if gone[f] {
-				continue
-			}
-			if tail == nil {
-				head = f
-			} else {
-				tail.next = f
-			}
-			tail = f
-		}
-		if tail == nil {
-			delete(h.socks, slot)
-			continue
-		}
-		tail.next = nil
-		h.socks[slot] = head
-	}
+	h.socks.keep(func(f *Flow) bool { return !f.forgotten })
 	for k, f := range h.socks6 {
-		if gone[f] {
+		if f.forgotten {
 			delete(h.socks6, k)
 		}
 	}

@@ -25,11 +25,7 @@ func TestFlowsBounded(t *testing.T) {
 	}
 	count := func() int {
 		n := 0
-		for _, f := range h.socks {
-			for ; f != nil; f = f.next {
-				n++
-			}
-		}
+		h.socks.each(func(*Flow) { n++ })
 		return n
 	}
 	const conns = 100

@@ -111,7 +111,7 @@ type Host struct {
 	gateways []*Gateway
 	cpus     int
 	pktID    uint64
-	socks    map[uint64]*Flow // by flowSlot
+	socks    flowTable // IPv4 sockets by their key (flowtable.go)
 	socks6   map[flowKey6]*Flow
 	flows    flowBook // how many sockets, and their bound (flowcap.go)
 	in       Input
@@ -151,7 +151,7 @@ func New(c Config) (*Host, error) {
 		return nil, err
 	}
 	return &Host{Name: c.Name, Table: tb, Clock: c.Clock, Obs: c.Observer, now: c.Start, cpus: max(c.CPUs, 1),
-		socks: map[uint64]*Flow{}, cfg: c}, nil
+		cfg: c}, nil
 }
 
 // enableIPv6 creates nd_tbl at the host's present tick.

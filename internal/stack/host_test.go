@@ -30,7 +30,13 @@ func (r *recorder) Observe(h *Host, in *Input, res *neigh.Result) {
 	}
 }
 
-func newHost(t *testing.T, profile string) (*Host, *Device, *recorder) {
+// fataler is the part of testing.T newHost uses (rapid.T has it too).
+type fataler interface {
+	Helper()
+	Fatal(...any)
+}
+
+func newHost(t fataler, profile string) (*Host, *Device, *recorder) {
 	t.Helper()
 	prof, err := kernel.Lookup(profile)
 	if err != nil {

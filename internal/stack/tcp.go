@@ -1,9 +1,8 @@
 package stack
 
 import (
-	"encoding/binary"
-	"fmt"
 	"net/netip"
+	"strconv"
 
 	"arplab/internal/neigh"
 	"arplab/internal/wire/ipv4"
@@ -17,15 +16,38 @@ type FlowKey struct {
 	LPort, RPort  uint16
 }
 
+// String names the socket (neigh.Socket.Name) as "tcp 10.0.0.1:40000>10.0.0.2:22",
+// "udp …" or "proto1 10.0.0.1>10.0.0.2". It is built by appending into
+// one stack buffer, not with fmt: a host makes a socket per connection,
+// and a busy replay (a thousand neighbours) spent more on fmt.Sprintf
+// naming them than on looking them up (TestFlowKeyString checks the
+// spelling against fmt's).
 func (k FlowKey) String() string {
-	l, r := netip.AddrFrom4(k.Local), netip.AddrFrom4(k.Remote)
+	var buf [64]byte // "tcp 255.255.255.255:65535>255.255.255.255:65535" is 47
+	b := buf[:0]
+	ports := k.Proto == ipv4.ProtoTCP || k.Proto == ipv4.ProtoUDP
 	switch k.Proto {
 	case ipv4.ProtoTCP:
-		return fmt.Sprintf("tcp %v:%d>%v:%d", l, k.LPort, r, k.RPort)
+		b = append(b, "tcp "...)
 	case ipv4.ProtoUDP:
-		return fmt.Sprintf("udp %v:%d>%v:%d", l, k.LPort, r, k.RPort)
+		b = append(b, "udp "...)
+	default:
+		b = append(b, "proto"...)
+		b = strconv.AppendUint(b, uint64(k.Proto), 10)
+		b = append(b, ' ')
 	}
-	return fmt.Sprintf("proto%d %v>%v", k.Proto, l, r)
+	b = netip.AddrFrom4(k.Local).AppendTo(b)
+	if ports {
+		b = append(b, ':')
+		b = strconv.AppendUint(b, uint64(k.LPort), 10)
+	}
+	b = append(b, '>')
+	b = netip.AddrFrom4(k.Remote).AppendTo(b)
+	if ports {
+		b = append(b, ':')
+		b = strconv.AppendUint(b, uint64(k.RPort), 10)
+	}
+	return string(b)
 }
 
 // Flow is one socket of the host, seen from the datagrams it sends and
@@ -33,11 +55,9 @@ func (k FlowKey) String() string {
 type Flow struct {
 	Sock neigh.Socket
 	tcp  TCPSend
-	// key is the flow's; next the flow with the same slot (flowSlot) and
-	// another protocol or local address.
-	key  FlowKey
-	next *Flow
 	used uint64 // Host.used's stamp
+	// forgotten marks the flow forgetFlows drops.
+	forgotten bool
 }
 
 // TCPSend is the sender's view of a TCP connection: what has been sent
@@ -120,46 +140,54 @@ func (c *TCPSend) Received(s ipv4.TCP) bool {
 	return inflight && (forward || dup)
 }
 
-// flowSlot is the one-word map key of a flow: its remote address and
-// ports. The runtime hashes a uint64 on its fast path, where FlowKey (13
-// bytes and a padding byte) takes the generic hash, and replay looks a
-// flow up for every TCP segment the host sends or receives. Flows that
-// differ only in protocol or local address share a slot (Flow.next).
-func flowSlot(k FlowKey) uint64 {
-	return uint64(binary.BigEndian.Uint32(k.Remote[:]))<<32 | uint64(k.LPort)<<16 | uint64(k.RPort)
+// words is the key in the flow table's two words (flowWords).
+func (k FlowKey) words() (hi, lo uint64) {
+	return flowWords(k.Proto, k.Local, k.Remote, k.LPort, k.RPort)
 }
 
 // lookupFlow is the flow for key, nil when there is none.
-func (h *Host) lookupFlow(k FlowKey) *Flow {
-	for f := h.socks[flowSlot(k)]; f != nil; f = f.next {
-		if f.key == k {
-			return f
-		}
-	}
-	return nil
-}
+func (h *Host) lookupFlow(k FlowKey) *Flow { return h.socks.get(k.words()) }
 
 // flow returns the socket for key, made with the given route.
 func (h *Host) flow(k FlowKey, route *neigh.Route) *Flow {
-	f := h.lookupFlow(k)
+	hi, lo := k.words()
+	f := h.socks.get(hi, lo)
 	if f == nil {
-		h.added()
-		slot := flowSlot(k)
-		f = &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}, key: k, next: h.socks[slot]}
-		h.socks[slot] = f
+		f = h.newFlow(k, hi, lo, route)
 	}
 	h.used(f)
+	return f
+}
+
+// newFlow makes the socket for key k (words hi, lo), with route.
+func (h *Host) newFlow(k FlowKey, hi, lo uint64, route *neigh.Route) *Flow {
+	h.added()
+	f := &Flow{Sock: neigh.Socket{Name: k.String(), Route: route}}
+	h.socks.put(hi, lo, f)
 	return f
 }
 
 // SentIPv4 records a datagram the host sent from one of its own
 // addresses (TCP send state) and returns its socket. route is the cached
 // route the socket was connected through.
+// A TCP segment's header is decoded once, its ports taken from it (what
+// ipv4.Ports would read, ParseTCP having checked as much), and the flow
+// is looked up by its words directly: a FlowKey is built only for a new
+// socket's name (passing one to flow costs a copy through memory per
+// segment).
 func (h *Host) SentIPv4(hd ipv4.Header, payload []byte, route *neigh.Route) *neigh.Socket {
-	k := FlowKey{Proto: hd.Proto, Local: hd.Src, Remote: hd.Dst}
-	k.LPort, k.RPort = ipv4.Ports(hd, payload)
-	f := h.flow(k, route)
-	if s, ok := ipv4.ParseTCP(hd, payload); ok {
+	s, tcp := ipv4.ParseTCP(hd, payload)
+	lport, rport := s.SrcPort, s.DstPort
+	if !tcp {
+		lport, rport = ipv4.Ports(hd, payload)
+	}
+	hi, lo := flowWords(hd.Proto, hd.Src, hd.Dst, lport, rport)
+	f := h.socks.get(hi, lo)
+	if f == nil {
+		f = h.newFlow(FlowKey{Proto: hd.Proto, Local: hd.Src, Remote: hd.Dst, LPort: lport, RPort: rport}, hi, lo, route)
+	}
+	h.used(f)
+	if tcp {
 		f.tcp.Sent(s)
 	}
 	return &f.Sock
@@ -174,7 +202,7 @@ func (h *Host) ReceiveIPv4(hd ipv4.Header, payload []byte, frame int) bool {
 	if !ok {
 		return false
 	}
-	f := h.lookupFlow(FlowKey{Proto: ipv4.ProtoTCP, Local: hd.Dst, Remote: hd.Src, LPort: s.DstPort, RPort: s.SrcPort})
+	f := h.socks.get(flowWords(ipv4.ProtoTCP, hd.Dst, hd.Src, s.DstPort, s.SrcPort))
 	if f == nil {
 		return false
 	}
