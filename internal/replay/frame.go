@@ -144,7 +144,7 @@ func (r *replayer) receiveIPv4(f *capture.Frame) {
 		return
 	}
 	r.curNs, r.curFrame = f.Time, f.Index
-	if r.st.ReceiveIPv4(ih, ih.Payload(f.Payload), f.Index) {
+	if r.st.ReceiveIPv4(&ih, ih.Payload(f.Payload), f.Index) {
 		r.sum.Confirmations++
 	}
 }
@@ -285,7 +285,7 @@ func (r *replayer) sentIPv4(f *capture.Frame) {
 	}
 	var sock *neigh.Socket
 	if ih.Src == r.host.ip.As4() {
-		sock = r.st.SentIPv4(ih, ih.Payload(f.Payload), route)
+		sock = r.st.SentIPv4(&ih, ih.Payload(f.Payload), route)
 	}
 	r.output(f, nh, sock, ih.TotalLen)
 }

@@ -16,12 +16,12 @@ func TestFlowsBounded(t *testing.T) {
 	send := func(port uint16, seq uint32) {
 		syn := testkit.TCP(ipHost, ipG, port, 80, seq, 0, ipv4.FlagSYN, 0)
 		hd, _ := ipv4.Parse(syn)
-		h.SentIPv4(hd, hd.Payload(syn), d.Routes[0])
+		h.SentIPv4(&hd, hd.Payload(syn), d.Routes[0])
 	}
 	ackOf := func(port uint16, seq uint32) bool {
 		synack := testkit.TCP(ipG, ipHost, 80, port, 900, seq+1, ipv4.FlagSYN|ipv4.FlagACK, 0)
 		hd, _ := ipv4.Parse(synack)
-		return h.ReceiveIPv4(hd, hd.Payload(synack), 1)
+		return h.ReceiveIPv4(&hd, hd.Payload(synack), 1)
 	}
 	count := func() int {
 		n := 0

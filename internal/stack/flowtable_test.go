@@ -211,7 +211,7 @@ func TestFlowsForgottenAsMap(t *testing.T) {
 			if rapid.IntRange(0, 3).Draw(t, "op") == 0 { // an ACK received: a use, if followed
 				seg := testkit.TCP(netip.AddrFrom4(k.Remote), ipHost, k.RPort, k.LPort, 1, 1, ipv4.FlagACK, 0)
 				hd, _ := ipv4.Parse(seg)
-				h.ReceiveIPv4(hd, hd.Payload(seg), i)
+				h.ReceiveIPv4(&hd, hd.Payload(seg), i)
 				if _, ok := ref.socks[k]; ok {
 					ref.use++
 					ref.socks[k] = ref.use
@@ -219,7 +219,7 @@ func TestFlowsForgottenAsMap(t *testing.T) {
 			} else {
 				seg := testkit.TCP(ipHost, netip.AddrFrom4(k.Remote), k.LPort, k.RPort, 1, 1, ipv4.FlagACK, 100)
 				hd, _ := ipv4.Parse(seg)
-				h.SentIPv4(hd, hd.Payload(seg), d.Routes[0])
+				h.SentIPv4(&hd, hd.Payload(seg), d.Routes[0])
 				ref.flow(k)
 			}
 			if h.FlowsForgotten() != ref.forgotten || h.flows.n != len(ref.socks) {

@@ -102,16 +102,16 @@ func TestInputsReachTheObserver(t *testing.T) {
 	// the TCP-ACK rule confirms through the host's socket
 	syn := testkit.TCP(ipHost, ipG, 40000, 80, 100, 0, ipv4.FlagSYN, 0)
 	hd, _ := ipv4.Parse(syn)
-	sock := h.SentIPv4(hd, hd.Payload(syn), d.Routes[0])
+	sock := h.SentIPv4(&hd, hd.Payload(syn), d.Routes[0])
 	if v, _, _ := h.Output(d, ipG, sock, 0, len(syn), 0); v != neigh.TxQueued {
 		t.Fatalf("first packet to G: %v, want queued while G resolves", v)
 	}
 	synack := testkit.TCP(ipG, ipHost, 80, 40000, 900, 101, ipv4.FlagSYN|ipv4.FlagACK, 0)
 	hd, _ = ipv4.Parse(synack)
-	if !h.ReceiveIPv4(hd, hd.Payload(synack), 9) {
+	if !h.ReceiveIPv4(&hd, hd.Payload(synack), 9) {
 		t.Error("the SYN-ACK did not confirm")
 	}
-	if h.ReceiveIPv4(hd, hd.Payload(synack), 10) {
+	if h.ReceiveIPv4(&hd, hd.Payload(synack), 10) {
 		t.Error("a second SYN-ACK with nothing in flight confirmed")
 	}
 }

@@ -175,7 +175,7 @@ func (h *Host) newFlow(k FlowKey, hi, lo uint64, route *neigh.Route) *Flow {
 // is looked up by its words directly: a FlowKey is built only for a new
 // socket's name (passing one to flow costs a copy through memory per
 // segment).
-func (h *Host) SentIPv4(hd ipv4.Header, payload []byte, route *neigh.Route) *neigh.Socket {
+func (h *Host) SentIPv4(hd *ipv4.Header, payload []byte, route *neigh.Route) *neigh.Socket {
 	s, tcp := ipv4.ParseTCP(hd, payload)
 	lport, rport := s.SrcPort, s.DstPort
 	if !tcp {
@@ -197,7 +197,7 @@ func (h *Host) SentIPv4(hd ipv4.Header, payload []byte, route *neigh.Route) *nei
 // addresses. A TCP segment whose acknowledgement tcp_ack would act on
 // confirms the socket's neighbour (spec §6.3); it reports whether it did.
 // frame is the driver's number for the frame.
-func (h *Host) ReceiveIPv4(hd ipv4.Header, payload []byte, frame int) bool {
+func (h *Host) ReceiveIPv4(hd *ipv4.Header, payload []byte, frame int) bool {
 	s, ok := ipv4.ParseTCP(hd, payload)
 	if !ok {
 		return false

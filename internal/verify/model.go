@@ -417,7 +417,7 @@ func (m *hostModel) receiveIP(in *input) {
 	if !ok || f.Type != ether.PktHost {
 		return
 	}
-	if m.st.ReceiveIPv4(h, payload, in.Frame+1) {
+	if m.st.ReceiveIPv4(&h, payload, in.Frame+1) {
 		m.v.res.Stats.Confirms++
 	}
 }
@@ -450,13 +450,13 @@ func (m *hostModel) sendIP(in *input) {
 		m.v.notef("host %s: IPv4 to %v not modelled (not an on-link unicast neighbour)", m.name, h.DstAddr())
 		return
 	}
-	sock := m.st.SentIPv4(h, payload, dev.Routes[0])
+	sock := m.st.SentIPv4(&h, payload, dev.Routes[0])
 	k := entryKey{f.Dev, nh}
 	if m.credits[k] > 0 {
 		m.credits[k]-- // a packet the model had queued, now released
 		return
 	}
-	if sp, _ := ipv4.Ports(h, payload); h.Proto == ipv4.ProtoUDP && m.v.confirmUDP(m.name, sp) {
+	if sp, _ := ipv4.Ports(&h, payload); h.Proto == ipv4.ProtoUDP && m.v.confirmUDP(m.name, sp) {
 		m.st.Confirm(sock, in.Frame+1) // MSG_CONFIRM marks this datagram
 	}
 	m.st.Output(dev, nh, sock, 0, f.Len, in.Frame+1)

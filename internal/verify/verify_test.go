@@ -144,7 +144,7 @@ func TestIPv4Of(t *testing.T) {
 	tcp[12] = 5 << 4
 	tcp[13] = 0x18 // PSH|ACK
 	p, payload, ok := ipv4Of(b)
-	s, tcpOK := ipv4.ParseTCP(p, payload)
+	s, tcpOK := ipv4.ParseTCP(&p, payload)
 	if !ok || !tcpOK || p.Proto != 6 || s.SrcPort != 7777 || s.DstPort != 80 || s.Seq != 9 || !s.Has(ipv4.FlagACK) || s.DataLen != 5 ||
 		p.SrcAddr() != netip.MustParseAddr("10.0.0.1") || p.DstAddr() != netip.MustParseAddr("10.0.0.2") {
 		t.Errorf("ipv4Of = %+v, %+v, %v", p, s, ok)

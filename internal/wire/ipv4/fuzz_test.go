@@ -28,14 +28,14 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("inconsistent header: %+v for %d bytes", h, len(b))
 		}
 		p := h.Payload(b)
-		s, tcp := ParseTCP(h, p)
+		s, tcp := ParseTCP(&h, p)
 		if tcp && (h.Proto != ProtoTCP || !h.First) {
 			t.Fatalf("TCP header decoded from proto %d first=%v", h.Proto, h.First)
 		}
 		if tcp && s.DataLen < 0 {
 			t.Fatalf("negative data length %d", s.DataLen)
 		}
-		if sp, dp := Ports(h, p); (sp != 0 || dp != 0) && h.Proto != ProtoTCP && h.Proto != ProtoUDP {
+		if sp, dp := Ports(&h, p); (sp != 0 || dp != 0) && h.Proto != ProtoTCP && h.Proto != ProtoUDP {
 			t.Fatalf("ports %d,%d from protocol %d", sp, dp, h.Proto)
 		}
 	})

@@ -104,7 +104,7 @@ func (s TCP) End() uint32 { return s.Seq + s.SeqLen() }
 
 // ParseTCP decodes the TCP header of datagram h, whose payload is b. Only
 // the first fragment carries one.
-func ParseTCP(h Header, b []byte) (s TCP, ok bool) {
+func ParseTCP(h *Header, b []byte) (s TCP, ok bool) {
 	if h.Proto != ProtoTCP || !h.First || len(b) < 20 {
 		return s, false
 	}
@@ -124,7 +124,7 @@ func ParseTCP(h Header, b []byte) (s TCP, ok bool) {
 
 // Ports returns a TCP or UDP datagram's ports (zero for other protocols,
 // later fragments, or a transport header cut by the snap length).
-func Ports(h Header, b []byte) (src, dst uint16) {
+func Ports(h *Header, b []byte) (src, dst uint16) {
 	if (h.Proto != ProtoTCP && h.Proto != ProtoUDP) || !h.First || len(b) < 4 {
 		return 0, 0
 	}

@@ -12,7 +12,7 @@ func TestParseTCP(t *testing.T) {
 	if !ok || h.SrcAddr().String() != "192.0.2.1" || h.DstAddr().String() != "192.0.2.2" || h.Proto != ProtoTCP {
 		t.Fatalf("header %+v ok=%v", h, ok)
 	}
-	s, ok := ParseTCP(h, h.Payload(b))
+	s, ok := ParseTCP(&h, h.Payload(b))
 	if !ok || s.SrcPort != 12345 || s.DstPort != 22 || s.Seq != 0x1000 || s.Ack != 0x2000 || s.Window != 256 {
 		t.Fatalf("tcp %+v ok=%v", s, ok)
 	}
@@ -23,7 +23,7 @@ func TestParseTCP(t *testing.T) {
 	b[6] = 0x00
 	b[7] = 0x10 // a later fragment: no transport header
 	h, _ = Parse(b)
-	if _, ok := ParseTCP(h, h.Payload(b)); ok {
+	if _, ok := ParseTCP(&h, h.Payload(b)); ok {
 		t.Fatal("decoded a TCP header from a later fragment")
 	}
 }

@@ -73,11 +73,17 @@ func OfEthernet(b []byte) (Header, []byte, bool) {
 // follows the fixed header) with wire/ipv4's TCP decoder, which needs only
 // the lengths and the protocol. Extension headers are not walked: Linux's
 // TCP sends none, and a packet with one is not a TCP segment here.
-func (h Header) TCP(payload []byte) (ipv4.TCP, bool) { return ipv4.ParseTCP(h.transport(), payload) }
+func (h Header) TCP(payload []byte) (ipv4.TCP, bool) {
+	t := h.transport()
+	return ipv4.ParseTCP(&t, payload)
+}
 
 // Ports are the source and destination ports of a TCP or UDP packet
 // whose transport header directly follows h, else zero (ipv4.Ports).
-func (h Header) Ports(payload []byte) (src, dst uint16) { return ipv4.Ports(h.transport(), payload) }
+func (h Header) Ports(payload []byte) (src, dst uint16) {
+	t := h.transport()
+	return ipv4.Ports(&t, payload)
+}
 
 // transport is h as the lengths and protocol wire/ipv4's transport
 // decoders read (IPv6 is never fragmented without an extension header).
