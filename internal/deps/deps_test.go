@@ -25,7 +25,7 @@ var allowed = map[string][]string{
 	"wire/ipv4":  {},
 	"wire/ipv6":  {"wire/ether", "wire/ipv4"},
 	"wire/ndisc": {"wire/arp", "wire/ether", "wire/ipv6"},
-	"neigh":      {"vtime", "kernel", "trace", "wire/arp", "wire/ether", "wire/ndisc"},
+	"neigh":      {"addrmap", "vtime", "kernel", "trace", "wire/arp", "wire/ether", "wire/ndisc"},
 	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc"},
 	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
