@@ -18,7 +18,6 @@ import (
 var allowed = map[string][]string{
 	"vtime":      {},
 	"addrmap":    {},
-	"wordmap":    {},
 	"trace":      {"wire/arp", "wire/ndisc"},
 	"kernel":     {},
 	"wire/arp":   {},
@@ -26,7 +25,7 @@ var allowed = map[string][]string{
 	"wire/ipv4":  {},
 	"wire/ipv6":  {"wire/ether", "wire/ipv4"},
 	"wire/ndisc": {"wire/arp", "wire/ether", "wire/ipv6"},
-	"neigh":      {"vtime", "kernel", "trace", "wire/arp", "wire/ether", "wire/ndisc"},
+	"neigh":      {"addrmap", "vtime", "kernel", "trace", "wire/arp", "wire/ether", "wire/ndisc"},
 	"stack":      {"neigh", "kernel", "trace", "vtime", "wire/arp", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
 	"testkit":    {"wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc"},
 	"garp":       {"vtime", "wire/arp", "wire/ether", "wire/ndisc"},
@@ -34,7 +33,7 @@ var allowed = map[string][]string{
 	"capture":    {"wire/arp", "wire/ether", "wire/ndisc", "ext:github.com/gopacket/gopacket"},
 	"scenario":   {"garp", "kernel", "neigh", "vtime", "wire/arp", "ext:go.yaml.in/yaml/v3"},
 	"sim":        {"neigh", "kernel", "scenario", "garp", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
-	"replay":     {"addrmap", "wordmap", "capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
+	"replay":     {"addrmap", "capture", "kernel", "neigh", "stack", "trace", "vtime", "wire/arp", "wire/ether", "wire/ipv4", "wire/ndisc", "wire/ipv6"},
 
 	// The lab side: privileged plumbing at the bottom, the scenario runner
 	// and the verifier on top. ktrace knows nothing of namespaces or

@@ -120,7 +120,7 @@ func (t *Table) adminDelete(now vtime.Jiffies, e *Entry) {
 	}
 	d.Updated = e.updated
 	d.Verdict = VerdictHonoured
-	t.decide(d)
+	t.decide(&d)
 	if t.F.DeleteUnlinks {
 		t.remove(e)
 	}

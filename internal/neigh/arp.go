@@ -34,7 +34,7 @@ func (t *Table) ReceiveARP(now vtime.Jiffies, dev *Device, p *arp.Packet, pt Pkt
 	drop := func(rule Rule) *Result {
 		d.Rule, d.Verdict = rule, VerdictDropped
 		t.Stats.ARPDropped++
-		t.decide(d)
+		t.decide(&d)
 		return r
 	}
 	// §4.1: frames for another host never reach arp_process.
@@ -65,7 +65,7 @@ func (t *Table) ReceiveARP(now vtime.Jiffies, dev *Device, p *arp.Packet, pt Pkt
 		} else {
 			d.Rule, d.Verdict = RuleDADIgnored, VerdictDropped
 		}
-		t.decide(d)
+		t.decide(&d)
 		return r
 	}
 	// §4.3: a request for one of our addresses.
@@ -73,7 +73,7 @@ func (t *Table) ReceiveARP(now vtime.Jiffies, dev *Device, p *arp.Packet, pt Pkt
 		if !t.arpIgnoreAllows(dev, p) {
 			return drop(RuleRequestIgnored)
 		}
-		e := t.entries[key(dev, p.SIP)]
+		e, _ := t.entries.Get(key(dev, p.SIP))
 		created := false
 		if e == nil {
 			if e = t.create(now, dev, p.SIP); e == nil {
@@ -93,7 +93,7 @@ func (t *Table) ReceiveARP(now vtime.Jiffies, dev *Device, p *arp.Packet, pt Pkt
 // learn is the "update our ARP tables" tail of arp_process (spec §4.4).
 func (t *Table) learn(now vtime.Jiffies, dev *Device, p *arp.Packet, pt PktType, d *Decision) *Result {
 	r := &t.res
-	e := t.entries[key(dev, p.SIP)]
+	e, _ := t.entries.Get(key(dev, p.SIP))
 	accept := t.arpAccept(dev)
 	d.ARPAccept = accept
 	unicast := t.senderUnicast(dev, p.SIP)
@@ -127,13 +127,13 @@ func (t *Table) learn(now vtime.Jiffies, dev *Device, p *arp.Packet, pt PktType,
 		if !acceptOK || !unicast || !(p.Op == arp.OpReply || p.SIP == p.TIP) {
 			d.Rule, d.Verdict = RuleNoEntry, VerdictDropped
 			t.Stats.ARPDropped++
-			t.decide(*d)
+			t.decide(d)
 			return r
 		}
 		if e = t.create(now, dev, p.SIP); e == nil {
 			d.Rule, d.Verdict = RuleTableFull, VerdictDropped
 			t.Stats.ARPDropped++
-			t.decide(*d)
+			t.decide(d)
 			return r
 		}
 		created = true
@@ -178,7 +178,7 @@ func (t *Table) applyUpdate(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, state 
 		d.Verdict = VerdictIgnored
 		t.Stats.Ignored++
 	}
-	t.decide(*d)
+	t.decide(d)
 	if out.release {
 		t.releaseQueue(now, e)
 	}
@@ -186,7 +186,8 @@ func (t *Table) applyUpdate(now vtime.Jiffies, e *Entry, lladdr *arp.MAC, state 
 
 // senderUnicast is inet_addr_type(sip) == RTN_UNICAST.
 func (t *Table) senderUnicast(dev *Device, ip netip.Addr) bool {
-	if !ip.Is4() || ip.IsUnspecified() || ip.IsMulticast() || ip.IsLoopback() || dev.IsBroadcast(ip) {
+	w, ok := word4(ip)
+	if !ok || w == 0 || w>>28 == 0xe || w>>24 == 127 || dev.IsBroadcast(ip) { // 0/32, 224/4, 127/8
 		return false
 	}
 	for _, d := range t.devs {

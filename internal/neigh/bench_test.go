@@ -87,3 +87,64 @@ func BenchmarkMemoryPerEntry(b *testing.B) {
 		runtime.KeepAlive(tb)
 	}
 }
+
+// busyDecisions are the decisions a table takes on a busy segment's mix
+// of frames and packets (requests for the host, gratuitous requests with
+// MAC moves, replies, senders without an entry, packets sent through a
+// confirmed socket), every kind replay's JSON output explains.
+func busyDecisions(tb testing.TB) []Decision {
+	p, _ := kernel.Lookup("6.18")
+	t, err := NewTable(Config{Profile: p, Rand: rand.New(rand.NewPCG(1, 1)), Now: base})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	d := t.AddDevice("eth0", macSelf, []netip.Prefix{netip.MustParsePrefix("10.0.0.1/16")})
+	sock := &Socket{Name: "tcp 10.0.0.1:22", Route: &Route{Name: "10.0.0.0/16"}}
+	var out []Decision
+	now := vtime.Jiffies(base)
+	for i := 0; i < 4000; i++ {
+		now += 37
+		k := i % 100
+		ip := netip.AddrFrom4([4]byte{10, 0, byte(k >> 8), byte(2 + k)})
+		mac := arp.MAC{2, 0, 0, 0, byte(i / 700 % 2), byte(k)}
+		var r *Result
+		switch i % 6 {
+		case 0:
+			pk := arp.NewPacket(arp.OpRequest, mac, ip, arp.Zero, netip.MustParseAddr("10.0.0.1"))
+			r = t.ReceiveARP(now, d, &pk, PktBroadcast)
+		case 1:
+			pk := garpRequest(ip, mac)
+			r = t.ReceiveARP(now, d, &pk, PktBroadcast)
+		case 2:
+			pk := arp.NewPacket(arp.OpReply, mac, ip, macSelf, netip.MustParseAddr("10.0.0.1"))
+			r = t.ReceiveARP(now, d, &pk, PktHost)
+		case 3:
+			pk := garpRequest(netip.AddrFrom4([4]byte{10, 9, byte(k), 1}), mac)
+			r = t.ReceiveARP(now, d, &pk, PktBroadcast)
+		case 4:
+			t.Confirm(now, sock)
+			_, _, r = t.Output(now, d, ip, sock, uint64(i), 100)
+		default:
+			r = t.Tick(now)
+		}
+		out = append(out, r.Decisions...)
+	}
+	return out
+}
+
+// BenchmarkEvent is the cost of turning one decision into its trace
+// line (what `arplab replay --json` does for each), over busyDecisions.
+func BenchmarkEvent(b *testing.B) {
+	ds := busyDecisions(b)
+	seconds := func(j vtime.Jiffies) float64 { return float64(j) / 1000 }
+	b.ReportAllocs()
+	n := 0
+	for i := 0; b.Loop(); i++ {
+		if _, ok := ds[i%len(ds)].Event("h", 1.5, seconds); ok {
+			n++
+		}
+	}
+	if n == 0 {
+		b.Fatal("no decision wrote a line")
+	}
+}

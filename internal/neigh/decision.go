@@ -4,6 +4,7 @@ import (
 	"arplab/internal/trace"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"arplab/internal/vtime"
@@ -223,6 +224,8 @@ func (d *Decision) StateChanged() bool { return d.Old != d.New || d.MACChanged }
 // and the outcome.
 func (d *Decision) Explain() string {
 	var b strings.Builder
+	b.Grow(explainRoom)
+	w := words{&b}
 	switch d.Rule {
 	case RuleARPUpdate, RuleRequestForUs:
 		d.explainARP(&b)
@@ -249,15 +252,19 @@ func (d *Decision) Explain() string {
 	case RuleTableFull:
 		fmt.Fprintf(&b, "neighbour table overflow: %d entries ≥ gc_thresh3 and forced GC freed nothing", d.Count)
 	case RuleReachableStillConfirmed:
-		fmt.Fprintf(&b, "REACHABLE kept: now=%d ≤ confirmed+reachable_time=%d; timer re-armed there", d.Now, d.Limit)
+		w.s("REACHABLE kept: now=").j(d.Now).s(" ≤ confirmed+reachable_time=").j(d.Limit).s("; timer re-armed there")
 	case RuleReachableToDelay:
-		fmt.Fprintf(&b, "REACHABLE→DELAY: confirmation expired, but used within delay_first_probe_time (now=%d ≤ %d); updated=%d", d.Now, d.Limit, d.Updated)
+		w.s("REACHABLE→DELAY: confirmation expired, but used within delay_first_probe_time (now=").j(d.Now).s(" ≤ ").j(d.Limit).
+			s("); updated=").j(d.Updated)
 	case RuleReachableToStale:
-		fmt.Fprintf(&b, "REACHABLE→STALE: now=%d > confirmed+reachable_time=%d and not used in the last delay_first_probe_time; updated=%d", d.Now, d.Limit, d.Updated)
+		w.s("REACHABLE→STALE: now=").j(d.Now).s(" > confirmed+reachable_time=").j(d.Limit).
+			s(" and not used in the last delay_first_probe_time; updated=").j(d.Updated)
 	case RuleDelayToReachable:
-		fmt.Fprintf(&b, "DELAY→REACHABLE without a probe: confirmed=%d is within delay_first_probe_time (now=%d ≤ %d)", d.Confirmed, d.Now, d.Limit)
+		w.s("DELAY→REACHABLE without a probe: confirmed=").j(d.Confirmed).s(" is within delay_first_probe_time (now=").j(d.Now).
+			s(" ≤ ").j(d.Limit).s(")")
 	case RuleDelayToProbe:
-		fmt.Fprintf(&b, "DELAY→PROBE: no confirmation since %d (now=%d > %d); unicast probe to %v", d.Confirmed, d.Now, d.Limit, d.OldMAC)
+		w.s("DELAY→PROBE: no confirmation since ").j(d.Confirmed).s(" (now=").j(d.Now).s(" > ").j(d.Limit).
+			s("); unicast probe to ").mac(d.OldMAC)
 	case RuleRetransmit:
 		n, m := d.Probes+1, d.MaxProbes
 		if d.New == Incomplete {
@@ -265,35 +272,39 @@ func (d *Decision) Explain() string {
 			// broadcasts from 1
 			n, m = d.Probes+1-d.Count, d.MaxProbes-d.Count
 		}
-		fmt.Fprintf(&b, "%v: probe %d of %d", d.New, n, m)
+		w.s(d.New.String()).s(": probe ").n(n).s(" of ").n(m)
 	case RuleProbesExhausted:
-		fmt.Fprintf(&b, "%v→FAILED: %d probes sent, max %d; queued packets fail with host unreachable", d.Old, d.Probes, d.MaxProbes)
+		w.s(d.Old.String()).s("→FAILED: ").n(d.Probes).s(" probes sent, max ").n(d.MaxProbes).
+			s("; queued packets fail with host unreachable")
 	case RuleStaleToDelay:
-		fmt.Fprintf(&b, "STALE→DELAY: a packet used the entry (still sent to %v); updated=%d, probe decision in delay_first_probe_time", d.OldMAC, d.Updated)
+		w.s("STALE→DELAY: a packet used the entry (still sent to ").mac(d.OldMAC).s("); updated=").j(d.Updated).
+			s(", probe decision in delay_first_probe_time")
 	case RuleStartResolution:
 		if d.IP.Is6() {
 			fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; multicast NS to %v now, packet queued (ndisc §2.3)", d.Old, ndisc.SolicitedNode(d.IP))
 		} else {
-			fmt.Fprintf(&b, "%v→INCOMPLETE: a packet needs the address; broadcast probe now, packet queued", d.Old)
+			w.s(d.Old.String()).s("→INCOMPLETE: a packet needs the address; broadcast probe now, packet queued")
 		}
 	case RuleNoProbesFailed:
 		b.WriteString("→FAILED: mcast_solicit + app_solicit = 0, no way to resolve; packet dropped")
 	case RuleConfirmRoute:
-		fmt.Fprintf(&b, "confirmed by a packet through the shared route whose pending_confirm was set by %s (pre-4.11 dst_confirm lands on whichever neighbour sends next)", orUnknown(d.Flow))
+		w.s("confirmed by a packet through the shared route whose pending_confirm was set by ").s(orUnknown(d.Flow)).
+			s(" (pre-4.11 dst_confirm lands on whichever neighbour sends next)")
 	case RuleConfirmSocket:
-		fmt.Fprintf(&b, "confirmed by its own socket %s (4.11+ per-socket confirmation)", orUnknown(d.Flow))
+		w.s("confirmed by its own socket ").s(orUnknown(d.Flow)).s(" (4.11+ per-socket confirmation)")
 	case RuleConfirmClone:
-		fmt.Fprintf(&b, "confirmed through its own per-destination route, whose pending_confirm %s set (IPv6 before the 4.2 per-CPU routes clones a route per destination, so the confirmation is the right one)", orUnknown(d.Flow))
+		w.s("confirmed through its own per-destination route, whose pending_confirm ").s(orUnknown(d.Flow)).
+			s(" set (IPv6 before the 4.2 per-CPU routes clones a route per destination, so the confirmation is the right one)")
 	case RuleConfirmImmediate:
-		fmt.Fprintf(&b, "confirmed at once by %s (MSG_CONFIRM|MSG_PROBE)", orUnknown(d.Flow))
+		w.s("confirmed at once by ").s(orUnknown(d.Flow)).s(" (MSG_CONFIRM|MSG_PROBE)")
 	case RuleRerandomise:
 		b.WriteString("periodic work re-randomised reachable_time")
 	case RuleGCPeriodic:
-		fmt.Fprintf(&b, "removed by periodic GC: %v and unused since %d (> gc_stale_time)", d.Old, d.Used)
+		w.s("removed by periodic GC: ").s(d.Old.String()).s(" and unused since ").j(d.Used).s(" (> gc_stale_time)")
 	case RuleGCForced:
-		fmt.Fprintf(&b, "removed by forced GC (table above gc_thresh2/3); updated=%d", d.Updated)
+		w.s("removed by forced GC (table above gc_thresh2/3); updated=").j(d.Updated)
 	case RuleAdmin:
-		fmt.Fprintf(&b, "admin: %v→%v lladdr %v", d.Old, d.New, d.NewMAC)
+		w.s("admin: ").s(d.Old.String()).s("→").s(d.New.String()).s(" lladdr ").mac(d.NewMAC)
 	case RuleAdminDelete:
 		b.WriteString("admin: deleted")
 	case RuleCarrierFlush:
@@ -312,6 +323,11 @@ func (d *Decision) Explain() string {
 	return b.String()
 }
 
+// explainRoom is what Explain reserves at once: written piece by piece,
+// the builder would otherwise grow two or three times a sentence. The
+// commonest sentences are 60 to 130 bytes.
+const explainRoom = 128
+
 func orUnknown(s string) string {
 	if s == "" {
 		return "an unnamed socket"
@@ -319,71 +335,78 @@ func orUnknown(s string) string {
 	return s
 }
 
-func (d *Decision) kind() string {
-	g := "ARP"
+// writeKind writes "ARP" or "GARP" and the opcode: what the frame was.
+func (d *Decision) writeKind(w words) {
 	if d.GARP != garpNotGratuitous {
-		g = "GARP"
+		w.s("GARP ")
+	} else {
+		w.s("ARP ")
 	}
-	return g + " " + d.Op.String()
+	w.s(d.Op.String())
 }
 
 // explainARP explains a neigh_update driven by a received frame.
 func (d *Decision) explainARP(b *strings.Builder) {
+	w := words{b}
 	if d.Rule == RuleRequestForUs {
-		fmt.Fprintf(b, "request for our address: requester's entry set to %v %v with OVERRIDE (no locktime test)", d.NewMAC, d.New)
+		w.s("request for our address: requester's entry set to ").mac(d.NewMAC).s(" ").s(d.New.String()).
+			s(" with OVERRIDE (no locktime test)")
 		return
 	}
-	b.WriteString(d.kind())
+	d.writeKind(w)
 	switch d.GARP {
 	case garpYes:
-		b.WriteString(" recognised as gratuitous: overrides locktime")
+		w.s(" recognised as gratuitous: overrides locktime")
 	case garpNoConcept:
-		fmt.Fprintf(b, " gets no GARP treatment on %s (none before 3.14)", d.Profile)
+		w.s(" gets no GARP treatment on ").s(d.Profile).s(" (none before 3.14)")
 	case garpNeedsARPAccept:
-		fmt.Fprintf(b, " overrides on %s only with arp_accept (arp_accept=%d)", d.Profile, d.ARPAccept)
+		w.s(" overrides on ").s(d.Profile).s(" only with arp_accept (arp_accept=").n(d.ARPAccept).s(")")
 	case garpReplyNeverGARP:
-		fmt.Fprintf(b, " not recognised as gratuitous on %s (replies never are)", d.Profile)
+		w.s(" not recognised as gratuitous on ").s(d.Profile).s(" (replies never are)")
 	case garpReplyTHA:
-		b.WriteString(" not a GARP on Linux: reply with tha ≠ sha")
+		w.s(" not a GARP on Linux: reply with tha ≠ sha")
 	case garpSenderNotUnicast:
-		b.WriteString(" not a GARP: sender IP is not unicast")
+		w.s(" not a GARP: sender IP is not unicast")
 	}
-	b.WriteString("; ")
+	w.s("; ")
 	since := vtime.Since(d.Now, d.UpdatedBefore)
 	switch d.Verdict {
 	case VerdictCreated:
-		fmt.Fprintf(b, "created %v %v (arp_accept=%d)", d.NewMAC, d.New, d.ARPAccept)
+		w.s("created ").mac(d.NewMAC).s(" ").s(d.New.String()).s(" (arp_accept=").n(d.ARPAccept).s(")")
 	case VerdictHonoured:
 		switch {
 		case d.MACChanged && !d.HadMAC:
-			fmt.Fprintf(b, "honoured: %v had no address; now %v", d.Old, d.NewMAC)
+			w.s("honoured: ").s(d.Old.String()).s(" had no address; now ").mac(d.NewMAC)
 		case d.MACChanged && d.GARP == garpYes && !d.LocktimeOK:
-			fmt.Fprintf(b, "honoured inside locktime (%d ticks since updated=%d): %v→%v", since, d.UpdatedBefore, d.OldMAC, d.NewMAC)
+			w.s("honoured inside locktime (").i(since).s(" ticks since updated=").j(d.UpdatedBefore).s("): ").
+				mac(d.OldMAC).s("→").mac(d.NewMAC)
 		case d.MACChanged && d.HadMAC:
-			fmt.Fprintf(b, "honoured: %d ticks since updated=%d > locktime %d: %v→%v", since, d.UpdatedBefore, d.Locktime, d.OldMAC, d.NewMAC)
+			w.s("honoured: ").i(since).s(" ticks since updated=").j(d.UpdatedBefore).s(" > locktime ").i(int64(d.Locktime)).
+				s(": ").mac(d.OldMAC).s("→").mac(d.NewMAC)
 		default:
-			fmt.Fprintf(b, "honoured: same lladdr %v", d.NewMAC)
+			w.s("honoured: same lladdr ").mac(d.NewMAC)
 		}
 		if d.Old != d.New {
-			fmt.Fprintf(b, ", %v→%v", d.Old, d.New)
+			w.s(", ").s(d.Old.String()).s("→").s(d.New.String())
 		}
 	case VerdictIgnored:
 		if !d.Override {
-			fmt.Fprintf(b, "ignored: %d ticks since updated=%d, locktime needs > %d (HZ=%d)", since, d.UpdatedBefore, d.Locktime, d.HZ)
+			w.s("ignored: ").i(since).s(" ticks since updated=").j(d.UpdatedBefore).s(", locktime needs > ").i(int64(d.Locktime)).
+				s(" (HZ=").n(d.HZ).s(")")
 		} else {
-			fmt.Fprintf(b, "no change: same lladdr %v, state %v kept", d.NewMAC, d.New)
+			w.s("no change: same lladdr ").mac(d.NewMAC).s(", state ").s(d.New.String()).s(" kept")
 		}
 	}
 	if d.UpdatedMoved && d.Verdict == VerdictIgnored {
-		fmt.Fprintf(b, "; updated moved to %d (%s bumps it even on ignored updates)", d.Updated, d.Profile)
+		w.s("; updated moved to ").j(d.Updated).s(" (").s(d.Profile).s(" bumps it even on ignored updates)")
 	}
 	if d.ConfirmedMoved && d.Verdict == VerdictIgnored && d.Requested == Reachable {
-		fmt.Fprintf(b, "; confirmed moved to %d (unicast reply confirms the old mapping)", d.Confirmed)
+		w.s("; confirmed moved to ").j(d.Confirmed).s(" (unicast reply confirms the old mapping)")
 	}
 }
 
 func (d *Decision) explainNoEntry(b *strings.Builder) {
-	b.WriteString(d.kind())
+	d.writeKind(words{b})
 	switch {
 	case d.ARPAccept == 0:
 		b.WriteString(" for an IP with no entry: not created (arp_accept=0)")
@@ -392,6 +415,44 @@ func (d *Decision) explainNoEntry(b *strings.Builder) {
 	default:
 		b.WriteString(" for an IP with no entry: not created (needs a reply, or a request with sip == tip, from a unicast sender)")
 	}
+}
+
+// words writes an explanation's words and numbers as fmt's %v and %d
+// would, without fmt: `replay --json` explains every decision, and
+// fmt.Fprintf (parsing the format, boxing each operand, a String call
+// and an allocation per MAC) was half of Decision.Event's cost.
+// TestExplainAsFmt holds the sentences to the fmt versions.
+type words struct{ b *strings.Builder }
+
+func (w words) s(s string) words { w.b.WriteString(s); return w }
+
+// j, i and n are %d of a jiffies value, an int64 and an int.
+func (w words) j(v vtime.Jiffies) words {
+	var a [20]byte
+	w.b.Write(strconv.AppendUint(a[:0], uint64(v), 10))
+	return w
+}
+
+func (w words) i(v int64) words {
+	var a [20]byte
+	w.b.Write(strconv.AppendInt(a[:0], v, 10))
+	return w
+}
+
+func (w words) n(v int) words { return w.i(int64(v)) }
+
+// mac is %v of a MAC (arp.MAC.String: lower-case hex, colons).
+func (w words) mac(m arp.MAC) words {
+	const hex = "0123456789abcdef"
+	var a [17]byte
+	for k, x := range m {
+		a[3*k], a[3*k+1] = hex[x>>4], hex[x&0xf]
+		if k < 5 {
+			a[3*k+2] = ':'
+		}
+	}
+	w.b.Write(a[:])
+	return w
 }
 
 // Action is something the host must do as a result of an input.

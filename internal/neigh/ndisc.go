@@ -103,7 +103,7 @@ func (t *Table) ReceiveND(now vtime.Jiffies, dev *Device, m *ND, pt PktType) *Re
 	drop := func(rule Rule) *Result {
 		d.Rule, d.Verdict = rule, VerdictDropped
 		t.Stats.NDDropped++
-		t.decide(d)
+		t.decide(&d)
 		return r
 	}
 	if t.Family != IPv6 || !m.Src.Is6() || !m.Dst.Is6() {
@@ -281,7 +281,7 @@ func (t *Table) receiveNA(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 		if why != untrackedCreate {
 			d.Rule, d.Verdict = RuleNANoEntry, VerdictDropped
 			t.Stats.NDDropped++
-			t.decide(*d)
+			t.decide(d)
 			return r
 		}
 		if e = t.create(now, dev, m.Target); e == nil {
@@ -298,7 +298,7 @@ func (t *Table) receiveNA(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 		d.Old, d.New, d.OldMAC = e.state, e.state, e.ha
 		d.UpdatedBefore, d.Updated, d.Confirmed = e.updated, e.updated, e.confirmed
 		t.Stats.Ignored++
-		t.decide(*d)
+		t.decide(d)
 		return r
 	}
 	// Step 9: neigh_update with WEAK_OVERRIDE, OVERRIDE iff O,
@@ -363,7 +363,7 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 	// Step 5: DAD for our (preferred) address: defend it, no cache update.
 	if dad {
 		d.Rule, d.Verdict = RuleNSDAD, VerdictDropped
-		t.decide(*d)
+		t.decide(d)
 		t.act(Action{Kind: ActReply, Dev: dev, Target: ndisc.AllNodes, Src: m.Target, DstMAC: ndisc.AllNodesMAC, ND: o | NATLLAO | fwd})
 		return r
 	}
@@ -375,7 +375,7 @@ func (t *Table) receiveNS(now vtime.Jiffies, dev *Device, m *ND, d *Decision, dr
 		if m.Dst.IsMulticast() && !m.HasSourceLL {
 			d.Rule, d.Verdict = RuleNSNoEntry, VerdictDropped
 			t.Stats.NDDropped++
-			t.decide(*d)
+			t.decide(d)
 			return r // no entry, so no reply either
 		}
 		if e = t.create(now, dev, m.Src); e == nil {

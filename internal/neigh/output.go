@@ -168,7 +168,7 @@ func (t *Table) stateDecision(now vtime.Jiffies, e *Entry, rule Rule) Decision {
 func (t *Table) finish(d *Decision, e *Entry) {
 	d.New, d.NewMAC, d.Updated, d.Confirmed = e.state, e.ha, e.updated, e.confirmed
 	d.UpdatedMoved = d.Updated != d.UpdatedBefore
-	t.decide(*d)
+	t.decide(d)
 }
 
 // confirm is neigh_confirm: confirmed = now, nothing else (spec §6.3).
@@ -298,7 +298,7 @@ func (t *Table) CarrierDown(now vtime.Jiffies, dev *Device) *Result {
 	})
 	sortEntries(es)
 	for _, e := range es {
-		t.decide(Decision{Rule: RuleCarrierFlush, Dev: dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha})
+		t.decide(&Decision{Rule: RuleCarrierFlush, Dev: dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha})
 		t.remove(e)
 	}
 	return r

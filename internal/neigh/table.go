@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
+	"slices"
 
+	"arplab/internal/addrmap"
 	"arplab/internal/kernel"
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
@@ -54,25 +56,46 @@ func (d *Device) onLink(ip netip.Addr) bool {
 }
 
 // IsBroadcast reports whether ip is the limited broadcast or a directed
-// broadcast of one of the device's subnets.
+// broadcast of one of the device's subnets. It compares 32-bit words
+// (word4) rather than building and comparing netip.Addr values: replay
+// asks it for every packet the host sends, and the receive path for
+// every sender (senderUnicast).
 func (d *Device) IsBroadcast(ip netip.Addr) bool {
-	if ip == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+	w, ok := word4(ip)
+	if !ok {
+		return false // only an IPv4 address is a broadcast
+	}
+	if w == 0xffffffff {
 		return true
 	}
 	for _, p := range d.Addrs {
-		if p.Bits() >= 31 {
+		bits := p.Bits()
+		if bits >= 31 {
 			continue
 		}
 		// the address with every host bit set: masking first changes
 		// nothing (p.Masked() costs a validity check per packet sent)
-		b := p.Addr().As4()
-		host := uint32(1)<<(32-p.Bits()) - 1
-		v := uint32(b[0])<<24 | uint32(b[1])<<16 | uint32(b[2])<<8 | uint32(b[3]) | host
-		if ip == netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}) {
+		if w == addrWord(p.Addr())|(uint32(1)<<(32-bits)-1) {
 			return true
 		}
 	}
 	return false
+}
+
+// word4 is ip as a big-endian word, when ip is an IPv4 address.
+func word4(ip netip.Addr) (uint32, bool) {
+	if !ip.Is4() {
+		return 0, false
+	}
+	return addrWord(ip), true
+}
+
+// addrWord is the last four bytes of ip as a big-endian word: an IPv4
+// (or IPv4-mapped) address's. It reads them from As16, which unlike As4
+// has no panic path, so that it inlines.
+func addrWord(ip netip.Addr) uint32 {
+	b := ip.As16()
+	return binary.BigEndian.Uint32(b[12:])
 }
 
 // sourceFor picks the source address of our own requests to target: an
@@ -228,13 +251,18 @@ type Table struct {
 	wheelLatest bool
 	devs        []*Device
 	// entries holds IPv4 keys (device index and address in one word, the
-	// hot path); entries6 holds IPv6 keys and exists only in nd_tbl.
-	entries  map[uint64]*Entry
+	// hot path: every received frame and every packet sent looks one up)
+	// in an open-addressing table, about a third of a Go map's cost a
+	// lookup (addrmap.Words says why); entries6 holds IPv6 keys and
+	// exists only in nd_tbl.
+	entries  addrmap.Words[*Entry]
 	entries6 map[key6]*Entry
 	// recent caches get's IPv4 answers by the key's low bits: a host
 	// sends to the same few neighbours again and again (a simulated
-	// session's requests, a replayed flow), and a slot is one comparison
-	// where the map hashes. put and del keep it true.
+	// session's requests, a replayed flow), and a driver often asks
+	// for the entry (Lookup) just before it sends through it (Output);
+	// a slot is one comparison, where even Words hashes and probes.
+	// put and del keep it true.
 	recent   [8]recentEntry
 	nEntries int // all entries
 	nGC      int // entries counted by 5.0+ forced GC (non-permanent)
@@ -290,7 +318,6 @@ func NewTable(cfg Config) (*Table, error) {
 		Default:      DefaultParams(hz, cfg.Profile.UnresQlenBytes),
 		GCThresh1:    128, GCThresh2: 512, GCThresh3: 1024,
 		rng:         cfg.Rand,
-		entries:     map[uint64]*Entry{},
 		wheelLatest: cfg.WheelLatest,
 	}
 	if cfg.Family == IPv6 {
@@ -472,7 +499,7 @@ func (t *Table) get(d *Device, ip netip.Addr) *Entry {
 	if r.e != nil && r.k == k {
 		return r.e
 	}
-	e := t.entries[k]
+	e, _ := t.entries.Get(k)
 	if e != nil {
 		r.k, r.e = k, e
 	}
@@ -491,7 +518,7 @@ func (t *Table) put(e *Entry) {
 		return
 	}
 	k := key(e.dev, e.ip)
-	t.entries[k] = e
+	t.entries.Set(k, e)
 	if r := &t.recent[k%uint64(len(t.recent))]; r.k == k {
 		r.e = e
 	}
@@ -503,15 +530,16 @@ func (t *Table) del(e *Entry) {
 		return
 	}
 	k := key(e.dev, e.ip)
-	delete(t.entries, k)
+	t.entries.Delete(k)
 	if r := &t.recent[k%uint64(len(t.recent))]; r.k == k {
 		r.e = nil
 	}
 }
 
-// each calls fn for every entry, in map order (callers sort).
+// each calls fn for every entry, in the tables' order (callers sort);
+// fn must not add or remove entries.
 func (t *Table) each(fn func(e *Entry)) {
-	for _, e := range t.entries {
+	for _, e := range t.entries.All() {
 		fn(e)
 	}
 	for _, e := range t.entries6 {
@@ -571,7 +599,7 @@ func (t *Table) create(now vtime.Jiffies, d *Device, ip netip.Addr) *Entry {
 		freed := t.forcedGC(now)
 		if freed == 0 && entries >= t.GCThresh3 {
 			t.Stats.TableFull++
-			t.decide(Decision{Rule: RuleTableFull, Dev: d.Name, IP: ip, Now: now, Count: entries})
+			t.decide(&Decision{Rule: RuleTableFull, Dev: d.Name, IP: ip, Now: now, Count: entries})
 			return nil
 		}
 	}
@@ -612,10 +640,21 @@ func (t *Table) begin(now vtime.Jiffies) *Result {
 	return &t.res
 }
 
-func (t *Table) decide(d Decision) {
+// decide appends d to the result, with the table's profile and HZ (set
+// in d too). A Decision is 272 bytes: taking a pointer and storing into
+// the slot itself copies it once, where a value parameter and append
+// (which copies its operand aside first) copied it three times for every
+// received frame.
+func (t *Table) decide(d *Decision) {
 	d.Profile = t.Profile
 	d.HZ = t.HZ
-	t.res.Decisions = append(t.res.Decisions, d)
+	ds := t.res.Decisions
+	if len(ds) == cap(ds) {
+		ds = slices.Grow(ds, 1)
+	}
+	ds = ds[:len(ds)+1]
+	ds[len(ds)-1] = *d
+	t.res.Decisions = ds
 }
 
 func (t *Table) act(a Action) {

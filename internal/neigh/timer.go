@@ -214,7 +214,7 @@ func (t *Table) timerHandler(now vtime.Jiffies, e *Entry) {
 		d.Rule = RuleProbesExhausted
 		t.invalidate(now, e)
 		d.New, d.Updated, d.UpdatedMoved = e.state, e.updated, true
-		t.decide(d)
+		t.decide(&d)
 		return
 	}
 	d.New = e.state
@@ -226,7 +226,7 @@ func (t *Table) timerHandler(now vtime.Jiffies, e *Entry) {
 		}
 		t.armTimer(e, now, next)
 	}
-	t.decide(d)
+	t.decide(&d)
 	if e.state == Incomplete || e.state == Probe {
 		t.solicit(now, e)
 	}
@@ -321,7 +321,7 @@ func (t *Table) periodicWork(now vtime.Jiffies) {
 		for _, d := range t.devs {
 			d.ReachableTime = t.randReachable(d.Params.BaseReachableTime)
 		}
-		t.decide(Decision{Rule: RuleRerandomise, Now: now})
+		t.decide(&Decision{Rule: RuleRerandomise, Now: now})
 	}
 	if below {
 		return
@@ -345,7 +345,7 @@ func (t *Table) periodicWork(now vtime.Jiffies) {
 	})
 	sortEntries(victims)
 	for _, e := range victims {
-		t.decide(Decision{Rule: RuleGCPeriodic, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha, Used: e.used})
+		t.decide(&Decision{Rule: RuleGCPeriodic, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha, Used: e.used})
 		t.remove(e)
 		t.Stats.PeriodicGCRemoved++
 	}
@@ -376,7 +376,7 @@ func (t *Table) forcedGC(now vtime.Jiffies) int {
 				continue
 			}
 		}
-		t.decide(Decision{Rule: RuleGCForced, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha, Updated: e.updated})
+		t.decide(&Decision{Rule: RuleGCForced, Dev: e.dev.Name, IP: e.ip, Now: now, Old: e.state, New: None, OldMAC: e.ha, Updated: e.updated})
 		t.remove(e)
 		removed++
 		if t.F.GCList && removed >= maxClean {

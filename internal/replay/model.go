@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"arplab/internal/addrmap"
 	"arplab/internal/kernel"
 	"arplab/internal/neigh"
 	"arplab/internal/stack"
@@ -15,7 +16,6 @@ import (
 	"arplab/internal/vtime"
 	"arplab/internal/wire/arp"
 	"arplab/internal/wire/ndisc"
-	"arplab/internal/wordmap"
 )
 
 // base is the model's jiffies at the first frame: far from zero, so that
@@ -74,8 +74,8 @@ type replayer struct {
 	// their tick): the time of the lines its result writes.
 	curNs    int64
 	curFrame int
-	curIP    netip.Addr              // the entry of the decision being written
-	macIP    wordmap.Map[netip.Addr] // by macKey: who has which MAC, from ARP frames
+	curIP    netip.Addr                // the entry of the decision being written
+	macIP    addrmap.Words[netip.Addr] // by macKey: who has which MAC, from ARP frames
 	everHad  map[netip.Addr]bool
 
 	match    matcher

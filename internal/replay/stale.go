@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"arplab/internal/addrmap"
-	"arplab/internal/wordmap"
 
 	"arplab/internal/wire/arp"
 )
@@ -61,7 +60,7 @@ type check struct {
 // so the per-frame cost for everything else is one map lookup.
 type staleTracker struct {
 	ips   *addrmap.Map[*ipTrack]
-	macs  wordmap.Map[*macTrack] // by macKey
+	macs  addrmap.Words[*macTrack] // by macKey
 	queue []check
 	// The spans: how many ended (count, open, total seconds, the longest),
 	// the first few in the order they ended (the verdict names them) and
