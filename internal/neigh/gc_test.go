@@ -73,6 +73,12 @@ func TestForcedGC(t *testing.T) {
 			if ok != c.created || h.tb.Len() != c.left {
 				t.Fatalf("created=%v entries=%d, want %v/%d", ok, h.tb.Len(), c.created, c.left)
 			}
+			// Has answers as Lookup does, for entries GC removed too
+			for _, ip := range append(fill(newHarness(t, c.profile), 6, Stale), ipF, netip.MustParseAddr("fe80::1")) {
+				if _, ok := h.tb.Lookup(h.dev, ip); h.tb.Has(h.dev, ip) != ok {
+					t.Errorf("Has(%v) = %v; Lookup found it: %v", ip, h.tb.Has(h.dev, ip), ok)
+				}
+			}
 		})
 	}
 }

@@ -556,6 +556,11 @@ func (t *Table) Lookup(dev *Device, ip netip.Addr) (Snapshot, bool) {
 	return e.snapshot(), true
 }
 
+// Has reports whether there is an entry for ip on dev: Lookup without the
+// snapshot (112 bytes built per call), for replay's per-frame question of
+// whether the host already had one.
+func (t *Table) Has(dev *Device, ip netip.Addr) bool { return t.get(dev, ip) != nil }
+
 // Entries returns snapshots of every entry, ordered by device then address.
 func (t *Table) Entries() []Snapshot {
 	var out []Snapshot

@@ -305,7 +305,7 @@ func (r *replayer) gatewayOf(f *capture.Frame) (netip.Addr, bool) {
 // output runs the output path for a packet of size bytes the host sent to
 // next hop nh (spec §3, ndisc §3), inferring the entry it evidently had.
 func (r *replayer) output(f *capture.Frame, nh netip.Addr, sock *neigh.Socket, size int) {
-	if _, ok := r.tbl.Lookup(r.dev, nh); !ok {
+	if !r.tbl.Has(r.dev, nh) {
 		if f.HasEth && !r.opt.NoInferEntries && !r.everHad[nh] {
 			r.infer(nh, f)
 		}
